@@ -1,0 +1,290 @@
+package auditlog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxSafeInteger is the largest integer an IEEE 754 double holds exactly
+// (2^53-1). RFC 8785 numbers are doubles, so integers beyond it are written
+// in ECMAScript form and lose precision.
+const maxSafeInteger = 1<<53 - 1
+
+// AppendCanonical appends the RFC 8785 (JCS) canonical JSON of r to dst and
+// returns the extended slice. With withHash false the "hash" member is left
+// out: that is the text Hash and the Merkle leaf are computed over.
+//
+// The output is always valid JCS, whatever r holds: strings with invalid
+// UTF-8 have each bad byte replaced by U+FFFD (as encoding/json does),
+// non-finite DurationMS is written as 0, and Arguments and ResultSummary are
+// canonicalized with CanonicalizeJSON (already-canonical input is copied
+// through after a validating scan). Raw JSON that does not parse is written
+// as a JSON string holding its text, so nothing is lost; an empty or nil raw
+// value is written as null. Integers beyond ±(2^53-1) are written as the
+// double they round to, as RFC 8785 requires.
+//
+// AppendCanonical does not modify r and is safe for concurrent use on
+// records that are not being modified.
+func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
+	dst = append(dst, `{"agent":{"id":`...)
+	dst = appendString(dst, r.Agent.ID)
+	dst = append(dst, `,"name":`...)
+	dst = appendString(dst, r.Agent.Name)
+	dst = append(dst, `},"arguments":`...)
+	dst = appendRaw(dst, r.Arguments)
+	dst = append(dst, `,"attribution":{"initiator":`...)
+	dst = appendString(dst, r.Attribution.Initiator)
+	dst = append(dst, `,"initiator_role":`...)
+	dst = appendString(dst, r.Attribution.InitiatorRole)
+	dst = append(dst, `,"initiator_type":`...)
+	dst = appendString(dst, r.Attribution.InitiatorType)
+	dst = append(dst, `,"model":`...)
+	dst = appendString(dst, r.Attribution.Model)
+	dst = append(dst, `,"tool":`...)
+	dst = appendString(dst, r.Attribution.Tool)
+	dst = append(dst, `,"trigger":`...)
+	dst = appendString(dst, r.Attribution.Trigger)
+	dst = append(dst, `},"break_glass":`...)
+	dst = strconv.AppendBool(dst, r.BreakGlass)
+	dst = append(dst, `,"break_glass_reason":`...)
+	dst = appendString(dst, r.BreakGlassReason)
+	dst = append(dst, `,"chain_id":`...)
+	dst = appendString(dst, r.ChainID)
+	dst = append(dst, `,"conversation_id":`...)
+	dst = appendString(dst, r.ConversationID)
+	dst = append(dst, `,"duration_ms":`...)
+	dst = appendFloat(dst, r.DurationMS)
+	dst = append(dst, `,"error":`...)
+	if r.Error == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, `{"message":`...)
+		dst = appendString(dst, r.Error.Message)
+		dst = append(dst, `,"type":`...)
+		dst = appendString(dst, r.Error.Type)
+		dst = append(dst, '}')
+	}
+	if withHash {
+		dst = append(dst, `,"hash":`...)
+		dst = appendString(dst, r.Hash)
+	}
+	dst = append(dst, `,"model":`...)
+	dst = appendString(dst, r.Model)
+	dst = append(dst, `,"operation":`...)
+	dst = appendString(dst, r.Operation)
+	dst = append(dst, `,"parent_span_id":`...)
+	dst = appendString(dst, r.ParentSpanID)
+	dst = append(dst, `,"prev_hash":`...)
+	dst = appendString(dst, r.PrevHash)
+	dst = append(dst, `,"purpose":`...)
+	dst = appendString(dst, r.Purpose)
+	dst = append(dst, `,"redaction":{"count":`...)
+	dst = appendInt(dst, r.Redaction.Count)
+	dst = append(dst, `,"paths":`...)
+	dst = appendStrings(dst, r.Redaction.Paths)
+	dst = append(dst, `},"result_summary":`...)
+	dst = appendRaw(dst, r.ResultSummary)
+	dst = append(dst, `,"retention":{"class":`...)
+	dst = appendString(dst, r.Retention.Class)
+	dst = append(dst, `,"days":`...)
+	dst = appendInt(dst, int64(r.Retention.Days))
+	dst = append(dst, `,"retain_until":`...)
+	dst = appendString(dst, r.Retention.RetainUntil)
+	dst = append(dst, `},"seq":`...)
+	dst = appendUint(dst, r.Seq)
+	dst = append(dst, `,"session":{"client_address":`...)
+	dst = appendString(dst, r.Session.ClientAddress)
+	dst = append(dst, `,"id":`...)
+	dst = appendString(dst, r.Session.ID)
+	dst = append(dst, `,"user_agent":`...)
+	dst = appendString(dst, r.Session.UserAgent)
+	dst = append(dst, `},"source":{"client":`...)
+	dst = appendString(dst, r.Source.Client)
+	dst = append(dst, `,"convention":`...)
+	dst = appendString(dst, r.Source.Convention)
+	dst = append(dst, `,"scope":`...)
+	dst = appendString(dst, r.Source.Scope)
+	dst = append(dst, `,"service":`...)
+	dst = appendString(dst, r.Source.Service)
+	dst = append(dst, `},"span_id":`...)
+	dst = appendString(dst, r.SpanID)
+	dst = append(dst, `,"subject":{"id":`...)
+	dst = appendString(dst, r.Subject.ID)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, r.Subject.Type)
+	dst = append(dst, `},"success":`...)
+	dst = strconv.AppendBool(dst, r.Success)
+	dst = append(dst, `,"timestamp":`...)
+	dst = appendString(dst, r.Timestamp)
+	dst = append(dst, `,"tool_call_id":`...)
+	dst = appendString(dst, r.ToolCallID)
+	dst = append(dst, `,"tool_name":`...)
+	dst = appendString(dst, r.ToolName)
+	dst = append(dst, `,"tool_type":`...)
+	dst = appendString(dst, r.ToolType)
+	dst = append(dst, `,"trace_id":`...)
+	dst = appendString(dst, r.TraceID)
+	dst = append(dst, `,"trigger":`...)
+	dst = appendString(dst, r.Trigger)
+	dst = append(dst, `,"turn_number":`...)
+	if r.TurnNumber == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendInt(dst, *r.TurnNumber)
+	}
+	dst = append(dst, `,"user_id":`...)
+	dst = appendString(dst, r.UserID)
+	dst = append(dst, `,"user_roles":`...)
+	dst = appendStrings(dst, r.UserRoles)
+	dst = append(dst, `,"v":`...)
+	dst = appendInt(dst, int64(r.V))
+	return append(dst, '}')
+}
+
+// ComputeHash returns the lowercase hex SHA-256 of r's canonical form
+// without the "hash" member: the value Hash must hold.
+func (r *Record) ComputeHash() string {
+	var buf [2048]byte
+	sum := sha256.Sum256(r.AppendCanonical(buf[:0], false))
+	return hex.EncodeToString(sum[:])
+}
+
+// appendRaw appends raw JSON in canonical form; see AppendCanonical for
+// what happens to input that is not JSON.
+func appendRaw(dst []byte, raw []byte) []byte {
+	if len(raw) == 0 {
+		return append(dst, "null"...)
+	}
+	out, err := appendCanonicalJSON(dst, raw)
+	if err != nil {
+		return appendString(dst, string(raw))
+	}
+	return out
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+func appendInt(dst []byte, v int64) []byte {
+	if v > maxSafeInteger || v < -maxSafeInteger {
+		return appendFloat(dst, float64(v))
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
+
+func appendUint(dst []byte, v uint64) []byte {
+	if v > maxSafeInteger {
+		return appendFloat(dst, float64(v))
+	}
+	return strconv.AppendUint(dst, v, 10)
+}
+
+// appendFloat appends f as ECMAScript Number.prototype.toString formats it
+// (RFC 8785 §3.2.2.3). NaN and infinities, which JSON cannot hold, are
+// written as 0.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f == 0 {
+		return append(dst, '0')
+	}
+	if f == math.Trunc(f) && math.Abs(f) <= maxSafeInteger {
+		return strconv.AppendInt(dst, int64(f), 10)
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	if f < 1e21 && f >= 1e-6 {
+		return strconv.AppendFloat(dst, f, 'f', -1, 64)
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+	// Go writes "1e+09"; ECMAScript writes "1e+9".
+	for i := start; i < len(dst); i++ {
+		if dst[i] == 'e' {
+			if i+2 < len(dst) && dst[i+2] == '0' {
+				dst = append(dst[:i+2], dst[i+3:]...)
+			}
+			break
+		}
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// needsEscape marks the ASCII bytes RFC 8785 escapes: control characters,
+// '"' and '\\'. Bytes >= 0x80 are handled by the UTF-8 path.
+var needsEscape = func() (t [256]bool) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	for i := 0x80; i < 0x100; i++ {
+		t[i] = true
+	}
+	return t
+}()
+
+// appendString appends s as a JCS string: only '"', '\\' and control
+// characters are escaped (the short forms where JSON has them, else \u00xx
+// in lowercase hex); everything else, including '<', '>', '&', U+2028 and
+// U+2029, is written as UTF-8. Invalid UTF-8 bytes become U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if !needsEscape[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,460 @@
+package auditlog
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds the nesting of arrays and objects CanonicalizeJSON
+// accepts, so that hostile input cannot exhaust the stack. It matches the
+// limit of encoding/json and github.com/gowebpki/jcs.
+const maxJSONDepth = 10000
+
+// SyntaxError describes JSON that CanonicalizeJSON cannot canonicalize.
+type SyntaxError struct {
+	// Offset is the byte offset in the input where the problem was found.
+	Offset int
+	// Msg says what is wrong, in lowercase.
+	Msg string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
+}
+
+// CanonicalizeJSON returns the RFC 8785 (JCS) canonical form of the JSON
+// text raw, in a new slice: members sorted by their UTF-16 code units,
+// numbers in ECMAScript form, strings with minimal escaping, no whitespace.
+//
+// It returns a *SyntaxError, and no output, when raw is not one JSON value
+// (with optional surrounding whitespace), holds invalid UTF-8 or an
+// unpaired surrogate escape, repeats a member name, holds a number a double
+// cannot represent, or nests deeper than 10,000 levels.
+//
+// Safe for concurrent use.
+func CanonicalizeJSON(raw []byte) ([]byte, error) {
+	return appendCanonicalJSON(make([]byte, 0, len(raw)), raw)
+}
+
+// appendCanonicalJSON appends the canonical form of raw to dst. On error
+// the bytes of dst beyond its original length are unspecified.
+func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {
+	p := jsonCanon{src: raw}
+	p.skipWS()
+	out, err := p.value(dst, 0)
+	if err != nil {
+		return dst, err
+	}
+	p.skipWS()
+	if p.pos != len(p.src) {
+		return dst, p.errf("unexpected %s after top-level value", p.quoteNext())
+	}
+	return out, nil
+}
+
+type jsonCanon struct {
+	src []byte
+	pos int
+	// keys is scratch space for the decoded member names of the object
+	// being sorted, reused across objects.
+	keys []byte
+}
+
+func (p *jsonCanon) errf(format string, args ...any) error {
+	return &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *jsonCanon) quoteNext() string {
+	if p.pos >= len(p.src) {
+		return "end of input"
+	}
+	end := min(p.pos+8, len(p.src))
+	return strconv.Quote(string(p.src[p.pos:end]))
+}
+
+func (p *jsonCanon) skipWS() {
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonCanon) value(dst []byte, depth int) ([]byte, error) {
+	if p.pos >= len(p.src) {
+		return dst, p.errf("unexpected end of input")
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.object(dst, depth+1)
+	case c == '[':
+		return p.array(dst, depth+1)
+	case c == '"':
+		s, err := p.str(nil)
+		if err != nil {
+			return dst, err
+		}
+		return appendString(dst, string(s)), nil
+	case c == 't':
+		return p.literal(dst, "true")
+	case c == 'f':
+		return p.literal(dst, "false")
+	case c == 'n':
+		return p.literal(dst, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number(dst)
+	default:
+		return dst, p.errf("unexpected %s", p.quoteNext())
+	}
+}
+
+func (p *jsonCanon) literal(dst []byte, lit string) ([]byte, error) {
+	if len(p.src)-p.pos < len(lit) || string(p.src[p.pos:p.pos+len(lit)]) != lit {
+		return dst, p.errf("invalid literal %s", p.quoteNext())
+	}
+	p.pos += len(lit)
+	return append(dst, lit...), nil
+}
+
+// number scans an RFC 8259 number and appends its ECMAScript form.
+func (p *jsonCanon) number(dst []byte) ([]byte, error) {
+	start := p.pos
+	s := p.src
+	i := p.pos
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		p.pos = i
+		return dst, p.errf("invalid number")
+	}
+	plainInt := true
+	if i < len(s) && s[i] == '.' {
+		plainInt = false
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			p.pos = i
+			return dst, p.errf("invalid number: no digits after decimal point")
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		plainInt = false
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			p.pos = i
+			return dst, p.errf("invalid number: no digits in exponent")
+		}
+	}
+	p.pos = i
+	tok := s[start:i]
+	// Fast path: short integers are already in ECMAScript form, except -0.
+	if plainInt && len(tok) <= 15 && string(tok) != "-0" {
+		return append(dst, tok...), nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		p.pos = start
+		return dst, p.errf("number %q out of range", truncate(string(tok), 32))
+	}
+	return appendFloat(dst, f), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// str decodes the JSON string at p.pos, appending its UTF-8 text to buf.
+func (p *jsonCanon) str(buf []byte) ([]byte, error) {
+	p.pos++ // opening quote
+	s := p.src
+	start := p.pos
+	for {
+		if p.pos >= len(s) {
+			return buf, p.errf("unterminated string")
+		}
+		c := s[p.pos]
+		switch {
+		case c == '"':
+			buf = append(buf, s[start:p.pos]...)
+			p.pos++
+			return buf, nil
+		case c == '\\':
+			buf = append(buf, s[start:p.pos]...)
+			var err error
+			if buf, err = p.escape(buf); err != nil {
+				return buf, err
+			}
+			start = p.pos
+		case c < 0x20:
+			return buf, p.errf("control character 0x%02x in string", c)
+		case c < utf8.RuneSelf:
+			p.pos++
+		default:
+			r, size := utf8.DecodeRune(s[p.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return buf, p.errf("invalid UTF-8 byte 0x%02x in string", c)
+			}
+			p.pos += size
+		}
+	}
+}
+
+func (p *jsonCanon) escape(buf []byte) ([]byte, error) {
+	s := p.src
+	if p.pos+1 >= len(s) {
+		return buf, p.errf("unterminated escape")
+	}
+	c := s[p.pos+1]
+	p.pos += 2
+	switch c {
+	case '"', '\\', '/':
+		return append(buf, c), nil
+	case 'b':
+		return append(buf, '\b'), nil
+	case 'f':
+		return append(buf, '\f'), nil
+	case 'n':
+		return append(buf, '\n'), nil
+	case 'r':
+		return append(buf, '\r'), nil
+	case 't':
+		return append(buf, '\t'), nil
+	case 'u':
+		r1, ok := p.hex4()
+		if !ok {
+			return buf, p.errf("invalid \\u escape")
+		}
+		if !utf16.IsSurrogate(r1) {
+			return utf8.AppendRune(buf, r1), nil
+		}
+		if r1 >= 0xDC00 {
+			return buf, p.errf("unpaired low surrogate \\u%04x", r1)
+		}
+		if p.pos+1 >= len(s) || s[p.pos] != '\\' || s[p.pos+1] != 'u' {
+			return buf, p.errf("unpaired high surrogate \\u%04x", r1)
+		}
+		p.pos += 2
+		r2, ok := p.hex4()
+		if !ok {
+			return buf, p.errf("invalid \\u escape")
+		}
+		if r2 < 0xDC00 || r2 > 0xDFFF {
+			return buf, p.errf("high surrogate \\u%04x followed by \\u%04x", r1, r2)
+		}
+		return utf8.AppendRune(buf, utf16.DecodeRune(r1, r2)), nil
+	default:
+		p.pos--
+		return buf, p.errf("invalid escape \\%c", c)
+	}
+}
+
+func (p *jsonCanon) hex4() (rune, bool) {
+	if len(p.src)-p.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.src[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.pos += 4
+	return r, true
+}
+
+func (p *jsonCanon) array(dst []byte, depth int) ([]byte, error) {
+	if depth > maxJSONDepth {
+		return dst, p.errf("nesting deeper than %d", maxJSONDepth)
+	}
+	p.pos++
+	dst = append(dst, '[')
+	p.skipWS()
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		return append(dst, ']'), nil
+	}
+	for {
+		var err error
+		p.skipWS()
+		if dst, err = p.value(dst, depth); err != nil {
+			return dst, err
+		}
+		p.skipWS()
+		if p.pos >= len(p.src) {
+			return dst, p.errf("unterminated array")
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+			dst = append(dst, ',')
+		case ']':
+			p.pos++
+			return append(dst, ']'), nil
+		default:
+			return dst, p.errf("expected ',' or ']' in array, found %s", p.quoteNext())
+		}
+	}
+}
+
+// member locates one written member of an object: its decoded name in
+// p.keys and its canonical text in dst.
+type member struct {
+	keyStart, keyEnd int // in p.keys
+	start, end       int // in dst, from the opening quote of the name
+}
+
+func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
+	if depth > maxJSONDepth {
+		return dst, p.errf("nesting deeper than %d", maxJSONDepth)
+	}
+	p.pos++
+	objStart := len(dst)
+	dst = append(dst, '{')
+	p.skipWS()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		return append(dst, '}'), nil
+	}
+	keysBase := len(p.keys)
+	defer func() { p.keys = p.keys[:keysBase] }()
+	var small [16]member
+	members := small[:0]
+	sorted := true
+	for {
+		p.skipWS()
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return dst, p.errf("expected member name, found %s", p.quoteNext())
+		}
+		if len(members) > 0 {
+			dst = append(dst, ',')
+		}
+		m := member{keyStart: len(p.keys), start: len(dst)}
+		var err error
+		if p.keys, err = p.str(p.keys); err != nil {
+			return dst, err
+		}
+		m.keyEnd = len(p.keys)
+		dst = appendString(dst, string(p.keys[m.keyStart:m.keyEnd]))
+		dst = append(dst, ':')
+		p.skipWS()
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return dst, p.errf("expected ':' after member name, found %s", p.quoteNext())
+		}
+		p.pos++
+		p.skipWS()
+		// The value may be an object that uses p.keys as scratch; it
+		// restores the length it found.
+		if dst, err = p.value(dst, depth); err != nil {
+			return dst, err
+		}
+		m.end = len(dst)
+		if n := len(members); n > 0 {
+			c := compareUTF16(p.keys[members[n-1].keyStart:members[n-1].keyEnd], p.keys[m.keyStart:m.keyEnd])
+			if c == 0 {
+				return dst, p.errf("duplicate member name %q", truncate(string(p.keys[m.keyStart:m.keyEnd]), 32))
+			}
+			if c > 0 {
+				sorted = false
+			}
+		}
+		members = append(members, m)
+		p.skipWS()
+		if p.pos >= len(p.src) {
+			return dst, p.errf("unterminated object")
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] == '}' {
+			p.pos++
+			break
+		}
+		return dst, p.errf("expected ',' or '}' in object, found %s", p.quoteNext())
+	}
+	if sorted {
+		return append(dst, '}'), nil
+	}
+	keyOf := func(m member) []byte { return p.keys[m.keyStart:m.keyEnd] }
+	slices.SortFunc(members, func(a, b member) int { return compareUTF16(keyOf(a), keyOf(b)) })
+	for i := 1; i < len(members); i++ {
+		if compareUTF16(keyOf(members[i-1]), keyOf(members[i])) == 0 {
+			return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(keyOf(members[i])), 32))}
+		}
+	}
+	body := make([]byte, 0, len(dst)-objStart)
+	for i, m := range members {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, dst[m.start:m.end]...)
+	}
+	dst = append(dst[:objStart+1], body...)
+	return append(dst, '}'), nil
+}
+
+// compareUTF16 orders two UTF-8 strings by their UTF-16 code units, as
+// RFC 8785 §3.2.3 sorts member names. It differs from byte order only
+// between supplementary characters and U+E000..U+FFFF.
+func compareUTF16(a, b []byte) int {
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < utf8.RuneSelf && b[0] < utf8.RuneSelf {
+			if a[0] != b[0] {
+				return int(a[0]) - int(b[0])
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		ra, na := utf8.DecodeRune(a)
+		rb, nb := utf8.DecodeRune(b)
+		if ra != rb {
+			return int(utf16Unit(ra)) - int(utf16Unit(rb))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return len(a) - len(b)
+}
+
+// utf16Unit returns the first UTF-16 code unit of r.
+func utf16Unit(r rune) rune {
+	if r >= 0x10000 {
+		r1, _ := utf16.EncodeRune(r)
+		return r1
+	}
+	return r
+}
