@@ -1,0 +1,527 @@
+package redact
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The JSON rewriter walks a JSON text once, token by token, and copies it to
+// the output only from the first change on: an untouched payload costs one
+// scan and no allocation. Key order, white space and untouched escapes are
+// kept as they were. Replaced strings are re-encoded, with invalid UTF-8
+// written as U+FFFD, so the output of valid JSON is valid JSON.
+//
+// Malformed input is handled leniently: everything before the first
+// offending token is rewritten as usual, and the rest is masked when it sits
+// under a masked key (a truncated {"password": "hun) or else scanned by the
+// value detectors.
+
+type parseStatus uint8
+
+const (
+	parseOK parseStatus = iota
+	parseSyntax
+	parseTooDeep
+)
+
+type jsonRewriter struct {
+	sc    *Scope
+	s     string
+	i     int
+	depth int
+
+	out   []byte // nil until the first change
+	last  int    // s[last:] is not yet copied to out
+	dirty bool
+
+	status  parseStatus
+	errPos  int
+	errMode Action
+}
+
+// rewriteJSON redacts the JSON text s found at nesting depth depth. On a
+// syntax error it returns the lenient rewrite described above.
+func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
+	w := jsonRewriter{sc: sc, s: s, depth: depth}
+	mk := len(sc.path)
+	if w.value(ActionNone) {
+		w.skipSpace()
+		if w.i < len(s) {
+			w.fail(w.i, ActionNone, parseSyntax)
+		}
+	}
+	sc.pop(mk)
+	if w.status == parseTooDeep {
+		w.release()
+		return "", false, parseTooDeep
+	}
+	if w.status == parseSyntax {
+		tail := s[w.errPos:]
+		w.ensureOut()
+		w.out = append(w.out, s[w.last:w.errPos]...)
+		w.last = len(s)
+		switch {
+		case w.errMode != ActionNone && !allSpace(tail):
+			w.out = append(w.out, sc.r.mask...)
+			sc.record(1)
+			w.dirty = true
+		default:
+			if d, ch := sc.detect(tail); ch {
+				tail = d
+				w.dirty = true
+			}
+			w.out = append(w.out, tail...)
+		}
+		if !w.dirty {
+			w.release()
+			return s, false, parseSyntax
+		}
+		res := string(w.out)
+		w.release()
+		return res, true, parseSyntax
+	}
+	if !w.dirty {
+		return s, false, parseOK
+	}
+	w.out = append(w.out, s[w.last:]...)
+	res := string(w.out)
+	w.release()
+	return res, true, parseOK
+}
+
+func allSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isJSONSpace(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *jsonRewriter) release() {
+	if w.out != nil {
+		w.sc.putBuf(w.out)
+		w.out = nil
+	}
+}
+
+func (w *jsonRewriter) ensureOut() {
+	if w.out == nil {
+		w.out = w.sc.getBuf()
+	}
+}
+
+func (w *jsonRewriter) fail(pos int, mode Action, st parseStatus) {
+	if w.status == parseOK {
+		w.status, w.errPos, w.errMode = st, pos, mode
+	}
+}
+
+// splice replaces s[start:end] in the output with the bytes add appends.
+func (w *jsonRewriter) splice(start, end int) {
+	w.ensureOut()
+	w.out = append(w.out, w.s[w.last:start]...)
+	w.last = end
+	w.dirty = true
+}
+
+func (w *jsonRewriter) skipSpace() {
+	for w.i < len(w.s) && isJSONSpace(w.s[w.i]) {
+		w.i++
+	}
+}
+
+func (w *jsonRewriter) value(mode Action) bool {
+	w.skipSpace()
+	if w.i >= len(w.s) {
+		w.fail(w.i, mode, parseSyntax)
+		return false
+	}
+	switch c := w.s[w.i]; {
+	case c == '{':
+		return w.object(mode)
+	case c == '[':
+		return w.array(mode)
+	case c == '"':
+		return w.stringValue(mode)
+	case c == 't':
+		return w.literal("true", mode)
+	case c == 'f':
+		return w.literal("false", mode)
+	case c == 'n':
+		return w.literal("null", mode)
+	case c == '-' || isDigit(c):
+		return w.number(mode)
+	}
+	w.fail(w.i, mode, parseSyntax)
+	return false
+}
+
+func (w *jsonRewriter) enter(mode Action) bool {
+	w.depth++
+	if w.depth > w.sc.r.maxDepth {
+		w.fail(w.i, mode, parseTooDeep)
+		return false
+	}
+	w.i++
+	w.skipSpace()
+	return true
+}
+
+func (w *jsonRewriter) object(mode Action) bool {
+	if !w.enter(mode) {
+		return false
+	}
+	if w.i < len(w.s) && w.s[w.i] == '}' {
+		w.i++
+		w.depth--
+		return true
+	}
+	for {
+		w.skipSpace()
+		kStart := w.i
+		if w.i >= len(w.s) || w.s[w.i] != '"' {
+			w.fail(kStart, mode, parseSyntax)
+			return false
+		}
+		raw, esc, ok := w.scanString()
+		if !ok {
+			w.fail(kStart, mode, parseSyntax)
+			return false
+		}
+		key := raw
+		if esc {
+			key = decodeJSONString(raw)
+		}
+		// A member name can carry data too (an object keyed by e-mail
+		// address); the detectors see it, and the path shows it redacted.
+		name := key
+		m := len(w.sc.path)
+		if d, ch := w.sc.detectName(key); ch {
+			w.splice(kStart, w.i)
+			w.out = appendJSONString(w.out, d)
+			name = d
+			mk := w.sc.pushKey(name)
+			w.sc.record(1)
+			w.sc.pop(mk)
+		}
+		child := mode
+		if child == ActionNone {
+			child = w.sc.keyAction(key)
+		}
+		w.skipSpace()
+		if w.i >= len(w.s) || w.s[w.i] != ':' {
+			w.fail(w.i, mode, parseSyntax)
+			return false
+		}
+		w.i++
+		w.sc.pushKey(name)
+		if !w.value(child) {
+			return false
+		}
+		w.sc.pop(m)
+		w.skipSpace()
+		if w.i >= len(w.s) {
+			w.fail(w.i, mode, parseSyntax)
+			return false
+		}
+		switch w.s[w.i] {
+		case ',':
+			w.i++
+			continue
+		case '}':
+			w.i++
+			w.depth--
+			return true
+		}
+		w.fail(w.i, mode, parseSyntax)
+		return false
+	}
+}
+
+func (w *jsonRewriter) array(mode Action) bool {
+	if !w.enter(mode) {
+		return false
+	}
+	if w.i < len(w.s) && w.s[w.i] == ']' {
+		w.i++
+		w.depth--
+		return true
+	}
+	for idx := 0; ; idx++ {
+		m := w.sc.pushIndex(idx)
+		if !w.value(mode) {
+			return false
+		}
+		w.sc.pop(m)
+		w.skipSpace()
+		if w.i >= len(w.s) {
+			w.fail(w.i, mode, parseSyntax)
+			return false
+		}
+		switch w.s[w.i] {
+		case ',':
+			w.i++
+			continue
+		case ']':
+			w.i++
+			w.depth--
+			return true
+		}
+		w.fail(w.i, mode, parseSyntax)
+		return false
+	}
+}
+
+func (w *jsonRewriter) literal(lit string, mode Action) bool {
+	if len(w.s)-w.i >= len(lit) && w.s[w.i:w.i+len(lit)] == lit {
+		w.i += len(lit)
+		return true
+	}
+	w.fail(w.i, mode, parseSyntax)
+	return false
+}
+
+// number scans a JSON number. Under a key action it becomes a string; else
+// the detectors see its text (a card number sent as a number).
+func (w *jsonRewriter) number(mode Action) bool {
+	start := w.i
+	s := w.s
+	i := w.i
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	default:
+		w.fail(start, mode, parseSyntax)
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || !isDigit(s[i]) {
+			w.fail(start, mode, parseSyntax)
+			return false
+		}
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || !isDigit(s[i]) {
+			w.fail(start, mode, parseSyntax)
+			return false
+		}
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	w.i = i
+	text := s[start:i]
+	if mode != ActionNone {
+		w.sc.record(1)
+		w.splice(start, i)
+		w.out = appendJSONString(w.out, w.sc.replacement(mode, text))
+		return true
+	}
+	if len(text) >= 13 {
+		if d, ch := w.sc.detect(text); ch {
+			w.splice(start, i)
+			w.out = appendJSONString(w.out, d)
+		}
+	}
+	return true
+}
+
+func (w *jsonRewriter) stringValue(mode Action) bool {
+	start := w.i
+	raw, esc, ok := w.scanString()
+	if !ok {
+		w.fail(start, mode, parseSyntax)
+		return false
+	}
+	end := w.i
+	v := raw
+	if esc {
+		v = decodeJSONString(raw)
+	}
+	if mode != ActionNone {
+		if v == "" || w.sc.r.isRedacted(v) {
+			return true
+		}
+		w.sc.record(1)
+		w.splice(start, end)
+		w.out = appendJSONString(w.out, w.sc.replacement(mode, v))
+		return true
+	}
+	out, changed, tooDeep := w.sc.text(v, w.depth, false)
+	if tooDeep {
+		w.fail(start, mode, parseTooDeep)
+		return false
+	}
+	if changed {
+		w.splice(start, end)
+		w.out = appendJSONString(w.out, out)
+	}
+	return true
+}
+
+// scanString scans the string token at w.i (an opening quote) and returns
+// its raw content and whether it holds escapes; w.i ends after the closing
+// quote.
+func (w *jsonRewriter) scanString() (raw string, esc, ok bool) {
+	s := w.s
+	i := w.i + 1
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			raw = s[w.i+1 : i]
+			w.i = i + 1
+			return raw, esc, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(s) {
+				return "", false, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(s) || !isHex4(s[i+2:i+6]) {
+					return "", false, false
+				}
+				i += 6
+			default:
+				return "", false, false
+			}
+		case c < 0x20:
+			return "", false, false
+		default:
+			i++
+		}
+	}
+	return "", false, false
+}
+
+func isHex4(s string) bool {
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c-'a') + 10
+	}
+	return rune(c-'A') + 10
+}
+
+func hex4(s string) rune {
+	return hexVal(s[0])<<12 | hexVal(s[1])<<8 | hexVal(s[2])<<4 | hexVal(s[3])
+}
+
+// decodeJSONString decodes the content of a string token already checked by
+// scanString. Lone surrogates become U+FFFD, as in encoding/json.
+func decodeJSONString(raw string) string {
+	b := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := hex4(raw[i+2 : i+6])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					if r2 := utf16.DecodeRune(r, hex4(raw[i+2:i+6])); r2 != utf8.RuneError {
+						b = utf8.AppendRune(b, r2)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, raw[i+1])
+		}
+		i += 2
+	}
+	return string(b)
+}
+
+// appendJSONString appends s as a JSON string token. Invalid UTF-8 becomes
+// U+FFFD so the token is always valid.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexdigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

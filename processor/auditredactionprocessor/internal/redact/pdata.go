@@ -1,0 +1,142 @@
+package redact
+
+import (
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Attributes redacts the attributes m in place. prefix starts every path
+// recorded under it ("" for span and log record attributes, "resource:",
+// "event[0]:" and so on for the others).
+func (sc *Scope) Attributes(prefix string, m pcommon.Map) {
+	sc.path = append(sc.path[:0], prefix...)
+	base := len(sc.path)
+	sc.mapMembers(m, ActionNone, 0, true)
+	sc.pop(base)
+	sc.path = sc.path[:0]
+}
+
+// Value redacts v in place, recording under label (for example "body").
+func (sc *Scope) Value(label string, v pcommon.Value) {
+	sc.path = append(sc.path[:0], label...)
+	sc.value(v, ActionNone, 0, false)
+	sc.path = sc.path[:0]
+}
+
+type rename struct{ from, to string }
+
+// mapMembers redacts each member of m. top tells that m is an attribute map,
+// whose keys name payload attributes.
+func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
+	var renames []rename
+	for k, v := range m.All() {
+		name := k
+		mk := len(sc.path)
+		if d, ch := sc.detectName(k); ch {
+			name = d
+			renames = append(renames, rename{k, d})
+			sc.pushKey(name)
+			sc.record(1)
+			sc.pop(mk)
+		}
+		a := mode
+		if a == ActionNone {
+			a = sc.keyAction(k)
+		}
+		sc.pushKey(name)
+		sc.value(v, a, depth, top && sc.r.IsPayload(k))
+		sc.pop(mk)
+	}
+	for _, rn := range renames {
+		renameKey(m, rn.from, rn.to)
+	}
+}
+
+// renameKey moves the value of from to a new key to, which is made unique
+// with a "#n" suffix when two redacted names collide.
+func renameKey(m pcommon.Map, from, to string) {
+	v, ok := m.Get(from)
+	if !ok {
+		return
+	}
+	tmp := pcommon.NewValueEmpty()
+	v.MoveTo(tmp)
+	m.Remove(from)
+	key := to
+	for n := 2; ; n++ {
+		if _, exists := m.Get(key); !exists {
+			break
+		}
+		key = to + "#" + strconv.Itoa(n)
+	}
+	tmp.MoveTo(m.PutEmpty(key))
+}
+
+// value redacts v, found at nesting depth depth, under the key action mode.
+func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		if mode != ActionNone {
+			if s == "" || sc.r.isRedacted(s) {
+				return
+			}
+			sc.record(1)
+			v.SetStr(sc.replacement(mode, s))
+			return
+		}
+		out, changed, tooDeep := sc.text(s, depth, payload)
+		if tooDeep {
+			sc.record(1)
+			v.SetStr(sc.r.mask)
+			return
+		}
+		if changed {
+			v.SetStr(out)
+		}
+	case pcommon.ValueTypeInt:
+		n := v.Int()
+		if mode != ActionNone {
+			sc.record(1)
+			v.SetStr(sc.replacement(mode, strconv.FormatInt(n, 10)))
+			return
+		}
+		if n >= 1e12 || n <= -1e12 { // long enough to be a card number
+			if d, ch := sc.detect(strconv.FormatInt(n, 10)); ch {
+				v.SetStr(d)
+			}
+		}
+	case pcommon.ValueTypeDouble:
+		if mode != ActionNone {
+			sc.record(1)
+			v.SetStr(sc.replacement(mode, strconv.FormatFloat(v.Double(), 'g', -1, 64)))
+		}
+	case pcommon.ValueTypeBytes:
+		if mode != ActionNone && v.Bytes().Len() > 0 {
+			sc.record(1)
+			v.SetStr(sc.replacement(mode, string(v.Bytes().AsRaw())))
+		}
+	case pcommon.ValueTypeMap:
+		if depth+1 > sc.r.maxDepth {
+			sc.record(1)
+			v.SetStr(sc.r.mask)
+			return
+		}
+		sc.mapMembers(v.Map(), mode, depth+1, false)
+	case pcommon.ValueTypeSlice:
+		if depth+1 > sc.r.maxDepth {
+			sc.record(1)
+			v.SetStr(sc.r.mask)
+			return
+		}
+		sl := v.Slice()
+		for i := 0; i < sl.Len(); i++ {
+			mk := sc.pushIndex(i)
+			sc.value(sl.At(i), mode, depth+1, false)
+			sc.pop(mk)
+		}
+	case pcommon.ValueTypeBool, pcommon.ValueTypeEmpty:
+		// A boolean or null carries no secret.
+	}
+}

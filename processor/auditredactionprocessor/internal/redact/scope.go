@@ -1,0 +1,248 @@
+package redact
+
+import "strconv"
+
+// Scope carries the working state of one goroutine's redaction: the path
+// being walked, what was redacted so far, and reusable buffers. It is not
+// safe for concurrent use. Take one with Redactor.Scope and give it back with
+// Release.
+type Scope struct {
+	r     *Redactor
+	path  []byte
+	count int
+	paths []string
+
+	spans   []span
+	nk      []byte   // normalised key
+	scratch []byte   // pseudonym input
+	free    [][]byte // output buffers, one per JSON nesting level in use
+}
+
+// Scope returns a Scope with nothing recorded.
+func (r *Redactor) Scope() *Scope {
+	sc := r.scopes.Get().(*Scope)
+	sc.Reset()
+	return sc
+}
+
+// Release returns sc to its Redactor; sc must not be used afterwards.
+func (sc *Scope) Release() {
+	if cap(sc.spans) > 1024 {
+		sc.spans = nil
+	}
+	sc.r.scopes.Put(sc)
+}
+
+// Reset forgets what was recorded.
+func (sc *Scope) Reset() {
+	sc.count = 0
+	sc.paths = sc.paths[:0]
+	sc.path = sc.path[:0]
+}
+
+// Seed resets sc and starts it from a count and paths recorded earlier, such
+// as those of a resource that a span belongs to.
+func (sc *Scope) Seed(count int, paths []string) {
+	sc.Reset()
+	sc.count = count
+	sc.paths = append(sc.paths, paths...)
+}
+
+// Count returns how many values were redacted since the last Reset.
+func (sc *Scope) Count() int { return sc.count }
+
+// Paths returns the distinct paths redacted since the last Reset, at most
+// MaxPaths, in the order first seen. The slice is valid until the next call
+// that records or resets.
+func (sc *Scope) Paths() []string { return sc.paths }
+
+// record notes n redactions at the current path.
+func (sc *Scope) record(n int) {
+	sc.count += n
+	if len(sc.paths) >= MaxPaths {
+		return
+	}
+	for i := len(sc.paths) - 1; i >= 0; i-- {
+		if sc.paths[i] == string(sc.path) {
+			return
+		}
+	}
+	sc.paths = append(sc.paths, string(sc.path))
+}
+
+type mark struct{ path, count, paths int }
+
+func (sc *Scope) mark() mark { return mark{len(sc.path), sc.count, len(sc.paths)} }
+
+// rollback forgets what was recorded since m and returns to its path.
+func (sc *Scope) rollback(m mark) {
+	sc.path = sc.path[:m.path]
+	sc.count = m.count
+	sc.paths = sc.paths[:m.paths]
+}
+
+func (sc *Scope) pushKey(k string) int {
+	m := len(sc.path)
+	if m > 0 && sc.path[m-1] != ':' {
+		sc.path = append(sc.path, '.')
+	}
+	sc.path = append(sc.path, k...)
+	return m
+}
+
+func (sc *Scope) pushIndex(i int) int {
+	m := len(sc.path)
+	sc.path = append(sc.path, '[')
+	sc.path = strconv.AppendInt(sc.path, int64(i), 10)
+	sc.path = append(sc.path, ']')
+	return m
+}
+
+func (sc *Scope) pop(m int) { sc.path = sc.path[:m] }
+
+func (sc *Scope) getBuf() []byte {
+	if n := len(sc.free); n > 0 {
+		b := sc.free[n-1]
+		sc.free = sc.free[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 256)
+}
+
+func (sc *Scope) putBuf(b []byte) {
+	if cap(b) <= 1<<20 {
+		sc.free = append(sc.free, b)
+	}
+}
+
+// replacement returns what a value becomes under a key action.
+func (sc *Scope) replacement(a Action, v string) string {
+	if a == ActionPseudonymize && sc.r.hmacKey != nil {
+		return string(sc.r.appendPseudonym(nil, sc.scratch, v, false))
+	}
+	return sc.r.mask
+}
+
+// keyAction classifies key with the scope's scratch buffer.
+func (sc *Scope) keyAction(key string) Action {
+	a, nk := sc.r.keyAction(key, sc.nk)
+	sc.nk = nk
+	return a
+}
+
+// detect runs the value detectors over s and returns s with every detected
+// part replaced, recording the redactions at the current path.
+func (sc *Scope) detect(s string) (string, bool) {
+	out, n := sc.scan(s)
+	if n == 0 {
+		return s, false
+	}
+	sc.record(n)
+	return out, true
+}
+
+// detectName is detect for a map key or JSON member name; the caller records
+// the redaction under the redacted name.
+func (sc *Scope) detectName(s string) (string, bool) {
+	out, n := sc.scan(s)
+	return out, n > 0
+}
+
+// scan returns s with every part the detectors find replaced, and the number
+// of parts replaced.
+func (sc *Scope) scan(s string) (string, int) {
+	if len(s) == 0 || sc.r.isRedacted(s) {
+		return s, 0
+	}
+	sp := sc.spans[:0]
+	for i := range sc.r.detectors {
+		d := &sc.r.detectors[i]
+		n := len(sp)
+		sp = d.find(s, sp)
+		if d.lowerForHMAC {
+			for j := n; j < len(sp); j++ {
+				sp[j].fold = true
+			}
+		}
+	}
+	sc.spans = sp
+	if len(sp) == 0 {
+		return s, 0
+	}
+	sp = mergeSpans(sp)
+	out := make([]byte, 0, len(s)+16*len(sp))
+	last := 0
+	for _, m := range sp {
+		out = append(out, s[last:m.start]...)
+		if m.action == ActionPseudonymize && sc.r.hmacKey != nil {
+			out = sc.r.appendPseudonym(out, sc.scratch, s[m.start:m.end], m.fold)
+		} else {
+			out = append(out, sc.r.mask...)
+		}
+		last = m.end
+	}
+	out = append(out, s[last:]...)
+	return string(out), len(sp)
+}
+
+// looksLikeJSON reports whether s starts, after white space, with '{' or '['
+// and ends, before white space, with the matching bracket.
+func looksLikeJSON(s string) bool {
+	i, j := 0, len(s)-1
+	for i <= j && isJSONSpace(s[i]) {
+		i++
+	}
+	for j >= i && isJSONSpace(s[j]) {
+		j--
+	}
+	if i >= j {
+		return false
+	}
+	return s[i] == '{' && s[j] == '}' || s[i] == '[' && s[j] == ']'
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// text redacts a string that no key rule covers: JSON (when payload is set or
+// s looks like JSON) is rewritten, anything else goes through the detectors.
+// depth is the nesting depth of s. tooDeep reports that s nests deeper than
+// the limit; the caller masks the enclosing value whole.
+func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, tooDeep bool) {
+	if len(s) > sc.r.maxValueBytes {
+		sc.record(1)
+		return sc.r.mask, true, false
+	}
+	if payload || looksLikeJSON(s) {
+		m := sc.mark()
+		res, ch, st := sc.rewriteJSON(s, depth)
+		switch st {
+		case parseOK:
+			return res, ch, false
+		case parseTooDeep:
+			sc.rollback(m)
+			return "", false, true
+		}
+		if payload && sc.r.strict {
+			sc.rollback(m)
+			sc.record(1)
+			return sc.r.mask, true, false
+		}
+		return res, ch, false
+	}
+	o, ch := sc.detect(s)
+	return o, ch, false
+}
+
+// String redacts a free-text string, such as a span name or a status
+// message, recording any redaction under label.
+func (sc *Scope) String(label, s string) (string, bool) {
+	m := sc.mark()
+	sc.path = append(sc.path[:m.path], label...)
+	out, changed, tooDeep := sc.text(s, 0, false)
+	if tooDeep {
+		sc.record(1)
+		out, changed = sc.r.mask, true
+	}
+	sc.pop(m.path)
+	return out, changed
+}
