@@ -1,0 +1,338 @@
+package query
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// Kinds of Anomaly.
+const (
+	// AnomalySubjectBurst: one subject accessed at least the burst
+	// threshold of times within the burst window.
+	AnomalySubjectBurst = "subject_burst"
+	// AnomalyBreakGlass: one break-glass access.
+	AnomalyBreakGlass = "break_glass"
+	// AnomalyUserSpread: one user touched at least the spread threshold
+	// of distinct subjects within the spread window.
+	AnomalyUserSpread = "user_spread"
+)
+
+// Defaults of the anomaly rules.
+const (
+	DefaultBurstThreshold  = 10
+	DefaultBurstWindow     = time.Hour
+	DefaultSpreadThreshold = 20
+	DefaultSpreadWindow    = 24 * time.Hour
+)
+
+// AnomalyOption tunes Anomalies.
+type AnomalyOption func(*anomalyConfig)
+
+type anomalyConfig struct {
+	burstN       int
+	burstWindow  time.Duration
+	spreadN      int
+	spreadWindow time.Duration
+}
+
+// WithBurst reports a subject accessed at least n times within window
+// (default DefaultBurstThreshold within DefaultBurstWindow). n <= 0
+// disables the rule.
+func WithBurst(n int, window time.Duration) AnomalyOption {
+	return func(c *anomalyConfig) { c.burstN, c.burstWindow = n, window }
+}
+
+// WithSpread reports a user touching at least n distinct subjects within
+// window (default DefaultSpreadThreshold within DefaultSpreadWindow); a
+// window of 0 means the whole queried range. n <= 0 disables the rule.
+func WithSpread(n int, window time.Duration) AnomalyOption {
+	return func(c *anomalyConfig) { c.spreadN, c.spreadWindow = n, window }
+}
+
+// AnomaliesResult lists the anomalies found.
+type AnomaliesResult struct {
+	Source            string     `json:"source"`
+	IntegrityVerified bool       `json:"integrity_verified"`
+	Integrity         Integrity  `json:"integrity"`
+	Rules             RuleConfig `json:"rules"`
+	Count             int        `json:"count"`
+	Anomalies         []Anomaly  `json:"anomalies"`
+}
+
+// RuleConfig records the thresholds an anomaly search ran with; windows in
+// Go duration syntax ("1h0m0s"), "0s" for the whole range.
+type RuleConfig struct {
+	BurstThreshold  int    `json:"burst_threshold"`
+	BurstWindow     string `json:"burst_window"`
+	SpreadThreshold int    `json:"spread_threshold"`
+	SpreadWindow    string `json:"spread_window"`
+}
+
+// Anomaly is one finding of Anomalies.
+type Anomaly struct {
+	Kind string `json:"kind"`
+	// Subject is the subject of a burst or break-glass access; empty for
+	// a spread.
+	Subject Subject `json:"subject"`
+	// UserID is the user of a spread or break-glass access; empty for a
+	// burst, whose users are listed in Users.
+	UserID string `json:"user_id"`
+	// Count is the number of accesses of a burst (all accesses of the
+	// merged run), 1 for break-glass, or the number of distinct subjects
+	// of a spread.
+	Count int `json:"count"`
+	// MaxInWindow is the largest count inside one window; equal to Count
+	// for break-glass.
+	MaxInWindow int `json:"max_in_window"`
+	// First and Last are the timestamps of the first and last access.
+	First    string        `json:"first"`
+	Last     string        `json:"last"`
+	Users    []string      `json:"users"`
+	Subjects []Subject     `json:"subjects"`
+	Detail   string        `json:"detail"`
+	Evidence []EvidenceRef `json:"evidence"`
+}
+
+// EvidenceRef points at one record behind an anomaly.
+type EvidenceRef struct {
+	Timestamp string  `json:"timestamp"`
+	UserID    string  `json:"user_id"`
+	Tool      string  `json:"tool"`
+	Subject   Subject `json:"subject"`
+	TraceID   string  `json:"trace_id"`
+	SpanID    string  `json:"span_id"`
+}
+
+// Anomalies looks for access patterns worth a human look in res:
+// subject bursts, break-glass use and users touching many subjects.
+// Overlapping windows of one subject (or user) merge into one anomaly.
+// Anomalies are sorted by first access, then kind.
+func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
+	c := anomalyConfig{
+		burstN: DefaultBurstThreshold, burstWindow: DefaultBurstWindow,
+		spreadN: DefaultSpreadThreshold, spreadWindow: DefaultSpreadWindow,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	type timed struct {
+		t time.Time
+		r *auditlog.Record
+	}
+	bySubject := map[Subject][]timed{}
+	byUser := map[string][]timed{}
+	out := &AnomaliesResult{
+		Source:            res.Source,
+		IntegrityVerified: res.Integrity.Verified,
+		Integrity:         res.Integrity,
+		Rules: RuleConfig{
+			BurstThreshold: c.burstN, BurstWindow: c.burstWindow.String(),
+			SpreadThreshold: c.spreadN, SpreadWindow: c.spreadWindow.String(),
+		},
+		Anomalies: []Anomaly{},
+	}
+	for i := range res.Records {
+		r := &res.Records[i]
+		tr := timed{recordTime(r), r}
+		if r.Subject.Type != "" || r.Subject.ID != "" {
+			bySubject[r.Subject] = append(bySubject[r.Subject], tr)
+			if r.UserID != "" {
+				byUser[r.UserID] = append(byUser[r.UserID], tr)
+			}
+		}
+		if r.BreakGlass {
+			detail := "break-glass access"
+			if r.BreakGlassReason != "" {
+				detail += ": " + r.BreakGlassReason
+			}
+			out.Anomalies = append(out.Anomalies, Anomaly{
+				Kind: AnomalyBreakGlass, Subject: r.Subject, UserID: r.UserID, Count: 1, MaxInWindow: 1,
+				First: r.Timestamp, Last: r.Timestamp, Users: nonEmpty(r.UserID), Subjects: subjects(r.Subject),
+				Detail: detail, Evidence: []EvidenceRef{evidence(r)},
+			})
+		}
+	}
+	byTime := func(a, b timed) int {
+		if c := a.t.Compare(b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.r.SpanID, b.r.SpanID)
+	}
+	if c.burstN > 0 {
+		for subj, ts := range bySubject {
+			slices.SortFunc(ts, byTime)
+			times := make([]time.Time, len(ts))
+			for i := range ts {
+				times[i] = ts[i].t
+			}
+			for _, run := range windowRuns(times, c.burstWindow, c.burstN, func(lo, hi int) int { return hi - lo + 1 }) {
+				a := Anomaly{
+					Kind: AnomalySubjectBurst, Subject: subj, Count: run.hi - run.lo + 1, MaxInWindow: run.max,
+					First: ts[run.lo].r.Timestamp, Last: ts[run.hi].r.Timestamp, Subjects: subjects(subj),
+				}
+				users := map[string]struct{}{}
+				for _, t := range ts[run.lo : run.hi+1] {
+					if t.r.UserID != "" {
+						users[t.r.UserID] = struct{}{}
+					}
+					a.Evidence = append(a.Evidence, evidence(t.r))
+				}
+				a.Users = sortedKeys(users)
+				a.Detail = fmt.Sprintf("%s accessed %d times within %s (threshold %d); %d accesses in the run",
+					subjectString(subj), run.max, c.burstWindow, c.burstN, a.Count)
+				out.Anomalies = append(out.Anomalies, a)
+			}
+		}
+	}
+	if c.spreadN > 0 {
+		for user, ts := range byUser {
+			slices.SortFunc(ts, byTime)
+			times := make([]time.Time, len(ts))
+			for i := range ts {
+				times[i] = ts[i].t
+			}
+			// windowRuns moves both ends forward only, so the distinct
+			// count is kept incrementally.
+			counts := map[Subject]int{}
+			curLo, curHi := 0, -1
+			distinct := func(lo, hi int) int {
+				for ; curHi < hi; curHi++ {
+					counts[ts[curHi+1].r.Subject]++
+				}
+				for ; curLo < lo; curLo++ {
+					s := ts[curLo].r.Subject
+					if counts[s]--; counts[s] == 0 {
+						delete(counts, s)
+					}
+				}
+				return len(counts)
+			}
+			window := c.spreadWindow
+			if window <= 0 && len(times) > 0 {
+				window = times[len(times)-1].Sub(times[0])
+			}
+			for _, run := range windowRuns(times, window, c.spreadN, distinct) {
+				a := Anomaly{
+					Kind: AnomalyUserSpread, UserID: user, MaxInWindow: run.max,
+					First: ts[run.lo].r.Timestamp, Last: ts[run.hi].r.Timestamp, Users: []string{user},
+				}
+				seen := map[Subject]struct{}{}
+				for _, t := range ts[run.lo : run.hi+1] {
+					if _, ok := seen[t.r.Subject]; !ok {
+						seen[t.r.Subject] = struct{}{}
+						a.Subjects = append(a.Subjects, t.r.Subject)
+					}
+					a.Evidence = append(a.Evidence, evidence(t.r))
+				}
+				a.Count = len(a.Subjects)
+				slices.SortFunc(a.Subjects, func(x, y Subject) int {
+					return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.ID, y.ID))
+				})
+				span := "within " + c.spreadWindow.String()
+				if c.spreadWindow <= 0 {
+					span = "in the queried range"
+				}
+				a.Detail = fmt.Sprintf("%s touched %d distinct subjects %s (threshold %d)", user, run.max, span, c.spreadN)
+				out.Anomalies = append(out.Anomalies, a)
+			}
+		}
+	}
+	slices.SortFunc(out.Anomalies, func(a, b Anomaly) int {
+		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(subjectString(a.Subject), subjectString(b.Subject)), cmp.Compare(a.UserID, b.UserID))
+	})
+	out.Count = len(out.Anomalies)
+	return out
+}
+
+// run is a merged stretch [lo, hi] of sorted accesses in which some window
+// reached the threshold; max is the largest measure of one window. Runs
+// merge only when their windows share accesses.
+type run struct{ lo, hi, max int }
+
+// windowRuns slides a window of the given length over sorted times (two
+// accesses are within the window when their distance is at most window)
+// and returns the merged runs of indices covered by windows whose measure
+// reaches threshold. measure(lo, hi) evaluates the window [lo, hi]; it is
+// called with lo and hi never decreasing, so it may keep state.
+func windowRuns(times []time.Time, window time.Duration, threshold int, measure func(lo, hi int) int) []run {
+	var runs []run
+	lo := 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) > window {
+			lo++
+		}
+		m := measure(lo, hi)
+		if m < threshold {
+			continue
+		}
+		if n := len(runs); n > 0 && lo <= runs[n-1].hi {
+			runs[n-1].hi = hi
+			runs[n-1].max = max(runs[n-1].max, m)
+			continue
+		}
+		runs = append(runs, run{lo, hi, m})
+	}
+	return runs
+}
+
+func evidence(r *auditlog.Record) EvidenceRef {
+	return EvidenceRef{Timestamp: r.Timestamp, UserID: r.UserID, Tool: r.ToolName, Subject: r.Subject, TraceID: r.TraceID, SpanID: r.SpanID}
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return []string{s}
+}
+
+func subjects(s Subject) []Subject {
+	if s.Type == "" && s.ID == "" {
+		return []Subject{}
+	}
+	return []Subject{s}
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WriteText writes one aligned row per anomaly and a count.
+func (a *AnomaliesResult) WriteText(w io.Writer) error {
+	header := []string{"KIND", "FIRST", "LAST", "SUBJECT", "USERS", "COUNT", "DETAIL"}
+	rows := make([][]string, 0, len(a.Anomalies))
+	for _, x := range a.Anomalies {
+		rows = append(rows, []string{x.Kind, x.First, x.Last, dash(subjectString(x.Subject)), dash(strings.Join(x.Users, ",")),
+			strconv.Itoa(x.Count), x.Detail})
+	}
+	if err := writeTable(w, header, rows); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d anomalies (burst: %d+ accesses to one subject within %s; spread: %d+ subjects per user within %s; every break-glass access)\n",
+		a.Count, a.Rules.BurstThreshold, a.Rules.BurstWindow, a.Rules.SpreadThreshold, a.Rules.SpreadWindow)
+	return err
+}
+
+// Table returns one row per anomaly.
+func (a *AnomaliesResult) Table() ([]string, [][]string) {
+	header := []string{"kind", "first", "last", "subject_type", "subject_id", "user_id", "users", "count", "max_in_window", "detail"}
+	rows := make([][]string, 0, len(a.Anomalies))
+	for _, x := range a.Anomalies {
+		rows = append(rows, []string{x.Kind, x.First, x.Last, x.Subject.Type, x.Subject.ID, x.UserID,
+			strings.Join(x.Users, ","), strconv.Itoa(x.Count), strconv.Itoa(x.MaxInWindow), x.Detail})
+	}
+	return header, rows
+}

@@ -1,0 +1,113 @@
+package query
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// CallsResult lists the records that matched a filter, as full audit
+// records in their documented format.
+type CallsResult struct {
+	Source            string            `json:"source"`
+	IntegrityVerified bool              `json:"integrity_verified"`
+	Integrity         Integrity         `json:"integrity"`
+	Count             int               `json:"count"`
+	Records           []auditlog.Record `json:"records"`
+}
+
+// Calls returns the records of res that match f, in time order.
+func Calls(f Filter, res *Result) *CallsResult {
+	recs := f.Apply(res.Records)
+	return &CallsResult{
+		Source:            res.Source,
+		IntegrityVerified: res.Integrity.Verified,
+		Integrity:         res.Integrity,
+		Count:             len(recs),
+		Records:           recs,
+	}
+}
+
+// WriteText writes an aligned table, one call per row.
+func (c *CallsResult) WriteText(w io.Writer) error {
+	header := []string{"TIME", "USER", "TOOL", "SUBJECT", "OUTCOME", "MS", "CONVERSATION", "TURN", "TRACE"}
+	rows := make([][]string, 0, len(c.Records))
+	for i := range c.Records {
+		r := &c.Records[i]
+		rows = append(rows, []string{
+			r.Timestamp, dash(r.UserID), r.ToolName, dash(subjectString(r.Subject)), outcome(r),
+			FormatDuration(r.DurationMS), dash(r.ConversationID), dash(turnString(r.TurnNumber)), r.TraceID,
+		})
+	}
+	return writeTable(w, header, rows)
+}
+
+// Table returns every record field of interest, one record per row.
+func (c *CallsResult) Table() ([]string, [][]string) {
+	return recordTable(c.Records)
+}
+
+// recordTable is the CSV form of a list of records.
+func recordTable(recs []auditlog.Record) ([]string, [][]string) {
+	header := []string{
+		"timestamp", "conversation_id", "turn", "user_id", "user_roles", "tool", "tool_call_id",
+		"subject_type", "subject_id", "purpose", "trigger", "break_glass", "break_glass_reason",
+		"success", "error_type", "error_message", "duration_ms", "model", "agent",
+		"arguments", "result_summary", "trace_id", "span_id", "chain_id", "seq",
+	}
+	rows := make([][]string, 0, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		et, em := errorFields(r.Error)
+		rows = append(rows, []string{
+			r.Timestamp, r.ConversationID, turnString(r.TurnNumber), r.UserID, strings.Join(r.UserRoles, ","),
+			r.ToolName, r.ToolCallID, r.Subject.Type, r.Subject.ID, r.Purpose, r.Trigger,
+			strconv.FormatBool(r.BreakGlass), r.BreakGlassReason, strconv.FormatBool(r.Success), et, em,
+			formatMS(r.DurationMS), r.Model, agentName(r.Agent), string(nullIfEmpty(r.Arguments)),
+			string(nullIfEmpty(r.ResultSummary)), r.TraceID, r.SpanID, r.ChainID, seqString(r),
+		})
+	}
+	return header, rows
+}
+
+// seqString is the record's sequence number, empty for records that did
+// not come from a store.
+func seqString(r *auditlog.Record) string {
+	if r.ChainID == "" {
+		return ""
+	}
+	return strconv.FormatUint(r.Seq, 10)
+}
+
+func agentName(a auditlog.Agent) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+func subjectString(s Subject) string {
+	if s.Type == "" && s.ID == "" {
+		return ""
+	}
+	return s.Type + "/" + s.ID
+}
+
+func outcome(r *auditlog.Record) string {
+	if r.Success {
+		return "ok"
+	}
+	if r.Error != nil && r.Error.Type != "" {
+		return "failed (" + r.Error.Type + ")"
+	}
+	return "failed"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

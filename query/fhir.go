@@ -1,0 +1,570 @@
+package query
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// Code systems used by the FHIR export.
+const (
+	fhirDCM             = "http://dicom.nema.org/resources/ontology/DCM"
+	fhirActReason       = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	fhirSecurityRole    = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+	fhirSourceType      = "http://terminology.hl7.org/CodeSystem/security-source-type"
+	fhirEntityType      = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+	fhirObjectRole      = "http://terminology.hl7.org/CodeSystem/object-role"
+	fhirOtelauditSystem = "https://github.com/otelaudit/otelaudit/fhir/CodeSystem/"
+	// FHIRTraceIDSystem is the identifier system of the entity that links
+	// an AuditEvent back to its OpenTelemetry trace.
+	FHIRTraceIDSystem = "https://www.w3.org/TR/trace-context/#trace-id"
+)
+
+// FHIROption tunes FHIRBundle.
+type FHIROption func(*fhirConfig)
+
+type fhirConfig struct {
+	now      func() time.Time
+	observer string
+}
+
+// WithFHIRClock sets the clock that stamps Bundle.timestamp (default
+// time.Now).
+func WithFHIRClock(now func() time.Time) FHIROption {
+	return func(c *fhirConfig) { c.now = now }
+}
+
+// WithFHIRObserver names the audit source (AuditEvent.source.observer)
+// when a record carries no service name (default "otelaudit").
+func WithFHIRObserver(name string) FHIROption {
+	return func(c *fhirConfig) { c.observer = name }
+}
+
+// Bundle is a FHIR R4 Bundle of type collection holding AuditEvents.
+type Bundle struct {
+	ResourceType string        `json:"resourceType"`
+	ID           string        `json:"id"`
+	Type         string        `json:"type"`
+	Timestamp    string        `json:"timestamp"`
+	Entry        []BundleEntry `json:"entry,omitempty"`
+}
+
+// BundleEntry is one entry of a Bundle.
+type BundleEntry struct {
+	FullURL  string     `json:"fullUrl"`
+	Resource AuditEvent `json:"resource"`
+}
+
+// AuditEvent is the FHIR R4 AuditEvent resource, with the elements the
+// export fills.
+type AuditEvent struct {
+	ResourceType   string            `json:"resourceType"`
+	ID             string            `json:"id"`
+	Type           Coding            `json:"type"`
+	Subtype        []Coding          `json:"subtype,omitempty"`
+	Action         string            `json:"action,omitempty"`
+	Period         *Period           `json:"period,omitempty"`
+	Recorded       string            `json:"recorded"`
+	Outcome        string            `json:"outcome,omitempty"`
+	OutcomeDesc    string            `json:"outcomeDesc,omitempty"`
+	PurposeOfEvent []CodeableConcept `json:"purposeOfEvent,omitempty"`
+	Agent          []AuditAgent      `json:"agent"`
+	Source         AuditSource       `json:"source"`
+	Entity         []AuditEntity     `json:"entity,omitempty"`
+}
+
+// Coding is a FHIR Coding.
+type Coding struct {
+	System  string `json:"system,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+// CodeableConcept is a FHIR CodeableConcept.
+type CodeableConcept struct {
+	Coding []Coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+// Period is a FHIR Period.
+type Period struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// Identifier is a FHIR Identifier.
+type Identifier struct {
+	System string `json:"system,omitempty"`
+	Value  string `json:"value,omitempty"`
+}
+
+// Reference is a FHIR Reference.
+type Reference struct {
+	Reference  string      `json:"reference,omitempty"`
+	Identifier *Identifier `json:"identifier,omitempty"`
+	Display    string      `json:"display,omitempty"`
+}
+
+// AuditAgent is AuditEvent.agent.
+type AuditAgent struct {
+	Type      *CodeableConcept  `json:"type,omitempty"`
+	Role      []CodeableConcept `json:"role,omitempty"`
+	Who       *Reference        `json:"who,omitempty"`
+	AltID     string            `json:"altId,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Requestor bool              `json:"requestor"`
+	Network   *AgentNetwork     `json:"network,omitempty"`
+}
+
+// AgentNetwork is AuditEvent.agent.network.
+type AgentNetwork struct {
+	Address string `json:"address,omitempty"`
+	// Type is 1 (machine name) or 2 (IP address).
+	Type string `json:"type,omitempty"`
+}
+
+// AuditSource is AuditEvent.source.
+type AuditSource struct {
+	Site     string    `json:"site,omitempty"`
+	Observer Reference `json:"observer"`
+	Type     []Coding  `json:"type,omitempty"`
+}
+
+// AuditEntity is AuditEvent.entity.
+type AuditEntity struct {
+	What        *Reference     `json:"what,omitempty"`
+	Type        *Coding        `json:"type,omitempty"`
+	Role        *Coding        `json:"role,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Query       string         `json:"query,omitempty"`
+	Detail      []EntityDetail `json:"detail,omitempty"`
+}
+
+// EntityDetail is AuditEvent.entity.detail with a string value.
+type EntityDetail struct {
+	Type        string `json:"type"`
+	ValueString string `json:"valueString"`
+}
+
+// FHIRBundle exports the records of res as FHIR R4 AuditEvent resources in a
+// Bundle of type collection, one AuditEvent per tool call, in record order.
+// The mapping (documented in query/README.md) in brief:
+//
+//   - action: C, R, U, D or E from the verb the tool name starts with
+//     (get/read/list/search… → R, create/add… → C, update/set/cancel… → U,
+//     delete/remove… → D, anything else → E);
+//   - outcome: 0 on success; 4 when the tool answered with a failure
+//     result (a refused request); 8 when it failed without a result (an
+//     unexpected error);
+//   - purposeOfEvent: audit.purpose mapped to v3 PurposeOfUse where one
+//     fits (treatment → TREAT, billing/payment → HPAYMT, research → HRESCH,
+//     operations → HOPERAT, emergency → ETREAT…), else as text; break-glass
+//     adds a concept carrying the reason;
+//   - agents: the human user (requestor unless the call was proactive or
+//     system-initiated) and the AI agent with its model;
+//   - entities: the subject, with the tool call (tool, arguments, result)
+//     as detail; the tool call itself with its arguments as query; and the
+//     trace (trace id, span id, audit chain and hash) linking back to the
+//     trace and to the audit record.
+func FHIRBundle(res *Result, opts ...FHIROption) *Bundle {
+	c := fhirConfig{now: time.Now, observer: "otelaudit"}
+	for _, o := range opts {
+		o(&c)
+	}
+	b := &Bundle{
+		ResourceType: "Bundle",
+		Type:         "collection",
+		Timestamp:    c.now().UTC().Format(time.RFC3339Nano),
+		Entry:        make([]BundleEntry, 0, len(res.Records)),
+	}
+	h := sha256.New()
+	for i := range res.Records {
+		r := &res.Records[i]
+		ev := auditEvent(r, &c)
+		h.Write([]byte(ev.ID))
+		b.Entry = append(b.Entry, BundleEntry{FullURL: "urn:uuid:" + uuidOf(r.TraceID+"/"+r.SpanID+"/"+r.Hash), Resource: ev})
+	}
+	b.ID = hex.EncodeToString(h.Sum(nil))[:32]
+	return b
+}
+
+func auditEvent(r *auditlog.Record, c *fhirConfig) AuditEvent {
+	ev := AuditEvent{
+		ResourceType: "AuditEvent",
+		ID:           fhirID(r),
+		Type:         eventType(r),
+		Action:       ToolAction(r.ToolName),
+		Recorded:     fhirInstant(r.Timestamp),
+		Outcome:      fhirOutcome(r),
+	}
+	if code := fhirCode(r.ToolName); code != "" {
+		ev.Subtype = []Coding{{System: fhirOtelauditSystem + "tool", Code: code, Display: r.ToolName}}
+	}
+	if start, err := time.Parse(time.RFC3339Nano, r.Timestamp); err == nil {
+		end := start.Add(time.Duration(r.DurationMS * float64(time.Millisecond)))
+		ev.Period = &Period{Start: start.UTC().Format(time.RFC3339Nano), End: end.UTC().Format(time.RFC3339Nano)}
+	}
+	if r.Error != nil {
+		ev.OutcomeDesc = strings.TrimPrefix(strings.Trim(r.Error.Type+": "+r.Error.Message, ": "), ": ")
+	}
+	if p := purposeOf(r.Purpose); p != nil {
+		ev.PurposeOfEvent = append(ev.PurposeOfEvent, *p)
+	}
+	if r.BreakGlass {
+		ev.PurposeOfEvent = append(ev.PurposeOfEvent, CodeableConcept{
+			Coding: []Coding{{System: fhirOtelauditSystem + "access", Code: "break-glass", Display: "break-glass (emergency) access"}},
+			Text:   nonEmptyOr(r.BreakGlassReason, "break-glass access"),
+		})
+	}
+	ev.Agent = agentsOf(r)
+	observer := nonEmptyOr(r.Source.Service, c.observer)
+	ev.Source = AuditSource{
+		Site:     r.ChainID,
+		Observer: Reference{Identifier: &Identifier{System: fhirOtelauditSystem + "service", Value: observer}, Display: observer},
+		Type:     []Coding{{System: fhirSourceType, Code: "4", Display: "Application Server"}},
+	}
+	ev.Entity = entitiesOf(r)
+	return ev
+}
+
+func eventType(r *auditlog.Record) Coding {
+	if strings.EqualFold(r.Subject.Type, "patient") {
+		return Coding{System: fhirDCM, Code: "110110", Display: "Patient Record"}
+	}
+	return Coding{System: fhirOtelauditSystem + "event-type", Code: "execute_tool", Display: "AI agent tool call"}
+}
+
+// ToolAction classifies a tool by the verb its name starts with into the
+// FHIR AuditEvent action codes C (create), R (read), U (update), D (delete)
+// and E (execute, the default). Names may use snake_case, kebab-case,
+// dots or camelCase ("getPatient", "update_order_status").
+func ToolAction(tool string) string {
+	verb := firstWord(tool)
+	switch verb {
+	case "get", "read", "list", "search", "find", "lookup", "fetch", "query", "view", "show", "access", "retrieve",
+		"check", "describe", "load", "open", "browse", "count", "download", "export", "inspect", "select":
+		return "R"
+	case "create", "add", "insert", "new", "register", "book", "schedule", "post", "upload",
+		"submit", "enroll", "make", "generate", "write":
+		return "C"
+	case "update", "set", "modify", "edit", "change", "cancel", "patch", "put", "assign", "approve", "reject",
+		"close", "rename", "move", "mark", "apply", "issue", "refund", "reschedule", "replace", "upsert":
+		return "U"
+	case "delete", "remove", "purge", "revoke", "erase", "drop", "destroy", "unregister", "archive":
+		return "D"
+	}
+	return "E"
+}
+
+func firstWord(s string) string {
+	s = strings.TrimSpace(s)
+	for i, r := range s {
+		switch {
+		case r == '_' || r == '-' || r == '.' || r == ' ' || r == '/':
+			return strings.ToLower(s[:i])
+		case i > 0 && r >= 'A' && r <= 'Z':
+			return strings.ToLower(s[:i])
+		}
+	}
+	return strings.ToLower(s)
+}
+
+// fhirOutcome: 0 success, 4 refused with a result (like HTTP 4xx), 8
+// failed without one (like HTTP 5xx).
+func fhirOutcome(r *auditlog.Record) string {
+	switch {
+	case r.Success:
+		return "0"
+	case !isNull(r.ResultSummary):
+		return "4"
+	default:
+		return "8"
+	}
+}
+
+var purposeCodes = map[string]Coding{
+	"treatment":           {System: fhirActReason, Code: "TREAT", Display: "treatment"},
+	"treat":               {System: fhirActReason, Code: "TREAT", Display: "treatment"},
+	"emergency":           {System: fhirActReason, Code: "ETREAT", Display: "emergency treatment"},
+	"emergency_treatment": {System: fhirActReason, Code: "ETREAT", Display: "emergency treatment"},
+	"billing":             {System: fhirActReason, Code: "HPAYMT", Display: "healthcare payment"},
+	"payment":             {System: fhirActReason, Code: "HPAYMT", Display: "healthcare payment"},
+	"research":            {System: fhirActReason, Code: "HRESCH", Display: "healthcare research"},
+	"operations":          {System: fhirActReason, Code: "HOPERAT", Display: "healthcare operations"},
+	"public_health":       {System: fhirActReason, Code: "PUBHLTH", Display: "public health"},
+	"legal":               {System: fhirActReason, Code: "HLEGAL", Display: "legal"},
+	"marketing":           {System: fhirActReason, Code: "HMARKT", Display: "healthcare marketing"},
+	"patient_request":     {System: fhirActReason, Code: "PATRQT", Display: "patient requested"},
+	"coverage":            {System: fhirActReason, Code: "COVAUTH", Display: "coverage authorization"},
+	"quality":             {System: fhirActReason, Code: "HQUALIMP", Display: "health quality improvement"},
+}
+
+func purposeOf(p string) *CodeableConcept {
+	if strings.TrimSpace(p) == "" {
+		return nil
+	}
+	cc := CodeableConcept{Text: p}
+	key := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(p)), "-", "_")
+	key = strings.ReplaceAll(key, " ", "_")
+	if c, ok := purposeCodes[key]; ok {
+		cc.Coding = []Coding{c}
+	}
+	return &cc
+}
+
+func agentsOf(r *auditlog.Record) []AuditAgent {
+	humanRequests := r.UserID != "" && (r.Attribution.InitiatorType == auditlog.InitiatorUser ||
+		(r.Attribution.InitiatorType == "" && r.Trigger != "proactive" && r.Trigger != "system" && r.Trigger != "retry"))
+	var agents []AuditAgent
+	if r.UserID != "" {
+		a := AuditAgent{
+			Type:      &CodeableConcept{Coding: []Coding{{System: fhirSecurityRole, Code: "humanuser", Display: "human user"}}},
+			Who:       &Reference{Identifier: &Identifier{System: fhirOtelauditSystem + "user", Value: r.UserID}, Display: r.UserID},
+			Requestor: humanRequests,
+		}
+		for _, role := range r.UserRoles {
+			if strings.TrimSpace(role) != "" {
+				a.Role = append(a.Role, CodeableConcept{Text: role})
+			}
+		}
+		a.AltID = r.Session.ID
+		if addr := strings.TrimSpace(r.Session.ClientAddress); addr != "" {
+			typ := "1"
+			if _, err := netip.ParseAddr(addr); err == nil {
+				typ = "2"
+			}
+			a.Network = &AgentNetwork{Address: addr, Type: typ}
+		}
+		agents = append(agents, a)
+	}
+	name := nonEmptyOr(r.Agent.Name, r.Agent.ID)
+	display := nonEmptyOr(name, "AI agent")
+	if r.Model != "" {
+		display += " (model " + r.Model + ")"
+	}
+	ai := AuditAgent{
+		Type:      &CodeableConcept{Coding: []Coding{{System: fhirDCM, Code: "110150", Display: "Application"}}},
+		Role:      []CodeableConcept{{Coding: []Coding{{System: fhirOtelauditSystem + "agent-role", Code: "ai-agent", Display: "AI agent"}}, Text: "AI agent"}},
+		Who:       &Reference{Display: display},
+		Name:      name,
+		Requestor: !humanRequests,
+	}
+	if id := nonEmptyOr(r.Agent.ID, r.Agent.Name); id != "" {
+		ai.Who.Identifier = &Identifier{System: fhirOtelauditSystem + "agent", Value: id}
+	}
+	return append(agents, ai)
+}
+
+func entitiesOf(r *auditlog.Record) []AuditEntity {
+	var out []AuditEntity
+	call := []EntityDetail{{Type: "tool", ValueString: r.ToolName}}
+	add := func(typ, v string) {
+		if v != "" {
+			call = append(call, EntityDetail{Type: typ, ValueString: v})
+		}
+	}
+	add("tool_call_id", r.ToolCallID)
+	add("arguments", nonNullJSON(r.Arguments))
+	add("result_summary", nonNullJSON(r.ResultSummary))
+	add("conversation_id", r.ConversationID)
+	if r.TurnNumber != nil {
+		add("turn_number", strconv.FormatInt(*r.TurnNumber, 10))
+	}
+	add("trigger", r.Trigger)
+	if r.BreakGlass {
+		add("break_glass_reason", nonEmptyOr(r.BreakGlassReason, "(none given)"))
+	}
+	if r.Subject.Type != "" || r.Subject.ID != "" {
+		out = append(out, AuditEntity{
+			What:        subjectReference(r.Subject),
+			Type:        subjectEntityType(r.Subject.Type),
+			Role:        subjectRole(r.Subject.Type),
+			Description: "subject whose data the tool call touched",
+			Detail:      call,
+		})
+	}
+	toolCall := AuditEntity{
+		What:        &Reference{Display: "tool call " + nonEmptyOr(r.ToolName, "(unnamed)")},
+		Type:        &Coding{System: fhirEntityType, Code: "2", Display: "System Object"},
+		Role:        &Coding{System: fhirObjectRole, Code: "24", Display: "Query"},
+		Description: "the tool call and its arguments",
+	}
+	if r.ToolCallID != "" {
+		toolCall.What.Identifier = &Identifier{System: fhirOtelauditSystem + "tool-call-id", Value: r.ToolCallID}
+	}
+	if args := nonNullJSON(r.Arguments); args != "" {
+		toolCall.Query = base64.StdEncoding.EncodeToString([]byte(args))
+	}
+	if r.Subject.Type == "" && r.Subject.ID == "" {
+		toolCall.Detail = call
+	}
+	out = append(out, toolCall)
+	trace := AuditEntity{
+		What:        &Reference{Identifier: &Identifier{System: FHIRTraceIDSystem, Value: r.TraceID}, Display: "trace " + r.TraceID + " span " + r.SpanID},
+		Type:        &Coding{System: fhirEntityType, Code: "2", Display: "System Object"},
+		Description: "OpenTelemetry trace of the tool call and its audit record",
+		Detail:      []EntityDetail{{Type: "trace_id", ValueString: r.TraceID}},
+	}
+	if r.TraceID == "" {
+		trace.What.Identifier = nil
+		trace.Detail = nil
+	}
+	for _, d := range []EntityDetail{
+		{"span_id", r.SpanID}, {"parent_span_id", r.ParentSpanID}, {"audit_chain_id", r.ChainID},
+		{"audit_seq", seqString(r)}, {"audit_hash", r.Hash},
+	} {
+		if d.ValueString != "" {
+			trace.Detail = append(trace.Detail, d)
+		}
+	}
+	return append(out, trace)
+}
+
+// fhirIDPattern is the FHIR id datatype.
+var fhirIDPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+func subjectReference(s Subject) *Reference {
+	display := subjectString(s)
+	if strings.EqualFold(s.Type, "patient") && fhirIDPattern.MatchString(s.ID) {
+		return &Reference{Reference: "Patient/" + s.ID, Identifier: &Identifier{System: fhirOtelauditSystem + "subject/patient", Value: s.ID}, Display: display}
+	}
+	ref := &Reference{Display: display}
+	if s.ID != "" {
+		ref.Identifier = &Identifier{System: fhirOtelauditSystem + "subject/" + urlSafe(s.Type), Value: s.ID}
+	}
+	return ref
+}
+
+func subjectEntityType(typ string) *Coding {
+	switch strings.ToLower(typ) {
+	case "patient", "person", "customer", "user", "member", "employee", "practitioner":
+		return &Coding{System: fhirEntityType, Code: "1", Display: "Person"}
+	case "organization", "organisation", "company":
+		return &Coding{System: fhirEntityType, Code: "3", Display: "Organization"}
+	}
+	return &Coding{System: fhirEntityType, Code: "2", Display: "System Object"}
+}
+
+func subjectRole(typ string) *Coding {
+	switch strings.ToLower(typ) {
+	case "patient":
+		return &Coding{System: fhirObjectRole, Code: "1", Display: "Patient"}
+	case "customer":
+		return &Coding{System: fhirObjectRole, Code: "19", Display: "Customer"}
+	case "user", "employee":
+		return &Coding{System: fhirObjectRole, Code: "6", Display: "User"}
+	case "practitioner":
+		return &Coding{System: fhirObjectRole, Code: "15", Display: "Practitioner"}
+	}
+	return &Coding{System: fhirObjectRole, Code: "4", Display: "Domain Resource"}
+}
+
+// fhirID derives a resource id from the span ids: unique per call, stable
+// across exports, and within the id datatype (64 chars of [A-Za-z0-9-.]).
+func fhirID(r *auditlog.Record) string {
+	id := r.TraceID + "-" + r.SpanID
+	if fhirIDPattern.MatchString(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(r.TraceID + "/" + r.SpanID + "/" + r.Hash))
+	return hex.EncodeToString(sum[:24])
+}
+
+// uuidOf derives a name-based (version 5 style, SHA-256) UUID.
+func uuidOf(name string) string {
+	sum := sha256.Sum256([]byte("otelaudit/fhir/" + name))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// fhirInstant renders a record timestamp as a FHIR instant (which allows
+// up to nine fractional digits and needs a zone).
+func fhirInstant(ts string) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return "1970-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// fhirCodePattern is the FHIR code datatype.
+var fhirCodePattern = regexp.MustCompile(`^[^\s]+( [^\s]+)*$`)
+
+func fhirCode(s string) string {
+	if fhirCodePattern.MatchString(s) {
+		return s
+	}
+	return ""
+}
+
+func nonNullJSON(raw []byte) string {
+	if isNull(raw) {
+		return ""
+	}
+	return string(raw)
+}
+
+func nonEmptyOr(s, alt string) string {
+	if strings.TrimSpace(s) == "" {
+		return alt
+	}
+	return s
+}
+
+func urlSafe(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
+}
+
+// WriteText writes the bundle as JSON: FHIR has no text form.
+func (b *Bundle) WriteText(w io.Writer) error { return writeJSON(w, b) }
+
+// Table returns one row per AuditEvent: the main coded elements.
+func (b *Bundle) Table() ([]string, [][]string) {
+	header := []string{"id", "recorded", "type", "action", "outcome", "requestor", "subject", "tool", "trace_id"}
+	rows := make([][]string, 0, len(b.Entry))
+	for _, e := range b.Entry {
+		ev := e.Resource
+		req, subj, tool, trace := "", "", "", ""
+		for _, a := range ev.Agent {
+			if a.Requestor && a.Who != nil {
+				req = a.Who.Display
+			}
+		}
+		for _, en := range ev.Entity {
+			switch {
+			case en.Role != nil && en.Role.Code != "24" && en.What != nil:
+				subj = en.What.Display
+			case en.What != nil && en.What.Identifier != nil && en.What.Identifier.System == FHIRTraceIDSystem:
+				trace = en.What.Identifier.Value
+			}
+			for _, d := range en.Detail {
+				if d.Type == "tool" {
+					tool = d.ValueString
+				}
+			}
+		}
+		rows = append(rows, []string{ev.ID, ev.Recorded, ev.Type.Code, ev.Action, ev.Outcome, req, subj, tool, trace})
+	}
+	return header, rows
+}

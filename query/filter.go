@@ -1,0 +1,96 @@
+package query
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// Subject names whose data a call touched: a type such as "patient" and an
+// id such as "P-1001".
+type Subject = auditlog.Subject
+
+// ParseSubject parses the command-line form TYPE/ID (for example
+// patient/P-1001). The id may itself contain slashes; the type may not, and
+// neither may be empty.
+func ParseSubject(s string) (Subject, error) {
+	typ, id, ok := strings.Cut(s, "/")
+	if !ok || typ == "" || id == "" {
+		return Subject{}, fmt.Errorf("invalid subject %q: want TYPE/ID, for example patient/P-1001", s)
+	}
+	return Subject{Type: typ, ID: id}, nil
+}
+
+// Filter selects records. Zero-valued fields select everything, so the zero
+// Filter matches every record. Sources use a Filter to read less (an audit
+// store skips segments whose signed summaries cannot match; Jaeger is asked
+// for the time range) and then apply Match to every record they return, so
+// callers always receive exactly the matching records.
+type Filter struct {
+	// ConversationID selects one conversation (gen_ai.conversation.id).
+	ConversationID string
+	// UserID selects the calls made on behalf of one user (user.id).
+	UserID string
+	// Tool selects one tool by exact name.
+	Tool string
+	// Subject selects the calls that touched one subject; both Type and ID
+	// must be set for it to apply.
+	Subject Subject
+	// FailedOnly selects the failed calls.
+	FailedOnly bool
+	// Since is the inclusive lower bound of the call start time.
+	Since time.Time
+	// Until is the exclusive upper bound of the call start time.
+	Until time.Time
+
+	_ struct{}
+}
+
+// hasSubject reports whether the filter selects a subject.
+func (f *Filter) hasSubject() bool { return f.Subject.Type != "" && f.Subject.ID != "" }
+
+// Match reports whether r passes every condition of the filter.
+func (f *Filter) Match(r *auditlog.Record) bool {
+	if f.ConversationID != "" && r.ConversationID != f.ConversationID {
+		return false
+	}
+	if f.UserID != "" && r.UserID != f.UserID {
+		return false
+	}
+	if f.Tool != "" && r.ToolName != f.Tool {
+		return false
+	}
+	if f.hasSubject() && r.Subject != f.Subject {
+		return false
+	}
+	if f.FailedOnly && r.Success {
+		return false
+	}
+	if !f.Since.IsZero() || !f.Until.IsZero() {
+		// Record timestamps have a fixed layout and compare as strings,
+		// but records from traces may come with other precisions, so
+		// compare instants.
+		t := recordTime(r)
+		if !f.Since.IsZero() && t.Before(f.Since) {
+			return false
+		}
+		if !f.Until.IsZero() && !t.Before(f.Until) {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply returns the records of recs that match f, in their order, in a new
+// slice.
+func (f *Filter) Apply(recs []auditlog.Record) []auditlog.Record {
+	out := make([]auditlog.Record, 0, len(recs))
+	for i := range recs {
+		if f.Match(&recs[i]) {
+			out = append(out, recs[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// Kinds of Source, as reported in Result.Source and in JSON output.
+const (
+	SourceStore    = "store"
+	SourceJaeger   = "jaeger"
+	SourceOTLPJSON = "otlp-json"
+)
+
+// Source yields the audit records that match a filter.
+//
+// Implementations return an error only when the source cannot be read
+// (unreachable server, unreadable or malformed file); a store whose content
+// fails verification is not an error but a Result whose Integrity says so.
+type Source interface {
+	// Kind names the source: SourceStore, SourceJaeger or SourceOTLPJSON.
+	Kind() string
+	// Fetch returns every record matching f (f.Match holds for each),
+	// sorted by timestamp, then trace id and span id.
+	Fetch(ctx context.Context, f Filter) (*Result, error)
+}
+
+// Result is what a Source returned for one Filter.
+type Result struct {
+	// Source is the Kind of the source.
+	Source string
+	// Records match the filter, sorted by timestamp, trace id, span id.
+	Records []auditlog.Record
+	// Integrity says whether the records are proven unchanged.
+	Integrity Integrity
+	// From and To bound the time range the source actually covered, when
+	// it covered less than everything (a Jaeger search needs a range);
+	// zero values mean unbounded. Reconcile uses them so that calls
+	// outside a trace search are not reported as missing traces.
+	From, To time.Time
+	// Warnings are notes for the user, such as a Jaeger search that hit
+	// its trace limit and may be incomplete.
+	Warnings []string
+}
+
+// Integrity reports how far a result is proven unchanged. Only an audit
+// store read with a verifier key can be verified; traces carry no proof.
+type Integrity struct {
+	// Checked is true when the source supports verification and it ran.
+	Checked bool `json:"checked"`
+	// Verified is true when Checked and nothing was found wrong: every
+	// segment read matched its signed seal, the seals chain together and
+	// match the latest signed checkpoint, and the active segment verified.
+	Verified bool `json:"verified"`
+	// Summary is a one-line explanation, for example why nothing was
+	// checked or how much was verified.
+	Summary string `json:"summary"`
+	// SegmentsRead and SegmentsTotal count the store segments fully
+	// re-verified and the segments in the store.
+	SegmentsRead  int `json:"segments_read"`
+	SegmentsTotal int `json:"segments_total"`
+	// RecordsVerified counts the records whose hashes were recomputed.
+	RecordsVerified int64 `json:"records_verified"`
+	// Findings lists every problem found, empty when Verified.
+	Findings []Finding `json:"findings"`
+}
+
+// Finding is one integrity problem, located as precisely as the verifier
+// could.
+type Finding struct {
+	Chain   string `json:"chain"`
+	Segment string `json:"segment"`
+	// Seq is the record sequence number, -1 when the problem is not tied
+	// to one record.
+	Seq    int64  `json:"seq"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// Failed reports whether an integrity check ran and found a problem: the
+// condition under which the CLI exits 1.
+func (i *Integrity) Failed() bool { return i.Checked && !i.Verified }
+
+// notChecked is the Integrity of sources that carry no proof.
+func notChecked(kind string) Integrity {
+	return Integrity{
+		Summary:  "not checked: " + kind + " data carries no integrity proof; read the audit store with --dir and --verifier",
+		Findings: []Finding{},
+	}
+}
