@@ -1,0 +1,127 @@
+package toolspan
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// validUTF8 returns s with every invalid UTF-8 sequence replaced by U+FFFD,
+// without copying when s is already valid (the common case).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// valueString renders an attribute value as a valid UTF-8 string.
+func valueString(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return validUTF8(v.Str())
+	}
+	return validUTF8(v.AsString())
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s, which must be valid UTF-8, as a JSON string in
+// the form RFC 8785 (JCS) prescribes: only '"', '\\' and the C0 controls are
+// escaped, the controls with their short forms where JSON has one and as
+// lowercase \u00xx otherwise. Everything else, including '<', '>', '&',
+// U+2028 and U+2029, is written literally, so the output is already
+// canonical.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendValueJSON appends v as JSON. Map keys keep their order and numbers
+// their Go formatting: the result is valid JSON but not canonical, and is
+// meant to be canonicalised afterwards. Strings are made valid UTF-8; bytes
+// become base64 strings; NaN and the infinities, which JSON cannot express,
+// become the strings "NaN", "Infinity" and "-Infinity".
+func appendValueJSON(dst []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendJSONString(dst, validUTF8(v.Str()))
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(dst, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendFloatJSON(dst, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(dst, v.Bool())
+	case pcommon.ValueTypeBytes:
+		b := v.Bytes().AsRaw()
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, b)
+		return append(dst, '"')
+	case pcommon.ValueTypeMap:
+		dst = append(dst, '{')
+		first := true
+		for k, e := range v.Map().All() {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendJSONString(dst, validUTF8(k))
+			dst = append(dst, ':')
+			dst = appendValueJSON(dst, e)
+		}
+		return append(dst, '}')
+	case pcommon.ValueTypeSlice:
+		dst = append(dst, '[')
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendValueJSON(dst, s.At(i))
+		}
+		return append(dst, ']')
+	default:
+		return append(dst, "null"...)
+	}
+}
+
+func appendFloatJSON(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Infinity"`...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}

@@ -1,0 +1,353 @@
+package toolspan
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/attrkey"
+)
+
+// Map turns a tool-call span into an audit record. It returns false, and a
+// zero Record, for spans that are not tool calls of a recognised convention
+// (see the package documentation).
+//
+// Map fills every Record field except ChainID, Seq, PrevHash, Hash and
+// Retention, which belong to the store and the retention policy, and
+// Source.Client, which only the receiving collector knows. It never fails:
+// missing attributes leave fields empty, strings are made valid UTF-8, and
+// Arguments and ResultSummary are canonical JSON bounded by
+// opts.MaxPayloadBytes.
+func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options) (auditlog.Record, bool) {
+	var a attrs
+	a.scan(span.Attributes())
+	name := span.Name()
+	conv := detect(&a, name)
+	if conv == "" {
+		return auditlog.Record{}, false
+	}
+
+	r := auditlog.Record{
+		V:         auditlog.FormatVersion,
+		Timestamp: formatTime(span.StartTimestamp()),
+		Operation: attrkey.OperationExecuteTool,
+	}
+	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
+		r.DurationMS = float64(end-start) / 1e6
+	}
+	if id := span.TraceID(); !id.IsEmpty() {
+		r.TraceID = hex.EncodeToString(id[:])
+	}
+	if id := span.SpanID(); !id.IsEmpty() {
+		r.SpanID = hex.EncodeToString(id[:])
+	}
+	if id := span.ParentSpanID(); !id.IsEmpty() {
+		r.ParentSpanID = hex.EncodeToString(id[:])
+	}
+
+	r.ToolName = toolName(&a, conv, name)
+	r.ToolCallID = toolCallID(&a, conv)
+	r.ToolType = a.str(sToolType)
+	limit := opts.payloadLimit()
+	r.Arguments = firstPayload(&a, limit, argumentSlots(conv))
+	r.ResultSummary = firstPayload(&a, limit, resultSlots(conv))
+
+	r.ConversationID = a.first(sConversationID, sMetaConversationID)
+	r.TurnNumber = turnNumber(&a)
+	r.Model = a.first(sRequestModel, sResponseModel, sOIModel, sVercelModel)
+	r.Agent = auditlog.Agent{Name: a.str(sAgentName), ID: a.str(sAgentID)}
+	r.UserID = a.first(sUserID, sMetaUserID, sEnduserID)
+	r.UserRoles = stringList(&a, sUserRoles)
+	r.Session = auditlog.Session{
+		ID:            a.first(sSessionID, sMCPSessionID, sMetaSessionID),
+		ClientAddress: a.str(sClientAddress),
+		UserAgent:     a.str(sUserAgent),
+	}
+
+	r.Trigger = a.str(sTrigger)
+	r.Purpose = a.str(sPurpose)
+	r.Subject = auditlog.Subject{Type: a.str(sSubjectType), ID: a.str(sSubjectID)}
+	r.BreakGlass = boolValue(&a, sBreakGlass)
+	r.BreakGlassReason = a.str(sBreakGlassReason)
+
+	r.Success, r.Error = outcome(&a, span)
+
+	r.Redaction.Paths = stringList(&a, sRedactionPaths)
+	if n, ok := intValue(&a, sRedactionCount); ok {
+		r.Redaction.Count = n
+	} else {
+		// The processor always sets both; a span that carries only the
+		// paths still says how many values were removed.
+		r.Redaction.Count = int64(len(r.Redaction.Paths))
+	}
+
+	r.Source = auditlog.Source{
+		Convention: conv,
+		Service:    serviceName(res),
+		Scope:      validUTF8(scope.Name()),
+	}
+	r.Attribution = attribution(&r)
+	return r, true
+}
+
+// IsToolSpan reports whether Map would accept span, without building the
+// record.
+func IsToolSpan(span ptrace.Span) bool {
+	var a attrs
+	a.scan(span.Attributes())
+	return detect(&a, span.Name()) != ""
+}
+
+// detect returns the convention of a tool span, "" for any other span. MCP
+// is checked first because MCP tools/call spans also carry
+// gen_ai.operation.name=execute_tool.
+func detect(a *attrs, name string) string {
+	switch {
+	case rawStr(a, sMCPMethod) == attrkey.MCPMethodToolsCall:
+		return ConventionMCP
+	case rawStr(a, sOperationName) == attrkey.OperationExecuteTool:
+		return ConventionGenAI
+	case strings.EqualFold(rawStr(a, sOISpanKind), "TOOL"):
+		return ConventionOpenInference
+	case strings.EqualFold(rawStr(a, sTLSpanKind), "tool"):
+		return ConventionTraceloop
+	case name == vercelToolCallSpan || rawStr(a, sVercelOperation) == vercelToolCallSpan:
+		return ConventionVercelAI
+	}
+	return ""
+}
+
+// rawStr returns a string-typed attribute as it is, "" otherwise.
+func rawStr(a *attrs, s slot) string {
+	v, ok := a.get(s)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return ""
+	}
+	return v.Str()
+}
+
+func toolName(a *attrs, conv, spanName string) string {
+	var primary slot
+	switch conv {
+	case ConventionOpenInference:
+		primary = sOIToolName
+	case ConventionTraceloop:
+		primary = sTLEntityName
+	case ConventionVercelAI:
+		primary = sVercelName
+	default:
+		primary = sToolName
+	}
+	if n := a.first(primary, sToolName, sOIToolName, sVercelName, sOIFunctionName); n != "" {
+		return n
+	}
+	if conv == ConventionTraceloop || strings.EqualFold(rawStr(a, sTLSpanKind), "tool") {
+		if n := a.str(sTLEntityName); n != "" {
+			return n
+		}
+	}
+	// The conventions name spans after the tool: "execute_tool {tool}"
+	// (GenAI), "tools/call {tool}" (MCP), "{tool}.tool" (Traceloop), and
+	// OpenInference instrumentations use the tool name itself.
+	n := validUTF8(spanName)
+	switch {
+	case strings.HasPrefix(n, "execute_tool "):
+		return strings.TrimSpace(n[len("execute_tool "):])
+	case strings.HasPrefix(n, attrkey.MCPMethodToolsCall+" "):
+		return strings.TrimSpace(n[len(attrkey.MCPMethodToolsCall)+1:])
+	case conv == ConventionTraceloop && strings.HasSuffix(n, ".tool"):
+		return n[:len(n)-len(".tool")]
+	case conv == ConventionOpenInference:
+		return n
+	}
+	return ""
+}
+
+func toolCallID(a *attrs, conv string) string {
+	if id := a.first(sToolCallID, sVercelID, sOIToolCallID, sOIToolID); id != "" {
+		return id
+	}
+	if conv == ConventionMCP {
+		// The JSON-RPC id identifies the request within its MCP session,
+		// which is the closest thing to a call id MCP has.
+		return a.str(sJSONRPCRequestID)
+	}
+	return ""
+}
+
+type payloadSlot struct {
+	s    slot
+	mode unwrap
+}
+
+var (
+	genaiArgs   = []payloadSlot{{s: sToolCallArgs}, {s: sVercelArgs}, {s: sVercelInput}, {s: sOIInput}, {s: sOIFunctionArgs}, {s: sTLEntityInput, mode: unwrapTraceloopInput}}
+	oiArgs      = []payloadSlot{{s: sOIInput}, {s: sOIFunctionArgs}, {s: sToolCallArgs}, {s: sVercelArgs}, {s: sVercelInput}, {s: sTLEntityInput, mode: unwrapTraceloopInput}}
+	tlArgs      = []payloadSlot{{s: sTLEntityInput, mode: unwrapTraceloopInput}, {s: sToolCallArgs}, {s: sOIInput}, {s: sVercelArgs}, {s: sVercelInput}, {s: sOIFunctionArgs}}
+	genaiResult = []payloadSlot{{s: sToolCallResult}, {s: sVercelResult}, {s: sVercelOutput}, {s: sOIOutput}, {s: sTLEntityOutput, mode: unwrapTraceloopOutput}}
+	oiResult    = []payloadSlot{{s: sOIOutput}, {s: sToolCallResult}, {s: sVercelResult}, {s: sVercelOutput}, {s: sTLEntityOutput, mode: unwrapTraceloopOutput}}
+	tlResult    = []payloadSlot{{s: sTLEntityOutput, mode: unwrapTraceloopOutput}, {s: sToolCallResult}, {s: sOIOutput}, {s: sVercelResult}, {s: sVercelOutput}}
+)
+
+// argumentSlots lists where a convention keeps tool arguments, its own
+// attribute first and the other conventions' after it, because bridges
+// (such as OpenInference's processor for Vercel AI SDK spans) add one
+// convention's attributes to another's spans.
+func argumentSlots(conv string) []payloadSlot {
+	switch conv {
+	case ConventionOpenInference:
+		return oiArgs
+	case ConventionTraceloop:
+		return tlArgs
+	}
+	return genaiArgs // GenAI, MCP and Vercel (whose own slots come next)
+}
+
+func resultSlots(conv string) []payloadSlot {
+	switch conv {
+	case ConventionOpenInference:
+		return oiResult
+	case ConventionTraceloop:
+		return tlResult
+	}
+	return genaiResult
+}
+
+// firstPayload encodes the first slot that holds a non-empty value.
+func firstPayload(a *attrs, limit int, slots []payloadSlot) json.RawMessage {
+	for _, ps := range slots {
+		v, ok := a.get(ps.s)
+		if !ok || v.Type() == pcommon.ValueTypeEmpty || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
+			continue
+		}
+		return payload(v, limit, ps.mode)
+	}
+	return nil
+}
+
+// turnNumber reads audit.turn_number from an int, an integral double or a
+// decimal string; anything else leaves it unknown.
+func turnNumber(a *attrs) *int64 {
+	n, ok := intValue(a, sTurnNumber)
+	if !ok {
+		return nil
+	}
+	return &n
+}
+
+func intValue(a *attrs, s slot) (int64, bool) {
+	v, ok := a.get(s)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if f == math.Trunc(f) && f >= -(1<<53) && f <= 1<<53 {
+			return int64(f), true
+		}
+	case pcommon.ValueTypeStr:
+		if n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func boolValue(a *attrs, s slot) bool {
+	v, ok := a.get(s)
+	if !ok {
+		return false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeInt:
+		return v.Int() != 0
+	case pcommon.ValueTypeStr:
+		b, err := strconv.ParseBool(strings.TrimSpace(v.Str()))
+		return err == nil && b
+	}
+	return false
+}
+
+// stringList reads a string array, or a comma-separated string, dropping
+// empty entries; nil when there are none.
+func stringList(a *attrs, s slot) []string {
+	v, ok := a.get(s)
+	if !ok {
+		return nil
+	}
+	var out []string
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		for i := 0; i < sl.Len(); i++ {
+			if e := strings.TrimSpace(valueString(sl.At(i))); e != "" {
+				out = append(out, e)
+			}
+		}
+	case pcommon.ValueTypeStr:
+		for e := range strings.SplitSeq(validUTF8(v.Str()), ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// outcome derives success and error: a span failed when its status is Error
+// or it carries error.type. The message is the status message, else the
+// message of the first exception event.
+func outcome(a *attrs, span ptrace.Span) (bool, *auditlog.Error) {
+	status := span.Status()
+	errType := a.str(sErrorType)
+	if status.Code() != ptrace.StatusCodeError && errType == "" {
+		return true, nil
+	}
+	e := &auditlog.Error{Type: errType, Message: validUTF8(status.Message())}
+	if e.Type == "" || e.Message == "" {
+		events := span.Events()
+		for i := 0; i < events.Len(); i++ {
+			ev := events.At(i)
+			if ev.Name() != eventException {
+				continue
+			}
+			at := ev.Attributes()
+			if e.Type == "" {
+				if v, ok := at.Get(keyExceptionType); ok {
+					e.Type = valueString(v)
+				}
+			}
+			if e.Message == "" {
+				if v, ok := at.Get(keyExceptionMsg); ok {
+					e.Message = valueString(v)
+				}
+			}
+			break
+		}
+	}
+	return false, e
+}
+
+func serviceName(res pcommon.Resource) string {
+	if v, ok := res.Attributes().Get(attrkey.ServiceName); ok {
+		return valueString(v)
+	}
+	return ""
+}
+
+// formatTime renders t in UTC with auditlog.TimeFormat.
+func formatTime(t pcommon.Timestamp) string {
+	var buf [len(auditlog.TimeFormat) + 8]byte
+	return string(t.AsTime().UTC().AppendFormat(buf[:0], auditlog.TimeFormat))
+}
