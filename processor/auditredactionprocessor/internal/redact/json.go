@@ -50,8 +50,8 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 			w.fail(w.i, ActionNone, parseSyntax)
 		}
 	}
-	sc.pop(mk)
 	if w.status == parseTooDeep {
+		sc.pop(mk)
 		w.release()
 		return "", false, parseTooDeep
 	}
@@ -62,10 +62,13 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 		w.last = len(s)
 		switch {
 		case w.errMode != ActionNone && !allSpace(tail):
+			// Recorded at the path where parsing stopped.
 			w.out = append(w.out, sc.r.mask...)
 			sc.record(1)
+			sc.pop(mk)
 			w.dirty = true
 		default:
+			sc.pop(mk)
 			if d, ch := sc.detect(tail); ch {
 				tail = d
 				w.dirty = true
@@ -80,6 +83,7 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 		w.release()
 		return res, true, parseSyntax
 	}
+	sc.pop(mk)
 	if !w.dirty {
 		return s, false, parseOK
 	}

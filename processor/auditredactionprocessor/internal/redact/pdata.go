@@ -89,7 +89,7 @@ func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
 		out, changed, tooDeep := sc.text(s, depth, payload)
 		if tooDeep {
 			sc.record(1)
-			v.SetStr(sc.r.mask)
+			v.SetStr(sc.r.maskJSON)
 			return
 		}
 		if changed {

@@ -120,6 +120,7 @@ func WithStrict(strict bool) Option { return func(s *settings) { s.strict = stri
 // Redactor holds a compiled configuration. It is safe for concurrent use.
 type Redactor struct {
 	mask          string
+	maskJSON      string // mask as a JSON string token, for JSON masked whole
 	keys          *keyClassifier
 	detectors     []detector
 	hmacKey       []byte
@@ -153,6 +154,7 @@ func New(opts ...Option) (*Redactor, error) {
 	}
 	r := &Redactor{
 		mask:          s.mask,
+		maskJSON:      string(appendJSONString(nil, s.mask)),
 		keys:          newKeyClassifier(append(DefaultSensitiveKeys(), s.sensitive...), append(DefaultPIIKeys(), s.pii...), s.allowed),
 		hmacKey:       s.hmacKey,
 		payloads:      make(map[string]struct{}, len(s.payloads)),
@@ -273,7 +275,7 @@ func (r *Redactor) appendPseudonym(dst, scratch []byte, v string, fold bool) []b
 // isRedacted reports whether v already is the mask or a pseudonym, so that a
 // second pass (an agent-side and a gateway collector) leaves it alone.
 func (r *Redactor) isRedacted(v string) bool {
-	if v == r.mask {
+	if v == r.mask || v == r.maskJSON {
 		return true
 	}
 	if len(v) != len(PseudonymPrefix)+2*sha256.Size || v[:len(PseudonymPrefix)] != PseudonymPrefix {

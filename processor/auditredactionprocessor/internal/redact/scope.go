@@ -206,13 +206,18 @@ func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c =
 // text redacts a string that no key rule covers: JSON (when payload is set or
 // s looks like JSON) is rewritten, anything else goes through the detectors.
 // depth is the nesting depth of s. tooDeep reports that s nests deeper than
-// the limit; the caller masks the enclosing value whole.
+// the limit; the outermost caller masks its whole value with the JSON string
+// token of the mask, so that what was JSON stays JSON.
 func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, tooDeep bool) {
+	jsonish := payload || looksLikeJSON(s)
 	if len(s) > sc.r.maxValueBytes {
 		sc.record(1)
+		if jsonish {
+			return sc.r.maskJSON, true, false
+		}
 		return sc.r.mask, true, false
 	}
-	if payload || looksLikeJSON(s) {
+	if jsonish {
 		m := sc.mark()
 		res, ch, st := sc.rewriteJSON(s, depth)
 		switch st {
@@ -241,7 +246,7 @@ func (sc *Scope) String(label, s string) (string, bool) {
 	out, changed, tooDeep := sc.text(s, 0, false)
 	if tooDeep {
 		sc.record(1)
-		out, changed = sc.r.mask, true
+		out, changed = sc.r.maskJSON, true
 	}
 	sc.pop(m.path)
 	return out, changed

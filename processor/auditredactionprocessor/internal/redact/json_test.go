@@ -1,0 +1,205 @@
+package redact
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const testKey = "0123456789abcdef0123456789abcdef"
+
+func newTestRedactor(t testing.TB, opts ...Option) *Redactor {
+	t.Helper()
+	r, err := New(append([]Option{WithHMACKey([]byte(testKey))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// redactString runs a payload string through a fresh scope, as the value of
+// the attribute "p".
+func redactString(r *Redactor, s string, payload bool) (string, int, []string) {
+	sc := r.Scope()
+	defer sc.Release()
+	sc.path = append(sc.path[:0], "p"...)
+	out, changed, tooDeep := sc.text(s, 0, payload)
+	if tooDeep {
+		sc.record(1)
+		out = r.maskJSON
+	} else if !changed {
+		out = s
+	}
+	return out, sc.Count(), append([]string(nil), sc.Paths()...)
+}
+
+func TestRewriteJSON(t *testing.T) {
+	r := newTestRedactor(t)
+	email := r.Pseudonym("alice@example.com")
+	name := r.Pseudonym("Alice Smith")
+	tests := []struct {
+		name      string
+		in        string
+		want      string
+		wantPaths []string
+	}{
+		{"untouched", `{"a": 1, "b": [true, null, "x"]}`, `{"a": 1, "b": [true, null, "x"]}`, nil},
+		{"sensitive key", `{"user":"bob","password":"hunter2"}`, `{"user":"bob","password":"***REDACTED***"}`, []string{"p.password"}},
+		{"order and spacing kept", "{ \"z\" : 1 ,\n \"api_key\" : \"sk-1\" , \"a\":2 }", "{ \"z\" : 1 ,\n \"api_key\" : \"***REDACTED***\" , \"a\":2 }", []string{"p.api_key"}},
+		{"nested", `{"payment":{"card_number":"4111111111111111","amount":12.5}}`, `{"payment":{"card_number":"***REDACTED***","amount":12.5}}`, []string{"p.payment.card_number"}},
+		{"number under key", `{"cvv":123}`, `{"cvv":"***REDACTED***"}`, []string{"p.cvv"}},
+		{"bool under key kept", `{"password":true,"secret":null}`, `{"password":true,"secret":null}`, nil},
+		{"array index path", `{"items":[{"ssn":"x"},{"ok":1},{"ssn":"y"}]}`, `{"items":[{"ssn":"` + r.Pseudonym("x") + `"},{"ok":1},{"ssn":"` + r.Pseudonym("y") + `"}]}`, []string{"p.items[0].ssn", "p.items[2].ssn"}},
+		{"container under key masked leaf by leaf", `{"credentials":{"user":"u","pass":"p","n":[1,2]}}`, `{"credentials":{"user":"***REDACTED***","pass":"***REDACTED***","n":["***REDACTED***","***REDACTED***"]}}`, []string{"p.credentials.user", "p.credentials.pass", "p.credentials.n[0]", "p.credentials.n[1]"}},
+		{"pii pseudonymised", `{"patient_name":"Alice Smith"}`, `{"patient_name":"` + name + `"}`, []string{"p.patient_name"}},
+		{"detector in value", `{"note":"card 4111 1111 1111 1111 thanks"}`, `{"note":"card ***REDACTED*** thanks"}`, []string{"p.note"}},
+		{"email detector pseudonymises", `{"to":"Alice@Example.com"}`, `{"to":"` + email + `"}`, []string{"p.to"}},
+		{"card as number", `{"n":4111111111111111}`, `{"n":"***REDACTED***"}`, []string{"p.n"}},
+		{"escaped secret decoded", `{"note":"ssn\u0020123-45-6789"}`, `{"note":"ssn ***REDACTED***"}`, []string{"p.note"}},
+		{"escaped key decoded", `{"pass\u0077ord":"x"}`, `{"pass\u0077ord":"***REDACTED***"}`, []string{"p.password"}},
+		{"json in json", `{"args":"{\"password\":\"hunter2\",\"q\":\"hi\"}"}`, `{"args":"{\"password\":\"***REDACTED***\",\"q\":\"hi\"}"}`, []string{"p.args.password"}},
+		{"json in json in json", `{"a":"{\"b\":\"{\\\"token\\\":\\\"t0k\\\"}\"}"}`, `{"a":"{\"b\":\"{\\\"token\\\":\\\"***REDACTED***\\\"}\"}"}`, []string{"p.a.b.token"}},
+		{"email as member name", `{"alice@example.com":{"role":"admin"}}`, `{"` + email + `":{"role":"admin"}}`, []string{"p." + email}},
+		{"already redacted", `{"password":"***REDACTED***","email":"` + email + `"}`, `{"password":"***REDACTED***","email":"` + email + `"}`, nil},
+		{"top-level array", `[{"token":"a"},"4111111111111111"]`, `[{"token":"***REDACTED***"},"***REDACTED***"]`, []string{"p[0].token", "p[1]"}},
+		{"unicode kept", `{"msg":"héllo ☃","secret":"s"}`, `{"msg":"héllo ☃","secret":"***REDACTED***"}`, []string{"p.secret"}},
+		{"lookalike untouched", `{"max_tokens":100,"token_count":5,"prompt_tokens":3}`, `{"max_tokens":100,"token_count":5,"prompt_tokens":3}`, nil},
+		// Malformed JSON: lenient.
+		{"truncated under key", `{"user":"bob","password":"hunt`, `{"user":"bob","password":***REDACTED***`, []string{"p.password"}},
+		{"truncated after value", `{"note":"x","token":"abc","n`, `{"note":"x","token":"***REDACTED***","n`, []string{"p.token"}},
+		{"garbage tail detectors", `{"a":1} trailing 4111111111111111`, `{"a":1} trailing ***REDACTED***`, []string{"p"}},
+		{"not json with card", `{card 4111111111111111}`, `{card ***REDACTED***}`, []string{"p"}},
+		{"single quotes", `{'password': 'x', 'mail': 'bob@example.com'}`, `{'password': 'x', 'mail': '` + r.Pseudonym("bob@example.com") + `'}`, []string{"p"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, n, paths := redactString(r, tt.in, true)
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			if strings.Join(paths, ",") != strings.Join(tt.wantPaths, ",") {
+				t.Errorf("paths = %q, want %q", paths, tt.wantPaths)
+			}
+			if (n == 0) != (len(tt.wantPaths) == 0) {
+				t.Errorf("count = %d with paths %q", n, tt.wantPaths)
+			}
+			if json.Valid([]byte(tt.in)) && !json.Valid([]byte(got)) {
+				t.Errorf("valid input gave invalid output %s", got)
+			}
+		})
+	}
+}
+
+func TestRewriteJSONStrict(t *testing.T) {
+	r := newTestRedactor(t, WithStrict(true))
+	for _, in := range []string{`{"password":"hunt`, `not json at all`, `{"a":1}}`} {
+		got, n, paths := redactString(r, in, true)
+		if got != DefaultMask || n != 1 || len(paths) != 1 || paths[0] != "p" {
+			t.Errorf("strict %q: got %q, %d, %q", in, got, n, paths)
+		}
+	}
+	// A valid payload is rewritten as usual in strict mode.
+	got, _, _ := redactString(r, `{"token":"x","a":1}`, true)
+	if got != `{"token":"***REDACTED***","a":1}` {
+		t.Errorf("strict valid payload: %s", got)
+	}
+	// Strict applies to payload attributes only; other text is scanned.
+	got, _, _ = redactString(r, `[INFO] mail bob@example.com`, false)
+	if want := `[INFO] mail ` + r.Pseudonym("bob@example.com"); got != want {
+		t.Errorf("strict non-payload: %s, want %s", got, want)
+	}
+}
+
+func TestRewriteJSONLimits(t *testing.T) {
+	r := newTestRedactor(t, WithMaxDepth(8), WithMaxValueBytes(1<<16))
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	const maskJSON = `"` + DefaultMask + `"`
+	if got, n, _ := redactString(r, deep, true); got != maskJSON || n != 1 {
+		t.Errorf("deep array: got %.40q count %d", got, n)
+	}
+	deepObj := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
+	if got, _, _ := redactString(r, deepObj[:60000], true); got != maskJSON {
+		t.Errorf("deep object: got %.40q", got)
+	}
+	// Nesting through JSON strings counts too.
+	nested := `{"password":"x"}`
+	for i := 0; i < 10; i++ {
+		b, _ := json.Marshal(map[string]string{"a": nested})
+		nested = string(b)
+	}
+	if got, _, _ := redactString(r, nested, true); got != maskJSON {
+		t.Errorf("deep JSON-in-JSON: got %.60q", got)
+	}
+	// Within the limit the same nesting is rewritten.
+	shallow := `{"password":"x"}`
+	for i := 0; i < 3; i++ {
+		b, _ := json.Marshal(map[string]string{"a": shallow})
+		shallow = string(b)
+	}
+	got, _, paths := redactString(r, shallow, true)
+	if strings.Contains(got, `\"x\"`) || len(paths) != 1 || paths[0] != "p.a.a.a.password" {
+		t.Errorf("JSON-in-JSON: %s %q", got, paths)
+	}
+	big := `{"a":"` + strings.Repeat("x", 1<<16) + `"}`
+	if got, n, _ := redactString(r, big, true); got != maskJSON || n != 1 {
+		t.Errorf("oversized: got %.40q", got)
+	}
+}
+
+func TestRewriteJSONInvalidUTF8(t *testing.T) {
+	r := newTestRedactor(t)
+	in := "{\"a\":\"\xff\xfe bob@example.com\",\"b\":\"\xc3\"}"
+	got, n, _ := redactString(r, in, true)
+	if n != 1 || strings.Contains(got, "bob@example.com") {
+		t.Fatalf("got %q (%d)", got, n)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Fatalf("invalid JSON out: %q", got)
+	}
+	var v map[string]string
+	if err := json.Unmarshal([]byte(got), &v); err != nil || !strings.HasPrefix(v["a"], "\ufffd\ufffd ") {
+		t.Fatalf("unmarshal %q: %v %q", got, err, v)
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\s/", "\n\r\t\x00\x1f", "é☃😀", "\xff", "a\u2028b"} {
+		enc := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(enc, &back); err != nil {
+			t.Fatalf("%q encoded as invalid %s: %v", s, enc, err)
+		}
+		if !strings.Contains(s, "\xff") && back != s {
+			t.Errorf("round trip %q -> %s -> %q", s, enc, back)
+		}
+		if dec := decodeJSONString(string(enc[1 : len(enc)-1])); !strings.Contains(s, "\xff") && dec != s {
+			t.Errorf("decodeJSONString(%s) = %q, want %q", enc, dec, s)
+		}
+	}
+	if got := decodeJSONString(`\ud83d\ude00 \ud800x \u00e9`); got != "😀 \ufffdx é" {
+		t.Errorf("surrogates: %q", got)
+	}
+}
+
+func TestPseudonym(t *testing.T) {
+	r := newTestRedactor(t)
+	p := r.Pseudonym("123-45-6789")
+	if !strings.HasPrefix(p, "hmac-sha256:") || len(p) != 12+64 || !r.isRedacted(p) {
+		t.Fatalf("pseudonym %q", p)
+	}
+	if p != r.Pseudonym("123-45-6789") {
+		t.Error("pseudonym is not deterministic")
+	}
+	other, _ := New(WithHMACKey([]byte(strings.Repeat("z", 32))))
+	if other.Pseudonym("123-45-6789") == p {
+		t.Error("pseudonym does not depend on the key")
+	}
+	noKey, _ := New()
+	if noKey.Pseudonym("x") != "" {
+		t.Error("pseudonym without a key")
+	}
+	// Known-answer: HMAC-SHA256("key"*..., value) matches crypto/hmac.
+	if p != "hmac-sha256:"+hmacHex(testKey, "123-45-6789") {
+		t.Error("pseudonym is not HMAC-SHA256 of the value")
+	}
+}
