@@ -29,6 +29,14 @@ const maxSafeInteger = 1<<53 - 1
 // AppendCanonical does not modify r and is safe for concurrent use on
 // records that are not being modified.
 func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
+	dst, _ = r.appendCanonical(dst, withHash)
+	return dst
+}
+
+// appendCanonical is AppendCanonical that also returns the offset in dst
+// where the "hash" member starts (with withHash) or would start (without),
+// so the writer can splice the hash in without encoding twice.
+func (r *Record) appendCanonical(dst []byte, withHash bool) ([]byte, int) {
 	dst = append(dst, `{"agent":{"id":`...)
 	dst = appendString(dst, r.Agent.ID)
 	dst = append(dst, `,"name":`...)
@@ -67,6 +75,7 @@ func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
 		dst = appendString(dst, r.Error.Type)
 		dst = append(dst, '}')
 	}
+	hashAt := len(dst)
 	if withHash {
 		dst = append(dst, `,"hash":`...)
 		dst = appendString(dst, r.Hash)
@@ -141,7 +150,7 @@ func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
 	dst = appendStrings(dst, r.UserRoles)
 	dst = append(dst, `,"v":`...)
 	dst = appendInt(dst, int64(r.V))
-	return append(dst, '}')
+	return append(dst, '}'), hashAt
 }
 
 // ComputeHash returns the lowercase hex SHA-256 of r's canonical form

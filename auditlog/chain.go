@@ -1,0 +1,652 @@
+package auditlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// chain is the writer state of one chain directory. All methods run with
+// the Store's mutex held.
+type chain struct {
+	opts *options
+	log  *zap.Logger
+	name string
+	id   string
+	dir  string
+
+	// Active segment; seg is nil when there is none (new chain, or the
+	// last segment was sealed) and the next batch creates one.
+	seg      *os.File
+	segName  string
+	segSize  int64
+	segStart time.Time
+	segSum   *summaryBuilder
+
+	next     uint64 // seq of the next record
+	prevHash string // hash of record next-1
+	front    frontier
+
+	// tree holds the tlog stored hashes of every record, for inclusion
+	// and consistency proofs; it is fsynced before each checkpoint.
+	tree       *os.File
+	treeHashes int64
+
+	cpSize   uint64 // size of the latest checkpoint on disk
+	cpExists bool
+
+	// broken is set when a failed write could not be rolled back; the
+	// next append reloads the chain from disk first.
+	broken error
+
+	buf, tmp []byte
+	stored   []tlog.Hash
+}
+
+func (c *chain) path(name string) string { return filepath.Join(c.dir, name) }
+
+// loadChain opens (creating if needed) the chain directory name of the
+// store at storeDir, repairs a torn tail and restores the writer state.
+func loadChain(storeDir, name string, opts *options) (*chain, error) {
+	c := &chain{
+		opts: opts,
+		log:  opts.logger.With(zap.String("chain", name)),
+		name: name,
+		id:   opts.origin + "/" + name,
+		dir:  filepath.Join(storeDir, name),
+	}
+	if err := mkdirSynced(c.dir); err != nil {
+		return nil, err
+	}
+	removeTemps(c.dir)
+	removeTemps(c.path(checkpointsDir))
+
+	// The latest checkpoint and prune marker are our own; signatures are
+	// the verifier's business.
+	var cp *Checkpoint
+	if msg, err := os.ReadFile(c.path(checkpointFile)); err == nil {
+		text, err := noteText(msg)
+		if err == nil {
+			var p Checkpoint
+			if p, err = ParseCheckpoint(text); err == nil {
+				cp = &p
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chain %q: unreadable checkpoint: %w", name, err)
+		}
+		if cp.Origin != c.id {
+			return nil, fmt.Errorf("chain %q was written with origin %q, not %q", name, strings.TrimSuffix(cp.Origin, "/"+name), opts.origin)
+		}
+		c.cpSize, c.cpExists = cp.Size, true
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+	var marker *PruneMarker
+	if msg, err := os.ReadFile(c.path(pruneFile)); err == nil {
+		text, err := noteText(msg)
+		if err == nil {
+			var m PruneMarker
+			if m, err = ParsePruneMarker(text); err == nil {
+				marker = &m
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chain %q: unreadable prune marker: %w", name, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+
+	segs, err := c.segments()
+	if err != nil {
+		return nil, err
+	}
+	// State at the start of the last segment (or of the chain).
+	c.next, c.prevHash = 0, ZeroHash
+	if marker != nil {
+		c.next, c.prevHash = marker.Cut, marker.LastHash
+	}
+	if len(segs) > 1 {
+		prev := segs[len(segs)-2]
+		seal, err := c.readSeal(prev)
+		if err != nil {
+			return nil, fmt.Errorf("chain %q: segment %s is not the last one but has no valid seal: %w (run otelaudit verify)", name, prev, err)
+		}
+		c.next, c.prevHash = seal.FirstSeq+seal.Count, seal.LastHash
+	}
+	if len(segs) > 0 {
+		if err := c.openLast(segs[len(segs)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.loadTree(segs, cp, marker); err != nil {
+		c.closeFiles()
+		return nil, err
+	}
+	return c, nil
+}
+
+// segments lists the segment files whose names are well formed.
+func (c *chain) segments() ([]string, error) {
+	names, err := listSegments(c.dir)
+	if err != nil {
+		return nil, err
+	}
+	out := names[:0]
+	for _, n := range names {
+		if _, ok := parseSegmentName(n); ok {
+			out = append(out, n)
+		} else {
+			c.log.Warn("ignoring segment file with a malformed name", zap.String("file", n))
+		}
+	}
+	return out, nil
+}
+
+func (c *chain) readSeal(segment string) (Seal, error) {
+	msg, err := os.ReadFile(c.path(sealName(segment)))
+	if err != nil {
+		return Seal{}, err
+	}
+	text, err := noteText(msg)
+	if err != nil {
+		return Seal{}, err
+	}
+	s, err := ParseSeal(text)
+	if err != nil {
+		return Seal{}, err
+	}
+	if s.Segment != segment || s.Chain != c.id {
+		return Seal{}, fmt.Errorf("seal names segment %s of chain %s", s.Segment, s.Chain)
+	}
+	return s, nil
+}
+
+// openLast restores the state of the last segment: a sealed one ends the
+// chain's files; an active one is scanned, its torn tail cut, and opened
+// for appending.
+func (c *chain) openLast(name string) error {
+	first, _ := parseSegmentName(name)
+	path := c.path(name)
+	if seal, err := c.readSeal(name); err == nil {
+		if seal.FirstSeq != c.next || first != c.next {
+			return fmt.Errorf("chain %q: sealed segment %s starts at seq %d, expected %d (run otelaudit verify)", c.name, name, seal.FirstSeq, c.next)
+		}
+		c.next, c.prevHash = seal.FirstSeq+seal.Count, seal.LastHash
+		// A summary written before a crash cut the seal short is stale.
+		return nil
+	}
+	_ = os.Remove(c.path(summaryName(name))) // stale: the segment is not sealed
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 && first != c.next {
+		// Created by a crash-interrupted rotation that never wrote to it.
+		c.log.Warn("removing empty segment with unexpected name", zap.String("segment", name))
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		return syncDir(c.dir)
+	}
+	if first != c.next {
+		return fmt.Errorf("chain %q: segment %s should start at seq %d (run otelaudit verify)", c.name, name, c.next)
+	}
+	sum := newSummaryBuilder(c.id, name, first)
+	var rec Record
+	off := 0
+	var cutErr error
+	for off < len(data) {
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			cutErr = errors.New("incomplete last line")
+			break
+		}
+		line := data[off : off+nl]
+		if err := c.checkNext(line, &rec); err != nil {
+			cutErr = err
+			break
+		}
+		sum.add(&rec, nl+1)
+		c.next, c.prevHash = rec.Seq+1, rec.Hash
+		if sum.s.Count == 1 {
+			c.segStart = parseTimeOr(rec.Timestamp, c.opts.clock())
+		}
+		off += nl + 1
+	}
+	if cutErr != nil {
+		// Only a crash-torn tail is cut: if a valid record follows the bad
+		// bytes, they are not a torn write but damage to keep as evidence.
+		if c.validRecordAfter(data[off:]) {
+			return fmt.Errorf("chain %q: segment %s has a bad record at seq %d (%v) followed by valid ones; refusing to repair (run otelaudit verify)", c.name, name, c.next, cutErr)
+		}
+		c.log.Warn("cutting torn tail of segment",
+			zap.String("segment", name), zap.Int("offset", off), zap.Int("bytes", len(data)-off),
+			zap.Uint64("resume_seq", c.next), zap.NamedError("reason", cutErr))
+		if err := os.Truncate(path, int64(off)); err != nil {
+			return fmt.Errorf("chain %q: cutting torn tail of %s: %w", c.name, name, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, fileMode)
+	if err != nil {
+		return err
+	}
+	if cutErr != nil {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
+	if sum.s.Count == 0 {
+		c.segStart = c.opts.clock()
+	}
+	return nil
+}
+
+// checkNext decodes line into rec and checks that it is the canonical,
+// correctly hashed record that must come next in this chain.
+func (c *chain) checkNext(line []byte, rec *Record) error {
+	if err := DecodeRecord(line, rec); err != nil {
+		return err
+	}
+	enc, hashAt := rec.appendCanonical(c.tmp[:0], true)
+	c.tmp = enc
+	if !bytes.Equal(enc, line) {
+		return errors.New("record is not in canonical form")
+	}
+	sum := sha256.Sum256(append(enc[:hashAt:hashAt], enc[hashAt+len(`,"hash":"`)+64+1:]...))
+	switch {
+	case rec.Hash != hex.EncodeToString(sum[:]):
+		return errors.New("hash does not match content")
+	case rec.ChainID != c.id:
+		return fmt.Errorf("chain_id %q", rec.ChainID)
+	case rec.Seq != c.next:
+		return fmt.Errorf("seq %d", rec.Seq)
+	case rec.PrevHash != c.prevHash:
+		return errors.New("prev_hash does not link")
+	}
+	return nil
+}
+
+func (c *chain) validRecordAfter(data []byte) bool {
+	var rec Record
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			return false
+		}
+		if DecodeRecord(data[:nl], &rec) == nil && rec.ChainID == c.id && rec.ComputeHash() == rec.Hash {
+			return true
+		}
+		data = data[nl+1:]
+	}
+	return false
+}
+
+func parseTimeOr(s string, def time.Time) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.After(def) {
+		return def
+	}
+	return t
+}
+
+func removeTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// loadTree restores the Merkle frontier for c.next records from the tree
+// file, trusting it only up to the latest checkpoint (the part fsynced
+// before that checkpoint was written, and checked against its root), and
+// re-hashes later records from the segments.
+func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) error {
+	f, err := os.OpenFile(c.path(treeFile), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	c.tree = f
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	have := treeSizeForHashCount(st.Size() / tlog.HashSize)
+	var n0 int64
+	if cp != nil && int64(cp.Size) <= have && cp.Size <= c.next {
+		fr, err := c.readFrontier(int64(cp.Size))
+		if err == nil && fr.root() == cp.Root {
+			n0, c.front = int64(cp.Size), fr
+		} else {
+			c.log.Warn("tree file does not match the latest checkpoint; rebuilding it from the records")
+		}
+	}
+	var cut int64
+	if marker != nil {
+		cut = int64(marker.Cut)
+	}
+	if n0 < cut {
+		// The records before the cut are gone; continue from the
+		// marker's frontier. Their stored hashes, if lost, stay lost.
+		c.front = frontier{n: cut, hashes: append([]tlog.Hash(nil), marker.Frontier...)}
+		n0 = cut
+		if have < cut {
+			c.log.Warn("tree file lacks hashes before the prune cut; inclusion proofs for the pruned range are unavailable")
+			c.tree.Close()
+			c.tree = nil
+		}
+	}
+	if c.tree != nil {
+		c.treeHashes = tlog.StoredHashCount(n0)
+		if err := c.tree.Truncate(c.treeHashes * tlog.HashSize); err != nil {
+			return err
+		}
+	}
+	if uint64(n0) == c.next {
+		return c.checkCheckpoint(cp)
+	}
+	// Re-hash records n0..next-1.
+	var rec Record
+	for i, name := range segs {
+		if i+1 < len(segs) {
+			if nextFirst, _ := parseSegmentName(segs[i+1]); nextFirst <= uint64(n0) {
+				continue
+			}
+		}
+		data, err := os.ReadFile(c.path(name))
+		if err != nil {
+			return err
+		}
+		for len(data) > 0 {
+			nl := bytes.IndexByte(data, '\n')
+			if nl < 0 {
+				break
+			}
+			line := data[:nl]
+			data = data[nl+1:]
+			if err := DecodeRecord(line, &rec); err != nil {
+				return fmt.Errorf("chain %q: segment %s: %w (run otelaudit verify)", c.name, name, err)
+			}
+			if int64(rec.Seq) < c.front.n {
+				continue
+			}
+			if int64(rec.Seq) != c.front.n {
+				return fmt.Errorf("chain %q: segment %s: seq %d where %d was expected (run otelaudit verify)", c.name, name, rec.Seq, c.front.n)
+			}
+			if cp != nil && int64(cp.Size) == c.front.n && c.front.root() != cp.Root {
+				return fmt.Errorf("chain %q: records do not match checkpoint of size %d (run otelaudit verify)", c.name, cp.Size)
+			}
+			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
+			c.stored = c.front.push(tlog.RecordHash(c.tmp), c.stored[:0])
+			c.writeTree(c.stored)
+		}
+	}
+	if uint64(c.front.n) != c.next {
+		return fmt.Errorf("chain %q: found %d records, expected %d (run otelaudit verify)", c.name, c.front.n, c.next)
+	}
+	return c.checkCheckpoint(cp)
+}
+
+func (c *chain) checkCheckpoint(cp *Checkpoint) error {
+	if cp == nil {
+		return nil
+	}
+	if cp.Size > c.next {
+		return fmt.Errorf("chain %q has %d records but its checkpoint covers %d: records were lost or removed (run otelaudit verify)", c.name, c.next, cp.Size)
+	}
+	if cp.Size == c.next && c.front.root() != cp.Root {
+		return fmt.Errorf("chain %q: records do not match its checkpoint (run otelaudit verify)", c.name)
+	}
+	return nil
+}
+
+// readFrontier reads the frontier of a tree of size n from the tree file.
+func (c *chain) readFrontier(n int64) (frontier, error) {
+	f := frontier{n: n}
+	for _, idx := range frontierIndexes(n) {
+		var h tlog.Hash
+		if _, err := c.tree.ReadAt(h[:], idx*tlog.HashSize); err != nil {
+			return frontier{}, err
+		}
+		f.hashes = append(f.hashes, h)
+	}
+	return f, nil
+}
+
+// writeTree appends stored hashes to the tree file. The tree file is an
+// index that can be rebuilt from the records, so a failure here disables
+// it (with a warning) instead of failing the append.
+func (c *chain) writeTree(hashes []tlog.Hash) {
+	if c.tree == nil || len(hashes) == 0 {
+		return
+	}
+	buf := make([]byte, 0, len(hashes)*tlog.HashSize)
+	for _, h := range hashes {
+		buf = append(buf, h[:]...)
+	}
+	if _, err := c.tree.WriteAt(buf, c.treeHashes*tlog.HashSize); err != nil {
+		c.log.Warn("tree file write failed; it will be rebuilt on the next open", zap.Error(err))
+		c.tree.Close()
+		c.tree = nil
+		return
+	}
+	c.treeHashes += int64(len(hashes))
+}
+
+// append writes recs (already deduplicated, all of this chain) as one
+// fsynced write. On failure the chain is left at its last durable state.
+func (c *chain) append(recs []*Record) error {
+	if c.broken != nil {
+		if err := c.reload(); err != nil {
+			return err
+		}
+	}
+	now := c.opts.clock()
+	if c.seg != nil && c.segSum.s.Count > 0 &&
+		(c.segSize >= c.opts.segmentMaxBytes || now.Sub(c.segStart) >= c.opts.segmentMaxAge) {
+		if err := c.seal(); err != nil {
+			return err
+		}
+	}
+	if c.seg == nil {
+		if err := c.createSegment(now); err != nil {
+			return err
+		}
+	}
+
+	buf := c.buf[:0]
+	stored := c.stored[:0]
+	front := c.front.clone()
+	prev := c.prevHash
+	var hexHash [64]byte
+	for i, r := range recs {
+		r.V = FormatVersion
+		r.ChainID = c.id
+		r.Seq = c.next + uint64(i)
+		r.PrevHash = prev
+		if r.Retention.Class == "" {
+			r.Retention.Class = c.name
+		}
+		var hashAt int
+		c.tmp, hashAt = r.appendCanonical(c.tmp[:0], false)
+		sum := sha256.Sum256(c.tmp)
+		hex.Encode(hexHash[:], sum[:])
+		r.Hash = string(hexHash[:])
+		prev = r.Hash
+		stored = front.push(tlog.RecordHash(c.tmp), stored)
+		buf = append(buf, c.tmp[:hashAt]...)
+		buf = append(buf, `,"hash":"`...)
+		buf = append(buf, hexHash[:]...)
+		buf = append(buf, '"')
+		buf = append(buf, c.tmp[hashAt:]...)
+		buf = append(buf, '\n')
+	}
+	c.buf, c.stored = buf, stored
+
+	_, err := c.seg.Write(buf)
+	if err == nil {
+		err = c.seg.Sync()
+	}
+	if err != nil {
+		c.rollback()
+		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), c.next, err)
+	}
+	for _, r := range recs {
+		c.segSum.add(r, 0)
+	}
+	c.segSum.s.Bytes += int64(len(buf))
+	if c.segSum.s.Count == uint64(len(recs)) {
+		c.segStart = now
+	}
+	c.segSize += int64(len(buf))
+	c.next += uint64(len(recs))
+	c.prevHash = prev
+	c.front = front
+	c.writeTree(stored)
+	return nil
+}
+
+// rollback cuts a failed write back to the last durable size. If even
+// that fails the chain is marked broken and reloaded from disk before the
+// next write.
+func (c *chain) rollback() {
+	err := c.seg.Truncate(c.segSize)
+	if err == nil {
+		err = c.seg.Sync()
+	}
+	if err != nil {
+		c.log.Error("rolling back a failed write failed; the chain will be reloaded before the next write", zap.Error(err))
+		c.broken = err
+	}
+}
+
+// reload closes the chain's files and restores its state from disk, as
+// Open does, cutting whatever a failed write left behind.
+func (c *chain) reload() error {
+	c.closeFiles()
+	fresh, err := loadChain(filepath.Dir(c.dir), c.name, c.opts)
+	if err != nil {
+		return fmt.Errorf("chain %q: recovering after %v: %w", c.name, c.broken, err)
+	}
+	*c = *fresh
+	return nil
+}
+
+func (c *chain) createSegment(now time.Time) error {
+	name := SegmentName(c.next)
+	f, err := os.OpenFile(c.path(name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, fileMode)
+	if err != nil {
+		return fmt.Errorf("chain %q: creating segment %s: %w", c.name, name, err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != 0 {
+		f.Close()
+		if err == nil {
+			err = errors.New("file exists and is not empty")
+		}
+		return fmt.Errorf("chain %q: creating segment %s: %w", c.name, name, err)
+	}
+	if err := syncDir(c.dir); err != nil {
+		f.Close()
+		return fmt.Errorf("chain %q: creating segment %s: %w", c.name, name, err)
+	}
+	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
+	c.segSum = newSummaryBuilder(c.id, name, c.next)
+	return nil
+}
+
+// seal closes the active segment: summary, signed seal, checkpoint. Once
+// the seal is on disk the segment is closed even if the checkpoint fails.
+func (c *chain) seal() error {
+	if c.seg == nil || c.segSum.s.Count == 0 {
+		return nil
+	}
+	if err := c.syncTree(); err != nil {
+		return err
+	}
+	sum := c.segSum.summary()
+	canon, err := sum.Canonical()
+	if err != nil {
+		return err
+	}
+	signed, err := note.Sign(&note.Note{Text: string(sealFor(sum, canon).Text())}, c.opts.signer)
+	if err != nil {
+		return fmt.Errorf("chain %q: signing seal: %w", c.name, err)
+	}
+	if err := writeFileAtomic(c.path(summaryName(c.segName)), canon); err != nil {
+		return fmt.Errorf("chain %q: writing summary of %s: %w", c.name, c.segName, err)
+	}
+	if err := writeFileAtomic(c.path(sealName(c.segName)), signed); err != nil {
+		return fmt.Errorf("chain %q: writing seal of %s: %w", c.name, c.segName, err)
+	}
+	c.log.Debug("sealed segment", zap.String("segment", c.segName), zap.Uint64("records", sum.Count))
+	c.seg.Close()
+	c.seg, c.segSum = nil, nil
+	return c.checkpoint()
+}
+
+func (c *chain) syncTree() error {
+	if c.tree == nil {
+		return nil
+	}
+	if err := c.tree.Sync(); err != nil {
+		c.log.Warn("tree file fsync failed; it will be rebuilt on the next open", zap.Error(err))
+		c.tree.Close()
+		c.tree = nil
+	}
+	return nil
+}
+
+// checkpoint writes a signed checkpoint if records were added since the
+// last one: first into checkpoints/, then as the latest.
+func (c *chain) checkpoint() error {
+	if c.next == 0 || (c.cpExists && c.cpSize == c.next) {
+		return nil
+	}
+	if err := c.syncTree(); err != nil {
+		return err
+	}
+	signed, err := SignCheckpoint(Checkpoint{Origin: c.id, Size: c.next, Root: c.front.root()}, c.opts.signer)
+	if err != nil {
+		return fmt.Errorf("chain %q: signing checkpoint: %w", c.name, err)
+	}
+	if err := mkdirSynced(c.path(checkpointsDir)); err != nil {
+		return fmt.Errorf("chain %q: %w", c.name, err)
+	}
+	if err := writeFileAtomic(filepath.Join(c.path(checkpointsDir), historyName(c.next)), signed); err != nil {
+		return fmt.Errorf("chain %q: writing checkpoint: %w", c.name, err)
+	}
+	if err := writeFileAtomic(c.path(checkpointFile), signed); err != nil {
+		return fmt.Errorf("chain %q: writing checkpoint: %w", c.name, err)
+	}
+	c.cpSize, c.cpExists = c.next, true
+	return nil
+}
+
+func (c *chain) closeFiles() error {
+	var errs []error
+	if c.seg != nil {
+		errs = append(errs, c.seg.Close())
+		c.seg = nil
+	}
+	if c.tree != nil {
+		errs = append(errs, c.tree.Sync(), c.tree.Close())
+		c.tree = nil
+	}
+	return errors.Join(errs...)
+}
+

@@ -1,0 +1,146 @@
+package auditlog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// File and directory names of a store.
+const (
+	segmentExt     = ".jsonl"
+	summaryExt     = ".summary.json"
+	sealExt        = ".seal"
+	checkpointFile = "checkpoint"
+	checkpointsDir = "checkpoints"
+	treeFile       = "tree.hashes"
+	pruneFile      = "prune"
+	prunesDir      = "prunes"
+	legalHoldFile  = "legal_hold"
+	lockFile       = ".lock"
+	tmpSuffix      = ".tmp"
+
+	fileMode = 0o600
+	dirMode  = 0o700
+)
+
+// chainNameRE is what a chain (retention class) name may look like: it is
+// a directory name, so no separators, no leading dot, bounded length.
+var chainNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidChainName reports whether name can name a chain (and so a
+// retention class): 1 to 64 ASCII letters, digits, '_', '.', '-', not
+// starting with '.', '_' or '-'.
+func ValidChainName(name string) bool { return chainNameRE.MatchString(name) }
+
+// SegmentName returns the file name of the segment whose first record has
+// sequence number first: 20 zero-padded digits and ".jsonl".
+func SegmentName(first uint64) string { return fmt.Sprintf("%020d%s", first, segmentExt) }
+
+// parseSegmentName returns the first seq a segment file name claims.
+func parseSegmentName(name string) (uint64, bool) {
+	base, ok := strings.CutSuffix(name, segmentExt)
+	if !ok || len(base) != 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(base, 10, 64)
+	return n, err == nil
+}
+
+func summaryName(segment string) string {
+	return strings.TrimSuffix(segment, segmentExt) + summaryExt
+}
+
+func sealName(segment string) string {
+	return strings.TrimSuffix(segment, segmentExt) + sealExt
+}
+
+func historyName(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+// listSegments returns the names of the *.jsonl files of a chain
+// directory in name order, whatever their names claim.
+func listSegments(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), segmentExt) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// listChains returns the chain directories of a store in name order.
+func listChains(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && ValidChainName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// syncDir fsyncs a directory so that entries created or renamed in it
+// survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeFileAtomic replaces path with data so that after a crash the file
+// holds either its old or its new content: temp file, fsync, rename,
+// directory fsync.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + tmpSuffix
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// mkdirSynced creates dir (mode 0700) if it does not exist and fsyncs its
+// parent so the new entry is durable.
+func mkdirSynced(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.Mkdir(dir, dirMode); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}

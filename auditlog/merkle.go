@@ -1,0 +1,82 @@
+package auditlog
+
+import "golang.org/x/mod/sumdb/tlog"
+
+// frontier is the compact range of an RFC 6962 Merkle tree over the first n
+// leaves: the roots of its maximal complete subtrees, left to right. It
+// takes O(log n) memory, appends in amortised O(1) hashes, and yields the
+// tree root at any size the writer or verifier passes through, so neither
+// needs the whole tree in memory.
+type frontier struct {
+	n      int64
+	hashes []tlog.Hash // one per set bit of n, largest subtree first
+}
+
+// push adds the leaf hash of record f.n and appends to stored the tlog
+// stored hashes that record contributes, in tlog.StoredHashIndex order:
+// the leaf itself, then each subtree it completes.
+func (f *frontier) push(leaf tlog.Hash, stored []tlog.Hash) []tlog.Hash {
+	stored = append(stored, leaf)
+	h := leaf
+	for k := f.n; k&1 == 1; k >>= 1 {
+		left := f.hashes[len(f.hashes)-1]
+		f.hashes = f.hashes[:len(f.hashes)-1]
+		h = tlog.NodeHash(left, h)
+		stored = append(stored, h)
+	}
+	f.hashes = append(f.hashes, h)
+	f.n++
+	return stored
+}
+
+// root returns the RFC 6962 tree hash of the first f.n leaves.
+func (f *frontier) root() tlog.Hash {
+	if len(f.hashes) == 0 {
+		return emptyTreeHash()
+	}
+	h := f.hashes[len(f.hashes)-1]
+	for i := len(f.hashes) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(f.hashes[i], h)
+	}
+	return h
+}
+
+func (f *frontier) clone() frontier {
+	return frontier{n: f.n, hashes: append([]tlog.Hash(nil), f.hashes...)}
+}
+
+// emptyTreeHash is the RFC 6962 hash of the empty tree, SHA-256 of "".
+func emptyTreeHash() tlog.Hash {
+	h, _ := tlog.TreeHash(0, nil)
+	return h
+}
+
+// frontierIndexes returns the tlog stored-hash indexes of the subtree roots
+// that make up the frontier of a tree with n leaves.
+func frontierIndexes(n int64) []int64 {
+	var idx []int64
+	var lo int64
+	for level := 62; level >= 0; level-- {
+		if n&(1<<level) != 0 {
+			idx = append(idx, tlog.StoredHashIndex(level, lo>>level))
+			lo += 1 << level
+		}
+	}
+	return idx
+}
+
+// treeSizeForHashCount returns the largest n with
+// tlog.StoredHashCount(n) <= count.
+func treeSizeForHashCount(count int64) int64 {
+	// StoredHashCount(n) is between n and 2n.
+	lo, hi := count/2, count
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if tlog.StoredHashCount(mid) <= count {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}

@@ -1,0 +1,116 @@
+package auditlog
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Defaults of the Store options.
+const (
+	// DefaultSegmentMaxBytes is the size at which a segment is sealed.
+	DefaultSegmentMaxBytes = 64 << 20
+	// DefaultSegmentMaxAge is the age at which a segment is sealed.
+	DefaultSegmentMaxAge = time.Hour
+	// DefaultDedupWindow is how many recent (trace_id, span_id) keys a
+	// Store remembers to drop redelivered spans.
+	DefaultDedupWindow = 1 << 20
+	// DefaultChain is the chain of records whose Retention.Class is empty.
+	DefaultChain = "general"
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	origin             string
+	signer             note.Signer
+	segmentMaxBytes    int64
+	segmentMaxAge      time.Duration
+	checkpointInterval time.Duration
+	dedupWindow        int
+	logger             *zap.Logger
+	clock              func() time.Time
+	defaultChain       string
+}
+
+func defaultOptions() options {
+	return options{
+		segmentMaxBytes: DefaultSegmentMaxBytes,
+		segmentMaxAge:   DefaultSegmentMaxAge,
+		dedupWindow:     DefaultDedupWindow,
+		logger:          zap.NewNop(),
+		clock:           time.Now,
+		defaultChain:    DefaultChain,
+	}
+}
+
+// WithOrigin names this writer's chains: chain id = origin + "/" + chain
+// name, which is also the origin line of their checkpoints. Required; use
+// a stable name such as "example.com/otelaudit/gateway-1".
+func WithOrigin(origin string) Option { return func(o *options) { o.origin = origin } }
+
+// WithSigner sets the note signer (Ed25519, golang.org/x/mod/sumdb/note)
+// that signs checkpoints, seals and prune markers. Required.
+func WithSigner(s note.Signer) Option { return func(o *options) { o.signer = s } }
+
+// WithSegmentMaxBytes seals the active segment of a chain once it holds at
+// least n bytes (checked before each batch, so a segment may exceed n by
+// one batch). Default DefaultSegmentMaxBytes; n <= 0 keeps the default.
+func WithSegmentMaxBytes(n int64) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.segmentMaxBytes = n
+		}
+	}
+}
+
+// WithSegmentMaxAge seals the active segment once its first record is
+// older than d (checked before each batch and by the checkpoint ticker).
+// Default DefaultSegmentMaxAge; d <= 0 keeps the default.
+func WithSegmentMaxAge(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.segmentMaxAge = d
+		}
+	}
+}
+
+// WithCheckpointInterval makes the store write a signed checkpoint for
+// every chain with new records every d, from its own goroutine, and seal
+// segments past their max age. Default 0: checkpoints only at seal and
+// Close.
+func WithCheckpointInterval(d time.Duration) Option {
+	return func(o *options) { o.checkpointInterval = d }
+}
+
+// WithDedupWindow sets how many recent (trace_id, span_id) keys are
+// remembered, across restarts, to skip redelivered spans. Default
+// DefaultDedupWindow (about 40 MB of memory at the default); n <= 0
+// disables deduplication.
+func WithDedupWindow(n int) Option { return func(o *options) { o.dedupWindow = n } }
+
+// WithLogger sets the logger for repairs and background errors. Default: a
+// no-op logger.
+func WithLogger(l *zap.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithClock sets the clock used for segment ages, checkpoint and prune
+// times. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.clock = now
+		}
+	}
+}
+
+// WithDefaultChain names the chain of records with an empty
+// Retention.Class. Default DefaultChain.
+func WithDefaultChain(name string) Option { return func(o *options) { o.defaultChain = name } }

@@ -1,0 +1,107 @@
+package auditlog
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// PruneMarker is the signed statement a prune leaves in a chain directory
+// (file "prune", earlier ones in "prunes/"): records before Cut were removed
+// on purpose. It carries what the verifier needs to go on from the cut: the
+// hash of record Cut-1 (the prev_hash of record Cut), and the Merkle
+// frontier of the first Cut records (the roots of the maximal complete
+// subtrees, left to right), so that checkpoint roots can still be
+// recomputed from the records that remain.
+type PruneMarker struct {
+	Chain    string
+	Cut      uint64
+	LastHash string
+	Root     tlog.Hash
+	Frontier []tlog.Hash
+	// Segments are the segment files this prune removed.
+	Segments []string
+	Time     time.Time
+}
+
+const pruneHeader = "otelaudit prune v1"
+
+// Text returns the marker's note text: a header line and "key value" lines.
+func (m PruneMarker) Text() []byte {
+	fr := make([]string, len(m.Frontier))
+	for i, h := range m.Frontier {
+		fr[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	segs := strings.Join(m.Segments, ",")
+	return fmt.Appendf(nil, "%s\nchain %s\ncut %d\nlast_hash %s\nroot %s\nfrontier %s\nsegments %s\ntime %s\n",
+		pruneHeader, m.Chain, m.Cut, m.LastHash, base64.StdEncoding.EncodeToString(m.Root[:]),
+		strings.Join(fr, " "), segs, m.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// ParsePruneMarker parses a prune marker note text.
+func ParsePruneMarker(text []byte) (PruneMarker, error) {
+	kv, err := parseKV(string(text), pruneHeader, "chain", "cut", "last_hash", "root", "frontier", "segments", "time")
+	if err != nil {
+		return PruneMarker{}, fmt.Errorf("prune marker %w", err)
+	}
+	m := PruneMarker{Chain: kv["chain"], LastHash: kv["last_hash"]}
+	if m.Cut, err = strconv.ParseUint(kv["cut"], 10, 64); err != nil {
+		return PruneMarker{}, fmt.Errorf("prune marker cut %q: %w", kv["cut"], err)
+	}
+	if m.Root, err = parseB64Hash(kv["root"]); err != nil {
+		return PruneMarker{}, fmt.Errorf("prune marker root: %w", err)
+	}
+	if f := kv["frontier"]; f != "" {
+		for _, s := range strings.Split(f, " ") {
+			h, err := parseB64Hash(s)
+			if err != nil {
+				return PruneMarker{}, fmt.Errorf("prune marker frontier: %w", err)
+			}
+			m.Frontier = append(m.Frontier, h)
+		}
+	}
+	if s := kv["segments"]; s != "" {
+		m.Segments = strings.Split(s, ",")
+	}
+	if m.Time, err = time.Parse(time.RFC3339Nano, kv["time"]); err != nil {
+		return PruneMarker{}, fmt.Errorf("prune marker time: %w", err)
+	}
+	// The frontier must have one hash per set bit of Cut and fold to Root.
+	f := frontier{n: int64(m.Cut), hashes: m.Frontier}
+	if popcount(m.Cut) != len(m.Frontier) || f.root() != m.Root {
+		return PruneMarker{}, fmt.Errorf("prune marker frontier does not match its cut %d and root", m.Cut)
+	}
+	return m, nil
+}
+
+// OpenPruneMarker verifies a signed prune marker and parses it.
+func OpenPruneMarker(msg []byte, verifiers note.Verifiers) (PruneMarker, error) {
+	n, err := note.Open(msg, verifiers)
+	if err != nil {
+		return PruneMarker{}, err
+	}
+	return ParsePruneMarker([]byte(n.Text))
+}
+
+func parseB64Hash(s string) (tlog.Hash, error) {
+	var h tlog.Hash
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != tlog.HashSize {
+		return h, fmt.Errorf("%q is not a base64 SHA-256 hash", truncate(s, 60))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func popcount(n uint64) int {
+	c := 0
+	for ; n != 0; n &= n - 1 {
+		c++
+	}
+	return c
+}

@@ -1,0 +1,222 @@
+package auditlog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Summary describes a sealed segment so that readers can decide whether
+// to open it: its position in the chain and the values it holds. It is
+// stored beside the segment as canonical JSON in NNN.summary.json, and its
+// SHA-256 is committed to by the segment's signed seal.
+type Summary struct {
+	Chain         string `json:"chain"`
+	Segment       string `json:"segment"`
+	FirstSeq      uint64 `json:"first_seq"`
+	Count         uint64 `json:"count"`
+	Bytes         int64  `json:"bytes"`
+	FirstPrevHash string `json:"first_prev_hash"`
+	LastHash      string `json:"last_hash"`
+	// MinTimestamp and MaxTimestamp bound the records' timestamps.
+	MinTimestamp string `json:"min_timestamp"`
+	MaxTimestamp string `json:"max_timestamp"`
+	// MaxRetainUntil is the latest retain_until, which prune compares
+	// with the current time.
+	MaxRetainUntil string `json:"max_retain_until"`
+	// The distinct values present, sorted; empty values are left out.
+	Conversations []string  `json:"conversations"`
+	Subjects      []Subject `json:"subjects"`
+	Users         []string  `json:"users"`
+	Tools         []string  `json:"tools"`
+}
+
+// summaryBuilder accumulates a Summary record by record.
+type summaryBuilder struct {
+	s             Summary
+	conversations map[string]struct{}
+	subjects      map[Subject]struct{}
+	users         map[string]struct{}
+	tools         map[string]struct{}
+}
+
+func newSummaryBuilder(chain, segment string, first uint64) *summaryBuilder {
+	return &summaryBuilder{
+		s:             Summary{Chain: chain, Segment: segment, FirstSeq: first},
+		conversations: map[string]struct{}{},
+		subjects:      map[Subject]struct{}{},
+		users:         map[string]struct{}{},
+		tools:         map[string]struct{}{},
+	}
+}
+
+func (b *summaryBuilder) add(r *Record, lineBytes int) {
+	s := &b.s
+	if s.Count == 0 {
+		s.FirstPrevHash = r.PrevHash
+		s.MinTimestamp, s.MaxTimestamp = r.Timestamp, r.Timestamp
+	}
+	s.Count++
+	s.Bytes += int64(lineBytes)
+	s.LastHash = r.Hash
+	s.MinTimestamp = min(s.MinTimestamp, r.Timestamp)
+	s.MaxTimestamp = max(s.MaxTimestamp, r.Timestamp)
+	s.MaxRetainUntil = max(s.MaxRetainUntil, r.Retention.RetainUntil)
+	if r.ConversationID != "" {
+		b.conversations[r.ConversationID] = struct{}{}
+	}
+	if r.Subject != (Subject{}) {
+		b.subjects[r.Subject] = struct{}{}
+	}
+	if r.UserID != "" {
+		b.users[r.UserID] = struct{}{}
+	}
+	if r.ToolName != "" {
+		b.tools[r.ToolName] = struct{}{}
+	}
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (b *summaryBuilder) summary() Summary {
+	s := b.s
+	s.Conversations = sortedKeys(b.conversations)
+	s.Users = sortedKeys(b.users)
+	s.Tools = sortedKeys(b.tools)
+	s.Subjects = make([]Subject, 0, len(b.subjects))
+	for k := range b.subjects {
+		s.Subjects = append(s.Subjects, k)
+	}
+	slices.SortFunc(s.Subjects, func(a, b Subject) int {
+		if c := strings.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return s
+}
+
+// Canonical returns the summary as RFC 8785 canonical JSON, the exact
+// bytes of its sidecar file.
+func (s Summary) Canonical() ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	return CanonicalizeJSON(b)
+}
+
+// ContainsSubject reports whether the segment holds a record about subject.
+func (s *Summary) ContainsSubject(typ, id string) bool {
+	_, ok := slices.BinarySearchFunc(s.Subjects, Subject{Type: typ, ID: id}, func(a, b Subject) int {
+		if c := strings.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ok
+}
+
+// ContainsConversation reports whether the segment holds a record of
+// conversation id.
+func (s *Summary) ContainsConversation(id string) bool {
+	_, ok := slices.BinarySearch(s.Conversations, id)
+	return ok
+}
+
+// Seal is the signed statement that closes a segment: it fixes the
+// segment's place in the chain and, through SummarySHA256, its summary.
+type Seal struct {
+	Chain         string
+	Segment       string
+	FirstSeq      uint64
+	Count         uint64
+	FirstPrevHash string
+	LastHash      string
+	SummarySHA256 string
+}
+
+const sealHeader = "otelaudit seal v1"
+
+// Text returns the seal's note text: a header line, then one
+// "key value" line per field.
+func (s Seal) Text() []byte {
+	return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\n",
+		sealHeader, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256)
+}
+
+func sealFor(sum Summary, canonical []byte) Seal {
+	h := sha256.Sum256(canonical)
+	return Seal{
+		Chain: sum.Chain, Segment: sum.Segment, FirstSeq: sum.FirstSeq, Count: sum.Count,
+		FirstPrevHash: sum.FirstPrevHash, LastHash: sum.LastHash, SummarySHA256: hex.EncodeToString(h[:]),
+	}
+}
+
+// parseKV parses a note text of a header line and "key value" lines into
+// a map, requiring exactly the given keys.
+func parseKV(text, header string, keys ...string) (map[string]string, error) {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) == 0 || lines[0] != header {
+		return nil, fmt.Errorf("does not start with %q", header)
+	}
+	m := make(map[string]string, len(keys))
+	for _, l := range lines[1:] {
+		k, v, ok := strings.Cut(l, " ")
+		if !ok {
+			return nil, fmt.Errorf("malformed line %q", truncate(l, 40))
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("repeated key %q", k)
+		}
+		m[k] = v
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return nil, fmt.Errorf("missing key %q", k)
+		}
+	}
+	if len(m) != len(keys) {
+		return nil, errors.New("unexpected keys")
+	}
+	return m, nil
+}
+
+// ParseSeal parses a seal note text.
+func ParseSeal(text []byte) (Seal, error) {
+	m, err := parseKV(string(text), sealHeader, "chain", "segment", "first_seq", "count", "first_prev_hash", "last_hash", "summary_sha256")
+	if err != nil {
+		return Seal{}, fmt.Errorf("seal %w", err)
+	}
+	s := Seal{Chain: m["chain"], Segment: m["segment"], FirstPrevHash: m["first_prev_hash"], LastHash: m["last_hash"], SummarySHA256: m["summary_sha256"]}
+	if s.FirstSeq, err = strconv.ParseUint(m["first_seq"], 10, 64); err != nil {
+		return Seal{}, fmt.Errorf("seal first_seq %q: %w", m["first_seq"], err)
+	}
+	if s.Count, err = strconv.ParseUint(m["count"], 10, 64); err != nil {
+		return Seal{}, fmt.Errorf("seal count %q: %w", m["count"], err)
+	}
+	return s, nil
+}
+
+// OpenSeal verifies a signed seal note and parses it.
+func OpenSeal(msg []byte, verifiers note.Verifiers) (Seal, error) {
+	n, err := note.Open(msg, verifiers)
+	if err != nil {
+		return Seal{}, err
+	}
+	return ParseSeal([]byte(n.Text))
+}

@@ -1,0 +1,353 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// ErrClosed is returned by Append and Checkpoint after Close.
+var ErrClosed = errors.New("auditlog: store is closed")
+
+// ErrInvalidRecord is wrapped by Append errors caused by the records
+// themselves (for example a retention class that cannot name a chain);
+// retrying the same records cannot succeed.
+var ErrInvalidRecord = errors.New("auditlog: invalid record")
+
+// AppendResult counts what one Append did.
+type AppendResult struct {
+	// Written is the number of records made durable.
+	Written int
+	// Duplicates is the number of records skipped because a record with
+	// the same trace_id and span_id was already in the store (within the
+	// dedup window) or earlier in the same batch.
+	Duplicates int
+}
+
+// Store writes audit records into hash-chained, append-only segment
+// files, one chain per retention class, with signed checkpoints. See the
+// package README for the layout.
+//
+// A Store holds an exclusive lock on its directory: one writer process at
+// a time. All methods are safe for concurrent use; appends are serialised.
+type Store struct {
+	dir  string
+	opts options
+
+	mu     sync.Mutex
+	chains map[string]*chain
+	dedup  *dedupSet
+	lock   *os.File
+	closed bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Open opens the store in dir, creating the directory (0700) if needed,
+// repairing any torn tail left by a crash and restoring every chain's
+// position, Merkle state and the dedup window. WithOrigin and WithSigner
+// are required.
+func Open(dir string, opts ...Option) (*Store, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case o.origin == "":
+		return nil, errors.New("auditlog: origin is required (WithOrigin)")
+	case strings.ContainsAny(o.origin, "\n\r") || strings.TrimSpace(o.origin) != o.origin:
+		return nil, fmt.Errorf("auditlog: origin %q must be one line without surrounding spaces", o.origin)
+	case o.signer == nil:
+		return nil, errors.New("auditlog: a signer is required (WithSigner)")
+	case !ValidChainName(o.defaultChain):
+		return nil, fmt.Errorf("auditlog: default chain %q is not a valid chain name", o.defaultChain)
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("auditlog: store %s is in use by another process: %w", dir, err)
+	}
+	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
+	names, err := listChains(dir)
+	if err != nil {
+		s.closeFiles()
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	for _, name := range names {
+		c, err := loadChain(dir, name, &s.opts)
+		if err != nil {
+			s.closeFiles()
+			return nil, fmt.Errorf("auditlog: %w", err)
+		}
+		s.chains[name] = c
+	}
+	if err := s.loadDedup(); err != nil {
+		s.closeFiles()
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if o.checkpointInterval > 0 {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.ticker()
+	}
+	return s, nil
+}
+
+// loadDedup fills the dedup window with the keys of the newest records of
+// every chain, so that a span redelivered across a restart is still
+// recognised.
+func (s *Store) loadDedup() error {
+	if s.dedup == nil {
+		return nil
+	}
+	window := s.opts.dedupWindow
+	per := window / max(1, len(s.chains))
+	for _, c := range s.sortedChains() {
+		segs, err := c.segments()
+		if err != nil {
+			return err
+		}
+		var keys [][]dedupKey // newest segment first
+		total := 0
+		for i := len(segs) - 1; i >= 0 && total < per; i-- {
+			var ks []dedupKey
+			err := ReadSegmentFile(c.path(segs[i]), func(r *Record, _ []byte) error {
+				if k, ok := s.dedup.key(r); ok {
+					ks = append(ks, k)
+				}
+				return nil
+			})
+			if err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("chain %q: reading %s for the dedup window: %w", c.name, segs[i], err)
+			}
+			keys = append(keys, ks)
+			total += len(ks)
+		}
+		for i := len(keys) - 1; i >= 0; i-- {
+			ks := keys[i]
+			if total > per { // keep only the newest per keys
+				drop := min(len(ks), total-per)
+				ks, total = ks[drop:], total-drop
+			}
+			for _, k := range ks {
+				s.dedup.add(k, window)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) sortedChains() []*chain {
+	names := make([]string, 0, len(s.chains))
+	for n := range s.chains {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]*chain, len(names))
+	for i, n := range names {
+		out[i] = s.chains[n]
+	}
+	return out
+}
+
+// Append writes recs durably. Each record goes to the chain named by its
+// Retention.Class (the default chain when empty); records whose
+// (trace_id, span_id) was already written, or appears earlier in recs, are
+// skipped. Append fills V, ChainID, Seq, PrevHash and Hash of the records
+// it writes (and Retention.Class when empty), writes each touched chain's
+// records with one write and one fsync (group commit), and returns only
+// when they are durable.
+//
+// On a write or fsync error (a full disk, an I/O error) the affected chain
+// is cut back to its last durable state and the error is returned (it
+// wraps the syscall error, e.g. syscall.ENOSPC); records of chains written
+// before the failure are durable and counted in the result, and are
+// skipped as duplicates when the caller retries the batch. Errors that
+// wrap ErrInvalidRecord are not worth retrying. Nothing is written when
+// ctx is already done.
+func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error) {
+	var res AppendResult
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return res, ErrClosed
+	}
+	groups := map[string][]*Record{}
+	keys := map[string][]dedupKey{}
+	var batch map[dedupKey]struct{}
+	if s.dedup != nil {
+		batch = make(map[dedupKey]struct{}, len(recs))
+	}
+	for i, r := range recs {
+		if r == nil {
+			return res, fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
+		}
+		name := r.Retention.Class
+		if name == "" {
+			name = s.opts.defaultChain
+		}
+		if !ValidChainName(name) {
+			return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+		}
+		if s.dedup != nil {
+			if k, ok := s.dedup.key(r); ok {
+				if _, dup := batch[k]; dup || s.dedup.contains(k) {
+					res.Duplicates++
+					continue
+				}
+				batch[k] = struct{}{}
+				keys[name] = append(keys[name], k)
+			}
+		}
+		groups[name] = append(groups[name], r)
+	}
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c, err := s.chain(name)
+		if err != nil {
+			return res, err
+		}
+		if err := c.append(groups[name]); err != nil {
+			return res, fmt.Errorf("auditlog: %w", err)
+		}
+		res.Written += len(groups[name])
+		for _, k := range keys[name] {
+			s.dedup.add(k, s.opts.dedupWindow)
+		}
+	}
+	return res, nil
+}
+
+// chain returns the writer of the named chain, creating its directory on
+// first use.
+func (s *Store) chain(name string) (*chain, error) {
+	if c, ok := s.chains[name]; ok {
+		return c, nil
+	}
+	c, err := loadChain(s.dir, name, &s.opts)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	s.chains[name] = c
+	return c, nil
+}
+
+// Checkpoint writes a signed checkpoint for every chain with records added
+// since its last checkpoint, after fsyncing the tree files.
+func (s *Store) Checkpoint() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.checkpointLocked(false)
+}
+
+// checkpointLocked seals segments past their max age (when sealAged) and
+// checkpoints every chain.
+func (s *Store) checkpointLocked(sealAged bool) error {
+	var errs []error
+	now := s.opts.clock()
+	for _, c := range s.sortedChains() {
+		if c.broken != nil {
+			if err := c.reload(); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if sealAged && c.seg != nil && c.segSum.s.Count > 0 && now.Sub(c.segStart) >= s.opts.segmentMaxAge {
+			if err := c.seal(); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if err := c.checkpoint(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("auditlog: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ticker() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			if !s.closed {
+				if err := s.checkpointLocked(true); err != nil {
+					s.opts.logger.Warn("periodic checkpoint failed", zap.Error(err))
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Close writes final checkpoints, closes all files and releases the
+// directory lock. The active segments stay open for appending by the next
+// Open. Close is idempotent; later calls return nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.checkpointLocked(false)
+	return errors.Join(err, s.closeFiles())
+}
+
+func (s *Store) closeFiles() error {
+	var errs []error
+	for _, c := range s.chains {
+		errs = append(errs, c.closeFiles())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+		s.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
