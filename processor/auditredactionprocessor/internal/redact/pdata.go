@@ -140,3 +140,14 @@ func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
 		// A boolean or null carries no secret.
 	}
 }
+
+// AttributesAt is Attributes for the i-th element of a list, such as the
+// events or links of a span: paths start with "kind[i]:".
+func (sc *Scope) AttributesAt(kind string, i int, m pcommon.Map) {
+	sc.path = append(sc.path[:0], kind...)
+	sc.path = append(sc.path, '[')
+	sc.path = strconv.AppendInt(sc.path, int64(i), 10)
+	sc.path = append(sc.path, ']', ':')
+	sc.mapMembers(m, ActionNone, 0, true)
+	sc.path = sc.path[:0]
+}
