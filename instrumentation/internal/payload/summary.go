@@ -1,0 +1,375 @@
+package payload
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Members of a summary besides the copied identifiers.
+const (
+	SuccessKey = "success"
+	ErrorKey   = "error"
+	ItemsKey   = "_items"
+)
+
+const (
+	// maxIDs bounds the identifiers copied into one summary.
+	maxIDs = 32
+	// maxIDBytes bounds one copied identifier value, quotes included.
+	maxIDBytes = 256
+	// maxErrBytes bounds the error message of a summary, quotes included.
+	maxErrBytes = 512
+	// summaryTail keeps room for the size, items and truncation members.
+	summaryTail = 96
+	// sizeNodes bounds the values visited to measure a result; past it the
+	// reported size is a lower bound.
+	sizeNodes = 1 << 20
+)
+
+// SummaryOptions configures Summarize.
+type SummaryOptions struct {
+	// Keys selects the members of an object value that are copied, when
+	// their values are strings, numbers or booleans.
+	Keys *Matcher
+	// Outcome writes "success" first, and "error" with Err when Err is not
+	// empty.
+	Outcome bool
+	Success bool
+	Err     string
+	// SizeKey names the member that carries the size in bytes of the
+	// value's JSON encoding when the value is large.
+	SizeKey string
+	// LargeAt is the size above which SizeKey and "_truncated": true are
+	// written.
+	LargeAt int
+	// Force writes SizeKey and "_truncated": true whatever the size.
+	Force bool
+}
+
+// Summarize returns a JSON object that describes v without carrying it: the
+// outcome, the identifiers selected by o.Keys from an object (masked when
+// their key is sensitive), "_items" with the length of an array, and the
+// value's size with "_truncated": true when it is large.
+func (e *Encoder) Summarize(v any, o SummaryOptions) string {
+	s := e.get()
+	defer e.put(s)
+	s.limit = e.maxBytes - summaryTail
+	s.buf = append(s.buf, '{')
+	first := true
+	if o.Outcome {
+		s.buf = append(s.buf, `"`+SuccessKey+`":`...)
+		s.buf = strconv.AppendBool(s.buf, o.Success)
+		first = false
+		if o.Err != "" && s.beginMember(false, ErrorKey, 1) {
+			s.buf, _ = appendString(s.buf, o.Err, min(maxErrBytes, s.room(1)))
+		}
+	}
+	size, items := -1, -1
+	switch x := v.(type) {
+	case map[string]any:
+		first = summaryMap(s, x, o.Keys, first)
+	case map[string]string:
+		first = summaryMap(s, x, o.Keys, first)
+	case []any:
+		items = len(x)
+	case []string:
+		items = len(x)
+	case []map[string]any:
+		items = len(x)
+	case json.RawMessage:
+		if len(x) > 0 {
+			size = len(x)
+			first, items = s.summaryRaw(x, o.Keys, first)
+		}
+	case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+	default:
+		if b, err := marshal(v); err == nil {
+			size = len(b)
+			first, items = s.summaryRaw(b, o.Keys, first)
+		}
+	}
+	// The tail members below fit in the summaryTail bytes kept free.
+	if items >= 0 {
+		first = tailMember(s, first, ItemsKey)
+		s.buf = strconv.AppendInt(s.buf, int64(items), 10)
+	}
+	if size < 0 {
+		nodes := sizeNodes
+		size = e.sizeOf(v, 0, &nodes)
+	}
+	if o.Force || size > o.LargeAt {
+		if o.SizeKey != "" {
+			first = tailMember(s, first, o.SizeKey)
+			s.buf = strconv.AppendInt(s.buf, int64(size), 10)
+		}
+		tailMember(s, first, TruncatedKey)
+		s.buf = append(s.buf, "true"...)
+	}
+	s.buf = append(s.buf, '}')
+	return string(s.buf)
+}
+
+func tailMember(s *state, first bool, key string) bool {
+	if !first {
+		s.buf = append(s.buf, ',')
+	}
+	s.buf = append(s.buf, '"')
+	s.buf = append(s.buf, key...)
+	s.buf = append(s.buf, '"', ':')
+	return false
+}
+
+// summaryMap copies the identifier members of m that have scalar values.
+func summaryMap[V any](s *state, m map[string]V, keys *Matcher, first bool) bool {
+	if keys.Len() == 0 {
+		return first
+	}
+	base := sortedKeys(s, m)
+	n := 0
+	for i := range len(m) {
+		k := s.keys[base+i]
+		if n == maxIDs || !keys.Match(k) || !scalar(m[k]) {
+			continue
+		}
+		if !s.beginMember(first, k, 1) {
+			break
+		}
+		first = false
+		n++
+		if s.e.sensitive.Match(k) {
+			s.maskValue()
+		} else {
+			s.summaryValue(m[k])
+		}
+	}
+	s.keys = s.keys[:base]
+	return first
+}
+
+func scalar[V any](v V) bool {
+	switch any(v).(type) {
+	case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		return true
+	}
+	return false
+}
+
+// summaryValue writes a scalar identifier value, cutting long strings.
+func (s *state) summaryValue(v any) {
+	if x, ok := v.(string); ok {
+		s.buf, _ = appendString(s.buf, x, min(maxIDBytes, s.room(1)))
+		return
+	}
+	s.value(v, 1)
+}
+
+// summaryRaw copies the identifier members of a JSON object, or counts the
+// elements of a JSON array. Malformed JSON yields what was read before the
+// problem.
+func (s *state) summaryRaw(raw []byte, keys *Matcher, first bool) (bool, int) {
+	pos := skipWS(raw, 0)
+	if pos >= len(raw) {
+		return first, -1
+	}
+	switch raw[pos] {
+	case '[':
+		items := 0
+		pos = skipWS(raw, pos+1)
+		if pos < len(raw) && raw[pos] == ']' {
+			return first, 0
+		}
+		for {
+			end, err := skipValue(raw, pos)
+			if err != nil {
+				return first, -1
+			}
+			items++
+			if pos = skipWS(raw, end); pos >= len(raw) || raw[pos] != ',' {
+				break
+			}
+			pos++
+		}
+		if pos >= len(raw) || raw[pos] != ']' {
+			return first, -1
+		}
+		return first, items
+	case '{':
+	default:
+		return first, -1
+	}
+	if keys.Len() == 0 {
+		return first, -1
+	}
+	n := 0
+	pos = skipWS(raw, pos+1)
+	for pos < len(raw) && raw[pos] == '"' {
+		kend, kesc, err := scanString(raw, pos)
+		if err != nil {
+			break
+		}
+		key := raw[pos+1 : kend-1]
+		if kesc {
+			s.scratch = unescape(s.scratch[:0], key)
+			key = s.scratch
+		}
+		if pos = skipWS(raw, kend); pos >= len(raw) || raw[pos] != ':' {
+			break
+		}
+		if pos = skipWS(raw, pos+1); pos >= len(raw) {
+			break
+		}
+		k := bytesString(key)
+		var end int
+		c := raw[pos]
+		if n < maxIDs && c != '{' && c != '[' && c != 'n' && keys.Match(k) {
+			if end, err = scanScalar(raw, pos); err != nil {
+				break
+			}
+			tok := raw[pos:end]
+			if len(tok) <= maxIDBytes && s.beginMember(first, k, 1) {
+				first = false
+				n++
+				switch {
+				case s.e.sensitive.Match(k):
+					s.maskValue()
+				case c == '"':
+					s.scratch = unescape(s.scratch[:0], tok[1:len(tok)-1])
+					s.buf, _ = appendString(s.buf, bytesString(s.scratch), min(maxIDBytes, s.room(1)))
+				default:
+					s.buf = append(s.buf, tok...)
+				}
+			}
+		} else if end, err = skipValue(raw, pos); err != nil {
+			break
+		}
+		if pos = skipWS(raw, end); pos >= len(raw) || raw[pos] != ',' {
+			break
+		}
+		pos = skipWS(raw, pos+1)
+	}
+	return first, -1
+}
+
+// sizeOf returns the size in bytes of the JSON encoding of v, visiting at
+// most *nodes values.
+func (e *Encoder) sizeOf(v any, d int, nodes *int) int {
+	if *nodes <= 0 {
+		return 0
+	}
+	*nodes--
+	var tmp [32]byte
+	switch x := v.(type) {
+	case nil:
+		return 4
+	case string:
+		return quotedLen(x)
+	case bool:
+		if x {
+			return 4
+		}
+		return 5
+	case int:
+		return len(strconv.AppendInt(tmp[:0], int64(x), 10))
+	case int8:
+		return len(strconv.AppendInt(tmp[:0], int64(x), 10))
+	case int16:
+		return len(strconv.AppendInt(tmp[:0], int64(x), 10))
+	case int32:
+		return len(strconv.AppendInt(tmp[:0], int64(x), 10))
+	case int64:
+		return len(strconv.AppendInt(tmp[:0], x, 10))
+	case uint:
+		return len(strconv.AppendUint(tmp[:0], uint64(x), 10))
+	case uint8:
+		return len(strconv.AppendUint(tmp[:0], uint64(x), 10))
+	case uint16:
+		return len(strconv.AppendUint(tmp[:0], uint64(x), 10))
+	case uint32:
+		return len(strconv.AppendUint(tmp[:0], uint64(x), 10))
+	case uint64:
+		return len(strconv.AppendUint(tmp[:0], x, 10))
+	case float64:
+		return len(appendFloat(tmp[:0], x, 64))
+	case float32:
+		return len(appendFloat(tmp[:0], float64(x), 32))
+	case json.Number:
+		return len(x)
+	case json.RawMessage:
+		return len(x)
+	case map[string]any:
+		if x == nil {
+			return 4
+		}
+		if d >= e.maxDepth {
+			return len(DepthMarker) + 2
+		}
+		n := 1 + max(len(x), 1)
+		for k, v := range x {
+			n += quotedLen(k) + 1 + e.sizeOf(v, d+1, nodes)
+		}
+		return n
+	case map[string]string:
+		if x == nil {
+			return 4
+		}
+		n := 1 + max(len(x), 1)
+		for k, v := range x {
+			n += quotedLen(k) + 1 + quotedLen(v)
+		}
+		return n
+	case []any:
+		if d >= e.maxDepth {
+			return len(DepthMarker) + 2
+		}
+		n := 1 + max(len(x), 1)
+		for _, v := range x {
+			n += e.sizeOf(v, d+1, nodes)
+		}
+		return n
+	case []string:
+		n := 1 + max(len(x), 1)
+		for _, v := range x {
+			n += quotedLen(v)
+		}
+		return n
+	case []map[string]any:
+		n := 1 + max(len(x), 1)
+		for _, v := range x {
+			n += e.sizeOf(v, d+1, nodes)
+		}
+		return n
+	}
+	if b, err := marshal(v); err == nil {
+		return len(b)
+	}
+	return 0
+}
+
+// quotedLen is the length of s written by appendString without a limit.
+func quotedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+			n += 2
+			i++
+		case c < 0x20:
+			n += 6
+			i++
+		case c < utf8.RuneSelf:
+			n++
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				n += 6
+			} else {
+				n += size
+			}
+			i += size
+		}
+	}
+	return n
+}
