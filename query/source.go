@@ -40,6 +40,10 @@ type Result struct {
 	// zero values mean unbounded. Reconcile uses them so that calls
 	// outside a trace search are not reported as missing traces.
 	From, To time.Time
+	// Precision is the resolution of the source's timestamps and
+	// durations, zero when exact (nanoseconds). Jaeger's legacy API has
+	// microseconds; Reconcile compares at the coarser resolution.
+	Precision time.Duration
 	// Warnings are notes for the user, such as a Jaeger search that hit
 	// its trace limit and may be incomplete.
 	Warnings []string

@@ -1,0 +1,371 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelaudit/otelaudit/internal/toolspan"
+)
+
+// Defaults of JaegerSource.
+const (
+	DefaultJaegerLookback    = 7 * 24 * time.Hour
+	DefaultJaegerSearchLimit = 1000
+	DefaultJaegerTimeout     = 30 * time.Second
+	// DefaultJaegerMaxResponseBytes bounds one response body.
+	DefaultJaegerMaxResponseBytes = 512 << 20
+)
+
+// JaegerSource reads tool spans from Jaeger's query service: the v2 API
+// /api/v3 (OTLP JSON through grpc-gateway) and, when a server lacks it, the
+// legacy /api/traces JSON, converted to OTLP. Tool spans are mapped to
+// records with the audit exporter's mapping.
+//
+// A Jaeger search needs a service and a time range: the source asks for
+// every service Jaeger knows (or the one given with WithJaegerService)
+// between the filter's Since and Until, defaulting to the last
+// DefaultJaegerLookback. Safe for concurrent use.
+type JaegerSource struct {
+	base     *url.URL
+	client   *http.Client
+	services []string
+	lookback time.Duration
+	limit    int
+	maxBytes int64
+	now      func() time.Time
+	opts     toolspan.Options
+	legacy   bool
+}
+
+// JaegerOption tunes a JaegerSource.
+type JaegerOption func(*JaegerSource)
+
+// WithJaegerHTTPClient sets the HTTP client (default: a client with a
+// DefaultJaegerTimeout timeout).
+func WithJaegerHTTPClient(c *http.Client) JaegerOption {
+	return func(s *JaegerSource) { s.client = c }
+}
+
+// WithJaegerService restricts searches to the given services instead of
+// every service Jaeger lists.
+func WithJaegerService(names ...string) JaegerOption {
+	return func(s *JaegerSource) { s.services = append([]string(nil), names...) }
+}
+
+// WithJaegerLookback sets how far back a search without a lower bound
+// reaches (default DefaultJaegerLookback).
+func WithJaegerLookback(d time.Duration) JaegerOption {
+	return func(s *JaegerSource) { s.lookback = d }
+}
+
+// WithJaegerSearchLimit sets the number of traces asked for per service
+// (default DefaultJaegerSearchLimit). A search that returns that many
+// traces may be incomplete and adds a warning to the result.
+func WithJaegerSearchLimit(n int) JaegerOption {
+	return func(s *JaegerSource) { s.limit = n }
+}
+
+// WithJaegerClock sets the clock that ends searches without an upper bound
+// (default time.Now).
+func WithJaegerClock(now func() time.Time) JaegerOption {
+	return func(s *JaegerSource) { s.now = now }
+}
+
+// WithJaegerMaxPayloadBytes sets the payload limit of the span mapping
+// (default toolspan.DefaultMaxPayloadBytes, the exporter's default).
+func WithJaegerMaxPayloadBytes(n int) JaegerOption {
+	return func(s *JaegerSource) { s.opts.MaxPayloadBytes = n }
+}
+
+// WithJaegerLegacyAPI makes the source use /api/traces only, as for a
+// Jaeger without /api/v3.
+func WithJaegerLegacyAPI() JaegerOption {
+	return func(s *JaegerSource) { s.legacy = true }
+}
+
+// NewJaegerSource returns a source reading the Jaeger query service at
+// baseURL, such as http://127.0.0.1:16686. The URL must be http or https.
+func NewJaegerSource(baseURL string, opts ...JaegerOption) (*JaegerSource, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid Jaeger URL %q: want http://HOST:PORT", baseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	s := &JaegerSource{
+		base:     u,
+		client:   &http.Client{Timeout: DefaultJaegerTimeout},
+		lookback: DefaultJaegerLookback,
+		limit:    DefaultJaegerSearchLimit,
+		maxBytes: DefaultJaegerMaxResponseBytes,
+		now:      time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.limit <= 0 {
+		return nil, fmt.Errorf("invalid Jaeger search limit %d: must be positive", s.limit)
+	}
+	if s.lookback <= 0 {
+		return nil, fmt.Errorf("invalid Jaeger lookback %s: must be positive", s.lookback)
+	}
+	return s, nil
+}
+
+// Kind returns SourceJaeger.
+func (s *JaegerSource) Kind() string { return SourceJaeger }
+
+// errNotFound marks a 404 whose body is not Jaeger's "no traces" answer:
+// the route does not exist on this server.
+var errNotFound = errors.New("not found")
+
+// Fetch searches every service over the filter's time range and returns
+// the matching tool-call records. The Result's From and To give the range
+// searched.
+func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
+	to := f.Until
+	if to.IsZero() {
+		to = s.now().UTC()
+	}
+	from := f.Since
+	if from.IsZero() {
+		from = to.Add(-s.lookback)
+	}
+	res := &Result{Source: SourceJaeger, From: from, To: to, Integrity: notChecked("Jaeger")}
+	legacy := s.legacy
+	services := s.services
+	if len(services) == 0 {
+		var err error
+		services, legacy, err = s.listServices(ctx, legacy)
+		if err != nil {
+			return nil, err
+		}
+	}
+	c := newRecordCollector(f, s.opts)
+	for _, svc := range services {
+		var (
+			td     ptrace.Traces
+			traces int
+			err    error
+		)
+		if !legacy {
+			td, traces, err = s.findV3(ctx, svc, from, to)
+			if errors.Is(err, errNotFound) {
+				legacy = true
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if legacy {
+			td, traces, err = s.findLegacy(ctx, svc, from, to)
+			if err != nil {
+				return nil, err
+			}
+			// The legacy API has microsecond timestamps.
+			res.Precision = time.Microsecond
+		}
+		if traces >= s.limit {
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"jaeger returned %d traces for service %q, the search limit: results may be incomplete; narrow --since/--until or raise the limit", traces, svc))
+		}
+		c.add(td)
+	}
+	res.Records = c.records()
+	return res, nil
+}
+
+// listServices asks /api/v3/services, falling back to /api/services.
+func (s *JaegerSource) listServices(ctx context.Context, legacy bool) ([]string, bool, error) {
+	if !legacy {
+		var v3 struct {
+			Services []string `json:"services"`
+		}
+		err := s.getJSON(ctx, "/api/v3/services", nil, &v3)
+		if err == nil {
+			return sortedServices(v3.Services), false, nil
+		}
+		if !errors.Is(err, errNotFound) {
+			return nil, false, err
+		}
+	}
+	var v2 struct {
+		Data []string `json:"data"`
+	}
+	if err := s.getJSON(ctx, "/api/services", nil, &v2); err != nil {
+		return nil, true, err
+	}
+	return sortedServices(v2.Data), true, nil
+}
+
+func sortedServices(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// findV3 runs one /api/v3/traces search.
+func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time.Time) (ptrace.Traces, int, error) {
+	q := url.Values{}
+	q.Set("query.service_name", service)
+	q.Set("query.start_time_min", from.UTC().Format(time.RFC3339Nano))
+	q.Set("query.start_time_max", to.UTC().Format(time.RFC3339Nano))
+	q.Set("query.num_traces", strconv.Itoa(s.limit))
+	var body struct {
+		Result json.RawMessage `json:"result"`
+	}
+	err := s.getJSON(ctx, "/api/v3/traces", q, &body)
+	if errors.Is(err, errNoTraces) {
+		return ptrace.NewTraces(), 0, nil
+	}
+	if err != nil {
+		return ptrace.Traces{}, 0, err
+	}
+	if len(body.Result) == 0 || string(body.Result) == "null" {
+		return ptrace.NewTraces(), 0, nil
+	}
+	var u ptrace.JSONUnmarshaler
+	td, err := u.UnmarshalTraces(body.Result)
+	if err != nil {
+		return ptrace.Traces{}, 0, fmt.Errorf("jaeger at %s: malformed /api/v3/traces response: %v", s.base.Redacted(), err)
+	}
+	return td, countTraces(td), nil
+}
+
+func countTraces(td ptrace.Traces) int {
+	ids := map[[16]byte]struct{}{}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				ids[spans.At(k).TraceID()] = struct{}{}
+			}
+		}
+	}
+	return len(ids)
+}
+
+// findLegacy runs one /api/traces search and converts the result.
+func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to time.Time) (ptrace.Traces, int, error) {
+	q := url.Values{}
+	q.Set("service", service)
+	q.Set("start", strconv.FormatInt(from.UnixMicro(), 10))
+	q.Set("end", strconv.FormatInt(to.UnixMicro(), 10))
+	q.Set("limit", strconv.Itoa(s.limit))
+	var body legacyResponse
+	if err := s.getJSON(ctx, "/api/traces", q, &body); err != nil {
+		if errors.Is(err, errNoTraces) {
+			return ptrace.NewTraces(), 0, nil
+		}
+		return ptrace.Traces{}, 0, err
+	}
+	if len(body.Errors) > 0 && len(body.Data) == 0 {
+		return ptrace.Traces{}, 0, fmt.Errorf("jaeger at %s: /api/traces: %s", s.base.Redacted(), body.Errors[0].Msg)
+	}
+	td, err := legacyToTraces(body.Data)
+	if err != nil {
+		return ptrace.Traces{}, 0, fmt.Errorf("jaeger at %s: malformed /api/traces response: %v", s.base.Redacted(), err)
+	}
+	return td, len(body.Data), nil
+}
+
+// errNoTraces is Jaeger's 404 "No traces found" answer.
+var errNoTraces = errors.New("no traces found")
+
+// getJSON GETs path with query q and decodes the JSON body into v. Errors
+// are one line and name the server.
+func (s *JaegerSource) getJSON(ctx context.Context, path string, q url.Values, v any) error {
+	u := *s.base
+	u.Path += path
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("jaeger at %s is unreachable: %s", s.base.Redacted(), oneLine(rootCause(err)))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.maxBytes+1))
+	if err != nil {
+		return fmt.Errorf("jaeger at %s: reading %s: %s", s.base.Redacted(), path, oneLine(err.Error()))
+	}
+	if int64(len(body)) > s.maxBytes {
+		return fmt.Errorf("jaeger at %s: %s response exceeds %d bytes: narrow the time range", s.base.Redacted(), path, s.maxBytes)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		if isNoTraces(body) {
+			return errNoTraces
+		}
+		return errNotFound
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("jaeger at %s: %s answered %s: %s", s.base.Redacted(), path, resp.Status, oneLine(errorMessage(body)))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("jaeger at %s: malformed %s response: %s", s.base.Redacted(), path, oneLine(err.Error()))
+	}
+	return nil
+}
+
+// isNoTraces recognises Jaeger's "no traces" 404 bodies: the v3
+// grpc-gateway error and the legacy structured error.
+func isNoTraces(body []byte) bool {
+	return bytes.Contains(bytes.ToLower(body), []byte("no traces found")) ||
+		bytes.Contains(bytes.ToLower(body), []byte("trace not found"))
+}
+
+// errorMessage extracts the message of a Jaeger error body.
+func errorMessage(body []byte) string {
+	var v3 struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &v3) == nil && v3.Error.Message != "" {
+		return v3.Error.Message
+	}
+	var legacy legacyResponse
+	if json.Unmarshal(body, &legacy) == nil && len(legacy.Errors) > 0 {
+		return legacy.Errors[0].Msg
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func rootCause(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
