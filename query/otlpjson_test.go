@@ -64,7 +64,7 @@ func TestOTLPFileFormats(t *testing.T) {
 	cases := map[string][]string{
 		"jsonl":       {writeFile(t, "a.jsonl", scenarioJSONL(t, tds))},
 		"pretty body": {writeFile(t, "b.json", pretty.Bytes())},
-		"crlf": {writeFile(t, "c.jsonl", bytes.ReplaceAll(scenarioJSONL(t, tds), []byte("\n"), []byte("\r\n")))},
+		"crlf":        {writeFile(t, "c.jsonl", bytes.ReplaceAll(scenarioJSONL(t, tds), []byte("\n"), []byte("\r\n")))},
 		"split": {
 			writeFile(t, "d1.jsonl", scenarioJSONL(t, tds[:len(tds)/2])),
 			writeFile(t, "d2.jsonl", scenarioJSONL(t, tds[len(tds)/2:])),
