@@ -649,4 +649,3 @@ func (c *chain) closeFiles() error {
 	}
 	return errors.Join(errs...)
 }
-

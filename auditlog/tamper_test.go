@@ -1,0 +1,316 @@
+package auditlog
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// buildTamperStore writes a closed store with several sealed segments in
+// chain "general" (60 records) and some in "healthcare" (20 records).
+func buildTamperStore(t *testing.T, k testKeys) string {
+	t.Helper()
+	dir := t.TempDir()
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
+	for i := 0; i < 60; i += 4 {
+		appendOK(t, s, testRecords(i, 4, "general"))
+	}
+	for i := 100; i < 120; i += 5 {
+		appendOK(t, s, testRecords(i, 5, "healthcare"))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type fixture struct {
+	t    *testing.T
+	dir  string
+	k    testKeys
+	segs []string // segments of "general"
+}
+
+func (f *fixture) path(parts ...string) string {
+	return filepath.Join(append([]string{f.dir}, parts...)...)
+}
+
+func (f *fixture) first(i int) int64 {
+	n, _ := parseSegmentName(f.segs[i])
+	return int64(n)
+}
+
+func (f *fixture) lines(seg string) [][]byte {
+	data, err := os.ReadFile(f.path("general", seg))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return bytes.SplitAfter(data, []byte("\n"))[:bytes.Count(data, []byte("\n"))]
+}
+
+func (f *fixture) writeLines(seg string, lines [][]byte) {
+	if err := os.WriteFile(f.path("general", seg), bytes.Join(lines, nil), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) signCheckpoint(signer note.Signer, cp Checkpoint) []byte {
+	msg, err := SignCheckpoint(cp, signer)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return msg
+}
+
+func (f *fixture) latest() Checkpoint {
+	msg, err := os.ReadFile(f.path("general", checkpointFile))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cp, err := OpenCheckpoint(msg, f.k.verifiers)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cp
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	k := newTestKeys(t, "test")
+	tests := []struct {
+		name string
+		// tamper changes the store and returns the expected finding's
+		// kind, segment and seq (chain is "general").
+		tamper func(f *fixture) (kind, segment string, seq int64)
+		opts   func(f *fixture) []VerifyOption
+	}{
+		{name: "untouched", tamper: func(*fixture) (string, string, int64) { return "", "", 0 }},
+		{name: "modified field", tamper: func(f *fixture) (string, string, int64) {
+			ls := f.lines(f.segs[1])
+			ls[2] = bytes.Replace(ls[2], []byte(`"user_id":"user-`), []byte(`"user_id":"mallory-`), 1)
+			f.writeLines(f.segs[1], ls)
+			return KindModified, f.segs[1], f.first(1) + 2
+		}},
+		{name: "modified field with recomputed hash", tamper: func(f *fixture) (string, string, int64) {
+			ls := f.lines(f.segs[1])
+			var r Record
+			if err := DecodeRecord(ls[2], &r); err != nil {
+				f.t.Fatal(err)
+			}
+			r.UserID = "mallory"
+			r.Hash = r.ComputeHash()
+			ls[2] = append(r.AppendCanonical(nil, true), '\n')
+			f.writeLines(f.segs[1], ls)
+			return KindChainBreak, f.segs[1], f.first(1) + 3
+		}},
+		{name: "deleted record", tamper: func(f *fixture) (string, string, int64) {
+			ls := f.lines(f.segs[1])
+			f.writeLines(f.segs[1], append(ls[:2:2], ls[3:]...))
+			return KindDeleted, f.segs[1], f.first(1) + 2
+		}},
+		{name: "inserted record", tamper: func(f *fixture) (string, string, int64) {
+			ls := f.lines(f.segs[1])
+			out := append([][]byte{}, ls[:4]...)
+			out = append(out, ls[1])
+			out = append(out, ls[4:]...)
+			f.writeLines(f.segs[1], out)
+			return KindDuplicate, f.segs[1], f.first(1) + 1
+		}},
+		{name: "reordered records", tamper: func(f *fixture) (string, string, int64) {
+			ls := f.lines(f.segs[1])
+			ls[2], ls[3] = ls[3], ls[2]
+			f.writeLines(f.segs[1], ls)
+			return KindOutOfOrder, f.segs[1], f.first(1) + 3
+		}},
+		{name: "tail truncated below checkpoint", tamper: func(f *fixture) (string, string, int64) {
+			last := f.segs[len(f.segs)-1]
+			ls := f.lines(last)
+			f.writeLines(last, ls[:len(ls)-2])
+			return KindTruncated, last, 58
+		}},
+		{name: "removed segment", tamper: func(f *fixture) (string, string, int64) {
+			for _, p := range []string{f.segs[1], sealName(f.segs[1]), summaryName(f.segs[1])} {
+				if err := os.Remove(f.path("general", p)); err != nil {
+					f.t.Fatal(err)
+				}
+			}
+			return KindSegmentMissing, f.segs[2], f.first(1)
+		}},
+		{name: "renamed segment", tamper: func(f *fixture) (string, string, int64) {
+			to := SegmentName(uint64(f.first(1) + 1))
+			if err := os.Rename(f.path("general", f.segs[1]), f.path("general", to)); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindSegmentName, to, f.first(1)
+		}},
+		{name: "renamed segment to another extension", tamper: func(f *fixture) (string, string, int64) {
+			if err := os.Rename(f.path("general", f.segs[1]), f.path("general", f.segs[1]+".bak")); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindSegmentMissing, f.segs[2], f.first(1)
+		}},
+		{name: "swapped segments", tamper: func(f *fixture) (string, string, int64) {
+			a, b := f.path("general", f.segs[1]), f.path("general", f.segs[2])
+			tmp := a + ".x"
+			for _, mv := range [][2]string{{a, tmp}, {b, a}, {tmp, b}} {
+				if err := os.Rename(mv[0], mv[1]); err != nil {
+					f.t.Fatal(err)
+				}
+			}
+			return KindSegmentName, f.segs[1], f.first(2)
+		}},
+		{name: "duplicated segment", tamper: func(f *fixture) (string, string, int64) {
+			data, _ := os.ReadFile(f.path("general", f.segs[1]))
+			to := SegmentName(uint64(f.first(1) + 1))
+			if err := os.WriteFile(f.path("general", to), data, 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindSegmentName, to, f.first(1)
+		}},
+		{name: "segment from another chain", tamper: func(f *fixture) (string, string, int64) {
+			hsegs, _ := listSegments(f.path("healthcare"))
+			data, _ := os.ReadFile(f.path("healthcare", hsegs[0]))
+			to := SegmentName(60)
+			if err := os.WriteFile(f.path("general", to), data, 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindForeign, to, 0
+		}},
+		{name: "segment from another chain in place of one", tamper: func(f *fixture) (string, string, int64) {
+			hsegs, _ := listSegments(f.path("healthcare"))
+			data, _ := os.ReadFile(f.path("healthcare", hsegs[0]))
+			if err := os.WriteFile(f.path("general", f.segs[1]), data, 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindForeign, f.segs[1], 0
+		}},
+		{name: "forged checkpoint", tamper: func(f *fixture) (string, string, int64) {
+			msg, _ := os.ReadFile(f.path("general", checkpointFile))
+			lines := strings.SplitN(string(msg), "\n", 4)
+			lines[1] = "1000"
+			if err := os.WriteFile(f.path("general", checkpointFile), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindCheckpointForged, checkpointFile, -1
+		}},
+		{name: "checkpoint signed by unknown key", tamper: func(f *fixture) (string, string, int64) {
+			cp := f.latest()
+			cp.Size = 1000
+			other := newTestKeys(f.t, "test")
+			if err := os.WriteFile(f.path("general", checkpointFile), f.signCheckpoint(other.signer, cp), 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindCheckpointUnknownKey, checkpointFile, -1
+		}},
+		{name: "latest checkpoint rolled back to an earlier one", tamper: func(f *fixture) (string, string, int64) {
+			hist, _ := os.ReadDir(f.path("general", checkpointsDir))
+			older, _ := os.ReadFile(f.path("general", checkpointsDir, hist[0].Name()))
+			if err := os.WriteFile(f.path("general", checkpointFile), older, 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			cp, _ := OpenCheckpoint(older, f.k.verifiers)
+			return KindCheckpointInconsistent, checkpointFile, int64(cp.Size)
+		}},
+		{name: "checkpoint inconsistent with the records and the others", tamper: func(f *fixture) (string, string, int64) {
+			hist, _ := os.ReadDir(f.path("general", checkpointsDir))
+			file := f.path("general", checkpointsDir, hist[1].Name())
+			msg, _ := os.ReadFile(file)
+			cp, _ := OpenCheckpoint(msg, f.k.verifiers)
+			cp.Root[0] ^= 1 // signed with the real key: a split view
+			if err := os.WriteFile(file, f.signCheckpoint(f.k.signer, cp), 0o600); err != nil {
+				f.t.Fatal(err)
+			}
+			return KindCheckpointInconsistent, checkpointsDir + "/" + hist[1].Name(), int64(cp.Size)
+		}},
+		{name: "trailing garbage", tamper: func(f *fixture) (string, string, int64) {
+			last := f.segs[len(f.segs)-1]
+			fh, _ := os.OpenFile(f.path("general", last), os.O_APPEND|os.O_WRONLY, 0)
+			fh.WriteString(`{"v":1,"seq":60,"garb`)
+			fh.Close()
+			return KindTrailingGarbage, last, 60
+		}},
+		{name: "summary altered", tamper: func(f *fixture) (string, string, int64) {
+			p := f.path("general", summaryName(f.segs[0]))
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(data, []byte(`"user-1"`), []byte(`"user-9"`), 1), 0o600)
+			return KindSummaryInvalid, summaryName(f.segs[0]), -1
+		}},
+		{name: "seal removed", tamper: func(f *fixture) (string, string, int64) {
+			os.Remove(f.path("general", sealName(f.segs[2])))
+			return KindSealMissing, f.segs[2], -1
+		}},
+		{name: "whole history rolled back (since-checkpoint)",
+			tamper: func(f *fixture) (string, string, int64) {
+				// Roll the chain back to its first two segments, deleting
+				// the later checkpoints too: self-consistent, but behind
+				// the checkpoint a monitor saved.
+				for _, sg := range f.segs[2:] {
+					for _, p := range []string{sg, sealName(sg), summaryName(sg)} {
+						os.Remove(f.path("general", p))
+					}
+				}
+				n := uint64(f.first(2))
+				hist, _ := os.ReadDir(f.path("general", checkpointsDir))
+				for _, h := range hist {
+					if h.Name() != historyName(n) {
+						os.Remove(f.path("general", checkpointsDir, h.Name()))
+					}
+				}
+				msg, _ := os.ReadFile(f.path("general", checkpointsDir, historyName(n)))
+				os.WriteFile(f.path("general", checkpointFile), msg, 0o600)
+				os.Remove(f.path("general", sealName(f.segs[1])))
+				return KindRollback, f.segs[1], int64(n)
+			},
+			opts: func(f *fixture) []VerifyOption {
+				msg, _ := os.ReadFile(f.path("general", checkpointFile))
+				return []VerifyOption{SinceCheckpoint(msg)}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := buildTamperStore(t, k)
+			segs, _ := listSegments(filepath.Join(dir, "general"))
+			if len(segs) < 4 {
+				t.Fatalf("want at least 4 segments, have %d", len(segs))
+			}
+			f := &fixture{t: t, dir: dir, k: k, segs: segs}
+			var opts []VerifyOption
+			if tt.opts != nil {
+				opts = tt.opts(f) // saved before tampering
+			}
+			kind, segment, seq := tt.tamper(f)
+			rep, err := Verify(dir, k.verifiers, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kind == "" {
+				if !rep.OK() {
+					t.Fatalf("untouched store has findings: %v", rep.Findings)
+				}
+				if rep.Records != 80 || len(rep.Chains) != 2 || rep.Chains[0].Checkpoints == 0 {
+					t.Fatalf("report = %+v", rep)
+				}
+				return
+			}
+			for _, fd := range rep.Findings {
+				if fd.Chain == "general" && fd.Kind == kind && fd.Segment == segment && fd.Seq == seq {
+					t.Logf("findings:\n%s", findingsText(rep))
+					return
+				}
+			}
+			t.Fatalf("want finding chain=general segment=%s seq=%d kind=%s; got:\n%s", segment, seq, kind, findingsText(rep))
+		})
+	}
+}
+
+func findingsText(r *Report) string {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		b.WriteString(f.String() + "\n")
+	}
+	return b.String()
+}

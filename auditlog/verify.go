@@ -1,0 +1,806 @@
+package auditlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Kinds of Finding.
+const (
+	// Record level.
+	KindMalformed       = "malformed"        // a line is not a record
+	KindNonCanonical    = "noncanonical"     // a record is not in canonical form (edited without changing its meaning)
+	KindModified        = "modified"         // a record's content does not match its hash
+	KindChainBreak      = "chain_break"      // prev_hash does not match the previous record's hash
+	KindDeleted         = "deleted"          // records missing inside a segment
+	KindOutOfOrder      = "out_of_order"     // a record appears before records that precede it (reordered)
+	KindDuplicate       = "duplicate"        // a seq appears twice (an inserted or copied record)
+	KindForeign         = "foreign_record"   // a record of another chain
+	KindTrailingGarbage = "trailing_garbage" // bytes after the last record that are not a record
+	KindTruncated       = "truncated"        // the chain ends before its latest checkpoint
+
+	// Segment level.
+	KindSegmentMissing = "segment_missing" // records missing between segments: a segment was removed
+	KindSegmentName    = "segment_name"    // a segment's name does not match its first record: renamed, swapped or duplicated
+	KindSealMissing    = "seal_missing"    // a segment that is not the last has no seal
+	KindSealInvalid    = "seal_invalid"    // a seal is unsigned, forged or unreadable
+	KindSealMismatch   = "seal_mismatch"   // a seal does not describe its segment
+	KindSummaryInvalid = "summary_mismatch"
+
+	// Checkpoint level.
+	KindCheckpointForged       = "checkpoint_forged"       // bad signature or unreadable
+	KindCheckpointUnknownKey   = "checkpoint_unknown_key"  // not signed by any trusted key
+	KindCheckpointMismatch     = "checkpoint_mismatch"     // the latest checkpoint's root does not match the records
+	KindCheckpointInconsistent = "checkpoint_inconsistent" // an earlier checkpoint does not match the records or the latest
+	KindRollback               = "rollback"                // a saved checkpoint is not a prefix of the store
+	KindPruneMarker            = "prune_marker"            // a prune marker is invalid or does not match the chain
+	KindTreeMismatch           = "tree_mismatch"           // the tree.hashes index does not match the records
+)
+
+// Finding is one problem Verify found, located as precisely as possible.
+type Finding struct {
+	// Chain is the chain directory name.
+	Chain string `json:"chain"`
+	// Segment is the file concerned, relative to the chain directory:
+	// a segment, a checkpoint, a seal or a marker.
+	Segment string `json:"segment"`
+	// Seq is the sequence number concerned, -1 when the finding is not
+	// about a position in the chain.
+	Seq  int64  `json:"seq"`
+	Kind string `json:"kind"`
+	// Detail is one line for a human.
+	Detail string `json:"detail"`
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("chain=%s segment=%s seq=%d kind=%s: %s", f.Chain, f.Segment, f.Seq, f.Kind, f.Detail)
+}
+
+// ChainReport summarises one verified chain.
+type ChainReport struct {
+	Chain string `json:"chain"`
+	// ID is the chain id (checkpoint origin).
+	ID string `json:"id"`
+	// FirstSeq is the first seq present: the prune cut, or 0.
+	FirstSeq uint64 `json:"first_seq"`
+	// Records is the number of records read.
+	Records uint64 `json:"records"`
+	// Size is the chain length (last seq + 1).
+	Size     uint64 `json:"size"`
+	Segments int    `json:"segments"`
+	// CheckpointSize is the size of the latest valid checkpoint, 0 if none.
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	// Checkpoints is the number of checkpoints checked against the records.
+	Checkpoints int `json:"checkpoints"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Chains   []ChainReport `json:"chains"`
+	Findings []Finding     `json:"findings"`
+	Records  uint64        `json:"records"`
+}
+
+// OK reports whether nothing was found.
+func (r *Report) OK() bool { return len(r.Findings) == 0 }
+
+// VerifyOption configures Verify.
+type VerifyOption func(*verifyOptions)
+
+type verifyOptions struct {
+	since   [][]byte
+	workers int
+	chains  []string
+}
+
+// SinceCheckpoint adds a signed checkpoint saved earlier (for example by a
+// monitor): Verify reports KindRollback unless the chain with that origin
+// still holds the records the checkpoint commits to, so that a rollback to
+// an older, self-consistent store is caught.
+func SinceCheckpoint(signedNote []byte) VerifyOption {
+	return func(o *verifyOptions) { o.since = append(o.since, signedNote) }
+}
+
+// VerifyWorkers sets how many segments are read and hashed in parallel.
+// Default runtime.GOMAXPROCS(0).
+func VerifyWorkers(n int) VerifyOption {
+	return func(o *verifyOptions) {
+		if n > 0 {
+			o.workers = n
+		}
+	}
+}
+
+// VerifyChains limits verification to the named chains. Default: all.
+func VerifyChains(names ...string) VerifyOption {
+	return func(o *verifyOptions) { o.chains = append(o.chains, names...) }
+}
+
+// Verify checks every chain of the store in dir: each record's hash and
+// canonical form, the hash chain and gap-free sequence, segment names,
+// seals and summaries, every checkpoint (signature by one of verifiers,
+// root recomputed from the records, consistency with the others), prune
+// markers, and the tree.hashes index. It streams segments, hashing them in
+// parallel, and returns every problem as a Finding; the error is only for
+// a store it cannot read at all.
+func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report, error) {
+	if verifiers == nil {
+		return nil, errors.New("auditlog: verify needs at least one verifier key")
+	}
+	o := verifyOptions{workers: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("auditlog: %s is not a directory", dir)
+	}
+	names, err := listChains(dir)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if len(o.chains) > 0 {
+		names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(o.chains, n) })
+	}
+	since := make([]sinceCheck, 0, len(o.since))
+	report := &Report{}
+	for _, msg := range o.since {
+		cp, err := OpenCheckpoint(msg, verifiers)
+		if err != nil {
+			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: -1, Kind: KindRollback, Detail: "saved checkpoint does not verify: " + oneLine(err)})
+			continue
+		}
+		since = append(since, sinceCheck{cp: cp})
+	}
+
+	pool := newSegmentPool(o.workers)
+	results := make([]*chainVerifier, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		cv := &chainVerifier{dir: filepath.Join(dir, name), name: name, verifiers: verifiers, since: since}
+		results[i] = cv
+		if err := cv.prepare(); err != nil {
+			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
+		}
+	}
+	// Launch segment reads in one goroutine, in chain order, so that the
+	// bounded pool cannot deadlock; consume each chain in its own.
+	go func() {
+		for _, cv := range results {
+			for _, j := range cv.jobs {
+				pool.launch(j)
+			}
+		}
+	}()
+	for _, cv := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cv.run(pool)
+		}()
+	}
+	wg.Wait()
+	for _, cv := range results {
+		report.Chains = append(report.Chains, cv.report)
+		report.Findings = append(report.Findings, cv.findings...)
+		report.Records += cv.report.Records
+	}
+	for _, s := range since {
+		if !s.matched {
+			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: int64(s.cp.Size), Kind: KindRollback,
+				Detail: fmt.Sprintf("no chain in the store has origin %q", s.cp.Origin)})
+		}
+	}
+	return report, nil
+}
+
+type sinceCheck struct {
+	cp      Checkpoint
+	matched bool
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+// segmentPool bounds the number of segments held in memory: a slot is
+// taken when a read starts and given back when the chain has consumed it.
+type segmentPool struct{ slots chan struct{} }
+
+func newSegmentPool(n int) *segmentPool {
+	return &segmentPool{slots: make(chan struct{}, 2*n)}
+}
+
+func (p *segmentPool) launch(j *segmentJob) {
+	p.slots <- struct{}{}
+	go func() {
+		j.res = verifySegmentFile(j.path)
+		close(j.done)
+	}()
+}
+
+func (p *segmentPool) release() { <-p.slots }
+
+type segmentJob struct {
+	name string
+	path string
+	done chan struct{}
+	res  *segmentResult
+}
+
+// Status of one line of a segment.
+const (
+	lineOK = iota
+	lineNonCanonical
+	lineModified
+	lineMalformed
+	lineGarbage
+)
+
+// lineInfo is what the chain pass needs of one line.
+type lineInfo struct {
+	status  uint8
+	seq     uint64
+	hash    string
+	prev    string
+	chainID string
+	leaf    tlog.Hash
+	detail  string
+}
+
+type segmentResult struct {
+	lines   []lineInfo
+	summary *summaryBuilder
+	err     error
+}
+
+// verifySegmentFile reads one segment and checks each line on its own:
+// decoding, canonical form and hash.
+func verifySegmentFile(path string) *segmentResult {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &segmentResult{err: err}
+	}
+	return verifySegmentData(data, filepath.Base(path))
+}
+
+func verifySegmentData(data []byte, name string) *segmentResult {
+	res := &segmentResult{lines: make([]lineInfo, 0, len(data)/700+1)}
+	var rec Record
+	var enc []byte
+	var hexSum [64]byte
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		var line []byte
+		if nl < 0 {
+			line, data = data, nil
+			res.lines = append(res.lines, lineInfo{status: lineGarbage, detail: fmt.Sprintf("%d bytes without a final newline", len(line))})
+			continue
+		}
+		line, data = data[:nl], data[nl+1:]
+		if err := DecodeRecord(line, &rec); err != nil {
+			res.lines = append(res.lines, lineInfo{status: lineMalformed, detail: oneLine(err)})
+			continue
+		}
+		if res.summary == nil {
+			res.summary = newSummaryBuilder(rec.ChainID, name, rec.Seq)
+		}
+		res.summary.add(&rec, len(line)+1)
+		var hashAt int
+		enc, hashAt = rec.appendCanonical(enc[:0], false)
+		sum := sha256.Sum256(enc)
+		hex.Encode(hexSum[:], sum[:])
+		li := lineInfo{seq: rec.Seq, hash: rec.Hash, prev: rec.PrevHash, chainID: rec.ChainID, leaf: tlog.RecordHash(enc)}
+		switch {
+		case rec.Hash != string(hexSum[:]):
+			li.status = lineModified
+			li.detail = "content does not match its hash"
+		case !isCanonicalLine(line, enc, hashAt, rec.Hash):
+			li.status = lineNonCanonical
+			li.detail = "record is not in canonical form"
+		}
+		res.lines = append(res.lines, li)
+	}
+	// A bad line with no good record after it is trailing garbage.
+	for i := len(res.lines) - 1; i >= 0 && res.lines[i].status >= lineMalformed; i-- {
+		res.lines[i].status = lineGarbage
+	}
+	return res
+}
+
+// isCanonicalLine reports whether line is enc (a canonical record without
+// hash) with the hash member spliced in at hashAt, without building it.
+func isCanonicalLine(line, enc []byte, hashAt int, hash string) bool {
+	const pre = `,"hash":"`
+	return len(line) == len(enc)+len(pre)+len(hash)+1 &&
+		bytes.Equal(line[:hashAt], enc[:hashAt]) &&
+		string(line[hashAt:hashAt+len(pre)]) == pre &&
+		string(line[hashAt+len(pre):hashAt+len(pre)+len(hash)]) == hash &&
+		line[hashAt+len(pre)+len(hash)] == '"' &&
+		bytes.Equal(line[hashAt+len(pre)+len(hash)+1:], enc[hashAt:]) &&
+		isLowerHex64(hash)
+}
+
+func isLowerHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// cpCheck is a checkpoint whose root is compared when the chain reaches
+// its size.
+type cpCheck struct {
+	file   string
+	cp     Checkpoint
+	latest bool
+	since  *sinceCheck
+	done   bool
+}
+
+// chainVerifier checks one chain: prepare reads the small files, run
+// consumes the segment results in order.
+type chainVerifier struct {
+	dir, name string
+	verifiers note.Verifiers
+	since     []sinceCheck
+
+	segNames []string
+	jobs     []*segmentJob
+	marker   *PruneMarker
+	cps      []*cpCheck
+	latest   *Checkpoint
+	id       string
+
+	findings []Finding
+	report   ChainReport
+}
+
+func (v *chainVerifier) add(segment string, seq int64, kind, format string, args ...any) {
+	v.findings = append(v.findings, Finding{Chain: v.name, Segment: segment, Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (v *chainVerifier) openNote(file string, kindForged, kindUnknown string) (*note.Note, bool) {
+	msg, err := os.ReadFile(filepath.Join(v.dir, file))
+	if err != nil {
+		v.add(file, -1, kindForged, "unreadable: %s", oneLine(err))
+		return nil, false
+	}
+	n, err := note.Open(msg, v.verifiers)
+	if err != nil {
+		var unknown *note.UnverifiedNoteError
+		if errors.As(err, &unknown) {
+			v.add(file, -1, kindUnknown, "not signed by a trusted key")
+		} else {
+			v.add(file, -1, kindForged, "signature does not verify: %s", oneLine(err))
+		}
+		return nil, false
+	}
+	return n, true
+}
+
+func (v *chainVerifier) prepare() error {
+	v.report.Chain = v.name
+	names, err := listSegments(v.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, ok := parseSegmentName(n); !ok {
+			v.add(n, -1, KindSegmentName, "segment file name is not 20 digits and .jsonl: a renamed or copied segment")
+			continue
+		}
+		v.segNames = append(v.segNames, n)
+		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), done: make(chan struct{})})
+	}
+	v.report.Segments = len(v.segNames)
+
+	// Prune marker.
+	if _, err := os.Stat(filepath.Join(v.dir, pruneFile)); err == nil {
+		if n, ok := v.openNote(pruneFile, KindPruneMarker, KindPruneMarker); ok {
+			m, err := ParsePruneMarker([]byte(n.Text))
+			if err != nil {
+				v.add(pruneFile, -1, KindPruneMarker, "%s", oneLine(err))
+			} else {
+				v.marker = &m
+			}
+		}
+	}
+	// Checkpoints: the latest and the history.
+	if _, err := os.Stat(filepath.Join(v.dir, checkpointFile)); err == nil {
+		if n, ok := v.openNote(checkpointFile, KindCheckpointForged, KindCheckpointUnknownKey); ok {
+			if cp, err := ParseCheckpoint([]byte(n.Text)); err != nil {
+				v.add(checkpointFile, -1, KindCheckpointForged, "%s", oneLine(err))
+			} else {
+				v.latest = &cp
+				v.cps = append(v.cps, &cpCheck{file: checkpointFile, cp: cp, latest: true})
+			}
+		}
+	}
+	hist, _ := os.ReadDir(filepath.Join(v.dir, checkpointsDir))
+	var newest *cpCheck
+	for _, e := range hist {
+		file := checkpointsDir + "/" + e.Name()
+		n, ok := v.openNote(file, KindCheckpointForged, KindCheckpointUnknownKey)
+		if !ok {
+			continue
+		}
+		cp, err := ParseCheckpoint([]byte(n.Text))
+		if err != nil {
+			v.add(file, -1, KindCheckpointForged, "%s", oneLine(err))
+			continue
+		}
+		if e.Name() != historyName(cp.Size) {
+			v.add(file, int64(cp.Size), KindCheckpointInconsistent, "checkpoint of size %d is filed as %s", cp.Size, e.Name())
+		}
+		if v.latest != nil && cp.Size > v.latest.Size && (newest == nil || cp.Size > newest.cp.Size) {
+			newest = &cpCheck{file: file, cp: cp}
+		}
+		v.cps = append(v.cps, &cpCheck{file: file, cp: cp})
+	}
+	if newest != nil {
+		v.add(checkpointFile, int64(v.latest.Size), KindCheckpointInconsistent,
+			"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", v.latest.Size, newest.file, newest.cp.Size)
+	}
+	// The chain id: the checkpoints' origin, else the first record's.
+	for _, c := range v.cps {
+		if strings.HasSuffix(c.cp.Origin, "/"+v.name) {
+			v.id = c.cp.Origin
+			break
+		}
+	}
+	for i := range v.since {
+		if v.id != "" && v.since[i].cp.Origin == v.id {
+			v.since[i].matched = true
+			v.cps = append(v.cps, &cpCheck{file: "since-checkpoint", cp: v.since[i].cp, since: &v.since[i]})
+		}
+	}
+	slices.SortStableFunc(v.cps, func(a, b *cpCheck) int {
+		switch {
+		case a.cp.Size < b.cp.Size:
+			return -1
+		case a.cp.Size > b.cp.Size:
+			return 1
+		}
+		return 0
+	})
+	return nil
+}
+
+// run consumes the segments in order and checks the chain across them.
+func (v *chainVerifier) run(pool *segmentPool) {
+	var (
+		expSeq  uint64
+		expPrev = ZeroHash
+		front   frontier
+		frontOK = true // false once a gap makes roots uncomputable
+		seen    bitset
+	)
+	if v.marker != nil {
+		expSeq, expPrev = v.marker.Cut, v.marker.LastHash
+		front = frontier{n: int64(v.marker.Cut), hashes: slices.Clone(v.marker.Frontier)}
+		if v.id != "" && v.marker.Chain != v.id {
+			v.add(pruneFile, int64(v.marker.Cut), KindPruneMarker, "prune marker names chain %q", v.marker.Chain)
+		}
+	}
+	v.report.FirstSeq = expSeq
+	tree := newTreeChecker(filepath.Join(v.dir, treeFile), int64(expSeq))
+	cpIdx := 0
+	// checkRoots compares every checkpoint of the current size.
+	checkRoots := func(segment string) {
+		for frontOK && cpIdx < len(v.cps) && int64(v.cps[cpIdx].cp.Size) <= front.n {
+			c := v.cps[cpIdx]
+			cpIdx++
+			if int64(c.cp.Size) < front.n {
+				continue // before the prune cut: cannot be recomputed
+			}
+			v.report.Checkpoints++
+			if c.cp.Origin != v.id {
+				v.add(c.file, int64(c.cp.Size), KindCheckpointInconsistent, "checkpoint origin %q is not chain %q", c.cp.Origin, v.id)
+				continue
+			}
+			if front.root() == c.cp.Root {
+				continue
+			}
+			switch {
+			case c.since != nil:
+				v.add(segment, int64(c.cp.Size), KindRollback, "the store's first %d records differ from the saved checkpoint", c.cp.Size)
+			case c.latest:
+				v.add(checkpointFile, int64(c.cp.Size), KindCheckpointMismatch, "root of the first %d records does not match the latest checkpoint (last segment %s)", c.cp.Size, segment)
+			default:
+				v.add(c.file, int64(c.cp.Size), KindCheckpointInconsistent, "root of the first %d records does not match this checkpoint (segment %s)", c.cp.Size, segment)
+			}
+		}
+	}
+	if v.marker != nil {
+		for _, c := range v.cps {
+			if c.cp.Size == v.marker.Cut && c.cp.Root != v.marker.Root {
+				v.add(c.file, int64(c.cp.Size), KindPruneMarker, "prune marker root differs from checkpoint of the same size")
+			}
+		}
+		checkRoots("")
+	}
+	var pending map[uint64]lineInfo // out-of-order records waiting for their turn
+	lastSegment := ""
+	accept := func(segment string, li lineInfo) {
+		if li.prev != expPrev {
+			v.add(segment, int64(li.seq), KindChainBreak, "prev_hash does not match the hash of seq %d", int64(li.seq)-1)
+		}
+		expSeq, expPrev = li.seq+1, li.hash
+		seen.set(li.seq)
+		if frontOK {
+			tree.check(front.push(li.leaf, nil), front.n)
+			checkRoots(segment)
+		}
+	}
+	for si, j := range v.jobs {
+		<-j.done
+		res := j.res
+		pool.release()
+		name := j.name
+		lastSegment = name
+		claimed, _ := parseSegmentName(name)
+		if res.err != nil {
+			v.add(name, -1, KindMalformed, "unreadable: %s", oneLine(res.err))
+			continue
+		}
+		first := -1
+		for i, li := range res.lines {
+			if li.status < lineMalformed {
+				first = i
+				break
+			}
+		}
+		if first < 0 {
+			if len(res.lines) == 0 && si == len(v.jobs)-1 && claimed == expSeq {
+				continue // a new, empty active segment
+			}
+		}
+		if first >= 0 {
+			fl := res.lines[first]
+			if v.id == "" {
+				v.id = fl.chainID
+			}
+			if fl.seq != claimed {
+				v.add(name, int64(fl.seq), KindSegmentName, "segment is named for seq %d but starts at seq %d: renamed, swapped or duplicated", claimed, fl.seq)
+			}
+			if fl.chainID == v.id && fl.seq > expSeq && !seen.has(expSeq) {
+				if si == 0 && v.marker == nil {
+					v.add(name, int64(expSeq), KindSegmentMissing, "records %d..%d are missing before this segment and there is no prune marker", expSeq, fl.seq-1)
+				} else {
+					v.add(name, int64(expSeq), KindSegmentMissing, "records %d..%d are missing before this segment", expSeq, fl.seq-1)
+				}
+				expSeq = fl.seq
+				expPrev = fl.prev // resynchronise; the gap is reported
+				frontOK, tree = false, nil // roots cannot be recomputed across a gap
+			}
+		}
+		foreignReported := false
+		var seqIndex map[uint64]int
+		var dupRun uint64
+		for i, li := range res.lines {
+			switch li.status {
+			case lineMalformed:
+				v.add(name, int64(expSeq), KindMalformed, "line %d: %s", i+1, li.detail)
+				continue
+			case lineGarbage:
+				v.add(name, int64(expSeq), KindTrailingGarbage, "line %d: %s", i+1, li.detail)
+				continue
+			case lineModified:
+				v.add(name, int64(li.seq), KindModified, "%s", li.detail)
+			case lineNonCanonical:
+				v.add(name, int64(li.seq), KindNonCanonical, "%s", li.detail)
+			}
+			if li.chainID != v.id {
+				if !foreignReported {
+					v.add(name, int64(li.seq), KindForeign, "record belongs to chain %q", li.chainID)
+					foreignReported = true
+				}
+				continue
+			}
+			v.report.Records++
+			switch {
+			case li.seq == expSeq:
+				accept(name, li)
+				for {
+					p, ok := pending[expSeq]
+					if !ok {
+						break
+					}
+					delete(pending, expSeq)
+					accept(name, p)
+				}
+			case li.seq < expSeq || seen.has(li.seq) || pending[li.seq].hash != "":
+				// A run of duplicates (a copied segment) is one finding.
+				if n := len(v.findings) - 1; n >= 0 && dupRun > 0 && v.findings[n].Kind == KindDuplicate &&
+					v.findings[n].Segment == name && uint64(v.findings[n].Seq)+dupRun == li.seq {
+					dupRun++
+					v.findings[n].Detail = fmt.Sprintf("seqs %d..%d appear again after seq %d: inserted or duplicated records", v.findings[n].Seq, li.seq, expSeq-1)
+					continue
+				}
+				dupRun = 1
+				v.add(name, int64(li.seq), KindDuplicate, "seq %d appears again after seq %d: an inserted or duplicated record", li.seq, expSeq-1)
+				continue
+			default: // li.seq > expSeq
+				if seqIndex == nil {
+					seqIndex = map[uint64]int{}
+					for k, l := range res.lines {
+						if l.status < lineMalformed {
+							seqIndex[l.seq] = k
+						}
+					}
+				}
+				if k, later := seqIndex[expSeq]; later && k > i {
+					v.add(name, int64(li.seq), KindOutOfOrder, "seq %d appears before seq %d: records were reordered", li.seq, expSeq)
+					if pending == nil {
+						pending = map[uint64]lineInfo{}
+					}
+					pending[li.seq] = li
+					continue
+				}
+				v.add(name, int64(expSeq), KindDeleted, "records %d..%d are missing", expSeq, li.seq-1)
+				expSeq, expPrev = li.seq, li.prev
+				frontOK, tree = false, nil
+				accept(name, li)
+			}
+		}
+		for seq := range pending {
+			v.add(name, int64(seq), KindOutOfOrder, "seq %d was never followed by its predecessors", seq)
+		}
+		pending = nil
+		v.checkSeal(name, si == len(v.jobs)-1, res)
+	}
+	if v.id == "" && v.latest != nil {
+		v.id = v.latest.Origin
+	}
+	v.report.ID = v.id
+	v.report.Size = expSeq
+	if v.latest != nil {
+		v.report.CheckpointSize = v.latest.Size
+	}
+	// Checkpoints beyond the end of the chain.
+	var maxCP *cpCheck
+	for _, c := range v.cps[cpIdx:] {
+		if c.since != nil {
+			v.add(lastSegment, int64(expSeq), KindRollback, "saved checkpoint covers %d records but the chain has only %d: the store was rolled back or truncated", c.cp.Size, expSeq)
+			continue
+		}
+		if maxCP == nil || c.cp.Size > maxCP.cp.Size {
+			maxCP = c
+		}
+	}
+	if maxCP != nil && maxCP.cp.Size > expSeq {
+		v.add(lastSegment, int64(expSeq), KindTruncated, "chain ends at seq %d but %s covers %d records", int64(expSeq)-1, maxCP.file, maxCP.cp.Size)
+	}
+	if tree != nil && v.latest != nil && v.latest.Size <= expSeq {
+		if err := tree.err(tlog.StoredHashCount(int64(v.latest.Size))); err != "" {
+			v.add(treeFile, -1, KindTreeMismatch, "%s", err)
+		}
+	}
+}
+
+// checkSeal checks a segment's seal and summary against what was read.
+func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult) {
+	sealFile := sealName(name)
+	if _, err := os.Stat(filepath.Join(v.dir, sealFile)); err != nil {
+		if !last {
+			v.add(name, -1, KindSealMissing, "segment is followed by another but has no seal")
+		}
+		return
+	}
+	n, ok := v.openNote(sealFile, KindSealInvalid, KindSealInvalid)
+	if !ok {
+		return
+	}
+	seal, err := ParseSeal([]byte(n.Text))
+	if err != nil {
+		v.add(sealFile, -1, KindSealInvalid, "%s", oneLine(err))
+		return
+	}
+	var sum Summary
+	if res.summary != nil {
+		sum = res.summary.summary()
+	}
+	actual := sealFor(sum, nil)
+	switch {
+	case seal.Chain != v.id || seal.Segment != name:
+		v.add(name, int64(seal.FirstSeq), KindSealMismatch, "seal is for segment %s of chain %s", seal.Segment, seal.Chain)
+	case seal.FirstSeq != sum.FirstSeq || seal.Count != sum.Count:
+		v.add(name, int64(sum.FirstSeq), KindSealMismatch, "seal says %d records from seq %d, segment has %d from seq %d", seal.Count, seal.FirstSeq, sum.Count, sum.FirstSeq)
+	case seal.FirstPrevHash != actual.FirstPrevHash || seal.LastHash != actual.LastHash:
+		v.add(name, int64(sum.FirstSeq+sum.Count)-1, KindSealMismatch, "seal's first prev_hash or last hash differs from the segment")
+	}
+	data, err := os.ReadFile(filepath.Join(v.dir, summaryName(name)))
+	if err != nil {
+		v.add(summaryName(name), -1, KindSummaryInvalid, "summary unreadable: %s", oneLine(err))
+		return
+	}
+	h := sha256.Sum256(data)
+	if hex.EncodeToString(h[:]) != seal.SummarySHA256 {
+		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not match the SHA-256 in its seal")
+		return
+	}
+	want, err := sum.Canonical()
+	if err == nil && !bytes.Equal(want, data) {
+		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not describe the segment's records")
+	}
+}
+
+// bitset records which seqs were accepted, relative to nothing: sparse
+// growth is bounded by the chain length.
+type bitset struct{ words []uint64 }
+
+func (b *bitset) set(i uint64) {
+	w := int(i / 64)
+	if w >= len(b.words) {
+		b.words = append(b.words, make([]uint64, w-len(b.words)+1)...)
+	}
+	b.words[w] |= 1 << (i % 64)
+}
+
+func (b *bitset) has(i uint64) bool {
+	w := int(i / 64)
+	return w < len(b.words) && b.words[w]&(1<<(i%64)) != 0
+}
+
+// treeChecker compares the stored hashes the verifier computes with the
+// tree.hashes file, sequentially.
+type treeChecker struct {
+	data     []byte
+	pos      int64 // next stored hash index
+	mismatch int64 // first mismatching index, -1 if none
+}
+
+func newTreeChecker(path string, start int64) *treeChecker {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return &treeChecker{data: data, pos: tlog.StoredHashCount(start), mismatch: -1}
+}
+
+func (t *treeChecker) check(stored []tlog.Hash, _ int64) {
+	if t == nil {
+		return
+	}
+	for _, h := range stored {
+		off := t.pos * tlog.HashSize
+		if t.mismatch < 0 && off+tlog.HashSize <= int64(len(t.data)) && !bytes.Equal(t.data[off:off+tlog.HashSize], h[:]) {
+			t.mismatch = t.pos
+		}
+		t.pos++
+	}
+}
+
+// err reports a problem within the first n stored hashes, the part that
+// must be durable.
+func (t *treeChecker) err(n int64) string {
+	if t == nil {
+		return ""
+	}
+	if int64(len(t.data)) < n*tlog.HashSize {
+		return fmt.Sprintf("tree file has %d hashes, the latest checkpoint needs %d", len(t.data)/tlog.HashSize, n)
+	}
+	if t.mismatch >= 0 && t.mismatch < n {
+		return fmt.Sprintf("stored hash %d does not match the records", t.mismatch)
+	}
+	return ""
+}
