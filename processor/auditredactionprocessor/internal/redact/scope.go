@@ -165,6 +165,7 @@ func (sc *Scope) scan(s string) (string, int) {
 			}
 		}
 	}
+	sp = sc.keyValues(s, sp)
 	sc.spans = sp
 	if len(sp) == 0 {
 		return s, 0

@@ -1,0 +1,400 @@
+package auditredactionprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelaudit/otelaudit/internal/attrkey"
+	"github.com/otelaudit/otelaudit/processor/auditredactionprocessor/internal/redact"
+)
+
+const testHMACKey = "0123456789abcdef0123456789abcdef"
+
+func keyedConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.HMACKey = testHMACKey
+	return cfg
+}
+
+func pseudonym(t *testing.T, v string) string {
+	t.Helper()
+	r, err := redact.New(redact.WithHMACKey([]byte(testHMACKey)))
+	require.NoError(t, err)
+	return r.Pseudonym(v)
+}
+
+// runTraces pushes td through a real processor built by the factory.
+func runTraces(t *testing.T, cfg *Config, td ptrace.Traces) ptrace.Traces {
+	t.Helper()
+	sink := new(consumertest.TracesSink)
+	p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(typ), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), nil))
+	require.NoError(t, p.ConsumeTraces(context.Background(), td))
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllTraces(), 1)
+	return sink.AllTraces()[0]
+}
+
+func oneSpan(fill func(rs ptrace.ResourceSpans, span ptrace.Span)) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetName("execute_tool charge_payment")
+	fill(rs, span)
+	return td
+}
+
+func firstSpan(td ptrace.Traces) ptrace.Span {
+	return td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+}
+
+func str(t *testing.T, m pcommon.Map, k string) string {
+	t.Helper()
+	v, ok := m.Get(k)
+	require.True(t, ok, "attribute %q missing", k)
+	return v.AsString()
+}
+
+func redactionPaths(t *testing.T, span ptrace.Span) []string {
+	t.Helper()
+	v, ok := span.Attributes().Get(attrkey.RedactionPaths)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, p := range v.Slice().All() {
+		out = append(out, p.Str())
+	}
+	return out
+}
+
+func redactionCount(span ptrace.Span) int64 {
+	v, ok := span.Attributes().Get(attrkey.RedactionCount)
+	if !ok {
+		return 0
+	}
+	return v.Int()
+}
+
+func TestToolCallSpan(t *testing.T) {
+	args := `{"customer":{"email":"alice@example.com","patient_name":"Alice Smith"},` +
+		`"payment":{"card_number":"4111 1111 1111 1111","amount":42.5,"currency":"EUR"},` +
+		`"items":[{"sku":"A-1","note":"call 555-0100"},{"ssn":"123-45-6789"}],` +
+		`"max_tokens":256}`
+	td := oneSpan(func(rs ptrace.ResourceSpans, span ptrace.Span) {
+		a := span.Attributes()
+		a.PutStr(attrkey.GenAIOperationName, "execute_tool")
+		a.PutStr(attrkey.GenAIToolName, "charge_payment")
+		a.PutStr(attrkey.GenAIToolCallArgs, args)
+		a.PutStr(attrkey.GenAIToolCallResult, `{"status":"ok","auth":"Bearer abcdefghijklmnopqrstuvwxyz"}`)
+		a.PutInt("gen_ai.usage.input_tokens", 1234)
+		a.PutStr(attrkey.UserID, "u-17")
+	})
+	out := firstSpan(runTraces(t, keyedConfig(), td))
+	attrs := out.Attributes()
+
+	var got map[string]any
+	gotArgs := str(t, attrs, attrkey.GenAIToolCallArgs)
+	require.NoError(t, json.Unmarshal([]byte(gotArgs), &got), gotArgs)
+	assert.Equal(t, pseudonym(t, "alice@example.com"), got["customer"].(map[string]any)["email"])
+	assert.Equal(t, pseudonym(t, "Alice Smith"), got["customer"].(map[string]any)["patient_name"])
+	assert.Equal(t, "***REDACTED***", got["payment"].(map[string]any)["card_number"])
+	assert.Equal(t, 42.5, got["payment"].(map[string]any)["amount"])
+	assert.Equal(t, "EUR", got["payment"].(map[string]any)["currency"])
+	assert.Equal(t, "call 555-0100", got["items"].([]any)[0].(map[string]any)["note"])
+	assert.Equal(t, pseudonym(t, "123-45-6789"), got["items"].([]any)[1].(map[string]any)["ssn"])
+	assert.Equal(t, 256.0, got["max_tokens"])
+	// Key order is kept.
+	assert.Less(t, strings.Index(gotArgs, `"customer"`), strings.Index(gotArgs, `"payment"`))
+	assert.Less(t, strings.Index(gotArgs, `"items"`), strings.Index(gotArgs, `"max_tokens"`))
+
+	assert.Equal(t, `{"status":"ok","auth":"Bearer ***REDACTED***"}`, str(t, attrs, attrkey.GenAIToolCallResult))
+	assert.Equal(t, "1234", str(t, attrs, "gen_ai.usage.input_tokens"))
+	assert.Equal(t, "u-17", str(t, attrs, attrkey.UserID))
+	assert.Equal(t, "charge_payment", str(t, attrs, attrkey.GenAIToolName))
+
+	assert.Equal(t, int64(5), redactionCount(out))
+	assert.Equal(t, []string{
+		"gen_ai.tool.call.arguments.customer.email",
+		"gen_ai.tool.call.arguments.customer.patient_name",
+		"gen_ai.tool.call.arguments.payment.card_number",
+		"gen_ai.tool.call.arguments.items[1].ssn",
+		"gen_ai.tool.call.result.auth",
+	}, redactionPaths(t, out))
+	// Paths, never values.
+	for _, p := range redactionPaths(t, out) {
+		for _, secret := range []string{"alice", "Alice", "4111", "123-45", "abcdefghij"} {
+			assert.NotContains(t, p, secret)
+		}
+	}
+}
+
+func TestWhereItLooks(t *testing.T) {
+	td := oneSpan(func(rs ptrace.ResourceSpans, span ptrace.Span) {
+		rs.Resource().Attributes().PutStr("deployment.db_password", "resource-secret")
+		rs.ScopeSpans().At(0).Scope().Attributes().PutStr("scope.note", "mail ops@example.com")
+		span.SetName("lookup alice@example.com")
+		span.Status().SetMessage("card 4111111111111111 declined")
+		a := span.Attributes()
+		args := a.PutEmptyMap(attrkey.GenAIToolCallArgs) // a map-valued payload
+		args.PutStr("api_key", "sk-live-123")
+		nested := args.PutEmptyMap("nested")
+		nested.PutStr("note", "AKIAIOSFODNN7EXAMPLE")
+		sl := a.PutEmptySlice("http.request.header.cookie")
+		sl.AppendEmpty().SetStr("session=abc")
+		sl.AppendEmpty().SetStr("theme=dark")
+		a.PutEmptySlice("tags").AppendEmpty().SetStr("ssn 123-45-6789")
+		a.PutInt("card", 4111111111111111)
+		a.PutInt("count", 7)
+		a.PutBool("password", true)
+		ev := span.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.message", `tool failed with args {"token":"t-1","q":"x"}`)
+		ev.Attributes().PutStr("exception.type", "ValueError")
+		link := span.Links().AppendEmpty()
+		link.Attributes().PutStr("refresh_token", "r-1")
+	})
+	res := runTraces(t, createDefaultConfig().(*Config), td)
+	rs := res.ResourceSpans().At(0)
+	span := firstSpan(res)
+	a := span.Attributes()
+
+	assert.Equal(t, "***REDACTED***", str(t, rs.Resource().Attributes(), "deployment.db_password"))
+	assert.Equal(t, "mail ***REDACTED***", str(t, rs.ScopeSpans().At(0).Scope().Attributes(), "scope.note"))
+	assert.Equal(t, "lookup ***REDACTED***", span.Name())
+	assert.Equal(t, "card ***REDACTED*** declined", span.Status().Message())
+	args, _ := a.Get(attrkey.GenAIToolCallArgs)
+	assert.Equal(t, map[string]any{"api_key": "***REDACTED***", "nested": map[string]any{"note": "***REDACTED***"}}, args.Map().AsRaw())
+	cookies, _ := a.Get("http.request.header.cookie")
+	assert.Equal(t, []any{"***REDACTED***", "***REDACTED***"}, cookies.Slice().AsRaw())
+	tags, _ := a.Get("tags")
+	assert.Equal(t, []any{"ssn ***REDACTED***"}, tags.Slice().AsRaw())
+	assert.Equal(t, "***REDACTED***", str(t, a, "card"))
+	count, _ := a.Get("count")
+	assert.Equal(t, int64(7), count.Int())
+	pw, _ := a.Get("password")
+	assert.Equal(t, pcommon.ValueTypeBool, pw.Type())
+	ev := span.Events().At(0).Attributes()
+	assert.Equal(t, `tool failed with args {"token":"***REDACTED***","q":"x"}`, str(t, ev, "exception.message"))
+	assert.Equal(t, "ValueError", str(t, ev, "exception.type"))
+	assert.Equal(t, "***REDACTED***", str(t, span.Links().At(0).Attributes(), "refresh_token"))
+
+	assert.ElementsMatch(t, []string{
+		"resource:deployment.db_password",
+		"scope:scope.note",
+		"span:name",
+		"span:status.message",
+		"gen_ai.tool.call.arguments.api_key",
+		"gen_ai.tool.call.arguments.nested.note",
+		"http.request.header.cookie[0]",
+		"http.request.header.cookie[1]",
+		"tags[0]",
+		"card",
+		"event[0]:exception.message",
+		"link[0]:refresh_token",
+	}, redactionPaths(t, span))
+	assert.Equal(t, int64(12), redactionCount(span))
+}
+
+func TestUnchangedSpanGetsNoMarkers(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		span.Attributes().PutStr(attrkey.GenAIToolCallArgs, `{"city":"Paris","days":3,"max_tokens":10}`)
+		span.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+		span.Attributes().PutStr(attrkey.ClientAddress, "10.1.2.3")
+	})
+	want := ptrace.NewTraces()
+	td.CopyTo(want)
+	got := runTraces(t, keyedConfig(), td)
+	assert.Equal(t, want, got)
+}
+
+// A second collector in the path changes nothing more and keeps the markers.
+func TestIdempotent(t *testing.T) {
+	make1 := func() ptrace.Traces {
+		return oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+			span.Attributes().PutStr(attrkey.GenAIToolCallArgs, `{"email":"a@b.io","password":"x","note":"4111111111111111"}`)
+			span.Attributes().PutStr("user.email", "a@b.io")
+		})
+	}
+	once := runTraces(t, keyedConfig(), make1())
+	again := ptrace.NewTraces()
+	once.CopyTo(again)
+	twice := runTraces(t, keyedConfig(), again)
+	assert.Equal(t, once, twice)
+	assert.Equal(t, int64(4), redactionCount(firstSpan(twice)))
+}
+
+func TestMarkersAccumulate(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		span.Attributes().PutInt(attrkey.RedactionCount, 2)
+		p := span.Attributes().PutEmptySlice(attrkey.RedactionPaths)
+		p.AppendEmpty().SetStr("upstream.secret")
+		p.AppendEmpty().SetStr("token")
+		span.Attributes().PutStr("token", "t")
+	})
+	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+	assert.Equal(t, int64(3), redactionCount(span))
+	assert.Equal(t, []string{"upstream.secret", "token"}, redactionPaths(t, span))
+}
+
+func TestResourceRedactionMarksEverySpan(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("api_key", "k")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	spans.AppendEmpty().Attributes().PutStr("password", "p")
+	spans.AppendEmpty().Attributes().PutStr("city", "Paris")
+	out := runTraces(t, createDefaultConfig().(*Config), td).ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	assert.Equal(t, []string{"resource:api_key", "password"}, redactionPaths(t, out.At(0)))
+	assert.Equal(t, []string{"resource:api_key"}, redactionPaths(t, out.At(1)))
+	assert.Equal(t, int64(1), redactionCount(out.At(1)))
+}
+
+func TestCustomConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "custom")
+	require.NoError(t, err)
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		a := span.Attributes()
+		a.PutStr("tool.payload", `{"x_internal_pin":"1234","token_type":"bearer","member_number":"M-1","who":"EMP-123456 / bob@example.com","auth":"Bearer abcdefghijkl"}`)
+		a.PutStr(attrkey.GenAIToolCallArgs, "not json: 4111111111111111")
+	})
+	span := firstSpan(runTraces(t, cfg, td))
+	var p map[string]string
+	require.NoError(t, json.Unmarshal([]byte(str(t, span.Attributes(), "tool.payload")), &p))
+	r, err := redact.New(redact.WithHMACKey([]byte(cfg.HMACKey)))
+	require.NoError(t, err)
+	assert.Equal(t, "[hidden]", p["x_internal_pin"])
+	assert.Equal(t, "bearer", p["token_type"])
+	assert.Equal(t, r.Pseudonym("M-1"), p["member_number"])
+	assert.Equal(t, r.Pseudonym("EMP-123456")+" / "+r.Pseudonym("bob@example.com"), p["who"])
+	assert.Equal(t, "Bearer abcdefghijkl", p["auth"]) // bearer detector off
+	// strict: an unparseable payload is masked whole.
+	assert.Equal(t, "[hidden]", str(t, span.Attributes(), attrkey.GenAIToolCallArgs))
+}
+
+func TestBadInput(t *testing.T) {
+	big := strings.Repeat("a", 10<<20)
+	deepJSON := strings.Repeat(`{"a":`, 10000) + `"4111111111111111"` + strings.Repeat("}", 10000)
+	deepArr := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		a := span.Attributes()
+		a.PutStr("big", big)
+		a.PutStr(attrkey.GenAIToolCallArgs, deepJSON)
+		a.PutStr("deep_arr", deepArr)
+		a.PutStr("utf8", "\xff\xfe bob@example.com \xc3")
+		a.PutStr(attrkey.GenAIToolCallResult, "{\"note\":\"\xff 4111111111111111\",\"password\":\"\xfe\"}")
+		a.PutStr(attrkey.OpenInferenceInput, `{"password":"hunter2","q":"trunc`)
+		// A deeply nested map-valued attribute.
+		m := a.PutEmptyMap("deep_map")
+		for i := 0; i < 1000; i++ {
+			m = m.PutEmptyMap("m")
+		}
+		m.PutStr("token", "deep-token")
+	})
+	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+	a := span.Attributes()
+	assert.Equal(t, "***REDACTED***", str(t, a, "big"))
+	assert.Equal(t, `"***REDACTED***"`, str(t, a, attrkey.GenAIToolCallArgs))
+	assert.Equal(t, `"***REDACTED***"`, str(t, a, "deep_arr"))
+	assert.Equal(t, "\xff\xfe ***REDACTED*** \xc3", str(t, a, "utf8"))
+	res := str(t, a, attrkey.GenAIToolCallResult)
+	assert.True(t, json.Valid([]byte(res)), res)
+	assert.NotContains(t, res, "4111")
+	assert.Equal(t, `{"password":"***REDACTED***","q":"trunc`, str(t, a, attrkey.OpenInferenceInput))
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(ptrace.NewTraces())
+	require.NoError(t, err)
+	require.NotEmpty(t, raw)
+	dm, _ := a.Get("deep_map")
+	assert.NotContains(t, dm.AsString(), "deep-token")
+}
+
+func TestLogs(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetStr(`{"event":"tool_call","args":{"api_key":"k-1","q":"hi"}}`)
+	lrs.AppendEmpty().Body().SetStr("user bob@example.com logged in with card 4111-1111-1111-1111")
+	m := lrs.AppendEmpty().Body().SetEmptyMap()
+	m.PutStr("password", "p")
+	m.PutStr("msg", "ok")
+	lr := lrs.AppendEmpty()
+	lr.Body().SetStr("nothing to see")
+	lr.Attributes().PutStr("session_token", "s")
+
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(typ), keyedConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, p.Shutdown(context.Background()))
+	out := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+
+	assert.Equal(t, `{"event":"tool_call","args":{"api_key":"***REDACTED***","q":"hi"}}`, out.At(0).Body().Str())
+	assert.Equal(t, "user "+pseudonym(t, "bob@example.com")+" logged in with card ***REDACTED***", out.At(1).Body().Str())
+	assert.Equal(t, map[string]any{"password": "***REDACTED***", "msg": "ok"}, out.At(2).Body().Map().AsRaw())
+	assert.Equal(t, "nothing to see", out.At(3).Body().Str())
+	assert.Equal(t, "***REDACTED***", str(t, out.At(3).Attributes(), "session_token"))
+	paths := func(i int) any {
+		v, _ := out.At(i).Attributes().Get(attrkey.RedactionPaths)
+		return v.Slice().AsRaw()
+	}
+	assert.Equal(t, []any{"body.args.api_key"}, paths(0))
+	assert.Equal(t, []any{"body"}, paths(1))
+	assert.Equal(t, []any{"body.password"}, paths(2))
+	assert.Equal(t, []any{"session_token"}, paths(3))
+}
+
+// Detected values in map keys are redacted and the key renamed.
+func TestMapKeyRenamed(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		m := span.Attributes().PutEmptyMap("acl")
+		m.PutStr("alice@example.com", "admin")
+		m.PutStr("bob@example.com", "viewer")
+		m.PutStr("team", "ops")
+	})
+	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+	acl, _ := span.Attributes().Get("acl")
+	assert.Equal(t, map[string]any{"***REDACTED***": "admin", "***REDACTED***#2": "viewer", "team": "ops"}, acl.Map().AsRaw())
+	assert.Equal(t, []string{"acl.***REDACTED***"}, redactionPaths(t, span))
+	assert.Equal(t, int64(2), redactionCount(span))
+}
+
+func TestConcurrentBatches(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(typ), keyedConfig(), sink)
+	require.NoError(t, err)
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				err = p.ConsumeTraces(context.Background(), oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+					span.Attributes().PutStr(attrkey.GenAIToolCallArgs, `{"email":"a@b.io","token":"x","n":[1,2,{"ssn":"123-45-6789"}]}`)
+				}))
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		require.NoError(t, <-done)
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	want := `{"email":"` + pseudonym(t, "a@b.io") + `","token":"***REDACTED***","n":[1,2,{"ssn":"` + pseudonym(t, "123-45-6789") + `"}]}`
+	for _, td := range sink.AllTraces() {
+		assert.Equal(t, want, str(t, firstSpan(td).Attributes(), attrkey.GenAIToolCallArgs))
+	}
+	assert.Equal(t, 200, sink.SpanCount())
+}
+
+var _ = configopaque.String("")
