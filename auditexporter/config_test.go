@@ -1,0 +1,204 @@
+package auditexporter
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+func TestFactory(t *testing.T) {
+	f := NewFactory()
+	assert.Equal(t, "audit", f.Type().String())
+	assert.Equal(t, component.StabilityLevelAlpha, f.TracesStability())
+	assert.Equal(t, component.StabilityLevelUndefined, f.MetricsStability(), "traces only")
+	assert.Equal(t, component.StabilityLevelUndefined, f.LogsStability(), "traces only")
+	require.NoError(t, componenttest.CheckConfigStruct(f.CreateDefaultConfig()))
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	assert.Equal(t, int64(67108864), cfg.Segment.MaxBytes)
+	assert.Equal(t, time.Hour, cfg.Segment.MaxAge)
+	assert.Equal(t, 10*time.Second, cfg.CheckpointInterval)
+	assert.Equal(t, 65536, cfg.MaxPayloadBytes)
+	assert.Equal(t, 1<<20, cfg.DedupWindow)
+	assert.Equal(t, "general", cfg.Retention.DefaultClass)
+	assert.Equal(t, 2555, cfg.Retention.Classes["financial"].Days)
+	assert.Equal(t, 2190, cfg.Retention.Classes["healthcare"].Days)
+	assert.Equal(t, []string{"patient"}, cfg.Retention.Classes["healthcare"].SubjectTypes)
+	assert.Equal(t, 365, cfg.Retention.Classes["general"].Days)
+
+	q := cfg.QueueConfig.Get()
+	require.NotNil(t, q, "the sending queue is on by default")
+	assert.True(t, q.WaitForResult, "acknowledge only after the fsync")
+	assert.True(t, q.BlockOnOverflow, "apply backpressure instead of dropping")
+	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "never give up on an audit batch")
+	require.NoError(t, confmap.Validate(&cfg.RetryConfig))
+
+	// Nothing to default for the three settings that identify a store.
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, key := range []string{"directory:", "origin:", "signing_key_file:"} {
+		assert.Contains(t, err.Error(), key)
+	}
+	assert.Len(t, strings.Split(err.Error(), "\n"), 3, "only those three: %v", err)
+}
+
+func TestLoadConfig(t *testing.T) {
+	conf, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	defaults := func() *Config { return createDefaultConfig().(*Config) }
+	base := func() *Config {
+		c := defaults()
+		c.Directory = "/var/lib/otelaudit"
+		c.Origin = "example.com/otelaudit/gateway-1"
+		c.SigningKeyFile = "/etc/otelaudit/signer.key"
+		return c
+	}
+	tests := []struct {
+		id      string
+		want    func() *Config
+		wantErr []string
+	}{
+		{id: "audit", want: base},
+		{
+			id: "audit/full",
+			want: func() *Config {
+				c := base()
+				c.Segment = SegmentConfig{MaxBytes: 1 << 20, MaxAge: 30 * time.Minute}
+				c.CheckpointInterval = 5 * time.Second
+				c.MaxPayloadBytes = 4096
+				c.DedupWindow = 1000
+				// Configured classes are added to the defaults; a class of
+				// a default's name replaces its days and its tool list.
+				c.Retention.Classes["financial"] = ClassConfig{Days: 3650, Tools: []string{"charge_payment", "refund_*"}}
+				c.Retention.Classes["pci"] = ClassConfig{Days: 400, Tools: []string{"card_*"}}
+				c.TimeoutConfig.Timeout = 10 * time.Second
+				q := c.QueueConfig.Get()
+				q.NumConsumers = 2
+				q.QueueSize = 5000
+				c.RetryConfig.InitialInterval = 2 * time.Second
+				c.RetryConfig.MaxInterval = time.Minute
+				return c
+			},
+		},
+		{
+			id: "audit/persistent",
+			want: func() *Config {
+				c := base()
+				q := c.QueueConfig.Get()
+				id := component.MustNewIDWithName("file_storage", "audit")
+				q.StorageID = &id
+				q.WaitForResult = false // a persistent queue cannot wait for results
+				return c
+			},
+		},
+		{
+			id: "audit/noqueue",
+			want: func() *Config {
+				c := base()
+				c.SigningKeyFile = ""
+				c.SigningKey = "PRIVATE+KEY+example.com/otelaudit+0c1e7a9b+AQ0..."
+				c.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+				return c
+			},
+		},
+		{
+			id: "audit/bad",
+			wantErr: []string{
+				`directory: must be set`,
+				`origin: " two\nlines" must be one line without surrounding spaces`,
+				`signing_key_file and signing_key: set only one of them`,
+				`segment.max_bytes: must not be negative, got -1`,
+				`segment.max_age: must not be negative, got "-1s"`,
+				`checkpoint_interval: must not be negative, got "-10s"`,
+				`max_payload_bytes: must be positive, got 0`,
+				`dedup_window: must not be negative, got -5`,
+				`retention.default_class: "gold" is not one of retention.classes (bad class, financial, general, healthcare)`,
+				`retention.classes.bad class: class name "bad class" must be 1-64 letters`,
+				`retention.classes.bad class.days: must be positive, got 0`,
+				`retention.classes.bad class.tools: bad glob pattern "[a-": syntax error in pattern`,
+				`retention.classes.bad class.subject_types: empty subject type`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			sub, err := conf.Sub(tt.id)
+			require.NoError(t, err)
+			cfg := defaults()
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if tt.wantErr != nil {
+				require.Error(t, err)
+				for _, w := range tt.wantErr {
+					assert.Contains(t, err.Error(), w)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want(), cfg)
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() *Config {
+		c := createDefaultConfig().(*Config)
+		c.Directory = "/tmp/audit"
+		c.Origin = "example.com/audit"
+		c.SigningKeyFile = "/tmp/key"
+		return c
+	}
+	require.NoError(t, valid().Validate())
+
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{name: "blank directory", modify: func(c *Config) { c.Directory = "  " }, want: "directory: must be set"},
+		{name: "missing origin", modify: func(c *Config) { c.Origin = "" }, want: "origin: must be set"},
+		{name: "origin with trailing space", modify: func(c *Config) { c.Origin = "a/b " }, want: `origin: "a/b " must be one line`},
+		{name: "no key", modify: func(c *Config) { c.SigningKeyFile = "" }, want: "signing_key_file: must be set"},
+		{name: "two keys", modify: func(c *Config) { c.SigningKey = "k" }, want: "set only one of them"},
+		{name: "negative segment bytes", modify: func(c *Config) { c.Segment.MaxBytes = -5 }, want: "segment.max_bytes: must not be negative, got -5"},
+		{name: "negative payload", modify: func(c *Config) { c.MaxPayloadBytes = -1 }, want: "max_payload_bytes: must be positive, got -1"},
+		{name: "unknown default class", modify: func(c *Config) { c.Retention.DefaultClass = "gold" }, want: `retention.default_class: "gold" is not one of`},
+		{name: "no classes", modify: func(c *Config) { c.Retention.Classes = nil }, want: "retention.classes: at least one class is required"},
+		{name: "bad glob", modify: func(c *Config) {
+			c.Retention.Classes["general"] = ClassConfig{Days: 1, Tools: []string{"a[b"}}
+		}, want: `retention.classes.general.tools: bad glob pattern "a[b"`},
+		{name: "empty glob", modify: func(c *Config) {
+			c.Retention.Classes["general"] = ClassConfig{Days: 1, Tools: []string{""}}
+		}, want: `retention.classes.general.tools: empty pattern`},
+		{name: "negative days", modify: func(c *Config) {
+			c.Retention.Classes["general"] = ClassConfig{Days: -365}
+		}, want: "retention.classes.general.days: must be positive, got -365"},
+		{name: "class that cannot name a directory", modify: func(c *Config) {
+			c.Retention.Classes["../etc"] = ClassConfig{Days: 1}
+		}, want: `class name "../etc" must be`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.modify(c)
+			err := c.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Equal(t, strings.ToLower(err.Error()[:1]), err.Error()[:1], "errors start lowercase")
+		})
+	}
+}

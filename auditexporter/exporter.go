@@ -1,0 +1,186 @@
+package auditexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/toolspan"
+)
+
+// auditExporter writes tool spans to an audit store. exporterhelper calls
+// pushTraces concurrently (one call per sending-queue consumer); the store
+// serialises the writes and fsyncs once per call.
+type auditExporter struct {
+	cfg       *Config
+	set       exporter.Settings
+	mapOpts   toolspan.Options
+	retention *retentionPolicy
+	tel       *telemetry
+
+	mu    sync.Mutex // guards store across start, shutdown and pushes
+	store *auditlog.Store
+
+	batches sync.Pool // *batch
+}
+
+// batch is the scratch space of one pushTraces call, pooled because a
+// 1,000-span batch would otherwise allocate half a megabyte of records.
+type batch struct {
+	recs []auditlog.Record
+	ptrs []*auditlog.Record
+}
+
+func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error) {
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("audit exporter: telemetry: %w", err)
+	}
+	return &auditExporter{
+		cfg:       cfg,
+		set:       set,
+		mapOpts:   toolspan.Options{MaxPayloadBytes: cfg.MaxPayloadBytes},
+		retention: newRetentionPolicy(cfg.Retention),
+		tel:       tel,
+		batches:   sync.Pool{New: func() any { return new(batch) }},
+	}, nil
+}
+
+// start reads the signing key and opens the store, failing the collector's
+// start with a clear reason when the key is unreadable or invalid, or the
+// directory cannot be created, locked or written.
+func (e *auditExporter) start(_ context.Context, _ component.Host) error {
+	signer, err := e.signer()
+	if err != nil {
+		return err
+	}
+	store, err := auditlog.Open(e.cfg.Directory,
+		auditlog.WithOrigin(e.cfg.Origin),
+		auditlog.WithSigner(signer),
+		auditlog.WithSegmentMaxBytes(e.cfg.Segment.MaxBytes),
+		auditlog.WithSegmentMaxAge(e.cfg.Segment.MaxAge),
+		auditlog.WithCheckpointInterval(e.cfg.CheckpointInterval),
+		auditlog.WithDedupWindow(e.cfg.DedupWindow),
+		auditlog.WithDefaultChain(e.cfg.Retention.DefaultClass),
+		auditlog.WithLogger(e.set.Logger),
+	)
+	if err != nil {
+		return fmt.Errorf("audit exporter: opening the audit store in directory %q: %w", e.cfg.Directory, err)
+	}
+	e.mu.Lock()
+	e.store = store
+	e.mu.Unlock()
+	return nil
+}
+
+// signer parses the configured note signer key.
+func (e *auditExporter) signer() (note.Signer, error) {
+	key := string(e.cfg.SigningKey)
+	source := "signing_key"
+	if e.cfg.SigningKeyFile != "" {
+		source = fmt.Sprintf("signing_key_file %q", e.cfg.SigningKeyFile)
+		b, err := os.ReadFile(e.cfg.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("audit exporter: reading %s: %w", source, err)
+		}
+		key = string(b)
+	}
+	s, err := note.NewSigner(strings.TrimSpace(key))
+	if err != nil {
+		// The error of note.NewSigner never contains the key.
+		return nil, fmt.Errorf("audit exporter: %s does not hold a note signer key (PRIVATE+KEY+...; see `otelaudit keygen`): %w", source, err)
+	}
+	return s, nil
+}
+
+// shutdown closes the store, writing final checkpoints. exporterhelper has
+// drained the sending queue before calling it. Safe without start.
+func (e *auditExporter) shutdown(context.Context) error {
+	e.mu.Lock()
+	store := e.store
+	e.store = nil
+	e.mu.Unlock()
+	if store == nil {
+		return nil
+	}
+	if err := store.Close(); err != nil {
+		return fmt.Errorf("audit exporter: closing the audit store: %w", err)
+	}
+	return nil
+}
+
+func (e *auditExporter) currentStore() *auditlog.Store {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.store
+}
+
+// pushTraces maps the tool spans of td to records, tags their retention and
+// appends them to the store. It returns nil only once every record is
+// durable (or was already in the store). Write errors, a full disk among
+// them, are retryable: the store rolls the failed chain back, and records
+// that did reach the disk are recognised as duplicates on the retry.
+func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	store := e.currentStore()
+	if store == nil {
+		return errors.New("audit exporter: the audit store is not open (exporter not started or already shut down)")
+	}
+	b := e.batches.Get().(*batch)
+	defer e.putBatch(b)
+
+	skipped := 0
+	for _, rs := range td.ResourceSpans().All() {
+		res := rs.Resource()
+		clientID := ""
+		if v, ok := res.Attributes().Get(clientAttribute); ok {
+			clientID = v.Str()
+		}
+		for _, ss := range rs.ScopeSpans().All() {
+			scope := ss.Scope()
+			for _, span := range ss.Spans().All() {
+				rec, ok := toolspan.Map(res, scope, span, e.mapOpts)
+				if !ok {
+					skipped++
+					continue
+				}
+				rec.Source.Client = clientID
+				e.retention.apply(&rec, span.StartTimestamp().AsTime())
+				b.recs = append(b.recs, rec)
+			}
+		}
+	}
+	if len(b.recs) == 0 {
+		e.tel.record(ctx, 0, 0, skipped, false)
+		return nil
+	}
+	for i := range b.recs {
+		b.ptrs = append(b.ptrs, &b.recs[i])
+	}
+	res, err := store.Append(ctx, b.ptrs)
+	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
+	if err != nil {
+		err = fmt.Errorf("audit exporter: writing %d records: %w", len(b.ptrs), err)
+		if errors.Is(err, auditlog.ErrInvalidRecord) {
+			return consumererror.NewPermanent(err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (e *auditExporter) putBatch(b *batch) {
+	clear(b.recs) // drop references to span strings
+	clear(b.ptrs)
+	b.recs, b.ptrs = b.recs[:0], b.ptrs[:0]
+	e.batches.Put(b)
+}
