@@ -1,0 +1,5 @@
+//go:build race
+
+package auditredactionprocessor
+
+const raceEnabled = true
