@@ -182,16 +182,20 @@ func (d *decoder) uint() (uint64, error) {
 	return uint64(f), nil
 }
 
+// raw returns a copy of the JSON value at the current position, as it
+// appears in the line, after checking it with a canonicalizing scan into
+// scratch space.
 func (d *decoder) raw() ([]byte, error) {
 	if d.isNull() {
 		return nil, nil
 	}
+	start := d.p.pos
 	out, err := d.p.value(d.scratch[:0], 0)
 	if err != nil {
 		return nil, err
 	}
 	d.scratch = out
-	return bytes.Clone(out), nil
+	return bytes.Clone(d.p.src[start:d.p.pos]), nil
 }
 
 func (d *decoder) strings() ([]string, error) {
@@ -232,41 +236,114 @@ func (d *decoder) strings() ([]string, error) {
 	}
 }
 
-// fields decodes a nested object whose members are all strings.
-func (d *decoder) fields(name string, targets map[string]*string) error {
-	var seen int
-	err := d.object(func(key []byte) error {
-		t, ok := targets[string(key)]
-		if !ok {
-			return d.p.errf("unknown member %q in %s", truncate(string(key), 32), name)
+// fields decodes a nested object whose members are all strings; names and
+// targets are parallel, names sorted.
+func (d *decoder) fields(name string, names []string, targets ...*string) error {
+	var seen uint32
+	return d.object(func(key []byte) error {
+		for i, n := range names {
+			if n == string(key) {
+				if seen&(1<<i) != 0 {
+					return d.p.errf("repeated member %q in %s", n, name)
+				}
+				seen |= 1 << i
+				var err error
+				*targets[i], err = d.str()
+				return err
+			}
 		}
-		seen++
-		var err error
-		*t, err = d.str()
-		return err
+		return d.p.errf("unknown member %q in %s", truncate(string(key), 32), name)
 	})
-	if err == nil && seen > len(targets) {
-		return d.p.errf("repeated member in %s", name)
-	}
-	return err
 }
 
-// recordMembers numbers the top-level members for repeat detection.
-var recordMembers = map[string]int{
-	"agent": 0, "arguments": 1, "attribution": 2, "break_glass": 3,
-	"break_glass_reason": 4, "chain_id": 5, "conversation_id": 6,
-	"duration_ms": 7, "error": 8, "hash": 9, "model": 10, "operation": 11,
-	"parent_span_id": 12, "prev_hash": 13, "purpose": 14, "redaction": 15,
-	"result_summary": 16, "retention": 17, "seq": 18, "session": 19,
-	"source": 20, "span_id": 21, "subject": 22, "success": 23,
-	"timestamp": 24, "tool_call_id": 25, "tool_name": 26, "tool_type": 27,
-	"trace_id": 28, "trigger": 29, "turn_number": 30, "user_id": 31,
-	"user_roles": 32, "v": 33,
+var (
+	agentFields       = []string{"id", "name"}
+	attributionFields = []string{"initiator", "initiator_role", "initiator_type", "model", "tool", "trigger"}
+	errorFields       = []string{"message", "type"}
+	sessionFields     = []string{"client_address", "id", "user_agent"}
+	sourceFields      = []string{"client", "convention", "scope", "service"}
+	subjectFields     = []string{"id", "type"}
+)
+
+// recordMemberIndex numbers the top-level members for repeat detection,
+// -1 for unknown names.
+func recordMemberIndex(key []byte) int {
+	switch string(key) {
+	case "agent":
+		return 0
+	case "arguments":
+		return 1
+	case "attribution":
+		return 2
+	case "break_glass":
+		return 3
+	case "break_glass_reason":
+		return 4
+	case "chain_id":
+		return 5
+	case "conversation_id":
+		return 6
+	case "duration_ms":
+		return 7
+	case "error":
+		return 8
+	case "hash":
+		return 9
+	case "model":
+		return 10
+	case "operation":
+		return 11
+	case "parent_span_id":
+		return 12
+	case "prev_hash":
+		return 13
+	case "purpose":
+		return 14
+	case "redaction":
+		return 15
+	case "result_summary":
+		return 16
+	case "retention":
+		return 17
+	case "seq":
+		return 18
+	case "session":
+		return 19
+	case "source":
+		return 20
+	case "span_id":
+		return 21
+	case "subject":
+		return 22
+	case "success":
+		return 23
+	case "timestamp":
+		return 24
+	case "tool_call_id":
+		return 25
+	case "tool_name":
+		return 26
+	case "tool_type":
+		return 27
+	case "trace_id":
+		return 28
+	case "trigger":
+		return 29
+	case "turn_number":
+		return 30
+	case "user_id":
+		return 31
+	case "user_roles":
+		return 32
+	case "v":
+		return 33
+	}
+	return -1
 }
 
 func (d *decoder) recordMember(r *Record, key []byte) error {
-	idx, ok := recordMembers[string(key)]
-	if !ok {
+	idx := recordMemberIndex(key)
+	if idx < 0 {
 		return d.p.errf("unknown record member %q", truncate(string(key), 32))
 	}
 	if d.seen&(1<<idx) != 0 {
@@ -276,15 +353,12 @@ func (d *decoder) recordMember(r *Record, key []byte) error {
 	var err error
 	switch idx {
 	case 0:
-		err = d.fields("agent", map[string]*string{"id": &r.Agent.ID, "name": &r.Agent.Name})
+		err = d.fields("agent", agentFields, &r.Agent.ID, &r.Agent.Name)
 	case 1:
 		r.Arguments, err = d.raw()
 	case 2:
 		a := &r.Attribution
-		err = d.fields("attribution", map[string]*string{
-			"initiator": &a.Initiator, "initiator_role": &a.InitiatorRole, "initiator_type": &a.InitiatorType,
-			"model": &a.Model, "tool": &a.Tool, "trigger": &a.Trigger,
-		})
+		err = d.fields("attribution", attributionFields, &a.Initiator, &a.InitiatorRole, &a.InitiatorType, &a.Model, &a.Tool, &a.Trigger)
 	case 3:
 		r.BreakGlass, err = d.bool()
 	case 4:
@@ -298,7 +372,7 @@ func (d *decoder) recordMember(r *Record, key []byte) error {
 	case 8:
 		if !d.isNull() {
 			r.Error = &Error{}
-			err = d.fields("error", map[string]*string{"message": &r.Error.Message, "type": &r.Error.Type})
+			err = d.fields("error", errorFields, &r.Error.Message, &r.Error.Type)
 		}
 	case 9:
 		r.Hash, err = d.str()
@@ -358,14 +432,14 @@ func (d *decoder) recordMember(r *Record, key []byte) error {
 		r.Seq, err = d.uint()
 	case 19:
 		s := &r.Session
-		err = d.fields("session", map[string]*string{"client_address": &s.ClientAddress, "id": &s.ID, "user_agent": &s.UserAgent})
+		err = d.fields("session", sessionFields, &s.ClientAddress, &s.ID, &s.UserAgent)
 	case 20:
 		s := &r.Source
-		err = d.fields("source", map[string]*string{"client": &s.Client, "convention": &s.Convention, "scope": &s.Scope, "service": &s.Service})
+		err = d.fields("source", sourceFields, &s.Client, &s.Convention, &s.Scope, &s.Service)
 	case 21:
 		r.SpanID, err = d.str()
 	case 22:
-		err = d.fields("subject", map[string]*string{"id": &r.Subject.ID, "type": &r.Subject.Type})
+		err = d.fields("subject", subjectFields, &r.Subject.ID, &r.Subject.Type)
 	case 23:
 		r.Success, err = d.bool()
 	case 24:

@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -96,11 +97,7 @@ func (p *jsonCanon) value(dst []byte, depth int) ([]byte, error) {
 	case c == '[':
 		return p.array(dst, depth+1)
 	case c == '"':
-		s, err := p.str(nil)
-		if err != nil {
-			return dst, err
-		}
-		return appendString(dst, string(s)), nil
+		return p.canonString(dst)
 	case c == 't':
 		return p.literal(dst, "true")
 	case c == 'f':
@@ -188,6 +185,39 @@ func truncate(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// canonString appends the canonical form of the JSON string at p.pos. A
+// string without escapes is already canonical once validated, and is
+// copied through.
+func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
+	s := p.src
+	for i := p.pos + 1; i < len(s); i++ {
+		c := s[i]
+		if !needsEscape[c] {
+			continue
+		}
+		if c == '"' {
+			dst = append(dst, s[p.pos:i+1]...)
+			p.pos = i + 1
+			return dst, nil
+		}
+		if c < utf8.RuneSelf {
+			break
+		}
+		{
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				break // let str report it
+			}
+			i += size - 1
+		}
+	}
+	buf, err := p.str(p.keys[len(p.keys):])
+	if err != nil {
+		return dst, err
+	}
+	return appendString(dst, string(buf)), nil
 }
 
 // str decodes the JSON string at p.pos, appending its UTF-8 text to buf.
@@ -334,8 +364,8 @@ func (p *jsonCanon) array(dst []byte, depth int) ([]byte, error) {
 // member locates one written member of an object: its decoded name in
 // p.keys and its canonical text in dst.
 type member struct {
-	keyStart, keyEnd int // in p.keys
-	start, end       int // in dst, from the opening quote of the name
+	key        []byte // decoded name, in p.src or p.keys
+	start, end int    // in dst, from the opening quote of the name
 }
 
 func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
@@ -363,13 +393,25 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		if len(members) > 0 {
 			dst = append(dst, ',')
 		}
-		m := member{keyStart: len(p.keys), start: len(dst)}
+		m := member{start: len(dst)}
 		var err error
-		if p.keys, err = p.str(p.keys); err != nil {
+		keyPos := p.pos
+		if dst, err = p.canonString(dst); err != nil {
 			return dst, err
 		}
-		m.keyEnd = len(p.keys)
-		dst = appendString(dst, string(p.keys[m.keyStart:m.keyEnd]))
+		if k := p.src[keyPos+1 : p.pos-1]; bytes.IndexByte(k, '\\') < 0 {
+			m.key = k
+		} else {
+			// Escaped: decode it for sorting.
+			end := p.pos
+			p.pos = keyPos
+			start := len(p.keys)
+			if p.keys, err = p.str(p.keys); err != nil {
+				return dst, err
+			}
+			p.pos = end
+			m.key = p.keys[start:len(p.keys):len(p.keys)]
+		}
 		dst = append(dst, ':')
 		p.skipWS()
 		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
@@ -384,9 +426,9 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		}
 		m.end = len(dst)
 		if n := len(members); n > 0 {
-			c := compareUTF16(p.keys[members[n-1].keyStart:members[n-1].keyEnd], p.keys[m.keyStart:m.keyEnd])
+			c := compareUTF16(members[n-1].key, m.key)
 			if c == 0 {
-				return dst, p.errf("duplicate member name %q", truncate(string(p.keys[m.keyStart:m.keyEnd]), 32))
+				return dst, p.errf("duplicate member name %q", truncate(string(m.key), 32))
 			}
 			if c > 0 {
 				sorted = false
@@ -410,7 +452,7 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 	if sorted {
 		return append(dst, '}'), nil
 	}
-	keyOf := func(m member) []byte { return p.keys[m.keyStart:m.keyEnd] }
+	keyOf := func(m member) []byte { return m.key }
 	slices.SortFunc(members, func(a, b member) int { return compareUTF16(keyOf(a), keyOf(b)) })
 	for i := 1; i < len(members); i++ {
 		if compareUTF16(keyOf(members[i-1]), keyOf(members[i])) == 0 {

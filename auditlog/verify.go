@@ -279,9 +279,7 @@ func verifySegmentFile(path string) *segmentResult {
 
 func verifySegmentData(data []byte, name string) *segmentResult {
 	res := &segmentResult{lines: make([]lineInfo, 0, len(data)/700+1)}
-	var rec Record
-	var enc []byte
-	var hexSum [64]byte
+	var sc lineScanner
 	for len(data) > 0 {
 		nl := bytes.IndexByte(data, '\n')
 		var line []byte
@@ -291,27 +289,15 @@ func verifySegmentData(data []byte, name string) *segmentResult {
 			continue
 		}
 		line, data = data[:nl], data[nl+1:]
-		if err := DecodeRecord(line, &rec); err != nil {
+		var li lineInfo
+		if err := sc.scan(line, &li); err != nil {
 			res.lines = append(res.lines, lineInfo{status: lineMalformed, detail: oneLine(err)})
 			continue
 		}
 		if res.summary == nil {
-			res.summary = newSummaryBuilder(rec.ChainID, name, rec.Seq)
+			res.summary = newSummaryBuilder(li.chainID, name, li.seq)
 		}
-		res.summary.add(&rec, len(line)+1)
-		var hashAt int
-		enc, hashAt = rec.appendCanonical(enc[:0], false)
-		sum := sha256.Sum256(enc)
-		hex.Encode(hexSum[:], sum[:])
-		li := lineInfo{seq: rec.Seq, hash: rec.Hash, prev: rec.PrevHash, chainID: rec.ChainID, leaf: tlog.RecordHash(enc)}
-		switch {
-		case rec.Hash != string(hexSum[:]):
-			li.status = lineModified
-			li.detail = "content does not match its hash"
-		case !isCanonicalLine(line, enc, hashAt, rec.Hash):
-			li.status = lineNonCanonical
-			li.detail = "record is not in canonical form"
-		}
+		res.summary.add(&sc.rec, len(line)+1)
 		res.lines = append(res.lines, li)
 	}
 	// A bad line with no good record after it is trailing garbage.
@@ -319,19 +305,6 @@ func verifySegmentData(data []byte, name string) *segmentResult {
 		res.lines[i].status = lineGarbage
 	}
 	return res
-}
-
-// isCanonicalLine reports whether line is enc (a canonical record without
-// hash) with the hash member spliced in at hashAt, without building it.
-func isCanonicalLine(line, enc []byte, hashAt int, hash string) bool {
-	const pre = `,"hash":"`
-	return len(line) == len(enc)+len(pre)+len(hash)+1 &&
-		bytes.Equal(line[:hashAt], enc[:hashAt]) &&
-		string(line[hashAt:hashAt+len(pre)]) == pre &&
-		string(line[hashAt+len(pre):hashAt+len(pre)+len(hash)]) == hash &&
-		line[hashAt+len(pre)+len(hash)] == '"' &&
-		bytes.Equal(line[hashAt+len(pre)+len(hash)+1:], enc[hashAt:]) &&
-		isLowerHex64(hash)
 }
 
 func isLowerHex64(s string) bool {
@@ -589,7 +562,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 					v.add(name, int64(expSeq), KindSegmentMissing, "records %d..%d are missing before this segment", expSeq, fl.seq-1)
 				}
 				expSeq = fl.seq
-				expPrev = fl.prev // resynchronise; the gap is reported
+				expPrev = fl.prev          // resynchronise; the gap is reported
 				frontOK, tree = false, nil // roots cannot be recomputed across a gap
 			}
 		}

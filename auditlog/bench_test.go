@@ -1,0 +1,98 @@
+package auditlog
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkAppend measures Store.Append with batches of 1,000 records,
+// one fsync per batch, on the real file system.
+func BenchmarkAppend(b *testing.B) {
+	k := newTestKeys(b, "bench")
+	dir := b.TempDir()
+	s := openTestStore(b, dir, k)
+	defer s.Close()
+	const batch = 1000
+	recs := testRecords(0, batch, "general")
+	b.SetBytes(int64(len(recs[0].AppendCanonical(nil, true)) + 1))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	next := 0
+	for i := 0; i < b.N; i += batch {
+		n := min(batch, b.N-i)
+		for j := range recs[:n] {
+			// New span ids so that nothing is deduplicated.
+			recs[j].SpanID = spanID(next)
+			next++
+		}
+		if _, err := s.Append(context.Background(), recs[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
+}
+
+func spanID(i int) string {
+	const hexd = "0123456789abcdef"
+	var out [16]byte
+	for k := 15; k >= 0; k-- {
+		out[k] = hexd[i&0xf]
+		i >>= 4
+	}
+	return string(out[:])
+}
+
+// benchStore builds a store of n records once per benchmark run.
+func benchStore(b *testing.B, n int) (string, testKeys) {
+	b.Helper()
+	k := newTestKeys(b, "bench")
+	dir := b.TempDir()
+	s := openTestStore(b, dir, k, WithSegmentMaxBytes(16<<20), WithDedupWindow(0))
+	for i := 0; i < n; i += 1000 {
+		if _, err := s.Append(context.Background(), testRecords(i, min(1000, n-i), "general")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dir, k
+}
+
+// BenchmarkVerify measures Verify on one chain, single-threaded and with
+// all cores; records/s is the figure to compare with the 300,000/s per
+// core target.
+func BenchmarkVerify(b *testing.B) {
+	const n = 100_000
+	dir, k := benchStore(b, n)
+	for _, w := range []int{1, 0} {
+		name := "workers=1"
+		if w == 0 {
+			name = "workers=all"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuTime()
+			for b.Loop() {
+				rep, err := Verify(dir, k.verifiers, VerifyWorkers(w))
+				if err != nil || !rep.OK() || rep.Records != n {
+					b.Fatalf("verify: %v %v", err, rep.Findings)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			// On a shared machine wall time is noisy; records per
+			// CPU-second (all threads, GC included) is the per-core figure.
+			b.ReportMetric(float64(n)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
+		})
+	}
+}
+
+// cpuTime returns the user+system CPU time of this process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

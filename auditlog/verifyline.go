@@ -1,0 +1,186 @@
+package auditlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// recordKeys are the member names of a v1 record in canonical order.
+var recordKeys = [...]string{
+	"agent", "arguments", "attribution", "break_glass", "break_glass_reason",
+	"chain_id", "conversation_id", "duration_ms", "error", "hash", "model",
+	"operation", "parent_span_id", "prev_hash", "purpose", "redaction",
+	"result_summary", "retention", "seq", "session", "source", "span_id",
+	"subject", "success", "timestamp", "tool_call_id", "tool_name",
+	"tool_type", "trace_id", "trigger", "turn_number", "user_id",
+	"user_roles", "v",
+}
+
+// lineScanner checks record lines without building Records: it is the
+// verifier's hot path. One canonicalizing pass validates the JSON and
+// tells whether the line is canonical; a scan of the canonical text's
+// top-level members then picks out what the chain and summary checks
+// need, and the hash is taken over the canonical text minus the hash
+// member.
+type lineScanner struct {
+	enc  []byte // canonical form of the current line
+	body []byte // enc without the hash member
+	rec  Record // the summary fields of the current line
+}
+
+// scan checks one line and fills li (and s.rec's summary fields).
+func (s *lineScanner) scan(line []byte, li *lineInfo) error {
+	var err error
+	s.enc, err = appendCanonicalJSON(s.enc[:0], line)
+	if err != nil {
+		return err
+	}
+	enc := s.enc
+	canonical := bytes.Equal(enc, line)
+	if len(enc) < 2 || enc[0] != '{' {
+		return errors.New("record is not a JSON object")
+	}
+	r := &s.rec
+	pos := 1
+	hashStart, hashEnd := -1, -1
+	for i, key := range recordKeys {
+		if i > 0 {
+			if pos >= len(enc) || enc[pos] != ',' {
+				return fmt.Errorf("record has no member %q", key)
+			}
+			pos++
+		}
+		memberStart := pos - 1
+		want := len(key) + 3 // "key":
+		if pos+want > len(enc) || enc[pos] != '"' || string(enc[pos+1:pos+1+len(key)]) != key || enc[pos+1+len(key)] != '"' || enc[pos+2+len(key)] != ':' {
+			return fmt.Errorf("record member %d is not %q", i+1, key)
+		}
+		pos += want
+		vstart := pos
+		end, err := skipCanonical(enc, pos)
+		if err != nil {
+			return err
+		}
+		val := enc[vstart:end]
+		pos = end
+		switch key {
+		case "chain_id":
+			li.chainID, err = canonicalString(val)
+		case "conversation_id":
+			r.ConversationID, err = canonicalString(val)
+		case "hash":
+			hashStart, hashEnd = memberStart, end
+			li.hash, err = canonicalString(val)
+		case "prev_hash":
+			li.prev, err = canonicalString(val)
+		case "retention":
+			r.Retention.RetainUntil, err = nestedString(val, `"retain_until":`)
+		case "seq":
+			li.seq, err = strconv.ParseUint(string(val), 10, 64)
+		case "subject":
+			if r.Subject.ID, err = nestedString(val, `{"id":`); err == nil {
+				r.Subject.Type, err = nestedString(val, `,"type":`)
+			}
+		case "timestamp":
+			r.Timestamp, err = canonicalString(val)
+		case "tool_name":
+			r.ToolName, err = canonicalString(val)
+		case "user_id":
+			r.UserID, err = canonicalString(val)
+		}
+		if err != nil {
+			return fmt.Errorf("member %q: %w", key, err)
+		}
+	}
+	if pos != len(enc)-1 || enc[pos] != '}' {
+		return errors.New("record has members after \"v\"")
+	}
+	s.body = append(append(s.body[:0], enc[:hashStart]...), enc[hashEnd:]...)
+	sum := sha256.Sum256(s.body)
+	var hexSum [64]byte
+	hex.Encode(hexSum[:], sum[:])
+	li.leaf = tlog.RecordHash(s.body)
+	r.PrevHash, r.Hash, r.Seq, r.ChainID = li.prev, li.hash, li.seq, li.chainID
+	switch {
+	case li.hash != string(hexSum[:]):
+		li.status, li.detail = lineModified, "content does not match its hash"
+	case !canonical || !isLowerHex64(li.hash):
+		li.status, li.detail = lineNonCanonical, "record is not in canonical form"
+	}
+	return nil
+}
+
+// skipCanonical returns the end of the canonical JSON value at pos.
+func skipCanonical(b []byte, pos int) (int, error) {
+	depth := 0
+	for i := pos; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for {
+				q := bytes.IndexByte(b[i+1:], '"')
+				if q < 0 {
+					return 0, errors.New("unterminated string")
+				}
+				i += q + 1
+				// The quote ends the string unless an odd number of
+				// backslashes precede it.
+				n := 0
+				for j := i - 1; j > pos && b[j] == '\\'; j-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return i, nil
+			}
+		case ',':
+			if depth == 0 {
+				return i, nil
+			}
+		}
+		if depth == 0 && i+1 < len(b) && (b[i+1] == ',' || b[i+1] == '}' || b[i+1] == ']') {
+			return i + 1, nil
+		}
+	}
+	return 0, errors.New("unterminated value")
+}
+
+// canonicalString decodes a canonical JSON string value.
+func canonicalString(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), nil
+	}
+	p := jsonCanon{src: v}
+	b, err := p.str(nil)
+	return string(b), err
+}
+
+// nestedString returns the string member that follows prefix in a
+// canonical object value.
+func nestedString(obj []byte, prefix string) (string, error) {
+	i := bytes.Index(obj, []byte(prefix))
+	if i < 0 {
+		return "", fmt.Errorf("no %s", prefix)
+	}
+	start := i + len(prefix)
+	end, err := skipCanonical(obj, start)
+	if err != nil {
+		return "", err
+	}
+	return canonicalString(obj[start:end])
+}
