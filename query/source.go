@@ -83,9 +83,9 @@ type Finding struct {
 	Detail string `json:"detail"`
 }
 
-// Failed reports whether an integrity check ran and found a problem: the
-// condition under which the CLI exits 1.
-func (i *Integrity) Failed() bool { return i.Checked && !i.Verified }
+// Failed reports whether an integrity check ran and failed, or found a
+// problem even without keys: the condition under which the CLI exits 1.
+func (i *Integrity) Failed() bool { return (i.Checked && !i.Verified) || len(i.Findings) > 0 }
 
 // notChecked is the Integrity of sources that carry no proof.
 func notChecked(kind string) Integrity {

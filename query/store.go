@@ -1,0 +1,569 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// File names of the store layout (auditlog/README.md).
+const (
+	segmentExt     = ".jsonl"
+	summaryExt     = ".summary.json"
+	sealExt        = ".seal"
+	checkpointFile = "checkpoint"
+	treeFile       = "tree.hashes"
+	pruneFile      = "prune"
+)
+
+// StoreSource reads an otelaudit audit store and proves what it returns.
+//
+// It answers a narrow question (one conversation, one subject, one user)
+// without reading every segment: each sealed segment has a summary of the
+// conversations, subjects, users, tools and time range it holds, committed
+// to by a signed seal. Fetch verifies every seal's signature and that the
+// seals chain together; reads and fully re-verifies (hashes, canonical
+// form, sequence, hash chain, first and last hash against the seal) only
+// the segments whose summaries may hold a match, plus the active segment;
+// and checks the active segment against the latest signed checkpoint with
+// the RFC 6962 Merkle root. A summary is only trusted once its SHA-256
+// matches the signed seal, so a tampered summary cannot hide a segment.
+//
+// Without verifier keys nothing can be proven: every segment is read and
+// its hash chain checked, and the result says integrity was not checked.
+//
+// Safe for concurrent use; Fetch reads the directory anew each time. A
+// store being written concurrently is read consistently: the checkpoint is
+// read before the segments, and a partial line at the end of the active
+// segment (a write in flight) is left out.
+type StoreSource struct {
+	dir       string
+	verifiers note.Verifiers
+	workers   int
+}
+
+// StoreOption tunes a StoreSource.
+type StoreOption func(*StoreSource)
+
+// WithStoreWorkers sets how many seals and segments are verified in
+// parallel (default runtime.GOMAXPROCS(0)).
+func WithStoreWorkers(n int) StoreOption {
+	return func(s *StoreSource) {
+		if n > 0 {
+			s.workers = n
+		}
+	}
+}
+
+// NewStoreSource returns a source over the store in dir whose seals and
+// checkpoints are checked against verifiers (nil: not checked).
+func NewStoreSource(dir string, verifiers note.Verifiers, opts ...StoreOption) *StoreSource {
+	s := &StoreSource{dir: dir, verifiers: verifiers, workers: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Kind returns SourceStore.
+func (s *StoreSource) Kind() string { return SourceStore }
+
+// Fetch returns the records matching f with their integrity. The error is
+// for a store that cannot be read at all (missing or unreadable directory,
+// no chains); problems with its content are Findings.
+func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read audit store: %s", oneLine(err.Error()))
+	}
+	var chains []string
+	looseSegments := false
+	for _, e := range entries {
+		switch {
+		case e.IsDir() && auditlog.ValidChainName(e.Name()):
+			chains = append(chains, e.Name())
+		case strings.HasSuffix(e.Name(), segmentExt) || e.Name() == checkpointFile || e.Name() == treeFile:
+			looseSegments = true
+		}
+	}
+	if looseSegments {
+		return nil, fmt.Errorf("%s is a chain directory, not an audit store: pass its parent directory", s.dir)
+	}
+	if len(chains) == 0 {
+		return nil, fmt.Errorf("%s holds no audit chains: not an audit store", s.dir)
+	}
+	slices.Sort(chains)
+	res := &Result{Source: SourceStore, Records: []auditlog.Record{}}
+	in := &res.Integrity
+	in.Findings = []Finding{}
+	var unsigned uint64
+	for _, name := range chains {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cs := &chainScan{src: s, name: name, dir: filepath.Join(s.dir, name), filter: &f}
+		cs.scan()
+		res.Records = append(res.Records, cs.recs...)
+		in.Findings = append(in.Findings, cs.findings...)
+		in.SegmentsRead += cs.segRead
+		in.SegmentsTotal += cs.segTotal
+		in.RecordsVerified += cs.verified
+		unsigned += cs.unsigned
+	}
+	sortRecords(res.Records)
+	in.Checked = s.verifiers != nil
+	in.Verified = in.Checked && len(in.Findings) == 0
+	switch {
+	case !in.Checked:
+		in.Summary = fmt.Sprintf("not checked: no verifier key given; hash chains of %d segments checked, signatures not", in.SegmentsRead)
+	case in.Verified:
+		in.Summary = fmt.Sprintf("verified: %d of %d segments re-verified (%d records), all seals and checkpoints signed and consistent",
+			in.SegmentsRead, in.SegmentsTotal, in.RecordsVerified)
+		if unsigned > 0 {
+			in.Summary += fmt.Sprintf("; %d newest records are not yet covered by a signed checkpoint", unsigned)
+		}
+	default:
+		in.Summary = fmt.Sprintf("NOT verified: %d finding(s)", len(in.Findings))
+	}
+	return res, nil
+}
+
+// chainScan verifies one chain and collects its matching records.
+type chainScan struct {
+	src    *StoreSource
+	name   string
+	dir    string
+	filter *Filter
+
+	id       string // chain id, from the checkpoint or the seals
+	findings []Finding
+	recs     []auditlog.Record
+	segRead  int
+	segTotal int
+	verified int64
+	unsigned uint64
+}
+
+func (c *chainScan) add(segment string, seq int64, kind, format string, args ...any) {
+	c.findings = append(c.findings, Finding{Chain: c.name, Segment: segment, Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+// segInfo is what is known of one segment file before reading it.
+type segInfo struct {
+	name    string
+	first   uint64 // as its name claims
+	seal    *auditlog.Seal
+	sealBad bool // a seal file exists but does not verify
+	summary []byte
+	sumOK   bool
+	read    bool
+	leaves  bool // its Merkle leaf hashes are needed
+	res     *segResult
+}
+
+// position is a place in the chain: the seq of the next record and the
+// hash it must link to.
+type position struct {
+	seq  uint64
+	prev string
+}
+
+func (c *chainScan) scan() {
+	verifying := c.src.verifiers != nil
+
+	// The checkpoint first: records only grow, so every record it
+	// covers is on disk when the segments are read below.
+	var cp *auditlog.Checkpoint
+	if verifying {
+		cp = c.readCheckpoint()
+	}
+	start := position{0, auditlog.ZeroHash}
+	var markerFrontier []tlog.Hash
+	if msg, err := os.ReadFile(filepath.Join(c.dir, pruneFile)); err == nil {
+		if verifying {
+			m, err := auditlog.OpenPruneMarker(msg, c.src.verifiers)
+			if err != nil {
+				c.add(pruneFile, -1, auditlog.KindPruneMarker, "prune marker does not verify: %s", oneLine(err.Error()))
+			} else {
+				start = position{m.Cut, m.LastHash}
+				markerFrontier = m.Frontier
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		c.add(pruneFile, -1, auditlog.KindPruneMarker, "unreadable: %s", oneLine(err.Error()))
+	}
+
+	segs := c.listSegments()
+	c.segTotal = len(segs)
+	if !verifying {
+		// Nothing can be proven: read everything, check the hash chain.
+		for _, s := range segs {
+			s.read = true
+		}
+		if len(segs) > 0 {
+			start = position{segs[0].first, ""}
+		}
+		c.readSegments(segs)
+		c.walk(segs, start, false)
+		return
+	}
+
+	c.openSeals(segs)
+	active := len(segs) > 0 && segs[len(segs)-1].seal == nil && !segs[len(segs)-1].sealBad
+	for i, s := range segs {
+		switch {
+		case active && i == len(segs)-1:
+			s.read, s.leaves = true, true
+		case s.seal == nil || !s.sumOK:
+			s.read = true // findings already recorded; read to locate more
+		default:
+			s.read = c.mayMatch(s.summary)
+		}
+	}
+	// The Merkle frontier where the active segment starts comes from the
+	// tree file (or the prune marker); failing both, it is rebuilt from
+	// every record since the cut.
+	var (
+		frontier  []tlog.Hash
+		frontierN uint64
+	)
+	activeStart := uint64(0)
+	if active {
+		activeStart = segs[len(segs)-1].first
+	}
+	if active && cp != nil && cp.Size > activeStart {
+		var ok bool
+		switch {
+		case activeStart == start.seq:
+			frontier, ok = markerFrontier, true
+		default:
+			frontier, ok = c.treeFrontier(activeStart)
+		}
+		frontierN = activeStart
+		if !ok {
+			for _, s := range segs {
+				s.read, s.leaves = true, true
+			}
+			frontier, frontierN = markerFrontier, start.seq
+		}
+	}
+	c.readSegments(segs)
+	end := c.walk(segs, start, true)
+	if cp == nil {
+		return
+	}
+	switch {
+	case cp.Size > end.seq:
+		c.add(checkpointFile, int64(end.seq), auditlog.KindTruncated,
+			"the chain ends at seq %d but its signed checkpoint covers %d records: records were removed", end.seq, cp.Size)
+	case active && cp.Size > activeStart:
+		c.checkRoot(segs, cp, frontier, frontierN)
+	}
+	if end.seq > cp.Size && active {
+		c.unsigned = end.seq - max(cp.Size, activeStart)
+	}
+}
+
+// readCheckpoint opens the latest checkpoint; nil (with a finding) when
+// it is missing or does not verify.
+func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
+	msg, err := os.ReadFile(filepath.Join(c.dir, checkpointFile))
+	if err != nil {
+		c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "no readable signed checkpoint: %s", oneLine(err.Error()))
+		return nil
+	}
+	cp, err := auditlog.OpenCheckpoint(msg, c.src.verifiers)
+	if err != nil {
+		var unknown *note.UnverifiedNoteError
+		if errors.As(err, &unknown) {
+			c.add(checkpointFile, -1, auditlog.KindCheckpointUnknownKey, "checkpoint is not signed by a trusted key")
+		} else {
+			c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "checkpoint does not verify: %s", oneLine(err.Error()))
+		}
+		return nil
+	}
+	c.id = cp.Origin
+	return &cp
+}
+
+// listSegments lists the chain's segment files in name order; files with
+// malformed names are findings and are not read.
+func (c *chainScan) listSegments() []*segInfo {
+	entries, err := os.ReadDir(c.dir)
+	if err != nil {
+		c.add("", -1, auditlog.KindMalformed, "unreadable chain directory: %s", oneLine(err.Error()))
+		return nil
+	}
+	var segs []*segInfo
+	names := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		names[name] = true
+		base, ok := strings.CutSuffix(name, segmentExt)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		first, err := strconv.ParseUint(base, 10, 64)
+		if err != nil || len(base) != 20 {
+			c.add(name, -1, auditlog.KindSegmentName, "segment file name is not 20 digits: renamed?")
+			continue
+		}
+		segs = append(segs, &segInfo{name: name, first: first})
+	}
+	// A seal without its segment: the segment was removed.
+	for name := range names {
+		if base, ok := strings.CutSuffix(name, sealExt); ok && !names[base+segmentExt] {
+			c.add(base+segmentExt, -1, auditlog.KindSegmentMissing, "seal %s remains but its segment is gone", name)
+		}
+	}
+	slices.SortFunc(c.findings, func(a, b Finding) int { return strings.Compare(a.Segment, b.Segment) })
+	slices.SortFunc(segs, func(a, b *segInfo) int { return strings.Compare(a.name, b.name) })
+	return segs
+}
+
+// openSeals verifies every seal and summary, in parallel.
+func (c *chainScan) openSeals(segs []*segInfo) {
+	type out struct {
+		findings []Finding
+	}
+	outs := make([]out, len(segs))
+	c.parallel(len(segs), func(i int) {
+		s := segs[i]
+		base := strings.TrimSuffix(s.name, segmentExt)
+		addf := func(file string, kind, format string, args ...any) {
+			outs[i].findings = append(outs[i].findings, Finding{Chain: c.name, Segment: file, Seq: -1, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+		}
+		msg, err := os.ReadFile(filepath.Join(c.dir, base+sealExt))
+		if os.IsNotExist(err) {
+			return // an active segment, or a missing seal the walk reports
+		}
+		if err != nil {
+			s.sealBad = true
+			addf(base+sealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
+			return
+		}
+		seal, err := auditlog.OpenSeal(msg, c.src.verifiers)
+		if err != nil {
+			s.sealBad = true
+			var unknown *note.UnverifiedNoteError
+			if errors.As(err, &unknown) {
+				addf(base+sealExt, auditlog.KindSealInvalid, "seal is not signed by a trusted key")
+			} else {
+				addf(base+sealExt, auditlog.KindSealInvalid, "seal does not verify: %s", oneLine(err.Error()))
+			}
+			return
+		}
+		s.seal = &seal
+		s.summary, err = os.ReadFile(filepath.Join(c.dir, base+summaryExt))
+		if err != nil {
+			addf(base+summaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
+			return
+		}
+		sum := sha256.Sum256(s.summary)
+		if hex.EncodeToString(sum[:]) != seal.SummarySHA256 {
+			addf(base+summaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
+			return
+		}
+		s.sumOK = true
+	})
+	for _, o := range outs {
+		c.findings = append(c.findings, o.findings...)
+	}
+}
+
+// mayMatch reports whether a verified summary may describe a record that
+// matches the filter. It searches the canonical summary bytes for the
+// canonical JSON of each wanted value: a false positive costs one segment
+// read, a false negative cannot happen because both sides are RFC 8785.
+func (c *chainScan) mayMatch(summary []byte) bool {
+	f := c.filter
+	for _, v := range []string{f.ConversationID, f.UserID, f.Tool} {
+		if v != "" && !bytes.Contains(summary, jcsString(v)) {
+			return false
+		}
+	}
+	if f.hasSubject() {
+		needle := append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...)
+		if !bytes.Contains(summary, append(needle, '}')) {
+			return false
+		}
+	}
+	if !f.Since.IsZero() {
+		if maxTS := summaryString(summary, "max_timestamp"); maxTS != "" && maxTS < formatTime(f.Since) {
+			return false
+		}
+	}
+	if !f.Until.IsZero() {
+		if minTS := summaryString(summary, "min_timestamp"); minTS != "" && minTS >= formatTime(f.Until) {
+			return false
+		}
+	}
+	return true
+}
+
+// summaryString returns the string value of a top-level member of a
+// canonical summary whose values contain no escapes (timestamps).
+func summaryString(summary []byte, key string) string {
+	i := bytes.Index(summary, []byte(`"`+key+`":"`))
+	if i < 0 {
+		return ""
+	}
+	rest := summary[i+len(key)+4:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+// jcsString is the RFC 8785 serialisation of a string.
+func jcsString(s string) []byte {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '"' || ch == '\\':
+			b = append(b, '\\', ch)
+		case ch == '\b':
+			b = append(b, `\b`...)
+		case ch == '\f':
+			b = append(b, `\f`...)
+		case ch == '\n':
+			b = append(b, `\n`...)
+		case ch == '\r':
+			b = append(b, `\r`...)
+		case ch == '\t':
+			b = append(b, `\t`...)
+		case ch < 0x20:
+			b = append(b, fmt.Sprintf(`\u%04x`, ch)...)
+		default:
+			b = append(b, ch)
+		}
+	}
+	return append(b, '"')
+}
+
+// treeFrontier reads the Merkle frontier of the first n records from the
+// chain's tree file. The file is an unsigned index: the frontier is
+// trusted only because checkRoot folds it with re-hashed records into the
+// signed checkpoint root.
+func (c *chainScan) treeFrontier(n uint64) ([]tlog.Hash, bool) {
+	fh, err := os.Open(filepath.Join(c.dir, treeFile))
+	if err != nil {
+		return nil, false
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil || st.Size() < tlog.StoredHashCount(int64(n))*tlog.HashSize {
+		return nil, false
+	}
+	var out []tlog.Hash
+	var lo int64
+	for level := 62; level >= 0; level-- {
+		if int64(n)&(1<<level) == 0 {
+			continue
+		}
+		var h tlog.Hash
+		if _, err := fh.ReadAt(h[:], tlog.StoredHashIndex(level, lo>>level)*tlog.HashSize); err != nil {
+			return nil, false
+		}
+		out = append(out, h)
+		lo += 1 << level
+	}
+	return out, true
+}
+
+// checkRoot recomputes the checkpoint root from the frontier of the first
+// n records and the re-hashed leaves from there on.
+func (c *chainScan) checkRoot(segs []*segInfo, cp *auditlog.Checkpoint, frontier []tlog.Hash, n uint64) {
+	fr := merkleFrontier{n: int64(n), hashes: slices.Clone(frontier)}
+	from := n
+	for _, s := range segs {
+		if s.res == nil || s.res.leafStart+uint64(len(s.res.leaves)) <= from {
+			continue
+		}
+		for i, leaf := range s.res.leaves {
+			seq := s.res.leafStart + uint64(i)
+			if seq < uint64(fr.n) {
+				continue
+			}
+			if seq != uint64(fr.n) || uint64(fr.n) >= cp.Size {
+				break
+			}
+			fr.push(leaf)
+		}
+	}
+	if uint64(fr.n) != cp.Size {
+		c.add(checkpointFile, int64(fr.n), auditlog.KindCheckpointMismatch,
+			"cannot recompute the checkpoint root: records %d to %d are not readable in order", fr.n, cp.Size-1)
+		return
+	}
+	if fr.root() != cp.Root {
+		c.add(checkpointFile, int64(cp.Size)-1, auditlog.KindCheckpointMismatch,
+			"records do not match the Merkle root of the signed checkpoint (size %d): a record was changed", cp.Size)
+	}
+}
+
+// merkleFrontier is the compact range of an RFC 6962 tree: the roots of
+// its maximal complete subtrees, left to right.
+type merkleFrontier struct {
+	n      int64
+	hashes []tlog.Hash
+}
+
+func (f *merkleFrontier) push(leaf tlog.Hash) {
+	h := leaf
+	for k := f.n; k&1 == 1; k >>= 1 {
+		h = tlog.NodeHash(f.hashes[len(f.hashes)-1], h)
+		f.hashes = f.hashes[:len(f.hashes)-1]
+	}
+	f.hashes = append(f.hashes, h)
+	f.n++
+}
+
+func (f *merkleFrontier) root() tlog.Hash {
+	if len(f.hashes) == 0 {
+		h, _ := tlog.TreeHash(0, nil)
+		return h
+	}
+	h := f.hashes[len(f.hashes)-1]
+	for i := len(f.hashes) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(f.hashes[i], h)
+	}
+	return h
+}
+
+// parallel runs fn(0..n-1) on the source's workers.
+func (c *chainScan) parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(c.src.workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

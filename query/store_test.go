@@ -1,0 +1,400 @@
+package query
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/query/internal/scenario"
+)
+
+// testStore is the scenario written to an audit store with small segments
+// (a few records each), so that queries can skip segments.
+type testStore struct {
+	dir       string
+	signer    note.Signer
+	verifiers note.Verifiers
+}
+
+func newTestStore(t testing.TB) *testStore {
+	t.Helper()
+	_, _, signer, verifiers, err := scenario.Keys("test")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, scenario.WriteStore(dir, signer, scenario.Records(scenarioTraces(t)), 1, 1500))
+	return &testStore{dir: dir, signer: signer, verifiers: verifiers}
+}
+
+func (s *testStore) fetch(t testing.TB, f Filter) *Result {
+	t.Helper()
+	res, err := NewStoreSource(s.dir, s.verifiers).Fetch(context.Background(), f)
+	require.NoError(t, err)
+	return res
+}
+
+func timelineLines(tl *TimelineResult) []string {
+	out := []string{}
+	for _, c := range tl.Calls {
+		out = append(out, c.Line)
+	}
+	return out
+}
+
+func TestStoreTimelineVerified(t *testing.T) {
+	st := newTestStore(t)
+	res := st.fetch(t, Filter{ConversationID: scenario.SupportConversation})
+	assert.True(t, res.Integrity.Checked)
+	assert.True(t, res.Integrity.Verified, "%+v", res.Integrity.Findings)
+	assert.Empty(t, res.Integrity.Findings)
+	assert.Equal(t, scenario.SupportTimeline, timelineLines(Timeline(scenario.SupportConversation, res)))
+	assert.Less(t, res.Integrity.SegmentsRead, res.Integrity.SegmentsTotal, "a one-conversation query must skip segments")
+	assert.Greater(t, res.Integrity.SegmentsTotal, 5)
+	for _, r := range res.Records {
+		assert.NotEmpty(t, r.ChainID)
+		assert.NotEmpty(t, r.Hash)
+	}
+
+	all := st.fetch(t, Filter{})
+	assert.True(t, all.Integrity.Verified)
+	assert.Len(t, all.Records, scenario.CallCount)
+	assert.Equal(t, all.Integrity.SegmentsTotal, all.Integrity.SegmentsRead)
+}
+
+func TestStoreUnknownConversation(t *testing.T) {
+	st := newTestStore(t)
+	res := st.fetch(t, Filter{ConversationID: "no-such-conversation"})
+	assert.True(t, res.Integrity.Verified)
+	assert.Empty(t, res.Records)
+	assert.NotNil(t, res.Records)
+	tl := Timeline("no-such-conversation", res)
+	assert.Equal(t, 0, tl.Count)
+	assert.NotNil(t, tl.Calls)
+}
+
+func TestStoreWithoutVerifier(t *testing.T) {
+	st := newTestStore(t)
+	res, err := NewStoreSource(st.dir, nil).Fetch(context.Background(), Filter{ConversationID: scenario.SupportConversation})
+	require.NoError(t, err)
+	assert.False(t, res.Integrity.Checked)
+	assert.False(t, res.Integrity.Verified)
+	assert.False(t, res.Integrity.Failed())
+	assert.Contains(t, res.Integrity.Summary, "no verifier")
+	assert.Equal(t, scenario.SupportTimeline, timelineLines(Timeline(scenario.SupportConversation, res)))
+}
+
+func TestStoreUnreadable(t *testing.T) {
+	st := newTestStore(t)
+	for name, dir := range map[string]string{
+		"missing":   filepath.Join(t.TempDir(), "nope"),
+		"empty":     t.TempDir(),
+		"chain dir": filepath.Join(st.dir, "general"),
+		"a file":    writeFile(t, "f", []byte("x")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewStoreSource(dir, st.verifiers).Fetch(context.Background(), Filter{})
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+// segmentsOf lists a chain's segment files in order.
+func segmentsOf(t testing.TB, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	require.NoError(t, err)
+	return m
+}
+
+// segmentWith returns the sealed (not last) segment of the healthcare
+// chain that holds a line containing needle.
+func segmentWith(t testing.TB, chainDir, needle string) string {
+	t.Helper()
+	segs := segmentsOf(t, chainDir)
+	for _, s := range segs[:len(segs)-1] {
+		b, err := os.ReadFile(s)
+		require.NoError(t, err)
+		if strings.Contains(string(b), needle) {
+			return s
+		}
+	}
+	t.Fatalf("no sealed segment holds %q", needle)
+	return ""
+}
+
+func rewrite(t testing.TB, path string, fn func(string) string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	out := fn(string(b))
+	require.NotEqual(t, string(b), out, "tampering changed nothing in %s", path)
+	require.NoError(t, os.WriteFile(path, []byte(out), 0o600))
+}
+
+func sealOf(seg string) string    { return strings.TrimSuffix(seg, ".jsonl") + ".seal" }
+func summaryOf(seg string) string { return strings.TrimSuffix(seg, ".jsonl") + ".summary.json" }
+
+// rehashFrom re-hashes the records of one segment from line i on, so that
+// the hash chain inside the file is consistent again after an edit, as an
+// attacker without the key would do.
+func rehash(t testing.TB, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []byte
+	prev := ""
+	for i, line := range lines(string(b)) {
+		var r auditlog.Record
+		require.NoError(t, auditlog.DecodeRecord([]byte(line), &r))
+		if i > 0 {
+			r.PrevHash = prev
+		}
+		r.Hash = r.ComputeHash()
+		prev = r.Hash
+		out = append(r.AppendCanonical(out, true), '\n')
+	}
+	require.NoError(t, os.WriteFile(path, out, 0o600))
+}
+
+func TestStoreTamper(t *testing.T) {
+	const care = "healthcare"
+	cases := []struct {
+		name   string
+		filter Filter
+		tamper func(t *testing.T, st *testStore, chain string)
+		kind   string
+		// segment is a substring of the finding's Segment, "" for any.
+		segment string
+	}{
+		{
+			name:   "modified field in a read segment",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
+			},
+			kind: auditlog.KindModified,
+		},
+		{
+			name:   "modified and re-hashed segment",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
+				rehash(t, seg)
+			},
+			kind: auditlog.KindSealMismatch,
+		},
+		{
+			name:   "summary edited to hide a subject",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, summaryOf(seg), func(s string) string { return strings.ReplaceAll(s, scenario.BurstPatient, "P-0000") })
+			},
+			kind: auditlog.KindSummaryInvalid,
+		},
+		{
+			name:   "segment removed with its seal and summary",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				for _, p := range []string{seg, sealOf(seg), summaryOf(seg)} {
+					require.NoError(t, os.Remove(p))
+				}
+			},
+			kind: auditlog.KindSegmentMissing,
+		},
+		{
+			name:   "segment removed, seal left",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				require.NoError(t, os.Remove(segmentWith(t, chain, `"page":3`)))
+			},
+			kind: auditlog.KindSegmentMissing,
+		},
+		{
+			name:   "seal removed",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				require.NoError(t, os.Remove(sealOf(segmentWith(t, chain, `"page":3`))))
+			},
+			kind: auditlog.KindSealMissing,
+		},
+		{
+			name:   "seal text forged",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				rewrite(t, sealOf(segmentWith(t, chain, `"page":3`)), func(s string) string {
+					return strings.Replace(s, "count ", "count 1", 1)
+				})
+			},
+			kind: auditlog.KindSealInvalid,
+		},
+		{
+			name:   "seal signed by another key",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				_, _, other, _, err := scenario.Keys("test")
+				require.NoError(t, err)
+				p := sealOf(segmentWith(t, chain, `"page":3`))
+				msg, err := os.ReadFile(p)
+				require.NoError(t, err)
+				text := string(msg[:strings.Index(string(msg), "\n\n")+1])
+				signed, err := note.Sign(&note.Note{Text: text}, other)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(p, signed, 0o600))
+			},
+			kind: auditlog.KindSealInvalid,
+		},
+		{
+			name:   "two sealed segments swapped",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				segs := segmentsOf(t, chain)
+				a, b := segs[1], segs[2]
+				for _, pair := range [][2]string{{a, b}, {sealOf(a), sealOf(b)}, {summaryOf(a), summaryOf(b)}} {
+					tmp := pair[0] + ".x"
+					require.NoError(t, os.Rename(pair[0], tmp))
+					require.NoError(t, os.Rename(pair[1], pair[0]))
+					require.NoError(t, os.Rename(tmp, pair[1]))
+				}
+			},
+			kind: auditlog.KindSegmentName,
+		},
+		{
+			name:   "segment renamed",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentsOf(t, chain)[1]
+				require.NoError(t, os.Rename(seg, filepath.Join(chain, "old.jsonl")))
+			},
+			kind: auditlog.KindSegmentName,
+		},
+		{
+			name:   "tail truncated",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				segs := segmentsOf(t, chain)
+				last := segs[len(segs)-1]
+				require.NoError(t, os.Remove(last))
+				os.Remove(sealOf(last))
+				os.Remove(summaryOf(last))
+			},
+			kind: auditlog.KindTruncated,
+		},
+		{
+			name:   "active segment edited and re-hashed",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				segs := segmentsOf(t, chain)
+				last := segs[len(segs)-1]
+				if _, err := os.Stat(sealOf(last)); err == nil {
+					t.Skip("no active segment")
+				}
+				rewrite(t, last, func(s string) string { return strings.Replace(s, `"status":"ok"`, `"status":"no"`, 1) })
+				b, _ := os.ReadFile(last)
+				var first auditlog.Record
+				require.NoError(t, auditlog.DecodeRecord([]byte(lines(string(b))[0]), &first))
+				rehash(t, last)
+			},
+			kind: auditlog.KindCheckpointMismatch,
+		},
+		{
+			name:   "checkpoint forged",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				rewrite(t, filepath.Join(chain, "checkpoint"), func(s string) string {
+					l := strings.SplitN(s, "\n", 3)
+					return l[0] + "\n1" + l[1] + "\n" + l[2]
+				})
+			},
+			kind: auditlog.KindCheckpointForged,
+		},
+		{
+			name:   "checkpoint by unknown key",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				_, _, other, _, err := scenario.Keys("test")
+				require.NoError(t, err)
+				p := filepath.Join(chain, "checkpoint")
+				msg, err := os.ReadFile(p)
+				require.NoError(t, err)
+				text := string(msg[:strings.Index(string(msg), "\n\n")+1])
+				signed, err := note.Sign(&note.Note{Text: text}, other)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(p, signed, 0o600))
+			},
+			kind: auditlog.KindCheckpointUnknownKey,
+		},
+		{
+			name:   "garbage appended to a sealed segment",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				rewrite(t, segmentWith(t, chain, `"page":3`), func(s string) string { return s + "garbage" })
+			},
+			kind: auditlog.KindTrailingGarbage,
+		},
+		{
+			name:   "record deleted from a read segment",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string {
+					l := lines(s)
+					require.Greater(t, len(l), 1, "segment needs two records")
+					return strings.Join(l[1:], "\n") + "\n"
+				})
+			},
+			kind: auditlog.KindSealMismatch,
+		},
+		{
+			name:   "records reordered",
+			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string {
+					l := lines(s)
+					require.Greater(t, len(l), 1, "segment needs two records")
+					l[0], l[1] = l[1], l[0]
+					return strings.Join(l, "\n") + "\n"
+				})
+			},
+			kind: auditlog.KindOutOfOrder,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := newTestStore(t)
+			// The support conversation lives in the general chain: an
+			// answer about it must still fail when the healthcare chain
+			// is tampered with structurally, since calls of one
+			// conversation may be in any chain.
+			chain := filepath.Join(st.dir, care)
+			before := st.fetch(t, c.filter)
+			require.True(t, before.Integrity.Verified, "%v", before.Integrity.Findings)
+			c.tamper(t, st, chain)
+			res := st.fetch(t, c.filter)
+			assert.True(t, res.Integrity.Checked)
+			assert.False(t, res.Integrity.Verified)
+			assert.True(t, res.Integrity.Failed())
+			var kinds []string
+			found := false
+			for _, f := range res.Integrity.Findings {
+				kinds = append(kinds, f.Kind+" "+f.Chain+"/"+f.Segment)
+				if f.Kind == c.kind && f.Chain == care {
+					found = true
+				}
+			}
+			assert.True(t, found, "want a %s finding in chain %s, got %v", c.kind, care, kinds)
+			assert.Contains(t, res.Integrity.Summary, "NOT verified")
+		})
+	}
+}
