@@ -535,6 +535,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			v.add(name, -1, KindMalformed, "unreadable: %s", oneLine(res.err))
 			continue
 		}
+		if v.marker != nil && claimed < v.marker.Cut && belowCut(res, v.marker.Cut) {
+			continue // removed by a prune that was interrupted before deleting it
+		}
 		first := -1
 		for i, li := range res.lines {
 			if li.status < lineMalformed {
@@ -776,4 +779,14 @@ func (t *treeChecker) err(n int64) string {
 		return fmt.Sprintf("stored hash %d does not match the records", t.mismatch)
 	}
 	return ""
+}
+
+// belowCut reports whether every record of a segment precedes cut.
+func belowCut(res *segmentResult, cut uint64) bool {
+	for _, li := range res.lines {
+		if li.status >= lineMalformed || li.seq >= cut {
+			return false
+		}
+	}
+	return true
 }

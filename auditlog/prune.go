@@ -1,0 +1,299 @@
+package auditlog
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// PruneOptions configures Prune.
+type PruneOptions struct {
+	// Now is the time records' retain_until is compared with. Default
+	// time.Now().
+	Now time.Time
+	// DryRun reports what would be removed and changes nothing.
+	DryRun bool
+	// Signer signs the prune markers. Required unless DryRun.
+	Signer note.Signer
+	// Chains limits pruning to the named chains. Default: all.
+	Chains []string
+	// Logger receives one line per removed segment. Default: none.
+	Logger *zap.Logger
+	_      struct{}
+}
+
+// ChainPrune is what Prune did (or would do) to one chain.
+type ChainPrune struct {
+	Chain string `json:"chain"`
+	// Segments are the removed (or removable) segment files.
+	Segments []string `json:"segments"`
+	Records  uint64   `json:"records"`
+	// Cut is the first seq kept after the prune.
+	Cut uint64 `json:"cut"`
+	// StoppedAt says why the next segment was kept: "not expired",
+	// "legal hold: ...", "active segment".
+	StoppedAt string `json:"stopped_at"`
+}
+
+// Prune enforces retention on the store in dir. In each chain it removes
+// the longest run of sealed segments, from the oldest, whose every record
+// has retain_until before opts.Now and matches no legal hold; the active
+// (last) segment is never removed. Before removing anything it writes a
+// signed prune marker (file "prune", history in "prunes/") holding the new
+// cut, the hash of the last removed record and the Merkle frontier there,
+// so that Verify still checks the rest of the chain and its checkpoints,
+// and can tell a prune from a deleted segment. The segments removed are
+// checked first (hash chain and seal), so a tampered segment is reported,
+// not silently removed.
+//
+// Legal holds are lines in the file "legal_hold" at the store root (all
+// chains) or in a chain directory: "*" holds everything; "subject
+// TYPE/ID", "conversation ID" and "user ID" hold every segment with a
+// matching record; "#" starts a comment. Prune may run while a Store is
+// writing; two Prunes of one store exclude each other.
+func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.Signer == nil && !opts.DryRun {
+		return nil, errors.New("auditlog: prune needs a signer for its markers")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".prune.lock"), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("auditlog: another prune is running on %s: %w", dir, err)
+	}
+	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
+	if err != nil {
+		return nil, err
+	}
+	names, err := listChains(dir)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	var out []ChainPrune
+	for _, name := range names {
+		if len(opts.Chains) > 0 && !contains(opts.Chains, name) {
+			continue
+		}
+		cp, err := pruneChain(filepath.Join(dir, name), name, storeHolds, &opts)
+		if err != nil {
+			return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
+		}
+		out = append(out, cp)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type legalHold struct{ kind, value string }
+
+func (h legalHold) String() string {
+	if h.kind == "*" {
+		return "*"
+	}
+	return h.kind + " " + h.value
+}
+
+func (h legalHold) matches(r *Record) bool {
+	switch h.kind {
+	case "*":
+		return true
+	case "subject":
+		return r.Subject.Type+"/"+r.Subject.ID == h.value
+	case "conversation":
+		return r.ConversationID == h.value
+	case "user":
+		return r.UserID == h.value
+	}
+	return false
+}
+
+func readLegalHolds(path string) ([]legalHold, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	var holds []legalHold
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if line == "*" {
+			holds = append(holds, legalHold{kind: "*"})
+			continue
+		}
+		kind, value, ok := strings.Cut(line, " ")
+		value = strings.TrimSpace(value)
+		if !ok || value == "" || (kind != "subject" && kind != "conversation" && kind != "user") {
+			return nil, fmt.Errorf("auditlog: %s line %d: %q is not \"*\", \"subject TYPE/ID\", \"conversation ID\" or \"user ID\"", path, n, truncate(line, 60))
+		}
+		holds = append(holds, legalHold{kind: kind, value: value})
+	}
+	return holds, sc.Err()
+}
+
+func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (ChainPrune, error) {
+	res := ChainPrune{Chain: name}
+	holds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
+	if err != nil {
+		return res, err
+	}
+	holds = append(holds, storeHolds...)
+	var front frontier
+	prev := ZeroHash
+	var id string
+	if msg, err := os.ReadFile(filepath.Join(dir, pruneFile)); err == nil {
+		text, err := noteText(msg)
+		if err != nil {
+			return res, err
+		}
+		m, err := ParsePruneMarker(text)
+		if err != nil {
+			return res, err
+		}
+		front = frontier{n: int64(m.Cut), hashes: m.Frontier}
+		prev, id = m.LastHash, m.Chain
+	} else if !os.IsNotExist(err) {
+		return res, err
+	}
+	res.Cut = uint64(front.n)
+	segs, err := listSegments(dir)
+	if err != nil {
+		return res, err
+	}
+	now := opts.Now.UTC().Format(TimeFormat)
+	var prunable []string
+	for i, seg := range segs {
+		first, ok := parseSegmentName(seg)
+		if !ok {
+			res.StoppedAt = "segment " + seg + " has a malformed name"
+			break
+		}
+		if first < uint64(front.n) {
+			prunable = append(prunable, seg) // left over by an interrupted prune
+			continue
+		}
+		if i == len(segs)-1 {
+			res.StoppedAt = "active segment"
+			break
+		}
+		msg, err := os.ReadFile(filepath.Join(dir, sealName(seg)))
+		if err != nil {
+			res.StoppedAt = "segment " + seg + " is not sealed"
+			break
+		}
+		text, err := noteText(msg)
+		if err != nil {
+			return res, err
+		}
+		seal, err := ParseSeal(text)
+		if err != nil {
+			return res, err
+		}
+		f := front.clone()
+		p, cid := prev, id
+		stop := ""
+		var records uint64
+		err = ReadSegmentFile(filepath.Join(dir, seg), func(r *Record, _ []byte) error {
+			if cid == "" {
+				cid = r.ChainID
+			}
+			switch {
+			case r.ChainID != cid || int64(r.Seq) != f.n || r.PrevHash != p || r.ComputeHash() != r.Hash:
+				return fmt.Errorf("segment %s fails verification at seq %d: run otelaudit verify", seg, f.n)
+			case r.Retention.RetainUntil == "" || r.Retention.RetainUntil >= now:
+				if stop == "" {
+					stop = fmt.Sprintf("not expired: seq %d retained until %q", r.Seq, r.Retention.RetainUntil)
+				}
+			}
+			for _, h := range holds {
+				if stop == "" && h.matches(r) {
+					stop = fmt.Sprintf("legal hold %q: seq %d", h.String(), r.Seq)
+				}
+			}
+			f.push(tlog.RecordHash(r.AppendCanonical(nil, false)), nil)
+			p = r.Hash
+			records++
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if seal.LastHash != p || seal.FirstSeq+seal.Count != uint64(f.n) {
+			return res, fmt.Errorf("segment %s does not match its seal: run otelaudit verify", seg)
+		}
+		if stop != "" {
+			res.StoppedAt = seg + ": " + stop
+			break
+		}
+		front, prev, id = f, p, cid
+		prunable = append(prunable, seg)
+		res.Records += records
+	}
+	res.Segments = prunable
+	if len(prunable) == 0 || opts.DryRun {
+		res.Cut = uint64(front.n)
+		return res, nil
+	}
+	res.Cut = uint64(front.n)
+	var removed []string
+	for _, s := range prunable {
+		if first, _ := parseSegmentName(s); first >= uint64(res.Cut) {
+			continue
+		}
+		removed = append(removed, s)
+	}
+	marker := PruneMarker{Chain: id, Cut: res.Cut, LastHash: prev, Root: front.root(), Frontier: front.hashes, Segments: removed, Time: opts.Now}
+	msg, err := note.Sign(&note.Note{Text: string(marker.Text())}, opts.Signer)
+	if err != nil {
+		return res, err
+	}
+	if err := mkdirSynced(filepath.Join(dir, prunesDir)); err != nil {
+		return res, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, prunesDir, historyName(res.Cut)), msg); err != nil {
+		return res, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, pruneFile), msg); err != nil {
+		return res, err
+	}
+	for _, s := range removed {
+		for _, f := range []string{s, sealName(s), summaryName(s)} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+				return res, err
+			}
+		}
+		opts.Logger.Info("pruned segment", zap.String("chain", name), zap.String("segment", s))
+	}
+	return res, syncDir(dir)
+}

@@ -1,0 +1,123 @@
+package auditlog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPolicyClassify(t *testing.T) {
+	p := DefaultPolicy()
+	p.Classes[0].Tools = append(p.Classes[0].Tools, "billing_*")
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		tool, subject, class string
+		days                 int
+	}{
+		{"charge_payment", "", "financial", 2555},
+		{"billing_export", "", "financial", 2555},
+		{"access_patient_record", "", "healthcare", 2190},
+		{"search_docs", "patient", "healthcare", 2190},
+		{"search_docs", "customer", "general", 365},
+		{"", "", "general", 365},
+	}
+	for _, tt := range tests {
+		if c, d := p.Classify(tt.tool, tt.subject); c != tt.class || d != tt.days {
+			t.Errorf("Classify(%q, %q) = %s, %d; want %s, %d", tt.tool, tt.subject, c, d, tt.class, tt.days)
+		}
+	}
+	ts := time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
+	if r := p.Retention("charge_payment", "", ts); r.RetainUntil != "2033-02-01T04:05:06.000000007Z" || r.Days != 2555 {
+		t.Errorf("Retention = %+v", r)
+	}
+	bad := &Policy{DefaultClass: "nope", Classes: []Class{{Name: "a/b", Days: 0, Tools: []string{"["}}}}
+	err := bad.Validate()
+	for _, want := range []string{`"a/b"`, "days must be positive", `tool pattern "["`, `default_class "nope"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %v lacks %s", err, want)
+		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k) // records from 2026-01-02, kept 365 days
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	segs, _ := listSegments(filepath.Join(dir, "general"))
+
+	// Not yet expired: nothing to do.
+	res, err := Prune(dir, PruneOptions{Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Signer: k.signer})
+	if err != nil || len(res[0].Segments) != 0 || !strings.Contains(res[0].StoppedAt, "not expired") {
+		t.Fatalf("early prune = %+v, %v", res, err)
+	}
+	// A legal hold on a subject in the third segment stops there.
+	var held string
+	ReadSegmentFile(filepath.Join(dir, "general", segs[2]), func(r *Record, _ []byte) error {
+		held = r.Subject.Type + "/" + r.Subject.ID
+		return nil
+	})
+	os.WriteFile(filepath.Join(dir, "general", legalHoldFile), []byte("# case 42\nsubject "+held+"\n"), 0o600)
+	res, err = Prune(dir, PruneOptions{Now: later, DryRun: true})
+	if err != nil || len(res[0].Segments) != 2 || !strings.Contains(res[0].StoppedAt, "legal hold") {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if left, _ := listSegments(filepath.Join(dir, "general")); len(left) != len(segs) {
+		t.Fatal("dry run removed segments")
+	}
+	res, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer, Chains: []string{"general"}})
+	if err != nil || len(res) != 1 || len(res[0].Segments) != 2 || res[0].Cut != uint64(res[0].Records) {
+		t.Fatalf("prune = %+v, %v", res, err)
+	}
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after prune: %v\n%s", err, findingsText(rep))
+	}
+	if rep.Chains[0].FirstSeq != res[0].Cut {
+		t.Fatalf("first seq %d, want cut %d", rep.Chains[0].FirstSeq, res[0].Cut)
+	}
+
+	// Lift the hold: the rest goes, except the active segment.
+	os.Remove(filepath.Join(dir, "general", legalHoldFile))
+	res, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+	if err != nil || len(res[0].Segments) != len(segs)-3 || res[0].StoppedAt != "active segment" {
+		t.Fatalf("second prune = %+v, %v", res, err)
+	}
+	// The writer resumes after a prune, and everything verifies.
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
+	appendOK(t, s, testRecords(1000, 30, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Verify(dir, k.verifiers)
+	if err != nil || !rep.OK() || rep.Chains[0].Size != 90 {
+		t.Fatalf("verify after prune and append: %v %+v\n%s", err, rep.Chains, findingsText(rep))
+	}
+
+	// A forged marker is caught.
+	msg, _ := os.ReadFile(filepath.Join(dir, "general", pruneFile))
+	os.WriteFile(filepath.Join(dir, "general", pruneFile), []byte(strings.Replace(string(msg), "cut ", "cut 1", 1)), 0o600)
+	rep, _ = Verify(dir, k.verifiers)
+	found := false
+	for _, f := range rep.Findings {
+		found = found || f.Kind == KindPruneMarker
+	}
+	if !found {
+		t.Fatalf("forged prune marker not reported:\n%s", findingsText(rep))
+	}
+}
+
+func TestPruneRejectsBadHoldFile(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	os.WriteFile(filepath.Join(dir, legalHoldFile), []byte("patient P-1\n"), 0o600)
+	if _, err := Prune(dir, PruneOptions{Signer: k.signer}); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("bad legal_hold accepted: %v", err)
+	}
+	if _, err := Prune(dir, PruneOptions{}); err == nil || !strings.Contains(err.Error(), "signer") {
+		t.Fatalf("prune without signer: %v", err)
+	}
+}
