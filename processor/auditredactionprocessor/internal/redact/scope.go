@@ -171,7 +171,8 @@ func (sc *Scope) scan(s string) (string, int) {
 		return s, 0
 	}
 	sp = mergeSpans(sp)
-	out := make([]byte, 0, len(s)+16*len(sp))
+	out := sc.getBuf()
+	defer func() { sc.putBuf(out) }()
 	last := 0
 	for _, m := range sp {
 		out = append(out, s[last:m.start]...)
