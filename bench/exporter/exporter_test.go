@@ -59,7 +59,7 @@ func newBatch() ptrace.Traces {
 	ra.PutStr("telemetry.sdk.version", "1.47.0")
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().SetName("github.com/otelaudit/otelaudit/instrumentation")
-	tools := []string{"lookup_order", "issue_refund", "access_patient_record", "search_kb", "update_ticket"}
+	tools := []string{"lookup_order", "search_kb", "update_ticket", "get_shipping_status", "send_email"}
 	for i := range batchSize {
 		sp := ss.Spans().AppendEmpty()
 		tool := tools[i%len(tools)]

@@ -41,15 +41,7 @@ func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.S
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		r.DurationMS = float64(end-start) / 1e6
 	}
-	if id := span.TraceID(); !id.IsEmpty() {
-		r.TraceID = hex.EncodeToString(id[:])
-	}
-	if id := span.SpanID(); !id.IsEmpty() {
-		r.SpanID = hex.EncodeToString(id[:])
-	}
-	if id := span.ParentSpanID(); !id.IsEmpty() {
-		r.ParentSpanID = hex.EncodeToString(id[:])
-	}
+	r.TraceID, r.SpanID, r.ParentSpanID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
 
 	r.ToolName = toolName(&a, conv, name)
 	r.ToolCallID = toolCallID(&a, conv)
@@ -344,6 +336,27 @@ func serviceName(res pcommon.Resource) string {
 		return valueString(v)
 	}
 	return ""
+}
+
+// hexIDs renders the three ids as lowercase hex ("" for an empty id) in a
+// single allocation.
+func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
+	var buf [64]byte
+	hex.Encode(buf[0:32], trace[:])
+	hex.Encode(buf[32:48], span[:])
+	hex.Encode(buf[48:64], parent[:])
+	all := string(buf[:])
+	t, s, p := all[0:32], all[32:48], all[48:64]
+	if trace.IsEmpty() {
+		t = ""
+	}
+	if span.IsEmpty() {
+		s = ""
+	}
+	if parent.IsEmpty() {
+		p = ""
+	}
+	return t, s, p
 }
 
 // formatTime renders t in UTC with auditlog.TimeFormat.

@@ -94,7 +94,7 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 // textAsJSON returns the canonical JSON of text that may itself be JSON.
 func textAsJSON(clean string) []byte {
 	if looksLikeJSON(clean) {
-		if c, err := canonicalizeJSON([]byte(clean)); err == nil {
+		if c, err := canonicalizeString(clean); err == nil {
 			return c
 		}
 	}

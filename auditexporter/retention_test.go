@@ -1,0 +1,69 @@
+package auditexporter
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+func TestRetentionClassify(t *testing.T) {
+	p := newRetentionPolicy(RetentionConfig{
+		DefaultClass: "general",
+		Classes: map[string]ClassConfig{
+			"general":    {Days: 365},
+			"financial":  {Days: 2555, Tools: []string{"charge_*", "issue_refund"}},
+			"healthcare": {Days: 2190, Tools: []string{"access_patient_record"}, SubjectTypes: []string{"patient"}},
+			"legal":      {Days: 3650, SubjectTypes: []string{"litigation_hold"}},
+			"short":      {Days: 30, Tools: []string{"ping", "charge_*"}},
+			"alpha":      {Days: 2555, Tools: []string{"issue_refund"}},
+		},
+	})
+	tests := []struct {
+		tool, subject string
+		class         string
+		days          int
+	}{
+		{tool: "charge_payment", class: "financial", days: 2555},
+		{tool: "charge_card", subject: "customer", class: "financial", days: 2555},
+		{tool: "access_patient_record", class: "healthcare", days: 2190},
+		{tool: "lookup_order", subject: "patient", class: "healthcare", days: 2190},
+		{tool: "charge_payment", subject: "patient", class: "financial", days: 2555},
+		{tool: "charge_payment", subject: "litigation_hold", class: "legal", days: 3650},
+		{tool: "ping", class: "short", days: 30},
+		{tool: "issue_refund", class: "alpha", days: 2555},
+		{tool: "lookup_order", class: "general", days: 365},
+		{tool: "", class: "general", days: 365},
+		{tool: "Charge_payment", class: "general", days: 365},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%s", tt.tool, tt.subject), func(t *testing.T) {
+			for range 2 { // uncached, then cached
+				class, days := p.classify(tt.tool, tt.subject)
+				assert.Equal(t, tt.class, class, "the longest-retained matching class wins, ties by name")
+				assert.Equal(t, tt.days, days)
+			}
+		})
+	}
+}
+
+func TestRetentionCacheIsBounded(t *testing.T) {
+	p := newRetentionPolicy(defaultRetention())
+	for i := range 3 * cacheLimit {
+		class, _ := p.classify(fmt.Sprintf("tool_%d", i), "")
+		assert.Equal(t, "general", class)
+	}
+	assert.LessOrEqual(t, len(p.cache), cacheLimit)
+	class, _ := p.classify("issue_refund", "")
+	assert.Equal(t, "financial", class)
+}
+
+func TestRetentionApply(t *testing.T) {
+	p := newRetentionPolicy(defaultRetention())
+	r := auditlog.Record{ToolName: "update_treatment"}
+	p.apply(&r, time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600)))
+	assert.Equal(t, auditlog.Retention{Class: "healthcare", Days: 2190, RetainUntil: "2030-02-27T22:59:59.123456789Z"}, r.Retention)
+}
