@@ -166,8 +166,12 @@ func BenchmarkExporter(b *testing.B) {
 		name string
 		new  func(testing.TB, string) exporter.Traces
 	}{
-		{name: "audit", new: func(tb testing.TB, dir string) exporter.Traces { return newAuditExporter(tb, filepath.Join(dir, "store")) }},
-		{name: "file", new: func(tb testing.TB, dir string) exporter.Traces { return newFileExporter(tb, filepath.Join(dir, "spans.jsonl")) }},
+		{name: "audit", new: func(tb testing.TB, dir string) exporter.Traces {
+			return newAuditExporter(tb, filepath.Join(dir, "store"))
+		}},
+		{name: "file", new: func(tb testing.TB, dir string) exporter.Traces {
+			return newFileExporter(tb, filepath.Join(dir, "spans.jsonl"))
+		}},
 	}
 	for _, e := range exporters {
 		b.Run(e.name, func(b *testing.B) {
