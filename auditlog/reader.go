@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // ReadSegmentFile decodes the records of one segment file in order and
@@ -32,4 +33,15 @@ func ReadSegmentFile(path string, fn func(r *Record, line []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// Chains returns the chain directory names of the store in dir, sorted.
+func Chains(dir string) ([]string, error) { return listChains(dir) }
+
+// SegmentFiles returns the segment file names of a chain in order.
+func SegmentFiles(dir, chain string) ([]string, error) {
+	if !ValidChainName(chain) {
+		return nil, fmt.Errorf("%q is not a chain name", chain)
+	}
+	return listSegments(filepath.Join(dir, chain))
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"path/filepath"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+var catCommand = command{
+	name:    "cat",
+	summary: "print the records of a store as JSON lines, chain by chain",
+	run:     runCat,
+}
+
+func runCat(e *env, args []string) int {
+	fs := flagSet(e, "cat", "--dir DIR [--chain NAME]",
+		"Prints every record, one canonical JSON object per line, in chain order. It does\nnot verify: run otelaudit verify for that.")
+	dir := dirFlag(fs)
+	chain := fs.String("chain", "", "print only this chain")
+	if code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	if err := required("dir", *dir); err != nil {
+		return fail(e, "cat", "%v", err)
+	}
+	if err := writeJSONL(e, *dir, *chain); err != nil {
+		return fail(e, "cat", "%v", err)
+	}
+	return exitOK
+}
+
+// writeJSONL copies the record lines of the store (or one chain) to
+// stdout. export --format jsonl is the same operation.
+func writeJSONL(e *env, dir, only string) error {
+	chains, err := auditlog.Chains(dir)
+	if err != nil {
+		return err
+	}
+	if only != "" {
+		chains = []string{only}
+	}
+	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	for _, c := range chains {
+		segs, err := auditlog.SegmentFiles(dir, c)
+		if err != nil {
+			return err
+		}
+		for _, s := range segs {
+			err := auditlog.ReadSegmentFile(filepath.Join(dir, c, s), func(_ *auditlog.Record, line []byte) error {
+				w.Write(line)
+				return w.WriteByte('\n')
+			})
+			if err != nil {
+				return fmt.Errorf("chain %s: %w", c, err)
+			}
+		}
+	}
+	return w.Flush()
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &env{stdout: &out, stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+// newStore generates keys with keygen and writes a store of n records.
+func newStore(t *testing.T, n int) (dir, signer, verifier string) {
+	t.Helper()
+	tmp := t.TempDir()
+	signer, verifier = filepath.Join(tmp, "signer.key"), filepath.Join(tmp, "verifier.key")
+	if code, _, errs := runCLI("keygen", "--name", "test.example/audit", "--signer", signer, "--verifier", verifier); code != 0 {
+		t.Fatalf("keygen: %d %s", code, errs)
+	}
+	s, err := loadSigner(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(tmp, "store")
+	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]*auditlog.Record, n)
+	for i := range recs {
+		ts := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
+		recs[i] = &auditlog.Record{
+			Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
+			ToolName: "search", Operation: "execute_tool", Success: true,
+			Retention: auditlog.Retention{Class: "general", Days: 365, RetainUntil: ts.AddDate(1, 0, 0).Format(auditlog.TimeFormat)},
+		}
+	}
+	for i := 0; i < n; i += 2 {
+		if _, err := st.Append(context.Background(), recs[i:min(i+2, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, signer, verifier
+}
+
+func TestKeygen(t *testing.T) {
+	dir := t.TempDir()
+	s, v := filepath.Join(dir, "s"), filepath.Join(dir, "v")
+	code, out, _ := runCLI("keygen", "--name", "k", "--signer", s, "--verifier", v)
+	if code != 0 || !strings.Contains(out, "verifier key") {
+		t.Fatalf("keygen = %d %q", code, out)
+	}
+	st, _ := os.Stat(s)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("signer mode %v", st.Mode().Perm())
+	}
+	if _, err := loadVerifiers(v); err != nil {
+		t.Fatal(err)
+	}
+	// Never overwrites.
+	if code, _, errs := runCLI("keygen", "--name", "k", "--signer", s, "--verifier", v+"2"); code != 2 || !strings.Contains(errs, "exists") {
+		t.Fatalf("keygen over existing = %d %q", code, errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{nil, 2, "usage: otelaudit"},
+		{[]string{"--help"}, 0, "commands:"},
+		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{"verify", "--help"}, 0, "--since-checkpoint"},
+		{[]string{"prune", "--help"}, 0, "--dry-run"},
+		{[]string{"cat", "--help"}, 0, "--dir"},
+		{[]string{"keygen", "--help"}, 0, "--name"},
+		{[]string{"verify"}, 2, "--dir is required"},
+		{[]string{"verify", "--dir", "x"}, 2, "--verifier is required"},
+		{[]string{"verify", "--dir", "x", "--verifier", "/nonexistent"}, 2, "no such file"},
+		{[]string{"verify", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"verify", "--dir", "x", "--verifier", "v", "--format", "xml"}, 2, `--format "xml"`},
+		{[]string{"prune", "--dir", "x"}, 2, "--signer is required"},
+		{[]string{"prune", "--dir", "x", "--dry-run", "--now", "soon"}, 2, "neither RFC 3339 nor a date"},
+		{[]string{"cat", "--dir", "/nonexistent"}, 2, "no such file"},
+		{[]string{"keygen", "--name", "k"}, 2, "--signer is required"},
+	}
+	for _, tt := range tests {
+		code, _, errs := runCLI(tt.args...)
+		if code != tt.code || !strings.Contains(errs, tt.wantErr) {
+			t.Errorf("otelaudit %v = %d %q; want %d and %q", tt.args, code, errs, tt.code, tt.wantErr)
+		}
+		if code == 2 && len(tt.args) > 1 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("otelaudit %v: reason is not one line: %q", tt.args, errs)
+		}
+	}
+}
+
+func TestVerifyCommand(t *testing.T) {
+	dir, _, verifier := newStore(t, 20)
+	code, out, errs := runCLI("verify", "--dir", dir, "--verifier", verifier)
+	if code != 0 || !strings.Contains(out, "OK: 20 records in 1 chains, 0 problems") {
+		t.Fatalf("verify intact = %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", verifier, "--format", "json")
+	var rep struct {
+		OK      bool `json:"ok"`
+		Records int  `json:"records"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.OK || rep.Records != 20 {
+		t.Fatalf("json = %d %s", code, out)
+	}
+	// A saved checkpoint that the store still contains passes.
+	cp := filepath.Join(t.TempDir(), "cp")
+	data, _ := os.ReadFile(filepath.Join(dir, "general", "checkpoint"))
+	os.WriteFile(cp, data, 0o600)
+	if code, out, _ := runCLI("verify", "--dir", dir, "--verifier", verifier, "--since-checkpoint", cp); code != 0 {
+		t.Fatalf("since-checkpoint = %d\n%s", code, out)
+	}
+
+	// Tamper with one record.
+	segs, _ := auditlog.SegmentFiles(dir, "general")
+	p := filepath.Join(dir, "general", segs[1])
+	seg, _ := os.ReadFile(p)
+	os.WriteFile(p, bytes.Replace(seg, []byte(`"tool_name":"search"`), []byte(`"tool_name":"delete"`), 1), 0o600)
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", verifier)
+	first, _ := segmentFirst(segs[1])
+	want := fmt.Sprintf("FAIL chain=general segment=%s seq=%d kind=modified", segs[1], first)
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "FAILED") {
+		t.Fatalf("verify tampered = %d, want line %q in\n%s", code, want, out)
+	}
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", verifier, "--format", "csv")
+	if code != 1 || !strings.HasPrefix(out, "chain,segment,seq,kind,detail\n") || !strings.Contains(out, ",modified,") {
+		t.Fatalf("csv = %d\n%s", code, out)
+	}
+	// A different key: every checkpoint is from an unknown key.
+	tmp := t.TempDir()
+	runCLI("keygen", "--name", "other", "--signer", filepath.Join(tmp, "s"), "--verifier", filepath.Join(tmp, "v"))
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", filepath.Join(tmp, "v"))
+	if code != 1 || !strings.Contains(out, "kind=checkpoint_unknown_key") {
+		t.Fatalf("unknown key = %d\n%s", code, out)
+	}
+}
+
+func segmentFirst(seg string) (int64, error) {
+	var n int64
+	_, err := fmt.Sscanf(seg, "%020d.jsonl", &n)
+	return n, err
+}
+
+func TestPruneAndCatCommands(t *testing.T) {
+	dir, signer, verifier := newStore(t, 20)
+	code, out, _ := runCLI("cat", "--dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 20 {
+		t.Fatalf("cat = %d, %d lines", code, strings.Count(out, "\n"))
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r auditlog.Record
+		if err := auditlog.DecodeRecord([]byte(line), &r); err != nil || r.Hash != r.ComputeHash() {
+			t.Fatalf("cat line does not decode: %v", err)
+		}
+	}
+	code, out, _ = runCLI("prune", "--dir", dir, "--dry-run", "--now", "2030-01-01")
+	if code != 0 || !strings.Contains(out, "would remove") {
+		t.Fatalf("dry run = %d %s", code, out)
+	}
+	code, out, errs := runCLI("prune", "--dir", dir, "--signer", signer, "--now", "2030-01-01T00:00:00Z")
+	if code != 0 || !strings.Contains(out, "removed") {
+		t.Fatalf("prune = %d %s %s", code, out, errs)
+	}
+	if code, out, _ := runCLI("verify", "--dir", dir, "--verifier", verifier); code != 0 {
+		t.Fatalf("verify after prune = %d\n%s", code, out)
+	}
+	code, out, _ = runCLI("cat", "--dir", dir, "--chain", "general")
+	if code != 0 || strings.Count(out, "\n") >= 20 || strings.Count(out, "\n") == 0 {
+		t.Fatalf("cat after prune = %d, %d lines", code, strings.Count(out, "\n"))
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+var pruneCommand = command{
+	name:    "prune",
+	summary: "remove sealed segments past retention (run with --dry-run first)",
+	run:     runPrune,
+}
+
+func runPrune(e *env, args []string) int {
+	fs := flagSet(e, "prune", "--dir DIR --signer FILE [--dry-run] [--now TIME] [--chain NAME] [--format text|json]",
+		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"conversation ID\" or \"user ID\" in DIR/legal_hold or DIR/CHAIN/legal_hold.")
+	dir := dirFlag(fs)
+	signer := signerFlag(fs)
+	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing")
+	nowFlag := fs.String("now", "", "compare retain_until with this time (RFC 3339 or YYYY-MM-DD) instead of the current time")
+	chain := fs.String("chain", "", "prune only this chain")
+	format := formatFlag(fs, "text", "json")
+	if code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	if err := required("dir", *dir); err != nil {
+		return fail(e, "prune", "%v", err)
+	}
+	if err := checkFormat(*format, "text", "json"); err != nil {
+		return fail(e, "prune", "%v", err)
+	}
+	opts := auditlog.PruneOptions{DryRun: *dryRun, Now: time.Now()}
+	if *nowFlag != "" {
+		t, err := parseTime(*nowFlag)
+		if err != nil {
+			return fail(e, "prune", "--now: %v", err)
+		}
+		opts.Now = t
+	}
+	if *chain != "" {
+		opts.Chains = []string{*chain}
+	}
+	if !*dryRun {
+		if err := required("signer", *signer); err != nil {
+			return fail(e, "prune", "%v (or use --dry-run)", err)
+		}
+	}
+	if *signer != "" {
+		s, err := loadSigner(*signer)
+		if err != nil {
+			return fail(e, "prune", "%v", err)
+		}
+		opts.Signer = s
+	}
+	res, err := auditlog.Prune(*dir, opts)
+	if err != nil {
+		return fail(e, "prune", "%v", err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(res)
+		return exitOK
+	}
+	verb := "removed"
+	if *dryRun {
+		verb = "would remove"
+	}
+	for _, c := range res {
+		fmt.Fprintf(e.stdout, "chain %s: %s %d segments (%d records), first kept seq %d; kept: %s\n",
+			c.Chain, verb, len(c.Segments), c.Records, c.Cut, c.StoppedAt)
+		if len(c.Segments) > 0 {
+			fmt.Fprintf(e.stdout, "  %s\n", strings.Join(c.Segments, " "))
+		}
+	}
+	return exitOK
+}
