@@ -359,8 +359,37 @@ func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string,
 	return t, s, p
 }
 
-// formatTime renders t in UTC with auditlog.TimeFormat.
-func formatTime(t pcommon.Timestamp) string {
-	var buf [len(auditlog.TimeFormat) + 8]byte
-	return string(t.AsTime().UTC().AppendFormat(buf[:0], auditlog.TimeFormat))
+// formatTime renders t in UTC with auditlog.TimeFormat. It writes the
+// digits itself, which is several times faster than time.Time.AppendFormat
+// on this per-span path; years outside 0-9999 take the general route.
+func formatTime(ts pcommon.Timestamp) string {
+	t := ts.AsTime().UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(auditlog.TimeFormat)
+	}
+	hour, minute, sec := t.Clock()
+	ns := t.Nanosecond()
+	var b [len(auditlog.TimeFormat)]byte
+	put := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, year)
+	b[4] = '-'
+	put(5, 2, int(month))
+	b[7] = '-'
+	put(8, 2, day)
+	b[10] = 'T'
+	put(11, 2, hour)
+	b[13] = ':'
+	put(14, 2, minute)
+	b[16] = ':'
+	put(17, 2, sec)
+	b[19] = '.'
+	put(20, 9, ns)
+	b[29] = 'Z'
+	return string(b[:])
 }

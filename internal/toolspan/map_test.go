@@ -534,3 +534,21 @@ func TestAttribution(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatTime(t *testing.T) {
+	tests := []struct {
+		ts   pcommon.Timestamp
+		want string
+	}{
+		{ts: 0, want: "1970-01-01T00:00:00.000000000Z"},
+		{ts: 1767262501_350000000, want: "2026-01-01T10:15:01.350000000Z"},
+		{ts: 951868799_999999999, want: "2000-02-29T23:59:59.999999999Z"},
+		{ts: 1 << 63, want: "1677-09-21T00:12:43.145224192Z"},   // wraps as time.Unix does
+		{ts: 1<<64 - 1, want: "1969-12-31T23:59:59.999999999Z"}, // likewise
+	}
+	for _, tt := range tests {
+		got := formatTime(tt.ts)
+		assert.Equal(t, tt.want, got)
+		assert.Equal(t, tt.ts.AsTime().UTC().Format(auditlog.TimeFormat), got, "same as the time package")
+	}
+}

@@ -74,6 +74,14 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 	if over(len(s), limit) {
 		return truncated([]byte(s))
 	}
+	if mode == unwrapNone && looksLikeJSON(s) {
+		// Fast path: the canonicaliser validates UTF-8 itself, so valid
+		// JSON needs no separate pass; anything it refuses, invalid UTF-8
+		// included, takes the general route below.
+		if c, err := canonicalizeString(s); err == nil {
+			return fit(c, []byte(s), limit)
+		}
+	}
 	clean := validUTF8(s)
 	if mode != unwrapNone {
 		if inner, ok := unwrapTraceloop(clean, mode); ok {
