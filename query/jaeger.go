@@ -129,7 +129,7 @@ func (s *JaegerSource) Kind() string { return SourceJaeger }
 
 // errNotFound marks a 404 whose body is not Jaeger's "no traces" answer:
 // the route does not exist on this server.
-var errNotFound = errors.New("not found")
+var errNotFound = errors.New("(HTTP 404)")
 
 // Fetch searches every service over the filter's time range and returns
 // the matching tool-call records. The Result's From and To give the range
@@ -314,7 +314,7 @@ func (s *JaegerSource) getJSON(ctx context.Context, path string, q url.Values, v
 		if isNoTraces(body) {
 			return errNoTraces
 		}
-		return errNotFound
+		return fmt.Errorf("jaeger at %s: %s not found: is this a Jaeger query service? %w", s.base.Redacted(), path, errNotFound)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("jaeger at %s: %s answered %s: %s", s.base.Redacted(), path, resp.Status, oneLine(errorMessage(body)))

@@ -1,0 +1,232 @@
+package query
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelaudit/otelaudit/query/internal/scenario"
+)
+
+// TestSameTimelineFromEverySource is the central promise: one conversation
+// gives one timeline from Jaeger (v3 API and legacy API), from an OTLP JSON
+// file and from an audit store.
+func TestSameTimelineFromEverySource(t *testing.T) {
+	j := fedJaeger(t)
+	ctx := context.Background()
+	st := newTestStore(t)
+	v3, err := NewJaegerSource(j.QueryURL)
+	require.NoError(t, err)
+	legacy, err := NewJaegerSource(j.QueryURL, WithJaegerLegacyAPI())
+	require.NoError(t, err)
+	sources := map[string]Source{
+		"jaeger v3":     v3,
+		"jaeger legacy": legacy,
+		"otlp json":     NewOTLPFileSource([]string{scenarioFile}),
+		"store":         NewStoreSource(st.dir, st.verifiers),
+	}
+	for _, conv := range []string{scenario.SupportConversation, scenario.CareConversation, "conv-burst"} {
+		var want []string
+		for _, name := range []string{"otlp json", "jaeger v3", "jaeger legacy", "store"} {
+			f := scenarioWindow()
+			f.ConversationID = conv
+			res, err := sources[name].Fetch(ctx, f)
+			require.NoError(t, err, name)
+			got := timelineLines(Timeline(conv, res))
+			require.NotEmpty(t, got, name)
+			if want == nil {
+				want = got
+				continue
+			}
+			assert.Equal(t, want, got, "%s timeline of %s differs from the OTLP JSON one", name, conv)
+		}
+	}
+	f := scenarioWindow()
+	f.ConversationID = scenario.SupportConversation
+	res, err := v3.Fetch(ctx, f)
+	require.NoError(t, err)
+	assert.Equal(t, scenario.SupportTimeline, timelineLines(Timeline(scenario.SupportConversation, res)))
+}
+
+// TestJaegerRecordsMatchOTLP compares whole records: Jaeger's v3 API
+// returns exactly what was sent; the legacy API the same up to its
+// microsecond timestamps.
+func TestJaegerRecordsMatchOTLP(t *testing.T) {
+	j := fedJaeger(t)
+	want := scenarioRecords(t)
+	v3, _ := NewJaegerSource(j.QueryURL)
+	res, err := v3.Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	assert.Equal(t, want, res.Records)
+	assert.Zero(t, res.Precision)
+	assert.False(t, res.Integrity.Checked)
+
+	legacy, _ := NewJaegerSource(j.QueryURL, WithJaegerLegacyAPI())
+	lres, err := legacy.Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	assert.Equal(t, time.Microsecond, lres.Precision)
+	require.Len(t, lres.Records, len(want))
+	for i := range want {
+		w, g := want[i], lres.Records[i]
+		assert.Equal(t, w.Timestamp[:26], g.Timestamp[:26], "timestamps agree to the microsecond")
+		w.Timestamp, g.Timestamp = "", ""
+		w.DurationMS, g.DurationMS = 0, 0
+		assert.Equal(t, w, g)
+	}
+}
+
+func TestReconcileAgainstJaeger(t *testing.T) {
+	j := fedJaeger(t)
+	ctx := context.Background()
+	st := newTestStore(t)
+	audit, err := NewStoreSource(st.dir, st.verifiers).Fetch(ctx, scenarioWindow())
+	require.NoError(t, err)
+	for _, legacy := range []bool{false, true} {
+		var opts []JaegerOption
+		if legacy {
+			opts = append(opts, WithJaegerLegacyAPI())
+		}
+		src, _ := NewJaegerSource(j.QueryURL, opts...)
+		traces, err := src.Fetch(ctx, scenarioWindow())
+		require.NoError(t, err)
+		rec := Reconcile(traces, audit)
+		assert.True(t, rec.Consistent, "legacy=%v: %+v %+v %+v", legacy, rec.MissingInAudit, rec.MissingInTraces, rec.Differences)
+		assert.Equal(t, scenario.CallCount, rec.Matched)
+		assert.True(t, rec.IntegrityVerified)
+	}
+
+	// A store missing one call and holding one changed call.
+	recs := scenario.Records(scenarioTraces(t))
+	dropped := recs[3]
+	recs = append(recs[:3], recs[4:]...)
+	recs[0].Purpose = "marketing"
+	_, _, signer, verifiers, err := scenario.Keys("t")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, scenario.WriteStore(dir, signer, recs, 10, 1<<20))
+	audit, err = NewStoreSource(dir, verifiers).Fetch(ctx, scenarioWindow())
+	require.NoError(t, err)
+	src, _ := NewJaegerSource(j.QueryURL)
+	traces, err := src.Fetch(ctx, scenarioWindow())
+	require.NoError(t, err)
+	rec := Reconcile(traces, audit)
+	assert.False(t, rec.Consistent)
+	require.Len(t, rec.MissingInAudit, 1)
+	assert.Equal(t, dropped.SpanID, rec.MissingInAudit[0].SpanID)
+	assert.Empty(t, rec.MissingInTraces)
+	require.Len(t, rec.Differences, 1)
+	assert.Equal(t, "purpose", rec.Differences[0].Field)
+	assert.JSONEq(t, `"support"`, string(rec.Differences[0].Trace))
+	assert.JSONEq(t, `"marketing"`, string(rec.Differences[0].Audit))
+}
+
+// TestJaegerFallsBackToLegacy puts a proxy in front of Jaeger that answers
+// 404 for /api/v3 (as a server without the v3 API does); the source must
+// fall back to /api/traces and still return every call.
+func TestJaegerFallsBackToLegacy(t *testing.T) {
+	j := fedJaeger(t)
+	target, _ := url.Parse(j.QueryURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var v3Hits, legacyHits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v3/") {
+			v3Hits++
+			http.NotFound(w, r)
+			return
+		}
+		legacyHits++
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src, _ := NewJaegerSource(srv.URL)
+	res, err := src.Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	assert.Len(t, res.Records, scenario.CallCount)
+	assert.Positive(t, v3Hits)
+	assert.Positive(t, legacyHits)
+	assert.Equal(t, time.Microsecond, res.Precision)
+}
+
+func TestJaegerSearchLimitWarns(t *testing.T) {
+	j := fedJaeger(t)
+	src, _ := NewJaegerSource(j.QueryURL, WithJaegerSearchLimit(2))
+	res, err := src.Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Warnings)
+	assert.Contains(t, res.Warnings[0], "may be incomplete")
+}
+
+func TestJaegerEmptyRange(t *testing.T) {
+	j := fedJaeger(t)
+	src, _ := NewJaegerSource(j.QueryURL)
+	f := Filter{Since: scenario.Base.Add(-48 * time.Hour), Until: scenario.Base.Add(-24 * time.Hour)}
+	res, err := src.Fetch(context.Background(), f)
+	require.NoError(t, err, "Jaeger's 'no traces found' is an empty answer, not an error")
+	assert.Empty(t, res.Records)
+	assert.Equal(t, f.Since, res.From)
+	assert.Equal(t, f.Until, res.To)
+}
+
+func TestJaegerUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	src, err := NewJaegerSource("http://" + addr)
+	require.NoError(t, err)
+	_, err = src.Fetch(context.Background(), Filter{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unreachable")
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+func TestJaegerBadAnswers(t *testing.T) {
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"server error", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"error":{"httpCode":500,"message":"storage down"}}`, 500)
+		}, "storage down"},
+		{"not json", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>hello</html>") }, "malformed"},
+		{"bad traces", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v3/services" {
+				io.WriteString(w, `{"services":["a"]}`)
+				return
+			}
+			io.WriteString(w, `{"result":{"resourceSpans":"x"}}`)
+		}, "malformed /api/v3/traces response"},
+		{"no routes at all", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "/api/services"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(c.handler)
+			defer srv.Close()
+			src, _ := NewJaegerSource(srv.URL)
+			_, err := src.Fetch(context.Background(), Filter{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+func TestNewJaegerSourceValidates(t *testing.T) {
+	for _, u := range []string{"", "127.0.0.1:16686", "ftp://x", "http://", "::"} {
+		_, err := NewJaegerSource(u)
+		assert.Error(t, err, u)
+	}
+	_, err := NewJaegerSource("http://127.0.0.1:1", WithJaegerSearchLimit(0))
+	assert.Error(t, err)
+}
