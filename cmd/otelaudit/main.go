@@ -34,6 +34,13 @@ func commands() []command {
 		verifyCommand,
 		pruneCommand,
 		catCommand,
+		timelineCommand,
+		callsCommand,
+		statsCommand,
+		reportCommand,
+		anomaliesCommand,
+		exportCommand,
+		reconcileCommand,
 	}
 }
 

@@ -1,0 +1,69 @@
+package main
+
+import "github.com/otelaudit/otelaudit/query"
+
+var callsCommand = command{
+	name:    "calls",
+	summary: "tool calls filtered by user, tool, subject, failure and time",
+	run:     runCalls,
+}
+
+// filterFlags are the record filters shared by calls, stats and export.
+type filterFlags struct {
+	user, tool, subject, conversation *string
+	failed                            *bool
+	times                             *timeFlags
+}
+
+func addFilterFlags(fs *cmdFlags) *filterFlags {
+	return &filterFlags{
+		user:         fs.String("user", "", "only calls made for this user.id"),
+		tool:         fs.String("tool", "", "only calls of this tool"),
+		subject:      fs.String("subject", "", "only calls that touched this subject, TYPE/ID (e.g. patient/P-1001)"),
+		conversation: fs.String("conversation", "", "only calls of this conversation"),
+		failed:       fs.Bool("failed", false, "only failed calls"),
+		times:        addTimeFlags(fs, "since", "until"),
+	}
+}
+
+func (ff *filterFlags) filter() (query.Filter, error) {
+	f := query.Filter{UserID: *ff.user, Tool: *ff.tool, ConversationID: *ff.conversation, FailedOnly: *ff.failed}
+	if *ff.subject != "" {
+		s, err := query.ParseSubject(*ff.subject)
+		if err != nil {
+			return f, err
+		}
+		f.Subject = s
+	}
+	var err error
+	f.Since, f.Until, err = ff.times.parse()
+	return f, err
+}
+
+func runCalls(e *env, args []string) int {
+	fs := flagSet(e, "calls", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [--user U] [--tool T] [--subject TYPE/ID] [--failed] [--since T] [--until T]",
+		"Lists the tool calls that pass every filter, oldest first. JSON output holds the\n"+
+			"full audit records. Exit 1 when the store's integrity is NOT verified.")
+	ff := addFilterFlags(fs)
+	src := addSourceFlags(fs)
+	format := outputFlag(fs)
+	if code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	if err := checkFormat(*format, "text", "json", "csv"); err != nil {
+		return fail(e, "calls", "%v", err)
+	}
+	f, err := ff.filter()
+	if err != nil {
+		return fail(e, "calls", "%v", err)
+	}
+	s, err := src.source(e, "calls")
+	if err != nil {
+		return fail(e, "calls", "%v", err)
+	}
+	res, err := fetch(e, "calls", s, f)
+	if err != nil {
+		return fail(e, "calls", "%v", err)
+	}
+	return render(e, "calls", *format, query.Calls(f, res), &res.Integrity, false)
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"github.com/otelaudit/otelaudit/query"
+)
+
+var reportCommand = command{
+	name:    "report",
+	summary: "access report for one subject: who, role, when, tool, purpose, outcome, break-glass",
+	run:     runReport,
+}
+
+func runReport(e *env, args []string) int {
+	fs := flagSet(e, "report", "--subject TYPE/ID [--from T] [--to T] (--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE)",
+		"Lists every access to the subject's data in the period, with totals, unique users\n"+
+			"and whether the store's integrity was verified. Exit 1 when integrity is NOT\n"+
+			"verified. --to with a date includes that whole day.")
+	subject := fs.String("subject", "", "the subject, TYPE/ID, e.g. patient/P-1001 (required)")
+	tf := addTimeFlags(fs, "from", "to")
+	src := addSourceFlags(fs)
+	format := outputFlag(fs)
+	if code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	if err := required("subject", *subject); err != nil {
+		return fail(e, "report", "%v", err)
+	}
+	if err := checkFormat(*format, "text", "json", "csv"); err != nil {
+		return fail(e, "report", "%v", err)
+	}
+	subj, err := query.ParseSubject(*subject)
+	if err != nil {
+		return fail(e, "report", "--subject: %v", err)
+	}
+	from, to, err := tf.parse()
+	if err != nil {
+		return fail(e, "report", "%v", err)
+	}
+	s, err := src.source(e, "report")
+	if err != nil {
+		return fail(e, "report", "%v", err)
+	}
+	res, err := fetch(e, "report", s, query.Filter{Subject: subj, Since: from, Until: to})
+	if err != nil {
+		return fail(e, "report", "%v", err)
+	}
+	return render(e, "report", *format, query.Report(subj, from, to, res), &res.Integrity, true)
+}

@@ -1,0 +1,37 @@
+package main
+
+import "github.com/otelaudit/otelaudit/query"
+
+var statsCommand = command{
+	name:    "stats",
+	summary: "per tool: calls, success rate, p50/p95/max duration, unique users",
+	run:     runStats,
+}
+
+func runStats(e *env, args []string) int {
+	fs := flagSet(e, "stats", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [filters]",
+		"Aggregates the selected calls per tool (nearest-rank percentiles). Accepts the\n"+
+			"filters of calls. Exit 1 when the store's integrity is NOT verified.")
+	ff := addFilterFlags(fs)
+	src := addSourceFlags(fs)
+	format := outputFlag(fs)
+	if code, ok := parse(e, fs, args); !ok {
+		return code
+	}
+	if err := checkFormat(*format, "text", "json", "csv"); err != nil {
+		return fail(e, "stats", "%v", err)
+	}
+	f, err := ff.filter()
+	if err != nil {
+		return fail(e, "stats", "%v", err)
+	}
+	s, err := src.source(e, "stats")
+	if err != nil {
+		return fail(e, "stats", "%v", err)
+	}
+	res, err := fetch(e, "stats", s, f)
+	if err != nil {
+		return fail(e, "stats", "%v", err)
+	}
+	return render(e, "stats", *format, query.Stats(res), &res.Integrity, false)
+}
