@@ -39,8 +39,9 @@ type chain struct {
 
 	// tree holds the tlog stored hashes of every record, for inclusion
 	// and consistency proofs; it is fsynced before each checkpoint.
-	tree       *os.File
-	treeHashes int64
+	tree        *os.File
+	treeHashes  int64  // hashes on disk
+	treePending []byte // hashes not yet written
 
 	cpSize   uint64 // size of the latest checkpoint on disk
 	cpExists bool
@@ -393,7 +394,9 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 			}
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
 			c.stored = c.front.push(tlog.RecordHash(c.tmp), c.stored[:0])
-			c.writeTree(c.stored)
+			if err := c.writeTree(c.stored); err != nil {
+				return err
+			}
 		}
 	}
 	if uint64(c.front.n) != c.next {
@@ -428,24 +431,25 @@ func (c *chain) readFrontier(n int64) (frontier, error) {
 	return f, nil
 }
 
-// writeTree appends stored hashes to the tree file. The tree file is an
-// index that can be rebuilt from the records, so a failure here disables
-// it (with a warning) instead of failing the append.
-func (c *chain) writeTree(hashes []tlog.Hash) {
-	if c.tree == nil || len(hashes) == 0 {
-		return
+// writeTree appends stored hashes to the tree file. Hashes that cannot be
+// written (a full disk) are kept in memory and retried with the next
+// write; a checkpoint is only written once they are all on disk.
+func (c *chain) writeTree(hashes []tlog.Hash) error {
+	if c.tree == nil {
+		return nil
 	}
-	buf := make([]byte, 0, len(hashes)*tlog.HashSize)
 	for _, h := range hashes {
-		buf = append(buf, h[:]...)
+		c.treePending = append(c.treePending, h[:]...)
 	}
-	if _, err := c.tree.WriteAt(buf, c.treeHashes*tlog.HashSize); err != nil {
-		c.log.Warn("tree file write failed; it will be rebuilt on the next open", zap.Error(err))
-		c.tree.Close()
-		c.tree = nil
-		return
+	if len(c.treePending) == 0 {
+		return nil
 	}
-	c.treeHashes += int64(len(hashes))
+	if _, err := c.tree.WriteAt(c.treePending, c.treeHashes*tlog.HashSize); err != nil {
+		return fmt.Errorf("chain %q: writing tree file: %w", c.name, err)
+	}
+	c.treeHashes += int64(len(c.treePending) / tlog.HashSize)
+	c.treePending = c.treePending[:0]
+	return nil
 }
 
 // append writes recs (already deduplicated, all of this chain) as one
@@ -517,7 +521,10 @@ func (c *chain) append(recs []*Record) error {
 	c.next += uint64(len(recs))
 	c.prevHash = prev
 	c.front = front
-	c.writeTree(stored)
+	if err := c.writeTree(stored); err != nil {
+		// The records are durable; the tree catches up on a later write.
+		c.log.Warn("tree file write failed; will retry", zap.Error(err))
+	}
 	return nil
 }
 
@@ -603,10 +610,11 @@ func (c *chain) syncTree() error {
 	if c.tree == nil {
 		return nil
 	}
+	if err := c.writeTree(nil); err != nil {
+		return err
+	}
 	if err := c.tree.Sync(); err != nil {
-		c.log.Warn("tree file fsync failed; it will be rebuilt on the next open", zap.Error(err))
-		c.tree.Close()
-		c.tree = nil
+		return fmt.Errorf("chain %q: syncing tree file: %w", c.name, err)
 	}
 	return nil
 }
