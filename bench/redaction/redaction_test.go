@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"go.opentelemetry.io/collector/component"
@@ -163,4 +164,53 @@ func run(b *testing.B, p consumer.Traces, bs []redactiontest.Batch, spans int) {
 	// One op is one span; done may overshoot b.N by less than one batch.
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "spans/s")
 	_ = spans
+}
+
+// BenchmarkRedactionPaired alternates contrib and auditredaction batch by
+// batch and times each call, so that both see the same load on a shared
+// machine; it reports both throughputs and their ratio. Input copies are
+// outside the timed calls. One op is one span through both processors.
+func BenchmarkRedactionPaired(b *testing.B) {
+	bs, _ := corpus()
+	for _, hmac := range []bool{false, true} {
+		name := "mask"
+		if hmac {
+			name = "hmac"
+		}
+		b.Run(name, func(b *testing.B) {
+			contrib := newProcessor(b, redactionprocessor.NewFactory(), contribConfig(hmac), consumertest.NewNop())
+			ours := newProcessor(b, auditredactionprocessor.NewFactory(), ourConfig(hmac), consumertest.NewNop())
+			var tContrib, tOurs time.Duration
+			done := 0
+			b.ResetTimer()
+			for i := 0; done < b.N; i++ {
+				batch := bs[i%len(bs)]
+				in1, in2 := ptrace.NewTraces(), ptrace.NewTraces()
+				batch.Traces.CopyTo(in1)
+				batch.Traces.CopyTo(in2)
+				// Alternate which goes first, so neither always gets the
+				// warmer cache.
+				first, second := contrib, processor.Traces(ours)
+				t1, t2 := &tContrib, &tOurs
+				if i%2 == 1 {
+					first, second, t1, t2 = ours, contrib, &tOurs, &tContrib
+				}
+				start := time.Now()
+				if err := first.ConsumeTraces(context.Background(), in1); err != nil {
+					b.Fatal(err)
+				}
+				mid := time.Now()
+				if err := second.ConsumeTraces(context.Background(), in2); err != nil {
+					b.Fatal(err)
+				}
+				*t1 += mid.Sub(start)
+				*t2 += time.Since(mid)
+				done += batch.Traces.SpanCount()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(done)/tContrib.Seconds(), "contrib-spans/s")
+			b.ReportMetric(float64(done)/tOurs.Seconds(), "auditredaction-spans/s")
+			b.ReportMetric(tContrib.Seconds()/tOurs.Seconds(), "speedup")
+		})
+	}
 }
