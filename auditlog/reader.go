@@ -182,8 +182,8 @@ func (r *Reader) ReadSegment(seg SegmentInfo, fn func(*Record) error) (SegmentCh
 		sc        lineScanner
 		prevHash  string
 		firstPrev string
-		next     = seg.FirstSeq
-		leaves   []tlog.Hash
+		next      = seg.FirstSeq
+		leaves    []tlog.Hash
 	)
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		nl := bytes.IndexByte(data, '\n')
