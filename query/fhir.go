@@ -186,11 +186,21 @@ func FHIRBundle(res *Result, opts ...FHIROption) *Bundle {
 		Entry:        make([]BundleEntry, 0, len(res.Records)),
 	}
 	h := sha256.New()
+	seen := map[string]bool{}
 	for i := range res.Records {
 		r := &res.Records[i]
 		ev := auditEvent(r, &c)
+		name := r.TraceID + "/" + r.SpanID + "/" + r.Hash
+		if seen[name] {
+			// The same call twice (no ids, or a source that repeats
+			// it): ids and fullUrls must still be unique (bdl-7).
+			name += "/" + strconv.Itoa(i)
+			sum := sha256.Sum256([]byte(name))
+			ev.ID = hex.EncodeToString(sum[:24])
+		}
+		seen[name] = true
 		h.Write([]byte(ev.ID))
-		b.Entry = append(b.Entry, BundleEntry{FullURL: "urn:uuid:" + uuidOf(r.TraceID+"/"+r.SpanID+"/"+r.Hash), Resource: ev})
+		b.Entry = append(b.Entry, BundleEntry{FullURL: "urn:uuid:" + uuidOf(name), Resource: ev})
 	}
 	b.ID = hex.EncodeToString(h.Sum(nil))[:32]
 	return b
@@ -270,7 +280,7 @@ func firstWord(s string) string {
 		switch {
 		case r == '_' || r == '-' || r == '.' || r == ' ' || r == '/':
 			return strings.ToLower(s[:i])
-		case i > 0 && r >= 'A' && r <= 'Z':
+		case i > 0 && r >= 'A' && r <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z':
 			return strings.ToLower(s[:i])
 		}
 	}
@@ -365,7 +375,7 @@ func agentsOf(r *auditlog.Record) []AuditAgent {
 
 func entitiesOf(r *auditlog.Record) []AuditEntity {
 	var out []AuditEntity
-	call := []EntityDetail{{Type: "tool", ValueString: r.ToolName}}
+	call := []EntityDetail{{Type: "tool", ValueString: nonEmptyOr(r.ToolName, "(unnamed)")}}
 	add := func(typ, v string) {
 		if v != "" {
 			call = append(call, EntityDetail{Type: typ, ValueString: v})

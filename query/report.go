@@ -33,7 +33,10 @@ type AccessTotals struct {
 	Succeeded  int `json:"succeeded"`
 	Failed     int `json:"failed"`
 	BreakGlass int `json:"break_glass"`
-	// UniqueUsers counts distinct Who values; Users lists them sorted.
+	// UniqueUsers counts the distinct human users (user.id) on whose
+	// behalf the subject was accessed; Users lists them sorted. Calls an
+	// AI agent made on its own (proactive) count under the user of the
+	// conversation, when known.
 	UniqueUsers int      `json:"unique_users"`
 	Users       []string `json:"users"`
 }
@@ -99,8 +102,8 @@ func Report(subject Subject, from, to time.Time, res *Result) *AccessReport {
 		if r.BreakGlass {
 			rep.Totals.BreakGlass++
 		}
-		if a.Who != "" {
-			users[a.Who] = struct{}{}
+		if r.UserID != "" {
+			users[r.UserID] = struct{}{}
 		}
 	}
 	rep.Totals.UniqueUsers = len(users)
@@ -158,7 +161,7 @@ func accessOf(r *auditlog.Record) AccessRecord {
 // the integrity status.
 func (r *AccessReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Access report for %s\n", sanitize(subjectString(r.Subject)))
-	fmt.Fprintf(w, "Period: %s to %s\n", orOpen(r.From), orOpen(r.To))
+	fmt.Fprintf(w, "Period: %s (inclusive) to %s (exclusive)\n", orOpen(r.From), orOpen(r.To))
 	fmt.Fprintf(w, "Source: %s\n\n", r.Source)
 	header := []string{"WHEN", "WHO", "ROLE", "TOOL", "PURPOSE", "OUTCOME", "BREAK-GLASS"}
 	rows := make([][]string, 0, len(r.Accesses))
