@@ -203,3 +203,29 @@ func TestPseudonym(t *testing.T) {
 		t.Error("pseudonym is not HMAC-SHA256 of the value")
 	}
 }
+
+// With the size limit raised, a 10 MB payload is scanned in full, in linear
+// time, and a secret at its very end is still found.
+func TestTenMegabytes(t *testing.T) {
+	r := newTestRedactor(t, WithMaxValueBytes(16<<20))
+	var b strings.Builder
+	b.WriteString(`{"rows":[`)
+	for b.Len() < 10<<20 {
+		b.WriteString(`{"id":12345,"note":"an ordinary row of text","tags":["a","b"]},`)
+	}
+	b.WriteString(`{"password":"last-secret","note":"card 4111111111111111"}]}`)
+	in := b.String()
+	got, n, paths := redactString(r, in, true)
+	if n != 2 || strings.Contains(got, "last-secret") || strings.Contains(got, "4111111111111111") {
+		t.Fatalf("count %d, paths %q", n, paths)
+	}
+	if len(got) != len(in)-len("last-secret")+len(DefaultMask)-16+len(DefaultMask) {
+		t.Fatalf("output length %d, input %d", len(got), len(in))
+	}
+	// The same size of free text with no JSON in it.
+	text := strings.Repeat("plain words, 12:30, a=b; ", (10<<20)/25) + "mail bob@example.com"
+	got, n, _ = redactString(r, text, false)
+	if n != 1 || strings.Contains(got, "bob@example.com") {
+		t.Fatalf("free text: count %d", n)
+	}
+}
