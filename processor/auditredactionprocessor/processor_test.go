@@ -403,4 +403,3 @@ func TestConcurrentBatches(t *testing.T) {
 	}
 	assert.Equal(t, 200, sink.SpanCount())
 }
-
