@@ -142,6 +142,7 @@ func mergeSpans(sp []span) []span {
 			if s.action == ActionMask || last.action != s.action {
 				last.action = ActionMask
 			}
+			last.fold = last.fold || s.fold
 			continue
 		}
 		w++

@@ -59,6 +59,7 @@ func TestRewriteJSON(t *testing.T) {
 		{"escaped key decoded", `{"pass\u0077ord":"x"}`, `{"pass\u0077ord":"***REDACTED***"}`, []string{"p.password"}},
 		{"json in json", `{"args":"{\"password\":\"hunter2\",\"q\":\"hi\"}"}`, `{"args":"{\"password\":\"***REDACTED***\",\"q\":\"hi\"}"}`, []string{"p.args.password"}},
 		{"json in json in json", `{"a":"{\"b\":\"{\\\"token\\\":\\\"t0k\\\"}\"}"}`, `{"a":"{\"b\":\"{\\\"token\\\":\\\"***REDACTED***\\\"}\"}"}`, []string{"p.a.b.token"}},
+		{"email under pii key folds like the detector", `{"email":"Alice@Example.com","note":"email: ALICE@example.com"}`, `{"email":"` + email + `","note":"email: ` + email + `"}`, []string{"p.email", "p.note"}},
 		{"email as member name", `{"alice@example.com":{"role":"admin"}}`, `{"` + email + `":{"role":"admin"}}`, []string{"p." + email}},
 		{"already redacted", `{"password":"***REDACTED***","email":"` + email + `"}`, `{"password":"***REDACTED***","email":"` + email + `"}`, nil},
 		{"top-level array", `[{"token":"a"},"4111111111111111"]`, `[{"token":"***REDACTED***"},"***REDACTED***"]`, []string{"p[0].token", "p[1]"}},

@@ -1,6 +1,9 @@
 package redact
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Scope carries the working state of one goroutine's redaction: the path
 // being walked, what was redacted so far, and reusable buffers. It is not
@@ -116,11 +119,24 @@ func (sc *Scope) putBuf(b []byte) {
 }
 
 // replacement returns what a value becomes under a key action.
+//
+// An e-mail address gets the case-folded pseudonym the email detector gives
+// it, so that one address links whether it sits under a PII key or in text.
 func (sc *Scope) replacement(a Action, v string) string {
 	if a == ActionPseudonymize && sc.r.hmacKey != nil {
-		return string(sc.r.appendPseudonym(nil, sc.scratch, v, false))
+		return string(sc.r.appendPseudonym(nil, sc.scratch, v, isEmail(v)))
 	}
 	return sc.r.mask
+}
+
+// isEmail reports whether v is one e-mail address and nothing else.
+func isEmail(v string) bool {
+	if len(v) < 6 || strings.IndexByte(v, '@') < 0 {
+		return false
+	}
+	var buf [2]span
+	sp := scanEmails(v, buf[:0])
+	return len(sp) == 1 && sp[0].start == 0 && sp[0].end == len(v)
 }
 
 // keyAction classifies key with the scope's scratch buffer.
