@@ -50,7 +50,8 @@ func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 		if i := v.Int(); i > -1<<53 && i < 1<<53 {
 			// Integers of magnitude below 2^53 are exact doubles, and their
 			// decimal form is already the ECMAScript form JCS asks for.
-			return strconv.AppendInt(nil, i, 10)
+			enc := strconv.AppendInt(nil, i, 10)
+			return fit(enc, enc, limit)
 		}
 		fallthrough
 	default: // double, bool, map, slice

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func strValue(s string) pcommon.Value { return pcommon.NewValueStr(s) }
@@ -54,6 +57,8 @@ func TestPayload(t *testing.T) {
 			return v
 		}(), limit: 1000, want: `["a",2,null]`},
 		{name: "int", v: pcommon.NewValueInt(-17), limit: 1000, want: `-17`},
+		{name: "int over a tiny limit", v: pcommon.NewValueInt(71), limit: 1, want: marker(`71`)},
+		{name: "bool over a tiny limit", v: pcommon.NewValueBool(false), limit: 4, want: marker(`false`)},
 		{name: "int beyond 2^53 is written as its double", v: pcommon.NewValueInt(9007199254740993), limit: 1000, want: `9007199254740992`},
 		{name: "double", v: pcommon.NewValueDouble(1e21), limit: 1000, want: `1e+21`},
 		{name: "NaN becomes a string", v: pcommon.NewValueDouble(math.NaN()), limit: 1000, want: `"NaN"`},
@@ -78,6 +83,7 @@ func TestPayload(t *testing.T) {
 		{name: "real arguments named inputs are not unwrapped", v: strValue(`{"inputs": [1], "threshold": 2}`), limit: 1000, mode: unwrapTraceloopInput, want: `{"inputs":[1],"threshold":2}`},
 		{name: "langchain output string holding JSON", v: strValue(`{"output": "{\"ok\": true}", "kwargs": {"color": "green"}}`), limit: 1000, mode: unwrapTraceloopOutput, want: `{"ok":true}`},
 		{name: "langchain outputs", v: strValue(`{"outputs": {"answer": 42}, "kwargs": {}}`), limit: 1000, mode: unwrapTraceloopOutput, want: `{"answer":42}`},
+		{name: "nesting deeper than the canonicaliser accepts is kept as text", v: strValue(strings.Repeat("[", 10001) + strings.Repeat("]", 10001)), limit: -1, want: `"` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `"`},
 		{name: "unwrap applies the limit to the raw attribute", v: strValue(`{"args": [], "kwargs": {"k": "` + strings.Repeat("s", 100) + `"}}`), limit: 50, mode: unwrapTraceloopInput, want: marker(`{"args": [], "kwargs": {"k": "` + strings.Repeat("s", 100) + `"}}`)},
 	}
 	for _, tt := range tests {
@@ -208,6 +214,35 @@ func FuzzMap(f *testing.F) {
 		for _, p := range []json.RawMessage{r.Arguments, r.ResultSummary} {
 			if opts.payloadLimit() >= 0 && len(p) > opts.payloadLimit() {
 				require.True(t, bytes.HasPrefix(p, []byte(`{"_sha256":"`)), "an oversized payload is a marker: %s", p)
+			}
+		}
+	})
+}
+
+// FuzzMapOTLPJSON feeds arbitrary OTLP JSON, the query engine's input, to
+// Map: whatever parses as traces maps without panicking to records that
+// canonicalise.
+func FuzzMapOTLPJSON(f *testing.F) {
+	for _, name := range []string{"genai.json", "mcp.json", "openinference.json", "traceloop.json", "vercel_ai.json"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "spans", name))
+		require.NoError(f, err)
+		f.Add(raw)
+	}
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"ai.toolCall","attributes":[{"key":"ai.toolCall.args","value":{"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{}}}]}}}]}]}]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+		if err != nil {
+			return
+		}
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					r, ok := Map(rs.Resource(), ss.Scope(), sp, Options{MaxPayloadBytes: 1024})
+					require.Equal(t, ok, IsToolSpan(sp))
+					if ok {
+						assertCanonicalRecord(t, r)
+					}
+				}
 			}
 		}
 	})
