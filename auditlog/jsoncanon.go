@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -59,9 +60,14 @@ func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {
 type jsonCanon struct {
 	src []byte
 	pos int
-	// keys is scratch space for the decoded member names of the object
-	// being sorted, reused across objects.
-	keys []byte
+	// top, when non-nil, receives the members of the top-level object in
+	// output order (only valid when no reordering was needed).
+	top       *[]member
+	reordered bool
+	// keys is scratch space for escaped member names, and stack for the
+	// members of the objects being parsed; both are reused.
+	keys  []byte
+	stack []member
 }
 
 func (p *jsonCanon) errf(format string, args ...any) error {
@@ -192,7 +198,17 @@ func truncate(s string, n int) string {
 // copied through.
 func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
 	s := p.src
-	for i := p.pos + 1; i < len(s); i++ {
+	i := p.pos + 1
+	// Skip eight plain bytes at a time (no control character, quote,
+	// backslash or non-ASCII byte among them).
+	for i+8 <= len(s) {
+		w := binary.LittleEndian.Uint64(s[i:])
+		if (w-lsb*0x20)&^w&msb|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w&msb != 0 {
+			break
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if !needsEscape[c] {
 			continue
@@ -219,6 +235,14 @@ func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
 	}
 	return appendString(dst, string(buf)), nil
 }
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasZero is nonzero when some byte of w is zero.
+func hasZero(w uint64) uint64 { return (w - lsb) &^ w & msb }
 
 // str decodes the JSON string at p.pos, appending its UTF-8 text to buf.
 func (p *jsonCanon) str(buf []byte) ([]byte, error) {
@@ -361,11 +385,20 @@ func (p *jsonCanon) array(dst []byte, depth int) ([]byte, error) {
 	}
 }
 
-// member locates one written member of an object: its decoded name in
-// p.keys and its canonical text in dst.
+// member locates one written member of an object: its decoded name (in
+// p.src or p.keys) and its canonical text in dst. It holds no pointers, so
+// the member stack costs the garbage collector nothing.
 type member struct {
-	key        []byte // decoded name, in p.src or p.keys
-	start, end int    // in dst, from the opening quote of the name
+	keyOff, keyLen int
+	keyInSrc       bool
+	start, end     int // in dst, from the opening quote of the name
+}
+
+func (p *jsonCanon) key(m *member) []byte {
+	if m.keyInSrc {
+		return p.src[m.keyOff : m.keyOff+m.keyLen]
+	}
+	return p.keys[m.keyOff : m.keyOff+m.keyLen]
 }
 
 func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
@@ -381,16 +414,15 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		return append(dst, '}'), nil
 	}
 	keysBase := len(p.keys)
-	defer func() { p.keys = p.keys[:keysBase] }()
-	var small [16]member
-	members := small[:0]
+	base := len(p.stack)
+	defer func() { p.keys, p.stack = p.keys[:keysBase], p.stack[:base] }()
 	sorted := true
 	for {
 		p.skipWS()
 		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
 			return dst, p.errf("expected member name, found %s", p.quoteNext())
 		}
-		if len(members) > 0 {
+		if len(p.stack) > base {
 			dst = append(dst, ',')
 		}
 		m := member{start: len(dst)}
@@ -400,7 +432,7 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 			return dst, err
 		}
 		if k := p.src[keyPos+1 : p.pos-1]; bytes.IndexByte(k, '\\') < 0 {
-			m.key = k
+			m.keyOff, m.keyLen, m.keyInSrc = keyPos+1, len(k), true
 		} else {
 			// Escaped: decode it for sorting.
 			end := p.pos
@@ -410,7 +442,7 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 				return dst, err
 			}
 			p.pos = end
-			m.key = p.keys[start:len(p.keys):len(p.keys)]
+			m.keyOff, m.keyLen = start, len(p.keys)-start
 		}
 		dst = append(dst, ':')
 		p.skipWS()
@@ -419,22 +451,22 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		}
 		p.pos++
 		p.skipWS()
-		// The value may be an object that uses p.keys as scratch; it
-		// restores the length it found.
+		// The value may be an object that uses p.keys and p.stack as
+		// scratch; it restores the lengths it found.
 		if dst, err = p.value(dst, depth); err != nil {
 			return dst, err
 		}
 		m.end = len(dst)
-		if n := len(members); n > 0 {
-			c := compareUTF16(members[n-1].key, m.key)
+		if n := len(p.stack); n > base {
+			c := compareUTF16(p.key(&p.stack[n-1]), p.key(&m))
 			if c == 0 {
-				return dst, p.errf("duplicate member name %q", truncate(string(m.key), 32))
+				return dst, p.errf("duplicate member name %q", truncate(string(p.key(&m)), 32))
 			}
 			if c > 0 {
 				sorted = false
 			}
 		}
-		members = append(members, m)
+		p.stack = append(p.stack, m)
 		p.skipWS()
 		if p.pos >= len(p.src) {
 			return dst, p.errf("unterminated object")
@@ -449,14 +481,20 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		}
 		return dst, p.errf("expected ',' or '}' in object, found %s", p.quoteNext())
 	}
+	members := p.stack[base:]
 	if sorted {
+		if depth == 1 && p.top != nil {
+			*p.top = append((*p.top)[:0], members...)
+		}
 		return append(dst, '}'), nil
 	}
-	keyOf := func(m member) []byte { return m.key }
-	slices.SortFunc(members, func(a, b member) int { return compareUTF16(keyOf(a), keyOf(b)) })
+	if depth == 1 {
+		p.reordered = true
+	}
+	slices.SortFunc(members, func(a, b member) int { return compareUTF16(p.key(&a), p.key(&b)) })
 	for i := 1; i < len(members); i++ {
-		if compareUTF16(keyOf(members[i-1]), keyOf(members[i])) == 0 {
-			return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(keyOf(members[i])), 32))}
+		if compareUTF16(p.key(&members[i-1]), p.key(&members[i])) == 0 {
+			return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(p.key(&members[i])), 32))}
 		}
 	}
 	body := make([]byte, 0, len(dst)-objStart)

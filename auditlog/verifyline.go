@@ -29,23 +29,31 @@ var recordKeys = [...]string{
 // need, and the hash is taken over the canonical text minus the hash
 // member.
 type lineScanner struct {
-	enc  []byte // canonical form of the current line
-	body []byte // enc without the hash member
-	rec  Record // the summary fields of the current line
+	enc     []byte   // canonical form of the current line
+	body    []byte   // enc without the hash member
+	members []member // top-level members of enc
+	p       jsonCanon
+	rec     Record // the summary fields of the current line
 }
 
 // scan checks one line and fills li (and s.rec's summary fields).
 func (s *lineScanner) scan(line []byte, li *lineInfo) error {
-	var err error
-	s.enc, err = appendCanonicalJSON(s.enc[:0], line)
+	p := &s.p
+	*p = jsonCanon{src: line, top: &s.members, keys: p.keys[:0], stack: p.stack[:0]}
+	p.skipWS()
+	enc, err := p.value(s.enc[:0], 0)
+	s.enc = enc
 	if err != nil {
 		return err
 	}
-	enc := s.enc
+	if p.skipWS(); p.pos != len(line) {
+		return p.errf("unexpected %s after record", p.quoteNext())
+	}
 	canonical := bytes.Equal(enc, line)
 	if len(enc) < 2 || enc[0] != '{' {
 		return errors.New("record is not a JSON object")
 	}
+	useTop := !p.reordered && len(s.members) == len(recordKeys)
 	r := &s.rec
 	pos := 1
 	hashStart, hashEnd := -1, -1
@@ -63,8 +71,10 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 		}
 		pos += want
 		vstart := pos
-		end, err := skipCanonical(enc, pos)
-		if err != nil {
+		var end int
+		if useTop && s.members[i].start == memberStart+1 {
+			end = s.members[i].end
+		} else if end, err = skipCanonical(enc, pos); err != nil {
 			return err
 		}
 		val := enc[vstart:end]
