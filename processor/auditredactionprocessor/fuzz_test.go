@@ -1,0 +1,82 @@
+package auditredactionprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelaudit/otelaudit/internal/attrkey"
+)
+
+// FuzzProcessTraces runs the whole processor on spans built from arbitrary
+// keys and values, with secrets planted beside and around them: it never
+// panics, a valid JSON payload stays valid JSON, and no planted secret
+// survives in the protobuf or JSON encoding of the output.
+func FuzzProcessTraces(f *testing.F) {
+	seeds := [][2]string{
+		{"note", "hello"},
+		{attrkey.GenAIToolCallArgs, `{"q":"x","nested":"{\"a\":[1,2]}"}`},
+		{"gen_ai.tool.call.result", `{"password":"`},
+		{"x", "\xff\xfe{[\"\\u00"},
+		{"email", "alice@example.com"},
+		{"max_tokens", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"},
+		{"", ""},
+		{"api_key", `{"a":{"b":{"c":"d"}}}`},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	p, err := newRedactionProcessor(keyedConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	const secret = "Fz-planted-S3cret-0042"
+	const card = "4111 1111 1111 1111"
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if strings.Contains(key+value, secret) || strings.Contains(key+value, "4111") {
+			return
+		}
+		td := ptrace.NewTraces()
+		span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		span.SetName(value)
+		a := span.Attributes()
+		a.PutStr(key, value)
+		a.PutStr("db_password", secret)
+		var inner json.RawMessage = []byte(value)
+		if !json.Valid(inner) {
+			inner, _ = json.Marshal(value)
+		}
+		payload, _ := json.Marshal(map[string]any{key: inner, "apiKey": secret, "memo": "card " + card})
+		a.PutStr(attrkey.GenAIToolCallArgs, string(payload))
+		m := a.PutEmptyMap("m")
+		m.PutStr(key, value)
+		m.PutStr("Set-Cookie", secret)
+		ev := span.Events().AppendEmpty()
+		ev.Attributes().PutStr("exception.message", value+" password="+secret+" "+card)
+
+		out, err := p.processTraces(context.Background(), td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outArgs, _ := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get(attrkey.GenAIToolCallArgs)
+		if !json.Valid([]byte(outArgs.Str())) {
+			t.Fatalf("payload no longer JSON: %q", outArgs.Str())
+		}
+		pb, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, enc := range [][]byte{pb, js} {
+			if strings.Contains(string(enc), secret) || strings.Contains(string(enc), card) {
+				t.Fatalf("planted secret survived for key %q value %q", key, value)
+			}
+		}
+	})
+}
