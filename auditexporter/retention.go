@@ -1,7 +1,7 @@
 package auditexporter
 
 import (
-	"path"
+	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -10,18 +10,17 @@ import (
 	"github.com/otelaudit/otelaudit/auditlog"
 )
 
-// retentionPolicy assigns retention classes. When several classes match a
-// record, the one that keeps it longest wins (ties go to the class name
-// that sorts first): over-retaining is the failure a compliance officer can
-// live with, under-retaining is not.
+// retentionPolicy assigns retention classes with an auditlog.Policy whose
+// classes are ordered so that, when several match a record, the one that
+// keeps it longest wins (ties go to the class name that sorts first):
+// over-retaining is the failure a compliance officer can live with,
+// under-retaining is not. Safe for concurrent use.
 type retentionPolicy struct {
-	classes     []retentionClass // sorted by days descending, then name
-	defaultName string
-	defaultDays int
+	policy *auditlog.Policy
 
 	// cache remembers the class of each (tool, subject type) pair seen:
-	// there are few, and glob matching every record would cost more than
-	// the rest of the classification. Bounded by cacheLimit.
+	// there are few, and glob matching every record costs more than the
+	// rest of the classification. Bounded by cacheLimit.
 	mu    sync.RWMutex
 	cache map[cacheKey]classDays
 }
@@ -37,39 +36,20 @@ type classDays struct {
 // cleared, so that a sender inventing tool names cannot grow memory.
 const cacheLimit = 4096
 
-type retentionClass struct {
-	name         string
-	days         int
-	tools        []string
-	subjectTypes []string
-}
-
+// newRetentionPolicy builds the policy of a validated configuration.
 func newRetentionPolicy(rc RetentionConfig) *retentionPolicy {
-	p := &retentionPolicy{
-		defaultName: rc.DefaultClass,
-		defaultDays: rc.Classes[rc.DefaultClass].Days,
-		cache:       map[cacheKey]classDays{},
-	}
+	p := &auditlog.Policy{DefaultClass: rc.DefaultClass}
 	for name, c := range rc.Classes {
-		p.classes = append(p.classes, retentionClass{name: name, days: c.Days, tools: c.Tools, subjectTypes: c.SubjectTypes})
+		p.Classes = append(p.Classes, auditlog.Class{Name: name, Days: c.Days, Tools: c.Tools, SubjectTypes: c.SubjectTypes})
 	}
-	slices.SortFunc(p.classes, func(a, b retentionClass) int {
-		if a.days != b.days {
-			return b.days - a.days
-		}
-		if a.name < b.name {
-			return -1
-		}
-		if a.name > b.name {
-			return 1
-		}
-		return 0
+	slices.SortFunc(p.Classes, func(a, b auditlog.Class) int {
+		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Name, b.Name))
 	})
-	return p
+	return &retentionPolicy{policy: p, cache: map[cacheKey]classDays{}}
 }
 
 // classify returns the class and days of a call of tool on a subject of
-// subjectType. Safe for concurrent use.
+// subjectType.
 func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 	k := cacheKey{tool, subjectType}
 	p.mu.RLock()
@@ -78,7 +58,7 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 	if ok {
 		return cd.class, cd.days
 	}
-	cd.class, cd.days = p.match(tool, subjectType)
+	cd.class, cd.days = p.policy.Classify(tool, subjectType)
 	p.mu.Lock()
 	if len(p.cache) >= cacheLimit {
 		clear(p.cache)
@@ -89,28 +69,13 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 	return cd.class, cd.days
 }
 
-// match applies the policy without the cache.
-func (p *retentionPolicy) match(tool, subjectType string) (string, int) {
-	for i := range p.classes {
-		c := &p.classes[i]
-		if subjectType != "" && slices.Contains(c.subjectTypes, subjectType) {
-			return c.name, c.days
-		}
-		for _, pat := range c.tools {
-			if ok, _ := path.Match(pat, tool); ok {
-				return c.name, c.days
-			}
-		}
-	}
-	return p.defaultName, p.defaultDays
-}
-
-// apply sets r.Retention; start is the record's timestamp.
+// apply sets r.Retention as auditlog.Policy.Retention does: retain_until is
+// the record's start plus the class's days, in UTC.
 func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) {
 	class, days := p.classify(r.ToolName, r.Subject.Type)
 	r.Retention = auditlog.Retention{
 		Class:       class,
 		Days:        days,
-		RetainUntil: start.UTC().Add(time.Duration(days) * 24 * time.Hour).Format(auditlog.TimeFormat),
+		RetainUntil: start.UTC().AddDate(0, 0, days).Format(auditlog.TimeFormat),
 	}
 }

@@ -67,3 +67,15 @@ func TestRetentionApply(t *testing.T) {
 	p.apply(&r, time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600)))
 	assert.Equal(t, auditlog.Retention{Class: "healthcare", Days: 2190, RetainUntil: "2030-02-27T22:59:59.123456789Z"}, r.Retention)
 }
+
+// TestRetentionMatchesPolicy checks that the exporter's tag is the one
+// auditlog.Policy.Retention computes, for every default class.
+func TestRetentionMatchesPolicy(t *testing.T) {
+	p := newRetentionPolicy(defaultRetention())
+	start := time.Date(2026, 1, 1, 10, 15, 1, 350000000, time.UTC)
+	for _, tool := range []string{"issue_refund", "access_patient_record", "lookup_order"} {
+		r := auditlog.Record{ToolName: tool}
+		p.apply(&r, start)
+		assert.Equal(t, auditlog.DefaultPolicy().Retention(tool, "", start), r.Retention, tool)
+	}
+}
