@@ -49,7 +49,7 @@ const (
 	flagNoPlural // "s" after the word does not form a plural of it
 )
 
-// DefaultSensitiveKeys are the built-in sensitive words; Config.SensitiveKeys
+// defaultSensitiveKeys are the built-in sensitive words; Config.SensitiveKeys
 // adds to them.
 var defaultSensitiveKeys = []string{
 	"password", "passwd", "passphrase", "secret", "client_secret",
