@@ -3,6 +3,7 @@ package redact
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 )
 
@@ -131,7 +132,7 @@ func mergeSpans(sp []span) []span {
 	if len(sp) < 2 {
 		return sp
 	}
-	sort.Slice(sp, func(i, j int) bool { return sp[i].start < sp[j].start })
+	slices.SortFunc(sp, func(a, b span) int { return a.start - b.start })
 	w := 0
 	for _, s := range sp[1:] {
 		last := &sp[w]
