@@ -422,4 +422,3 @@ func TestReconcileUnit(t *testing.T) {
 	assert.Contains(t, b.String(), "NOT consistent")
 	assert.True(t, strings.Contains(b.String(), "user_id: trace \"u\" ≠ audit \"v\""), b.String())
 }
-
