@@ -240,3 +240,72 @@ func TestCheckpointInterval(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestConcurrentAppend appends from several goroutines, with redeliveries
+// and checkpoints racing, and checks that every record is stored once.
+func TestConcurrentAppend(t *testing.T) {
+	dir := t.TempDir()
+	k := newTestKeys(t, "test")
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(16<<10), WithCheckpointInterval(time.Millisecond))
+	const workers, batches, size = 4, 10, 25
+	errs := make(chan error, workers+1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				errs <- nil
+				return
+			default:
+				if err := s.Checkpoint(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for b := 0; b < batches; b++ {
+				// Every batch is sent twice, by two workers.
+				from := ((w/2)*batches + b) * size
+				class := []string{"general", "healthcare"}[b%2]
+				if _, err := s.Append(context.Background(), testRecords(from, size, class)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %v\n%s", err, findingsText(rep))
+	}
+	if want := uint64(workers / 2 * batches * size); rep.Records != want {
+		t.Fatalf("%d records stored, want %d (each exactly once)", rep.Records, want)
+	}
+}
+
+func TestAppendHonoursContext(t *testing.T) {
+	k := newTestKeys(t, "test")
+	s := openTestStore(t, t.TempDir(), k)
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Append(ctx, testRecords(0, 1, "general")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append with a cancelled context = %v", err)
+	}
+}
