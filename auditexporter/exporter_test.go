@@ -359,3 +359,29 @@ func TestInvalidRecordIsPermanent(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
 }
+
+// TestComponentLifecycle mirrors the collector's generated lifecycle test:
+// create from the default configuration (plus the three required keys),
+// start, consume empty and sample data, shut down; and create, shut down.
+func TestComponentLifecycle(t *testing.T) {
+	k := newKeys(t)
+	f := NewFactory()
+	for _, started := range []bool{true, false} {
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.Directory = t.TempDir()
+		cfg.Origin = "lifecycle.test/gw"
+		cfg.SigningKeyFile = k.signerFile
+		require.NoError(t, confmapValidate(cfg))
+		exp, err := f.CreateTraces(context.Background(), nopSettings(), cfg)
+		require.NoError(t, err)
+		if started {
+			require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+			require.NoError(t, exp.ConsumeTraces(context.Background(), ptrace.NewTraces()))
+			require.NoError(t, exp.ConsumeTraces(context.Background(), loadSamples(t, "genai.json")))
+		}
+		require.NoError(t, exp.Shutdown(context.Background()))
+		if started {
+			verifyStore(t, cfg.Directory, k.verifier)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -175,3 +176,7 @@ func eventually(t testing.TB, cond func() bool, msg string) {
 }
 
 func configopaqueString(s string) configopaque.String { return configopaque.String(s) }
+
+// confmapValidate validates cfg as the collector does, nested sections
+// (timeout, sending_queue, retry_on_failure) included.
+func confmapValidate(cfg *Config) error { return confmap.Validate(cfg) }

@@ -45,13 +45,13 @@ func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 		if over(len(raw), limit) {
 			return truncated(raw)
 		}
-		return fit(appendValueJSON(nil, v), raw, limit)
+		return fit(appendValueJSON(nil, v), string(raw), limit)
 	case pcommon.ValueTypeInt:
 		if i := v.Int(); i > -1<<53 && i < 1<<53 {
 			// Integers of magnitude below 2^53 are exact doubles, and their
 			// decimal form is already the ECMAScript form JCS asks for.
 			enc := strconv.AppendInt(nil, i, 10)
-			return fit(enc, enc, limit)
+			return fit(enc, string(enc), limit)
 		}
 		fallthrough
 	default: // double, bool, map, slice
@@ -64,9 +64,9 @@ func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 			// Our own encoding is valid JSON; a canonicaliser may still
 			// refuse it (nesting limits, duplicate keys). Keep the content
 			// as text rather than losing it.
-			return fit(appendJSONString(nil, string(raw)), raw, limit)
+			return fit(appendJSONString(nil, string(raw)), string(raw), limit)
 		}
-		return fit(c, raw, limit)
+		return fit(c, string(raw), limit)
 	}
 }
 
@@ -80,7 +80,7 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 		// JSON needs no separate pass; anything it refuses, invalid UTF-8
 		// included, takes the general route below.
 		if c, err := canonicalizeString(s); err == nil {
-			return fit(c, []byte(s), limit)
+			return fit(c, s, limit)
 		}
 	}
 	clean := validUTF8(s)
@@ -89,15 +89,15 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 			if len(inner) > 0 && inner[0] == '"' {
 				var text string
 				if json.Unmarshal(inner, &text) == nil {
-					return fit(textAsJSON(validUTF8(text)), []byte(s), limit)
+					return fit(textAsJSON(validUTF8(text)), s, limit)
 				}
 			}
 			if c, err := canonicalizeJSON(inner); err == nil {
-				return fit(c, []byte(s), limit)
+				return fit(c, s, limit)
 			}
 		}
 	}
-	return fit(textAsJSON(clean), []byte(s), limit)
+	return fit(textAsJSON(clean), s, limit)
 }
 
 // textAsJSON returns the canonical JSON of text that may itself be JSON.
@@ -197,9 +197,9 @@ func over(n, limit int) bool { return limit >= 0 && n > limit }
 
 // fit returns enc unless it exceeds limit, in which case the truncation
 // marker of raw replaces it.
-func fit(enc, raw []byte, limit int) json.RawMessage {
+func fit(enc []byte, raw string, limit int) json.RawMessage {
 	if over(len(enc), limit) {
-		return truncated(raw)
+		return truncated([]byte(raw))
 	}
 	return enc
 }
