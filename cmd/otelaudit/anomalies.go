@@ -40,7 +40,7 @@ func runAnomalies(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "anomalies", "%v", err)
 	}
-	s, err := src.source(e, "anomalies")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "anomalies", "%v", err)
 	}

@@ -57,7 +57,7 @@ func runCalls(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "calls", "%v", err)
 	}
-	s, err := src.source(e, "calls")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "calls", "%v", err)
 	}

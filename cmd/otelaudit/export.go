@@ -40,7 +40,7 @@ func runExport(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "export", "%v", err)
 	}
-	s, err := src.source(e, "export")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "export", "%v", err)
 	}

@@ -38,7 +38,7 @@ func runReconcile(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "reconcile", "%v", err)
 	}
-	audit, err := src.storeSource(e, "reconcile")
+	audit, err := src.storeSource()
 	if err == nil && audit == nil {
 		err = errors.New("no audit store: give --dir DIR and --verifier FILE")
 	}

@@ -36,7 +36,7 @@ func runReport(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "report", "%v", err)
 	}
-	s, err := src.source(e, "report")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "report", "%v", err)
 	}

@@ -25,7 +25,7 @@ func runStats(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "stats", "%v", err)
 	}
-	s, err := src.source(e, "stats")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "stats", "%v", err)
 	}

@@ -30,7 +30,7 @@ func runTimeline(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "timeline", "%v", err)
 	}
-	s, err := src.source(e, "timeline")
+	s, err := src.source()
 	if err != nil {
 		return fail(e, "timeline", "%v", err)
 	}
