@@ -19,8 +19,10 @@ import (
 )
 
 // auditExporter writes tool spans to an audit store. exporterhelper calls
-// pushTraces concurrently (one call per sending-queue consumer); the store
-// serialises the writes and fsyncs once per call.
+// pushTraces concurrently (one call per sending-queue consumer); each call
+// maps its spans itself, and the group committer merges the records of
+// concurrent calls into one store append: one fsync per chain for all of
+// them.
 type auditExporter struct {
 	cfg       *Config
 	set       exporter.Settings
@@ -30,6 +32,8 @@ type auditExporter struct {
 
 	mu    sync.Mutex // guards store across start, shutdown and pushes
 	store *auditlog.Store
+
+	group groupCommitter // merges concurrent pushes into one append
 
 	batches sync.Pool // *batch
 }
@@ -166,7 +170,7 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	for i := range b.recs {
 		b.ptrs = append(b.ptrs, &b.recs[i])
 	}
-	res, err := store.Append(ctx, b.ptrs)
+	res, err := e.group.commit(ctx, store.Append, b.ptrs)
 	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
 	if err != nil {
 		err = fmt.Errorf("audit exporter: writing %d records: %w", len(b.ptrs), err)

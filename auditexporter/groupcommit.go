@@ -1,0 +1,128 @@
+package auditexporter
+
+import (
+	"context"
+	"sync"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// appender is what the group committer writes to: auditlog.Store.Append.
+type appender func(ctx context.Context, recs []*auditlog.Record) (auditlog.AppendResult, error)
+
+// groupCommitter merges the batches of concurrent pushTraces calls into one
+// store append, and so one fsync per chain, for all of them. The store
+// serialises appends anyway; while one append is writing and fsyncing,
+// the batches that arrive queue up, and the next of their callers writes
+// them all at once. Every caller still returns only after the append that
+// holds its records has returned, with that append's error.
+//
+// Leadership passes from caller to caller, so no caller writes more than
+// one group beyond its own.
+type groupCommitter struct {
+	mu      sync.Mutex
+	busy    bool       // a leader is appending
+	waiting []*pending // batches for the next group, in arrival order
+}
+
+type pending struct {
+	recs []*auditlog.Record
+	// wake receives exactly one message: the outcome of the append that
+	// held recs, or lead (nil result) to make this caller the next leader.
+	wake chan outcome
+}
+
+type outcome struct {
+	lead bool
+	res  auditlog.AppendResult
+	err  error
+}
+
+// commit appends recs, possibly together with other callers' batches. The
+// result counts the whole group, so that telemetry, which sums results,
+// counts each record once: only the caller that led the append gets it;
+// the others get a zero result and the shared error.
+func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*auditlog.Record) (auditlog.AppendResult, error) {
+	p := &pending{recs: recs, wake: make(chan outcome, 1)}
+	g.mu.Lock()
+	g.waiting = append(g.waiting, p)
+	if g.busy {
+		g.mu.Unlock()
+		var o outcome
+		select {
+		case o = <-p.wake:
+		case <-ctx.Done():
+			// Giving up is safe: nothing was acknowledged. If a leader
+			// writes these records anyway, a retry finds them duplicates.
+			g.withdraw(p)
+			return auditlog.AppendResult{}, ctx.Err()
+		}
+		if !o.lead {
+			return o.res, o.err
+		}
+		g.mu.Lock()
+	}
+	// Lead one group: every batch waiting now, this caller's included.
+	g.busy = true
+	group := g.waiting
+	g.waiting = nil
+	g.mu.Unlock()
+
+	all := recs
+	if len(group) > 1 {
+		n := 0
+		for _, q := range group {
+			n += len(q.recs)
+		}
+		all = make([]*auditlog.Record, 0, n)
+		for _, q := range group {
+			all = append(all, q.recs...)
+		}
+	}
+	// The group's write must not fail because this caller stops waiting
+	// while others still are; the store checks the context only before it
+	// starts writing.
+	res, err := write(context.WithoutCancel(ctx), all)
+	for _, q := range group {
+		if q != p {
+			q.wake <- outcome{err: err}
+		}
+	}
+
+	g.mu.Lock()
+	if len(g.waiting) > 0 {
+		next := g.waiting[0]
+		next.wake <- outcome{lead: true} // busy stays true: leadership passes on
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
+	return res, err
+}
+
+// withdraw removes p from the waiting list. If the previous leader has
+// already asked p to lead, leadership passes to the next waiting batch so
+// that it is never lost. If a leader has already taken p's batch into its
+// group, the outcome lands in p's buffered channel and is dropped.
+func (g *groupCommitter) withdraw(p *pending) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.waiting {
+		if q != p {
+			continue
+		}
+		g.waiting = append(g.waiting[:i], g.waiting[i+1:]...)
+		select {
+		case o := <-p.wake:
+			if o.lead {
+				if len(g.waiting) > 0 {
+					g.waiting[0].wake <- outcome{lead: true}
+				} else {
+					g.busy = false
+				}
+			}
+		default:
+		}
+		return
+	}
+}

@@ -1,0 +1,201 @@
+package auditexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// fakeStore records the groups it is asked to write. Each write can be
+// held until the test releases it, and fails when fail is set.
+type fakeStore struct {
+	mu      sync.Mutex
+	groups  [][]string
+	written map[string]int
+	hold    chan struct{} // when non-nil, each write waits for a value
+	entered chan struct{} // when non-nil, each write announces itself
+	fail    atomic.Bool
+	writing atomic.Int32
+	overlap atomic.Bool
+}
+
+func (f *fakeStore) append(_ context.Context, recs []*auditlog.Record) (auditlog.AppendResult, error) {
+	if f.writing.Add(1) > 1 {
+		f.overlap.Store(true)
+	}
+	defer f.writing.Add(-1)
+	if f.entered != nil {
+		f.entered <- struct{}{}
+	}
+	if f.hold != nil {
+		<-f.hold
+	}
+	if f.fail.Load() {
+		return auditlog.AppendResult{}, errors.New("disk full")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.SpanID)
+		f.written[r.SpanID]++
+	}
+	f.groups = append(f.groups, ids)
+	return auditlog.AppendResult{Written: len(recs)}, nil
+}
+
+func recsOf(ids ...string) []*auditlog.Record {
+	out := make([]*auditlog.Record, len(ids))
+	for i, id := range ids {
+		out[i] = &auditlog.Record{SpanID: id}
+	}
+	return out
+}
+
+func TestGroupCommitMergesConcurrentBatches(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
+	var g groupCommitter
+	results := make(chan auditlog.AppendResult, 3)
+	errs := make(chan error, 3)
+	run := func(ids ...string) {
+		res, err := g.commit(context.Background(), f.append, recsOf(ids...))
+		results <- res
+		errs <- err
+	}
+
+	go run("a1", "a2")
+	<-f.entered // the first batch is being written
+	go run("b1")
+	go run("c1", "c2")
+	// Wait until both later batches are queued behind the first.
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 2
+	}, 5*time.Second, time.Millisecond)
+	f.hold <- struct{}{} // finish the first write
+	<-f.entered          // the merged write starts
+	f.hold <- struct{}{}
+
+	total := 0
+	for range 3 {
+		require.NoError(t, <-errs)
+		total += (<-results).Written
+	}
+	assert.Equal(t, 5, total, "each record is counted once, by the caller that led its write")
+	require.Len(t, f.groups, 2, "two writes for three batches")
+	assert.Equal(t, []string{"a1", "a2"}, f.groups[0])
+	assert.ElementsMatch(t, []string{"b1", "c1", "c2"}, f.groups[1])
+	assert.False(t, f.overlap.Load(), "writes never overlap")
+}
+
+func TestGroupCommitSharesTheError(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
+	var g groupCommitter
+	errs := make(chan error, 3)
+	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); errs <- err }()
+	<-f.entered
+	f.fail.Store(true)
+	for _, id := range []string{"b", "c"} {
+		go func() { _, err := g.commit(context.Background(), f.append, recsOf(id)); errs <- err }()
+	}
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 2
+	}, 5*time.Second, time.Millisecond)
+	f.hold <- struct{}{}
+	<-f.entered
+	f.hold <- struct{}{}
+	for range 3 {
+		assert.EqualError(t, <-errs, "disk full", "every batch of a failed write fails")
+	}
+}
+
+func TestGroupCommitCancelledWaiterLosesNothing(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
+	var g groupCommitter
+	done := make(chan error, 1)
+	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); done <- err }()
+	<-f.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { _, err := g.commit(ctx, f.append, recsOf("b")); cancelled <- err }()
+	later := make(chan error, 1)
+	go func() { _, err := g.commit(context.Background(), f.append, recsOf("c")); later <- err }()
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 2
+	}, 5*time.Second, time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-cancelled, context.Canceled)
+
+	f.hold <- struct{}{}
+	require.NoError(t, <-done)
+	<-f.entered
+	f.hold <- struct{}{}
+	require.NoError(t, <-later, "leadership survives a waiter that gave up")
+	assert.Equal(t, map[string]int{"a": 1, "c": 1}, f.written)
+}
+
+// TestGroupCommitStress runs many concurrent callers, some of which give
+// up: every caller returns, writes never overlap, and every record of a
+// caller that got nil is written exactly once.
+func TestGroupCommitStress(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}}
+	var g groupCommitter
+	var wg sync.WaitGroup
+	var acked sync.Map
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := range 200 {
+				id := fmt.Sprintf("%d-%d", w, i)
+				ctx, cancel := context.WithCancel(context.Background())
+				if rng.IntN(10) == 0 {
+					cancel()
+				}
+				if _, err := g.commit(ctx, f.append, recsOf(id)); err == nil {
+					acked.Store(id, true)
+				}
+				cancel()
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("callers are stuck")
+	}
+	assert.False(t, f.overlap.Load(), "writes never overlap")
+	n := 0
+	acked.Range(func(k, _ any) bool {
+		n++
+		assert.Equal(t, 1, f.written[k.(string)], "acknowledged record %s written once", k)
+		return true
+	})
+	assert.Greater(t, n, 0)
+	for id, c := range f.written {
+		assert.Equal(t, 1, c, "record %s written once", id)
+	}
+	g.mu.Lock()
+	assert.False(t, g.busy)
+	assert.Empty(t, g.waiting)
+	g.mu.Unlock()
+}
