@@ -38,9 +38,13 @@ type Summary struct {
 	Tools         []string  `json:"tools"`
 }
 
-// summaryBuilder accumulates a Summary record by record.
+// summaryBuilder accumulates a Summary record by record. Values already
+// seen cost no allocation, so the verifier can feed it views of its line
+// buffer.
 type summaryBuilder struct {
 	s             Summary
+	minTS, maxTS  []byte
+	maxRetain     []byte
 	conversations map[string]struct{}
 	subjects      map[Subject]struct{}
 	users         map[string]struct{}
@@ -58,28 +62,46 @@ func newSummaryBuilder(chain, segment string, first uint64) *summaryBuilder {
 }
 
 func (b *summaryBuilder) add(r *Record, lineBytes int) {
+	b.addFields(r.PrevHash, r.Hash, r.Timestamp, r.Retention.RetainUntil, r.ConversationID, r.Subject, r.UserID, r.ToolName, lineBytes)
+}
+
+// addFields adds one record. The strings may be views of a buffer that is
+// reused after the call: whatever is kept is copied.
+func (b *summaryBuilder) addFields(prev, hash, ts, retain, conv string, subj Subject, user, tool string, lineBytes int) {
 	s := &b.s
 	if s.Count == 0 {
-		s.FirstPrevHash = r.PrevHash
-		s.MinTimestamp, s.MaxTimestamp = r.Timestamp, r.Timestamp
+		s.FirstPrevHash = strings.Clone(prev)
+		b.minTS = append(b.minTS[:0], ts...)
+		b.maxTS = append(b.maxTS[:0], ts...)
 	}
 	s.Count++
 	s.Bytes += int64(lineBytes)
-	s.LastHash = r.Hash
-	s.MinTimestamp = min(s.MinTimestamp, r.Timestamp)
-	s.MaxTimestamp = max(s.MaxTimestamp, r.Timestamp)
-	s.MaxRetainUntil = max(s.MaxRetainUntil, r.Retention.RetainUntil)
-	if r.ConversationID != "" {
-		b.conversations[r.ConversationID] = struct{}{}
+	s.LastHash = hash
+	if ts < string(b.minTS) {
+		b.minTS = append(b.minTS[:0], ts...)
 	}
-	if r.Subject != (Subject{}) {
-		b.subjects[r.Subject] = struct{}{}
+	if ts > string(b.maxTS) {
+		b.maxTS = append(b.maxTS[:0], ts...)
 	}
-	if r.UserID != "" {
-		b.users[r.UserID] = struct{}{}
+	if retain > string(b.maxRetain) {
+		b.maxRetain = append(b.maxRetain[:0], retain...)
 	}
-	if r.ToolName != "" {
-		b.tools[r.ToolName] = struct{}{}
+	addKey(b.conversations, conv)
+	addKey(b.users, user)
+	addKey(b.tools, tool)
+	if subj != (Subject{}) {
+		if _, ok := b.subjects[subj]; !ok {
+			b.subjects[Subject{Type: strings.Clone(subj.Type), ID: strings.Clone(subj.ID)}] = struct{}{}
+		}
+	}
+}
+
+func addKey(m map[string]struct{}, k string) {
+	if k == "" {
+		return
+	}
+	if _, ok := m[k]; !ok {
+		m[strings.Clone(k)] = struct{}{}
 	}
 }
 
@@ -94,6 +116,8 @@ func sortedKeys(m map[string]struct{}) []string {
 
 func (b *summaryBuilder) summary() Summary {
 	s := b.s
+	s.LastHash = strings.Clone(s.LastHash)
+	s.MinTimestamp, s.MaxTimestamp, s.MaxRetainUntil = string(b.minTS), string(b.maxTS), string(b.maxRetain)
 	s.Conversations = sortedKeys(b.conversations)
 	s.Users = sortedKeys(b.users)
 	s.Tools = sortedKeys(b.tools)

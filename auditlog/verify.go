@@ -297,7 +297,7 @@ func verifySegmentData(data []byte, name string) *segmentResult {
 		if res.summary == nil {
 			res.summary = newSummaryBuilder(li.chainID, name, li.seq)
 		}
-		res.summary.add(&sc.rec, len(line)+1)
+		sc.addTo(res.summary, &li, len(line)+1)
 		res.lines = append(res.lines, li)
 	}
 	// A bad line with no good record after it is trailing garbage.

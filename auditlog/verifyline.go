@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -32,11 +34,16 @@ type lineScanner struct {
 	enc     []byte   // canonical form of the current line
 	body    []byte   // enc without the hash member
 	members []member // top-level members of enc
+
+	// Views of the current line's summary fields (see view).
+	conv, ts, retain, user, tool string
+	subj                         Subject
+
 	p       jsonCanon
-	rec     Record // the summary fields of the current line
+	chainID string // interned: the same for every record of a chain
 }
 
-// scan checks one line and fills li (and s.rec's summary fields).
+// scan checks one line and fills li (and the scanner's field views).
 func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 	p := &s.p
 	*p = jsonCanon{src: line, top: &s.members, keys: p.keys[:0], stack: p.stack[:0]}
@@ -54,7 +61,6 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 		return errors.New("record is not a JSON object")
 	}
 	useTop := !p.reordered && len(s.members) == len(recordKeys)
-	r := &s.rec
 	pos := 1
 	hashStart, hashEnd := -1, -1
 	for i, key := range recordKeys {
@@ -81,28 +87,34 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 		pos = end
 		switch key {
 		case "chain_id":
-			li.chainID, err = canonicalString(val)
+			var v string
+			if v, err = s.view(val); err == nil {
+				if v != s.chainID {
+					s.chainID = strings.Clone(v)
+				}
+				li.chainID = s.chainID
+			}
 		case "conversation_id":
-			r.ConversationID, err = canonicalString(val)
+			s.conv, err = s.view(val)
 		case "hash":
 			hashStart, hashEnd = memberStart, end
 			li.hash, err = canonicalString(val)
 		case "prev_hash":
 			li.prev, err = canonicalString(val)
 		case "retention":
-			r.Retention.RetainUntil, err = nestedString(val, `"retain_until":`)
+			s.retain, err = s.nested(val, `"retain_until":`)
 		case "seq":
 			li.seq, err = strconv.ParseUint(string(val), 10, 64)
 		case "subject":
-			if r.Subject.ID, err = nestedString(val, `{"id":`); err == nil {
-				r.Subject.Type, err = nestedString(val, `,"type":`)
+			if s.subj.ID, err = s.nested(val, `{"id":`); err == nil {
+				s.subj.Type, err = s.nested(val, `,"type":`)
 			}
 		case "timestamp":
-			r.Timestamp, err = canonicalString(val)
+			s.ts, err = s.view(val)
 		case "tool_name":
-			r.ToolName, err = canonicalString(val)
+			s.tool, err = s.view(val)
 		case "user_id":
-			r.UserID, err = canonicalString(val)
+			s.user, err = s.view(val)
 		}
 		if err != nil {
 			return fmt.Errorf("member %q: %w", key, err)
@@ -116,7 +128,6 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 	var hexSum [64]byte
 	hex.Encode(hexSum[:], sum[:])
 	li.leaf = tlog.RecordHash(s.body)
-	r.PrevHash, r.Hash, r.Seq, r.ChainID = li.prev, li.hash, li.seq, li.chainID
 	switch {
 	case li.hash != string(hexSum[:]):
 		li.status, li.detail = lineModified, "content does not match its hash"
@@ -193,4 +204,39 @@ func nestedString(obj []byte, prefix string) (string, error) {
 		return "", err
 	}
 	return canonicalString(obj[start:end])
+}
+
+// view returns a canonical string value as a string that shares memory
+// with the scanner's buffer: valid only until the next scan, and copied by
+// whoever keeps it (the summary builder does). Most values have no
+// escapes, so this costs no allocation.
+func (s *lineScanner) view(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		if len(v) == 2 {
+			return "", nil
+		}
+		return unsafe.String(&v[1], len(v)-2), nil
+	}
+	return canonicalString(v)
+}
+
+func (s *lineScanner) nested(obj []byte, prefix string) (string, error) {
+	i := bytes.Index(obj, []byte(prefix))
+	if i < 0 {
+		return "", fmt.Errorf("no %s", prefix)
+	}
+	start := i + len(prefix)
+	end, err := skipCanonical(obj, start)
+	if err != nil {
+		return "", err
+	}
+	return s.view(obj[start:end])
+}
+
+// addTo adds the scanned line to a segment summary.
+func (s *lineScanner) addTo(b *summaryBuilder, li *lineInfo, lineBytes int) {
+	b.addFields(li.prev, li.hash, s.ts, s.retain, s.conv, s.subj, s.user, s.tool, lineBytes)
 }
