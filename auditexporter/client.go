@@ -12,12 +12,14 @@ import (
 )
 
 // clientAttribute is the resource attribute that carries the authenticated
-// client from ConsumeTraces to the writer. The request context, where the
-// receiver's authenticator put the client, does not survive a persistent
-// sending queue, but the data does; so the exporter stamps the identity into
-// the data before exporterhelper queues it. Only the exporter sets it: a
-// value that arrives from a sender is overwritten or removed, so it cannot
-// be forged.
+// client from ConsumeTraces to the writer when the request context, where
+// the receiver's authenticator put the client, does not reach the writer: a
+// persistent sending queue stores only the data, and batching merges the
+// requests of several clients. In those configurations the exporter stamps
+// the identity into the data before exporterhelper queues it, and declares
+// that it mutates data. Only the exporter sets the attribute: a value that
+// arrives from a sender is overwritten or removed, so it cannot be forged;
+// in the other configurations it is never read.
 const clientAttribute = "otelaudit.collector.client"
 
 // identityAttributes are the client.AuthData attributes that name an
@@ -58,8 +60,9 @@ func stampClient(td ptrace.Traces, id string) {
 	}
 }
 
-// clientStamper is the exporter as the pipeline sees it: exporterhelper's
-// exporter, with the client identity stamped into each batch first.
+// clientStamper is the exporter as the pipeline sees it when the context is
+// lost on the way: exporterhelper's exporter, with the client identity
+// stamped into each batch first.
 type clientStamper struct {
 	exporter.Traces
 }

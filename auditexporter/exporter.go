@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -29,6 +30,9 @@ type auditExporter struct {
 	mapOpts   toolspan.Options
 	retention *retentionPolicy
 	tel       *telemetry
+	// clientFromData is set when the sending queue loses the request
+	// context: the client then travels in clientAttribute.
+	clientFromData bool
 
 	mu    sync.Mutex // guards store across start, shutdown and pushes
 	store *auditlog.Store
@@ -56,7 +60,9 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 		mapOpts:   toolspan.Options{MaxPayloadBytes: cfg.MaxPayloadBytes},
 		retention: newRetentionPolicy(cfg.Retention),
 		tel:       tel,
-		batches:   sync.Pool{New: func() any { return new(batch) }},
+
+		clientFromData: contextLost(cfg.QueueConfig),
+		batches:        sync.Pool{New: func() any { return new(batch) }},
 	}, nil
 }
 
@@ -143,11 +149,18 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	defer e.putBatch(b)
 
 	skipped := 0
+	ctxClient := ""
+	if !e.clientFromData {
+		ctxClient = clientIdentity(client.FromContext(ctx))
+	}
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource()
-		clientID := ""
-		if v, ok := res.Attributes().Get(clientAttribute); ok {
-			clientID = v.Str()
+		clientID := ctxClient
+		if e.clientFromData {
+			clientID = ""
+			if v, ok := res.Attributes().Get(clientAttribute); ok {
+				clientID = v.Str()
+			}
 		}
 		for _, ss := range rs.ScopeSpans().All() {
 			scope := ss.Scope()

@@ -11,8 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -321,30 +324,63 @@ func TestClientIdentity(t *testing.T) {
 		{name: "only credentials", info: client.Info{Auth: fakeAuth{"raw": "secret-token"}}, want: ""},
 		{name: "non-string attribute", info: client.Info{Auth: fakeAuth{"subject": 42, "username": "u"}}, want: "u"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := testConfig(dir, newKeys(t))
-			exp := startExporter(t, cfg, nopSettings())
-			td := loadSamples(t, "mcp.json")
-			// A sender that sets the exporter's own attribute forges nothing.
-			td.ResourceSpans().At(0).Resource().Attributes().PutStr(clientAttribute, "forged-client")
-			ctx := client.NewContext(context.Background(), tt.info)
-			require.NoError(t, exp.ConsumeTraces(ctx, td))
-			require.NoError(t, exp.Shutdown(context.Background()))
-			recs := readStore(t, dir)["general"]
-			require.Len(t, recs, 2)
-			for _, r := range recs {
-				assert.Equal(t, tt.want, r.Source.Client)
-			}
-		})
+	modes := []struct {
+		name   string
+		modify func(*Config)
+	}{
+		// The default in-memory queue keeps the request context.
+		{name: "context", modify: func(*Config) {}},
+		// Batching merges requests: the client travels in the data.
+		{name: "stamped", modify: func(c *Config) {
+			c.QueueConfig.Get().Batch = configoptional.Some(exporterhelper.NewDefaultBatchConfig())
+		}},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				cfg := testConfig(dir, newKeys(t))
+				mode.modify(cfg)
+				exp := startExporter(t, cfg, nopSettings())
+				td := loadSamples(t, "mcp.json")
+				// A sender that sets the exporter's own attribute forges nothing.
+				td.ResourceSpans().At(0).Resource().Attributes().PutStr(clientAttribute, "forged-client")
+				ctx := client.NewContext(context.Background(), tt.info)
+				require.NoError(t, exp.ConsumeTraces(ctx, td))
+				require.NoError(t, exp.Shutdown(context.Background()))
+				recs := readStore(t, dir)["general"]
+				require.Len(t, recs, 2)
+				for _, r := range recs {
+					assert.Equal(t, tt.want, r.Source.Client)
+				}
+			})
+		}
 	}
 }
 
-func TestCapabilitiesMutate(t *testing.T) {
-	exp, err := NewFactory().CreateTraces(context.Background(), nopSettings(), testConfig(t.TempDir(), newKeys(t)))
-	require.NoError(t, err)
-	assert.True(t, exp.Capabilities().MutatesData, "the exporter stamps the client into the data")
+func TestCapabilities(t *testing.T) {
+	storage := component.MustNewIDWithName("file_storage", "audit")
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		mutate bool
+	}{
+		{name: "default queue keeps the context", modify: func(*Config) {}, mutate: false},
+		{name: "no queue", modify: func(c *Config) { noRetry(c) }, mutate: false},
+		{name: "persistent queue", modify: func(c *Config) { c.QueueConfig.Get().StorageID = &storage }, mutate: true},
+		{name: "batching", modify: func(c *Config) {
+			c.QueueConfig.Get().Batch = configoptional.Some(exporterhelper.NewDefaultBatchConfig())
+		}, mutate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t.TempDir(), newKeys(t))
+			tt.modify(cfg)
+			exp, err := NewFactory().CreateTraces(context.Background(), nopSettings(), cfg)
+			require.NoError(t, err)
+			assert.Equal(t, tt.mutate, exp.Capabilities().MutatesData, "the exporter mutates data only to stamp the client")
+		})
+	}
 }
 
 func TestInvalidRecordIsPermanent(t *testing.T) {

@@ -81,9 +81,9 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, err
 	}
 	traces, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
-		// The exporter stamps the authenticated client into the batch
-		// before it is queued (see clientStamp), so it mutates data.
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
+		// Only when the request context does not reach pushTraces does the
+		// exporter stamp the client into the data (see clientStamper).
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: e.clientFromData}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
@@ -93,5 +93,17 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return &clientStamper{Traces: traces}, nil
+	if e.clientFromData {
+		return &clientStamper{Traces: traces}, nil
+	}
+	return traces, nil
+}
+
+// contextLost reports whether the sending queue loses the request context
+// on the way to pushTraces: a persistent queue stores only the data, and
+// batching merges requests of different clients. The in-memory queue
+// without batching, and no queue, keep it.
+func contextLost(q configoptional.Optional[exporterhelper.QueueBatchConfig]) bool {
+	qc := q.Get()
+	return qc != nil && (qc.StorageID != nil || qc.Batch.HasValue())
 }
