@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/toolspan"
 )
 
 // retentionPolicy assigns retention classes with an auditlog.Policy whose
@@ -76,6 +77,6 @@ func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) {
 	r.Retention = auditlog.Retention{
 		Class:       class,
 		Days:        days,
-		RetainUntil: start.UTC().AddDate(0, 0, days).Format(auditlog.TimeFormat),
+		RetainUntil: toolspan.FormatTime(start.UTC().AddDate(0, 0, days)),
 	}
 }

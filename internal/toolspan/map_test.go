@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -551,4 +552,11 @@ func TestFormatTime(t *testing.T) {
 		assert.Equal(t, tt.want, got)
 		assert.Equal(t, tt.ts.AsTime().UTC().Format(auditlog.TimeFormat), got, "same as the time package")
 	}
+	// Beyond year 9999 the layout cannot hold the year; the time package's
+	// rendering is used unchanged.
+	far := time.Date(12000, 1, 2, 3, 4, 5, 6, time.UTC)
+	assert.Equal(t, far.Format(auditlog.TimeFormat), FormatTime(far))
+	// Any zone is rendered in UTC.
+	cet := time.Date(2026, 3, 1, 0, 30, 0, 7, time.FixedZone("CET", 3600))
+	assert.Equal(t, "2026-02-28T23:30:00.000000007Z", FormatTime(cet))
 }
