@@ -655,7 +655,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	// Checkpoints beyond the end of the chain.
 	var maxCP *cpCheck
 	for _, c := range v.cps[cpIdx:] {
-		if c.since != nil {
+		if c.since != nil && c.cp.Size > expSeq {
 			v.add(lastSegment, int64(expSeq), KindRollback, "saved checkpoint covers %d records but the chain has only %d: the store was rolled back or truncated", c.cp.Size, expSeq)
 			continue
 		}
