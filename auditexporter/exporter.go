@@ -195,7 +195,14 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	return nil
 }
 
+// maxPooledRecords bounds the scratch space kept for reuse, so that one
+// huge request does not pin its memory for the life of the process.
+const maxPooledRecords = 8192
+
 func (e *auditExporter) putBatch(b *batch) {
+	if cap(b.recs) > maxPooledRecords {
+		return
+	}
 	clear(b.recs) // drop references to span strings
 	clear(b.ptrs)
 	b.recs, b.ptrs = b.recs[:0], b.ptrs[:0]
