@@ -247,3 +247,12 @@ func FuzzMapOTLPJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestPayloadHuge maps a 16 MiB argument: it becomes a marker without being
+// parsed, and its hash is that of the raw bytes.
+func TestPayloadHuge(t *testing.T) {
+	huge := `{"blob":"` + strings.Repeat("A", 16<<20) + `"}`
+	r := mapOne(t, map[string]any{"gen_ai.tool.call.arguments": huge, "gen_ai.tool.call.result": strings.Repeat("\xff", 1<<20)}, Options{})
+	assert.Equal(t, marker(huge), string(r.Arguments))
+	assert.Equal(t, marker(strings.Repeat("\xff", 1<<20)), string(r.ResultSummary), "invalid UTF-8 is hashed as it came")
+}
