@@ -186,8 +186,12 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	res, err := e.group.commit(ctx, store.Append, b.ptrs)
 	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
 	if err != nil {
+		var shared errShared
+		permanent := errors.Is(err, auditlog.ErrInvalidRecord) && !errors.As(err, &shared)
 		err = fmt.Errorf("audit exporter: writing %d records: %w", len(b.ptrs), err)
-		if errors.Is(err, auditlog.ErrInvalidRecord) {
+		if permanent {
+			// Retrying these records cannot succeed; a batch that only
+			// shared a write with the culprit is retried.
 			return consumererror.NewPermanent(err)
 		}
 		return err

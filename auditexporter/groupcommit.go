@@ -38,10 +38,19 @@ type outcome struct {
 	err  error
 }
 
+// errShared wraps the error of an append that wrote other callers' batches
+// too: the failure may be theirs, so it never counts as permanent for this
+// caller's batch.
+type errShared struct{ err error }
+
+func (e errShared) Error() string { return e.err.Error() }
+func (e errShared) Unwrap() error { return e.err }
+
 // commit appends recs, possibly together with other callers' batches. The
 // result counts the whole group, so that telemetry, which sums results,
 // counts each record once: only the caller that led the append gets it;
-// the others get a zero result and the shared error.
+// the others get a zero result and the shared error. When the group held
+// other batches, the error is wrapped in errShared.
 func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*auditlog.Record) (auditlog.AppendResult, error) {
 	p := &pending{recs: recs, wake: make(chan outcome, 1)}
 	g.mu.Lock()
@@ -83,6 +92,9 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 	// while others still are; the store checks the context only before it
 	// starts writing.
 	res, err := write(context.WithoutCancel(ctx), all)
+	if err != nil && len(group) > 1 {
+		err = errShared{err}
+	}
 	for _, q := range group {
 		if q != p {
 			q.wake <- outcome{err: err}

@@ -117,9 +117,16 @@ func TestGroupCommitSharesTheError(t *testing.T) {
 	f.hold <- struct{}{}
 	<-f.entered
 	f.hold <- struct{}{}
+	var shared errShared
+	alone := 0
 	for range 3 {
-		assert.EqualError(t, <-errs, "disk full", "every batch of a failed write fails")
+		err := <-errs
+		assert.EqualError(t, err, "disk full", "every batch of a failed write fails")
+		if !errors.As(err, &shared) {
+			alone++
+		}
 	}
+	assert.Equal(t, 1, alone, "only the batch written alone gets the bare error")
 }
 
 func TestGroupCommitCancelledWaiterLosesNothing(t *testing.T) {
