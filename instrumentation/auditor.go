@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -48,6 +49,13 @@ type Auditor struct {
 	args   Capture
 	result Capture
 	tools  map[string]*toolPolicy
+	def    *toolPolicy // of tools not in tools
+	// recording is whether the last span started was recording. While it
+	// is, arguments are encoded before the span starts and passed with its
+	// start attributes, which spares the SDK a second copy of them; when
+	// spans are not recorded (a no-op provider, sampled out), arguments are
+	// not encoded at all.
+	recording atomic.Bool
 }
 
 // New returns an Auditor configured by opts, or an error naming the option
@@ -107,6 +115,8 @@ func New(opts ...Option) (*Auditor, error) {
 		result: c.result,
 		tools:  make(map[string]*toolPolicy, len(c.tools)),
 	}
+	a.def = a.defaultPolicy()
+	a.recording.Store(true)
 	for _, t := range c.tools {
 		p, err := a.compile(t)
 		if err != nil {
@@ -192,12 +202,17 @@ func (a *Auditor) do(ctx context.Context, pol *toolPolicy, tool string, args any
 // ToolCall is a tool call in progress, started with Auditor.Start. Its
 // methods may be called on a nil *ToolCall, and do nothing then.
 type ToolCall struct {
-	a     *Auditor
-	span  trace.Span
-	pol   toolPolicy
-	cfg   callConfig
-	id    string
-	ended atomic.Bool
+	a    *Auditor
+	span trace.Span
+	pol  *toolPolicy // shared, read-only
+	cfg  callConfig
+	id   string
+	// recording is the span's IsRecording at the start: asked once, since
+	// the SDK takes the span's lock to answer.
+	recording bool
+	ended     atomic.Bool
+	// idBuf holds a generated id, so that it costs no allocation of its own.
+	idBuf [callIDLen]byte
 }
 
 // Start records the start of a call of tool with args, for calls whose
@@ -217,11 +232,12 @@ func (a *Auditor) Start(ctx context.Context, tool string, args any, opts ...Call
 }
 
 func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args any, opts []CallOption) (context.Context, *ToolCall) {
-	c := &ToolCall{a: a}
+	c := &ToolCall{a: a, pol: pol}
+	name, span := "", ""
 	if pol != nil {
-		c.pol = *pol
+		name, span = pol.name, pol.spanName
 	} else {
-		c.pol = a.policy(tool)
+		c.pol, name, span = a.policy(tool)
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -231,7 +247,8 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	cfg := &c.cfg
 	c.id = cfg.toolCallID
 	if c.id == "" {
-		c.id = newCallID()
+		newCallID(&c.idBuf)
+		c.id = unsafe.String(&c.idBuf[0], len(c.idBuf))
 	} else {
 		c.id = validUTF8(c.id)
 	}
@@ -241,14 +258,14 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	}
 
 	at := attributionFrom(ctx)
-	n := 12 + len(cfg.attrs)
+	n := 13 + len(cfg.attrs)
 	if at != nil {
 		n += len(at.kvs)
 	}
 	kvs := make([]attribute.KeyValue, 0, n)
 	kvs = append(kvs,
 		semconv.GenAIOperationNameExecuteTool,
-		semconv.GenAIToolName(c.pol.name),
+		semconv.GenAIToolName(name),
 		semconv.GenAIToolCallID(c.id),
 		semconv.GenAIToolType(typ),
 	)
@@ -276,15 +293,25 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 			kvs = append(kvs, attribute.String(attrkey.BreakGlassReason, validUTF8(cfg.breakGlassReason)))
 		}
 	}
+	hint := a.recording.Load()
+	if hint {
+		if s, ok := a.encodeArgs(c.pol, args); ok {
+			kvs = append(kvs, semconv.GenAIToolCallArgumentsKey.String(s))
+		}
+	}
 	kvs = append(kvs, cfg.attrs...)
 
-	ctx, c.span = a.tracer.Start(ctx, c.pol.spanName,
+	ctx, c.span = a.tracer.Start(ctx, span,
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(kvs...))
-	// Arguments are encoded only for a span that records them.
-	if c.span.IsRecording() {
-		if s, ok := a.encodeArgs(&c.pol, args); ok {
-			c.span.SetAttributes(semconv.GenAIToolCallArgumentsKey.String(s))
+	c.recording = c.span.IsRecording()
+	if c.recording != hint {
+		a.recording.Store(c.recording)
+		if c.recording {
+			// The guess was wrong: add the arguments now.
+			if s, ok := a.encodeArgs(c.pol, args); ok {
+				c.span.SetAttributes(semconv.GenAIToolCallArgumentsKey.String(s))
+			}
 		}
 	}
 	return ctx, c
@@ -307,11 +334,11 @@ func (c *ToolCall) End(result any, err error) {
 	if c == nil || !c.ended.CompareAndSwap(false, true) {
 		return
 	}
-	if c.span.IsRecording() {
+	if c.recording {
 		var kvs [2]attribute.KeyValue
 		n := 0
 		if c.pol.result != CaptureOff {
-			kvs[n] = semconv.GenAIToolCallResultKey.String(c.a.encodeResult(&c.pol, result, err))
+			kvs[n] = semconv.GenAIToolCallResultKey.String(c.a.encodeResult(c.pol, result, err))
 			n++
 		}
 		if err != nil {
@@ -336,7 +363,7 @@ func (c *ToolCall) endPanic(v any, stack []byte) {
 	if c == nil || !c.ended.CompareAndSwap(false, true) {
 		return
 	}
-	if c.span.IsRecording() {
+	if c.recording {
 		msg := cut(fmt.Sprint(v), maxStatusBytes)
 		c.span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
 			semconv.ExceptionType(typeName(v)),
@@ -368,15 +395,18 @@ func typeName(v any) string {
 	return t.PkgPath() + "." + t.Name()
 }
 
-// newCallID returns "call_" and 128 random bits in hex.
-func newCallID() string {
+// callIDLen is the length of a generated call id.
+const callIDLen = len("call_") + 32
+
+// newCallID writes "call_" and 128 random bits in hex to b. The bits come
+// from the runtime's per-thread ChaCha8 generator: unpredictable, and
+// without a system call or a lock.
+func newCallID(b *[callIDLen]byte) {
 	var r [16]byte
 	binary.LittleEndian.PutUint64(r[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(r[8:], rand.Uint64())
-	var b [5 + 32]byte
 	copy(b[:], "call_")
 	hex.Encode(b[5:], r[:])
-	return string(b[:])
 }
 
 // jsonText returns a string that holds a JSON object or array as that JSON,

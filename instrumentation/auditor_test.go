@@ -385,7 +385,9 @@ func TestStartEnd(t *testing.T) {
 func TestCallIDsAreUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
-		id := newCallID()
+		var b [callIDLen]byte
+		newCallID(&b)
+		id := string(b[:])
 		if seen[id] {
 			t.Fatalf("duplicate id %s", id)
 		}
@@ -440,14 +442,60 @@ func TestNotRecordingSkipsEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &countingMarshaler{}
-	res, err := a.Execute(context.Background(), "t", c, func(context.Context) (any, error) { return c, nil })
-	if res != c || err != nil {
-		t.Fatalf("Execute = %v, %v", res, err)
+	for range 10 {
+		res, err := a.Execute(context.Background(), "t", c, func(context.Context) (any, error) { return c, nil })
+		if res != c || err != nil {
+			t.Fatalf("Execute = %v, %v", res, err)
+		}
 	}
-	if c.n != 0 {
-		t.Errorf("arguments and result were encoded %d times for an unsampled span", c.n)
+	// Only the first call, before the Auditor has seen that spans are not
+	// recorded, encodes its arguments.
+	if c.n != 1 {
+		t.Errorf("arguments and results were encoded %d times for 10 unsampled spans, want 1", c.n)
 	}
 }
+
+// TestSamplingChanges checks that arguments are recorded whichever way the
+// sampling decision changes between calls.
+func TestSamplingChanges(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	sampled := []bool{false, true, true, false, true, false, false, true}
+	i := 0
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr), sdktrace.WithSampler(samplerFunc(func() bool {
+		defer func() { i++ }()
+		return sampled[i]
+	})))
+	a, err := New(WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range sampled {
+		_, _ = a.Execute(context.Background(), "t", map[string]any{"n": n}, noop)
+	}
+	spans := sr.Ended()
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans))
+	}
+	for k, n := range []int{1, 2, 4, 7} {
+		if got := str(t, spans[k], attrkey.GenAIToolCallArgs); got != fmt.Sprintf(`{"n":%d}`, n) {
+			t.Errorf("span %d arguments = %s", k, got)
+		}
+		if c := strings.Count(fmt.Sprint(spans[k].Attributes()), attrkey.GenAIToolCallArgs); c != 1 {
+			t.Errorf("span %d has %d argument attributes", k, c)
+		}
+	}
+}
+
+type samplerFunc func() bool
+
+func (f samplerFunc) ShouldSample(sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if f() {
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+}
+
+func (samplerFunc) Description() string { return "test" }
 
 type countingMarshaler struct{ n int }
 

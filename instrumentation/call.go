@@ -32,6 +32,27 @@ type callOptionFunc func(*callConfig)
 
 func (f callOptionFunc) applyCall(c *callConfig) { f(c) }
 
+// The common options are values rather than closures: a constant argument
+// then costs no allocation per call.
+type (
+	triggerOption    Trigger
+	purposeOption    string
+	subjectOption    struct{ typ, id string }
+	breakGlassOption string
+	toolCallIDOption string
+	toolTypeOption   string
+)
+
+func (o triggerOption) applyCall(c *callConfig) { c.trigger = Trigger(o) }
+func (o purposeOption) applyCall(c *callConfig) { c.purpose = string(o) }
+func (o subjectOption) applyCall(c *callConfig) { c.subjectType, c.subjectID = o.typ, o.id }
+func (o breakGlassOption) applyCall(c *callConfig) {
+	c.breakGlass = true
+	c.breakGlassReason = string(o)
+}
+func (o toolCallIDOption) applyCall(c *callConfig) { c.toolCallID = string(o) }
+func (o toolTypeOption) applyCall(c *callConfig)   { c.toolType = string(o) }
+
 // callConfig holds the per-call facts; zero values are unknown.
 type callConfig struct {
 	trigger          Trigger
@@ -48,51 +69,33 @@ type callConfig struct {
 // WithTrigger records what set the call off (audit.trigger). The Trigger
 // constants are the values of the span contract; another value is recorded
 // as given.
-func WithTrigger(t Trigger) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.trigger = t })
-}
+func WithTrigger(t Trigger) CallOption { return triggerOption(t) }
 
 // WithPurpose records why the data is accessed (audit.purpose), for example
 // "treatment", "billing", "research" or "support".
-func WithPurpose(purpose string) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.purpose = purpose })
-}
+func WithPurpose(purpose string) CallOption { return purposeOption(purpose) }
 
 // WithSubject records whose data the call touches (audit.subject.type and
 // audit.subject.id), for example "patient" and "P-1001".
 //
 // When the subject is only known once the handler has looked it up, the
 // handler can set the same attributes on trace.SpanFromContext(ctx).
-func WithSubject(typ, id string) CallOption {
-	return callOptionFunc(func(c *callConfig) {
-		c.subjectType = typ
-		c.subjectID = id
-	})
-}
+func WithSubject(typ, id string) CallOption { return subjectOption{typ, id} }
 
 // WithBreakGlass records that the call overrides the normal access rules in
 // an emergency (audit.break_glass = true), and why
 // (audit.break_glass.reason). An empty reason is recorded as absent, which an
 // auditor will treat as a finding.
-func WithBreakGlass(reason string) CallOption {
-	return callOptionFunc(func(c *callConfig) {
-		c.breakGlass = true
-		c.breakGlassReason = reason
-	})
-}
+func WithBreakGlass(reason string) CallOption { return breakGlassOption(reason) }
 
 // WithToolCallID records the id the model gave the call
 // (gen_ai.tool.call.id). Without it, a random id "call_" + 32 hex digits is
 // generated.
-func WithToolCallID(id string) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.toolCallID = id })
-}
+func WithToolCallID(id string) CallOption { return toolCallIDOption(id) }
 
 // WithToolType records the tool type (gen_ai.tool.type): "function"
 // (the default), "extension" or "datastore". It overrides Tool.Type.
-func WithToolType(typ string) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.toolType = typ })
-}
+func WithToolType(typ string) CallOption { return toolTypeOption(typ) }
 
 // WithAttributes adds attributes to the call's span, for example the MCP
 // method or session. They are set after the standard attributes, so they

@@ -49,25 +49,25 @@ func spanName(name string) string {
 	return "execute_tool " + name
 }
 
-// defaultPolicy is the policy of a tool the Auditor was not told about.
-func (a *Auditor) defaultPolicy(name string) toolPolicy {
-	name = cut(name, maxNameBytes)
-	return toolPolicy{
-		name:     name,
-		spanName: spanName(name),
-		typ:      DefaultToolType,
-		args:     a.args,
-		result:   a.result,
-		keys:     a.keys,
+// defaultPolicy returns the policy of tools the Auditor was not told about,
+// with an empty name: the caller names the call.
+func (a *Auditor) defaultPolicy() *toolPolicy {
+	return &toolPolicy{
+		typ:    DefaultToolType,
+		args:   a.args,
+		result: a.result,
+		keys:   a.keys,
 	}
 }
 
-// policy returns the policy of the tool called name.
-func (a *Auditor) policy(name string) toolPolicy {
+// policy returns the policy of the tool called name, and the name and span
+// name to record.
+func (a *Auditor) policy(name string) (p *toolPolicy, recorded, span string) {
 	if p, ok := a.tools[name]; ok {
-		return *p
+		return p, p.name, p.spanName
 	}
-	return a.defaultPolicy(name)
+	recorded = cut(name, maxNameBytes)
+	return a.def, recorded, spanName(recorded)
 }
 
 func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
@@ -80,7 +80,9 @@ func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
 	if !t.Result.valid() {
 		return nil, fmt.Errorf("tool %q: result capture %d: unknown value", t.Name, t.Result)
 	}
-	p := a.defaultPolicy(t.Name)
+	p := a.defaultPolicy()
+	p.name = cut(t.Name, maxNameBytes)
+	p.spanName = spanName(p.name)
 	if t.Type != "" {
 		p.typ = validUTF8(t.Type)
 	}
@@ -98,5 +100,5 @@ func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
 		}
 		p.keys = keys
 	}
-	return &p, nil
+	return p, nil
 }

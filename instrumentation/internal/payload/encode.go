@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -114,6 +115,7 @@ type state struct {
 	// truncated is set when anything was left out (budget or depth).
 	truncated bool
 	keys      []string // stack of sorted map keys
+	members   []member // stack of sorted map members
 	scratch   []byte   // unescaped object keys of raw JSON
 }
 
@@ -126,11 +128,11 @@ func (e *Encoder) get() *state {
 }
 
 func (e *Encoder) put(s *state) {
-	if cap(s.buf) > poolBufMax || cap(s.scratch) > poolBufMax || cap(s.keys) > 4096 {
+	if cap(s.buf) > poolBufMax || cap(s.scratch) > poolBufMax || cap(s.keys) > 4096 || cap(s.members) > 4096 {
 		return
 	}
-	clear(s.keys[:cap(s.keys)])
-	s.keys = s.keys[:0]
+	// The key and member stacks were cleared as they were popped, so that a
+	// pooled state holds no reference to a caller's data.
 	e.pool.Put(s)
 }
 
@@ -362,7 +364,7 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 }
 
 // sortedKeys pushes the keys of m on the key stack, sorted, and returns the
-// index of the first; the caller pops them with s.keys = s.keys[:base].
+// index of the first; the caller clears and pops them.
 func sortedKeys[V any](s *state, m map[string]V) int {
 	base := len(s.keys)
 	for k := range m {
@@ -371,6 +373,15 @@ func sortedKeys[V any](s *state, m map[string]V) int {
 	slices.Sort(s.keys[base:])
 	return base
 }
+
+// member is a map entry being written.
+type member struct {
+	k string
+	v any
+}
+
+// smallMap is the largest map whose entries are sorted on the stack.
+const smallMap = 16
 
 func (s *state) mapAny(m map[string]any, d int) {
 	if m == nil {
@@ -381,22 +392,45 @@ func (s *state) mapAny(m map[string]any, d int) {
 		s.depthMarker()
 		return
 	}
-	base := sortedKeys(s, m)
-	n := len(m)
+	// Sort the entries themselves rather than the keys, which would cost a
+	// map lookup per key afterwards. Small maps sort in an array on the
+	// stack: no allocation, and no write barriers while the GC runs.
+	var small [smallMap]member
+	var ms []member
+	base := len(s.members)
+	if len(m) <= smallMap {
+		ms = small[:0]
+		for k, v := range m {
+			ms = append(ms, member{k, v})
+		}
+		for i := 1; i < len(ms); i++ {
+			for j := i; j > 0 && ms[j].k < ms[j-1].k; j-- {
+				ms[j], ms[j-1] = ms[j-1], ms[j]
+			}
+		}
+	} else {
+		for k, v := range m {
+			s.members = append(s.members, member{k, v})
+		}
+		ms = s.members[base:]
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.k, b.k) })
+	}
+	n := len(ms)
 	s.buf = append(s.buf, '{')
 	for i := range n {
-		k := s.keys[base+i]
-		if !s.beginMember(i == 0, k, d+1) {
+		mb := ms[i]
+		if !s.beginMember(i == 0, mb.k, d+1) {
 			break
 		}
-		if s.e.sensitive.Match(k) {
+		if s.e.sensitive.Match(mb.k) {
 			s.maskValue()
 			continue
 		}
-		s.value(m[k], d+1)
+		s.value(mb.v, d+1)
 	}
 	s.buf = append(s.buf, '}')
-	s.keys = s.keys[:base]
+	clear(s.members[base:])
+	s.members = s.members[:base]
 }
 
 func (s *state) mapString(m map[string]string, d int) {
@@ -423,6 +457,7 @@ func (s *state) mapString(m map[string]string, d int) {
 		s.str(m[k], d+1)
 	}
 	s.buf = append(s.buf, '}')
+	clear(s.keys[base:])
 	s.keys = s.keys[:base]
 }
 

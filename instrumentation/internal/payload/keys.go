@@ -5,11 +5,6 @@ import (
 	"strings"
 )
 
-// keyTail bounds the work spent on one key: every term is matched against the
-// end of a key, so only its last keyTail bytes are looked at. A longer key
-// costs no more than this.
-const keyTail = 256
-
 // inWordMin is the shortest sensitive term that also matches at the end of a
 // longer word ("dbpassword", "accesstoken"). Shorter terms (ssn, pin, pwd,
 // auth) match only as whole words, so that "spin" or "oauth" are left alone.
@@ -128,14 +123,6 @@ func (m *Matcher) Match(key string) bool { return match(m, key) }
 // MatchBytes is Match for a key held in a byte slice.
 func (m *Matcher) MatchBytes(key []byte) bool { return match(m, key) }
 
-type normKey struct {
-	b      [keyTail]byte
-	n      int
-	bounds [keyTail / 64]uint64 // bit i set: a word starts at b[i]
-}
-
-func (k *normKey) boundary(i int) bool { return k.bounds[i>>6]&(1<<(uint(i)&63)) != 0 }
-
 const (
 	clsSep = iota
 	clsLower
@@ -155,61 +142,78 @@ func class(c byte) int {
 	return clsSep
 }
 
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// wordStart reports whether a word starts at key[i], which is a letter or
+// digit: after a separator, at a lower-to-upper or letter/digit step, or at
+// the last capital of an acronym ("APIKey").
+func wordStart[T string | []byte](key T, i int) bool {
+	if i == 0 {
+		return true
+	}
+	prev, cur := class(key[i-1]), class(key[i])
+	switch {
+	case prev == clsSep:
+		return true
+	case cur == clsUpper:
+		return prev != clsUpper || i+1 < len(key) && class(key[i+1]) == clsLower
+	case cur == clsDigit:
+		return prev != clsDigit
+	default: // lower
+		return prev == clsDigit
+	}
+}
+
+// match compares the key with the terms from its end backwards, ignoring
+// separators and case, so that it neither allocates nor copies the key.
 func match[T string | []byte](m *Matcher, key T) bool {
-	if m == nil || m.size == 0 || len(key) == 0 {
+	if m == nil || m.size == 0 {
 		return false
 	}
-	var k normKey
-	start := 0
-	if len(key) > keyTail {
-		start = len(key) - keyTail
+	// Ignore trailing digits and separators: "password2", "api_key_".
+	end := len(key) - 1
+	for end >= 0 && (class(key[end]) == clsSep || class(key[end]) == clsDigit) {
+		end--
 	}
-	prev := clsSep
-	for i := start; i < len(key); i++ {
-		c := key[i]
-		cl := class(c)
-		if cl == clsSep {
-			prev = clsSep
-			continue
-		}
-		word := prev == clsSep ||
-			(cl == clsUpper && (prev == clsLower || prev == clsDigit)) ||
-			(cl == clsDigit && prev != clsDigit) ||
-			(cl == clsLower && prev == clsDigit) ||
-			// The last capital of an acronym starts the next word: "APIKey".
-			(cl == clsUpper && prev == clsUpper && i+1 < len(key) && class(key[i+1]) == clsLower)
-		if cl == clsUpper {
-			c += 'a' - 'A'
-		}
-		if word {
-			k.bounds[k.n>>6] |= 1 << (uint(k.n) & 63)
-		}
-		k.b[k.n] = c
-		k.n++
-		prev = cl
-	}
-	// Ignore trailing digits: "password2" is a password.
-	for k.n > 0 && k.b[k.n-1] >= '0' && k.b[k.n-1] <= '9' {
-		k.n--
-	}
-	if k.n == 0 || k.b[k.n-1] >= 128 {
+	if end < 0 {
 		return false
 	}
-	norm := k.b[:k.n]
-	for _, t := range m.byLast[norm[len(norm)-1]] {
-		if len(t.norm) > len(norm) {
+	last := lower(key[end])
+	if last >= 128 {
+		return false
+	}
+	for _, t := range m.byLast[last] {
+		i, j := end, len(t.norm)-1
+		for j >= 0 && i >= 0 {
+			c := key[i]
+			if class(c) == clsSep {
+				i--
+				continue
+			}
+			if lower(c) != t.norm[j] {
+				break
+			}
+			i--
+			j--
+		}
+		if j >= 0 {
 			continue
 		}
-		at := len(norm) - len(t.norm)
-		if string(norm[at:]) != t.norm {
-			continue
-		}
+		start := i + 1 // the term's first character
 		switch {
 		case t.exact:
-			if at == 0 && start == 0 {
+			for i >= 0 && class(key[i]) == clsSep {
+				i--
+			}
+			if i < 0 {
 				return true
 			}
-		case at == 0 || k.boundary(at) || t.inWord:
+		case t.inWord || wordStart(key, start):
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -65,12 +66,12 @@ func (e *Encoder) Summarize(v any, o SummaryOptions) string {
 			s.buf, _ = appendString(s.buf, o.Err, min(maxErrBytes, s.room(1)))
 		}
 	}
-	size, items := -1, -1
+	size, items, bound := -1, -1, -1
 	switch x := v.(type) {
 	case map[string]any:
-		first = summaryMap(s, x, o.Keys, first)
+		first, bound = summaryMap(s, x, o.Keys, first, o.LargeAt)
 	case map[string]string:
-		first = summaryMap(s, x, o.Keys, first)
+		first, bound = summaryMap(s, x, o.Keys, first, o.LargeAt)
 	case []any:
 		items = len(x)
 	case []string:
@@ -94,7 +95,10 @@ func (e *Encoder) Summarize(v any, o SummaryOptions) string {
 		first = tailMember(s, first, ItemsKey)
 		s.buf = strconv.AppendInt(s.buf, int64(items), 10)
 	}
-	if size < 0 {
+	if size < 0 && bound < 0 {
+		bound = e.sizeBound(v, 0, o.LargeAt)
+	}
+	if size < 0 && (o.Force || bound > o.LargeAt) {
 		nodes := sizeNodes
 		size = e.sizeOf(v, 0, &nodes)
 	}
@@ -120,31 +124,34 @@ func tailMember(s *state, first bool, key string) bool {
 	return false
 }
 
-// summaryMap copies the identifier members of m that have scalar values.
-func summaryMap[V any](s *state, m map[string]V, keys *Matcher, first bool) bool {
-	if keys.Len() == 0 {
-		return first
-	}
-	base := sortedKeys(s, m)
-	n := 0
-	for i := range len(m) {
-		k := s.keys[base+i]
-		if n == maxIDs || !keys.Match(k) || !scalar(m[k]) {
-			continue
+// summaryMap copies the identifier members of m that have scalar values, in
+// key order, and returns an upper bound of the size of m's encoding (see
+// sizeBound), computed in the same pass over m.
+func summaryMap[V any](s *state, m map[string]V, keys *Matcher, first bool, limit int) (bool, int) {
+	var small [8]string
+	ids := small[:0]
+	bound := 2 + len(m)
+	for k, v := range m {
+		if bound <= limit {
+			bound += 6*len(k) + 3 + s.e.sizeBound(v, 1, limit-bound)
 		}
+		if keys.Len() > 0 && len(ids) < maxIDs && keys.Match(k) && scalar(v) {
+			ids = append(ids, k)
+		}
+	}
+	slices.Sort(ids)
+	for _, k := range ids {
 		if !s.beginMember(first, k, 1) {
 			break
 		}
 		first = false
-		n++
 		if s.e.sensitive.Match(k) {
 			s.maskValue()
 		} else {
 			s.summaryValue(m[k])
 		}
 	}
-	s.keys = s.keys[:base]
-	return first
+	return first, bound
 }
 
 func scalar[V any](v V) bool {
@@ -344,6 +351,64 @@ func (e *Encoder) sizeOf(v any, d int, nodes *int) int {
 		return len(b)
 	}
 	return 0
+}
+
+// sizeBound returns an upper bound of sizeOf(v) that costs no formatting;
+// it stops early, returning more than limit, once the bound passes limit.
+func (e *Encoder) sizeBound(v any, d, limit int) int {
+	const number = 24 // the longest integer or shortest float64 text
+	switch x := v.(type) {
+	case nil, bool:
+		return 5
+	case string:
+		return 6*len(x) + 2
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return number
+	case json.Number:
+		return len(x)
+	case json.RawMessage:
+		return len(x)
+	case map[string]any:
+		if d >= e.maxDepth {
+			return len(DepthMarker) + 2
+		}
+		n := 2 + len(x)
+		for k, v := range x {
+			if n += 6*len(k) + 3 + e.sizeBound(v, d+1, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	case map[string]string:
+		n := 2 + len(x)
+		for k, v := range x {
+			if n += 6*len(k) + 6*len(v) + 5; n > limit {
+				return n
+			}
+		}
+		return n
+	case []any:
+		if d >= e.maxDepth {
+			return len(DepthMarker) + 2
+		}
+		n := 2 + len(x)
+		for _, v := range x {
+			if n += e.sizeBound(v, d+1, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	case []string:
+		n := 2 + len(x)
+		for _, v := range x {
+			if n += 6*len(v) + 2; n > limit {
+				return n
+			}
+		}
+		return n
+	}
+	// Other types are measured exactly.
+	return limit + 1
 }
 
 // quotedLen is the length of s written by appendString without a limit.
