@@ -45,22 +45,29 @@ type lineScanner struct {
 
 // scan checks one line and fills li (and the scanner's field views).
 func (s *lineScanner) scan(line []byte, li *lineInfo) error {
-	p := &s.p
-	*p = jsonCanon{src: line, top: &s.members, keys: p.keys[:0], stack: p.stack[:0]}
-	p.skipWS()
-	enc, err := p.value(s.enc[:0], 0)
-	s.enc = enc
-	if err != nil {
-		return err
+	enc, canonical, useTop := line, true, true
+	if !s.fastCanonical(line) {
+		// Not exactly a canonical record: canonicalize it to find out
+		// what it is.
+		p := &s.p
+		*p = jsonCanon{src: line, top: &s.members, keys: p.keys[:0], stack: p.stack[:0]}
+		p.skipWS()
+		var err error
+		enc, err = p.value(s.enc[:0], 0)
+		s.enc = enc
+		if err != nil {
+			return err
+		}
+		if p.skipWS(); p.pos != len(line) {
+			return p.errf("unexpected %s after record", p.quoteNext())
+		}
+		canonical = bytes.Equal(enc, line)
+		if len(enc) < 2 || enc[0] != '{' {
+			return errors.New("record is not a JSON object")
+		}
+		useTop = !p.reordered && len(s.members) == len(recordKeys)
 	}
-	if p.skipWS(); p.pos != len(line) {
-		return p.errf("unexpected %s after record", p.quoteNext())
-	}
-	canonical := bytes.Equal(enc, line)
-	if len(enc) < 2 || enc[0] != '{' {
-		return errors.New("record is not a JSON object")
-	}
-	useTop := !p.reordered && len(s.members) == len(recordKeys)
+	var err error
 	pos := 1
 	hashStart, hashEnd := -1, -1
 	for i, key := range recordKeys {
@@ -239,4 +246,42 @@ func (s *lineScanner) nested(obj []byte, prefix string) (string, error) {
 // addTo adds the scanned line to a segment summary.
 func (s *lineScanner) addTo(b *summaryBuilder, li *lineInfo, lineBytes int) {
 	b.addFields(li.prev, li.hash, s.ts, s.retain, s.conv, s.subj, s.user, s.tool, lineBytes)
+}
+
+// fastCanonical reports whether line is exactly a canonical v1 record,
+// filling s.members with its members' spans. It checks the member names
+// in place against recordKeys instead of decoding and sorting them, and
+// canonicalizes only the values: the common case costs about half the
+// general path.
+func (s *lineScanner) fastCanonical(line []byte) bool {
+	p := &s.p
+	*p = jsonCanon{src: line, keys: p.keys[:0], stack: p.stack[:0]}
+	s.members = s.members[:0]
+	if len(line) == 0 || line[0] != '{' {
+		return false
+	}
+	pos := 1
+	for i, key := range recordKeys {
+		if i > 0 {
+			if pos >= len(line) || line[pos] != ',' {
+				return false
+			}
+			pos++
+		}
+		start := pos
+		if len(line)-pos < len(key)+3 || line[pos] != '"' || string(line[pos+1:pos+1+len(key)]) != key ||
+			line[pos+1+len(key)] != '"' || line[pos+2+len(key)] != ':' {
+			return false
+		}
+		pos += len(key) + 3
+		p.pos = pos
+		out, err := p.value(s.enc[:0], 1)
+		s.enc = out
+		if err != nil || !bytes.Equal(out, line[pos:p.pos]) {
+			return false
+		}
+		pos = p.pos
+		s.members = append(s.members, member{start: start, end: pos})
+	}
+	return pos == len(line)-1 && line[pos] == '}'
 }
