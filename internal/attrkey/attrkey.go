@@ -68,6 +68,10 @@ const (
 	OpenInferenceToolName = "tool.name"
 	OpenInferenceInput    = "input.value"
 	OpenInferenceOutput   = "output.value"
+	// OpenInferenceToolCallArgs carries a tool call's arguments on LLM spans
+	// and, in newer instrumentations, on tool spans.
+	OpenInferenceToolCallArgs = "tool_call.function.arguments"
+	OpenInferenceToolCallID   = "tool_call.id"
 )
 
 // OpenLLMetry / Traceloop tool spans.
@@ -84,6 +88,9 @@ const (
 	VercelToolCallID     = "ai.toolCall.id"
 	VercelToolCallArgs   = "ai.toolCall.args"
 	VercelToolCallResult = "ai.toolCall.result"
+	// AI SDK 5 renamed args/result to input/output.
+	VercelToolCallInput  = "ai.toolCall.input"
+	VercelToolCallOutput = "ai.toolCall.output"
 )
 
 // Model Context Protocol spans.
@@ -104,9 +111,12 @@ func PayloadAttributes() []string {
 		GenAIToolCallResult,
 		OpenInferenceInput,
 		OpenInferenceOutput,
+		OpenInferenceToolCallArgs,
 		TraceloopEntityInput,
 		TraceloopEntityOut,
 		VercelToolCallArgs,
 		VercelToolCallResult,
+		VercelToolCallInput,
+		VercelToolCallOutput,
 	}
 }

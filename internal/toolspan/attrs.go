@@ -11,18 +11,18 @@ import (
 // Keys read by the mapping that the shared span contract (attrkey) does not
 // name, because only the mapping needs them.
 const (
-	keyOIToolCallID    = "tool_call.id"                 // OpenInference: id of the call a TOOL span executes
-	keyOIToolID        = "tool.id"                      // OpenInference (some instrumentations)
-	keyOIFunctionName  = "tool_call.function.name"      // OpenInference
-	keyOIFunctionArgs  = "tool_call.function.arguments" // OpenInference
-	keyOIModelName     = "llm.model_name"               // OpenInference
-	keyVercelOperation = "ai.operationId"               // Vercel AI SDK: "ai.toolCall"
-	keyVercelInput     = "ai.toolCall.input"            // Vercel AI SDK 5+: arguments
-	keyVercelOutput    = "ai.toolCall.output"           // Vercel AI SDK 5+: result
-	keyVercelModel     = "ai.model.id"                  // Vercel AI SDK
-	keyEnduserID       = "enduser.id"                   // deprecated semconv, still emitted
-	keyExceptionMsg    = "exception.message"            // exception event
-	keyExceptionType   = "exception.type"               // exception event
+	keyOIToolCallID    = attrkey.OpenInferenceToolCallID   // OpenInference: id of the call a TOOL span executes
+	keyOIToolID        = "tool.id"                         // OpenInference (some instrumentations)
+	keyOIFunctionName  = "tool_call.function.name"         // OpenInference
+	keyOIFunctionArgs  = attrkey.OpenInferenceToolCallArgs // OpenInference
+	keyOIModelName     = "llm.model_name"                  // OpenInference
+	keyVercelOperation = "ai.operationId"                  // Vercel AI SDK: "ai.toolCall"
+	keyVercelInput     = attrkey.VercelToolCallInput       // Vercel AI SDK 5+: arguments
+	keyVercelOutput    = attrkey.VercelToolCallOutput      // Vercel AI SDK 5+: result
+	keyVercelModel     = "ai.model.id"                     // Vercel AI SDK
+	keyEnduserID       = "enduser.id"                      // deprecated semconv, still emitted
+	keyExceptionMsg    = "exception.message"               // exception event
+	keyExceptionType   = "exception.type"                  // exception event
 	prefixTraceloopAP  = "traceloop.association.properties."
 	prefixVercelMeta   = "ai.telemetry.metadata."
 	vercelToolCallSpan = "ai.toolCall"
