@@ -2,6 +2,8 @@ package auditexporter
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"unicode/utf8"
 
@@ -22,27 +24,44 @@ import (
 // in the other configurations it is never read.
 const clientAttribute = "otelaudit.collector.client"
 
-// identityAttributes are the client.AuthData attributes that name an
-// authenticated client, in order of preference: "subject" (oidc), "username"
-// (basicauth) and the names other authenticators use. Attributes that hold
-// credentials ("raw", tokens) are never read. bearertokenauth exposes no
-// attributes at all (it checks the token and adds nothing to the context),
-// so with it Source.Client stays empty.
-var identityAttributes = []string{"subject", "username", "client_id", "sub", "email", "name"}
-
 // clientIdentity returns the authenticated client of a request, "" when
 // the receiver authenticated none.
+//
+// Authenticators that name their client (oidc "subject", basicauth
+// "username", and the names others use) are read first; attributes that
+// hold credentials ("raw", tokens) never are. bearertokenauth adds nothing
+// to the context: it only checks the token. For it, the client is the
+// credential it accepted, named by a fingerprint of the bearer token
+// ("bearer:sha256:" and the first 24 hex digits of the token's SHA-256) read
+// from the request headers, which the receiver keeps when it runs with
+// include_metadata: true. The fingerprint identifies which issued token
+// sent the span without revealing it, as long as tokens are random (a
+// guessable token is guessable from its hash, as from anything else).
 func clientIdentity(info client.Info) string {
-	if info.Auth == nil {
-		return ""
-	}
-	for _, k := range identityAttributes {
-		if s, ok := info.Auth.GetAttribute(k).(string); ok && s != "" {
-			if !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "\uFFFD")
+	if info.Auth != nil {
+		for _, k := range [...]string{"subject", "username", "client_id", "sub", "email", "name"} {
+			if s, ok := info.Auth.GetAttribute(k).(string); ok && s != "" {
+				if !utf8.ValidString(s) {
+					s = strings.ToValidUTF8(s, "\uFFFD")
+				}
+				return s
 			}
-			return s
 		}
+	}
+	return bearerFingerprint(info.Metadata.Get("authorization"))
+}
+
+// bearerFingerprint names the bearer token among the request's
+// Authorization header values, "" when there is none.
+func bearerFingerprint(values []string) string {
+	for _, v := range values {
+		scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
+			continue
+		}
+		sum := sha256.Sum256([]byte(token))
+		return "bearer:sha256:" + hex.EncodeToString(sum[:12])
 	}
 	return ""
 }

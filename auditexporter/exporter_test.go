@@ -3,6 +3,8 @@ package auditexporter
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,6 +314,13 @@ func (a fakeAuth) GetAttributeNames() []string {
 	return out
 }
 
+// bearerWant is the documented fingerprint of a bearer token, computed
+// independently of the code under test.
+func bearerWant(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return fmt.Sprintf("bearer:sha256:%x", sum[:12])
+}
+
 func TestClientIdentity(t *testing.T) {
 	tests := []struct {
 		name string
@@ -323,6 +332,21 @@ func TestClientIdentity(t *testing.T) {
 		{name: "basicauth username", info: client.Info{Auth: fakeAuth{"username": "gateway-eu", "raw": "Z2F0ZXdheS1ldTpwdw=="}}, want: "gateway-eu"},
 		{name: "only credentials", info: client.Info{Auth: fakeAuth{"raw": "secret-token"}}, want: ""},
 		{name: "non-string attribute", info: client.Info{Auth: fakeAuth{"subject": 42, "username": "u"}}, want: "u"},
+		// bearertokenauth names nobody: the accepted token's fingerprint does,
+		// from the headers the receiver keeps with include_metadata.
+		{name: "bearer token", info: client.Info{Metadata: client.NewMetadata(map[string][]string{
+			"Authorization": {"Bearer s3cr3t-agent-token"},
+		})}, want: bearerWant("s3cr3t-agent-token")},
+		{name: "bearer scheme any case", info: client.Info{Metadata: client.NewMetadata(map[string][]string{
+			"authorization": {"bearer  s3cr3t-agent-token "},
+		})}, want: bearerWant("s3cr3t-agent-token")},
+		{name: "basic credentials are not a bearer token", info: client.Info{Metadata: client.NewMetadata(map[string][]string{
+			"authorization": {"Basic dXNlcjpwdw=="},
+		})}, want: ""},
+		{name: "named client wins over the token", info: client.Info{
+			Auth:     fakeAuth{"subject": "svc-checkout"},
+			Metadata: client.NewMetadata(map[string][]string{"authorization": {"Bearer t"}}),
+		}, want: "svc-checkout"},
 	}
 	modes := []struct {
 		name   string
