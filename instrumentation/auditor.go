@@ -344,7 +344,7 @@ func (c *ToolCall) End(result any, err error) {
 		if err != nil {
 			kvs[n] = semconv.ErrorTypeKey.String(errorType(err))
 			n++
-			c.span.SetStatus(codes.Error, cut(err.Error(), maxStatusBytes))
+			c.span.SetStatus(codes.Error, cut(errorMessage(err), maxStatusBytes))
 		}
 		c.span.SetAttributes(kvs[:n]...)
 	}
@@ -467,7 +467,7 @@ func (a *Auditor) encodeResult(p *toolPolicy, result any, err error) string {
 		LargeAt: a.enc.MaxBytes(),
 	}
 	if err != nil {
-		o.Err = err.Error()
+		o.Err = errorMessage(err)
 	}
 	if p.result == CaptureFull && err == nil {
 		if raw, ok := v.(json.RawMessage); ok {

@@ -191,6 +191,28 @@ func TestExecuteError(t *testing.T) {
 	}
 }
 
+type nilUnsafeError struct{ msg string }
+
+func (e *nilUnsafeError) Error() string     { return e.msg }
+func (e *nilUnsafeError) ErrorType() string { return e.msg }
+
+func TestTypedNilError(t *testing.T) {
+	r := newRecorder(t)
+	var typedNil *nilUnsafeError
+	_, err := r.Execute(context.Background(), "t", nil, func(context.Context) (any, error) { return nil, typedNil })
+	if err == nil {
+		t.Fatal("the typed nil error was not returned")
+	}
+	s := r.only(t)
+	want := "*instrumentation.nilUnsafeError"
+	if s.Status().Code != codes.Error || !strings.HasPrefix(s.Status().Description, want+" (Error method panicked") {
+		t.Errorf("status = %+v", s.Status())
+	}
+	if got := str(t, s, attrkey.ErrorType); got != want {
+		t.Errorf("error.type = %q, want %q", got, want)
+	}
+}
+
 func TestErrorMessageBounded(t *testing.T) {
 	r := newRecorder(t)
 	msg := strings.Repeat("é", 5000) + "\xff"

@@ -52,8 +52,14 @@ func (e *ArgumentError) Unwrap() error { return e.Err }
 func (*ArgumentError) ErrorType() string { return "invalid_arguments" }
 
 // errorType returns the error.type of err: the value of its ErrorType
-// method if it or an error it wraps has one, else its Go type.
-func errorType(err error) string {
+// method if it or an error it wraps has one, else its Go type. A method that
+// panics (a nil pointer in an error interface, say) yields the Go type.
+func errorType(err error) (typ string) {
+	defer func() {
+		if recover() != nil {
+			typ = typeName(err)
+		}
+	}()
 	switch {
 	case errors.Is(err, ErrNoToolName), errors.Is(err, ErrNilHandler):
 		return "invalid_call"
@@ -61,4 +67,15 @@ func errorType(err error) string {
 		return "aborted"
 	}
 	return semconv.ErrorType(err).Value.AsString()
+}
+
+// errorMessage returns err.Error(), or a description of err when Error
+// panics, as it does for many nil pointers held in an error interface.
+func errorMessage(err error) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprintf("%s (Error method panicked: %v)", typeName(err), r)
+		}
+	}()
+	return err.Error()
 }

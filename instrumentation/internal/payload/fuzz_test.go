@@ -115,6 +115,32 @@ func FuzzEncodeValue(f *testing.F) {
 		if key != "" {
 			v[key] = val
 		}
+		// A sentinel placed only under sensitive keys, among fuzzed data,
+		// never reaches the output, whatever the nesting or the encoder.
+		const sentinel = "S3NT1N3L-0f-a-s3cr3t"
+		if !strings.Contains(string(data), sentinel) && !strings.Contains(key, sentinel) {
+			secretKey := key + "_password"
+			w := map[string]any{
+				"payload":   payload,
+				secretKey:   sentinel,
+				"nested":    map[string]any{key: []any{map[string]any{"apiKey": sentinel}}, "Authorization": sentinel},
+				"raw":       json.RawMessage(`{"token":"` + sentinel + `","x":[{"client_secret":{"v":"` + sentinel + `"}}]}`),
+				"headers":   map[string]string{"X-Api-Key": sentinel, key: "v"},
+				"deep":      []any{[]any{[]any{[]any{[]any{[]any{[]any{map[string]any{"ssn": sentinel}}}}}}}},
+				"structure": struct{ Password string }{sentinel},
+			}
+			for _, e := range []*Encoder{big, small} {
+				if out, _ := e.Encode(w); strings.Contains(out, sentinel) {
+					t.Fatalf("a sensitive value leaked: %s", out)
+				}
+				if out, _, err := e.EncodeRaw([]byte(`{"` + "password" + `":"` + sentinel + `","p":` + string(mustMarshal(t, payload)) + `}`)); err == nil && strings.Contains(out, sentinel) {
+					t.Fatalf("a sensitive value leaked from raw JSON: %s", out)
+				}
+				if out := e.Summarize(w, SummaryOptions{Keys: e.sensitive, Outcome: true}); strings.Contains(out, sentinel) {
+					t.Fatalf("a sensitive value leaked into a summary: %s", out)
+				}
+			}
+		}
 		for _, e := range []*Encoder{big, small} {
 			out, _ := e.Encode(v)
 			got := checkOutput(t, e, out)
@@ -131,6 +157,14 @@ func FuzzEncodeValue(f *testing.F) {
 			}
 		}
 	})
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // FuzzSummarize checks summaries of raw and decoded results.
