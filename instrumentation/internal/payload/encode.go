@@ -62,7 +62,6 @@ type Config struct {
 // safe for concurrent use.
 type Encoder struct {
 	sensitive *Matcher
-	mask      string
 	maskJSON  []byte
 	maxBytes  int
 	maxDepth  int
@@ -86,7 +85,6 @@ func NewEncoder(cfg Config) (*Encoder, error) {
 	maskJSON, _ := appendString(nil, cfg.Mask, 6*MaxMaskLen+2)
 	e := &Encoder{
 		sensitive: cfg.Sensitive,
-		mask:      cfg.Mask,
 		maskJSON:  maskJSON,
 		maxBytes:  cfg.MaxBytes,
 		maxDepth:  cfg.MaxDepth,
@@ -96,14 +94,8 @@ func NewEncoder(cfg Config) (*Encoder, error) {
 	return e, nil
 }
 
-// Mask returns the mask string.
-func (e *Encoder) Mask() string { return e.mask }
-
 // MaxBytes returns the byte limit of one payload.
 func (e *Encoder) MaxBytes() int { return e.maxBytes }
-
-// Sensitive reports whether key is a sensitive key.
-func (e *Encoder) Sensitive(key string) bool { return e.sensitive.Match(key) }
 
 // state is the scratch of one encoding.
 type state struct {

@@ -494,3 +494,45 @@ func TestReferenceModel(t *testing.T) {
 		t.Errorf("got %v\nwant %v", gotV, want)
 	}
 }
+
+func TestSizeBound(t *testing.T) {
+	e, err := NewEncoder(Config{MaxBytes: MaxMaxBytes, MaxDepth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []any{
+		nil, true, "s\n\x01é", 7, uint8(3), -1.5e300, float32(2), json.Number("12"), json.RawMessage(`[1,2]`),
+		map[string]any{"a": []any{1, "x", map[string]any{"b": map[string]any{"c": map[string]any{}}}}},
+		map[string]string{"k": "v\t"}, []string{"a", "\"b\""}, []any{[]any{[]any{[]any{1}}}},
+		[]map[string]any{{"a": 1}}, order{ID: "x"},
+	}
+	for _, v := range values {
+		nodes := sizeNodes
+		exact := e.sizeOf(v, 0, &nodes)
+		if b := e.sizeBound(v, 0, 1<<30); b < exact {
+			t.Errorf("sizeBound(%#v) = %d, below the exact size %d", v, b, exact)
+		}
+	}
+	// It stops early, above the limit, on large values.
+	big := map[string]any{}
+	for i := range 1000 {
+		big[string(rune('a'+i%26))+strings.Repeat("k", i%7)+string(rune('A'+i/26))] = strings.Repeat("v", 100)
+	}
+	for _, v := range []any{big, []any{big}, []string{strings.Repeat("x", 1000)}, map[string]string{"k": strings.Repeat("x", 1000)}} {
+		if b := e.sizeBound(v, 0, 100); b <= 100 {
+			t.Errorf("sizeBound of a large %T = %d, not above the limit", v, b)
+		}
+	}
+	// Values it cannot bound cheaply are reported as over the limit, so that
+	// they are measured exactly.
+	if b := e.sizeBound(order{}, 0, 100); b <= 100 {
+		t.Errorf("sizeBound(struct) = %d", b)
+	}
+}
+
+func TestSyntaxErrorMessage(t *testing.T) {
+	err := Validate([]byte(`{"a" 1}`))
+	if err == nil || err.Error() != "invalid JSON at offset 5: expected ':' after an object key" {
+		t.Errorf("Validate error = %v", err)
+	}
+}
