@@ -512,6 +512,23 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 // RFC 8785 §3.2.3 sorts member names. It differs from byte order only
 // between supplementary characters and U+E000..U+FFFF.
 func compareUTF16(a, b []byte) int {
+	// Skip the common prefix, then back up to the start of the character
+	// where the names differ (valid UTF-8: both have one there).
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	if i == n {
+		return len(a) - len(b)
+	}
+	if a[i] < utf8.RuneSelf && b[i] < utf8.RuneSelf {
+		return int(a[i]) - int(b[i])
+	}
+	for i > 0 && a[i]&0xc0 == 0x80 {
+		i--
+	}
+	a, b = a[i:], b[i:]
 	for len(a) > 0 && len(b) > 0 {
 		if a[0] < utf8.RuneSelf && b[0] < utf8.RuneSelf {
 			if a[0] != b[0] {

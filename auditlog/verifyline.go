@@ -2,15 +2,11 @@ package auditlog
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"unsafe"
-
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // recordKeys are the member names of a v1 record in canonical order.
@@ -24,28 +20,72 @@ var recordKeys = [...]string{
 	"user_roles", "v",
 }
 
+// Indexes of recordKeys.
+const (
+	kAgent = iota
+	kArguments
+	kAttribution
+	kBreakGlass
+	kBreakGlassReason
+	kChainID
+	kConversationID
+	kDurationMS
+	kError
+	kHash
+	kModel
+	kOperation
+	kParentSpanID
+	kPrevHash
+	kPurpose
+	kRedaction
+	kResultSummary
+	kRetention
+	kSeq
+	kSession
+	kSource
+	kSpanID
+	kSubject
+	kSuccess
+	kTimestamp
+	kToolCallID
+	kToolName
+	kToolType
+	kTraceID
+	kTrigger
+	kTurnNumber
+	kUserID
+	kUserRoles
+	kV
+	numRecordKeys
+)
+
+// memberSpan locates one top-level member of a record line: from the ','
+// (or '{') before its name to the end of its value.
+type memberSpan struct{ start, value, end int }
+
 // lineScanner checks record lines without building Records: it is the
-// verifier's hot path. One canonicalizing pass validates the JSON and
-// tells whether the line is canonical; a scan of the canonical text's
-// top-level members then picks out what the chain and summary checks
-// need, and the hash is taken over the canonical text minus the hash
-// member.
+// verifier's hot path. A canonical line (the normal case) is checked in
+// place by a validating scan that copies nothing; any other line is
+// canonicalized to find out what it is. The summary fields are then read
+// from the located members, and both hashes are taken over the canonical
+// text minus the hash member, with reused hashers.
 type lineScanner struct {
-	enc     []byte   // canonical form of the current line
-	body    []byte   // enc without the hash member
-	members []member // top-level members of enc
+	enc     []byte   // canonical form of the current line, when it is not
+	members []member // top-level members of enc (slow path)
+	spans   [numRecordKeys]memberSpan
 
 	// Views of the current line's summary fields (see view).
 	conv, ts, retain, user, tool string
 	subj                         Subject
 
 	p       jsonCanon
+	hashes  recordHasher
 	chainID string // interned: the same for every record of a chain
 }
 
 // scan checks one line and fills li (and the scanner's field views).
 func (s *lineScanner) scan(line []byte, li *lineInfo) error {
-	enc, canonical, useTop := line, true, true
+	enc, canonical := line, true
 	if !s.fastCanonical(line) {
 		// Not exactly a canonical record: canonicalize it to find out
 		// what it is.
@@ -65,11 +105,30 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 		if len(enc) < 2 || enc[0] != '{' {
 			return errors.New("record is not a JSON object")
 		}
-		useTop = !p.reordered && len(s.members) == len(recordKeys)
+		if err := s.locate(enc, !p.reordered && len(s.members) == len(recordKeys)); err != nil {
+			return err
+		}
 	}
-	var err error
+	if err := s.fields(enc, li); err != nil {
+		return err
+	}
+	h := &s.spans[kHash]
+	leaf := s.hashes.hash(enc[:h.start], enc[h.end:])
+	li.leaf = leaf
+	switch {
+	case !s.hashes.matches(li.hash):
+		li.status, li.detail = lineModified, "content does not match its hash"
+	case !canonical || !isLowerHex64(li.hash):
+		li.status, li.detail = lineNonCanonical, "record is not in canonical form"
+	}
+	return nil
+}
+
+// locate fills s.spans for enc, the canonical form of a line that is not
+// exactly a canonical record, checking that its members are those of a v1
+// record. useTop says that s.members holds enc's members.
+func (s *lineScanner) locate(enc []byte, useTop bool) error {
 	pos := 1
-	hashStart, hashEnd := -1, -1
 	for i, key := range recordKeys {
 		if i > 0 {
 			if pos >= len(enc) || enc[pos] != ',' {
@@ -87,59 +146,64 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 		var end int
 		if useTop && s.members[i].start == memberStart+1 {
 			end = s.members[i].end
-		} else if end, err = skipCanonical(enc, pos); err != nil {
-			return err
+		} else {
+			var err error
+			if end, err = skipCanonical(enc, pos); err != nil {
+				return err
+			}
 		}
-		val := enc[vstart:end]
+		s.spans[i] = memberSpan{start: memberStart, value: vstart, end: end}
 		pos = end
-		switch key {
-		case "chain_id":
-			var v string
-			if v, err = s.view(val); err == nil {
-				if v != s.chainID {
-					s.chainID = strings.Clone(v)
-				}
-				li.chainID = s.chainID
-			}
-		case "conversation_id":
-			s.conv, err = s.view(val)
-		case "hash":
-			hashStart, hashEnd = memberStart, end
-			li.hash, err = canonicalString(val)
-		case "prev_hash":
-			li.prev, err = canonicalString(val)
-		case "retention":
-			s.retain, err = s.nested(val, `"retain_until":`)
-		case "seq":
-			li.seq, err = strconv.ParseUint(string(val), 10, 64)
-		case "subject":
-			if s.subj.ID, err = s.nested(val, `{"id":`); err == nil {
-				s.subj.Type, err = s.nested(val, `,"type":`)
-			}
-		case "timestamp":
-			s.ts, err = s.view(val)
-		case "tool_name":
-			s.tool, err = s.view(val)
-		case "user_id":
-			s.user, err = s.view(val)
-		}
-		if err != nil {
-			return fmt.Errorf("member %q: %w", key, err)
-		}
 	}
 	if pos != len(enc)-1 || enc[pos] != '}' {
 		return errors.New("record has members after \"v\"")
 	}
-	s.body = append(append(s.body[:0], enc[:hashStart]...), enc[hashEnd:]...)
-	sum := sha256.Sum256(s.body)
-	var hexSum [64]byte
-	hex.Encode(hexSum[:], sum[:])
-	li.leaf = tlog.RecordHash(s.body)
-	switch {
-	case li.hash != string(hexSum[:]):
-		li.status, li.detail = lineModified, "content does not match its hash"
-	case !canonical || !isLowerHex64(li.hash):
-		li.status, li.detail = lineNonCanonical, "record is not in canonical form"
+	return nil
+}
+
+// fields reads what the chain and summary checks need from the located
+// members of enc.
+func (s *lineScanner) fields(enc []byte, li *lineInfo) error {
+	val := func(k int) []byte { return enc[s.spans[k].value:s.spans[k].end] }
+	v, err := s.view(val(kChainID))
+	if err != nil {
+		return fmt.Errorf("member %q: %w", "chain_id", err)
+	}
+	if v != s.chainID {
+		s.chainID = strings.Clone(v)
+	}
+	li.chainID = s.chainID
+	if s.conv, err = s.view(val(kConversationID)); err != nil {
+		return fmt.Errorf("member %q: %w", "conversation_id", err)
+	}
+	if li.hash, err = canonicalString(val(kHash)); err != nil {
+		return fmt.Errorf("member %q: %w", "hash", err)
+	}
+	if li.prev, err = canonicalString(val(kPrevHash)); err != nil {
+		return fmt.Errorf("member %q: %w", "prev_hash", err)
+	}
+	if s.retain, err = s.nested(val(kRetention), `"retain_until":`); err != nil {
+		return fmt.Errorf("member %q: %w", "retention", err)
+	}
+	seq := val(kSeq)
+	if li.seq, err = strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64); err != nil {
+		return fmt.Errorf("member %q: %w", "seq", err)
+	}
+	subj := val(kSubject)
+	if s.subj.ID, err = s.nested(subj, `{"id":`); err == nil {
+		s.subj.Type, err = s.nested(subj, `,"type":`)
+	}
+	if err != nil {
+		return fmt.Errorf("member %q: %w", "subject", err)
+	}
+	if s.ts, err = s.view(val(kTimestamp)); err != nil {
+		return fmt.Errorf("member %q: %w", "timestamp", err)
+	}
+	if s.tool, err = s.view(val(kToolName)); err != nil {
+		return fmt.Errorf("member %q: %w", "tool_name", err)
+	}
+	if s.user, err = s.view(val(kUserID)); err != nil {
+		return fmt.Errorf("member %q: %w", "user_id", err)
 	}
 	return nil
 }
@@ -249,39 +313,35 @@ func (s *lineScanner) addTo(b *summaryBuilder, li *lineInfo, lineBytes int) {
 }
 
 // fastCanonical reports whether line is exactly a canonical v1 record,
-// filling s.members with its members' spans. It checks the member names
-// in place against recordKeys instead of decoding and sorting them, and
-// canonicalizes only the values: the common case costs about half the
-// general path.
+// filling s.spans. It checks the member names in place against recordKeys
+// and each value with the validating checker, which reads the line without
+// building or copying anything: the common case costs a single pass over
+// the bytes.
 func (s *lineScanner) fastCanonical(line []byte) bool {
-	p := &s.p
-	*p = jsonCanon{src: line, keys: p.keys[:0], stack: p.stack[:0]}
-	s.members = s.members[:0]
 	if len(line) == 0 || line[0] != '{' {
 		return false
 	}
 	pos := 1
 	for i, key := range recordKeys {
+		start := pos - 1
 		if i > 0 {
 			if pos >= len(line) || line[pos] != ',' {
 				return false
 			}
+			start = pos
 			pos++
 		}
-		start := pos
 		if len(line)-pos < len(key)+3 || line[pos] != '"' || string(line[pos+1:pos+1+len(key)]) != key ||
 			line[pos+1+len(key)] != '"' || line[pos+2+len(key)] != ':' {
 			return false
 		}
-		pos += len(key) + 3
-		p.pos = pos
-		out, err := p.value(s.enc[:0], 1)
-		s.enc = out
-		if err != nil || !bytes.Equal(out, line[pos:p.pos]) {
+		vstart := pos + len(key) + 3
+		end, ok := checkValue(line, vstart, 1)
+		if !ok {
 			return false
 		}
-		pos = p.pos
-		s.members = append(s.members, member{start: start, end: pos})
+		s.spans[i] = memberSpan{start: start, value: vstart, end: end}
+		pos = end
 	}
 	return pos == len(line)-1 && line[pos] == '}'
 }

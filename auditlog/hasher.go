@@ -1,0 +1,48 @@
+package auditlog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// recordHasher computes the two digests of a record, its hash and its
+// RFC 6962 Merkle leaf hash, over its canonical text without the "hash"
+// member. It reuses one SHA-256 state (tlog.RecordHash allocates one per
+// call) and takes the text in two pieces, so that the verifier can hash a
+// line around its hash member without copying it. Not safe for concurrent
+// use.
+type recordHasher struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+	hex [2 * sha256.Size]byte // lowercase hex of sum
+}
+
+var leafPrefix = []byte{0} // RFC 6962 leaf hash prefix
+
+// hash hashes the text a followed by b: the record hash lands in r.sum and
+// r.hex, and the leaf hash, SHA-256(0x00 || text), is returned.
+func (r *recordHasher) hash(a, b []byte) tlog.Hash {
+	if r.h == nil {
+		r.h = sha256.New()
+	}
+	h := r.h
+	h.Reset()
+	h.Write(a)
+	h.Write(b)
+	h.Sum(r.sum[:0])
+	hex.Encode(r.hex[:], r.sum[:])
+	var leaf tlog.Hash
+	h.Reset()
+	h.Write(leafPrefix)
+	h.Write(a)
+	h.Write(b)
+	h.Sum(leaf[:0])
+	return leaf
+}
+
+// matches reports whether hexHash is the lowercase hex of the last record
+// hash computed.
+func (r *recordHasher) matches(hexHash string) bool { return hexHash == string(r.hex[:]) }
