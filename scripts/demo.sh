@@ -233,12 +233,10 @@ cli() {
 }
 store=(--dir "$OTELAUDIT_DIR" --verifier "$VERIFIER")
 
-say "Timeline of conversation sup-1002 from the audit store"
+say "Timeline of conversation sup-1002 from the audit store (the card number and api_key masked by the collector)"
 cli timeline --conversation sup-1002 "${store[@]}"
 say "The same conversation from Jaeger"
 cli timeline --conversation sup-1002 --jaeger "$JAEGER_URL"
-say "What the collector removed: refunds from the audit store"
-cli calls --tool issue_refund "${store[@]}"
 say "Timeline of conversation med-2001 (patient names are keyed pseudonyms)"
 cli timeline --conversation med-2001 "${store[@]}"
 say "Access report for patient P-1007"
@@ -250,7 +248,12 @@ cli reconcile --jaeger "$JAEGER_URL" "${store[@]}"
 say "Verification of the audit store"
 cli verify "${store[@]}"
 
-say "Jaeger UI: $JAEGER_URL  (services support-agent and records-assistant)"
+say "Jaeger: $JAEGER_URL  (services support-agent and records-assistant)"
+if http_get "$JAEGER_QUERY_HTTP_PORT" / | grep -q "not the Jaeger UI"; then
+  note "This Jaeger, built from its Go module, has no UI bundle and shows a placeholder page;"
+  note "its query API answers, e.g. $JAEGER_URL/api/v3/services. To get the UI, unpack a"
+  note "jaeger-ui release (assets.tar.gz) and run the demo with JAEGER_UI_ASSETS=<that directory>."
+fi
 if [ -n "$KEEP" ]; then
   cat >"$DEMO_DIR/env.sh" <<EOF
 # Sourced by a shell to send more spans to the running demo collector.
