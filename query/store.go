@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -112,12 +113,50 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	in := &res.Integrity
 	in.Findings = []Finding{}
 	var unsigned uint64
-	for _, name := range chains {
+	// Phases run over every chain at once, so that the workers stay busy:
+	// small files of every chain, then every seal, then every segment
+	// read.
+	scans := make([]*chainScan, len(chains))
+	var sealJobs []func()
+	for i, name := range chains {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		cs := &chainScan{src: s, name: name, dir: filepath.Join(s.dir, name), filter: &f}
-		cs.scan()
+		cs := &chainScan{src: s, name: name, dir: filepath.Join(s.dir, name), filter: &f, verifying: s.verifiers != nil}
+		cs.prepare()
+		scans[i] = cs
+		if cs.verifying {
+			for _, seg := range cs.segs {
+				sealJobs = append(sealJobs, func() { cs.openSeal(seg) })
+			}
+		}
+	}
+	s.parallel(sealJobs)
+	type readJob struct {
+		cs  *chainScan
+		seg *segInfo
+	}
+	var reads []readJob
+	for _, cs := range scans {
+		cs.plan()
+		for _, seg := range cs.segs {
+			if seg.read {
+				reads = append(reads, readJob{cs, seg})
+			}
+		}
+	}
+	// Largest first, so that one big segment does not run alone last.
+	slices.SortStableFunc(reads, func(a, b readJob) int { return cmp.Compare(b.seg.size, a.seg.size) })
+	jobs := make([]func(), len(reads))
+	for i, r := range reads {
+		jobs[i] = func() { r.seg.res = r.cs.readSegment(r.seg, r.seg == r.cs.lastSeg() && r.seg.seal == nil) }
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.parallel(jobs)
+	for _, cs := range scans {
+		cs.finish()
 		res.Records = append(res.Records, cs.recs...)
 		in.Findings = append(in.Findings, cs.findings...)
 		in.SegmentsRead += cs.segRead
@@ -152,11 +191,22 @@ type chainScan struct {
 
 	id       string // chain id, from the checkpoint or the seals
 	findings []Finding
-	recs     []auditlog.Record
-	segRead  int
-	segTotal int
-	verified int64
-	unsigned uint64
+
+	// State carried between the phases of Fetch.
+	verifying      bool
+	cp             *auditlog.Checkpoint
+	start          position
+	markerFrontier []tlog.Hash
+	segs           []*segInfo
+	active         bool
+	activeStart    uint64
+	frontier       []tlog.Hash
+	frontierN      uint64
+	recs           []auditlog.Record
+	segRead        int
+	segTotal       int
+	verified       int64
+	unsigned       uint64
 }
 
 func (c *chainScan) add(segment string, seq int64, kind, format string, args ...any) {
@@ -165,15 +215,17 @@ func (c *chainScan) add(segment string, seq int64, kind, format string, args ...
 
 // segInfo is what is known of one segment file before reading it.
 type segInfo struct {
-	name    string
-	first   uint64 // as its name claims
-	seal    *auditlog.Seal
-	sealBad bool // a seal file exists but does not verify
-	summary []byte
-	sumOK   bool
-	read    bool
-	leaves  bool // its Merkle leaf hashes are needed
-	res     *segResult
+	name     string
+	first    uint64 // as its name claims
+	seal     *auditlog.Seal
+	sealBad  bool // a seal file exists but does not verify
+	summary  []byte
+	sumOK    bool
+	size     int64
+	read     bool
+	leaves   bool // its Merkle leaf hashes are needed
+	res      *segResult
+	findings []Finding // from its seal and summary
 }
 
 // position is a place in the chain: the seq of the next record and the
@@ -183,51 +235,66 @@ type position struct {
 	prev string
 }
 
-func (c *chainScan) scan() {
-	verifying := c.src.verifiers != nil
-
-	// The checkpoint first: records only grow, so every record it
-	// covers is on disk when the segments are read below.
-	var cp *auditlog.Checkpoint
-	if verifying {
-		cp = c.readCheckpoint()
+// prepare reads the chain's small files: the latest checkpoint first
+// (records only grow, so every record it covers is on disk when the
+// segments are read later), the prune marker, the segment list.
+func (c *chainScan) prepare() {
+	if c.verifying {
+		c.cp = c.readCheckpoint()
 	}
-	start := position{0, auditlog.ZeroHash}
-	var markerFrontier []tlog.Hash
+	c.start = position{0, auditlog.ZeroHash}
 	if msg, err := os.ReadFile(filepath.Join(c.dir, pruneFile)); err == nil {
-		if verifying {
+		if c.verifying {
 			m, err := auditlog.OpenPruneMarker(msg, c.src.verifiers)
 			if err != nil {
 				c.add(pruneFile, -1, auditlog.KindPruneMarker, "prune marker does not verify: %s", oneLine(err.Error()))
 			} else {
-				start = position{m.Cut, m.LastHash}
-				markerFrontier = m.Frontier
+				c.start = position{m.Cut, m.LastHash}
+				c.markerFrontier = m.Frontier
 			}
 		}
 	} else if !os.IsNotExist(err) {
 		c.add(pruneFile, -1, auditlog.KindPruneMarker, "unreadable: %s", oneLine(err.Error()))
 	}
+	c.segs = c.listSegments()
+	c.segTotal = len(c.segs)
+}
 
-	segs := c.listSegments()
-	c.segTotal = len(segs)
-	if !verifying {
+func (c *chainScan) lastSeg() *segInfo {
+	if len(c.segs) == 0 {
+		return nil
+	}
+	return c.segs[len(c.segs)-1]
+}
+
+// plan decides, once the seals are open, which segments to read.
+func (c *chainScan) plan() {
+	segs := c.segs
+	for _, s := range segs {
+		c.findings = append(c.findings, s.findings...)
+	}
+	if c.id == "" {
+		for _, s := range segs {
+			if s.seal != nil {
+				c.id = s.seal.Chain
+				break
+			}
+		}
+	}
+	if !c.verifying {
 		// Nothing can be proven: read everything, check the hash chain.
 		for _, s := range segs {
 			s.read = true
 		}
 		if len(segs) > 0 {
-			start = position{segs[0].first, ""}
+			c.start = position{segs[0].first, ""}
 		}
-		c.readSegments(segs)
-		c.walk(segs, start, false)
 		return
 	}
-
-	c.openSeals(segs)
-	active := len(segs) > 0 && segs[len(segs)-1].seal == nil && !segs[len(segs)-1].sealBad
+	c.active = len(segs) > 0 && segs[len(segs)-1].seal == nil && !segs[len(segs)-1].sealBad
 	for i, s := range segs {
 		switch {
-		case active && i == len(segs)-1:
+		case c.active && i == len(segs)-1:
 			s.read, s.leaves = true, true
 		case s.seal == nil || !s.sumOK:
 			s.read = true // findings already recorded; read to locate more
@@ -238,32 +305,41 @@ func (c *chainScan) scan() {
 	// The Merkle frontier where the active segment starts comes from the
 	// tree file (or the prune marker); failing both, it is rebuilt from
 	// every record since the cut.
-	var (
-		frontier  []tlog.Hash
-		frontierN uint64
-	)
-	activeStart := uint64(0)
-	if active {
-		activeStart = segs[len(segs)-1].first
+	if c.active {
+		c.activeStart = segs[len(segs)-1].first
 	}
-	if active && cp != nil && cp.Size > activeStart {
+	if c.active && c.cp != nil && c.cp.Size > c.activeStart {
 		var ok bool
 		switch {
-		case activeStart == start.seq:
-			frontier, ok = markerFrontier, true
+		case c.activeStart == c.start.seq:
+			c.frontier, ok = c.markerFrontier, true
 		default:
-			frontier, ok = c.treeFrontier(activeStart)
+			c.frontier, ok = c.treeFrontier(c.activeStart)
 		}
-		frontierN = activeStart
+		c.frontierN = c.activeStart
 		if !ok {
 			for _, s := range segs {
 				s.read, s.leaves = true, true
 			}
-			frontier, frontierN = markerFrontier, start.seq
+			c.frontier, c.frontierN = c.markerFrontier, c.start.seq
 		}
 	}
-	c.readSegments(segs)
-	end := c.walk(segs, start, true)
+}
+
+// finish checks, once the segments are read, how they join, the
+// checkpoint, and collects the records.
+func (c *chainScan) finish() {
+	for _, s := range c.segs {
+		if s.res == nil {
+			continue
+		}
+		c.segRead++
+		c.verified += int64(s.res.count)
+		c.findings = append(c.findings, s.res.findings...)
+		c.recs = append(c.recs, s.res.recs...)
+	}
+	end := c.walk(c.segs, c.start, c.verifying)
+	cp := c.cp
 	if cp == nil {
 		return
 	}
@@ -271,11 +347,11 @@ func (c *chainScan) scan() {
 	case cp.Size > end.seq:
 		c.add(checkpointFile, int64(end.seq), auditlog.KindTruncated,
 			"the chain ends at seq %d but its signed checkpoint covers %d records: records were removed", end.seq, cp.Size)
-	case active && cp.Size > activeStart:
-		c.checkRoot(segs, cp, frontier, frontierN)
+	case c.active && cp.Size > c.activeStart:
+		c.checkRoot(c.segs, cp, c.frontier, c.frontierN)
 	}
-	if end.seq > cp.Size && active {
-		c.unsigned = end.seq - max(cp.Size, activeStart)
+	if end.seq > cp.Size && c.active {
+		c.unsigned = end.seq - max(cp.Size, c.activeStart)
 	}
 }
 
@@ -323,7 +399,11 @@ func (c *chainScan) listSegments() []*segInfo {
 			c.add(name, -1, auditlog.KindSegmentName, "segment file name is not 20 digits: renamed?")
 			continue
 		}
-		segs = append(segs, &segInfo{name: name, first: first})
+		var size int64
+		if info, err := e.Info(); err == nil {
+			size = info.Size()
+		}
+		segs = append(segs, &segInfo{name: name, first: first, size: size})
 	}
 	// A seal without its segment: the segment was removed.
 	for name := range names {
@@ -336,54 +416,45 @@ func (c *chainScan) listSegments() []*segInfo {
 	return segs
 }
 
-// openSeals verifies every seal and summary, in parallel.
-func (c *chainScan) openSeals(segs []*segInfo) {
-	type out struct {
-		findings []Finding
+// openSeal verifies one segment's seal and summary; findings are kept on
+// the segment, in segment order for the report.
+func (c *chainScan) openSeal(s *segInfo) {
+	base := strings.TrimSuffix(s.name, segmentExt)
+	addf := func(file string, kind, format string, args ...any) {
+		s.findings = append(s.findings, Finding{Chain: c.name, Segment: file, Seq: -1, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	outs := make([]out, len(segs))
-	c.parallel(len(segs), func(i int) {
-		s := segs[i]
-		base := strings.TrimSuffix(s.name, segmentExt)
-		addf := func(file string, kind, format string, args ...any) {
-			outs[i].findings = append(outs[i].findings, Finding{Chain: c.name, Segment: file, Seq: -1, Kind: kind, Detail: fmt.Sprintf(format, args...)})
-		}
-		msg, err := os.ReadFile(filepath.Join(c.dir, base+sealExt))
-		if os.IsNotExist(err) {
-			return // an active segment, or a missing seal the walk reports
-		}
-		if err != nil {
-			s.sealBad = true
-			addf(base+sealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
-			return
-		}
-		seal, err := auditlog.OpenSeal(msg, c.src.verifiers)
-		if err != nil {
-			s.sealBad = true
-			var unknown *note.UnverifiedNoteError
-			if errors.As(err, &unknown) {
-				addf(base+sealExt, auditlog.KindSealInvalid, "seal is not signed by a trusted key")
-			} else {
-				addf(base+sealExt, auditlog.KindSealInvalid, "seal does not verify: %s", oneLine(err.Error()))
-			}
-			return
-		}
-		s.seal = &seal
-		s.summary, err = os.ReadFile(filepath.Join(c.dir, base+summaryExt))
-		if err != nil {
-			addf(base+summaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
-			return
-		}
-		sum := sha256.Sum256(s.summary)
-		if hex.EncodeToString(sum[:]) != seal.SummarySHA256 {
-			addf(base+summaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
-			return
-		}
-		s.sumOK = true
-	})
-	for _, o := range outs {
-		c.findings = append(c.findings, o.findings...)
+	msg, err := os.ReadFile(filepath.Join(c.dir, base+sealExt))
+	if os.IsNotExist(err) {
+		return // an active segment, or a missing seal the walk reports
 	}
+	if err != nil {
+		s.sealBad = true
+		addf(base+sealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
+		return
+	}
+	seal, err := auditlog.OpenSeal(msg, c.src.verifiers)
+	if err != nil {
+		s.sealBad = true
+		var unknown *note.UnverifiedNoteError
+		if errors.As(err, &unknown) {
+			addf(base+sealExt, auditlog.KindSealInvalid, "seal is not signed by a trusted key")
+		} else {
+			addf(base+sealExt, auditlog.KindSealInvalid, "seal does not verify: %s", oneLine(err.Error()))
+		}
+		return
+	}
+	s.seal = &seal
+	s.summary, err = os.ReadFile(filepath.Join(c.dir, base+summaryExt))
+	if err != nil {
+		addf(base+summaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
+		return
+	}
+	sum := sha256.Sum256(s.summary)
+	if hex.EncodeToString(sum[:]) != seal.SummarySHA256 {
+		addf(base+summaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
+		return
+	}
+	s.sumOK = true
 }
 
 // mayMatch reports whether a verified summary may describe a record that
@@ -548,21 +619,21 @@ func (f *merkleFrontier) root() tlog.Hash {
 	return h
 }
 
-// parallel runs fn(0..n-1) on the source's workers.
-func (c *chainScan) parallel(n int, fn func(i int)) {
+// parallel runs the jobs on the source's workers.
+func (s *StoreSource) parallel(jobs []func()) {
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(c.src.workers, n) {
+	next := make(chan func())
+	for range min(s.workers, len(jobs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				fn(i)
+			for job := range next {
+				job()
 			}
 		}()
 	}
-	for i := range n {
-		next <- i
+	for _, j := range jobs {
+		next <- j
 	}
 	close(next)
 	wg.Wait()

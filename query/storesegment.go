@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -29,38 +31,6 @@ type segResult struct {
 	findings  []Finding
 }
 
-// readSegments reads the segments marked for reading, in parallel.
-func (c *chainScan) readSegments(segs []*segInfo) {
-	if c.id == "" {
-		for _, s := range segs {
-			if s.seal != nil {
-				c.id = s.seal.Chain
-				break
-			}
-		}
-	}
-	var todo []*segInfo
-	for _, s := range segs {
-		if s.read {
-			todo = append(todo, s)
-		}
-	}
-	last := ""
-	if len(segs) > 0 {
-		last = segs[len(segs)-1].name
-	}
-	c.parallel(len(todo), func(i int) {
-		s := todo[i]
-		s.res = c.readSegment(s, s.name == last && s.seal == nil)
-	})
-	for _, s := range todo {
-		c.segRead++
-		c.verified += int64(s.res.count)
-		c.findings = append(c.findings, s.res.findings...)
-		c.recs = append(c.recs, s.res.recs...)
-	}
-}
-
 // readSegment re-verifies every line of one segment on its own: record
 // syntax, canonical form, hash, chain id, sequence and hash links between
 // consecutive records. How the segment joins its neighbours and its seal is
@@ -70,21 +40,26 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 	addf := func(seq int64, kind, format string, args ...any) {
 		res.findings = append(res.findings, Finding{Chain: c.name, Segment: s.name, Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	data, err := os.ReadFile(filepath.Join(c.dir, s.name))
+	buf, err := readFilePooled(filepath.Join(c.dir, s.name))
 	if err != nil {
 		addf(-1, auditlog.KindMalformed, "unreadable segment: %s", oneLine(err.Error()))
 		return res
 	}
+	defer segmentBuffers.Put(buf)
+	data := *buf
 	var (
 		rec      auditlog.Record
-		enc      []byte
+		canon    []byte // the line without its hash member
 		full     []byte
+		sum      [sha256.Size]byte
 		hexSum   [64]byte
 		linked   bool // the previous line was a good record
 		prevSeq  uint64
-		prevHash string
+		prevHash []byte
 		lineNo   int
 	)
+	h := sha256.New()
+	needles := c.needles()
 	collectLeaves := s.leaves
 	for len(data) > 0 {
 		lineNo++
@@ -99,65 +74,145 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		}
 		line := data[:nl]
 		data = data[nl+1:]
-		if err := auditlog.DecodeRecord(line, &rec); err != nil {
-			kind := auditlog.KindMalformed
-			if len(bytes.TrimSpace(data)) == 0 {
-				kind = auditlog.KindTrailingGarbage
+		lf, err := scanLine(line)
+		fromScan := err == nil
+		if err != nil {
+			// Not a plain record line: let the full decoder say why, or
+			// take the fields from it when it accepts the line.
+			if err := auditlog.DecodeRecord(line, &rec); err != nil {
+				kind := auditlog.KindMalformed
+				if len(bytes.TrimSpace(data)) == 0 {
+					kind = auditlog.KindTrailingGarbage
+				}
+				addf(nextSeq(linked, prevSeq), kind, "line %d is not a record: %s", lineNo, oneLine(err.Error()))
+				linked = false
+				continue
 			}
-			addf(nextSeq(linked, prevSeq), kind, "line %d is not a record: %s", lineNo, oneLine(err.Error()))
-			linked = false
-			continue
+			canon = rec.AppendCanonical(canon[:0], false)
+			lf = lineFields{seq: rec.Seq, prev: []byte(rec.PrevHash), hash: []byte(rec.Hash), chainID: []byte(rec.ChainID)}
+			if !bytes.Equal(rec.AppendCanonical(full[:0], true), line) {
+				addf(int64(rec.Seq), auditlog.KindNonCanonical, "record is not in canonical form")
+			}
+		} else {
+			canon = append(append(canon[:0], line[:lf.hashStart]...), line[lf.hashEnd:]...)
 		}
-		seq := int64(rec.Seq)
-		enc = rec.AppendCanonical(enc[:0], false)
-		sum := sha256.Sum256(enc)
+		seq := int64(lf.seq)
+		h.Reset()
+		h.Write(canon)
+		h.Sum(sum[:0])
 		hex.Encode(hexSum[:], sum[:])
-		switch {
-		case rec.Hash != string(hexSum[:]):
+		if !bytes.Equal(lf.hash, hexSum[:]) {
 			addf(seq, auditlog.KindModified, "content does not match its hash")
-		default:
-			full = rec.AppendCanonical(full[:0], true)
-			if !bytes.Equal(full, line) {
-				addf(seq, auditlog.KindNonCanonical, "record is not in canonical form")
-			}
 		}
-		if c.id != "" && rec.ChainID != c.id {
-			addf(seq, auditlog.KindForeign, "record of chain %q in chain %q", rec.ChainID, c.id)
+		if c.id != "" && string(lf.chainID) != c.id {
+			addf(seq, auditlog.KindForeign, "record of chain %q in chain %q", lf.chainID, c.id)
 		}
 		if linked {
 			switch {
-			case rec.Seq == prevSeq+1:
-				if rec.PrevHash != prevHash {
+			case lf.seq == prevSeq+1:
+				if !bytes.Equal(lf.prev, prevHash) {
 					addf(seq, auditlog.KindChainBreak, "prev_hash does not match the hash of seq %d", prevSeq)
 				}
-			case rec.Seq > prevSeq+1:
-				addf(int64(prevSeq+1), auditlog.KindDeleted, "records %d to %d are missing", prevSeq+1, rec.Seq-1)
-			case rec.Seq == prevSeq:
-				addf(seq, auditlog.KindDuplicate, "seq %d appears twice", rec.Seq)
+			case lf.seq > prevSeq+1:
+				addf(int64(prevSeq+1), auditlog.KindDeleted, "records %d to %d are missing", prevSeq+1, lf.seq-1)
+			case lf.seq == prevSeq:
+				addf(seq, auditlog.KindDuplicate, "seq %d appears twice", lf.seq)
 			default:
-				addf(seq, auditlog.KindOutOfOrder, "seq %d follows seq %d", rec.Seq, prevSeq)
+				addf(seq, auditlog.KindOutOfOrder, "seq %d follows seq %d", lf.seq, prevSeq)
 			}
 		}
 		if !res.hasFirst {
-			res.hasFirst, res.firstSeq, res.firstPrev = true, rec.Seq, rec.PrevHash
-			res.leafStart = rec.Seq
+			res.hasFirst, res.firstSeq, res.firstPrev = true, lf.seq, string(lf.prev)
+			res.leafStart = lf.seq
 		}
 		if collectLeaves {
-			if rec.Seq == res.leafStart+uint64(len(res.leaves)) {
-				res.leaves = append(res.leaves, tlog.RecordHash(enc))
+			if lf.seq == res.leafStart+uint64(len(res.leaves)) {
+				res.leaves = append(res.leaves, tlog.RecordHash(canon))
 			} else {
 				collectLeaves = false
 			}
 		}
 		res.count++
-		res.lastSeq, res.lastHash = rec.Seq, rec.Hash
-		linked, prevSeq, prevHash = true, rec.Seq, rec.Hash
-		if c.filter.Match(&rec) {
-			res.recs = append(res.recs, rec)
-			rec = auditlog.Record{}
+		res.lastSeq = lf.seq
+		prevHash = append(prevHash[:0], lf.hash...)
+		linked, prevSeq = true, lf.seq
+		if fromScan && !needles.mayMatch(&lf) {
+			continue
+		}
+		// A candidate: decode it, and make sure the decoded record is
+		// exactly the line, so that what is returned is what was hashed.
+		if err := auditlog.DecodeRecord(line, &rec); err != nil {
+			addf(seq, auditlog.KindMalformed, "line %d is not a record: %s", lineNo, oneLine(err.Error()))
+			continue
+		}
+		if !c.filter.Match(&rec) {
+			continue
+		}
+		full = rec.AppendCanonical(full[:0], true)
+		if !bytes.Equal(full, line) {
+			addf(seq, auditlog.KindNonCanonical, "record is not in canonical form")
+		}
+		res.recs = append(res.recs, rec)
+		rec = auditlog.Record{}
+	}
+	res.lastHash = string(prevHash)
+	return res
+}
+
+// lineNeedles pre-selects record lines that may match the filter by
+// comparing the raw JSON of the members scanLine found with the canonical
+// JSON of the wanted values, so that only candidates are decoded. A line
+// whose members are not in canonical form fails its hash check anyway.
+type lineNeedles struct {
+	conversation, user, tool, subject []byte
+	failedOnly                        bool
+	since, until                      string
+}
+
+func (c *chainScan) needles() *lineNeedles {
+	f := c.filter
+	n := &lineNeedles{failedOnly: f.FailedOnly}
+	if f.ConversationID != "" {
+		n.conversation = jcsString(f.ConversationID)
+	}
+	if f.UserID != "" {
+		n.user = jcsString(f.UserID)
+	}
+	if f.Tool != "" {
+		n.tool = jcsString(f.Tool)
+	}
+	if f.hasSubject() {
+		n.subject = append(append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...), '}')
+	}
+	if !f.Since.IsZero() {
+		n.since = formatTime(f.Since)
+	}
+	if !f.Until.IsZero() {
+		n.until = formatTime(f.Until)
+	}
+	return n
+}
+
+// mayMatch reports whether a scanned line may hold a matching record;
+// false only when it certainly does not.
+func (n *lineNeedles) mayMatch(f *lineFields) bool {
+	switch {
+	case n.conversation != nil && !bytes.Equal(f.conversation, n.conversation),
+		n.user != nil && !bytes.Equal(f.user, n.user),
+		n.tool != nil && !bytes.Equal(f.tool, n.tool),
+		n.subject != nil && !bytes.Equal(f.subject, n.subject),
+		n.failedOnly && string(f.success) == "true":
+		return false
+	}
+	if len(f.timestamp) == len(auditlog.TimeFormat) {
+		if n.since != "" && string(f.timestamp) < n.since {
+			return false
+		}
+		if n.until != "" && string(f.timestamp) >= n.until {
+			return false
 		}
 	}
-	return res
+	return true
 }
 
 func nextSeq(linked bool, prev uint64) int64 {
@@ -231,4 +286,44 @@ func (c *chainScan) join(segment string, pos position, first uint64, prev string
 	case pos.prev != "" && prev != pos.prev:
 		c.add(segment, int64(first), auditlog.KindChainBreak, "first record does not link to the hash of seq %d", int64(first)-1)
 	}
+}
+
+// segmentBuffers recycles segment read buffers: segments are megabytes,
+// and fresh buffers cost a page-zeroing and garbage collection each.
+var segmentBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// readFilePooled reads a whole file into a pooled buffer, which the caller
+// returns to segmentBuffers when done with the data.
+func readFilePooled(path string) (*[]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	buf := segmentBuffers.Get().(*[]byte)
+	size := int(st.Size()) + 512 // room to see that the file grew
+	if cap(*buf) < size {
+		*buf = make([]byte, 0, size)
+	}
+	b := (*buf)[:0]
+	for {
+		n, err := fh.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF || n == 0 && err == nil {
+			break
+		}
+		if err != nil {
+			segmentBuffers.Put(buf)
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+	*buf = b
+	return buf, nil
 }
