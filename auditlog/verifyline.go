@@ -73,20 +73,33 @@ type lineScanner struct {
 	enc     []byte   // canonical form of the current line, when it is not
 	members []member // top-level members of enc (slow path)
 	spans   [numRecordKeys]memberSpan
+	fast    recordFields
 
 	// Views of the current line's summary fields (see view).
 	conv, ts, retain, user, tool string
 	subj                         Subject
 
-	p       jsonCanon
-	hashes  recordHasher
-	chainID string // interned: the same for every record of a chain
+	p        jsonCanon
+	hashes   recordHasher
+	chainID  string // interned: the same for every record of a chain
+	lastHash string // hash of the previous line
+	arena    []byte // backs kept strings; only appended to
 }
 
 // scan checks one line and fills li (and the scanner's field views).
 func (s *lineScanner) scan(line []byte, li *lineInfo) error {
+	if matchRecord(line, &s.fast) {
+		if err := s.fastFields(line, li); err != nil {
+			return err
+		}
+		li.leaf = s.hashes.hash(line[:s.fast.hashMember.start], line[s.fast.hashMember.end:])
+		if !s.hashes.matches(li.hash) {
+			li.status, li.detail = lineModified, "content does not match its hash"
+		}
+		return nil
+	}
 	enc, canonical := line, true
-	if !s.fastCanonical(line) {
+	{
 		// Not exactly a canonical record: canonicalize it to find out
 		// what it is.
 		p := &s.p
@@ -115,10 +128,11 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 	h := &s.spans[kHash]
 	leaf := s.hashes.hash(enc[:h.start], enc[h.end:])
 	li.leaf = leaf
+	// A hash that matches is lowercase hex, as computed.
 	switch {
 	case !s.hashes.matches(li.hash):
 		li.status, li.detail = lineModified, "content does not match its hash"
-	case !canonical || !isLowerHex64(li.hash):
+	case !canonical:
 		li.status, li.detail = lineNonCanonical, "record is not in canonical form"
 	}
 	return nil
@@ -161,6 +175,59 @@ func (s *lineScanner) locate(enc []byte, useTop bool) error {
 	return nil
 }
 
+// fastFields reads the fields of a line matchRecord accepted.
+func (s *lineScanner) fastFields(line []byte, li *lineInfo) error {
+	val := func(sp span) []byte { return line[sp.start:sp.end] }
+	f := &s.fast
+	v, err := s.view(val(f.chainID))
+	if err != nil {
+		return fmt.Errorf("member %q: %w", "chain_id", err)
+	}
+	if v != s.chainID {
+		s.chainID = strings.Clone(v)
+	}
+	li.chainID = s.chainID
+	if h := val(f.hash); bytes.IndexByte(h, '\\') < 0 {
+		li.hash = s.keep(h[1 : len(h)-1])
+	} else if li.hash, err = canonicalString(h); err != nil {
+		return fmt.Errorf("member %q: %w", "hash", err)
+	}
+	if prev := val(f.prev); len(prev) == len(s.lastHash)+2 && string(prev[1:len(prev)-1]) == s.lastHash {
+		li.prev = s.lastHash
+	} else if li.prev, err = canonicalString(prev); err != nil {
+		return fmt.Errorf("member %q: %w", "prev_hash", err)
+	}
+	s.lastHash = li.hash
+	seq := val(f.seq)
+	if li.seq, err = strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64); err != nil {
+		return fmt.Errorf("member %q: %w", "seq", err)
+	}
+	// The strings are canonical: views cannot fail.
+	s.conv, _ = s.view(val(f.conv))
+	s.retain, _ = s.view(val(f.retain))
+	s.subj.ID, _ = s.view(val(f.subjID))
+	s.subj.Type, _ = s.view(val(f.subjType))
+	s.ts, _ = s.view(val(f.ts))
+	s.tool, _ = s.view(val(f.tool))
+	s.user, _ = s.view(val(f.user))
+	return nil
+}
+
+// keep returns b as a string that outlives the line: lineInfo keeps the
+// hashes of every line of a segment, and carving them from a shared block
+// costs one allocation per thousand lines instead of one per line.
+func (s *lineScanner) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(s.arena)-len(s.arena) < len(b) {
+		s.arena = make([]byte, 0, max(64<<10, len(b)))
+	}
+	start := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return unsafe.String(&s.arena[start], len(b))
+}
+
 // fields reads what the chain and summary checks need from the located
 // members of enc.
 func (s *lineScanner) fields(enc []byte, li *lineInfo) error {
@@ -179,9 +246,14 @@ func (s *lineScanner) fields(enc []byte, li *lineInfo) error {
 	if li.hash, err = canonicalString(val(kHash)); err != nil {
 		return fmt.Errorf("member %q: %w", "hash", err)
 	}
-	if li.prev, err = canonicalString(val(kPrevHash)); err != nil {
+	// In an intact chain prev_hash repeats the hash of the line before:
+	// share that string rather than allocate another.
+	if prev := val(kPrevHash); len(prev) == len(s.lastHash)+2 && string(prev[1:len(prev)-1]) == s.lastHash {
+		li.prev = s.lastHash
+	} else if li.prev, err = canonicalString(prev); err != nil {
 		return fmt.Errorf("member %q: %w", "prev_hash", err)
 	}
+	s.lastHash = li.hash
 	if s.retain, err = s.nested(val(kRetention), `"retain_until":`); err != nil {
 		return fmt.Errorf("member %q: %w", "retention", err)
 	}
@@ -262,21 +334,6 @@ func canonicalString(v []byte) (string, error) {
 	return string(b), err
 }
 
-// nestedString returns the string member that follows prefix in a
-// canonical object value.
-func nestedString(obj []byte, prefix string) (string, error) {
-	i := bytes.Index(obj, []byte(prefix))
-	if i < 0 {
-		return "", fmt.Errorf("no %s", prefix)
-	}
-	start := i + len(prefix)
-	end, err := skipCanonical(obj, start)
-	if err != nil {
-		return "", err
-	}
-	return canonicalString(obj[start:end])
-}
-
 // view returns a canonical string value as a string that shares memory
 // with the scanner's buffer: valid only until the next scan, and copied by
 // whoever keeps it (the summary builder does). Most values have no
@@ -310,38 +367,4 @@ func (s *lineScanner) nested(obj []byte, prefix string) (string, error) {
 // addTo adds the scanned line to a segment summary.
 func (s *lineScanner) addTo(b *summaryBuilder, li *lineInfo, lineBytes int) {
 	b.addFields(li.prev, li.hash, s.ts, s.retain, s.conv, s.subj, s.user, s.tool, lineBytes)
-}
-
-// fastCanonical reports whether line is exactly a canonical v1 record,
-// filling s.spans. It checks the member names in place against recordKeys
-// and each value with the validating checker, which reads the line without
-// building or copying anything: the common case costs a single pass over
-// the bytes.
-func (s *lineScanner) fastCanonical(line []byte) bool {
-	if len(line) == 0 || line[0] != '{' {
-		return false
-	}
-	pos := 1
-	for i, key := range recordKeys {
-		start := pos - 1
-		if i > 0 {
-			if pos >= len(line) || line[pos] != ',' {
-				return false
-			}
-			start = pos
-			pos++
-		}
-		if len(line)-pos < len(key)+3 || line[pos] != '"' || string(line[pos+1:pos+1+len(key)]) != key ||
-			line[pos+1+len(key)] != '"' || line[pos+2+len(key)] != ':' {
-			return false
-		}
-		vstart := pos + len(key) + 3
-		end, ok := checkValue(line, vstart, 1)
-		if !ok {
-			return false
-		}
-		s.spans[i] = memberSpan{start: start, value: vstart, end: end}
-		pos = end
-	}
-	return pos == len(line)-1 && line[pos] == '}'
 }
