@@ -265,7 +265,7 @@ type stack struct {
 	signer, verifier string
 	store, queue     string
 
-	otlpGRPC, otlpHTTP, health                          int
+	otlpGRPC, otlpHTTP, health                           int
 	jaegerQuery, jaegerQueryGRPC, jaegerGRPC, jaegerHTTP int
 
 	jaeger, collector *proc
