@@ -300,6 +300,8 @@ func (s *stack) clientName() string {
 
 func (s *stack) jaegerURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.jaegerQuery) }
 
+func (s *stack) healthURL() string { return fmt.Sprintf("http://127.0.0.1:%d/", s.health) }
+
 // startJaeger starts Jaeger with examples/jaeger/config.yaml and waits for
 // its query API.
 func (s *stack) startJaeger() {
@@ -348,7 +350,7 @@ func (s *stack) startCollector() {
 		if c.exited() {
 			s.t.Fatalf("%s exited: %v", name, c.err)
 		}
-		code, body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", s.health))
+		code, body, err := httpGet(s.healthURL())
 		return code == http.StatusOK, fmt.Sprint(code, string(body), err)
 	})
 }
