@@ -67,6 +67,11 @@ type Integrity struct {
 	SegmentsTotal int `json:"segments_total"`
 	// RecordsVerified counts the records whose hashes were recomputed.
 	RecordsVerified int64 `json:"records_verified"`
+	// UnsignedRecords counts the newest records of active segments that
+	// are hash-chained and verified but not yet covered by a signed
+	// checkpoint (the store signs one every checkpoint_interval): they
+	// are as trustworthy as the store's files until then.
+	UnsignedRecords uint64 `json:"unsigned_records"`
 	// Findings lists every problem found, empty when Verified.
 	Findings []Finding `json:"findings"`
 }

@@ -28,6 +28,7 @@ const (
 	summaryExt     = ".summary.json"
 	sealExt        = ".seal"
 	checkpointFile = "checkpoint"
+	checkpointsDir = "checkpoints"
 	treeFile       = "tree.hashes"
 	pruneFile      = "prune"
 )
@@ -165,6 +166,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		unsigned += cs.unsigned
 	}
 	sortRecords(res.Records)
+	in.UnsignedRecords = unsigned
 	in.Checked = s.verifiers != nil
 	in.Verified = in.Checked && len(in.Findings) == 0
 	switch {
@@ -174,7 +176,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		in.Summary = fmt.Sprintf("verified: %d of %d segments re-verified (%d records), all seals and checkpoints signed and consistent",
 			in.SegmentsRead, in.SegmentsTotal, in.RecordsVerified)
 		if unsigned > 0 {
-			in.Summary += fmt.Sprintf("; %d newest records are not yet covered by a signed checkpoint", unsigned)
+			in.Summary += fmt.Sprintf("; the %d newest records are hash-chained but not yet covered by a signed checkpoint", unsigned)
 		}
 	default:
 		in.Summary = fmt.Sprintf("NOT verified: %d finding(s)", len(in.Findings))
@@ -341,6 +343,9 @@ func (c *chainScan) finish() {
 	end := c.walk(c.segs, c.start, c.verifying)
 	cp := c.cp
 	if cp == nil {
+		if c.verifying && c.active {
+			c.unsigned = end.seq - c.activeStart
+		}
 		return
 	}
 	switch {
@@ -358,18 +363,38 @@ func (c *chainScan) finish() {
 // readCheckpoint opens the latest checkpoint; nil (with a finding) when
 // it is missing or does not verify.
 func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
-	msg, err := os.ReadFile(filepath.Join(c.dir, checkpointFile))
+	file := checkpointFile
+	msg, err := os.ReadFile(filepath.Join(c.dir, file))
+	if os.IsNotExist(err) {
+		// The store writes each checkpoint into its history first, then
+		// as the latest; between the two (or if the latest was removed)
+		// the newest in the history is the one to check against. A chain
+		// younger than its first checkpoint has none: its records are
+		// counted as not yet signed.
+		entries, _ := os.ReadDir(filepath.Join(c.dir, checkpointsDir))
+		var newest string
+		for _, e := range entries {
+			if len(e.Name()) == 20 && e.Name() > newest && e.Type().IsRegular() {
+				newest = e.Name()
+			}
+		}
+		if newest == "" {
+			return nil
+		}
+		file = checkpointsDir + "/" + newest
+		msg, err = os.ReadFile(filepath.Join(c.dir, file))
+	}
 	if err != nil {
-		c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "no readable signed checkpoint: %s", oneLine(err.Error()))
+		c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
 		return nil
 	}
 	cp, err := auditlog.OpenCheckpoint(msg, c.src.verifiers)
 	if err != nil {
 		var unknown *note.UnverifiedNoteError
 		if errors.As(err, &unknown) {
-			c.add(checkpointFile, -1, auditlog.KindCheckpointUnknownKey, "checkpoint is not signed by a trusted key")
+			c.add(file, -1, auditlog.KindCheckpointUnknownKey, "checkpoint is not signed by a trusted key")
 		} else {
-			c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "checkpoint does not verify: %s", oneLine(err.Error()))
+			c.add(file, -1, auditlog.KindCheckpointForged, "checkpoint does not verify: %s", oneLine(err.Error()))
 		}
 		return nil
 	}

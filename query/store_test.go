@@ -2,10 +2,13 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -397,4 +400,90 @@ func TestStoreTamper(t *testing.T) {
 			assert.Contains(t, res.Integrity.Summary, "NOT verified")
 		})
 	}
+}
+
+// TestStoreReadWhileWriting reads a store again and again while a writer
+// appends, seals segments and checkpoints on its own ticker: every answer
+// must verify, and no acknowledged record may go missing from a later one.
+func TestStoreReadWhileWriting(t *testing.T) {
+	_, _, signer, verifiers, err := scenario.Keys("live")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := auditlog.Open(dir, auditlog.WithOrigin(scenario.Origin), auditlog.WithSigner(signer),
+		auditlog.WithSegmentMaxBytes(4000), auditlog.WithCheckpointInterval(3*time.Millisecond), auditlog.WithDedupWindow(0))
+	require.NoError(t, err)
+	base := scenario.Records(scenarioTraces(t))
+	// Seed so that the store exists before the first read.
+	first := base[0]
+	_, err = st.Append(context.Background(), []*auditlog.Record{&first})
+	require.NoError(t, err)
+	require.NoError(t, st.Checkpoint())
+
+	var acked atomic.Int64
+	acked.Store(1)
+	done := make(chan error, 1)
+	go func() {
+		for i := 1; i < 120; i++ {
+			r := base[i%len(base)]
+			r.SpanID = fmt.Sprintf("%016x", i+1)
+			if _, err := st.Append(context.Background(), []*auditlog.Record{&r}); err != nil {
+				done <- err
+				return
+			}
+			acked.Add(1)
+		}
+		done <- st.Close()
+	}()
+	src := NewStoreSource(dir, verifiers)
+	reads := 0
+	for finished := false; !finished; reads++ {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			finished = true
+		default:
+		}
+		before := acked.Load()
+		res, err := src.Fetch(context.Background(), Filter{})
+		require.NoError(t, err)
+		require.True(t, res.Integrity.Verified, "read %d: %v", reads, res.Integrity.Findings)
+		require.GreaterOrEqual(t, int64(len(res.Records)), before, "read %d lost acknowledged records", reads)
+	}
+	res, err := src.Fetch(context.Background(), Filter{})
+	require.NoError(t, err)
+	assert.True(t, res.Integrity.Verified)
+	assert.Len(t, res.Records, 120)
+	assert.Zero(t, res.Integrity.UnsignedRecords, "Close checkpoints everything")
+	t.Logf("%d verified reads during the writes", reads)
+}
+
+// TestStoreUnsignedTail: records appended after the latest checkpoint are
+// returned and verified as a hash chain, and counted as not yet signed.
+func TestStoreUnsignedTail(t *testing.T) {
+	_, _, signer, verifiers, err := scenario.Keys("tail")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := auditlog.Open(dir, auditlog.WithOrigin(scenario.Origin), auditlog.WithSigner(signer), auditlog.WithDedupWindow(0))
+	require.NoError(t, err)
+	defer st.Close()
+	recs := scenario.Records(scenarioTraces(t))[:4] // the general chain
+	for i := range recs {
+		if i == 3 {
+			require.NoError(t, st.Checkpoint())
+		}
+		_, err := st.Append(context.Background(), []*auditlog.Record{&recs[i]})
+		require.NoError(t, err)
+	}
+	res, err := NewStoreSource(dir, verifiers).Fetch(context.Background(), Filter{})
+	require.NoError(t, err)
+	assert.True(t, res.Integrity.Verified, "%v", res.Integrity.Findings)
+	assert.Len(t, res.Records, 4)
+	assert.Equal(t, uint64(1), res.Integrity.UnsignedRecords)
+	assert.Contains(t, res.Integrity.Summary, "1 newest records are hash-chained but not yet covered")
+
+	// Removing the latest checkpoint falls back to the history.
+	require.NoError(t, os.Remove(filepath.Join(dir, "general", "checkpoint")))
+	res, err = NewStoreSource(dir, verifiers).Fetch(context.Background(), Filter{})
+	require.NoError(t, err)
+	assert.True(t, res.Integrity.Verified, "%v", res.Integrity.Findings)
 }
