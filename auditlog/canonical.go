@@ -167,6 +167,12 @@ func appendRaw(dst []byte, raw []byte) []byte {
 	if len(raw) == 0 {
 		return append(dst, "null"...)
 	}
+	// Payloads usually arrive canonical already (toolspan canonicalizes
+	// them): checking that in place is several times cheaper than
+	// canonicalizing again.
+	if isCanonicalJSON(raw) {
+		return append(dst, raw...)
+	}
 	out, err := appendCanonicalJSON(dst, raw)
 	if err != nil {
 		return appendString(dst, string(raw))
@@ -257,6 +263,18 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip plain bytes eight at a time (see checkString).
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if ((w-lsb*0x20)&^w|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w)&msb != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if !needsEscape[c] {
 			i++

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 	"golang.org/x/mod/sumdb/note"
@@ -52,6 +54,7 @@ type chain struct {
 
 	buf, tmp []byte
 	stored   []tlog.Hash
+	hasher   recordHasher
 }
 
 func (c *chain) path(name string) string { return filepath.Join(c.dir, name) }
@@ -477,7 +480,8 @@ func (c *chain) append(recs []*Record) error {
 	stored := c.stored[:0]
 	front := c.front.clone()
 	prev := c.prevHash
-	var hexHash [64]byte
+	// The batch's hashes share one block of memory, carved into strings.
+	hashes := make([]byte, len(recs)*len(ZeroHash))
 	for i, r := range recs {
 		r.V = FormatVersion
 		r.ChainID = c.id
@@ -486,19 +490,24 @@ func (c *chain) append(recs []*Record) error {
 		if r.Retention.Class == "" {
 			r.Retention.Class = c.name
 		}
+		// Encode straight into the write buffer, leaving out the hash
+		// member, then hash the text in place and splice the member in.
+		start := len(buf)
 		var hashAt int
-		c.tmp, hashAt = r.appendCanonical(c.tmp[:0], false)
-		sum := sha256.Sum256(c.tmp)
-		hex.Encode(hexHash[:], sum[:])
-		r.Hash = string(hexHash[:])
+		buf, hashAt = r.appendCanonical(buf, false)
+		stored = front.push(c.hasher.hash(buf[start:], nil), stored)
+		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
+		copy(hexHash, c.hasher.hex[:])
+		r.Hash = unsafe.String(&hexHash[0], len(hexHash))
 		prev = r.Hash
-		stored = front.push(tlog.RecordHash(c.tmp), stored)
-		buf = append(buf, c.tmp[:hashAt]...)
-		buf = append(buf, `,"hash":"`...)
-		buf = append(buf, hexHash[:]...)
-		buf = append(buf, '"')
-		buf = append(buf, c.tmp[hashAt:]...)
-		buf = append(buf, '\n')
+		const member = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
+		end := len(buf)
+		buf = slices.Grow(buf, member+1)[:end+member+1]
+		copy(buf[hashAt+member:], buf[hashAt:end])
+		copy(buf[hashAt:], `,"hash":"`)
+		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
+		buf[hashAt+member-1] = '"'
+		buf[end+member] = '\n'
 	}
 	c.buf, c.stored = buf, stored
 

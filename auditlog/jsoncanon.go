@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds the nesting of arrays and objects CanonicalizeJSON
@@ -44,7 +46,9 @@ func CanonicalizeJSON(raw []byte) ([]byte, error) {
 // appendCanonicalJSON appends the canonical form of raw to dst. On error
 // the bytes of dst beyond its original length are unspecified.
 func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {
-	p := jsonCanon{src: raw}
+	p := canonPool.Get().(*jsonCanon)
+	*p = jsonCanon{src: raw, keys: p.keys[:0], stack: p.stack[:0], body: p.body[:0]}
+	defer p.release()
 	p.skipWS()
 	out, err := p.value(dst, 0)
 	if err != nil {
@@ -55,6 +59,23 @@ func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {
 		return dst, p.errf("unexpected %s after top-level value", p.quoteNext())
 	}
 	return out, nil
+}
+
+// canonPool keeps canonicalizers with their scratch space: growing the
+// member stack and key buffer from nothing on every call cost more than a
+// small payload's whole canonicalization.
+var canonPool = sync.Pool{New: func() any { return new(jsonCanon) }}
+
+// maxPooledScratch bounds the scratch space a pooled canonicalizer keeps,
+// so that one huge payload does not pin its memory.
+const maxPooledScratch = 64 << 10
+
+func (p *jsonCanon) release() {
+	p.src, p.top = nil, nil
+	if cap(p.keys) > maxPooledScratch || cap(p.body) > maxPooledScratch || cap(p.stack) > maxPooledScratch/int(unsafe.Sizeof(member{})) {
+		return
+	}
+	canonPool.Put(p)
 }
 
 type jsonCanon struct {
@@ -68,6 +89,8 @@ type jsonCanon struct {
 	// members of the objects being parsed; both are reused.
 	keys  []byte
 	stack []member
+	// body is scratch space for reordering an object's members.
+	body []byte
 }
 
 func (p *jsonCanon) errf(format string, args ...any) error {
@@ -491,19 +514,43 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 	if depth == 1 {
 		p.reordered = true
 	}
-	slices.SortFunc(members, func(a, b member) int { return compareUTF16(p.key(&a), p.key(&b)) })
-	for i := 1; i < len(members); i++ {
-		if compareUTF16(p.key(&members[i-1]), p.key(&members[i])) == 0 {
-			return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(p.key(&members[i])), 32))}
+	if len(members) <= 16 {
+		// Insertion sort: payload objects are small, and a generic sort's
+		// calls cost more than the comparisons. Equal names meet.
+		for i := 1; i < len(members); i++ {
+			m := members[i]
+			k := p.key(&m)
+			j := i
+			for ; j > 0; j-- {
+				c := compareUTF16(p.key(&members[j-1]), k)
+				if c == 0 {
+					return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(k), 32))}
+				}
+				if c < 0 {
+					break
+				}
+				members[j] = members[j-1]
+			}
+			members[j] = m
+		}
+	} else {
+		slices.SortFunc(members, func(a, b member) int { return compareUTF16(p.key(&a), p.key(&b)) })
+		for i := 1; i < len(members); i++ {
+			if compareUTF16(p.key(&members[i-1]), p.key(&members[i])) == 0 {
+				return dst, &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf("duplicate member name %q", truncate(string(p.key(&members[i])), 32))}
+			}
 		}
 	}
-	body := make([]byte, 0, len(dst)-objStart)
+	// Nested objects reorder into p.body too, but only while this one
+	// is being parsed, before it reorders: the scratch is free here.
+	body := p.body[:0]
 	for i, m := range members {
 		if i > 0 {
 			body = append(body, ',')
 		}
 		body = append(body, dst[m.start:m.end]...)
 	}
+	p.body = body
 	dst = append(dst[:objStart+1], body...)
 	return append(dst, '}'), nil
 }
