@@ -311,6 +311,22 @@ func TestStoreTamper(t *testing.T) {
 			kind: auditlog.KindCheckpointMismatch,
 		},
 		{
+			name:   "hash member of the newest record altered",
+			filter: Filter{},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				segs := segmentsOf(t, chain)
+				last := segs[len(segs)-1]
+				b, err := os.ReadFile(last)
+				require.NoError(t, err)
+				l := lines(string(b))
+				var r auditlog.Record
+				require.NoError(t, auditlog.DecodeRecord([]byte(l[len(l)-1]), &r))
+				l[len(l)-1] = strings.Replace(l[len(l)-1], r.Hash, strings.Repeat("ab", 32), 1)
+				require.NoError(t, os.WriteFile(last, []byte(strings.Join(l, "\n")+"\n"), 0o600))
+			},
+			kind: auditlog.KindModified,
+		},
+		{
 			name:   "checkpoint forged",
 			filter: Filter{ConversationID: scenario.SupportConversation},
 			tamper: func(t *testing.T, st *testStore, chain string) {
