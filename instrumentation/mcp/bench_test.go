@@ -15,7 +15,7 @@ import (
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                            { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 func benchAuditor(b *testing.B) *Auditor {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
