@@ -33,15 +33,17 @@ func (d *dedupSet) key(r *Record) (dedupKey, bool) {
 	if r.TraceID == "" || r.SpanID == "" {
 		return dedupKey{}, false
 	}
-	var h1, h2 maphash.Hash
-	h1.SetSeed(d.seed1)
-	h2.SetSeed(d.seed2)
-	for _, h := range []*maphash.Hash{&h1, &h2} {
-		h.WriteString(r.TraceID)
-		h.WriteByte(0)
-		h.WriteString(r.SpanID)
-	}
-	return dedupKey{h1.Sum64(), h2.Sum64()}, true
+	var h maphash.Hash
+	h.SetSeed(d.seed1)
+	h.WriteString(r.TraceID)
+	h.WriteByte(0)
+	h.WriteString(r.SpanID)
+	k1 := h.Sum64()
+	h.SetSeed(d.seed2) // also resets
+	h.WriteString(r.TraceID)
+	h.WriteByte(0)
+	h.WriteString(r.SpanID)
+	return dedupKey{k1, h.Sum64()}, true
 }
 
 func (d *dedupSet) contains(k dedupKey) bool {
@@ -54,6 +56,11 @@ func (d *dedupSet) add(k dedupKey, window int) {
 	if _, ok := d.keys[k]; ok {
 		return
 	}
+	d.addNew(k, window)
+}
+
+// addNew is add for a key known not to be in the set (Append checked).
+func (d *dedupSet) addNew(k dedupKey, window int) {
 	if len(d.ring) < window {
 		d.ring = append(d.ring, k)
 	} else {

@@ -45,19 +45,24 @@ type summaryBuilder struct {
 	s             Summary
 	minTS, maxTS  []byte
 	maxRetain     []byte
-	conversations map[string]struct{}
-	subjects      map[Subject]struct{}
-	users         map[string]struct{}
-	tools         map[string]struct{}
+	// The sets map each value to itself: the stored copy, which the
+	// last* fields can then share.
+	conversations map[string]string
+	subjects      map[Subject]Subject
+	users         map[string]string
+	tools         map[string]string
+
+	lastConv, lastUser, lastTool string
+	lastSubj                     Subject
 }
 
 func newSummaryBuilder(chain, segment string, first uint64) *summaryBuilder {
 	return &summaryBuilder{
 		s:             Summary{Chain: chain, Segment: segment, FirstSeq: first},
-		conversations: map[string]struct{}{},
-		subjects:      map[Subject]struct{}{},
-		users:         map[string]struct{}{},
-		tools:         map[string]struct{}{},
+		conversations: map[string]string{},
+		subjects:      map[Subject]Subject{},
+		users:         map[string]string{},
+		tools:         map[string]string{},
 	}
 }
 
@@ -86,26 +91,35 @@ func (b *summaryBuilder) addFields(prev, hash, ts, retain, conv string, subj Sub
 	if retain > string(b.maxRetain) {
 		b.maxRetain = append(b.maxRetain[:0], retain...)
 	}
-	addKey(b.conversations, conv)
-	addKey(b.users, user)
-	addKey(b.tools, tool)
-	if subj != (Subject{}) {
-		if _, ok := b.subjects[subj]; !ok {
-			b.subjects[Subject{Type: strings.Clone(subj.Type), ID: strings.Clone(subj.ID)}] = struct{}{}
+	addKey(b.conversations, conv, &b.lastConv)
+	addKey(b.users, user, &b.lastUser)
+	addKey(b.tools, tool, &b.lastTool)
+	if subj != (Subject{}) && subj != b.lastSubj {
+		stored, ok := b.subjects[subj]
+		if !ok {
+			stored = Subject{Type: strings.Clone(subj.Type), ID: strings.Clone(subj.ID)}
+			b.subjects[stored] = stored
 		}
+		b.lastSubj = stored
 	}
 }
 
-func addKey(m map[string]struct{}, k string) {
-	if k == "" {
+// addKey adds k to the set m unless it is empty. Neighbouring records
+// often share a value, so k is first compared with *last, the value added
+// before, which is the set's own copy (k may be a view of a reused buffer).
+func addKey(m map[string]string, k string, last *string) {
+	if k == "" || k == *last {
 		return
 	}
-	if _, ok := m[k]; !ok {
-		m[strings.Clone(k)] = struct{}{}
+	stored, ok := m[k]
+	if !ok {
+		stored = strings.Clone(k)
+		m[stored] = stored
 	}
+	*last = stored
 }
 
-func sortedKeys(m map[string]struct{}) []string {
+func sortedKeys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -199,6 +199,7 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	if s.dedup != nil {
 		batch = make(map[dedupKey]struct{}, len(recs))
 	}
+	checked := "" // the last chain name found valid: records mostly share one
 	for i, r := range recs {
 		if r == nil {
 			return res, fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
@@ -207,8 +208,11 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		if name == "" {
 			name = s.opts.defaultChain
 		}
-		if !ValidChainName(name) {
-			return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+		if name != checked {
+			if !ValidChainName(name) {
+				return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+			}
+			checked = name
 		}
 		if s.dedup != nil {
 			if k, ok := s.dedup.key(r); ok {
@@ -237,7 +241,8 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		}
 		res.Written += len(groups[name])
 		for _, k := range keys[name] {
-			s.dedup.add(k, s.opts.dedupWindow)
+			// Append found k in neither the set nor the rest of the batch.
+			s.dedup.addNew(k, s.opts.dedupWindow)
 		}
 	}
 	return res, nil
