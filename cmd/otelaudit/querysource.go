@@ -34,8 +34,8 @@ type sourceFlags struct {
 // addSourceFlags declares the source flags on fs.
 func addSourceFlags(fs *cmdFlags) *sourceFlags {
 	s := &sourceFlags{}
-	s.dir = dirFlag(fs)
-	s.verifier = verifierFlag(fs)
+	s.dir = fs.String("dir", "", "audit store directory to read (with --verifier, so that integrity is checked)")
+	s.verifier = fs.String("verifier", "", "file with the note verifier key(s) of the store's seals and checkpoints, one per line")
 	s.jaeger = fs.String("jaeger", "", "Jaeger query service URL, e.g. http://127.0.0.1:16686 (/api/v3, falling back to /api/traces)")
 	fs.Var(&s.service, "jaeger-service", "search only this Jaeger service (repeatable; default: every service Jaeger lists)")
 	s.lookback = fs.Duration("lookback", query.DefaultJaegerLookback, "how far back a Jaeger search reaches when --since is not given")
