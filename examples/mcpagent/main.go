@@ -32,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"time"
@@ -132,8 +133,12 @@ func converse(ctx context.Context, out io.Writer, tp *telemetry.Provider, endpoi
 	if err != nil {
 		return tally{}, err
 	}
+	// A client of its own, whose idle connections close with the session.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer hc.CloseIdleConnections()
 	client := sdkmcp.NewClient(&sdkmcp.Implementation{Name: name, Version: instrumentation.Version()}, nil)
-	session, err := client.Connect(ctx, auditor.Transport(&sdkmcp.StreamableClientTransport{Endpoint: endpoint}), nil)
+	transport := &sdkmcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc}
+	session, err := client.Connect(ctx, auditor.Transport(transport), nil)
 	if err != nil {
 		return tally{}, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}

@@ -170,13 +170,18 @@ func Serve(addr string, a *auditmcp.Auditor, records *Records) (*HTTPServer, err
 	return s, nil
 }
 
-// Shutdown stops accepting requests and waits for those in flight, whose
-// spans have then ended, until ctx is done; then it closes the connections
-// still open, such as a client's event stream.
+// Shutdown stops accepting requests and waits until those in flight are
+// answered, and their spans ended, or ctx is done. Then it closes the
+// connections still open: clients' event streams, and connections that
+// never sent a request, which net/http would otherwise wait 5 seconds
+// for. Running out of time is not an error; failing to serve is.
 func (s *HTTPServer) Shutdown(ctx context.Context) error {
-	err := s.hs.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, s.hs.Close())
+	var err error
+	if serr := s.hs.Shutdown(ctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) && !errors.Is(serr, context.Canceled) {
+		err = serr
+	}
+	if cerr := s.hs.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)

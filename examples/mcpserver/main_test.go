@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/otelaudit/otelaudit/examples/mcpserver/telemetry"
+)
+
+// syncBuffer is a buffer the server writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesAndFlushes(t *testing.T) {
+	for _, k := range []string{telemetry.EnvEndpoint, telemetry.EnvTracesEndpoint, "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"} {
+		t.Setenv(k, "")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, "127.0.0.1:0", out, func(url string) { urls <- url }) }()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not start")
+	}
+
+	// An uninstrumented client: the server still audits the call.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	client := sdkmcp.NewClient(&sdkmcp.Implementation{Name: "plain", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &sdkmcp.StreamableClientTransport{Endpoint: url, HTTPClient: hc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cs.CallTool(ctx, &sdkmcp.CallToolParams{Name: "access_patient_record", Arguments: map[string]any{"patient_id": "P-1002"},
+		Meta: sdkmcp.Meta{"otelaudit/user.id": "u-1", "otelaudit/purpose": "billing"}})
+	if err != nil || res.IsError {
+		t.Fatalf("CallTool = %+v, %v", res, err)
+	}
+	_ = cs.Close()
+	hc.CloseIdleConnections()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancellation")
+	}
+	text := out.String()
+	for _, want := range []string{
+		"mcpserver: serving MCP on " + url,
+		"tools/call access_patient_record  server  [ok]",
+		"user.id                      u-1",
+		"audit.purpose                billing",
+		"audit.subject.id             P-1002",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestRunRefusesNonLoopback(t *testing.T) {
+	t.Setenv(telemetry.EnvEndpoint, "")
+	err := run(context.Background(), "0.0.0.0:0", &bytes.Buffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "loopback address only") {
+		t.Errorf("run on 0.0.0.0: %v", err)
+	}
+}
