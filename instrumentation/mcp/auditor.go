@@ -25,7 +25,7 @@ import (
 const methodToolsCall = "tools/call"
 
 // errAborted ends the span of a handler that called runtime.Goexit.
-var errAborted = errors.New("mcp: handler did not return (runtime.Goexit)")
+var errAborted = &kindError{typ: "aborted", err: errors.New("mcp: handler did not return (runtime.Goexit)")}
 
 // Auditor records the tools/call requests of MCP servers and clients built
 // with the official Go SDK as audit spans. Create one with New; it is safe

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -125,5 +126,38 @@ func TestIDString(t *testing.T) {
 		if got := idString(id); got != tt.want {
 			t.Errorf("idString(%v) = %q, want %q", tt.raw, got, tt.want)
 		}
+	}
+}
+
+func TestGuard(t *testing.T) {
+	sp := newSpans(t)
+	a := sp.auditor(t)
+	// A panic is recorded and goes on.
+	_, call := a.aud.Start(context.Background(), "boom", nil)
+	func() {
+		defer func() {
+			if r := recover(); r != "kaput" {
+				t.Errorf("recovered %v, want the panic to go on", r)
+			}
+		}()
+		guard(call, func() { panic("kaput") })
+	}()
+	// runtime.Goexit ends the span as aborted.
+	_, call = a.aud.Start(context.Background(), "exit", nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		guard(call, runtime.Goexit)
+	}()
+	<-done
+	ended := sp.sr.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans ended, want 2", len(ended))
+	}
+	if got := str(t, ended[0], "error.type"); got != "panic" {
+		t.Errorf("panic: error.type %q", got)
+	}
+	if got := str(t, ended[1], "error.type"); got != "aborted" {
+		t.Errorf("Goexit: error.type %q", got)
 	}
 }
