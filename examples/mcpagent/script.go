@@ -50,7 +50,7 @@ func script() []conversation {
 			},
 			turns: [][]toolCall{
 				{
-					{"call_sp1", "search_patients", map[string]any{"name": "Jane Roe", "dob": "1980-02-14"}, opts(user, treatment)},
+					{"call_sp1", "search_patients", map[string]any{"patient_name": "Jane Roe", "dob": "1980-02-14"}, opts(user, treatment)},
 					{"call_ap1", "access_patient_record", map[string]any{"patient_id": "P-1001", "fields": []string{"allergies", "medications"}},
 						opts(followUp, treatment, patient("P-1001"))},
 				},
@@ -79,7 +79,7 @@ func script() []conversation {
 			},
 			turns: [][]toolCall{
 				{
-					{"call_sp2", "search_patients", map[string]any{"name": "Maria", "ssn": secretSSN}, opts(user, treatment)},
+					{"call_sp2", "search_patients", map[string]any{"patient_name": "Maria", "ssn": secretSSN}, opts(user, treatment)},
 					{"call_ap2", "access_patient_record", map[string]any{"patient_id": "P-1003"}, opts(followUp, treatment, patient("P-1003"),
 						instrumentation.WithBreakGlass("patient unresponsive in the ER, no consent possible"))},
 				},

@@ -93,7 +93,7 @@ func TestTools(t *testing.T) {
 		{tool: "update_treatment", args: map[string]any{"patient_id": "P-1001", "medication": "m", "dosage": ""}, isError: "medication and dosage are required", subject: "P-1001"},
 		// Arguments the input schema refuses fail before the handler.
 		{tool: "update_treatment", args: map[string]any{"patient_id": "P-1001", "medication": "m"}, isError: `validating "arguments": validating root: required: missing properties: ["dosage"]`},
-		{tool: "search_patients", args: map[string]any{"name": "jane"}, result: `"count":2`},
+		{tool: "search_patients", args: map[string]any{"patient_name": "jane"}, result: `"count":2`},
 	}
 	for _, tt := range tests {
 		sr.Reset()

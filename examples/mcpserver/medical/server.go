@@ -56,9 +56,9 @@ type (
 	}
 	// SearchInput looks patients up by name and date of birth.
 	SearchInput struct {
-		Name string `json:"name" jsonschema:"part of the patient's name"`
-		DOB  string `json:"dob,omitempty" jsonschema:"date of birth, YYYY-MM-DD"`
-		SSN  string `json:"ssn,omitempty" jsonschema:"social security number, when known"`
+		PatientName string `json:"patient_name" jsonschema:"part of the patient's name"`
+		DOB         string `json:"dob,omitempty" jsonschema:"date of birth, YYYY-MM-DD"`
+		SSN         string `json:"ssn,omitempty" jsonschema:"social security number, when known"`
 	}
 	// SearchResult lists the matches.
 	SearchResult struct {
@@ -111,7 +111,7 @@ func NewServer(a *auditmcp.Auditor, records *Records) *sdkmcp.Server {
 		Name:        "search_patients",
 		Description: "Find patients by name and date of birth.",
 	}, func(_ context.Context, _ *sdkmcp.CallToolRequest, in SearchInput) (*sdkmcp.CallToolResult, SearchResult, error) {
-		m := records.Search(in.Name, in.DOB, in.SSN)
+		m := records.Search(in.PatientName, in.DOB, in.SSN)
 		return nil, SearchResult{Matches: m, Count: len(m)}, nil
 	})
 	if a != nil {
