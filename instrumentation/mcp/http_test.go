@@ -392,3 +392,22 @@ func TestHTTPServerIsLoopback(t *testing.T) {
 		t.Errorf("test server on %s, want loopback", u.Host)
 	}
 }
+
+func TestHTTPCallBeforeInitialize(t *testing.T) {
+	// A stateful server refuses a call outside an initialised session, in
+	// the session's goroutine: the handler audits the refusal.
+	sp := newSpans(t)
+	sa := sp.auditor(t)
+	endpoint := httpServer(t, sa, newTestServer(sa, nil), nil)
+	status, body := post(t, endpoint, toolsCall(2, `{"name":"lookup","arguments":{"patient_id":"P-1"},"_meta":{"otelaudit/user.id":"mallory"}}`), nil)
+	s := sp.one(t, trace.SpanKindServer)
+	if got := str(t, s, attrkey.ErrorType); got != "0" {
+		t.Errorf("error.type %q, want the JSON-RPC code 0 (HTTP %d %s)", got, status, body)
+	}
+	if !strings.Contains(s.Status().Description, "invalid during session initialization") {
+		t.Errorf("status %+v", s.Status())
+	}
+	if str(t, s, attrkey.UserID) != "mallory" || str(t, s, attrkey.GenAIToolName) != "lookup" || str(t, s, attrkey.JSONRPCRequestID) != "2" {
+		t.Errorf("span %v", keys(s))
+	}
+}

@@ -74,7 +74,7 @@ func (e *kindError) Unwrap() error     { return e.err }
 func callError(err error) (error, []attribute.KeyValue) {
 	var wire *jsonrpc.Error
 	switch {
-	case errors.As(err, &wire) && wire != nil && wire.Code != 0:
+	case errors.As(err, &wire) && wire != nil:
 		code := strconv.FormatInt(wire.Code, 10)
 		return &rpcError{code: wire.Code, msg: err.Error(), err: err},
 			[]attribute.KeyValue{semconv.RPCResponseStatusCode(code)}

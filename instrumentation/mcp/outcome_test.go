@@ -86,7 +86,7 @@ func TestCallError(t *testing.T) {
 		{name: "connection closed", err: fmt.Errorf("%w: calling", sdkmcp.ErrConnectionClosed), errorType: ErrorTypeConnectionClosed, message: "connection closed: calling"},
 		{name: "canceled", err: context.Canceled, errorType: ErrorTypeCanceled, message: "context canceled"},
 		{name: "timeout", err: context.DeadlineExceeded, errorType: ErrorTypeTimeout, message: "context deadline exceeded"},
-		{name: "code zero", err: &jsonrpc.Error{Message: "plain"}, errorType: "*jsonrpc2.WireError", message: "plain"},
+		{name: "code zero", err: &jsonrpc.Error{Message: "plain"}, errorType: "0", message: "plain", status: "0"},
 		{name: "other", err: other, errorType: "*errors.errorString", message: "boom"},
 	}
 	for _, tt := range tests {
