@@ -2,6 +2,9 @@ package auditlog
 
 import (
 	"bytes"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -142,4 +145,32 @@ func FuzzIsCanonicalJSON(f *testing.F) {
 			t.Fatalf("canonical form %q of %q fails the check", c, in)
 		}
 	})
+}
+
+// TestAppendFloatMillionths checks the shortcut for whole millionths (the
+// durations of nanosecond spans) against strconv's shortest formatting.
+func TestAppendFloatMillionths(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		var want []byte
+		if f == math.Trunc(f) && f < maxSafeInteger {
+			want = strconv.AppendInt(nil, int64(f), 10)
+		} else if f < 1e21 && f >= 1e-6 {
+			want = strconv.AppendFloat(nil, f, 'f', -1, 64)
+		} else {
+			return
+		}
+		if got := appendFloat(nil, f); !bytes.Equal(got, want) {
+			t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+	for _, ns := range []int64{1, 999, 1000, 1001, 23_456_789, 999_999, 1_000_001, 123_456_789_012, 1e15 - 1, 1e15, 1e15 + 1, 1<<53 - 1, 7 * 1e6} {
+		check(float64(ns) / 1e6)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		check(float64(r.Int64N(1e16)) / 1e6)
+		check(float64(r.Int64N(1e9)) / 1e6)
+		check(r.Float64() * 1e6)
+	}
 }

@@ -223,6 +223,14 @@ func appendFloat(dst []byte, f float64) []byte {
 		f = -f
 	}
 	if f < 1e21 && f >= 1e-6 {
+		if n := f * 1e6; n < 1e15 && n == math.Trunc(n) && float64(int64(n))/1e6 == f {
+			// f is a whole number of millionths, as a duration in
+			// milliseconds from nanosecond timestamps always is: the
+			// decimal n/1e6 has at most 15 significant digits and rounds
+			// to f, so it is the shortest round trip, the form
+			// ECMAScript writes, and needs no general formatting.
+			return appendMillionths(dst, int64(n))
+		}
 		return strconv.AppendFloat(dst, f, 'f', -1, 64)
 	}
 	start := len(dst)
@@ -237,6 +245,24 @@ func appendFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// appendMillionths appends n/1e6 (0 < n < 1e15, not a multiple of 1e6)
+// in fixed notation without trailing zeros.
+func appendMillionths(dst []byte, n int64) []byte {
+	dst = strconv.AppendInt(dst, n/1e6, 10)
+	frac := n % 1e6
+	var digits [7]byte
+	digits[0] = '.'
+	for i := 6; i >= 1; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := 7
+	for digits[end-1] == '0' {
+		end--
+	}
+	return append(dst, digits[:end]...)
 }
 
 const hexDigits = "0123456789abcdef"

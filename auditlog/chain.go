@@ -511,6 +511,9 @@ func (c *chain) append(recs []*Record) error {
 	}
 	c.buf, c.stored = buf, stored
 
+	// One write and one fsync for the batch. (Writing it in chunks as it
+	// is encoded, with sync_file_range to start their writeback early,
+	// was measured: no shorter fsync here, and more kernel time.)
 	_, err := c.seg.Write(buf)
 	if err == nil {
 		err = c.seg.Sync()

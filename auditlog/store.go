@@ -221,10 +221,19 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 					continue
 				}
 				batch[k] = struct{}{}
-				keys[name] = append(keys[name], k)
+				ks := keys[name]
+				if ks == nil {
+					ks = make([]dedupKey, 0, len(recs)-i)
+				}
+				keys[name] = append(ks, k)
 			}
 		}
-		groups[name] = append(groups[name], r)
+		g := groups[name]
+		if g == nil {
+			// Batches mostly go to one chain: size for the rest of it.
+			g = make([]*Record, 0, len(recs)-i)
+		}
+		groups[name] = append(g, r)
 	}
 	names := make([]string, 0, len(groups))
 	for n := range groups {
