@@ -50,10 +50,8 @@ func (a *Auditor) serve(ctx context.Context, method string, r *sdkmcp.CallToolRe
 	in := a.claim(r)
 	s := callSpec{kind: trace.SpanKindServer, tool: r.Params.Name, args: argsOf(r.Params.Arguments)}
 	readMeta(r.Params.Meta, &s.info)
-	var header http.Header
 	if r.Extra != nil {
-		header = r.Extra.Header
-		a.readTrusted(header, r.Extra.TokenInfo, &s.info)
+		a.readTrusted(r.Extra.Header, r.Extra.TokenInfo, &s.info)
 	}
 	sessionID := ""
 	if r.Session != nil {
