@@ -2,10 +2,12 @@ package auditlog
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -173,4 +175,35 @@ func TestAppendFloatMillionths(t *testing.T) {
 		check(float64(r.Int64N(1e9)) / 1e6)
 		check(r.Float64() * 1e6)
 	}
+}
+
+// TestCanonicalizeJSONConcurrent runs canonicalizations that reorder
+// nested objects in parallel: the pooled scratch space of one call must
+// never leak into another (run with -race).
+func TestCanonicalizeJSONConcurrent(t *testing.T) {
+	inputs := []string{
+		`{"z":{"y":[{"b":1,"a":2}],"x":"é"},"a":[3,2,1]}`,
+		`{"order_id":"A-1","customer_id":"C-2","include_history":true,"reason":"x","currency":"EUR"}`,
+		`[{"k2":null,"k1":{"n2":1.50,"n1":"` + strings.Repeat("v", 5000) + `"}}]`,
+		`{"b":2,"a":1,"a":3}`, // duplicate: an error
+	}
+	want := make([]string, len(inputs))
+	for i, in := range inputs {
+		c, err := CanonicalizeJSON([]byte(in))
+		want[i] = string(c) + fmt.Sprint(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 300 {
+				i := (g + n) % len(inputs)
+				c, err := CanonicalizeJSON([]byte(inputs[i]))
+				if got := string(c) + fmt.Sprint(err); got != want[i] {
+					t.Errorf("input %d: got %.80s, want %.80s", i, got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

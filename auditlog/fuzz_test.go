@@ -19,12 +19,28 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(bytes.Replace(good, []byte(`{"agent"`), []byte(`{ "agent"`), 1))
 	f.Add([]byte(`{"v":1}`))
 	f.Add([]byte(`{"arguments":{"b":1,"a":2}}`))
+	for _, r := range writerShapes()[:10] {
+		f.Add(r.AppendCanonical(nil, true))
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var rec Record
 		decErr := DecodeRecord(line, &rec)
-		var sc lineScanner
-		var li lineInfo
+		var sc, slow lineScanner
+		var li, sli lineInfo
 		scanErr := sc.scan(line, &li)
+		// The fast path must agree with the general one on every line.
+		slowErr := slow.scanSlow(line, &sli)
+		if (scanErr == nil) != (slowErr == nil) || scanErr == nil && li != sli {
+			t.Fatalf("fast path %+v %v, general path %+v %v\n%s", li, scanErr, sli, slowErr, line)
+		}
+		if scanErr == nil && (sc.conv != slow.conv || sc.ts != slow.ts || sc.retain != slow.retain ||
+			sc.user != slow.user || sc.tool != slow.tool || sc.subj != slow.subj) {
+			t.Fatalf("summary fields differ between the paths\n%s", line)
+		}
+		var f recordFields
+		if matchRecord(line, &f) && !canonicalByReencoding(line) {
+			t.Fatalf("fast path accepts a line that is not canonical:\n%s", line)
+		}
 		if decErr != nil {
 			return
 		}
