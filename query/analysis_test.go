@@ -135,7 +135,13 @@ func TestTimelineLine(t *testing.T) {
 				r.Arguments = json.RawMessage(`{"order_id":"ORD-456","status":"cancelled"}`)
 				r.ResultSummary = json.RawMessage(`{"error":"Cannot cancel shipped order","success":false}`)
 			}),
-			`[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"error":"Cannot cancel shipped order","success":false} [38ms]`},
+			`[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"success":false,"error":"Cannot cancel shipped order"} [38ms]`},
+		{"outcome first, identifiers after", rec("get_order", 0, withTurn(1), withDur(4), func(r *auditlog.Record) {
+			r.ResultSummary = json.RawMessage(`{"_result_size":812,"order_id":"ORD-9","status":"shipped","success":true}`)
+		}), `[Turn 1] ✅ get_order({"a":1}) → {"success":true,"_result_size":812,"order_id":"ORD-9","status":"shipped"} [4ms]`},
+		{"result that is not an object", rec("count", 0, withTurn(1), withDur(4), func(r *auditlog.Record) {
+			r.ResultSummary = json.RawMessage(`[1,2]`)
+		}), `[Turn 1] ✅ count({"a":1}) → [1,2] [4ms]`},
 		{"success", rec("get", 0, withTurn(1), withDur(12.5)), `[Turn 1] ✅ get({"a":1}) → {"ok":true} [13ms]`},
 		{"no turn, no args", rec("ping", 0, withDur(0.25), func(r *auditlog.Record) { r.Arguments = nil }), `[Turn ?] ✅ ping() → {"ok":true} [0.25ms]`},
 		{"error without result", rec("x", 0, withTurn(2), failed("timeout", "took too long"), func(r *auditlog.Record) { r.ResultSummary = nil }),

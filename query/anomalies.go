@@ -115,6 +115,7 @@ type EvidenceRef struct {
 // Overlapping windows of one subject (or user) merge into one anomaly.
 // Anomalies are sorted by first access, then kind.
 func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
+	res = res.innermost()
 	c := anomalyConfig{
 		burstN: DefaultBurstThreshold, burstWindow: DefaultBurstWindow,
 		spreadN: DefaultSpreadThreshold, spreadWindow: DefaultSpreadWindow,

@@ -20,6 +20,7 @@ type CallsResult struct {
 
 // Calls returns the records of res that match f, in time order.
 func Calls(f Filter, res *Result) *CallsResult {
+	res = res.innermost()
 	recs := f.Apply(res.Records)
 	return &CallsResult{
 		Source:            res.Source,

@@ -175,6 +175,7 @@ type EntityDetail struct {
 //     trace (trace id, span id, audit chain and hash) linking back to the
 //     trace and to the audit record.
 func FHIRBundle(res *Result, opts ...FHIROption) *Bundle {
+	res = res.innermost()
 	c := fhirConfig{now: time.Now, observer: "otelaudit"}
 	for _, o := range opts {
 		o(&c)

@@ -71,6 +71,7 @@ type AccessRecord struct {
 // Records of other subjects or outside the period are ignored; zero bounds
 // are open.
 func Report(subject Subject, from, to time.Time, res *Result) *AccessReport {
+	res = res.innermost()
 	f := Filter{Subject: subject, Since: from, Until: to}
 	rep := &AccessReport{
 		Subject:           subject,

@@ -38,6 +38,7 @@ type ToolStats struct {
 // Stats aggregates the records of res per tool, tools sorted by name.
 // Calls without a user id do not count towards UniqueUsers.
 func Stats(res *Result) *StatsResult {
+	res = res.innermost()
 	byTool := map[string][]*auditlog.Record{}
 	all := make([]*auditlog.Record, 0, len(res.Records))
 	for i := range res.Records {

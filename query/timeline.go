@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"io"
@@ -47,6 +48,7 @@ type TimelineEntry struct {
 // Records of other conversations are ignored, so res may be broader than
 // the conversation; an unknown conversation gives an empty timeline.
 func Timeline(conversationID string, res *Result) *TimelineResult {
+	res = res.innermost()
 	recs := make([]*auditlog.Record, 0, len(res.Records))
 	for i := range res.Records {
 		if res.Records[i].ConversationID == conversationID {
@@ -102,10 +104,11 @@ func compareTurns(a, b *auditlog.Record) int {
 
 // TimelineLine renders one call in the timeline format of SPEC §6:
 //
-//	[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"error":"Cannot cancel shipped order","success":false} [38ms]
+//	[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"success":false,"error":"Cannot cancel shipped order"} [38ms]
 //
 // Arguments and result are the record's canonical JSON (keys in RFC 8785
-// order). A missing turn prints as "?"; a failed call without a result
+// order), except that a result's "success" and "error" members come first,
+// so the outcome reads before the identifiers. A missing turn prints as "?"; a failed call without a result
 // summary shows its error instead; a missing result prints as null.
 func TimelineLine(r *auditlog.Record) string {
 	var b strings.Builder
@@ -129,7 +132,7 @@ func TimelineLine(r *auditlog.Record) string {
 	b.WriteString(") → ")
 	switch {
 	case !isNull(r.ResultSummary):
-		b.Write(r.ResultSummary)
+		writeOutcomeFirst(&b, r.ResultSummary)
 	case r.Error != nil && (r.Error.Type != "" || r.Error.Message != ""):
 		b.WriteString("error: ")
 		b.WriteString(r.Error.Type)
@@ -211,4 +214,50 @@ func errorFields(e *auditlog.Error) (string, string) {
 // decimal.
 func formatMS(ms float64) string {
 	return strconv.FormatFloat(ms, 'f', -1, 64)
+}
+
+// writeOutcomeFirst writes the JSON value raw with an object's "success"
+// and "error" members moved to the front, the rest in their order; any
+// other value, or an object it cannot split, is written as it is.
+func writeOutcomeFirst(b *strings.Builder, raw json.RawMessage) {
+	type member struct {
+		key   string
+		value json.RawMessage
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		b.Write(raw)
+		return
+	}
+	var first, rest []member
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		var v json.RawMessage
+		if err != nil || !ok || dec.Decode(&v) != nil {
+			b.Write(raw)
+			return
+		}
+		if key == "success" || key == "error" {
+			first = append(first, member{key, v})
+		} else {
+			rest = append(rest, member{key, v})
+		}
+	}
+	if len(first) == 0 {
+		b.Write(raw)
+		return
+	}
+	slices.SortStableFunc(first, func(x, y member) int { return cmp.Compare(y.key, x.key) }) // success, then error
+	b.WriteByte('{')
+	for i, m := range append(first, rest...) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(m.key)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(m.value)
+	}
+	b.WriteByte('}')
 }

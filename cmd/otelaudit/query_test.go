@@ -34,7 +34,7 @@ const supportConversation = "conv-support-1"
 var supportTimeline = []string{
 	`[Turn 1] ✅ lookup_customer({"email":"jane@example.com"}) → {"customer_id":"C-778","status":"active"} [12ms]`,
 	`[Turn 2] ✅ get_order({"order_id":"ORD-456"}) → {"order_id":"ORD-456","status":"shipped"} [20ms]`,
-	`[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"error":"Cannot cancel shipped order","success":false} [38ms]`,
+	`[Turn 3] ❌ update_order_status({"order_id":"ORD-456","status":"cancelled"}) → {"success":false,"error":"Cannot cancel shipped order"} [38ms]`,
 	`[Turn 3] ✅ create_ticket({"customer_id":"C-778","topic":"return request"}) → {"status":"open","ticket_id":"T-9"} [25ms]`,
 }
 
