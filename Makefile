@@ -23,8 +23,9 @@ CLI        := $(BIN)/otelaudit
 DIST       := $(BUILD)/otelcol-audit
 COLLECTOR  := $(DIST)/otelcol-audit
 # The example agents: each examples/NAME builds into _build/bin/NAME, and
-# scripts/demo.sh runs the ones it lists.
-AGENTS     := supportagent medicalrecords
+# scripts/demo.sh runs the ones it lists (mcpagent starts its MCP server,
+# examples/mcpserver, in its own process).
+AGENTS     := supportagent medicalrecords mcpagent
 AGENT_BINS := $(addprefix $(BIN)/,$(AGENTS))
 GOFILES     = $(shell git ls-files --cached --others --exclude-standard '*.go')
 RACE       ?= -race

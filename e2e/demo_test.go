@@ -65,6 +65,7 @@ func TestDemoScript(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^supportagent: 15 tool calls \(2 failed\) in 4 conversations exported to OTLP/HTTP`),
 		regexp.MustCompile(`(?m)^medicalrecords: 21 tool calls \(1 failed\) in 6 conversations exported to OTLP/gRPC`),
+		regexp.MustCompile(`(?m)^mcpagent: 6 tool calls \(1 failed\) over MCP`),
 		// The timeline, from the store and from Jaeger, with the refund's
 		// secrets masked.
 		regexp.MustCompile(`(?s)from the audit store.*\[Turn 2\] ✅ issue_refund\(\{[^\n]*api_key=\*\*\*REDACTED\*\*\*.*from Jaeger.*\[Turn 2\] ✅ issue_refund`),
@@ -72,7 +73,7 @@ func TestDemoScript(t *testing.T) {
 		regexp.MustCompile(`(?m)^break_glass .*patient/P-1004 .*dr\.santos`),
 		regexp.MustCompile(`(?m)^subject_burst .*patient/P-1007 .*m\.ross +12 `),
 		regexp.MustCompile(`(?m)^Consistent: every tool span has its audit record and every field matches\.$`),
-		regexp.MustCompile(`(?m)^OK: 36 records in 3 chains, 0 problems$`),
+		regexp.MustCompile(`(?m)^OK: 48 records in 3 chains, 0 problems$`),
 		regexp.MustCompile(`(?m)^== Jaeger: http://127\.0\.0\.1:` + strconv.Itoa(ports["JAEGER_QUERY_HTTP_PORT"]) + ` `),
 	} {
 		if !want.MatchString(out) {

@@ -19,8 +19,9 @@ import (
 )
 
 // The secrets and PII the example agents plant in their tool arguments
-// (examples/supportagent/script.go, examples/medicalrecords/script.go).
-// None may reach Jaeger or the audit store in any spelling.
+// (examples/supportagent/script.go, examples/medicalrecords/script.go,
+// examples/mcpagent/script.go). None may reach Jaeger or the audit store
+// in any spelling.
 var planted = []string{
 	// issue_refund: card numbers in a free-text note, an api_key in a URL.
 	"4111 1111 1111 1111", "4111111111111111", "4111-1111-1111-1111",
@@ -32,11 +33,14 @@ var planted = []string{
 	"Maria", "Garcia", "Samuel Okoro", "Li Wei", "Eleanor Vance",
 	"1961-03-14", "1948-11-02", "1975-01-30",
 	"328-41-9076", "328419076",
+	// The MCP agent's patient, her date of birth and an SSN.
+	"Jane Roe", "1980-02-14", "457-55-5462",
 }
 
 // pseudonymised are planted values the collector turns into keyed
 // pseudonyms: each must appear as hmac-sha256:HMAC(key, value) instead.
-var pseudonymised = []string{"Maria Garcia", "Maria", "Garcia", "1961-03-14", "Eleanor Vance", "328-41-9076", "jane.doe@example.com"}
+var pseudonymised = []string{"Maria Garcia", "Maria", "Garcia", "1961-03-14", "Eleanor Vance", "328-41-9076", "jane.doe@example.com",
+	"Jane Roe", "1980-02-14"}
 
 func pseudonym(key, value string) string {
 	m := hmac.New(sha256.New, []byte(key))
@@ -79,14 +83,16 @@ func (s *stack) jaegerTraces(service string) (v3, legacy []byte) {
 	return v3, legacy
 }
 
-// toolSpanCount counts execute_tool spans in a v3 (OTLP JSON) answer.
-func toolSpanCount(t *testing.T, v3 []byte) int {
+// toolSpans adds the ids of the tool spans in a v3 (OTLP JSON) answer to
+// ids: GenAI execute_tool spans and MCP tools/call spans. A trace found
+// through two services (the MCP agent's and server's) counts once.
+func toolSpans(t *testing.T, v3 []byte, ids map[string]bool) {
 	t.Helper()
 	var doc struct {
 		Result struct {
 			ResourceSpans []struct {
 				ScopeSpans []struct {
-					Spans []struct{ Name string }
+					Spans []struct{ TraceID, SpanID, Name string }
 				}
 			}
 		}
@@ -94,21 +100,20 @@ func toolSpanCount(t *testing.T, v3 []byte) int {
 	if err := json.Unmarshal(v3, &doc); err != nil {
 		t.Fatalf("jaeger v3 answer: %v", err)
 	}
-	n := 0
 	for _, rs := range doc.Result.ResourceSpans {
 		for _, ss := range rs.ScopeSpans {
 			for _, sp := range ss.Spans {
-				if strings.HasPrefix(sp.Name, "execute_tool ") {
-					n++
+				if strings.HasPrefix(sp.Name, "execute_tool ") || strings.HasPrefix(sp.Name, "tools/call ") {
+					ids[sp.TraceID+sp.SpanID] = true
 				}
 			}
 		}
 	}
-	return n
 }
 
-// TestExamplesEndToEnd runs both example agents, one over OTLP/HTTP and one
-// over OTLP/gRPC, through otelcol-audit into Jaeger and the audit store.
+// TestExamplesEndToEnd runs the example agents, over OTLP/HTTP and
+// OTLP/gRPC, through otelcol-audit into Jaeger and the audit store. The MCP
+// agent's calls are audited twice, by the agent and by its MCP server.
 func TestExamplesEndToEnd(t *testing.T) {
 	s := newStack(t)
 	s.startJaeger()
@@ -116,10 +121,11 @@ func TestExamplesEndToEnd(t *testing.T) {
 
 	support := agentCalls(t, "supportagent", s.runAgent("supportagent", "http/protobuf"))
 	medical := agentCalls(t, "medicalrecords", s.runAgent("medicalrecords", "grpc"))
-	if support != 15 || medical != 21 {
-		t.Errorf("agents made %d and %d tool calls, want 15 and 21", support, medical)
+	mcp := agentCalls(t, "mcpagent", s.runAgent("mcpagent", "http/protobuf"))
+	if support != 15 || medical != 21 || mcp != 6 {
+		t.Errorf("agents made %d, %d and %d tool calls, want 15, 21 and 6", support, medical, mcp)
 	}
-	want := support + medical
+	want := support + medical + 2*mcp
 
 	// The audit store: every call, once, verified.
 	recs := s.waitVerified(want)
@@ -138,14 +144,19 @@ func TestExamplesEndToEnd(t *testing.T) {
 			t.Errorf("record %s/%d: source.client %q, want %q", r.ChainID, r.Seq, r.Source.Client, s.clientName())
 		}
 	}
-	if services["support-agent"] != support || services["records-assistant"] != medical {
+	if services["support-agent"] != support || services["records-assistant"] != medical ||
+		services["mcp-agent"] != mcp || services["mcp-medical-records"] != mcp {
 		t.Errorf("records per service %v", services)
 	}
 
 	// Redaction happened where the agents leaked: the paths name the
 	// members, the values are masked or pseudonymised.
 	refunds := 0
+	var breakGlass []string
 	for _, r := range recs {
+		if r.BreakGlass {
+			breakGlass = append(breakGlass, fmt.Sprintf("%s %s %s %s", r.Source.Service, r.UserID, r.Subject.ID, r.BreakGlassWhy))
+		}
 		switch r.ToolName {
 		case "issue_refund":
 			refunds++
@@ -157,11 +168,15 @@ func TestExamplesEndToEnd(t *testing.T) {
 			if !bytes.Contains(r.Arguments, []byte("api_key=***REDACTED***")) || !bytes.Contains(r.Arguments, []byte("card ***REDACTED***")) {
 				t.Errorf("refund %s arguments %s", r.ToolCallID, r.Arguments)
 			}
-		case "access_patient_record":
-			if r.BreakGlass && (r.Subject.ID != "P-1004" || r.BreakGlassWhy == "") {
-				t.Errorf("break-glass record %+v", r)
-			}
 		}
+	}
+	slices.Sort(breakGlass)
+	if want := []string{
+		"mcp-agent d-77 P-1003 patient unresponsive in the ER, no consent possible",
+		"mcp-medical-records d-77 P-1003 patient unresponsive in the ER, no consent possible",
+		"records-assistant dr.santos P-1004 unconscious patient in the ER; no consent possible, primary physician unreachable",
+	}; !slices.Equal(breakGlass, want) {
+		t.Errorf("break-glass records %q, want %q", breakGlass, want)
 	}
 	if refunds != 3 {
 		t.Errorf("%d issue_refund records, want 3", refunds)
@@ -171,13 +186,13 @@ func TestExamplesEndToEnd(t *testing.T) {
 	var v3s, legacies [][]byte
 	waitFor(t, "the tool spans in Jaeger", dataTimeout, func() (bool, string) {
 		v3s, legacies = nil, nil
-		n := 0
-		for _, svc := range []string{"support-agent", "records-assistant"} {
+		ids := map[string]bool{}
+		for _, svc := range []string{"support-agent", "records-assistant", "mcp-agent", "mcp-medical-records"} {
 			v3, legacy := s.jaegerTraces(svc)
 			v3s, legacies = append(v3s, v3), append(legacies, legacy)
-			n += toolSpanCount(t, v3)
+			toolSpans(t, v3, ids)
 		}
-		return n == want, fmt.Sprintf("%d tool spans in Jaeger, want %d", n, want)
+		return len(ids) == want, fmt.Sprintf("%d tool spans in Jaeger, want %d", len(ids), want)
 	})
 
 	// No planted secret or PII, nor the token or the HMAC key, anywhere.

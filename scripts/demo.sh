@@ -190,12 +190,13 @@ wait_until "Jaeger's query API on :$JAEGER_QUERY_HTTP_PORT" jaeger http_get "$JA
 wait_until "otelcol-audit's health check on :$OTELAUDIT_HEALTH_PORT" collector http_get "$OTELAUDIT_HEALTH_PORT" /
 note "jaeger pid $(<"$DEMO_DIR/jaeger.pid"), otelcol-audit pid $(<"$DEMO_DIR/collector.pid"); logs in ${DEMO_DIR#"$ROOT"/}/*.log"
 
-# run_agent NAME [PROTOCOL] runs the example agent NAME against the
+# run_agent NAME [PROTOCOL [SPANS]] runs the example agent NAME against the
 # collector over OTLP/HTTP (the default) or gRPC. Its last line says
-# "NAME: N tool calls ...": the demo then waits for N records.
+# "NAME: N tool calls ...": the demo then waits for N times SPANS records
+# (SPANS tool spans per call, default 1).
 expected=0
 run_agent() {
-  local name=$1 protocol=${2:-http/protobuf} endpoint out n
+  local name=$1 protocol=${2:-http/protobuf} spans=${3:-1} endpoint out n
   case $protocol in
   grpc) endpoint=http://127.0.0.1:$OTELAUDIT_OTLP_GRPC_PORT ;;
   *) endpoint=http://127.0.0.1:$OTELAUDIT_OTLP_HTTP_PORT ;;
@@ -206,14 +207,17 @@ run_agent() {
     "$BIN/$name" 2>&1 | tee /dev/stderr) || die "$name failed"
   n=$(sed -n "s/^$name: \([0-9][0-9]*\) tool calls.*/\1/p" <<<"$out")
   [ -n "$n" ] || die "$name did not say how many tool calls it made"
-  expected=$((expected + n))
+  expected=$((expected + n * spans))
 }
 
 # The agents. Adding one is one line.
 run_agent supportagent http/protobuf
 run_agent medicalrecords grpc
+# Over MCP, each call is audited by the agent (client span) and by the
+# server (server span): two records per call.
+run_agent mcpagent http/protobuf 2
 
-say "Waiting for the audit store to hold all $expected tool calls under a signed checkpoint"
+say "Waiting for the audit store to hold all $expected records (tool spans) under a signed checkpoint"
 store_complete() {
   local out n
   out=$("$CLI" verify --dir "$OTELAUDIT_DIR" --verifier "$VERIFIER") || return 1
@@ -239,6 +243,8 @@ say "The same conversation from Jaeger"
 cli timeline --conversation sup-1002 --jaeger "$JAEGER_URL"
 say "Timeline of conversation med-2001 (patient names are keyed pseudonyms)"
 cli timeline --conversation med-2001 "${store[@]}"
+say "Timeline of MCP conversation mcp-3001: each call seen by the agent and by the server"
+cli timeline --conversation mcp-3001 "${store[@]}"
 say "Access report for patient P-1007"
 cli report --subject patient/P-1007 "${store[@]}"
 say "Anomalies"
@@ -248,7 +254,7 @@ cli reconcile --jaeger "$JAEGER_URL" "${store[@]}"
 say "Verification of the audit store"
 cli verify "${store[@]}"
 
-say "Jaeger: $JAEGER_URL  (services support-agent and records-assistant)"
+say "Jaeger: $JAEGER_URL  (services support-agent, records-assistant, mcp-agent, mcp-medical-records)"
 if http_get "$JAEGER_QUERY_HTTP_PORT" / | grep -q "not the Jaeger UI"; then
   note "This Jaeger, built from its Go module, has no UI bundle and shows a placeholder page;"
   note "its query API answers, e.g. $JAEGER_URL/api/v3/services. To get the UI, unpack a"
