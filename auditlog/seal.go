@@ -42,9 +42,9 @@ type Summary struct {
 // seen cost no allocation, so the verifier can feed it views of its line
 // buffer.
 type summaryBuilder struct {
-	s             Summary
-	minTS, maxTS  []byte
-	maxRetain     []byte
+	s            Summary
+	minTS, maxTS []byte
+	maxRetain    []byte
 	// The sets map each value to itself: the stored copy, which the
 	// last* fields can then share.
 	conversations map[string]string
