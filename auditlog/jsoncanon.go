@@ -91,6 +91,8 @@ type jsonCanon struct {
 	stack []member
 	// body is scratch space for reordering an object's members.
 	body []byte
+	// esc is false when the string canonString last read had no escape.
+	esc bool
 }
 
 func (p *jsonCanon) errf(format string, args ...any) error {
@@ -239,6 +241,7 @@ func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
 		if c == '"' {
 			dst = append(dst, s[p.pos:i+1]...)
 			p.pos = i + 1
+			p.esc = false
 			return dst, nil
 		}
 		if c < utf8.RuneSelf {
@@ -252,6 +255,7 @@ func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
 			i += size - 1
 		}
 	}
+	p.esc = true // perhaps: the string has an escape or a bad byte
 	buf, err := p.str(p.keys[len(p.keys):])
 	if err != nil {
 		return dst, err
@@ -454,7 +458,7 @@ func (p *jsonCanon) object(dst []byte, depth int) ([]byte, error) {
 		if dst, err = p.canonString(dst); err != nil {
 			return dst, err
 		}
-		if k := p.src[keyPos+1 : p.pos-1]; bytes.IndexByte(k, '\\') < 0 {
+		if k := p.src[keyPos+1 : p.pos-1]; !p.esc || bytes.IndexByte(k, '\\') < 0 {
 			m.keyOff, m.keyLen, m.keyInSrc = keyPos+1, len(k), true
 		} else {
 			// Escaped: decode it for sorting.
