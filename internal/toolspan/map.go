@@ -36,13 +36,12 @@ func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.S
 
 	r := auditlog.Record{
 		V:         auditlog.FormatVersion,
-		Timestamp: formatTime(span.StartTimestamp()),
 		Operation: attrkey.OperationExecuteTool,
 	}
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		r.DurationMS = float64(end-start) / 1e6
 	}
-	r.TraceID, r.SpanID, r.ParentSpanID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
+	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStrings(span)
 
 	r.ToolName = toolName(&a, conv, name)
 	r.ToolCallID = toolCallID(&a, conv)
@@ -283,10 +282,16 @@ func stringList(a *attrs, s slot) []string {
 	switch v.Type() {
 	case pcommon.ValueTypeSlice:
 		sl := v.Slice()
+		if sl.Len() > 0 {
+			out = make([]string, 0, sl.Len())
+		}
 		for i := 0; i < sl.Len(); i++ {
 			if e := strings.TrimSpace(valueString(sl.At(i))); e != "" {
 				out = append(out, e)
 			}
+		}
+		if len(out) == 0 {
+			out = nil
 		}
 	case pcommon.ValueTypeStr:
 		for e := range strings.SplitSeq(validUTF8(v.Str()), ",") {
@@ -339,25 +344,35 @@ func serviceName(res pcommon.Resource) string {
 	return ""
 }
 
-// hexIDs renders the three ids as lowercase hex ("" for an empty id) in a
-// single allocation.
-func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
-	var buf [64]byte
-	hex.Encode(buf[0:32], trace[:])
-	hex.Encode(buf[32:48], span[:])
-	hex.Encode(buf[48:64], parent[:])
-	all := string(buf[:])
-	t, s, p := all[0:32], all[32:48], all[48:64]
-	if trace.IsEmpty() {
-		t = ""
+// spanStrings renders the span's three ids as lowercase hex ("" for an
+// empty id) and its start time with auditlog.TimeFormat, in a single
+// allocation.
+func spanStrings(span ptrace.Span) (trace, id, parent, start string) {
+	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
+	ts := span.StartTimestamp().AsTime()
+	var buf [64 + len(auditlog.TimeFormat)]byte
+	hex.Encode(buf[0:32], tid[:])
+	hex.Encode(buf[32:48], sid[:])
+	hex.Encode(buf[48:64], pid[:])
+	var all string
+	if putTime(buf[64:], ts) {
+		all = string(buf[:])
+		start = all[64:]
+	} else {
+		all = string(buf[:64])
+		start = ts.UTC().Format(auditlog.TimeFormat)
 	}
-	if span.IsEmpty() {
-		s = ""
+	trace, id, parent = all[0:32], all[32:48], all[48:64]
+	if tid.IsEmpty() {
+		trace = ""
 	}
-	if parent.IsEmpty() {
-		p = ""
+	if sid.IsEmpty() {
+		id = ""
 	}
-	return t, s, p
+	if pid.IsEmpty() {
+		parent = ""
+	}
+	return trace, id, parent, start
 }
 
 // formatTime renders a span timestamp with auditlog.TimeFormat.
@@ -367,14 +382,24 @@ func formatTime(ts pcommon.Timestamp) string { return FormatTime(ts.AsTime()) }
 // digits itself, several times faster than time.Time.Format, because it
 // runs for every record; years outside 0-9999 take the general route.
 func FormatTime(t time.Time) string {
+	var b [len(auditlog.TimeFormat)]byte
+	if !putTime(b[:], t) {
+		return t.UTC().Format(auditlog.TimeFormat)
+	}
+	return string(b[:])
+}
+
+// putTime writes t in UTC with auditlog.TimeFormat into b, which has room
+// for it, and reports false, writing nothing, for years outside 0-9999.
+func putTime(b []byte, t time.Time) bool {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(auditlog.TimeFormat)
+		return false
 	}
 	hour, minute, sec := t.Clock()
 	ns := t.Nanosecond()
-	var b [len(auditlog.TimeFormat)]byte
+	b = b[:len(auditlog.TimeFormat)]
 	put := func(at, width, v int) {
 		for i := at + width - 1; i >= at; i-- {
 			b[i] = byte('0' + v%10)
@@ -395,5 +420,5 @@ func FormatTime(t time.Time) string {
 	b[19] = '.'
 	put(20, 9, ns)
 	b[29] = 'Z'
-	return string(b[:])
+	return true
 }
