@@ -218,3 +218,23 @@ func TestVerifySegmentFileChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordKeyIndexes(t *testing.T) {
+	for k, want := range map[int]string{kChainID: "chain_id", kConversationID: "conversation_id", kHash: "hash",
+		kPrevHash: "prev_hash", kRetention: "retention", kSeq: "seq", kSubject: "subject", kTimestamp: "timestamp",
+		kToolName: "tool_name", kUserID: "user_id"} {
+		if recordKeys[k] != want {
+			t.Errorf("recordKeys[%d] = %q, want %q", k, recordKeys[k], want)
+		}
+	}
+	// recordKeys is the writer's member order.
+	line := sampleRecord().AppendCanonical(nil, true)
+	pos := 0
+	for _, key := range recordKeys {
+		i := bytes.Index(line[pos:], []byte(`"`+key+`":`))
+		if i < 0 {
+			t.Fatalf("member %q not found after offset %d", key, pos)
+		}
+		pos += i
+	}
+}

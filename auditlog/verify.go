@@ -360,18 +360,6 @@ func (v *segmentScan) finish(tail int) *segmentResult {
 	return res
 }
 
-func isLowerHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // cpCheck is a checkpoint whose root is compared when the chain reaches
 // its size.
 type cpCheck struct {

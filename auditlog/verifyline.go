@@ -20,43 +20,20 @@ var recordKeys = [...]string{
 	"user_roles", "v",
 }
 
-// Indexes of recordKeys.
+// Indexes in recordKeys of the members the verifier reads
+// (TestRecordKeyIndexes checks them).
 const (
-	kAgent = iota
-	kArguments
-	kAttribution
-	kBreakGlass
-	kBreakGlassReason
-	kChainID
-	kConversationID
-	kDurationMS
-	kError
-	kHash
-	kModel
-	kOperation
-	kParentSpanID
-	kPrevHash
-	kPurpose
-	kRedaction
-	kResultSummary
-	kRetention
-	kSeq
-	kSession
-	kSource
-	kSpanID
-	kSubject
-	kSuccess
-	kTimestamp
-	kToolCallID
-	kToolName
-	kToolType
-	kTraceID
-	kTrigger
-	kTurnNumber
-	kUserID
-	kUserRoles
-	kV
-	numRecordKeys
+	kChainID        = 5
+	kConversationID = 6
+	kHash           = 9
+	kPrevHash       = 13
+	kRetention      = 17
+	kSeq            = 18
+	kSubject        = 22
+	kTimestamp      = 24
+	kToolName       = 26
+	kUserID         = 31
+	numRecordKeys   = len(recordKeys)
 )
 
 // memberSpan locates one top-level member of a record line: from the ','
