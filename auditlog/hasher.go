@@ -15,12 +15,11 @@ import (
 // line around its hash member without copying it. Not safe for concurrent
 // use.
 type recordHasher struct {
-	h   hash.Hash
-	sum [sha256.Size]byte
-	hex [2 * sha256.Size]byte // lowercase hex of sum
+	h    hash.Hash
+	sum  [sha256.Size]byte
+	hex  [2 * sha256.Size]byte // lowercase hex of sum
+	leaf [1]byte               // the RFC 6962 leaf prefix, 0x00
 }
-
-var leafPrefix = []byte{0} // RFC 6962 leaf hash prefix
 
 // hash hashes the text a followed by b: the record hash lands in r.sum and
 // r.hex, and the leaf hash, SHA-256(0x00 || text), is returned.
@@ -36,7 +35,7 @@ func (r *recordHasher) hash(a, b []byte) tlog.Hash {
 	hex.Encode(r.hex[:], r.sum[:])
 	var leaf tlog.Hash
 	h.Reset()
-	h.Write(leafPrefix)
+	h.Write(r.leaf[:])
 	h.Write(a)
 	h.Write(b)
 	h.Sum(leaf[:0])
