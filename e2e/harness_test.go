@@ -147,6 +147,9 @@ func startProc(t *testing.T, name, bin string, env []string, args ...string) *pr
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	// Should the test binary die without running its cleanups (a panic on
+	// -timeout), the kernel kills the servers too.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
