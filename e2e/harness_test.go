@@ -481,18 +481,35 @@ func (s *stack) storeBytes() []byte {
 }
 
 // waitVerified waits until `otelaudit verify` passes with at least n
-// records, that is until every record is under a signed checkpoint, and
-// returns the records.
+// records and every chain's latest signed checkpoint covers all of the
+// chain's records, and returns the records.
 func (s *stack) waitVerified(n int) []record {
 	s.t.Helper()
 	var recs []record
-	waitFor(s.t, fmt.Sprintf("%d verified records in the store", n), dataTimeout, func() (bool, string) {
+	waitFor(s.t, fmt.Sprintf("%d records in the store under signed checkpoints", n), dataTimeout, func() (bool, string) {
 		var err error
 		if recs, err = s.records(); err != nil || len(recs) < n {
 			return false, fmt.Sprintf("%d records, %v", len(recs), err)
 		}
-		out, code := s.cli(append([]string{"verify"}, s.storeArgs()...)...)
-		return code == 0, out
+		out, code := s.cli(append([]string{"verify", "--format", "json"}, s.storeArgs()...)...)
+		var v struct {
+			OK      bool `json:"ok"`
+			Records int  `json:"records"`
+			Chains  []struct {
+				Chain          string `json:"chain"`
+				Size           int    `json:"size"`
+				CheckpointSize int    `json:"checkpoint_size"`
+			} `json:"chains"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || !v.OK || v.Records < n {
+			return false, fmt.Sprintf("verify: exit %d, %v: %s", code, err, out)
+		}
+		for _, c := range v.Chains {
+			if c.CheckpointSize != c.Size {
+				return false, fmt.Sprintf("chain %s: %d records, checkpoint covers %d", c.Chain, c.Size, c.CheckpointSize)
+			}
+		}
+		return true, ""
 	})
 	return recs
 }

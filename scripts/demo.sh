@@ -218,9 +218,17 @@ run_agent medicalrecords grpc
 run_agent mcpagent http/protobuf 2
 
 say "Waiting for the audit store to hold all $expected records (tool spans) under a signed checkpoint"
+# store_complete succeeds when the store verifies, holds the expected
+# records, and each chain's latest signed checkpoint covers all its records
+# ("records F..L, …, latest checkpoint L+1").
 store_complete() {
-  local out n
+  local out line n
   out=$("$CLI" verify --dir "$OTELAUDIT_DIR" --verifier "$VERIFIER") || return 1
+  while IFS= read -r line; do
+    if [[ $line =~ ^chain\ .*:\ records\ [0-9]+\.\.([0-9]+),.*latest\ checkpoint\ ([0-9]+), ]]; then
+      ((BASH_REMATCH[2] == BASH_REMATCH[1] + 1)) || return 1
+    fi
+  done <<<"$out"
   n=$(sed -n 's/^OK: \([0-9][0-9]*\) records.*/\1/p' <<<"$out")
   [ -n "$n" ] && [ "$n" -ge "$expected" ]
 }
@@ -243,7 +251,7 @@ say "The same conversation from Jaeger"
 cli timeline --conversation sup-1002 --jaeger "$JAEGER_URL"
 say "Timeline of conversation med-2001 (patient names are keyed pseudonyms)"
 cli timeline --conversation med-2001 "${store[@]}"
-say "Timeline of MCP conversation mcp-3001: each call seen by the agent and by the server"
+say "Timeline of MCP conversation mcp-3001 (each call is audited by the agent and by the server, listed once)"
 cli timeline --conversation mcp-3001 "${store[@]}"
 say "Access report for patient P-1007"
 cli report --subject patient/P-1007 "${store[@]}"
