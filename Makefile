@@ -150,6 +150,11 @@ demo-stop:
 quickstart:
 	$(GO) run ./examples/quickstart
 
+## help: this list
+.PHONY: help
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
 .PHONY: clean
 clean:
 	@if [ -d $(BUILD)/demo ]; then DEMO_DIR=$(BUILD)/demo scripts/demo.sh stop; fi

@@ -91,6 +91,7 @@ func TestCollectorKilledMidStream(t *testing.T) {
 	_, client := s.grpcClient()
 	st := &streamer{client: client, gen: newSpanSource(t), auth: "Bearer " + s.token, perCall: 20,
 		sent: map[string]bool{}, stop: make(chan struct{})}
+	began := time.Now()
 	st.start(4)
 	halted := false
 	defer func() {
@@ -106,6 +107,7 @@ func TestCollectorKilledMidStream(t *testing.T) {
 	})
 	s.collector.kill()
 	ackedAtKill, _ := st.counts()
+	streamed := time.Since(began)
 	// What the store held at the kill: acknowledged spans not yet there
 	// were only in the persistent queue.
 	inStore := countKeys(mustRecords(t, s))
@@ -130,8 +132,8 @@ func TestCollectorKilledMidStream(t *testing.T) {
 	st.halt()
 	halted = true
 	acked, failures := st.counts()
-	t.Logf("%d requests, %d spans acknowledged (%d before the kill, %d of them only in the queue at the kill), %d requests failed",
-		st.requests, acked, ackedAtKill, queued, failures)
+	t.Logf("%d requests, %d spans acknowledged (%d before the kill, in %v: %.0f spans/s; %d of them only in the queue at the kill), %d requests failed",
+		st.requests, acked, ackedAtKill, streamed.Round(time.Millisecond), float64(ackedAtKill)/streamed.Seconds(), queued, failures)
 
 	// Every acknowledged span arrives exactly once; spans whose export
 	// failed may have arrived (the collector died before answering), but
