@@ -1,7 +1,11 @@
 // Package jaegertest runs a real Jaeger v2 binary for tests: memory
 // storage, every endpoint on 127.0.0.1 on a free port, internal telemetry
-// off. The binary is found through the OTELAUDIT_JAEGER_BIN environment
-// variable (make tools builds it into _build/bin/jaeger).
+// off. That includes the tracing of its own queries, which Jaeger would
+// otherwise export to OTEL_EXPORTER_OTLP_ENDPOINT, by default
+// localhost:4317 where a collector under test may listen, and flush (or
+// retry against a closed port) when it stops. The binary is found through
+// the OTELAUDIT_JAEGER_BIN environment variable (make tools builds it into
+// _build/bin/jaeger).
 package jaegertest
 
 import (
@@ -58,6 +62,7 @@ extensions:
   jaeger_query:
     storage:
       traces: mem
+    enable_tracing: false
     http:
       endpoint: %s
     grpc:
