@@ -28,25 +28,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"time"
 
 	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
-	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelaudit/otelaudit/instrumentation"
 	auditmcp "github.com/otelaudit/otelaudit/instrumentation/mcp"
 
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 	"github.com/otelaudit/otelaudit/examples/mcpserver/medical"
-	"github.com/otelaudit/otelaudit/examples/mcpserver/telemetry"
 )
 
 const (
@@ -62,12 +60,7 @@ const (
 func main() {
 	server := flag.String("server", os.Getenv("MCP_SERVER_URL"), "MCP endpoint `URL` of a running mcpserver (env MCP_SERVER_URL); empty: start one in this process on 127.0.0.1")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, config{server: *server, out: os.Stdout}); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	os.Exit(agentkit.Main(name, func(ctx context.Context) error { return run(ctx, config{server: *server, out: os.Stdout}) }))
 }
 
 // config is what run needs; the zero values are the defaults.
@@ -76,24 +69,30 @@ type config struct {
 	server string
 	out    io.Writer
 	// provider returns the TracerProvider of a service (default
-	// telemetry.New).
-	provider func(ctx context.Context, service string, w io.Writer) (*telemetry.Provider, error)
+	// listProvider).
+	provider func(ctx context.Context, service string, w io.Writer) (*agentkit.Provider, error)
+}
+
+// listProvider is the provider of service as the OTEL_EXPORTER_OTLP_*
+// variables say, listing the spans on w when no endpoint is set.
+func listProvider(ctx context.Context, service string, w io.Writer) (*agentkit.Provider, error) {
+	return agentkit.New(ctx, service, agentkit.WithListing(w))
 }
 
 // run plays the script against the server and reports what it did to
 // cfg.out. It fails if a call could not be made or a span not exported.
 func run(ctx context.Context, cfg config) error {
 	if cfg.provider == nil {
-		cfg.provider = telemetry.New
+		cfg.provider = listProvider
 	}
-	out := telemetry.Locked(cfg.out)
+	out := agentkit.Locked(cfg.out)
 	agentTP, err := cfg.provider(ctx, agentService, out)
 	if err != nil {
 		return err
 	}
 	endpoint, where := cfg.server, "server"
 	var (
-		serverTP *telemetry.Provider
+		serverTP *agentkit.Provider
 		srv      *medical.HTTPServer
 	)
 	if endpoint == "" {
@@ -122,16 +121,16 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	fmt.Fprintf(out, "%s: %d tool calls (%d failed) over MCP to the %s at %s, in %d conversations; spans exported to %s\n",
-		name, t.calls, t.failed, where, endpoint, t.conversations, agentTP.Destination)
+		name, t.Calls, t.Failed, where, endpoint, t.Conversations, agentTP.Destination)
 	return nil
 }
 
 // converse connects to the MCP server at endpoint and plays the script,
 // recording with tp.
-func converse(ctx context.Context, out io.Writer, tp *telemetry.Provider, endpoint string) (tally, error) {
+func converse(ctx context.Context, out io.Writer, tp *agentkit.Provider, endpoint string) (agentkit.Tally, error) {
 	auditor, err := auditmcp.New(auditmcp.WithTracerProvider(tp))
 	if err != nil {
-		return tally{}, err
+		return agentkit.Tally{}, err
 	}
 	// A client of its own, whose idle connections close with the session.
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -140,9 +139,10 @@ func converse(ctx context.Context, out io.Writer, tp *telemetry.Provider, endpoi
 	transport := &sdkmcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc}
 	session, err := client.Connect(ctx, auditor.Transport(transport), nil)
 	if err != nil {
-		return tally{}, fmt.Errorf("connect to %s: %w", endpoint, err)
+		return agentkit.Tally{}, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
-	t, err := play(ctx, out, auditor, session, tp.Tracer(scope), script())
+	// The calls print their own lines (mcpExecutor), not Play's.
+	t, err := agentkit.Play(ctx, io.Discard, tp.Tracer(scope), mcpExecutor(out, auditor, session), script())
 	if cerr := session.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close the session: %w", cerr))
 	}
@@ -159,46 +159,24 @@ func startServer(tp trace.TracerProvider) (*medical.HTTPServer, error) {
 	return medical.Serve("127.0.0.1:0", auditor, medical.NewRecords())
 }
 
-type tally struct {
-	conversations, calls, failed int
-}
-
-// play runs the conversations: each turn is an invoke_agent span, each
-// tool call an audited MCP call within it.
-func play(ctx context.Context, w io.Writer, a *auditmcp.Auditor, session *sdkmcp.ClientSession, tracer trace.Tracer, convs []conversation) (tally, error) {
-	var t tally
-	for _, c := range convs {
-		t.conversations++
-		cctx := instrumentation.WithAttribution(ctx, c.attribution)
-		for i, turn := range c.turns {
-			tctx := instrumentation.WithTurn(cctx, i+1)
-			tctx, span := tracer.Start(tctx, "invoke_agent "+c.attribution.AgentName,
-				trace.WithAttributes(
-					semconv.GenAIOperationNameInvokeAgent,
-					semconv.GenAIAgentName(c.attribution.AgentName),
-					semconv.GenAIAgentID(c.attribution.AgentID),
-					semconv.GenAIConversationID(c.attribution.ConversationID),
-					attribute.String("user.id", c.attribution.UserID),
-				))
-			for _, call := range turn {
-				opts := append([]instrumentation.CallOption{instrumentation.WithToolCallID(call.id)}, call.opts...)
-				res, err := a.CallTool(tctx, session, &sdkmcp.CallToolParams{Name: call.tool, Arguments: call.args}, opts...)
-				if err != nil {
-					span.End()
-					return t, fmt.Errorf("%s turn %d: %s: %w", c.attribution.ConversationID, i+1, call.tool, err)
-				}
-				t.calls++
-				outcome := "ok"
-				if res.IsError {
-					t.failed++
-					outcome = "failed: " + text(res)
-				}
-				fmt.Fprintf(w, "%s turn %d  %-22s %s  %s\n", c.attribution.ConversationID, i+1, call.tool, c.attribution.UserID, outcome)
-			}
-			span.End()
+// mcpExecutor returns the Executor that makes each call over session,
+// audited by a, and writes a line per call to w. A tool's error result is
+// the call's failure; a call that could not be made stops the script.
+func mcpExecutor(w io.Writer, a *auditmcp.Auditor, session *sdkmcp.ClientSession) agentkit.Executor {
+	return func(ctx context.Context, c agentkit.Call) error {
+		who := instrumentation.AttributionFromContext(ctx)
+		res, err := a.CallTool(ctx, session, &sdkmcp.CallToolParams{Name: c.Tool, Arguments: json.RawMessage(c.Args)}, c.Options()...)
+		if err != nil {
+			return agentkit.Fatal(fmt.Errorf("%s turn %d: %s: %w", who.ConversationID, who.TurnNumber, c.Tool, err))
 		}
+		outcome, failure := "ok", error(nil)
+		if res.IsError {
+			failure = errors.New(text(res))
+			outcome = "failed: " + failure.Error()
+		}
+		fmt.Fprintf(w, "%s turn %d  %-22s %s  %s\n", who.ConversationID, who.TurnNumber, c.Tool, who.UserID, outcome)
+		return failure
 	}
-	return t, nil
 }
 
 func text(res *sdkmcp.CallToolResult) string {

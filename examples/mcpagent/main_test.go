@@ -5,34 +5,24 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
+	"github.com/otelaudit/otelaudit/examples/internal/agenttest"
 	"github.com/otelaudit/otelaudit/examples/mcpserver/medical"
-	"github.com/otelaudit/otelaudit/examples/mcpserver/telemetry"
 	"github.com/otelaudit/otelaudit/internal/attrkey"
 )
 
-// clearEnv unsets the variables that would send the test's spans
-// elsewhere.
-func clearEnv(t *testing.T) {
-	for _, k := range []string{telemetry.EnvEndpoint, telemetry.EnvTracesEndpoint, telemetry.EnvProtocol, telemetry.EnvTracesProtocol,
-		"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "MCP_SERVER_URL"} {
-		t.Setenv(k, "")
-	}
-}
+// clearEnv unsets the variables that would send the test's spans, or its
+// calls, elsewhere.
+func clearEnv(t *testing.T) { agenttest.ClearEnv(t, "MCP_SERVER_URL") }
 
 // memory keeps the spans of every provider it made, by service.
 type memory struct {
@@ -54,12 +44,12 @@ func (e *memExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySp
 
 func (*memExporter) Shutdown(context.Context) error { return nil }
 
-func (m *memory) provider(_ context.Context, service string, _ io.Writer) (*telemetry.Provider, error) {
-	res, err := telemetry.NewResource(service)
+func (m *memory) provider(_ context.Context, service string, _ io.Writer) (*agentkit.Provider, error) {
+	res, err := agentkit.NewResource(service)
 	if err != nil {
 		return nil, err
 	}
-	return telemetry.NewProvider(&memExporter{m: m, service: service}, res, "memory"), nil
+	return agentkit.NewProvider(&memExporter{m: m, service: service}, res, "memory"), nil
 }
 
 func (m *memory) of(service string, kind trace.SpanKind) []sdktrace.ReadOnlySpan {
@@ -72,14 +62,6 @@ func (m *memory) of(service string, kind trace.SpanKind) []sdktrace.ReadOnlySpan
 		}
 	}
 	return out
-}
-
-func attrs(s sdktrace.ReadOnlySpan) map[string]attribute.Value {
-	m := map[string]attribute.Value{}
-	for _, kv := range s.Attributes() {
-		m[string(kv.Key)] = kv.Value
-	}
-	return m
 }
 
 var summary = regexp.MustCompile(fmt.Sprintf(`(?m)^mcpagent: %d tool calls \(%d failed\) over MCP to the (in-process server|server) at http://127\.0\.0\.1:\d+/mcp, in 2 conversations; spans exported to memory$`, scriptCalls, scriptFailed))
@@ -120,25 +102,25 @@ func TestRunInProcess(t *testing.T) {
 			t.Errorf("server span %s has no client parent in its trace", s.Name())
 			continue
 		}
-		sa, ca := attrs(s), attrs(c)
+		sa, ca := agenttest.Attrs(s), agenttest.Attrs(c)
 		for _, key := range []string{attrkey.GenAIToolName, attrkey.GenAIToolCallID, attrkey.UserID, attrkey.GenAIConversationID,
 			attrkey.Purpose, attrkey.Trigger, attrkey.JSONRPCRequestID, attrkey.MCPSessionID} {
-			if sa[key].Emit() != ca[key].Emit() || sa[key].Emit() == "" {
-				t.Errorf("%s: %s = %q on the server, %q on the client", s.Name(), key, sa[key].Emit(), ca[key].Emit())
+			if sv, cv := fmt.Sprint(sa[key]), fmt.Sprint(ca[key]); sv != cv || sa[key] == nil || sv == "" {
+				t.Errorf("%s: %s = %q on the server, %q on the client", s.Name(), key, sv, cv)
 			}
 		}
-		if sa[attrkey.ClientAddress].AsString() != "127.0.0.1" {
-			t.Errorf("%s: client.address %q", s.Name(), sa[attrkey.ClientAddress].AsString())
+		if sa[attrkey.ClientAddress] != "127.0.0.1" {
+			t.Errorf("%s: client.address %v", s.Name(), sa[attrkey.ClientAddress])
 		}
 		if s.Status().Code == codes.Error {
 			failed++
-			if sa[attrkey.ErrorType].AsString() != "tool_error" || c.Status().Code != codes.Error {
-				t.Errorf("%s failed with error.type %q, client status %v", s.Name(), sa[attrkey.ErrorType].AsString(), c.Status())
+			if sa[attrkey.ErrorType] != "tool_error" || c.Status().Code != codes.Error {
+				t.Errorf("%s failed with error.type %v, client status %v", s.Name(), sa[attrkey.ErrorType], c.Status())
 			}
 		}
-		if sa[attrkey.BreakGlass].AsBool() {
+		if sa[attrkey.BreakGlass] == true {
 			glass++
-			if sa[attrkey.SubjectID].AsString() != "P-1003" || sa[attrkey.UserID].AsString() != "d-77" || sa[attrkey.BreakGlassReason].AsString() == "" {
+			if reason, _ := sa[attrkey.BreakGlassReason].(string); sa[attrkey.SubjectID] != "P-1003" || sa[attrkey.UserID] != "d-77" || reason == "" {
 				t.Errorf("break-glass span %s: %v", s.Name(), sa)
 			}
 		}
@@ -198,75 +180,24 @@ func TestRunUnreachableServer(t *testing.T) {
 	}
 }
 
-// otlpCollector accepts OTLP/HTTP export requests that carry the bearer
-// token, refusing others with 401.
-type otlpCollector struct {
-	token    string
-	mu       sync.Mutex
-	spans    map[string][]*tracepb.Span // by service
-	refused  int
-	requests int
-}
-
-func (c *otlpCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.Header.Get("Authorization") != "Bearer "+c.token {
-		c.refused++
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	req := &coltracepb.ExportTraceServiceRequest{}
-	if err == nil {
-		err = proto.Unmarshal(body, req)
-	}
-	if err != nil || r.URL.Path != "/v1/traces" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	c.requests++
-	for _, rs := range req.ResourceSpans {
-		service := ""
-		for _, kv := range rs.Resource.GetAttributes() {
-			if kv.Key == "service.name" {
-				service = kv.Value.GetStringValue()
-			}
-		}
-		for _, ss := range rs.ScopeSpans {
-			c.spans[service] = append(c.spans[service], ss.Spans...)
-		}
-	}
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	_, _ = w.Write(b)
-}
-
 func TestRunOverOTLP(t *testing.T) {
 	clearEnv(t)
-	c := &otlpCollector{token: "demo-token", spans: map[string][]*tracepb.Span{}}
-	ts := httptest.NewServer(c)
-	defer ts.Close()
-	t.Setenv(telemetry.EnvEndpoint, ts.URL)
-	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20demo-token")
+	r := agenttest.NewReceiver(t, "http", "demo-token")
+	r.PointAt(t, "demo-token")
 	var out bytes.Buffer
 	if err := run(context.Background(), config{out: &out}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "spans exported to OTLP/HTTP "+ts.URL) {
+	if !strings.Contains(out.String(), "spans exported to OTLP/HTTP "+r.URL) {
 		t.Errorf("output:\n%s", out.String())
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.refused != 0 {
-		t.Errorf("%d requests without the token", c.refused)
+	if r.Refused() != 0 {
+		t.Errorf("%d requests without the token", r.Refused())
 	}
 	tools := map[string]int{}
-	for service, spans := range c.spans {
-		for _, s := range spans {
-			if strings.HasPrefix(s.Name, "tools/call ") {
-				tools[service]++
-			}
+	for _, s := range r.Spans() {
+		if strings.HasPrefix(s.Name, "tools/call ") {
+			tools[s.Resource["service.name"]]++
 		}
 	}
 	if tools[agentService] != scriptCalls || tools[serverService] != scriptCalls {
@@ -274,21 +205,12 @@ func TestRunOverOTLP(t *testing.T) {
 	}
 }
 
-func TestRunFailsWhenExportIsRefused(t *testing.T) {
+// Both providers, the agent's and the in-process server's, fail the run
+// when their spans are refused.
+func TestRunExportsOrFails(t *testing.T) {
 	clearEnv(t)
-	c := &otlpCollector{token: "right", spans: map[string][]*tracepb.Span{}}
-	ts := httptest.NewServer(c)
-	defer ts.Close()
-	t.Setenv(telemetry.EnvEndpoint, ts.URL)
-	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20wrong")
-	var out bytes.Buffer
-	err := run(context.Background(), config{out: &out})
-	if err == nil || !strings.Contains(err.Error(), "flush spans to OTLP/HTTP") {
-		t.Errorf("run = %v, want an export error", err)
-	}
-	if strings.Contains(out.String(), "mcpagent: ") {
-		t.Errorf("summary printed despite the failure:\n%s", out.String())
-	}
+	agenttest.CheckExport(t, func(ctx context.Context, w io.Writer) error { return run(ctx, config{out: w}) },
+		2*scriptCalls+scriptTurns, fmt.Sprintf("mcpagent: %d tool calls (%d failed) over MCP to the in-process server at http://127.0.0.1:", scriptCalls, scriptFailed))
 }
 
 func TestRunPrintsSpans(t *testing.T) {

@@ -24,14 +24,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	auditmcp "github.com/otelaudit/otelaudit/instrumentation/mcp"
 
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 	"github.com/otelaudit/otelaudit/examples/mcpserver/medical"
-	"github.com/otelaudit/otelaudit/examples/mcpserver/telemetry"
 )
 
 const (
@@ -45,12 +43,7 @@ const (
 func main() {
 	addr := flag.String("addr", envOr("MCPSERVER_ADDR", defaultAddr), "loopback `address` to serve MCP on (env MCPSERVER_ADDR)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	os.Exit(agentkit.Main(name, func(ctx context.Context) error { return run(ctx, *addr, os.Stdout, nil) }))
 }
 
 func envOr(key, def string) string {
@@ -63,7 +56,8 @@ func envOr(key, def string) string {
 // run serves on addr until ctx is done, then flushes the spans. ready,
 // when not nil, is told the endpoint once the server listens.
 func run(ctx context.Context, addr string, w io.Writer, ready func(url string)) error {
-	tp, err := telemetry.New(ctx, serviceName, telemetry.Locked(w))
+	w = agentkit.Locked(w)
+	tp, err := agentkit.New(ctx, serviceName, agentkit.WithListing(w))
 	if err != nil {
 		return err
 	}

@@ -5,40 +5,20 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/otelaudit/otelaudit/examples/mcpserver/telemetry"
+	"github.com/otelaudit/otelaudit/examples/internal/agenttest"
 )
 
-// syncBuffer is a buffer the server writes to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunServesAndFlushes(t *testing.T) {
-	for _, k := range []string{telemetry.EnvEndpoint, telemetry.EnvTracesEndpoint, "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"} {
-		t.Setenv(k, "")
-	}
+	agenttest.ClearEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	// run locks its writes; the test reads after run has returned.
+	out := &bytes.Buffer{}
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, "127.0.0.1:0", out, func(url string) { urls <- url }) }()
@@ -89,7 +69,7 @@ func TestRunServesAndFlushes(t *testing.T) {
 }
 
 func TestRunRefusesNonLoopback(t *testing.T) {
-	t.Setenv(telemetry.EnvEndpoint, "")
+	agenttest.ClearEnv(t)
 	err := run(context.Background(), "0.0.0.0:0", &bytes.Buffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "loopback address only") {
 		t.Errorf("run on 0.0.0.0: %v", err)

@@ -25,86 +25,27 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"time"
 
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 	"github.com/otelaudit/otelaudit/instrumentation"
 )
 
-const (
-	// name prefixes the agent's summary line, which scripts/demo.sh reads.
-	name = "medicalrecords"
-	// serviceName is the agent's service.name unless OTEL_SERVICE_NAME or
-	// OTEL_RESOURCE_ATTRIBUTES say otherwise.
-	serviceName = "records-assistant"
-	// flushTimeout bounds the final export.
-	flushTimeout = 15 * time.Second
-)
+// agent is the records assistant: its summary line, which scripts/demo.sh
+// reads, starts with "medicalrecords:"; its service.name is
+// records-assistant unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES
+// say otherwise.
+func agent() agentkit.Agent {
+	return agentkit.Agent{
+		Name:    "medicalrecords",
+		Service: "records-assistant",
+		Scope:   "github.com/otelaudit/otelaudit/examples/medicalrecords",
+		Tools:   func(r *instrumentation.Registry) error { return newRecords().register(r) },
+		Script:  script,
+	}
+}
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
-}
-
-// run plays the script, exporting the spans over OTLP, and reports what it
-// did to w. It fails if any span could not be exported.
-func run(ctx context.Context, w io.Writer) error {
-	exp, dest, err := newExporter(ctx)
-	if err != nil {
-		return err
-	}
-	res, err := newResource()
-	if err != nil {
-		return err
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	t, err := playWith(ctx, w, tp)
-	// Shutdown flushes the batch: without it the last spans are lost.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-	defer cancel()
-	if err := errors.Join(err, tp.Shutdown(sctx), exp.Err()); err != nil {
-		return fmt.Errorf("export to %s: %w", dest, err)
-	}
-	fmt.Fprintf(w, "%s: %d tool calls (%d failed) in %d conversations exported to %s\n",
-		name, t.calls, t.failed, t.conversations, dest)
-	return nil
-}
-
-// playWith plays the script with the spans recorded by tp.
-func playWith(ctx context.Context, w io.Writer, tp *sdktrace.TracerProvider) (tally, error) {
-	auditor, err := instrumentation.New(instrumentation.WithTracerProvider(tp))
-	if err != nil {
-		return tally{}, err
-	}
-	tools := auditor.NewRegistry()
-	if err := newRecords().register(tools); err != nil {
-		return tally{}, err
-	}
-	return play(ctx, w, tools, tp.Tracer("github.com/otelaudit/otelaudit/examples/medicalrecords"), script())
-}
-
-// newResource describes the agent with the schema that resource.Default
-// carries in this SDK version; the environment has the last word.
-func newResource() (*resource.Resource, error) {
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName(serviceName), semconv.ServiceVersion(instrumentation.Version())))
-	if err != nil {
-		return nil, fmt.Errorf("resource: %w", err)
-	}
-	if res, err = resource.Merge(res, resource.Environment()); err != nil {
-		return nil, fmt.Errorf("resource from the environment: %w", err)
-	}
-	return res, nil
+	a := agent()
+	os.Exit(agentkit.Main(a.Name, func(ctx context.Context) error { return a.Run(ctx, os.Stdout) }))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 	"github.com/otelaudit/otelaudit/instrumentation"
 )
 
@@ -34,7 +35,7 @@ const (
 // with different roles and purposes, PII in the arguments, a refused
 // treatment change, a break-glass access and a burst of accesses to one
 // patient.
-func script() []conversation {
+func script() []agentkit.Conversation {
 	ask := instrumentation.WithTrigger(instrumentation.TriggerUserRequest)
 	followUp := instrumentation.WithTrigger(instrumentation.TriggerFollowUp)
 	treatment := instrumentation.WithPurpose("treatment")
@@ -45,92 +46,92 @@ func script() []conversation {
 		a.AgentName, a.AgentID = "records-assistant", "records-assistant-ward-4"
 		return a
 	}
-	convs := []conversation{
+	convs := []agentkit.Conversation{
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "dr.chen", UserRoles: []string{"physician"}, ConversationID: "med-2001", Model: "gpt-4o",
 				SessionID: "sess-chen-1", ClientAddress: "10.20.4.11", UserAgent: "ward-workstation/7.2",
 			}),
-			turns: []turn{
-				{"Pull up Maria Garcia, born 14 March 1961.", []call{
-					{id: "call_m1_1", tool: "search_patients", args: `{"first_name":"Maria","last_name":"Garcia","date_of_birth":"1961-03-14"}`, opts: opts(ask, treatment)},
-					{id: "call_m1_2", tool: "access_patient_record", args: `{"patient_id":"P-1001","patient_name":"Maria Garcia"}`, opts: opts(followUp, treatment, patient("P-1001"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Pull up Maria Garcia, born 14 March 1961.", Calls: []agentkit.Call{
+					{ID: "call_m1_1", Tool: "search_patients", Args: `{"first_name":"Maria","last_name":"Garcia","date_of_birth":"1961-03-14"}`, Opts: agentkit.Opts(ask, treatment)},
+					{ID: "call_m1_2", Tool: "access_patient_record", Args: `{"patient_id":"P-1001","patient_name":"Maria Garcia"}`, Opts: agentkit.Opts(followUp, treatment, patient("P-1001"))},
 				}},
-				{"Her HbA1c is up; increase the metformin.", []call{
-					{id: "call_m1_3", tool: "update_treatment", args: `{"patient_id":"P-1001","patient_name":"Maria Garcia","plan":"metformin 1000 mg twice daily"}`, opts: opts(ask, treatment, patient("P-1001"))},
+				{Ask: "Her HbA1c is up; increase the metformin.", Calls: []agentkit.Call{
+					{ID: "call_m1_3", Tool: "update_treatment", Args: `{"patient_id":"P-1001","patient_name":"Maria Garcia","plan":"metformin 1000 mg twice daily"}`, Opts: agentkit.Opts(ask, treatment, patient("P-1001"))},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "n.okafor", UserRoles: []string{"nurse"}, ConversationID: "med-2002", Model: "claude-sonnet-4",
 				SessionID: "sess-okafor-4", ClientAddress: "10.20.4.37", UserAgent: "ward-tablet/5.1",
 			}),
-			turns: []turn{
-				{"Open Samuel Okoro's chart, DOB 2 November 1948.", []call{
-					{id: "call_m2_1", tool: "access_patient_record", args: `{"patient_id":"P-1002","patient_name":"Samuel Okoro","date_of_birth":"1948-11-02"}`, opts: opts(ask, treatment, patient("P-1002"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Open Samuel Okoro's chart, DOB 2 November 1948.", Calls: []agentkit.Call{
+					{ID: "call_m2_1", Tool: "access_patient_record", Args: `{"patient_id":"P-1002","patient_name":"Samuel Okoro","date_of_birth":"1948-11-02"}`, Opts: agentkit.Opts(ask, treatment, patient("P-1002"))},
 				}},
-				{"Hold his apixaban before tomorrow's procedure.", []call{
+				{Ask: "Hold his apixaban before tomorrow's procedure.", Calls: []agentkit.Call{
 					// Nurses may not change a treatment plan: refused.
-					{id: "call_m2_2", tool: "update_treatment", args: `{"patient_id":"P-1002","patient_name":"Samuel Okoro","plan":"hold apixaban 48 h before procedure"}`, opts: opts(ask, treatment, patient("P-1002"))},
+					{ID: "call_m2_2", Tool: "update_treatment", Args: `{"patient_id":"P-1002","patient_name":"Samuel Okoro","plan":"hold apixaban 48 h before procedure"}`, Opts: agentkit.Opts(ask, treatment, patient("P-1002"))},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "j.miller", UserRoles: []string{"billing_clerk"}, ConversationID: "med-2003", Model: "gpt-4o-mini",
 				SessionID: "sess-miller-2", ClientAddress: "10.20.9.5", UserAgent: "billing-portal/3.0",
 			}),
-			turns: []turn{
-				{"Insurance called about the patient with SSN 328-41-9076.", []call{
+			Turns: []agentkit.Turn{
+				{Ask: "Insurance called about the patient with SSN 328-41-9076.", Calls: []agentkit.Call{
 					// The model copies the SSN into a free-text query.
-					{id: "call_m3_1", tool: "search_patients", args: `{"query":"patient with SSN 328-41-9076"}`, opts: opts(ask, billing)},
-					{id: "call_m3_2", tool: "access_patient_record", args: `{"patient_id":"P-1003"}`, opts: opts(followUp, billing, patient("P-1003"))},
+					{ID: "call_m3_1", Tool: "search_patients", Args: `{"query":"patient with SSN 328-41-9076"}`, Opts: agentkit.Opts(ask, billing)},
+					{ID: "call_m3_2", Tool: "access_patient_record", Args: `{"patient_id":"P-1003"}`, Opts: agentkit.Opts(followUp, billing, patient("P-1003"))},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "r.patel", UserRoles: []string{"researcher"}, ConversationID: "med-2004", Model: "gpt-4o",
 				SessionID: "sess-patel-1", ClientAddress: "10.31.0.8", UserAgent: "research-notebook/1.4",
 			}),
-			turns: []turn{
-				{"How many patients with type 2 diabetes do we have?", []call{
-					{id: "call_m4_1", tool: "search_patients", args: `{"diagnosis":"E11.9"}`, opts: opts(ask, research)},
+			Turns: []agentkit.Turn{
+				{Ask: "How many patients with type 2 diabetes do we have?", Calls: []agentkit.Call{
+					{ID: "call_m4_1", Tool: "search_patients", Args: `{"diagnosis":"E11.9"}`, Opts: agentkit.Opts(ask, research)},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "dr.santos", UserRoles: []string{"physician", "emergency"}, ConversationID: "med-2005", Model: "gpt-4o",
 				SessionID: "sess-santos-9", ClientAddress: "10.20.1.2", UserAgent: "er-workstation/7.2",
 			}),
-			turns: []turn{
-				{"Unconscious man brought in, wallet says Li Wei, born 30 January 1975. I need his chart now.", []call{
-					{id: "call_m5_1", tool: "access_patient_record", args: `{"patient_id":"P-1004","patient_name":"Li Wei","date_of_birth":"1975-01-30"}`,
-						opts: opts(ask, treatment, patient(breakGlassPatient), instrumentation.WithBreakGlass(breakGlassReason))},
+			Turns: []agentkit.Turn{
+				{Ask: "Unconscious man brought in, wallet says Li Wei, born 30 January 1975. I need his chart now.", Calls: []agentkit.Call{
+					{ID: "call_m5_1", Tool: "access_patient_record", Args: `{"patient_id":"P-1004","patient_name":"Li Wei","date_of_birth":"1975-01-30"}`,
+						Opts: agentkit.Opts(ask, treatment, patient(breakGlassPatient), instrumentation.WithBreakGlass(breakGlassReason))},
 				}},
 			},
 		},
 	}
 	// A billing clerk's agent re-opens one chart for every line of an
 	// invoice: twelve accesses to one patient within minutes.
-	burst := conversation{who: agent(instrumentation.Attribution{
+	burst := agentkit.Conversation{Who: agent(instrumentation.Attribution{
 		UserID: "m.ross", UserRoles: []string{"billing_clerk"}, ConversationID: "med-2006", Model: "gpt-4o-mini",
 		SessionID: "sess-ross-5", ClientAddress: "10.20.9.14", UserAgent: "billing-portal/3.0",
 	})}
 	const perTurn = 3
 	for i := 0; i < burstSize; i++ {
 		if i%perTurn == 0 {
-			burst.turns = append(burst.turns, turn{ask: fmt.Sprintf("Check invoice lines %d-%d for Eleanor Vance.", i+1, i+perTurn)})
+			burst.Turns = append(burst.Turns, agentkit.Turn{Ask: fmt.Sprintf("Check invoice lines %d-%d for Eleanor Vance.", i+1, i+perTurn)})
 		}
-		tu := &burst.turns[len(burst.turns)-1]
+		tu := &burst.Turns[len(burst.Turns)-1]
 		trigger := followUp
 		if i%perTurn == 0 {
 			trigger = ask
 		}
-		tu.calls = append(tu.calls, call{id: fmt.Sprintf("call_m6_%d", i+1), tool: "access_patient_record",
-			args: `{"patient_id":"` + burstPatient + `","patient_name":"Eleanor Vance"}`, opts: opts(trigger, billing, patient(burstPatient))})
+		tu.Calls = append(tu.Calls, agentkit.Call{ID: fmt.Sprintf("call_m6_%d", i+1), Tool: "access_patient_record",
+			Args: `{"patient_id":"` + burstPatient + `","patient_name":"Eleanor Vance"}`, Opts: agentkit.Opts(trigger, billing, patient(burstPatient))})
 	}
 	return append(convs, burst)
 }

@@ -5,30 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
-	"go.opentelemetry.io/otel/trace"
-
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 	"github.com/otelaudit/otelaudit/instrumentation"
-	"github.com/otelaudit/otelaudit/internal/attrkey"
 )
 
-// conversation is a scripted exchange between one user and the agent.
-type conversation struct {
-	attribution instrumentation.Attribution
-	turns       [][]toolCall
-}
-
-// toolCall is a call as a model emits it: a name, an id and JSON arguments.
-type toolCall struct {
-	id   string
-	tool string
-	args string
-	opts []instrumentation.CallOption
-}
-
 // script returns the two conversations the agent plays.
-func script() []conversation {
+func script() []agentkit.Conversation {
 	user := instrumentation.WithTrigger(instrumentation.TriggerUserRequest)
 	followUp := instrumentation.WithTrigger(instrumentation.TriggerFollowUp)
 	proactive := instrumentation.WithTrigger(instrumentation.TriggerProactive)
@@ -36,87 +18,51 @@ func script() []conversation {
 	customer := instrumentation.WithSubject("customer", "C-4471")
 	treatment := instrumentation.WithPurpose("treatment")
 	patient := instrumentation.WithSubject("patient", "P-1001")
-	return []conversation{
+	return []agentkit.Conversation{
 		{
-			attribution: instrumentation.Attribution{
+			Who: instrumentation.Attribution{
 				UserID: "alice", UserRoles: []string{"support"},
 				ConversationID: "conv-1001", Model: "gpt-4o",
 				AgentName: "support-agent", AgentID: "agent-7",
 				SessionID: "sess-a1", ClientAddress: "203.0.113.7", UserAgent: "support-console/2.3",
 			},
-			turns: [][]toolCall{
-				{
-					{"call_lc1", "lookup_customer", `{"email":"jane.doe@example.com"}`, opts(user, support)},
-					{"call_go1", "get_order", `{"order_id":"O-88231"}`, opts(followUp, support, customer)},
-				},
-				{
-					{"call_ir1", "issue_refund", `{"order_id":"O-88231","amount":129.99,"reason":"arrived damaged"}`, opts(user, support, customer)},
+			Turns: []agentkit.Turn{
+				{Calls: []agentkit.Call{
+					{ID: "call_lc1", Tool: "lookup_customer", Args: `{"email":"jane.doe@example.com"}`, Opts: agentkit.Opts(user, support)},
+					{ID: "call_go1", Tool: "get_order", Args: `{"order_id":"O-88231"}`, Opts: agentkit.Opts(followUp, support, customer)},
+				}},
+				{Calls: []agentkit.Call{
+					{ID: "call_ir1", Tool: "issue_refund", Args: `{"order_id":"O-88231","amount":129.99,"reason":"arrived damaged"}`, Opts: agentkit.Opts(user, support, customer)},
 					// The model copied a credential into the arguments: it is
 					// masked before the span leaves the process.
-					{"call_sn1", "send_notification", `{"to":"jane.doe@example.com","template":"refund_issued","smtp_password":"hunter2-not-a-real-password"}`, opts(followUp, support, customer)},
-				},
+					{ID: "call_sn1", Tool: "send_notification", Args: `{"to":"jane.doe@example.com","template":"refund_issued","smtp_password":"hunter2-not-a-real-password"}`, Opts: agentkit.Opts(followUp, support, customer)},
+				}},
 			},
 		},
 		{
-			attribution: instrumentation.Attribution{
+			Who: instrumentation.Attribution{
 				UserID: "bob", UserRoles: []string{"nurse"},
 				ConversationID: "conv-2002", Model: "claude-sonnet-4",
 				AgentName: "care-assistant", AgentID: "agent-12",
 				SessionID: "sess-b7", ClientAddress: "198.51.100.23", UserAgent: "ward-tablet/5.1",
 			},
-			turns: [][]toolCall{
-				{
-					{"call_ap1", "access_patient_record", `{"patient_id":"P-1001"}`, opts(user, treatment, patient)},
-					{"call_di1", "check_drug_interactions", `{"medications":["warfarin","ibuprofen"]}`, opts(proactive, treatment, patient)},
-				},
-				{
+			Turns: []agentkit.Turn{
+				{Calls: []agentkit.Call{
+					{ID: "call_ap1", Tool: "access_patient_record", Args: `{"patient_id":"P-1001"}`, Opts: agentkit.Opts(user, treatment, patient)},
+					{ID: "call_di1", Tool: "check_drug_interactions", Args: `{"medications":["warfarin","ibuprofen"]}`, Opts: agentkit.Opts(proactive, treatment, patient)},
+				}},
+				{Calls: []agentkit.Call{
 					// Nurses may not change a treatment plan: this call fails.
-					{"call_ut1", "update_treatment", `{"patient_id":"P-1001","plan":"stop ibuprofen"}`, opts(user, treatment, patient)},
-				},
-				{
-					{"call_ap2", "access_patient_record", `{"patient_id":"P-2002"}`, opts(user, treatment,
+					{ID: "call_ut1", Tool: "update_treatment", Args: `{"patient_id":"P-1001","plan":"stop ibuprofen"}`, Opts: agentkit.Opts(user, treatment, patient)},
+				}},
+				{Calls: []agentkit.Call{
+					{ID: "call_ap2", Tool: "access_patient_record", Args: `{"patient_id":"P-2002"}`, Opts: agentkit.Opts(user, treatment,
 						instrumentation.WithSubject("patient", "P-2002"),
 						instrumentation.WithBreakGlass("patient unresponsive in the ER, attending physician unavailable"))},
-				},
+				}},
 			},
 		},
 	}
-}
-
-func opts(o ...instrumentation.CallOption) []instrumentation.CallOption { return o }
-
-// playScript plays every conversation: each turn is an invoke_agent span
-// whose tool calls are execute_tool spans. It returns the number of tool
-// calls; a failed call is part of the script, not an error.
-func playScript(ctx context.Context, auditor *instrumentation.Auditor, tracer trace.Tracer) (int, error) {
-	tools, err := registerTools(auditor)
-	if err != nil {
-		return 0, err
-	}
-	calls := 0
-	for _, conv := range script() {
-		cctx := instrumentation.WithAttribution(ctx, conv.attribution)
-		for i, turn := range conv.turns {
-			tctx := instrumentation.WithTurn(cctx, i+1)
-			tctx, span := tracer.Start(tctx, "invoke_agent "+conv.attribution.AgentName,
-				trace.WithAttributes(
-					semconv.GenAIOperationNameInvokeAgent,
-					semconv.GenAIAgentName(conv.attribution.AgentName),
-					semconv.GenAIConversationID(conv.attribution.ConversationID),
-					attribute.Int(attrkey.TurnNumber, i+1),
-				))
-			for _, c := range turn {
-				if err := ctx.Err(); err != nil {
-					span.End()
-					return calls, err
-				}
-				_, _ = tools.Execute(tctx, c.tool, []byte(c.args), append(c.opts, instrumentation.WithToolCallID(c.id))...)
-				calls++
-			}
-			span.End()
-		}
-	}
-	return calls, nil
 }
 
 // permissionError is a typed error: its error.type is its own name.
@@ -128,9 +74,8 @@ func (e *permissionError) Error() string {
 
 func (*permissionError) ErrorType() string { return "permission_denied" }
 
-// registerTools registers the agent's tools, backed by in-memory data.
-func registerTools(a *instrumentation.Auditor) (*instrumentation.Registry, error) {
-	r := a.NewRegistry()
+// register adds the agent's tools, backed by in-memory data, to r.
+func register(r *instrumentation.Registry) error {
 	work := func() { time.Sleep(2 * time.Millisecond) } // a back-end round trip
 	reg := []struct {
 		tool instrumentation.Tool
@@ -202,8 +147,8 @@ func registerTools(a *instrumentation.Auditor) (*instrumentation.Registry, error
 	}
 	for _, t := range reg {
 		if err := r.Register(t.tool, t.h); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }

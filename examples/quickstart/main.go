@@ -12,7 +12,9 @@
 // say; every other OTEL_EXPORTER_OTLP_* variable (headers, TLS, timeout,
 // compression) is honoured by the SDK's exporters. Otherwise the spans are
 // printed to standard output, as a compact listing or, with -json, as the
-// SDK's stdout exporter writes them.
+// SDK's stdout exporter writes them. The agent flushes its spans before it
+// exits and exits with status 1 if any could not be exported (a refused
+// token, an unreachable collector).
 //
 //	go run ./examples/quickstart
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 go run ./examples/quickstart
@@ -25,14 +27,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"time"
 
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-
-	"github.com/otelaudit/otelaudit/instrumentation"
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
 )
 
 // serviceName is the service.name of the agent, unless OTEL_SERVICE_NAME or
@@ -42,63 +38,32 @@ const serviceName = "quickstart-agent"
 func main() {
 	jsonOut := flag.Bool("json", false, "print spans as the OpenTelemetry stdout exporter writes them (when not exporting over OTLP)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Stdout, *jsonOut); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
+	os.Exit(agentkit.Main("quickstart", func(ctx context.Context) error { return run(ctx, os.Stdout, *jsonOut) }))
 }
 
-// run plays the scripted agent and exports its spans, writing what it did to
-// w.
+// run plays the scripted agent and exports its spans, writing them (when
+// not exporting over OTLP) and a summary to w. It fails if any span could
+// not be exported.
 func run(ctx context.Context, w io.Writer, jsonOut bool) error {
-	exp, dest, err := newExporter(ctx, w, jsonOut)
+	printed := agentkit.WithListing(w)
+	if jsonOut {
+		printed = agentkit.WithJSON(w)
+	}
+	tp, err := agentkit.New(ctx, serviceName, printed)
 	if err != nil {
 		return err
 	}
-	res, err := newResource()
-	if err != nil {
+	agent := agentkit.Agent{
+		Service: serviceName,
+		Scope:   "github.com/otelaudit/otelaudit/examples/quickstart",
+		Tools:   register,
+		Script:  script,
+	}
+	// No progress lines: w shows the spans.
+	t, err := agent.Play(ctx, io.Discard, tp)
+	if err := errors.Join(err, tp.Shutdown(ctx)); err != nil {
 		return err
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	// Shutdown flushes the batch: without it the last spans are lost.
-	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tp.Shutdown(sctx); err != nil {
-			return fmt.Errorf("flush spans to %s: %w", dest, err)
-		}
-		return nil
-	}
-
-	auditor, err := instrumentation.New(instrumentation.WithTracerProvider(tp))
-	if err != nil {
-		return errors.Join(err, shutdown())
-	}
-	n, err := playScript(ctx, auditor, tp.Tracer("github.com/otelaudit/otelaudit/examples/quickstart"))
-	if err := errors.Join(err, shutdown()); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "quickstart: %d tool calls recorded and exported to %s\n", n, dest)
+	fmt.Fprintf(w, "quickstart: %d tool calls recorded and exported to %s\n", t.Calls, tp.Destination)
 	return nil
-}
-
-// newResource describes the agent, with the schema of semconv v1.43.0 that
-// resource.Default carries in this SDK version. The environment
-// (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) has the last word.
-func newResource() (*resource.Resource, error) {
-	own := resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName(serviceName),
-		semconv.ServiceVersion(instrumentation.Version()),
-	)
-	res, err := resource.Merge(resource.Default(), own)
-	if err != nil {
-		return nil, fmt.Errorf("resource: %w", err)
-	}
-	res, err = resource.Merge(res, resource.Environment())
-	if err != nil {
-		return nil, fmt.Errorf("resource from the environment: %w", err)
-	}
-	return res, nil
 }

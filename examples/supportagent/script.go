@@ -1,6 +1,9 @@
 package main
 
-import "github.com/otelaudit/otelaudit/instrumentation"
+import (
+	"github.com/otelaudit/otelaudit/examples/internal/agentkit"
+	"github.com/otelaudit/otelaudit/instrumentation"
+)
 
 // Secrets the scripted model leaks into issue_refund's arguments, where
 // the instrumentation's key-based masking cannot see them: a card number
@@ -21,7 +24,7 @@ const (
 // script returns the conversations the agent plays: three support
 // representatives, four customers, five tools, one order that cannot be
 // cancelled because it has shipped.
-func script() []conversation {
+func script() []agentkit.Conversation {
 	ask := instrumentation.WithTrigger(instrumentation.TriggerUserRequest)
 	followUp := instrumentation.WithTrigger(instrumentation.TriggerFollowUp)
 	proactive := instrumentation.WithTrigger(instrumentation.TriggerProactive)
@@ -31,75 +34,75 @@ func script() []conversation {
 		a.AgentName, a.AgentID = "support-agent", "support-agent-eu-1"
 		return a
 	}
-	return []conversation{
+	return []agentkit.Conversation{
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "alice", UserRoles: []string{"support"}, ConversationID: "sup-1001", Model: "gpt-4o",
 				SessionID: "sess-alice-1", ClientAddress: "203.0.113.7", UserAgent: "support-console/2.3",
 			}),
-			turns: []turn{
-				{"Jane Doe (jane.doe@example.com) wants to cancel her order O-5001.", []call{
-					{id: "call_s1_1", tool: "get_customer", args: `{"email":"jane.doe@example.com"}`, opts: opts(ask, support)},
-					{id: "call_s1_2", tool: "get_order", args: `{"order_id":"O-5001"}`, opts: opts(followUp, support, customer("C-1001"))},
-					{id: "call_s1_3", tool: "update_order_status", args: `{"order_id":"O-5001","status":"cancelled"}`, opts: opts(ask, support, customer("C-1001"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Jane Doe (jane.doe@example.com) wants to cancel her order O-5001.", Calls: []agentkit.Call{
+					{ID: "call_s1_1", Tool: "get_customer", Args: `{"email":"jane.doe@example.com"}`, Opts: agentkit.Opts(ask, support)},
+					{ID: "call_s1_2", Tool: "get_order", Args: `{"order_id":"O-5001"}`, Opts: agentkit.Opts(followUp, support, customer("C-1001"))},
+					{ID: "call_s1_3", Tool: "update_order_status", Args: `{"order_id":"O-5001","status":"cancelled"}`, Opts: agentkit.Opts(ask, support, customer("C-1001"))},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "bob", UserRoles: []string{"support"}, ConversationID: "sup-1002", Model: "claude-sonnet-4",
 				SessionID: "sess-bob-7", ClientAddress: "198.51.100.23", UserAgent: "support-console/2.3",
 			}),
-			turns: []turn{
-				{"Cancel order O-5002, the customer changed their mind.", []call{
-					{id: "call_s2_1", tool: "get_order", args: `{"order_id":"O-5002"}`, opts: opts(ask, support, customer("C-1002"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Cancel order O-5002, the customer changed their mind.", Calls: []agentkit.Call{
+					{ID: "call_s2_1", Tool: "get_order", Args: `{"order_id":"O-5002"}`, Opts: agentkit.Opts(ask, support, customer("C-1002"))},
 					// The order has shipped: the tool refuses, and the model
 					// opens a return instead.
-					{id: "call_s2_2", tool: "update_order_status", args: `{"order_id":"O-5002","status":"cancelled"}`, opts: opts(ask, support, customer("C-1002")),
-						onError: []call{
-							{id: "call_s2_3", tool: "initiate_return", args: `{"order_id":"O-5002","reason":"cancelled after shipment"}`, opts: opts(followUp, support, customer("C-1002"))},
+					{ID: "call_s2_2", Tool: "update_order_status", Args: `{"order_id":"O-5002","status":"cancelled"}`, Opts: agentkit.Opts(ask, support, customer("C-1002")),
+						OnError: []agentkit.Call{
+							{ID: "call_s2_3", Tool: "initiate_return", Args: `{"order_id":"O-5002","reason":"cancelled after shipment"}`, Opts: agentkit.Opts(followUp, support, customer("C-1002"))},
 						}},
 				}},
-				{"The customer wants the money back on their card now.", []call{
-					{id: "call_s2_4", tool: "issue_refund", args: `{"order_id":"O-5002","amount":89.5,"currency":"EUR","reason":"cancelled after shipment",` +
-						`"note":"` + refundNote + `","callback_url":"` + refundCallback + `"}`, opts: opts(ask, support, customer("C-1002"))},
+				{Ask: "The customer wants the money back on their card now.", Calls: []agentkit.Call{
+					{ID: "call_s2_4", Tool: "issue_refund", Args: `{"order_id":"O-5002","amount":89.5,"currency":"EUR","reason":"cancelled after shipment",` +
+						`"note":"` + refundNote + `","callback_url":"` + refundCallback + `"}`, Opts: agentkit.Opts(ask, support, customer("C-1002"))},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "alice", UserRoles: []string{"support"}, ConversationID: "sup-1003", Model: "gpt-4o",
 				SessionID: "sess-alice-2", ClientAddress: "203.0.113.7", UserAgent: "support-console/2.3",
 			}),
-			turns: []turn{
-				{"Ana Souza says her keyboard from O-5003 arrived broken.", []call{
-					{id: "call_s3_1", tool: "get_customer", args: `{"email":"ana.souza@example.org"}`, opts: opts(ask, support)},
-					{id: "call_s3_2", tool: "get_order", args: `{"order_id":"O-5003"}`, opts: opts(followUp, support, customer("C-1003"))},
-					{id: "call_s3_3", tool: "initiate_return", args: `{"order_id":"O-5003","reason":"arrived damaged"}`, opts: opts(ask, support, customer("C-1003"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Ana Souza says her keyboard from O-5003 arrived broken.", Calls: []agentkit.Call{
+					{ID: "call_s3_1", Tool: "get_customer", Args: `{"email":"ana.souza@example.org"}`, Opts: agentkit.Opts(ask, support)},
+					{ID: "call_s3_2", Tool: "get_order", Args: `{"order_id":"O-5003"}`, Opts: agentkit.Opts(followUp, support, customer("C-1003"))},
+					{ID: "call_s3_3", Tool: "initiate_return", Args: `{"order_id":"O-5003","reason":"arrived damaged"}`, Opts: agentkit.Opts(ask, support, customer("C-1003"))},
 				}},
-				{"Refund her in full.", []call{
+				{Ask: "Refund her in full.", Calls: []agentkit.Call{
 					// The model asks for more than the order total first: the
 					// tool refuses, the model corrects the amount.
-					{id: "call_s3_4", tool: "issue_refund", args: `{"order_id":"O-5003","amount":1299.9,"currency":"EUR","reason":"arrived damaged",` +
-						`"note":"` + refundNote2 + `","callback_url":"` + refundCallback2 + `"}`, opts: opts(ask, support, customer("C-1003")),
-						onError: []call{
-							{id: "call_s3_5", tool: "issue_refund", args: `{"order_id":"O-5003","amount":129.99,"currency":"EUR","reason":"arrived damaged",` +
+					{ID: "call_s3_4", Tool: "issue_refund", Args: `{"order_id":"O-5003","amount":1299.9,"currency":"EUR","reason":"arrived damaged",` +
+						`"note":"` + refundNote2 + `","callback_url":"` + refundCallback2 + `"}`, Opts: agentkit.Opts(ask, support, customer("C-1003")),
+						OnError: []agentkit.Call{
+							{ID: "call_s3_5", Tool: "issue_refund", Args: `{"order_id":"O-5003","amount":129.99,"currency":"EUR","reason":"arrived damaged",` +
 								`"note":"` + refundNote2 + `","callback_url":"` + refundCallback2 + `"}`,
-								opts: opts(instrumentation.WithTrigger(instrumentation.TriggerRetry), support, customer("C-1003"))},
+								Opts: agentkit.Opts(instrumentation.WithTrigger(instrumentation.TriggerRetry), support, customer("C-1003"))},
 						}},
 				}},
 			},
 		},
 		{
-			who: agent(instrumentation.Attribution{
+			Who: agent(instrumentation.Attribution{
 				UserID: "carol", UserRoles: []string{"support_lead", "support"}, ConversationID: "sup-1004", Model: "gpt-4o",
 				SessionID: "sess-carol-3", ClientAddress: "192.0.2.44", UserAgent: "support-console/2.4",
 			}),
-			turns: []turn{
-				{"Any business orders still processing that need a hold?", []call{
-					{id: "call_s4_1", tool: "get_customer", args: `{"customer_id":"C-1004"}`, opts: opts(ask, support)},
-					{id: "call_s4_2", tool: "get_order", args: `{"order_id":"O-5004"}`, opts: opts(proactive, support, customer("C-1004"))},
-					{id: "call_s4_3", tool: "update_order_status", args: `{"order_id":"O-5004","status":"on_hold"}`, opts: opts(followUp, support, customer("C-1004"))},
+			Turns: []agentkit.Turn{
+				{Ask: "Any business orders still processing that need a hold?", Calls: []agentkit.Call{
+					{ID: "call_s4_1", Tool: "get_customer", Args: `{"customer_id":"C-1004"}`, Opts: agentkit.Opts(ask, support)},
+					{ID: "call_s4_2", Tool: "get_order", Args: `{"order_id":"O-5004"}`, Opts: agentkit.Opts(proactive, support, customer("C-1004"))},
+					{ID: "call_s4_3", Tool: "update_order_status", Args: `{"order_id":"O-5004","status":"on_hold"}`, Opts: agentkit.Opts(followUp, support, customer("C-1004"))},
 				}},
 			},
 		},
