@@ -142,3 +142,29 @@ func BenchmarkHashFloor(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
 }
+
+// BenchmarkMatchRecord is the line matcher alone, in its two modes: the
+// canonical check (records the full path verifies) and the shape match
+// (records a verified checkpoint covers).
+func BenchmarkMatchRecord(b *testing.B) {
+	r := benchRecords(12345, 1)[0]
+	r.ChainID, r.PrevHash = testOrigin+"/general", ZeroHash
+	r.Hash = r.ComputeHash()
+	line := r.AppendCanonical(nil, true)
+	for _, mode := range []struct {
+		name  string
+		match func([]byte, *recordFields) bool
+	}{{"canonical", matchRecord}, {"shape", matchRecordShape}} {
+		b.Run(mode.name, func(b *testing.B) {
+			b.SetBytes(int64(len(line)))
+			var f recordFields
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if !mode.match(line, &f) {
+					b.Fatal("no match")
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

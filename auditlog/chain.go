@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,13 @@ type chain struct {
 	segSize  int64
 	segStart time.Time
 	segSum   *summaryBuilder
+	// segHash is the SHA-256 of the active segment's durable bytes, for
+	// its seal.
+	segHash hash.Hash
+
+	// sealIdx lists the chain's seals (segment → SHA-256 of the seal
+	// text) for the seal index; nil until the first seal after Open.
+	sealIdx map[string]string
 
 	next     uint64 // seq of the next record
 	prevHash string // hash of record next-1
@@ -253,6 +261,8 @@ func (c *chain) openLast(name string) error {
 		}
 	}
 	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
+	c.segHash = sha256.New()
+	c.segHash.Write(data[:off])
 	if sum.s.Count == 0 {
 		c.segStart = c.opts.clock()
 	}
@@ -522,6 +532,7 @@ func (c *chain) append(recs []*Record) error {
 		c.rollback()
 		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), c.next, err)
 	}
+	c.segHash.Write(buf)
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
@@ -585,6 +596,7 @@ func (c *chain) createSegment(now time.Time) error {
 	}
 	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
 	c.segSum = newSummaryBuilder(c.id, name, c.next)
+	c.segHash = sha256.New()
 	return nil
 }
 
@@ -602,7 +614,11 @@ func (c *chain) seal() error {
 	if err != nil {
 		return err
 	}
-	signed, err := note.Sign(&note.Note{Text: string(sealFor(sum, canon).Text())}, c.opts.signer)
+	seal := sealFor(sum, canon)
+	seal.SegmentBytes = c.segSize
+	seal.SegmentSHA256 = hex.EncodeToString(c.segHash.Sum(nil))
+	sealText := seal.Text()
+	signed, err := note.Sign(&note.Note{Text: string(sealText)}, c.opts.signer)
 	if err != nil {
 		return fmt.Errorf("chain %q: signing seal: %w", c.name, err)
 	}
@@ -613,9 +629,32 @@ func (c *chain) seal() error {
 		return fmt.Errorf("chain %q: writing seal of %s: %w", c.name, c.segName, err)
 	}
 	c.log.Debug("sealed segment", zap.String("segment", c.segName), zap.Uint64("records", sum.Count))
+	if err := c.writeSealIndex(c.segName, sealText); err != nil {
+		// The index only saves readers work; they check seals it does
+		// not list one by one. The next seal writes it again.
+		c.log.Warn("writing the seal index failed", zap.Error(err))
+	}
 	c.seg.Close()
-	c.seg, c.segSum = nil, nil
+	c.seg, c.segSum, c.segHash = nil, nil, nil
 	return c.checkpoint()
+}
+
+// writeSealIndex adds the seal of segment, whose note text is text, to the
+// chain's signed seal index and rewrites it.
+func (c *chain) writeSealIndex(segment string, text []byte) error {
+	if c.sealIdx == nil {
+		entries, err := readSealIndexEntries(c.dir, c.id)
+		if err != nil {
+			return err
+		}
+		c.sealIdx = entries
+	}
+	c.sealIdx[segment] = sealTextSHA256(text)
+	signed, err := note.Sign(&note.Note{Text: string(SealIndex{Chain: c.id, Seals: c.sealIdx}.Text())}, c.opts.signer)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(c.path(sealIndexFile), signed)
 }
 
 func (c *chain) syncTree() error {

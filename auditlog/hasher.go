@@ -19,6 +19,8 @@ type recordHasher struct {
 	sum  [sha256.Size]byte
 	hex  [2 * sha256.Size]byte // lowercase hex of sum
 	leaf [1]byte               // the RFC 6962 leaf prefix, 0x00
+	// leafSum receives the leaf hash.
+	leafSum tlog.Hash
 }
 
 // hash hashes the text a followed by b: the record hash lands in r.sum and
@@ -33,15 +35,32 @@ func (r *recordHasher) hash(a, b []byte) tlog.Hash {
 	h.Write(b)
 	h.Sum(r.sum[:0])
 	hex.Encode(r.hex[:], r.sum[:])
-	var leaf tlog.Hash
 	h.Reset()
 	h.Write(r.leaf[:])
 	h.Write(a)
 	h.Write(b)
-	h.Sum(leaf[:0])
-	return leaf
+	// Sum into the hasher's own array: a local one would escape to the
+	// heap through the interface call, one allocation per record.
+	h.Sum(r.leafSum[:0])
+	return r.leafSum
 }
 
 // matches reports whether hexHash is the lowercase hex of the last record
 // hash computed.
 func (r *recordHasher) matches(hexHash string) bool { return hexHash == string(r.hex[:]) }
+
+// leafOnly returns the leaf hash of the text a followed by b, without the
+// record hash: for a record whose hash member a verified checkpoint
+// already pins (see lineScanner.scanCovered).
+func (r *recordHasher) leafOnly(a, b []byte) tlog.Hash {
+	if r.h == nil {
+		r.h = sha256.New()
+	}
+	h := r.h
+	h.Reset()
+	h.Write(r.leaf[:])
+	h.Write(a)
+	h.Write(b)
+	h.Sum(r.leafSum[:0])
+	return r.leafSum
+}

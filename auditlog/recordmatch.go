@@ -16,14 +16,27 @@ import (
 //
 // The matcher's state is sticky: after the first mismatch every step is a
 // no-op, so the template reads as straight-line code.
+//
+// In shape mode (matchRecordShape) values are only skipped, not checked:
+// the member names, their order and the punctuation between them are
+// still matched exactly, so the fields are found where a JSON parser would
+// find them whenever the line is valid JSON. The verifier uses it for
+// records whose bytes a verified signed checkpoint already binds
+// (verify.go explains why that is enough).
 type recordMatch struct {
-	b  []byte
-	i  int
-	ok bool
+	b     []byte
+	i     int
+	ok    bool
+	shape bool
 }
 
-// span is a value's position in the line; strings include their quotes.
-type span struct{ start, end int }
+// span is a value's position in the line; strings include their quotes,
+// and esc says whether a string may hold an escape (false: its bytes are
+// its value).
+type span struct {
+	start, end int
+	esc        bool
+}
 
 // recordFields are the positions recordMatch records: the values the
 // verifier reads, and the hash member with its leading comma.
@@ -32,7 +45,18 @@ type recordFields struct {
 	hashMember                                                               span
 }
 
+// lit matches member names and punctuation; in shape mode it only steps
+// over them (see matchRecordShape).
 func (m *recordMatch) lit(s string) {
+	if m.ok && len(m.b)-m.i >= len(s) && (m.shape || string(m.b[m.i:m.i+len(s)]) == s) {
+		m.i += len(s)
+		return
+	}
+	m.ok = false
+}
+
+// key matches a literal in both modes.
+func (m *recordMatch) key(s string) {
 	if m.ok && len(m.b)-m.i >= len(s) && string(m.b[m.i:m.i+len(s)]) == s {
 		m.i += len(s)
 		return
@@ -40,12 +64,34 @@ func (m *recordMatch) lit(s string) {
 	m.ok = false
 }
 
+// char consumes the byte c if it comes next, in both modes, and reports
+// whether it did.
+func (m *recordMatch) char(c byte) bool {
+	if m.ok && m.i < len(m.b) && m.b[m.i] == c {
+		m.i++
+		return true
+	}
+	return false
+}
+
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
 func (m *recordMatch) str() span {
 	start := m.i
-	if !m.ok || m.i >= len(m.b) || m.b[m.i] != '"' {
+	if !m.ok || start >= len(m.b) || m.b[start] != '"' {
 		m.ok = false
 		return span{}
 	}
+	if m.shape {
+		end, esc, ok := skipString(m.b, start)
+		m.i, m.ok = end, ok
+		return span{start, end, esc}
+	}
+	return m.strCanonical()
+}
+
+func (m *recordMatch) strCanonical() span {
+	start := m.i
 	// Most values are short: when the first byte that needs a look is
 	// the closing quote, the string is done without the general loop.
 	if start+9 <= len(m.b) {
@@ -53,13 +99,13 @@ func (m *recordMatch) str() span {
 		if mask := ((w-lsb*0x20)&^w | hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\')) | w) & msb; mask != 0 {
 			if j := start + 1 + bits.TrailingZeros64(mask)>>3; m.b[j] == '"' {
 				m.i = j + 1
-				return span{start, j + 1}
+				return span{start, j + 1, false}
 			}
 		}
 	}
-	end, _, ok := checkString(m.b, m.i)
+	end, esc, ok := checkString(m.b, m.i)
 	m.i, m.ok = end, ok
-	return span{start, end}
+	return span{start, end, esc}
 }
 
 func (m *recordMatch) num() span {
@@ -68,9 +114,17 @@ func (m *recordMatch) num() span {
 		m.ok = false
 		return span{}
 	}
+	if m.shape {
+		i := m.i + 1
+		for i < len(m.b) && numberByte[m.b[i]] {
+			i++
+		}
+		m.i = i
+		return span{start, i, false}
+	}
 	end, ok := checkNumber(m.b, m.i)
 	m.i, m.ok = end, ok
-	return span{start, end}
+	return span{start, end, false}
 }
 
 func (m *recordMatch) boolean() {
@@ -85,6 +139,10 @@ func (m *recordMatch) boolean() {
 // of the record.
 func (m *recordMatch) raw() {
 	if !m.ok {
+		return
+	}
+	if m.shape {
+		m.i, m.ok = skipValue(m.b, m.i)
 		return
 	}
 	m.i, m.ok = checkValue(m.b, m.i, 1)
@@ -104,18 +162,19 @@ func (m *recordMatch) strs() {
 	if m.isNull() {
 		return
 	}
-	m.lit("[")
-	if m.ok && m.i < len(m.b) && m.b[m.i] == ']' {
-		m.i++
+	if !m.char('[') {
+		m.ok = false
+		return
+	}
+	if m.char(']') {
 		return
 	}
 	for m.ok {
 		m.str()
-		if m.ok && m.i < len(m.b) && m.b[m.i] == ',' {
-			m.i++
+		if m.char(',') {
 			continue
 		}
-		m.lit("]")
+		m.ok = m.char(']')
 		return
 	}
 }
@@ -123,7 +182,26 @@ func (m *recordMatch) strs() {
 // matchRecord reports whether line is a canonical record in the shape
 // AppendCanonical writes, and where its fields are.
 func matchRecord(line []byte, f *recordFields) bool {
-	m := recordMatch{b: line, ok: true}
+	return matchTemplate(recordMatch{b: line, ok: true}, f)
+}
+
+// matchRecordShape finds the fields of a line that has the shape
+// AppendCanonical writes without checking it is one: it follows the
+// template's structure — where each value starts and ends, strings and
+// nesting, null or not — but steps over member names and punctuation by
+// their length and skips values without checking them. Only the hash
+// member's name is compared. On a record line AppendCanonical wrote it
+// finds exactly the fields matchRecord finds (FuzzMatchRecordShape checks
+// it); on anything else it may find garbage or nothing, so it proves
+// nothing about a line by itself. The verifier uses it for lines whose
+// bytes a verified checkpoint binds (lineScanner.scanCovered explains why
+// that is enough).
+func matchRecordShape(line []byte, f *recordFields) bool {
+	return matchTemplate(recordMatch{b: line, ok: true, shape: true}, f)
+}
+
+func matchTemplate(m recordMatch, f *recordFields) bool {
+	line := m.b
 	m.lit(`{"agent":{"id":`)
 	m.str()
 	m.lit(`,"name":`)
@@ -161,7 +239,7 @@ func matchRecord(line []byte, f *recordFields) bool {
 		m.lit(`}`)
 	}
 	f.hashMember.start = m.i
-	m.lit(`,"hash":`)
+	m.key(`,"hash":`)
 	f.hash = m.str()
 	f.hashMember.end = m.i
 	m.lit(`,"model":`)
@@ -234,4 +312,82 @@ func matchRecord(line []byte, f *recordFields) bool {
 	m.num()
 	m.lit(`}`)
 	return m.ok && m.i == len(line)
+}
+
+// numberByte marks the bytes a JSON number may hold after its first.
+var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
+	'7': true, '8': true, '9': true, '.': true, 'e': true, 'E': true, '+': true, '-': true}
+
+// skipString returns the end of the string whose opening quote is b[i]:
+// just after the first quote not escaped by a backslash, and whether it
+// holds a backslash. It checks nothing else.
+func skipString(b []byte, i int) (end int, esc, ok bool) {
+	j := i + 1
+	// Eight bytes at a time to the first quote or backslash; a backslash
+	// and the byte after it are skipped (the hex digits of \uXXXX need no
+	// special case: they are neither).
+	for j+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[j:])
+		mask := (hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\'))) & msb
+		if mask == 0 {
+			j += 8
+			continue
+		}
+		k := j + bits.TrailingZeros64(mask)>>3
+		if b[k] == '"' {
+			return k + 1, esc, true
+		}
+		j, esc = k+2, true
+	}
+	for j < len(b) {
+		switch b[j] {
+		case '"':
+			return j + 1, esc, true
+		case '\\':
+			j, esc = j+2, true
+			continue
+		}
+		j++
+	}
+	return len(b), esc, false
+}
+
+// skipValue returns the end of the JSON value that starts at b[i],
+// following strings and nesting only: on valid JSON it ends where a parser
+// would, on anything else wherever it stops.
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch b[i] {
+	case '"':
+		end, _, ok := skipString(b, i)
+		return end, ok
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, _, ok := skipString(b, i)
+				if !ok {
+					return end, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return i, false
+	}
+	start := i
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+		i++
+	}
+	return i, i > start
 }

@@ -178,6 +178,9 @@ func (s *Summary) ContainsConversation(id string) bool {
 
 // Seal is the signed statement that closes a segment: it fixes the
 // segment's place in the chain and, through SummarySHA256, its summary.
+// A v2 seal (written since the segment digest was added) also commits to
+// the segment file itself, so that a reader can prove a sealed segment
+// with one SHA-256 pass over the file instead of checking every record.
 type Seal struct {
 	Chain         string
 	Segment       string
@@ -186,17 +189,35 @@ type Seal struct {
 	FirstPrevHash string
 	LastHash      string
 	SummarySHA256 string
+	// SegmentSHA256 is the lowercase hex SHA-256 of the whole segment file
+	// and SegmentBytes its size; "" and 0 in a v1 seal.
+	SegmentSHA256 string
+	SegmentBytes  int64
 }
 
-const sealHeader = "otelaudit seal v1"
+const (
+	sealHeaderV1 = "otelaudit seal v1"
+	sealHeader   = "otelaudit seal v2"
+)
+
+// HasSegmentDigest reports whether the seal commits to the segment file's
+// bytes (a v2 seal).
+func (s Seal) HasSegmentDigest() bool { return s.SegmentSHA256 != "" }
 
 // Text returns the seal's note text: a header line, then one
-// "key value" line per field.
+// "key value" line per field. A seal without a segment digest is written
+// in the v1 form.
 func (s Seal) Text() []byte {
-	return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\n",
-		sealHeader, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256)
+	if !s.HasSegmentDigest() {
+		return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\n",
+			sealHeaderV1, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256)
+	}
+	return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\nsegment_bytes %d\nsegment_sha256 %s\n",
+		sealHeader, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256, s.SegmentBytes, s.SegmentSHA256)
 }
 
+// sealFor returns the seal of a segment with summary sum, whose canonical
+// bytes are canonical; the segment digest is left for the caller.
 func sealFor(sum Summary, canonical []byte) Seal {
 	h := sha256.Sum256(canonical)
 	return Seal{
@@ -234,9 +255,14 @@ func parseKV(text, header string, keys ...string) (map[string]string, error) {
 	return m, nil
 }
 
-// ParseSeal parses a seal note text.
+// ParseSeal parses a seal note text, v1 or v2.
 func ParseSeal(text []byte) (Seal, error) {
-	m, err := parseKV(string(text), sealHeader, "chain", "segment", "first_seq", "count", "first_prev_hash", "last_hash", "summary_sha256")
+	keys := []string{"chain", "segment", "first_seq", "count", "first_prev_hash", "last_hash", "summary_sha256"}
+	header := sealHeaderV1
+	if strings.HasPrefix(string(text), sealHeader+"\n") {
+		header, keys = sealHeader, append(keys, "segment_bytes", "segment_sha256")
+	}
+	m, err := parseKV(string(text), header, keys...)
 	if err != nil {
 		return Seal{}, fmt.Errorf("seal %w", err)
 	}
@@ -247,7 +273,28 @@ func ParseSeal(text []byte) (Seal, error) {
 	if s.Count, err = strconv.ParseUint(m["count"], 10, 64); err != nil {
 		return Seal{}, fmt.Errorf("seal count %q: %w", m["count"], err)
 	}
+	if header == sealHeader {
+		if s.SegmentBytes, err = strconv.ParseInt(m["segment_bytes"], 10, 64); err != nil || s.SegmentBytes < 0 {
+			return Seal{}, fmt.Errorf("seal segment_bytes %q: not a size", m["segment_bytes"])
+		}
+		if s.SegmentSHA256 = m["segment_sha256"]; !isLowerHex(s.SegmentSHA256, 2*sha256.Size) {
+			return Seal{}, fmt.Errorf("seal segment_sha256 %q: not a lowercase hex SHA-256", truncate(s.SegmentSHA256, 70))
+		}
+	}
 	return s, nil
+}
+
+// isLowerHex reports whether s is n lowercase hex digits.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // OpenSeal verifies a signed seal note and parses it.

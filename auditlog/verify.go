@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -104,6 +105,7 @@ type verifyOptions struct {
 	since   [][]byte
 	workers int
 	chains  []string
+	full    bool
 }
 
 // SinceCheckpoint adds a signed checkpoint saved earlier (for example by a
@@ -124,6 +126,19 @@ func VerifyWorkers(n int) VerifyOption {
 	}
 }
 
+// VerifyFull recomputes everything for every record: its hash and
+// canonical form even where a verified checkpoint already proves its
+// bytes, and each sealed segment file's SHA-256 against its seal. By
+// default Verify proves the records a verified signed checkpoint covers by
+// their Merkle leaves alone, which detects and locates every change made
+// after signing the same way; what only VerifyFull adds is a check of the
+// signer's own arithmetic — that the writer computed each covered record's
+// hash and wrote canonical JSON, as a verifier in another language will
+// expect (README: Verification).
+func VerifyFull() VerifyOption {
+	return func(o *verifyOptions) { o.full = true }
+}
+
 // VerifyChains limits verification to the named chains. Default: all.
 func VerifyChains(names ...string) VerifyOption {
 	return func(o *verifyOptions) { o.chains = append(o.chains, names...) }
@@ -133,9 +148,15 @@ func VerifyChains(names ...string) VerifyOption {
 // canonical form, the hash chain and gap-free sequence, segment names,
 // seals and summaries, every checkpoint (signature by one of verifiers,
 // root recomputed from the records, consistency with the others), prune
-// markers, and the tree.hashes index. It streams segments, hashing them in
-// parallel, and returns every problem as a Finding; the error is only for
-// a store it cannot read at all.
+// markers, the seal index and the tree.hashes index. It streams segments,
+// hashing them in parallel, and returns every problem as a Finding; the
+// error is only for a store it cannot read at all.
+//
+// Records covered by the chain's latest verified checkpoint are proven by
+// their Merkle leaves (one digest each) rather than by their own hash and
+// canonical form (see VerifyFull). A chain where that finds anything at
+// all is verified again in full, so findings are always those of the full
+// check: same kind, segment and seq.
 func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report, error) {
 	if verifiers == nil {
 		return nil, errors.New("auditlog: verify needs at least one verifier key")
@@ -169,11 +190,51 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		since = append(since, sinceCheck{cp: cp})
 	}
 
-	pool := newSegmentPool(o.workers)
+	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full)
+	if err != nil {
+		return nil, err
+	}
+	if !o.full {
+		// Locate what the leaf-only pass found with the full check.
+		var again []string
+		for _, cv := range results {
+			if len(cv.findings) > 0 {
+				again = append(again, cv.name)
+			}
+		}
+		if len(again) > 0 {
+			full, err := verifyChains(dir, again, verifiers, since, o.workers, true)
+			if err != nil {
+				return nil, err
+			}
+			for i, cv := range results {
+				if len(full) > 0 && full[0].name == cv.name {
+					results[i], full = full[0], full[1:]
+				}
+			}
+		}
+	}
+	for _, cv := range results {
+		report.Chains = append(report.Chains, cv.report)
+		report.Findings = append(report.Findings, cv.findings...)
+		report.Records += cv.report.Records
+	}
+	for _, s := range since {
+		if !s.matched {
+			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: int64(s.cp.Size), Kind: KindRollback,
+				Detail: fmt.Sprintf("no chain in the store has origin %q", s.cp.Origin)})
+		}
+	}
+	return report, nil
+}
+
+// verifyChains verifies the named chains concurrently; full is VerifyFull.
+func verifyChains(dir string, names []string, verifiers note.Verifiers, since []sinceCheck, workers int, full bool) ([]*chainVerifier, error) {
+	pool := newSegmentPool(workers)
 	results := make([]*chainVerifier, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		cv := &chainVerifier{dir: filepath.Join(dir, name), name: name, verifiers: verifiers, since: since}
+		cv := &chainVerifier{dir: filepath.Join(dir, name), name: name, verifiers: verifiers, since: since, full: full}
 		results[i] = cv
 		if err := cv.prepare(); err != nil {
 			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
@@ -196,18 +257,7 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		}()
 	}
 	wg.Wait()
-	for _, cv := range results {
-		report.Chains = append(report.Chains, cv.report)
-		report.Findings = append(report.Findings, cv.findings...)
-		report.Records += cv.report.Records
-	}
-	for _, s := range since {
-		if !s.matched {
-			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: int64(s.cp.Size), Kind: KindRollback,
-				Detail: fmt.Sprintf("no chain in the store has origin %q", s.cp.Origin)})
-		}
-	}
-	return report, nil
+	return results, nil
 }
 
 type sinceCheck struct {
@@ -228,7 +278,7 @@ func newSegmentPool(n int) *segmentPool {
 func (p *segmentPool) launch(j *segmentJob) {
 	p.slots <- struct{}{}
 	go func() {
-		j.res = verifySegmentFile(j.path)
+		j.res = verifySegment(j)
 		close(j.done)
 	}()
 }
@@ -236,10 +286,16 @@ func (p *segmentPool) launch(j *segmentJob) {
 func (p *segmentPool) release() { <-p.slots }
 
 type segmentJob struct {
-	name string
-	path string
-	done chan struct{}
-	res  *segmentResult
+	name  string
+	path  string
+	first uint64 // the seq its name claims
+	// cover is the size of the chain's latest checkpoint when records it
+	// covers may be proven by their leaves alone (0: check every record
+	// in full); hashFile asks for the file's SHA-256, for its seal.
+	cover    uint64
+	hashFile bool
+	done     chan struct{}
+	res      *segmentResult
 }
 
 // Status of one line of a segment.
@@ -265,6 +321,8 @@ type lineInfo struct {
 type segmentResult struct {
 	lines   []lineInfo
 	summary *summaryBuilder
+	bytes   int64  // file size read
+	sha256  string // hex SHA-256 of the file, when asked for
 	err     error
 }
 
@@ -277,10 +335,33 @@ const segmentChunk = 256 << 10
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, segmentChunk); return &b }}
 
-// verifySegmentFile reads one segment and checks each line on its own:
-// decoding, canonical form and hash.
+// linesPool recycles the per-segment line slices (about 100 bytes per
+// record), which the chain pass is done with once it moves on to the next
+// segment: allocating and clearing them anew was a tenth of the cost.
+var linesPool sync.Pool
+
+func getLines(n int) []lineInfo {
+	if p, ok := linesPool.Get().(*[]lineInfo); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]lineInfo, 0, n)
+}
+
+func putLines(l []lineInfo) {
+	l = l[:0]
+	linesPool.Put(&l)
+}
+
+// verifySegmentFile reads one segment and checks each line in full.
 func verifySegmentFile(path string) *segmentResult {
-	f, err := os.Open(path)
+	return verifySegment(&segmentJob{name: filepath.Base(path), path: path})
+}
+
+// verifySegment reads one segment and checks each line on its own:
+// decoding, canonical form and hash (or, for records the job's checkpoint
+// covers, the leaf alone).
+func verifySegment(j *segmentJob) *segmentResult {
+	f, err := os.Open(j.path)
 	if err != nil {
 		return &segmentResult{err: err}
 	}
@@ -289,12 +370,20 @@ func verifySegmentFile(path string) *segmentResult {
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	v := segmentScan{name: filepath.Base(path), res: &segmentResult{lines: make([]lineInfo, 0, size/700+1)}}
+	v := segmentScan{name: j.name, res: &segmentResult{lines: getLines(int(size/700 + 1))}, cover: j.cover, next: j.first}
+	var fileHash hash.Hash
+	if j.hashFile {
+		fileHash = sha256.New()
+	}
 	bp := chunkPool.Get().(*[]byte)
 	buf := *bp
 	n := 0 // unconsumed bytes at the start of buf
 	for {
 		m, err := f.Read(buf[n:])
+		if fileHash != nil {
+			fileHash.Write(buf[n : n+m])
+		}
+		v.res.bytes += int64(m)
 		n += m
 		used := v.lines(buf[:n])
 		n = copy(buf, buf[used:n])
@@ -312,14 +401,19 @@ func verifySegmentFile(path string) *segmentResult {
 	if len(buf) == segmentChunk {
 		chunkPool.Put(bp)
 	}
+	if fileHash != nil {
+		v.res.sha256 = hex.EncodeToString(fileHash.Sum(nil))
+	}
 	return v.finish(n)
 }
 
 // segmentScan checks the lines of one segment as they are read.
 type segmentScan struct {
-	name string
-	res  *segmentResult
-	sc   lineScanner
+	name  string
+	res   *segmentResult
+	sc    lineScanner
+	cover uint64 // see segmentJob
+	next  uint64 // the seq the next line should have
 }
 
 // lines checks every complete line of data and returns the number of
@@ -335,10 +429,20 @@ func (v *segmentScan) lines(data []byte) int {
 		line := data[used : used+nl]
 		used += nl + 1
 		var li lineInfo
-		if err := v.sc.scan(line, &li); err != nil {
+		var err error
+		// The first record of each segment is checked in full even when
+		// a checkpoint covers it: a sample that keeps the writer's record
+		// hashes honest at the cost of one digest per segment.
+		if v.next+1 < v.cover && len(res.lines) > 0 {
+			err = v.sc.scanCovered(line, &li, v.cover)
+		} else {
+			err = v.sc.scan(line, &li)
+		}
+		if err != nil {
 			res.lines = append(res.lines, lineInfo{status: lineMalformed, detail: oneLine(err)})
 			continue
 		}
+		v.next = li.seq + 1
 		if res.summary == nil {
 			res.summary = newSummaryBuilder(li.chainID, v.name, li.seq)
 		}
@@ -376,6 +480,7 @@ type chainVerifier struct {
 	dir, name string
 	verifiers note.Verifiers
 	since     []sinceCheck
+	full      bool // VerifyFull
 
 	segNames []string
 	jobs     []*segmentJob
@@ -383,6 +488,7 @@ type chainVerifier struct {
 	cps      []*cpCheck
 	latest   *Checkpoint
 	id       string
+	sealIdx  *SealIndex
 
 	findings []Finding
 	report   ChainReport
@@ -423,7 +529,8 @@ func (v *chainVerifier) prepare() error {
 			continue
 		}
 		v.segNames = append(v.segNames, n)
-		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), done: make(chan struct{})})
+		first, _ := parseSegmentName(n)
+		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, hashFile: v.full, done: make(chan struct{})})
 	}
 	v.report.Segments = len(v.segNames)
 
@@ -485,6 +592,24 @@ func (v *chainVerifier) prepare() error {
 		if v.id != "" && v.since[i].cp.Origin == v.id {
 			v.since[i].matched = true
 			v.cps = append(v.cps, &cpCheck{file: "since-checkpoint", cp: v.since[i].cp, since: &v.since[i]})
+		}
+	}
+	if v.latest != nil && !v.full {
+		for _, j := range v.jobs {
+			j.cover = v.latest.Size
+		}
+	}
+	if _, err := os.Stat(filepath.Join(v.dir, sealIndexFile)); err == nil {
+		if n, ok := v.openNote(sealIndexFile, KindSealInvalid, KindSealInvalid); ok {
+			x, err := ParseSealIndex([]byte(n.Text))
+			switch {
+			case err != nil:
+				v.add(sealIndexFile, -1, KindSealInvalid, "%s", oneLine(err))
+			case v.id != "" && x.Chain != v.id:
+				v.add(sealIndexFile, -1, KindSealMismatch, "seal index is for chain %q", x.Chain)
+			default:
+				v.sealIdx = &x
+			}
 		}
 	}
 	slices.SortStableFunc(v.cps, func(a, b *cpCheck) int {
@@ -572,6 +697,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		res := j.res
 		pool.release()
 		name := j.name
+		before := len(v.findings)
 		lastSegment = name
 		claimed, _ := parseSegmentName(name)
 		if res.err != nil {
@@ -685,7 +811,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			v.add(name, int64(seq), KindOutOfOrder, "seq %d was never followed by its predecessors", seq)
 		}
 		pending = nil
-		v.checkSeal(name, si == len(v.jobs)-1, res)
+		v.checkSeal(name, si == len(v.jobs)-1, res, len(v.findings) > before)
+		putLines(res.lines)
+		res.lines = nil
 	}
 	if v.id == "" && v.latest != nil {
 		v.id = v.latest.Origin
@@ -716,8 +844,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	}
 }
 
-// checkSeal checks a segment's seal and summary against what was read.
-func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult) {
+// checkSeal checks a segment's seal and summary against what was read;
+// flagged says the segment's records already have findings.
+func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, flagged bool) {
 	sealFile := sealName(name)
 	if _, err := os.Stat(filepath.Join(v.dir, sealFile)); err != nil {
 		if !last {
@@ -734,6 +863,11 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult) {
 		v.add(sealFile, -1, KindSealInvalid, "%s", oneLine(err))
 		return
 	}
+	if v.sealIdx != nil {
+		if want, ok := v.sealIdx.Seals[name]; ok && want != sealTextSHA256([]byte(n.Text)) {
+			v.add(sealIndexFile, -1, KindSealMismatch, "seal index lists another seal for segment %s", name)
+		}
+	}
 	var sum Summary
 	if res.summary != nil {
 		sum = res.summary.summary()
@@ -746,6 +880,12 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult) {
 		v.add(name, int64(sum.FirstSeq), KindSealMismatch, "seal says %d records from seq %d, segment has %d from seq %d", seal.Count, seal.FirstSeq, sum.Count, sum.FirstSeq)
 	case seal.FirstPrevHash != actual.FirstPrevHash || seal.LastHash != actual.LastHash:
 		v.add(name, int64(sum.FirstSeq+sum.Count)-1, KindSealMismatch, "seal's first prev_hash or last hash differs from the segment")
+	case flagged:
+		// The file differs from what was sealed; the findings say where.
+	case seal.HasSegmentDigest() && seal.SegmentBytes != res.bytes:
+		v.add(name, -1, KindSealMismatch, "segment file has %d bytes, its seal says %d", res.bytes, seal.SegmentBytes)
+	case seal.HasSegmentDigest() && res.sha256 != "" && seal.SegmentSHA256 != res.sha256:
+		v.add(name, -1, KindSealMismatch, "segment file's SHA-256 differs from its seal")
 	}
 	data, err := os.ReadFile(filepath.Join(v.dir, summaryName(name)))
 	if err != nil {

@@ -78,6 +78,44 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 	return nil
 }
 
+// scanCovered is scan for a line that a verified signed checkpoint of
+// size cover is expected to bind: it takes only the Merkle leaf hash, and
+// checks neither the record hash nor the canonical form. Why that proves
+// the line, given that the chain pass compares the checkpoint's root:
+//
+//   - The leaf is the hash of the exact bytes around the hash member, so
+//     the root matches only if they are the bytes the writer signed: a
+//     canonical record without "hash", T.
+//   - matchRecordShape finds the hash member by following the structure
+//     of the line from its first byte, and every byte it looks at before
+//     the member is a byte of T (which starts the same). On T it finds the
+//     place where canonical JSON puts "hash" (after "error"), so the member
+//     is at that place in the line too, not, say, inside a payload.
+//   - The member is `,"hash":"` and 64 bytes without escapes and `"`, so
+//     the line is T with a hash member inserted where it belongs: the line
+//     the writer wrote, unless the 64 bytes differ.
+//   - They must equal the next record's prev_hash, which the next leaf
+//     binds (the chain pass compares them).
+//
+// Lines this cannot prove that way get the full check of scan: another
+// shape, the last record the checkpoint covers (no later covered record
+// repeats its hash), and records beyond it. What it does not re-derive is
+// the writer's own arithmetic on signed bytes — that the hash the next
+// record repeats is the SHA-256 of T, and that T is canonical — which
+// VerifyFull checks (README: Verification).
+func (s *lineScanner) scanCovered(line []byte, li *lineInfo, cover uint64) error {
+	f := &s.fast
+	if !matchRecordShape(line, f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 {
+		return s.scan(line, li)
+	}
+	if err := s.fastFields(line, li); err != nil || li.seq+1 >= cover {
+		*li = lineInfo{}
+		return s.scan(line, li)
+	}
+	li.leaf = s.hashes.leafOnly(line[:f.hashMember.start], line[f.hashMember.end:])
+	return nil
+}
+
 // scanSlow is scan for a line that is not a canonical record in the
 // writer's shape: it canonicalizes the line to find out what it is. Any
 // line gets the same verdict from it as from scan; tests hold the fast
@@ -157,7 +195,7 @@ func (s *lineScanner) locate(enc []byte, useTop bool) error {
 func (s *lineScanner) fastFields(line []byte, li *lineInfo) error {
 	val := func(sp span) []byte { return line[sp.start:sp.end] }
 	f := &s.fast
-	v, err := s.view(val(f.chainID))
+	v, err := s.viewSpan(line, f.chainID)
 	if err != nil {
 		return fmt.Errorf("member %q: %w", "chain_id", err)
 	}
@@ -165,7 +203,7 @@ func (s *lineScanner) fastFields(line []byte, li *lineInfo) error {
 		s.chainID = strings.Clone(v)
 	}
 	li.chainID = s.chainID
-	if h := val(f.hash); bytes.IndexByte(h, '\\') < 0 {
+	if h := val(f.hash); !f.hash.esc {
 		li.hash = s.keep(h[1 : len(h)-1])
 	} else if li.hash, err = canonicalString(h); err != nil {
 		return fmt.Errorf("member %q: %w", "hash", err)
@@ -180,15 +218,34 @@ func (s *lineScanner) fastFields(line []byte, li *lineInfo) error {
 	if li.seq, err = strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64); err != nil {
 		return fmt.Errorf("member %q: %w", "seq", err)
 	}
-	// The strings are canonical: views cannot fail.
-	s.conv, _ = s.view(val(f.conv))
-	s.retain, _ = s.view(val(f.retain))
-	s.subj.ID, _ = s.view(val(f.subjID))
-	s.subj.Type, _ = s.view(val(f.subjType))
-	s.ts, _ = s.view(val(f.ts))
-	s.tool, _ = s.view(val(f.tool))
-	s.user, _ = s.view(val(f.user))
-	return nil
+	if s.conv, err = s.viewSpan(line, f.conv); err == nil {
+		if s.retain, err = s.viewSpan(line, f.retain); err == nil {
+			if s.subj.ID, err = s.viewSpan(line, f.subjID); err == nil {
+				if s.subj.Type, err = s.viewSpan(line, f.subjType); err == nil {
+					if s.ts, err = s.viewSpan(line, f.ts); err == nil {
+						if s.tool, err = s.viewSpan(line, f.tool); err == nil {
+							s.user, err = s.viewSpan(line, f.user)
+						}
+					}
+				}
+			}
+		}
+	}
+	// Cannot fail on a canonical line; a shape match does not check
+	// escapes, so the caller must see it on any other.
+	return err
+}
+
+// viewSpan is view for a string the matcher found: one without escapes
+// needs no look.
+func (s *lineScanner) viewSpan(line []byte, sp span) (string, error) {
+	if !sp.esc && sp.end-sp.start >= 2 {
+		if sp.end-sp.start == 2 {
+			return "", nil
+		}
+		return unsafe.String(&line[sp.start+1], sp.end-sp.start-2), nil
+	}
+	return s.view(line[sp.start:sp.end])
 }
 
 // keep returns b as a string that outlives the line: lineInfo keeps the
