@@ -129,11 +129,20 @@ http_get() {
 
 # start NAME BINARY ARGS... starts a service in the background.
 start() {
-  local name=$1
+  local name=$1 pid i
   shift
   "$@" >"$DEMO_DIR/$name.log" 2>&1 &
-  echo $! >"$DEMO_DIR/$name.pid"
+  pid=$!
+  echo "$pid" >"$DEMO_DIR/$name.pid"
   printf '%s' "$1" >"$DEMO_DIR/$name.cmd"
+  # Until the child has exec'd the binary, /proc shows the forked shell, and
+  # pid_of would take a starting service for a dead one (seen on a loaded
+  # machine): wait, for at most 5 s, until it runs the binary or is gone.
+  for i in $(seq 100); do
+    [ -r "/proc/$pid/cmdline" ] || break
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$1" && break
+    sleep 0.05
+  done
 }
 
 # wait_until WHAT SERVICE COMMAND... polls COMMAND until it succeeds, for at
@@ -202,9 +211,14 @@ run_agent() {
   *) endpoint=http://127.0.0.1:$OTELAUDIT_OTLP_HTTP_PORT ;;
   esac
   say "Agent $name (OTLP $protocol, bearer token)"
+  # Captured, then shown: tee /dev/stderr would reopen (and truncate) a log
+  # file the demo's output is redirected to.
+  local status=0
   out=$(OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint OTEL_EXPORTER_OTLP_PROTOCOL=$protocol \
     OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20$OTELAUDIT_TOKEN" \
-    "$BIN/$name" 2>&1 | tee /dev/stderr) || die "$name failed"
+    "$BIN/$name" 2>&1) || status=$?
+  printf '%s\n' "$out" >&2
+  [ "$status" -eq 0 ] || die "$name failed"
   n=$(sed -n "s/^$name: \([0-9][0-9]*\) tool calls.*/\1/p" <<<"$out")
   [ -n "$n" ] || die "$name did not say how many tool calls it made"
   expected=$((expected + n * spans))
