@@ -12,7 +12,7 @@ import (
 
 // buildTamperStore writes a closed store with several sealed segments in
 // chain "general" (60 records) and some in "healthcare" (20 records).
-func buildTamperStore(t *testing.T, k testKeys) string {
+func buildTamperStore(t testing.TB, k testKeys) string {
 	t.Helper()
 	dir := t.TempDir()
 	s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
@@ -78,15 +78,18 @@ func (f *fixture) latest() Checkpoint {
 	return cp
 }
 
-func TestVerifyDetectsTampering(t *testing.T) {
-	k := newTestKeys(t, "test")
-	tests := []struct {
-		name string
-		// tamper changes the store and returns the expected finding's
-		// kind, segment and seq (chain is "general").
-		tamper func(f *fixture) (kind, segment string, seq int64)
-		opts   func(f *fixture) []VerifyOption
-	}{
+// tamperCase changes a store built by buildTamperStore.
+type tamperCase struct {
+	name string
+	// tamper changes the store and returns the expected finding's
+	// kind, segment and seq (chain is "general").
+	tamper func(f *fixture) (kind, segment string, seq int64)
+	opts   func(f *fixture) []VerifyOption
+}
+
+// tamperCases are the tampering cases of SPEC §5, one per kind of change.
+func tamperCases() []tamperCase {
+	return []tamperCase{
 		{name: "untouched", tamper: func(*fixture) (string, string, int64) { return "", "", 0 }},
 		{name: "modified field", tamper: func(f *fixture) (string, string, int64) {
 			ls := f.lines(f.segs[1])
@@ -270,7 +273,11 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	k := newTestKeys(t, "test")
+	for _, tt := range tamperCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := buildTamperStore(t, k)
 			segs, _ := listSegments(filepath.Join(dir, "general"))
