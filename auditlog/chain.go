@@ -617,8 +617,7 @@ func (c *chain) seal() error {
 	seal := sealFor(sum, canon)
 	seal.SegmentBytes = c.segSize
 	seal.SegmentSHA256 = hex.EncodeToString(c.segHash.Sum(nil))
-	sealText := seal.Text()
-	signed, err := note.Sign(&note.Note{Text: string(sealText)}, c.opts.signer)
+	signed, err := note.Sign(&note.Note{Text: string(seal.Text())}, c.opts.signer)
 	if err != nil {
 		return fmt.Errorf("chain %q: signing seal: %w", c.name, err)
 	}
@@ -629,7 +628,7 @@ func (c *chain) seal() error {
 		return fmt.Errorf("chain %q: writing seal of %s: %w", c.name, c.segName, err)
 	}
 	c.log.Debug("sealed segment", zap.String("segment", c.segName), zap.Uint64("records", sum.Count))
-	if err := c.writeSealIndex(c.segName, sealText); err != nil {
+	if err := c.writeSealIndex(c.segName, signed); err != nil {
 		// The index only saves readers work; they check seals it does
 		// not list one by one. The next seal writes it again.
 		c.log.Warn("writing the seal index failed", zap.Error(err))
@@ -639,9 +638,9 @@ func (c *chain) seal() error {
 	return c.checkpoint()
 }
 
-// writeSealIndex adds the seal of segment, whose note text is text, to the
-// chain's signed seal index and rewrites it.
-func (c *chain) writeSealIndex(segment string, text []byte) error {
+// writeSealIndex adds the seal of segment, whose file holds signed, to
+// the chain's signed seal index and rewrites it.
+func (c *chain) writeSealIndex(segment string, signed []byte) error {
 	if c.sealIdx == nil {
 		entries, err := readSealIndexEntries(c.dir, c.id)
 		if err != nil {
@@ -649,7 +648,7 @@ func (c *chain) writeSealIndex(segment string, text []byte) error {
 		}
 		c.sealIdx = entries
 	}
-	c.sealIdx[segment] = sealTextSHA256(text)
+	c.sealIdx[segment] = fileSHA256(signed)
 	signed, err := note.Sign(&note.Note{Text: string(SealIndex{Chain: c.id, Seals: c.sealIdx}.Text())}, c.opts.signer)
 	if err != nil {
 		return err

@@ -289,7 +289,7 @@ func resignChain(t *testing.T, dir, chain string, signer note.Signer) {
 		}
 		os.WriteFile(filepath.Join(chainDir, summaryName(s)), canon, 0o600)
 		os.WriteFile(filepath.Join(chainDir, sealName(s)), msg, 0o600)
-		idx.Seals[s] = sealTextSHA256(seal.Text())
+		idx.Seals[s] = fileSHA256(msg)
 	}
 	idx.Chain = id
 	msg, err := note.Sign(&note.Note{Text: string(idx.Text())}, signer)
@@ -443,7 +443,7 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		idx.Seals[f.segs[i]] = sealTextSHA256(seal.Text())
+		idx.Seals[f.segs[i]] = fileSHA256(out)
 		out, _ = note.Sign(&note.Note{Text: string(idx.Text())}, k.signer)
 		os.WriteFile(ip, out, 0o600)
 	}

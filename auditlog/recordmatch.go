@@ -43,6 +43,7 @@ type span struct {
 type recordFields struct {
 	chainID, conv, hash, prev, retain, seq, subjID, subjType, ts, tool, user span
 	hashMember                                                               span
+	success                                                                  span
 }
 
 // lit matches member names and punctuation; in shape mode it only steps
@@ -287,7 +288,9 @@ func matchTemplate(m recordMatch, f *recordFields) bool {
 	m.lit(`,"type":`)
 	f.subjType = m.str()
 	m.lit(`},"success":`)
+	f.success.start = m.i
 	m.boolean()
+	f.success.end = m.i
 	m.lit(`,"timestamp":`)
 	f.ts = m.str()
 	m.lit(`,"tool_call_id":`)

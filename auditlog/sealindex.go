@@ -18,11 +18,12 @@ const sealIndexFile = "seal_index"
 const sealIndexHeader = "otelaudit seal index v1"
 
 // SealIndex is a signed note that lists a chain's seals by the SHA-256 of
-// their note text. It lets a reader trust every seal it lists after one
-// signature check instead of one per segment; a seal it does not list (or
-// whose text differs) is checked on its own signature as before, so the
-// index only ever saves work and never decides a verdict. The writer
-// rewrites it after every seal.
+// their files (the signed seal notes, signatures included). It lets a
+// reader trust every seal it lists after one signature check instead of
+// one per segment; a seal it does not list, or whose file differs in any
+// byte, is checked on its own signature as before, so the index only ever
+// saves work and never decides a verdict. The writer rewrites it after
+// every seal.
 //
 //	otelaudit seal index v1
 //	chain example.com/otelaudit/gw-1/general
@@ -30,8 +31,8 @@ const sealIndexHeader = "otelaudit seal index v1"
 //	00000000000000004096.jsonl 1c3d…
 type SealIndex struct {
 	Chain string
-	// Seals maps a segment file name to the lowercase hex SHA-256 of the
-	// text of its seal note (the signed part, before the blank line).
+	// Seals maps a segment file name to the lowercase hex SHA-256 of its
+	// seal file.
 	Seals map[string]string
 }
 
@@ -83,24 +84,24 @@ func OpenSealIndex(msg []byte, verifiers note.Verifiers) (SealIndex, error) {
 }
 
 // Seal returns the seal in msg, the signed seal note of segment, without
-// checking its signature, when the index lists that exact seal text for
+// checking its signature, when the index lists exactly that file for
 // segment; ok is false otherwise, and the caller verifies the seal's own
 // signature (OpenSeal).
 func (x *SealIndex) Seal(segment string, msg []byte) (seal Seal, ok bool) {
 	want, listed := x.Seals[segment]
-	if !listed {
+	if !listed || fileSHA256(msg) != want {
 		return Seal{}, false
 	}
 	text, err := noteText(msg)
-	if err != nil || sealTextSHA256(text) != want {
+	if err != nil {
 		return Seal{}, false
 	}
 	seal, err = ParseSeal(text)
 	return seal, err == nil
 }
 
-func sealTextSHA256(text []byte) string {
-	h := sha256.Sum256(text)
+func fileSHA256(b []byte) string {
+	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
 
@@ -125,7 +126,7 @@ func readSealIndexEntries(dir, id string) (map[string]string, error) {
 		if s, err := ParseSeal(text); err != nil || s.Chain != id || s.Segment != seg {
 			continue
 		}
-		out[seg] = sealTextSHA256(text)
+		out[seg] = fileSHA256(msg)
 	}
 	return out, nil
 }

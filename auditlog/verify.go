@@ -503,10 +503,16 @@ func (v *chainVerifier) add(segment string, seq int64, kind, format string, args
 }
 
 func (v *chainVerifier) openNote(file string, kindForged, kindUnknown string) (*note.Note, bool) {
+	n, _, ok := v.openNoteMsg(file, kindForged, kindUnknown)
+	return n, ok
+}
+
+// openNoteMsg is openNote that also returns the file's bytes.
+func (v *chainVerifier) openNoteMsg(file string, kindForged, kindUnknown string) (*note.Note, []byte, bool) {
 	msg, err := os.ReadFile(filepath.Join(v.dir, file))
 	if err != nil {
 		v.add(file, -1, kindForged, "unreadable: %s", oneLine(err))
-		return nil, false
+		return nil, nil, false
 	}
 	n, err := note.Open(msg, v.verifiers)
 	if err != nil {
@@ -516,9 +522,9 @@ func (v *chainVerifier) openNote(file string, kindForged, kindUnknown string) (*
 		} else {
 			v.add(file, -1, kindForged, "signature does not verify: %s", oneLine(err))
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return n, true
+	return n, msg, true
 }
 
 func (v *chainVerifier) prepare() error {
@@ -863,7 +869,7 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 		}
 		return
 	}
-	n, ok := v.openNote(sealFile, KindSealInvalid, KindSealInvalid)
+	n, msg, ok := v.openNoteMsg(sealFile, KindSealInvalid, KindSealInvalid)
 	if !ok {
 		return
 	}
@@ -873,7 +879,7 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 		return
 	}
 	if v.sealIdx != nil {
-		if want, ok := v.sealIdx.Seals[name]; ok && want != sealTextSHA256([]byte(n.Text)) {
+		if want, ok := v.sealIdx.Seals[name]; ok && want != fileSHA256(msg) {
 			v.add(sealIndexFile, -1, KindSealMismatch, "seal index lists another seal for segment %s", name)
 		}
 	}

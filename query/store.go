@@ -31,6 +31,7 @@ const (
 	checkpointsDir = "checkpoints"
 	treeFile       = "tree.hashes"
 	pruneFile      = "prune"
+	sealIndexFile  = "seal_index"
 )
 
 // StoreSource reads an otelaudit audit store and proves what it returns.
@@ -38,13 +39,17 @@ const (
 // It answers a narrow question (one conversation, one subject, one user)
 // without reading every segment: each sealed segment has a summary of the
 // conversations, subjects, users, tools and time range it holds, committed
-// to by a signed seal. Fetch verifies every seal's signature and that the
-// seals chain together; reads and fully re-verifies (hashes, canonical
-// form, sequence, hash chain, first and last hash against the seal) only
-// the segments whose summaries may hold a match, plus the active segment;
-// and checks the active segment against the latest signed checkpoint with
-// the RFC 6962 Merkle root. A summary is only trusted once its SHA-256
-// matches the signed seal, so a tampered summary cannot hide a segment.
+// to by a signed seal. Fetch verifies every seal (its signature, or its
+// listing in the chain's signed seal index) and that the seals chain
+// together; reads only the segments whose summaries may hold a match, plus
+// the active segment; proves a sealed segment by the SHA-256 of its file,
+// which its seal signs, and decodes only the lines that may match (a
+// segment sealed before seals carried that digest, or whose file does not
+// match it, is re-verified line by line: hashes, canonical form, sequence,
+// hash chain, first and last hash against the seal); and checks the active
+// segment against the latest signed checkpoint with the RFC 6962 Merkle
+// root. A summary is only trusted once its SHA-256 matches the signed
+// seal, so a tampered summary cannot hide a segment.
 //
 // Without verifier keys nothing can be proven: every segment is read and
 // its hash chain checked, and the result says integrity was not checked.
@@ -197,6 +202,9 @@ type chainScan struct {
 	// State carried between the phases of Fetch.
 	verifying      bool
 	cp             *auditlog.Checkpoint
+	sealIdx        *auditlog.SealIndex
+	sumNeedles     [][]byte // see mayMatch
+	sumRare        []int
 	start          position
 	markerFrontier []tlog.Hash
 	segs           []*segInfo
@@ -243,6 +251,7 @@ type position struct {
 func (c *chainScan) prepare() {
 	if c.verifying {
 		c.cp = c.readCheckpoint()
+		c.sealIdx = c.readSealIndex()
 	}
 	c.start = position{0, auditlog.ZeroHash}
 	if msg, err := os.ReadFile(filepath.Join(c.dir, pruneFile)); err == nil {
@@ -402,6 +411,31 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 	return &cp
 }
 
+// readSealIndex opens the chain's signed seal index, which vouches for the
+// seals it lists with one signature; nil (with a finding if it is there
+// but does not verify) when there is none to use, and every seal is then
+// checked on its own signature.
+func (c *chainScan) readSealIndex() *auditlog.SealIndex {
+	msg, err := os.ReadFile(filepath.Join(c.dir, sealIndexFile))
+	if os.IsNotExist(err) {
+		return nil // written by an older version, or no segment sealed yet
+	}
+	if err != nil {
+		c.add(sealIndexFile, -1, auditlog.KindSealInvalid, "unreadable seal index: %s", oneLine(err.Error()))
+		return nil
+	}
+	idx, err := auditlog.OpenSealIndex(msg, c.src.verifiers)
+	switch {
+	case err != nil:
+		c.add(sealIndexFile, -1, auditlog.KindSealInvalid, "seal index does not verify: %s", oneLine(err.Error()))
+		return nil
+	case c.id != "" && idx.Chain != c.id:
+		c.add(sealIndexFile, -1, auditlog.KindSealMismatch, "seal index is for chain %q, not %q", idx.Chain, c.id)
+		return nil
+	}
+	return &idx
+}
+
 // listSegments lists the chain's segment files in name order; files with
 // malformed names are findings and are not read.
 func (c *chainScan) listSegments() []*segInfo {
@@ -457,7 +491,13 @@ func (c *chainScan) openSeal(s *segInfo) {
 		addf(base+sealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
 		return
 	}
-	seal, err := auditlog.OpenSeal(msg, c.src.verifiers)
+	seal, listed := auditlog.Seal{}, false
+	if c.sealIdx != nil {
+		seal, listed = c.sealIdx.Seal(s.name, msg)
+	}
+	if !listed {
+		seal, err = auditlog.OpenSeal(msg, c.src.verifiers)
+	}
 	if err != nil {
 		s.sealBad = true
 		var unknown *note.UnverifiedNoteError
@@ -488,14 +528,25 @@ func (c *chainScan) openSeal(s *segInfo) {
 // read, a false negative cannot happen because both sides are RFC 8785.
 func (c *chainScan) mayMatch(summary []byte) bool {
 	f := c.filter
-	for _, v := range []string{f.ConversationID, f.UserID, f.Tool} {
-		if v != "" && !bytes.Contains(summary, jcsString(v)) {
-			return false
+	if c.sumNeedles == nil {
+		// The wanted values, each searched for by its rarest byte in the
+		// first summary (see rarestByte); built once per Fetch.
+		c.sumNeedles = [][]byte{}
+		for _, v := range []string{f.ConversationID, f.UserID, f.Tool} {
+			if v != "" {
+				c.sumNeedles = append(c.sumNeedles, jcsString(v))
+			}
+		}
+		if f.hasSubject() {
+			needle := append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...)
+			c.sumNeedles = append(c.sumNeedles, append(needle, '}'))
+		}
+		for _, n := range c.sumNeedles {
+			c.sumRare = append(c.sumRare, rarestByte(n, summary))
 		}
 	}
-	if f.hasSubject() {
-		needle := append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...)
-		if !bytes.Contains(summary, append(needle, '}')) {
+	for i, n := range c.sumNeedles {
+		if indexAt(summary, 0, n, c.sumRare[i]) < 0 {
 			return false
 		}
 	}

@@ -18,6 +18,9 @@ import (
 
 // segResult is what reading one segment file found.
 type segResult struct {
+	// proven says that the file matched the SHA-256 its seal signs: the
+	// fields below then come from the seal.
+	proven    bool
 	count     uint64
 	hasFirst  bool
 	firstSeq  uint64
@@ -32,10 +35,14 @@ type segResult struct {
 	findings  []Finding
 }
 
-// readSegment re-verifies every line of one segment on its own: record
-// syntax, canonical form, hash, chain id, sequence and hash links between
-// consecutive records. How the segment joins its neighbours and its seal is
-// checked by walk.
+// readSegment reads one segment and proves it. A sealed segment whose seal
+// commits to the file's SHA-256 is proven by that one hash, and only the
+// lines that may match are decoded (readProven); any other segment, and
+// one whose file does not match its seal, has every line re-verified on
+// its own: record syntax, canonical form, hash (or, for records the latest
+// checkpoint covers, Merkle leaf), chain id, sequence and hash links
+// between consecutive records. How the segment joins its neighbours and its
+// seal is checked by walk.
 func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 	res := &segResult{}
 	addf := func(seq int64, kind, format string, args ...any) {
@@ -48,18 +55,22 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 	}
 	defer segmentBuffers.Put(buf)
 	data := *buf
+	var h lineHasher
+	if seal := s.seal; seal != nil && seal.HasSegmentDigest() && !active && !s.leaves {
+		if h.fileMatches(data, seal) {
+			return c.readProven(s, data)
+		}
+		addf(-1, auditlog.KindSealMismatch, "segment file (%d bytes) does not match the size and SHA-256 its seal signs", len(data))
+	}
 	var (
 		rec      auditlog.Record
-		canon    []byte // the line without its hash member
+		rl       auditlog.RecordLine
 		full     []byte
-		sum      [sha256.Size]byte
-		hexSum   [64]byte
 		linked   bool // the previous line was a good record
 		prevSeq  uint64
 		prevHash []byte
 		lineNo   int
 	)
-	h := sha256.New()
 	needles := c.needles()
 	collectLeaves := s.leaves
 	for len(data) > 0 {
@@ -75,8 +86,19 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		}
 		line := data[:nl]
 		data = data[nl+1:]
-		lf, err := scanLine(line)
+		// The writer's shape is found fastest; any line must then match
+		// its hash or leaf, whatever was found in it.
+		var lf lineFields
+		var err error
+		if auditlog.ScanRecordLine(line, &rl) {
+			lf = lineFields{seq: rl.Seq, prev: rl.PrevHash, hash: rl.Hash, chainID: rl.ChainID, timestamp: rl.Timestamp,
+				conversation: rl.ConversationID, user: rl.UserID, tool: rl.ToolName, subject: rl.Subject, success: rl.Success,
+				hashStart: rl.HashStart, hashEnd: rl.HashEnd}
+		} else {
+			lf, err = scanLine(line)
+		}
 		fromScan := err == nil
+		var canonA, canonB []byte // the line without its hash member
 		if err != nil {
 			// Not a plain record line: let the full decoder say why, or
 			// take the fields from it when it accepts the line.
@@ -89,24 +111,27 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 				linked = false
 				continue
 			}
-			canon = rec.AppendCanonical(canon[:0], false)
+			canonA = rec.AppendCanonical(h.canon[:0], false)
+			h.canon = canonA
 			lf = lineFields{seq: rec.Seq, prev: []byte(rec.PrevHash), hash: []byte(rec.Hash), chainID: []byte(rec.ChainID)}
 			if !bytes.Equal(rec.AppendCanonical(full[:0], true), line) {
 				addf(int64(rec.Seq), auditlog.KindNonCanonical, "record is not in canonical form")
 			}
 		} else {
-			canon = append(append(canon[:0], line[:lf.hashStart]...), line[lf.hashEnd:]...)
+			canonA, canonB = line[:lf.hashStart], line[lf.hashEnd:]
 		}
 		seq := int64(lf.seq)
 		// A record of the active segment below the checkpoint size is
 		// bound to the signed root by its Merkle leaf (and its hash
 		// member to the next record's prev_hash, which the next leaf
 		// covers), so recomputing its hash is only needed when it is
-		// returned; every other record's hash is what binds it.
-		merkleBound := active && c.cp != nil && lf.seq < c.cp.Size && collectLeaves
+		// returned, or when it is the last one the checkpoint covers,
+		// whose hash no later covered record repeats; every other
+		// record's hash is what binds it.
+		merkleBound := active && c.cp != nil && lf.seq+1 < c.cp.Size && collectLeaves
 		hashChecked := !merkleBound
 		if hashChecked {
-			if !hashMatches(h, canon, lf.hash, &sum, &hexSum) {
+			if !h.hashMatches(canonA, canonB, lf.hash) {
 				addf(seq, auditlog.KindModified, "content does not match its hash")
 			}
 		}
@@ -133,7 +158,7 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		}
 		if collectLeaves {
 			if lf.seq == res.leafStart+uint64(len(res.leaves)) {
-				res.leaves = append(res.leaves, tlog.RecordHash(canon))
+				res.leaves = append(res.leaves, h.leaf(canonA, canonB))
 			} else {
 				collectLeaves = false
 			}
@@ -158,7 +183,7 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		if !bytes.Equal(full, line) {
 			addf(seq, auditlog.KindNonCanonical, "record is not in canonical form")
 		}
-		if !hashChecked && !hashMatches(h, canon, lf.hash, &sum, &hexSum) {
+		if !hashChecked && !h.hashMatches(canonA, canonB, lf.hash) {
 			addf(seq, auditlog.KindModified, "content does not match its hash")
 		}
 		res.recs = append(res.recs, rec)
@@ -337,11 +362,55 @@ func readFilePooled(path string) (*[]byte, error) {
 	return buf, nil
 }
 
-// hashMatches reports whether want is the lowercase hex SHA-256 of canon.
-func hashMatches(h hash.Hash, canon, want []byte, sum *[sha256.Size]byte, hexSum *[64]byte) bool {
-	h.Reset()
-	h.Write(canon)
-	h.Sum(sum[:0])
-	hex.Encode(hexSum[:], sum[:])
-	return bytes.Equal(want, hexSum[:])
+// lineHasher takes the digests of record lines with one reused SHA-256
+// state (sha256.Sum256 and tlog.RecordHash start a new one each), over the
+// line around its hash member without copying it. Not safe for concurrent
+// use.
+type lineHasher struct {
+	h      hash.Hash
+	sum    [sha256.Size]byte
+	hexSum [2 * sha256.Size]byte
+	prefix [1]byte // the RFC 6962 leaf prefix, 0x00
+	canon  []byte  // scratch for a line re-encoded
+}
+
+func (l *lineHasher) reset() hash.Hash {
+	if l.h == nil {
+		l.h = sha256.New()
+	}
+	l.h.Reset()
+	return l.h
+}
+
+// hashMatches reports whether want is the lowercase hex SHA-256 of a
+// followed by b.
+func (l *lineHasher) hashMatches(a, b, want []byte) bool {
+	h := l.reset()
+	h.Write(a)
+	h.Write(b)
+	h.Sum(l.sum[:0])
+	hex.Encode(l.hexSum[:], l.sum[:])
+	return bytes.Equal(want, l.hexSum[:])
+}
+
+// leaf returns the RFC 6962 leaf hash of a followed by b.
+func (l *lineHasher) leaf(a, b []byte) tlog.Hash {
+	h := l.reset()
+	h.Write(l.prefix[:])
+	h.Write(a)
+	h.Write(b)
+	h.Sum(l.sum[:0])
+	return l.sum
+}
+
+// fileMatches reports whether data is the segment file a seal commits to.
+func (l *lineHasher) fileMatches(data []byte, seal *auditlog.Seal) bool {
+	if int64(len(data)) != seal.SegmentBytes {
+		return false
+	}
+	h := l.reset()
+	h.Write(data)
+	h.Sum(l.sum[:0])
+	hex.Encode(l.hexSum[:], l.sum[:])
+	return string(l.hexSum[:]) == seal.SegmentSHA256
 }
