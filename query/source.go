@@ -61,11 +61,14 @@ type Integrity struct {
 	// Summary is a one-line explanation, for example why nothing was
 	// checked or how much was verified.
 	Summary string `json:"summary"`
-	// SegmentsRead and SegmentsTotal count the store segments fully
-	// re-verified and the segments in the store.
+	// SegmentsRead and SegmentsTotal count the store segments read and
+	// proven (a sealed one by the SHA-256 of its file that its seal signs,
+	// or line by line) and the segments in the store.
 	SegmentsRead  int `json:"segments_read"`
 	SegmentsTotal int `json:"segments_total"`
-	// RecordsVerified counts the records whose hashes were recomputed.
+	// RecordsVerified counts the records of the segments read: each one
+	// proven, by its segment's file digest or by its own hash or Merkle
+	// leaf.
 	RecordsVerified int64 `json:"records_verified"`
 	// UnsignedRecords counts the newest records of active segments that
 	// are hash-chained and verified but not yet covered by a signed

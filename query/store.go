@@ -178,7 +178,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	case !in.Checked:
 		in.Summary = fmt.Sprintf("not checked: no verifier key given; hash chains of %d segments checked, signatures not", in.SegmentsRead)
 	case in.Verified:
-		in.Summary = fmt.Sprintf("verified: %d of %d segments re-verified (%d records), all seals and checkpoints signed and consistent",
+		in.Summary = fmt.Sprintf("verified: %d of %d segments read and proven (%d records), all seals and checkpoints signed and consistent",
 			in.SegmentsRead, in.SegmentsTotal, in.RecordsVerified)
 		if unsigned > 0 {
 			in.Summary += fmt.Sprintf("; the %d newest records are hash-chained but not yet covered by a signed checkpoint", unsigned)
