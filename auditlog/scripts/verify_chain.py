@@ -11,11 +11,12 @@ by record, that
   * prev_hash == the previous record's hash (64 zeros first), seq is 0, 1, 2...
   * each line is exactly that canonical form plus "hash",
 
-and that the RFC 6962 Merkle root over the records (leaf i = SHA-256 of
+that the RFC 6962 Merkle root over the records (leaf i = SHA-256 of
 0x00 || canonical bytes of record i without "hash") equals the root in the
-chain's latest checkpoint (C2SP tlog-checkpoint: origin, size, base64 root).
-A prune marker ("prune" file) lets it start from the cut: its frontier
-stands for the removed records.
+chain's latest checkpoint (C2SP tlog-checkpoint: origin, size, base64 root),
+and that each sealed segment file has the size and SHA-256 its seal states
+(v2 seals). A prune marker ("prune" file) lets it start from the cut: its
+frontier stands for the removed records.
 
 Signatures are not checked: Ed25519 is not in the standard library. Check
 them with any Ed25519 implementation (see README: note format) or with
@@ -150,6 +151,13 @@ def verify_chain(chain_dir):
     for name in segments:
         with open(os.path.join(chain_dir, name), "rb") as f:
             data = f.read()
+        seal = os.path.join(chain_dir, name[: -len(".jsonl")] + ".seal")
+        if os.path.exists(seal):
+            kv = dict(l.split(" ", 1) for l in note_text(seal).splitlines()[1:])
+            if "segment_sha256" in kv and (
+                int(kv["segment_bytes"]) != len(data) or hashlib.sha256(data).hexdigest() != kv["segment_sha256"]
+            ):
+                problems.append("%s: file does not match the size and SHA-256 in its seal" % name)
         lines = data.split(b"\n")
         if lines[-1] != b"":
             problems.append("%s: trailing bytes without newline" % name)
