@@ -23,7 +23,7 @@ const sealIndexHeader = "otelaudit seal index v1"
 // one per segment; a seal it does not list, or whose file differs in any
 // byte, is checked on its own signature as before, so the index only ever
 // saves work and never decides a verdict. The writer rewrites it after
-// every seal.
+// every seal. A parsed SealIndex is only read: safe for concurrent use.
 //
 //	otelaudit seal index v1
 //	chain example.com/otelaudit/gw-1/general
