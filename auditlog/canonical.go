@@ -281,6 +281,12 @@ var needsEscape = func() (t [256]bool) {
 	return t
 }()
 
+// AppendJSONString appends s to dst as an RFC 8785 (JCS) JSON string, the
+// form every string of a record takes: only '"', '\\' and control
+// characters are escaped, everything else is written as UTF-8, and invalid
+// UTF-8 bytes become U+FFFD. It is safe for concurrent use.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JCS string: only '"', '\\' and control
 // characters are escaped (the short forms where JSON has them, else \u00xx
 // in lowercase hex); everything else, including '<', '>', '&', U+2028 and

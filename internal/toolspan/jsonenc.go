@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelaudit/otelaudit/auditlog"
 )
 
 // validUTF8 returns s with every invalid UTF-8 sequence replaced by U+FFFD,
@@ -27,45 +29,6 @@ func valueString(v pcommon.Value) string {
 	return validUTF8(v.AsString())
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s, which must be valid UTF-8, as a JSON string in
-// the form RFC 8785 (JCS) prescribes: only '"', '\\' and the C0 controls are
-// escaped, the controls with their short forms where JSON has one and as
-// lowercase \u00xx otherwise. Everything else, including '<', '>', '&',
-// U+2028 and U+2029, is written literally, so the output is already
-// canonical.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // appendValueJSON appends v as JSON. Map keys keep their order and numbers
 // their Go formatting: the result is valid JSON but not canonical, and is
 // meant to be canonicalised afterwards. Strings are made valid UTF-8; bytes
@@ -74,7 +37,7 @@ func appendJSONString(dst []byte, s string) []byte {
 func appendValueJSON(dst []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return appendJSONString(dst, validUTF8(v.Str()))
+		return auditlog.AppendJSONString(dst, validUTF8(v.Str()))
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(dst, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
@@ -94,7 +57,7 @@ func appendValueJSON(dst []byte, v pcommon.Value) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendJSONString(dst, validUTF8(k))
+			dst = auditlog.AppendJSONString(dst, validUTF8(k))
 			dst = append(dst, ':')
 			dst = appendValueJSON(dst, e)
 		}

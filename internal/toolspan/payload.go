@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelaudit/otelaudit/auditlog"
 )
 
 // unwrap says how a payload attribute is packaged by its instrumentation.
@@ -64,7 +66,7 @@ func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 			// Our own encoding is valid JSON; a canonicaliser may still
 			// refuse it (nesting limits, duplicate keys). Keep the content
 			// as text rather than losing it.
-			return fit(appendJSONString(nil, string(raw)), string(raw), limit)
+			return fit(auditlog.AppendJSONString(nil, string(raw)), string(raw), limit)
 		}
 		return fit(c, string(raw), limit)
 	}
@@ -107,7 +109,7 @@ func textAsJSON(clean string) []byte {
 			return c
 		}
 	}
-	return appendJSONString(make([]byte, 0, len(clean)+2), clean)
+	return auditlog.AppendJSONString(make([]byte, 0, len(clean)+2), clean)
 }
 
 // looksLikeJSON is a cheap filter that spares plain prose a parse attempt.

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelaudit/otelaudit/auditlog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -123,7 +125,7 @@ func TestAppendJSONStringMatchesJCS(t *testing.T) {
 
 func checkJSONString(t testing.TB, s string) {
 	t.Helper()
-	got := appendJSONString(nil, s)
+	got := auditlog.AppendJSONString(nil, s)
 	viaStd, err := json.Marshal(s)
 	require.NoError(t, err)
 	want, err := canonicalizeJSON(viaStd)
