@@ -53,17 +53,9 @@ func runCalls(e *env, args []string) int {
 	if err := checkFormat(*format, "text", "json", "csv"); err != nil {
 		return fail(e, "calls", "%v", err)
 	}
-	f, err := ff.filter()
-	if err != nil {
-		return fail(e, "calls", "%v", err)
-	}
-	s, err := src.source()
-	if err != nil {
-		return fail(e, "calls", "%v", err)
-	}
-	res, err := fetch(e, "calls", s, f)
-	if err != nil {
-		return fail(e, "calls", "%v", err)
+	f, res, code, ok := fetchFiltered(e, "calls", ff, src)
+	if !ok {
+		return code
 	}
 	return render(e, "calls", *format, query.Calls(f, res), &res.Integrity, false)
 }

@@ -36,17 +36,9 @@ func runExport(e *env, args []string) int {
 	default:
 		return fail(e, "export", "--format %q is not one of fhir, jsonl", *format)
 	}
-	f, err := ff.filter()
-	if err != nil {
-		return fail(e, "export", "%v", err)
-	}
-	s, err := src.source()
-	if err != nil {
-		return fail(e, "export", "%v", err)
-	}
-	res, err := fetch(e, "export", s, f)
-	if err != nil {
-		return fail(e, "export", "%v", err)
+	_, res, code, ok := fetchFiltered(e, "export", ff, src)
+	if !ok {
+		return code
 	}
 	return render(e, "export", "json", query.FHIRBundle(res), &res.Integrity, false)
 }

@@ -141,6 +141,24 @@ func outputFlag(fs *cmdFlags) *string {
 	return formatFlag(fs, "text", "json", "csv")
 }
 
+// fetchFiltered builds the filter and the source from their flags and
+// fetches the records. On failure it has reported the reason and returns
+// the exit code with ok false.
+func fetchFiltered(e *env, cmd string, ff *filterFlags, src *sourceFlags) (f query.Filter, res *query.Result, code int, ok bool) {
+	f, err := ff.filter()
+	if err != nil {
+		return f, nil, fail(e, cmd, "%v", err), false
+	}
+	s, err := src.source()
+	if err != nil {
+		return f, nil, fail(e, cmd, "%v", err), false
+	}
+	if res, err = fetch(e, cmd, s, f); err != nil {
+		return f, nil, fail(e, cmd, "%v", err), false
+	}
+	return f, res, exitOK, true
+}
+
 // fetch runs a source with an interrupt-aware context, printing the
 // source's warnings to stderr.
 func fetch(e *env, cmd string, src query.Source, f query.Filter) (*query.Result, error) {

@@ -21,17 +21,9 @@ func runStats(e *env, args []string) int {
 	if err := checkFormat(*format, "text", "json", "csv"); err != nil {
 		return fail(e, "stats", "%v", err)
 	}
-	f, err := ff.filter()
-	if err != nil {
-		return fail(e, "stats", "%v", err)
-	}
-	s, err := src.source()
-	if err != nil {
-		return fail(e, "stats", "%v", err)
-	}
-	res, err := fetch(e, "stats", s, f)
-	if err != nil {
-		return fail(e, "stats", "%v", err)
+	_, res, code, ok := fetchFiltered(e, "stats", ff, src)
+	if !ok {
+		return code
 	}
 	return render(e, "stats", *format, query.Stats(res), &res.Integrity, false)
 }
