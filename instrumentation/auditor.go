@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -56,7 +58,23 @@ type Auditor struct {
 	// spans are not recorded (a no-op provider, sampled out), arguments are
 	// not encoded at all.
 	recording atomic.Bool
+	// kvs recycles the start attribute slices: the trace API copies
+	// start attributes (trace.NewSpanStartConfig), so a slice is free
+	// again once Start returns.
+	kvs sync.Pool
+	// spanNames caches the span names of undeclared tools, at most
+	// maxSpanNames of them, so that a call of a known name costs no
+	// string concatenation.
+	spanNames  sync.Map // string -> string
+	nSpanNames atomic.Int32
 }
+
+// maxSpanNames bounds the span names an Auditor caches, against a model
+// that invents a new tool name at every call.
+const maxSpanNames = 256
+
+// startKVs is the largest start attribute slice kept for reuse.
+const startKVs = 64
 
 // New returns an Auditor configured by opts, or an error naming the option
 // and value that are not acceptable.
@@ -239,11 +257,7 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	} else {
 		c.pol, name, span = a.policy(tool)
 	}
-	for _, o := range opts {
-		if o != nil {
-			o.applyCall(&c.cfg)
-		}
-	}
+	c.cfg.apply(opts)
 	cfg := &c.cfg
 	c.id = cfg.toolCallID
 	if c.id == "" {
@@ -262,7 +276,11 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	if at != nil {
 		n += len(at.kvs)
 	}
-	kvs := make([]attribute.KeyValue, 0, n)
+	pooled, _ := a.kvs.Get().(*[]attribute.KeyValue)
+	if pooled == nil {
+		pooled = new([]attribute.KeyValue)
+	}
+	kvs := slices.Grow((*pooled)[:0], n)
 	kvs = append(kvs,
 		semconv.GenAIOperationNameExecuteTool,
 		semconv.GenAIToolName(name),
@@ -304,6 +322,13 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	ctx, c.span = a.tracer.Start(ctx, span,
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(kvs...))
+	if cap(kvs) <= startKVs {
+		// Drop the references to the call's strings before the slice is
+		// reused.
+		clear(kvs)
+		*pooled = kvs[:0]
+		a.kvs.Put(pooled)
+	}
 	c.recording = c.span.IsRecording()
 	if c.recording != hint {
 		a.recording.Store(c.recording)

@@ -53,6 +53,33 @@ func (o breakGlassOption) applyCall(c *callConfig) {
 func (o toolCallIDOption) applyCall(c *callConfig) { c.toolCallID = string(o) }
 func (o toolTypeOption) applyCall(c *callConfig)   { c.toolType = string(o) }
 
+// apply applies opts in order, skipping nil ones. The value options are
+// applied by a type switch rather than through the interface: a call
+// through an interface makes its receiver escape, so the options of every
+// call, and the slice holding them, would be allocated on the heap.
+func (c *callConfig) apply(opts []CallOption) {
+	for _, o := range opts {
+		switch o := o.(type) {
+		case nil:
+		case triggerOption:
+			c.trigger = Trigger(o)
+		case purposeOption:
+			c.purpose = string(o)
+		case subjectOption:
+			c.subjectType, c.subjectID = o.typ, o.id
+		case breakGlassOption:
+			c.breakGlass = true
+			c.breakGlassReason = string(o)
+		case toolCallIDOption:
+			c.toolCallID = string(o)
+		case toolTypeOption:
+			c.toolType = string(o)
+		case callOptionFunc:
+			o(c)
+		}
+	}
+}
+
 // callConfig holds the per-call facts; zero values are unknown.
 type callConfig struct {
 	trigger          Trigger

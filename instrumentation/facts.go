@@ -32,11 +32,7 @@ type CallFacts struct {
 // WithAttributes are not facts and are left out. Nil options are skipped.
 func FactsOf(opts ...CallOption) CallFacts {
 	var c callConfig
-	for _, o := range opts {
-		if o != nil {
-			o.applyCall(&c)
-		}
-	}
+	c.apply(opts)
 	return CallFacts{
 		Trigger:          c.trigger,
 		Purpose:          c.purpose,

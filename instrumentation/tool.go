@@ -67,7 +67,16 @@ func (a *Auditor) policy(name string) (p *toolPolicy, recorded, span string) {
 		return p, p.name, p.spanName
 	}
 	recorded = cut(name, maxNameBytes)
-	return a.def, recorded, spanName(recorded)
+	if v, ok := a.spanNames.Load(recorded); ok {
+		return a.def, recorded, v.(string)
+	}
+	span = spanName(recorded)
+	if a.nSpanNames.Load() < maxSpanNames {
+		if _, loaded := a.spanNames.LoadOrStore(recorded, span); !loaded {
+			a.nSpanNames.Add(1)
+		}
+	}
+	return a.def, recorded, span
 }
 
 func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
