@@ -386,31 +386,42 @@ func (s *state) mapAny(m map[string]any, d int) {
 	}
 	// Sort the entries themselves rather than the keys, which would cost a
 	// map lookup per key afterwards. Small maps sort in an array on the
-	// stack: no allocation, and no write barriers while the GC runs.
-	var small [smallMap]member
-	var ms []member
-	base := len(s.members)
+	// stack: no allocation, and, as the array is indexed directly rather
+	// than through a slice, no write barriers while the GC runs.
 	if len(m) <= smallMap {
-		ms = small[:0]
+		var small [smallMap]member
+		n := 0
 		for k, v := range m {
-			ms = append(ms, member{k, v})
+			if n == smallMap {
+				break // only if m grows under a concurrent (racy) writer
+			}
+			small[n] = member{k, v}
+			n++
 		}
-		for i := 1; i < len(ms); i++ {
-			for j := i; j > 0 && ms[j].k < ms[j-1].k; j-- {
-				ms[j], ms[j-1] = ms[j-1], ms[j]
+		for i := 1; i < n; i++ {
+			for j := i; j > 0 && small[j].k < small[j-1].k; j-- {
+				small[j], small[j-1] = small[j-1], small[j]
 			}
 		}
-	} else {
-		for k, v := range m {
-			s.members = append(s.members, member{k, v})
-		}
-		ms = s.members[base:]
-		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.k, b.k) })
+		s.writeMembers(small[:n], d)
+		return
 	}
-	n := len(ms)
+	base := len(s.members)
+	for k, v := range m {
+		s.members = append(s.members, member{k, v})
+	}
+	ms := s.members[base:]
+	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.k, b.k) })
+	s.writeMembers(ms, d)
+	clear(s.members[base:])
+	s.members = s.members[:base]
+}
+
+// writeMembers writes the sorted members ms of a map at depth d as an object.
+func (s *state) writeMembers(ms []member, d int) {
 	s.buf = append(s.buf, '{')
-	for i := range n {
-		mb := ms[i]
+	for i := range ms {
+		mb := &ms[i]
 		if !s.beginMember(i == 0, mb.k, d+1) {
 			break
 		}
@@ -421,8 +432,6 @@ func (s *state) mapAny(m map[string]any, d int) {
 		s.value(mb.v, d+1)
 	}
 	s.buf = append(s.buf, '}')
-	clear(s.members[base:])
-	s.members = s.members[:base]
 }
 
 func (s *state) mapString(m map[string]string, d int) {
