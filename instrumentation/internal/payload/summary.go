@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -128,29 +129,54 @@ func tailMember(s *state, first bool, key string) bool {
 // key order, and returns an upper bound of the size of m's encoding (see
 // sizeBound), computed in the same pass over m.
 func summaryMap[V any](s *state, m map[string]V, keys *Matcher, first bool, limit int) (bool, int) {
-	var small [8]string
-	ids := small[:0]
+	// The first identifiers are kept, with their values, in an array on the
+	// stack that is indexed directly: no allocation, no second map lookup,
+	// and no write barriers while the GC marks. More spill to s.members.
+	var small [8]member
+	n := 0
+	base := len(s.members)
 	bound := 2 + len(m)
+	match := keys.Len() > 0
 	for k, v := range m {
 		if bound <= limit {
 			bound += 6*len(k) + 3 + s.e.sizeBound(v, 1, limit-bound)
 		}
-		if keys.Len() > 0 && len(ids) < maxIDs && keys.Match(k) && scalar(v) {
-			ids = append(ids, k)
+		if match && n < maxIDs && keys.Match(k) && scalar(v) {
+			if n < len(small) {
+				small[n] = member{k, v}
+			} else {
+				s.members = append(s.members, member{k, v})
+			}
+			n++
 		}
 	}
-	slices.Sort(ids)
-	for _, k := range ids {
-		if !s.beginMember(first, k, 1) {
+	var ids []member
+	if n <= len(small) {
+		for i := 1; i < n; i++ {
+			for j := i; j > 0 && small[j].k < small[j-1].k; j-- {
+				small[j], small[j-1] = small[j-1], small[j]
+			}
+		}
+		ids = small[:n]
+	} else {
+		s.members = append(s.members, small[:]...)
+		ids = s.members[base:]
+		slices.SortFunc(ids, func(a, b member) int { return strings.Compare(a.k, b.k) })
+	}
+	for i := range ids {
+		mb := &ids[i]
+		if !s.beginMember(first, mb.k, 1) {
 			break
 		}
 		first = false
-		if s.e.sensitive.Match(k) {
+		if s.e.sensitive.Match(mb.k) {
 			s.maskValue()
 		} else {
-			s.summaryValue(m[k])
+			s.summaryValue(mb.v)
 		}
 	}
+	clear(s.members[base:])
+	s.members = s.members[:base]
 	return first, bound
 }
 
