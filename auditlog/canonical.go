@@ -2,10 +2,13 @@ package auditlog
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxSafeInteger is the largest integer an IEEE 754 double holds exactly
@@ -291,25 +294,62 @@ func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s)
 // characters are escaped (the short forms where JSON has them, else \u00xx
 // in lowercase hex); everything else, including '<', '>', '&', U+2028 and
 // U+2029, is written as UTF-8. Invalid UTF-8 bytes become U+FFFD.
+//
+// Record strings are short and almost never need escaping: the common case
+// is one scan and one copy, with the buffer grown once.
 func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Skip plain bytes eight at a time (see checkString).
-		for i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if ((w-lsb*0x20)&^w|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w)&msb != 0 {
+	i := plainPrefix(s)
+	n := len(dst)
+	if i == len(s) {
+		dst = slices.Grow(dst, len(s)+2)[:n+len(s)+2]
+		dst[n] = '"'
+		copy(dst[n+1:], s)
+		dst[n+1+len(s)] = '"'
+		return dst
+	}
+	return appendStringSlow(dst, s, i)
+}
+
+// plainPrefix returns the length of the longest prefix of s made of bytes
+// that a JCS string holds as they are: printable ASCII other than '"' and
+// '\\'. Bytes >= 0x80 end the prefix too (they need UTF-8 validation).
+func plainPrefix(s string) int {
+	i := 0
+	if len(s) >= 8 {
+		b := unsafe.Slice(unsafe.StringData(s), len(s))
+		for ; i+8 <= len(b); i += 8 {
+			if !plainWord(binary.LittleEndian.Uint64(b[i:])) {
 				break
 			}
-			i += 8
 		}
-		if i >= len(s) {
-			break
+		if i+8 > len(b) && i < len(b) && plainWord(binary.LittleEndian.Uint64(b[len(b)-8:])) {
+			// The last eight bytes (overlapping the part scanned) are
+			// plain too: so is all of s.
+			return len(s)
 		}
+	}
+	for i < len(s) && !needsEscape[s[i]] {
+		i++
+	}
+	return i
+}
+
+// plainWord reports whether none of the eight bytes of w (in either byte
+// order) is a control character, '"', '\\' or >= 0x80. It may report false
+// for a plain word (a borrow can cross bytes); callers then look at bytes.
+func plainWord(w uint64) bool {
+	return ((w-lsb*0x20)&^w|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w)&msb == 0
+}
+
+// appendStringSlow is appendString for s whose byte i needs attention:
+// plain runs are copied in bulk, the rest escaped or validated.
+func appendStringSlow(dst []byte, s string, i int) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i < len(s) {
 		c := s[i]
 		if !needsEscape[c] {
-			i++
+			i += plainPrefix(s[i:])
 			continue
 		}
 		if c >= utf8.RuneSelf {

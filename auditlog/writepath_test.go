@@ -1,0 +1,117 @@
+package auditlog
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gowebpki/jcs"
+)
+
+// appendStringRef is the byte-at-a-time JCS string encoder appendString
+// replaced; it stays here as the reference the fast path must match byte
+// for byte.
+func appendStringRef(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if !needsEscape[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// checkAppendString compares appendString on s with the reference and,
+// for valid UTF-8, with the canonical form github.com/gowebpki/jcs gives
+// the same string.
+func checkAppendString(t *testing.T, s string) {
+	t.Helper()
+	prefix := []byte("x") // appending keeps what dst held
+	got := appendString(append([]byte(nil), prefix...), s)
+	want := appendStringRef(append([]byte(nil), prefix...), s)
+	if string(got) != string(want) {
+		t.Fatalf("appendString(%q) = %s, reference %s", s, got, want)
+	}
+	if !utf8.ValidString(s) {
+		return
+	}
+	quoted, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, err := jcs.Transform(quoted)
+	if err != nil {
+		t.Fatalf("jcs.Transform(%s): %v", quoted, err)
+	}
+	if string(got[1:]) != string(canon) {
+		t.Fatalf("appendString(%q) = %s, jcs %s", s, got[1:], canon)
+	}
+}
+
+func TestAppendStringMatchesReference(t *testing.T) {
+	specials := []string{"\"", "\\", "\x00", "\x01", "\b", "\t", "\n", "\f", "\r", "\x1f", " ", "\x7f",
+		"é", "€", "😀", "\u2028", "\u2029", "\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80", "<>&", "\U0010FFFF"}
+	cases := []string{"", "a", "gpt-4o", "general", "abcdefg", "abcdefgh", "abcdefghi",
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"2026-01-01T10:15:00.000000000Z", "github.com/otelaudit/otelaudit/instrumentation",
+		strings.Repeat("plain text ", 40), strings.Repeat("\"", 20), strings.Repeat("\xff", 9)}
+	// Every special character at every position of strings around the
+	// eight-byte word boundaries the fast path scans by.
+	for _, n := range []int{0, 1, 6, 7, 8, 9, 15, 16, 17, 23, 24, 25} {
+		for _, sp := range specials {
+			for at := 0; at <= n; at++ {
+				base := strings.Repeat("a", n)
+				cases = append(cases, base[:at]+sp+base[at:])
+			}
+		}
+	}
+	for _, s := range cases {
+		checkAppendString(t, s)
+	}
+}
+
+// FuzzAppendString cross-checks appendString against the reference
+// encoder and github.com/gowebpki/jcs on arbitrary strings.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "abcdefgh\"", "tab\there", "\xff\xfe bad", "é€😀\u2028",
+		"0123456789abcdef0123456789abcdef", "\x00\x1f\x7f", "long enough string with a quote \" near the end"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkAppendString(t, s) })
+}
