@@ -231,6 +231,9 @@ type ToolCall struct {
 	ended     atomic.Bool
 	// idBuf holds a generated id, so that it costs no allocation of its own.
 	idBuf [callIDLen]byte
+	// endKVs holds the attributes End sets, for the same reason: a local
+	// array passed to Span.SetAttributes would escape.
+	endKVs [2]attribute.KeyValue
 }
 
 // Start records the start of a call of tool with args, for calls whose
@@ -360,7 +363,7 @@ func (c *ToolCall) End(result any, err error) {
 		return
 	}
 	if c.recording {
-		var kvs [2]attribute.KeyValue
+		kvs := &c.endKVs
 		n := 0
 		if c.pol.result != CaptureOff {
 			kvs[n] = semconv.GenAIToolCallResultKey.String(c.a.encodeResult(c.pol, result, err))
