@@ -130,17 +130,37 @@ const (
 	clsDigit
 )
 
-func class(c byte) int {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 0x80:
-		return clsLower
-	case c >= 'A' && c <= 'Z':
-		return clsUpper
-	case c >= '0' && c <= '9':
-		return clsDigit
+// classes is the class of every byte, looked up rather than computed since
+// matching visits each byte of a key at least once. It is never written
+// after its initialisation.
+var classes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 0x80:
+			t[c] = clsLower
+		case c >= 'A' && c <= 'Z':
+			t[c] = clsUpper
+		case c >= '0' && c <= '9':
+			t[c] = clsDigit
+		default:
+			t[c] = clsSep
+		}
 	}
-	return clsSep
-}
+	return t
+}()
+
+func class(c byte) uint8 { return classes[c] }
+
+// folded maps a separator to 0 and any other byte to itself, lowercased;
+// never written after its initialisation.
+var folded = func() (t [256]byte) {
+	for c := range 256 {
+		if classes[c] != clsSep {
+			t[c] = lower(byte(c))
+		}
+	}
+	return t
+}()
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
@@ -190,12 +210,12 @@ func match[T string | []byte](m *Matcher, key T) bool {
 	for _, t := range m.byLast[last] {
 		i, j := end, len(t.norm)-1
 		for j >= 0 && i >= 0 {
-			c := key[i]
-			if class(c) == clsSep {
+			f := folded[key[i]]
+			if f == 0 {
 				i--
 				continue
 			}
-			if lower(c) != t.norm[j] {
+			if f != t.norm[j] {
 				break
 			}
 			i--
