@@ -399,7 +399,7 @@ func (s *state) mapAny(m map[string]any, d int) {
 			n++
 		}
 		for i := 1; i < n; i++ {
-			for j := i; j > 0 && small[j].k < small[j-1].k; j-- {
+			for j := i; j > 0 && keyLess(small[j].k, small[j-1].k); j-- {
 				small[j], small[j-1] = small[j-1], small[j]
 			}
 		}
@@ -493,4 +493,13 @@ func marshal(v any) (b []byte, err error) {
 		}
 	}()
 	return json.Marshal(v)
+}
+
+// keyLess is a < b for sorting map keys: the first bytes, which usually
+// differ, are compared inline before the runtime's string comparison.
+func keyLess(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }

@@ -153,7 +153,7 @@ func summaryMap[V any](s *state, m map[string]V, keys *Matcher, first bool, limi
 	var ids []member
 	if n <= len(small) {
 		for i := 1; i < n; i++ {
-			for j := i; j > 0 && small[j].k < small[j-1].k; j-- {
+			for j := i; j > 0 && keyLess(small[j].k, small[j-1].k); j-- {
 				small[j], small[j-1] = small[j-1], small[j]
 			}
 		}
