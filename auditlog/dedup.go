@@ -4,14 +4,21 @@ import "hash/maphash"
 
 // dedupKey identifies a span by a 128-bit hash of (trace_id, span_id): two
 // independent 64-bit hashes, so that a collision, which would drop a real
-// record, is out of reach (about 1e-27 at a million keys).
+// record, is out of reach (about 1e-27 at a million keys). The zero key
+// marks an empty slot of a keyTable and is never produced by key.
 type dedupKey [2]uint64
 
-// dedupSet remembers the last n keys in insertion order. Not safe for
+// dedupSet remembers the last window keys in insertion order. Not safe for
 // concurrent use; the Store serialises access.
+//
+// It is an open-addressing table (keyTable) plus a ring of the keys in
+// insertion order, which names the key to forget when the window is full.
+// A Go map did the same job at several times the cost per record: keys
+// are already uniform hashes, so the table indexes by them directly and
+// compares 16 bytes per probe.
 type dedupSet struct {
 	seed1, seed2 maphash.Seed
-	keys         map[dedupKey]struct{}
+	keys         keyTable
 	ring         []dedupKey
 	next         int
 }
@@ -20,11 +27,12 @@ func newDedupSet(n int) *dedupSet {
 	if n <= 0 {
 		return nil
 	}
-	return &dedupSet{
+	d := &dedupSet{
 		seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(),
-		keys: make(map[dedupKey]struct{}, min(n, 1<<16)),
 		ring: make([]dedupKey, 0, min(n, 1<<16)),
 	}
+	d.keys.init(min(n, 1<<16))
+	return d
 }
 
 // key returns the key of a record and whether it has one: records without
@@ -33,27 +41,38 @@ func (d *dedupSet) key(r *Record) (dedupKey, bool) {
 	if r.TraceID == "" || r.SpanID == "" {
 		return dedupKey{}, false
 	}
-	var h maphash.Hash
-	h.SetSeed(d.seed1)
-	h.WriteString(r.TraceID)
-	h.WriteByte(0)
-	h.WriteString(r.SpanID)
-	k1 := h.Sum64()
-	h.SetSeed(d.seed2) // also resets
-	h.WriteString(r.TraceID)
-	h.WriteByte(0)
-	h.WriteString(r.SpanID)
-	return dedupKey{k1, h.Sum64()}, true
+	// The hash of trace_id, 0, span_id: the ids are hex, so one small
+	// buffer holds them, and maphash.Bytes hashes it in one call
+	// (equivalent to writing the pieces to a maphash.Hash).
+	var buf [64]byte
+	var k dedupKey
+	if n := len(r.TraceID) + 1 + len(r.SpanID); n <= len(buf) {
+		copy(buf[copy(buf[:], r.TraceID)+1:], r.SpanID)
+		k = dedupKey{maphash.Bytes(d.seed1, buf[:n]), maphash.Bytes(d.seed2, buf[:n])}
+	} else {
+		var h maphash.Hash
+		h.SetSeed(d.seed1)
+		h.WriteString(r.TraceID)
+		h.WriteByte(0)
+		h.WriteString(r.SpanID)
+		k[0] = h.Sum64()
+		h.SetSeed(d.seed2) // also resets
+		h.WriteString(r.TraceID)
+		h.WriteByte(0)
+		h.WriteString(r.SpanID)
+		k[1] = h.Sum64()
+	}
+	if k == (dedupKey{}) {
+		k[0] = 1 // the zero key means an empty slot
+	}
+	return k, true
 }
 
-func (d *dedupSet) contains(k dedupKey) bool {
-	_, ok := d.keys[k]
-	return ok
-}
+func (d *dedupSet) contains(k dedupKey) bool { return d.keys.contains(k) }
 
 // add remembers k, forgetting the oldest key once the window is full.
 func (d *dedupSet) add(k dedupKey, window int) {
-	if _, ok := d.keys[k]; ok {
+	if d.keys.contains(k) {
 		return
 	}
 	d.addNew(k, window)
@@ -64,9 +83,115 @@ func (d *dedupSet) addNew(k dedupKey, window int) {
 	if len(d.ring) < window {
 		d.ring = append(d.ring, k)
 	} else {
-		delete(d.keys, d.ring[d.next])
+		d.keys.remove(d.ring[d.next])
 		d.ring[d.next] = k
 		d.next = (d.next + 1) % window
 	}
-	d.keys[k] = struct{}{}
+	d.keys.insert(k)
+}
+
+// keyTable is a set of non-zero dedupKeys: linear probing on the first
+// word of the key (a uniform hash), at most 3/4 full, deletion by
+// backward shift so that no tombstones build up under the FIFO churn of
+// the dedup window. Not safe for concurrent use.
+type keyTable struct {
+	slots []dedupKey // length a power of two; the zero key is an empty slot
+	n     int
+}
+
+// tableSize is the number of slots a keyTable holds n keys in.
+func tableSize(n int) int {
+	size := 8
+	for size*3/4 < n {
+		size *= 2
+	}
+	return size
+}
+
+// init sizes an empty table for n keys.
+func (t *keyTable) init(n int) {
+	t.slots = make([]dedupKey, tableSize(n))
+	t.n = 0
+}
+
+// reset empties the table for up to n keys, keeping its memory unless it
+// is far larger than n keys need.
+func (t *keyTable) reset(n int) {
+	size := tableSize(n)
+	if len(t.slots) >= size && len(t.slots) <= 4*size {
+		clear(t.slots)
+		t.n = 0
+		return
+	}
+	t.init(n)
+}
+
+func (t *keyTable) contains(k dedupKey) bool {
+	mask := uint64(len(t.slots) - 1)
+	for i := k[0] & mask; ; i = (i + 1) & mask {
+		switch t.slots[i] {
+		case k:
+			return true
+		case dedupKey{}:
+			return false
+		}
+	}
+}
+
+// insert adds k, which must not be zero; it reports false if k was there.
+func (t *keyTable) insert(k dedupKey) bool {
+	if (t.n+1)*4 > len(t.slots)*3 {
+		t.grow()
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := k[0] & mask; ; i = (i + 1) & mask {
+		switch t.slots[i] {
+		case k:
+			return false
+		case dedupKey{}:
+			t.slots[i] = k
+			t.n++
+			return true
+		}
+	}
+}
+
+// remove deletes k if present, shifting later members of its probe run
+// back so that every key stays reachable from its home slot.
+func (t *keyTable) remove(k dedupKey) {
+	mask := uint64(len(t.slots) - 1)
+	i := k[0] & mask
+	for t.slots[i] != k {
+		if t.slots[i] == (dedupKey{}) {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.slots[j] != (dedupKey{}); j = (j + 1) & mask {
+		// The key at j may fill the hole at i unless its home slot lies
+		// cyclically in (i, j]: then moving it would put it before its home.
+		home := t.slots[j][0] & mask
+		if (j-home)&mask >= (j-i)&mask {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = dedupKey{}
+	t.n--
+}
+
+func (t *keyTable) grow() {
+	old := t.slots
+	t.slots = make([]dedupKey, 2*len(old))
+	mask := uint64(len(t.slots) - 1)
+	for _, k := range old {
+		if k == (dedupKey{}) {
+			continue
+		}
+		i := k[0] & mask
+		for t.slots[i] != (dedupKey{}) {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = k
+	}
 }

@@ -46,8 +46,10 @@ type Store struct {
 	mu     sync.Mutex
 	chains map[string]*chain
 	dedup  *dedupSet
-	lock   *os.File
-	closed bool
+	// batchKeys is Append's scratch set of the keys in the batch so far.
+	batchKeys keyTable
+	lock      *os.File
+	closed    bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -195,9 +197,8 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	}
 	groups := map[string][]*Record{}
 	keys := map[string][]dedupKey{}
-	var batch map[dedupKey]struct{}
 	if s.dedup != nil {
-		batch = make(map[dedupKey]struct{}, len(recs))
+		s.batchKeys.reset(len(recs))
 	}
 	checked := "" // the last chain name found valid: records mostly share one
 	for i, r := range recs {
@@ -216,11 +217,10 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		}
 		if s.dedup != nil {
 			if k, ok := s.dedup.key(r); ok {
-				if _, dup := batch[k]; dup || s.dedup.contains(k) {
+				if s.dedup.contains(k) || !s.batchKeys.insert(k) {
 					res.Duplicates++
 					continue
 				}
-				batch[k] = struct{}{}
 				ks := keys[name]
 				if ks == nil {
 					ks = make([]dedupKey, 0, len(recs)-i)
