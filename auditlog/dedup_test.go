@@ -96,7 +96,9 @@ func TestDedupSetWindow(t *testing.T) {
 	for _, window := range []int{1, 3, 100, 5000} {
 		t.Run(fmt.Sprint(window), func(t *testing.T) {
 			d := newDedupSet(window)
-			rec := func(i int) *Record { return &Record{TraceID: fmt.Sprintf("%032x", i/3), SpanID: fmt.Sprintf("%016x", i)} }
+			rec := func(i int) *Record {
+				return &Record{TraceID: fmt.Sprintf("%032x", i/3), SpanID: fmt.Sprintf("%016x", i)}
+			}
 			const n = 12_000
 			keys := make([]dedupKey, n)
 			for i := range n {

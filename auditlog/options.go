@@ -87,7 +87,8 @@ func WithCheckpointInterval(d time.Duration) Option {
 
 // WithDedupWindow sets how many recent (trace_id, span_id) keys are
 // remembered, across restarts, to skip redelivered spans. Default
-// DefaultDedupWindow (about 40 MB of memory at the default); n <= 0
+// DefaultDedupWindow (at most 48 MB of memory at the default: 16 bytes
+// per key in arrival order and a hash table kept at most 3/4 full); n <= 0
 // disables deduplication.
 func WithDedupWindow(n int) Option { return func(o *options) { o.dedupWindow = n } }
 
