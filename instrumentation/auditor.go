@@ -46,6 +46,7 @@ var errAborted = errors.New("instrumentation: handler did not return (runtime.Go
 // without recording anything.
 type Auditor struct {
 	tracer trace.Tracer
+	kind   trace.SpanStartOption // the span kind of every call, made once
 	enc    *payload.Encoder
 	keys   *payload.Matcher
 	args   Capture
@@ -127,6 +128,7 @@ func New(opts ...Option) (*Auditor, error) {
 		tracer: c.tp.Tracer(ScopeName,
 			trace.WithInstrumentationVersion(Version()),
 			trace.WithSchemaURL(semconv.SchemaURL)),
+		kind:   trace.WithSpanKind(trace.SpanKindInternal),
 		enc:    enc,
 		keys:   keys,
 		args:   c.args,
@@ -223,7 +225,6 @@ type ToolCall struct {
 	a    *Auditor
 	span trace.Span
 	pol  *toolPolicy // shared, read-only
-	cfg  callConfig
 	id   string
 	// recording is the span's IsRecording at the start: asked once, since
 	// the SDK takes the span's lock to answer.
@@ -231,9 +232,11 @@ type ToolCall struct {
 	ended     atomic.Bool
 	// idBuf holds a generated id, so that it costs no allocation of its own.
 	idBuf [callIDLen]byte
-	// endKVs holds the attributes End sets, for the same reason: a local
-	// array passed to Span.SetAttributes would escape.
-	endKVs [2]attribute.KeyValue
+	// startOpts and endKVs hold the options of the span's start and the
+	// attributes End sets, for the same reason: a local array passed to
+	// the Tracer or the Span, interfaces, would escape.
+	startOpts [2]trace.SpanStartOption
+	endKVs    [2]attribute.KeyValue
 }
 
 // Start records the start of a call of tool with args, for calls whose
@@ -260,8 +263,8 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	} else {
 		c.pol, name, span = a.policy(tool)
 	}
-	c.cfg.apply(opts)
-	cfg := &c.cfg
+	var cfg callConfig
+	cfg.apply(opts)
 	c.id = cfg.toolCallID
 	if c.id == "" {
 		newCallID(&c.idBuf)
@@ -322,9 +325,9 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	}
 	kvs = append(kvs, cfg.attrs...)
 
-	ctx, c.span = a.tracer.Start(ctx, span,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(kvs...))
+	c.startOpts = [2]trace.SpanStartOption{a.kind, trace.WithAttributes(kvs...)}
+	ctx, c.span = a.tracer.Start(ctx, span, c.startOpts[:]...)
+	c.startOpts = [2]trace.SpanStartOption{}
 	if cap(kvs) <= startKVs {
 		// Drop the references to the call's strings before the slice is
 		// reused.

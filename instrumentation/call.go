@@ -28,12 +28,8 @@ type CallOption interface {
 	applyCall(*callConfig)
 }
 
-type callOptionFunc func(*callConfig)
-
-func (f callOptionFunc) applyCall(c *callConfig) { f(c) }
-
-// The common options are values rather than closures: a constant argument
-// then costs no allocation per call.
+// The options are values rather than closures: a constant argument then
+// costs no allocation per call.
 type (
 	triggerOption    Trigger
 	purposeOption    string
@@ -41,6 +37,7 @@ type (
 	breakGlassOption string
 	toolCallIDOption string
 	toolTypeOption   string
+	attrsOption      []attribute.KeyValue
 )
 
 func (o triggerOption) applyCall(c *callConfig) { c.trigger = Trigger(o) }
@@ -52,6 +49,7 @@ func (o breakGlassOption) applyCall(c *callConfig) {
 }
 func (o toolCallIDOption) applyCall(c *callConfig) { c.toolCallID = string(o) }
 func (o toolTypeOption) applyCall(c *callConfig)   { c.toolType = string(o) }
+func (o attrsOption) applyCall(c *callConfig)      { c.attrs = append(c.attrs, o...) }
 
 // apply applies opts in order, skipping nil ones. The value options are
 // applied by a type switch rather than through the interface: a call
@@ -74,8 +72,8 @@ func (c *callConfig) apply(opts []CallOption) {
 			c.toolCallID = string(o)
 		case toolTypeOption:
 			c.toolType = string(o)
-		case callOptionFunc:
-			o(c)
+		case attrsOption:
+			c.attrs = append(c.attrs, o...)
 		}
 	}
 }
@@ -128,5 +126,5 @@ func WithToolType(typ string) CallOption { return toolTypeOption(typ) }
 // method or session. They are set after the standard attributes, so they
 // can override them.
 func WithAttributes(kvs ...attribute.KeyValue) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.attrs = append(c.attrs, kvs...) })
+	return attrsOption(kvs)
 }
