@@ -65,9 +65,10 @@ type Auditor struct {
 	kvs sync.Pool
 	// spanNames caches the span names of undeclared tools, at most
 	// maxSpanNames of them, so that a call of a known name costs no
-	// string concatenation.
-	spanNames  sync.Map // string -> string
-	nSpanNames atomic.Int32
+	// string concatenation: a map replaced, never changed, under
+	// spanNamesMu, and read without a lock.
+	spanNames   atomic.Pointer[map[string]string]
+	spanNamesMu sync.Mutex
 }
 
 // maxSpanNames bounds the span names an Auditor caches, against a model

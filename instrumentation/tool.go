@@ -2,6 +2,7 @@ package instrumentation
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/otelaudit/otelaudit/instrumentation/internal/payload"
 )
@@ -67,16 +68,32 @@ func (a *Auditor) policy(name string) (p *toolPolicy, recorded, span string) {
 		return p, p.name, p.spanName
 	}
 	recorded = cut(name, maxNameBytes)
-	if v, ok := a.spanNames.Load(recorded); ok {
-		return a.def, recorded, v.(string)
-	}
-	span = spanName(recorded)
-	if a.nSpanNames.Load() < maxSpanNames {
-		if _, loaded := a.spanNames.LoadOrStore(recorded, span); !loaded {
-			a.nSpanNames.Add(1)
+	if m := a.spanNames.Load(); m != nil {
+		if span, ok := (*m)[recorded]; ok {
+			return a.def, recorded, span
 		}
 	}
+	span = spanName(recorded)
+	a.addSpanName(recorded, span)
 	return a.def, recorded, span
+}
+
+// addSpanName caches the span name of an undeclared tool, unless the cache
+// is full. Each addition copies the map: there are at most maxSpanNames.
+func (a *Auditor) addSpanName(name, span string) {
+	a.spanNamesMu.Lock()
+	defer a.spanNamesMu.Unlock()
+	var old map[string]string
+	if m := a.spanNames.Load(); m != nil {
+		old = *m
+	}
+	if _, ok := old[name]; ok || len(old) >= maxSpanNames {
+		return
+	}
+	m := make(map[string]string, len(old)+1)
+	maps.Copy(m, old)
+	m[name] = span
+	a.spanNames.Store(&m)
 }
 
 func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
