@@ -46,6 +46,15 @@ func CanonicalizeJSON(raw []byte) ([]byte, error) {
 // appendCanonicalJSON appends the canonical form of raw to dst. On error
 // the bytes of dst beyond its original length are unspecified.
 func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {
+	if out, ok := appendFlatObject(dst, raw); ok {
+		return out, nil
+	}
+	return appendCanonicalJSONGeneral(dst, raw)
+}
+
+// appendCanonicalJSONGeneral is appendCanonicalJSON without the fast path
+// for flat objects: any JSON value, and the errors for what is not JSON.
+func appendCanonicalJSONGeneral(dst, raw []byte) ([]byte, error) {
 	p := canonPool.Get().(*jsonCanon)
 	*p = jsonCanon{src: raw, keys: p.keys[:0], stack: p.stack[:0], body: p.body[:0]}
 	defer p.release()

@@ -31,3 +31,25 @@ func BenchmarkAppendCanonical(b *testing.B) {
 		buf = r.AppendCanonical(buf[:0], false)
 	}
 }
+
+// BenchmarkCanonicalizePayload measures CanonicalizeJSON on the payloads of
+// the exporter benchmark: tool arguments and a result summary whose
+// members arrive unsorted, as most JSON encoders write them.
+func BenchmarkCanonicalizePayload(b *testing.B) {
+	for _, tc := range []struct{ name, in string }{
+		{"arguments", `{"order_id":"A-1042","customer_id":"C-2042","include_history":true,"reason":"customer asked where the parcel is","currency":"EUR"}`},
+		{"result", `{"status":"shipped","order_id":"A-1042","count":3,"_result_size":2048}`},
+		{"sorted", `{"currency":"EUR","customer_id":"C-2042","include_history":true,"order_id":"A-1042","reason":"customer asked where the parcel is"}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			raw := []byte(tc.in)
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := CanonicalizeJSON(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,209 @@
+package auditlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"unicode/utf8"
+)
+
+// maxFlatMembers bounds the objects appendFlatObject handles; larger ones
+// take the general canonicalizer, whose sort scales better.
+const maxFlatMembers = 16
+
+// flatMember locates one member of the object appendFlatObject reads: its
+// name with quotes at src[key:keyEnd], its value at src[val:valEnd].
+type flatMember struct {
+	key, keyEnd, val, valEnd int
+}
+
+// appendFlatObject appends the canonical form of raw to dst when raw is
+// the shape most tool payloads have: one object of at most 16 members
+// whose names are ASCII without escapes and whose values are scalars
+// already in canonical form (strings without escapes, integers of up to 15
+// characters, true, false, null), with any whitespace between tokens. The
+// output is then the members sorted by name and copied through, which
+// spares the general canonicalizer's bookkeeping.
+//
+// It reports false, having appended nothing, for anything else (invalid
+// JSON included): the caller then runs the general canonicalizer, which
+// gives the same output for the shapes handled here (FuzzFlatObject
+// cross-checks this) and the errors for the rest.
+func appendFlatObject(dst, raw []byte) ([]byte, bool) {
+	var members [maxFlatMembers]flatMember
+	n := 0
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return dst, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		i++
+	} else {
+		for {
+			if n == maxFlatMembers || i >= len(raw) || raw[i] != '"' {
+				return dst, false
+			}
+			m := &members[n]
+			m.key = i
+			end, ascii := scanPlainString(raw, i)
+			if end < 0 || !ascii {
+				return dst, false
+			}
+			m.keyEnd = end
+			i = skipSpace(raw, end)
+			if i >= len(raw) || raw[i] != ':' {
+				return dst, false
+			}
+			i = skipSpace(raw, i+1)
+			if i >= len(raw) {
+				return dst, false
+			}
+			m.val = i
+			if end = scanFlatScalar(raw, i); end < 0 {
+				return dst, false
+			}
+			m.valEnd = end
+			n++
+			i = skipSpace(raw, end)
+			if i >= len(raw) {
+				return dst, false
+			}
+			if raw[i] == ',' {
+				i = skipSpace(raw, i+1)
+				continue
+			}
+			if raw[i] != '}' {
+				return dst, false
+			}
+			i++
+			break
+		}
+	}
+	if skipSpace(raw, i) != len(raw) {
+		return dst, false
+	}
+	ms := members[:n]
+	// Insertion sort by name. The names are ASCII, whose byte order is
+	// their UTF-16 order; equal names are a duplicate, which the general
+	// canonicalizer reports.
+	for a := 1; a < len(ms); a++ {
+		m := ms[a]
+		k := raw[m.key+1 : m.keyEnd-1]
+		b := a
+		for ; b > 0; b-- {
+			c := bytes.Compare(raw[ms[b-1].key+1:ms[b-1].keyEnd-1], k)
+			if c == 0 {
+				return dst, false
+			}
+			if c < 0 {
+				break
+			}
+			ms[b] = ms[b-1]
+		}
+		ms[b] = m
+	}
+	size := 1 + len(ms) // braces and commas
+	for _, m := range ms {
+		size += m.keyEnd - m.key + 1 + m.valEnd - m.val
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, '{')
+	for j, m := range ms {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, raw[m.key:m.keyEnd]...)
+		dst = append(dst, ':')
+		dst = append(dst, raw[m.val:m.valEnd]...)
+	}
+	return append(dst, '}'), true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanPlainString returns the offset just past the JSON string starting
+// at b[i] (a quote), or -1 when it is unterminated, holds an escape, a
+// control character or invalid UTF-8; ascii reports whether every byte
+// is ASCII.
+func scanPlainString(b []byte, i int) (end int, ascii bool) {
+	i++
+	ascii = true
+	for {
+		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < len(b) && !needsEscape[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return -1, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, ascii
+		case c < utf8.RuneSelf: // '\\' or a control character
+			return -1, false
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return -1, false
+			}
+			ascii = false
+			i += size
+		}
+	}
+}
+
+// scanFlatScalar returns the offset just past the scalar value at b[i]
+// when it is already in canonical form, -1 otherwise (objects, arrays,
+// escaped strings, numbers that need reformatting, invalid JSON).
+func scanFlatScalar(b []byte, i int) int {
+	switch c := b[i]; {
+	case c == '"':
+		end, _ := scanPlainString(b, i)
+		return end
+	case c == 't':
+		return literalAt(b, i, "true")
+	case c == 'f':
+		return literalAt(b, i, "false")
+	case c == 'n':
+		return literalAt(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		// An integer without leading zeros and of at most 15 characters
+		// is its own ECMAScript form, except -0.
+		j := i
+		if c == '-' {
+			j++
+		}
+		d := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		switch {
+		case j == d, j-i > 15, b[d] == '0' && (j-d > 1 || c == '-'):
+			return -1
+		case j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E'):
+			return -1
+		}
+		return j
+	}
+	return -1
+}
+
+func literalAt(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
