@@ -361,7 +361,7 @@ var diffStrings = []string{
 
 var diffFloats = []float64{
 	0, math.Copysign(0, -1), 1, -1.5, 129.99, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21, 1.5e300,
-	123456789.125, math.SmallestNonzeroFloat64, math.MaxFloat64, math.NaN(), math.Inf(1), math.Inf(-1),
+	123456789.125, 3, -42, 1 << 53, 1<<53 - 1, -(1<<53 - 1), 1e15, 16777215, 16777216, 16777217, 1e16, math.SmallestNonzeroFloat64, math.MaxFloat64, math.NaN(), math.Inf(1), math.Inf(-1),
 }
 
 var diffNumbers = []json.Number{"0", "-0", "12", "-0.5e10", "1e999", "1E+2", "abc", "01", "", "1.", "+1", " 1"}
@@ -618,4 +618,37 @@ func FuzzDifferentialEncoding(f *testing.F) {
 		checkDifferential(t, e, v)
 		checkDifferential(t, e, map[string]any{"v": v, "secret": v})
 	})
+}
+
+// TestWholeFloats holds the integer fast path of appendFloat to
+// encoding/json around the bounds where it stops (2^24 for float32, 2^53
+// for float64) and on random whole numbers of every magnitude.
+func TestWholeFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var f64 []float64
+	for _, edge := range []float64{1 << 24, 1 << 53, 1e15, 1e21} {
+		for d := -40.0; d <= 40; d++ {
+			f64 = append(f64, edge+d, -(edge + d), edge*(1+d/1e6))
+		}
+	}
+	for range 20000 {
+		f64 = append(f64, math.Trunc(math.Ldexp(r.Float64(), r.IntN(70))), float64(r.Int64N(1<<53)))
+	}
+	for _, f := range f64 {
+		for _, v := range []any{f, float32(f)} {
+			want, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			if x, ok := v.(float32); ok {
+				got = appendFloat(nil, float64(x), 32)
+			} else {
+				got = appendFloat(nil, f, 64)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%T %v: got %s, want %s", v, v, got, want)
+			}
+		}
+	}
 }

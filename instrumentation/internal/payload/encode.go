@@ -339,6 +339,12 @@ func (s *state) float(f float64, bits int, d int) {
 }
 
 func appendFloat(b []byte, f float64, bits int) []byte {
+	// Whole numbers, common in decoded JSON, print as integers: below
+	// 2^53 (2^24 for float32) the spacing of floats is at most 1, so the
+	// shortest digits that read back as f are all of its digits.
+	if f != 0 && f == math.Trunc(f) && (bits == 64 && math.Abs(f) < 1<<53 || math.Abs(f) < 1<<24) {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
 	abs := math.Abs(f)
 	format := byte('f')
 	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
