@@ -77,6 +77,20 @@ func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) {
 	r.Retention = auditlog.Retention{
 		Class:       class,
 		Days:        days,
-		RetainUntil: toolspan.FormatTime(start.UTC().AddDate(0, 0, days)),
+		RetainUntil: toolspan.FormatTime(retainUntil(start, days)),
 	}
+}
+
+// maxDurationDays is the most days a time.Duration holds with room to spare.
+const maxDurationDays = 100_000
+
+// retainUntil is start.UTC().AddDate(0, 0, days). UTC has no daylight
+// saving time and Go's clock no leap seconds, so a day there is always 24
+// hours and adding them is the same instant, without AddDate's calendar
+// arithmetic, which cost more than the rest of the classification.
+func retainUntil(start time.Time, days int) time.Time {
+	if days >= -maxDurationDays && days <= maxDurationDays {
+		return start.UTC().Add(time.Duration(days) * 24 * time.Hour)
+	}
+	return start.UTC().AddDate(0, 0, days)
 }
