@@ -51,29 +51,27 @@ func (o toolCallIDOption) applyCall(c *callConfig) { c.toolCallID = string(o) }
 func (o toolTypeOption) applyCall(c *callConfig)   { c.toolType = string(o) }
 func (o attrsOption) applyCall(c *callConfig)      { c.attrs = append(c.attrs, o...) }
 
-// apply applies opts in order, skipping nil ones. The value options are
-// applied by a type switch rather than through the interface: a call
+// apply applies opts in order, skipping nil ones. Each option is applied
+// through its concrete type rather than through the interface: a call
 // through an interface makes its receiver escape, so the options of every
-// call, and the slice holding them, would be allocated on the heap.
+// call would be allocated on the heap, and so would c.
 func (c *callConfig) apply(opts []CallOption) {
 	for _, o := range opts {
 		switch o := o.(type) {
-		case nil:
 		case triggerOption:
-			c.trigger = Trigger(o)
+			o.applyCall(c)
 		case purposeOption:
-			c.purpose = string(o)
+			o.applyCall(c)
 		case subjectOption:
-			c.subjectType, c.subjectID = o.typ, o.id
+			o.applyCall(c)
 		case breakGlassOption:
-			c.breakGlass = true
-			c.breakGlassReason = string(o)
+			o.applyCall(c)
 		case toolCallIDOption:
-			c.toolCallID = string(o)
+			o.applyCall(c)
 		case toolTypeOption:
-			c.toolType = string(o)
+			o.applyCall(c)
 		case attrsOption:
-			c.attrs = append(c.attrs, o...)
+			o.applyCall(c)
 		}
 	}
 }

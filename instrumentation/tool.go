@@ -3,6 +3,7 @@ package instrumentation
 import (
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/otelaudit/otelaudit/instrumentation/internal/payload"
 )
@@ -68,13 +69,16 @@ func (a *Auditor) policy(name string) (p *toolPolicy, recorded, span string) {
 		return p, p.name, p.spanName
 	}
 	recorded = cut(name, maxNameBytes)
-	if m := a.spanNames.Load(); m != nil {
+	m := a.spanNames.Load()
+	if m != nil {
 		if span, ok := (*m)[recorded]; ok {
 			return a.def, recorded, span
 		}
 	}
 	span = spanName(recorded)
-	a.addSpanName(recorded, span)
+	if m == nil || len(*m) < maxSpanNames {
+		a.addSpanName(recorded, span)
+	}
 	return a.def, recorded, span
 }
 
@@ -92,7 +96,9 @@ func (a *Auditor) addSpanName(name, span string) {
 	}
 	m := make(map[string]string, len(old)+1)
 	maps.Copy(m, old)
-	m[name] = span
+	// A copy, so that the cache does not hold on to the memory that name
+	// may be a part of.
+	m[strings.Clone(name)] = span
 	a.spanNames.Store(&m)
 }
 
