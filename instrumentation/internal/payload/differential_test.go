@@ -652,3 +652,44 @@ func TestWholeFloats(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeManyIdentifiers covers summaries with more identifiers than
+// the stack array holds, up to and past maxIDs: they come out sorted, with
+// sensitive ones masked, and at most maxIDs of them.
+func TestSummarizeManyIdentifiers(t *testing.T) {
+	e := newDiffEncoder(t)
+	keys, err := NewKeyMatcher([]string{"*_id", "api_key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 12, maxIDs - 1, maxIDs, maxIDs + 5} {
+		m := map[string]any{"note": "x", "api_key": "k"}
+		var want []string
+		if n > 0 {
+			want = append(want, `"api_key":"***REDACTED***"`)
+		}
+		for i := range n - 1 {
+			k := fmt.Sprintf("k%02d_id", i)
+			m[k] = i
+			want = append(want, fmt.Sprintf(`"%s":%d`, k, i))
+		}
+		if n == 0 {
+			delete(m, "api_key")
+		}
+		got := e.Summarize(m, SummaryOptions{Keys: keys, Outcome: true, Success: true, LargeAt: 1 << 20})
+		if n <= maxIDs {
+			if w := `{"success":true` + strings.Join(append([]string{""}, want...), ",") + `}`; got != w {
+				t.Errorf("%d identifiers: got %s, want %s", n, got, w)
+			}
+			continue
+		}
+		// Past maxIDs, which ones are kept depends on the map's order.
+		var v map[string]any
+		if err := json.Unmarshal([]byte(got), &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v) != 1+maxIDs {
+			t.Errorf("%d identifiers: %d members in %s, want %d", n, len(v), got, 1+maxIDs)
+		}
+	}
+}
