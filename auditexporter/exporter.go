@@ -83,6 +83,10 @@ func (e *auditExporter) start(_ context.Context, _ component.Host) error {
 		auditlog.WithDedupWindow(e.cfg.DedupWindow),
 		auditlog.WithDefaultChain(e.cfg.Retention.DefaultClass),
 		auditlog.WithLogger(e.set.Logger),
+		// toolspan.Map builds every payload with the store's own
+		// canonicalizer (its tests hold it to that): checking them again
+		// would only cost time.
+		auditlog.WithCanonicalPayloads(),
 	)
 	if err != nil {
 		return fmt.Errorf("audit exporter: opening the audit store in directory %q: %w", e.cfg.Directory, err)

@@ -40,12 +40,18 @@ func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
 // where the "hash" member starts (with withHash) or would start (without),
 // so the writer can splice the hash in without encoding twice.
 func (r *Record) appendCanonical(dst []byte, withHash bool) ([]byte, int) {
+	return r.encode(dst, withHash, false)
+}
+
+// encode is appendCanonical; with canonicalPayloads it copies Arguments and
+// ResultSummary without checking them (see WithCanonicalPayloads).
+func (r *Record) encode(dst []byte, withHash, canonicalPayloads bool) ([]byte, int) {
 	dst = append(dst, `{"agent":{"id":`...)
 	dst = appendString(dst, r.Agent.ID)
 	dst = append(dst, `,"name":`...)
 	dst = appendString(dst, r.Agent.Name)
 	dst = append(dst, `},"arguments":`...)
-	dst = appendRaw(dst, r.Arguments)
+	dst = appendPayload(dst, r.Arguments, canonicalPayloads)
 	dst = append(dst, `,"attribution":{"initiator":`...)
 	dst = appendString(dst, r.Attribution.Initiator)
 	dst = append(dst, `,"initiator_role":`...)
@@ -98,7 +104,7 @@ func (r *Record) appendCanonical(dst []byte, withHash bool) ([]byte, int) {
 	dst = append(dst, `,"paths":`...)
 	dst = appendStrings(dst, r.Redaction.Paths)
 	dst = append(dst, `},"result_summary":`...)
-	dst = appendRaw(dst, r.ResultSummary)
+	dst = appendPayload(dst, r.ResultSummary, canonicalPayloads)
 	dst = append(dst, `,"retention":{"class":`...)
 	dst = appendString(dst, r.Retention.Class)
 	dst = append(dst, `,"days":`...)
@@ -162,6 +168,15 @@ func (r *Record) ComputeHash() string {
 	var buf [2048]byte
 	sum := sha256.Sum256(r.AppendCanonical(buf[:0], false))
 	return hex.EncodeToString(sum[:])
+}
+
+// appendPayload is appendRaw, or a plain copy of a non-empty raw that the
+// writer promised is canonical.
+func appendPayload(dst, raw []byte, canonical bool) []byte {
+	if canonical && len(raw) > 0 {
+		return append(dst, raw...)
+	}
+	return appendRaw(dst, raw)
 }
 
 // appendRaw appends raw JSON in canonical form; see AppendCanonical for

@@ -504,7 +504,7 @@ func (c *chain) append(recs []*Record) error {
 		// member, then hash the text in place and splice the member in.
 		start := len(buf)
 		var hashAt int
-		buf, hashAt = r.appendCanonical(buf, false)
+		buf, hashAt = r.encode(buf, false, c.opts.canonicalPayloads)
 		stored = front.push(c.hasher.hash(buf[start:], nil), stored)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])

@@ -33,6 +33,7 @@ type options struct {
 	logger             *zap.Logger
 	clock              func() time.Time
 	defaultChain       string
+	canonicalPayloads  bool
 }
 
 func defaultOptions() options {
@@ -115,3 +116,14 @@ func WithClock(now func() time.Time) Option {
 // WithDefaultChain names the chain of records with an empty
 // Retention.Class. Default DefaultChain.
 func WithDefaultChain(name string) Option { return func(o *options) { o.defaultChain = name } }
+
+// WithCanonicalPayloads declares that every record appended to the store
+// carries Arguments and ResultSummary that are already canonical JSON
+// (RFC 8785) or empty, as CanonicalizeJSON and AppendJSONString return
+// them. The store then copies them into the record's canonical text as
+// they are, instead of checking each one with a validating scan, which is
+// a good part of the cost of encoding a record. For writers that build
+// payloads with this package, such as the audit exporter; a payload that
+// breaks the promise is written as it is and fails verification. Off by
+// default.
+func WithCanonicalPayloads() Option { return func(o *options) { o.canonicalPayloads = true } }

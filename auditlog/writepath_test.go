@@ -1,7 +1,10 @@
 package auditlog
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -114,4 +117,47 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkAppendString(t, s) })
+}
+
+// TestCanonicalPayloadsOption appends the same records to a store with
+// WithCanonicalPayloads and to one without: with canonical payloads the
+// segments are byte for byte the same, and a payload that breaks the
+// promise is copied as it is (and so fails verification) rather than
+// repaired.
+func TestCanonicalPayloadsOption(t *testing.T) {
+	k := newTestKeys(t, "payloads")
+	segment := func(t *testing.T, recs []*Record, opts ...Option) []byte {
+		t.Helper()
+		dir := t.TempDir()
+		s := openTestStore(t, dir, k, opts...)
+		appendOK(t, s, recs)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "general", SegmentName(0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	recs := func() []*Record {
+		rs := testRecords(0, 20, "general")
+		rs[3].Arguments = nil
+		rs[4].ResultSummary = json.RawMessage(`"text"`)
+		rs[5].Arguments = json.RawMessage(`[1,{"a":"é"}]`)
+		return rs
+	}
+	plain, trusted := segment(t, recs()), segment(t, recs(), WithCanonicalPayloads())
+	if !bytes.Equal(plain, trusted) {
+		t.Fatalf("canonical payloads written differently:\n%s\n%s", plain, trusted)
+	}
+
+	bad := recs()
+	bad[0].Arguments = json.RawMessage(`{"b":1, "a":2}`)
+	if got := segment(t, bad); !bytes.Contains(got, []byte(`"arguments":{"a":2,"b":1}`)) {
+		t.Fatalf("without the option a non-canonical payload is not canonicalized:\n%s", got)
+	}
+	if got := segment(t, bad, WithCanonicalPayloads()); !bytes.Contains(got, []byte(`"arguments":{"b":1, "a":2}`)) {
+		t.Fatalf("with the option a payload is not copied as it is:\n%s", got)
+	}
 }
