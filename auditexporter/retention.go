@@ -72,12 +72,18 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 
 // apply sets r.Retention as auditlog.Policy.Retention does: retain_until is
 // the record's start plus the class's days, in UTC.
-func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) {
+func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) { p.applyWith(r, start, nil) }
+
+// applyWith is apply taking the retain_until string from m's memory when m
+// is not nil.
+func (p *retentionPolicy) applyWith(r *auditlog.Record, start time.Time, m *toolspan.Mapper) {
 	class, days := p.classify(r.ToolName, r.Subject.Type)
-	r.Retention = auditlog.Retention{
-		Class:       class,
-		Days:        days,
-		RetainUntil: toolspan.FormatTime(retainUntil(start, days)),
+	until := retainUntil(start, days)
+	r.Retention = auditlog.Retention{Class: class, Days: days}
+	if m != nil {
+		r.Retention.RetainUntil = m.FormatTime(until)
+	} else {
+		r.Retention.RetainUntil = toolspan.FormatTime(until)
 	}
 }
 

@@ -43,6 +43,12 @@ func CanonicalizeJSON(raw []byte) ([]byte, error) {
 	return appendCanonicalJSON(make([]byte, 0, len(raw)), raw)
 }
 
+// AppendCanonicalJSON appends the canonical form of raw to dst, as
+// CanonicalizeJSON returns it, and returns the extended slice. On error it
+// returns dst unchanged in length (the bytes of its spare capacity may
+// have been written). Safe for concurrent use on distinct dst.
+func AppendCanonicalJSON(dst, raw []byte) ([]byte, error) { return appendCanonicalJSON(dst, raw) }
+
 // appendCanonicalJSON appends the canonical form of raw to dst. On error
 // the bytes of dst beyond its original length are unspecified.
 func appendCanonicalJSON(dst, raw []byte) ([]byte, error) {

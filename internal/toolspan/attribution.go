@@ -1,8 +1,6 @@
 package toolspan
 
 import (
-	"strings"
-
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/internal/attrkey"
 )
@@ -25,13 +23,16 @@ const (
 //   - retry and system: the agent, else the service (type system, role
 //     system);
 //   - no trigger, or one outside the five values: a known user, else nobody.
-func attribution(r *auditlog.Record) auditlog.Attribution {
+func attribution(r *auditlog.Record) auditlog.Attribution { return attributionIn(nil, r) }
+
+// attributionIn is attribution taking memory from mem.
+func attributionIn(mem *arena, r *auditlog.Record) auditlog.Attribution {
 	at := auditlog.Attribution{Model: r.Model, Tool: r.ToolName, Trigger: r.Trigger}
 	switch r.Trigger {
 	case attrkey.TriggerUserRequest, attrkey.TriggerFollowUp:
 		at.Initiator = r.UserID
 		at.InitiatorType = auditlog.InitiatorUser
-		at.InitiatorRole = strings.Join(r.UserRoles, ",")
+		at.InitiatorRole = mem.join(r.UserRoles, ",")
 	case attrkey.TriggerProactive:
 		at.Initiator = firstNonEmpty(r.Model, r.Agent.Name, r.Agent.ID)
 		at.InitiatorType = auditlog.InitiatorModel
@@ -44,7 +45,7 @@ func attribution(r *auditlog.Record) auditlog.Attribution {
 		if r.UserID != "" {
 			at.Initiator = r.UserID
 			at.InitiatorType = auditlog.InitiatorUser
-			at.InitiatorRole = strings.Join(r.UserRoles, ",")
+			at.InitiatorRole = mem.join(r.UserRoles, ",")
 		}
 	}
 	return at

@@ -11,12 +11,13 @@ import (
 // byte-identical to what the store hashes.
 func canonicalizeJSON(raw []byte) ([]byte, error) { return auditlog.CanonicalizeJSON(raw) }
 
-// canonicalizeString is canonicalizeJSON for text held in a string. The
-// canonicaliser only reads its input and returns a new slice, so the string's
-// bytes are lent to it without a copy.
-func canonicalizeString(s string) ([]byte, error) {
+// canonicalizeString is canonicalizeJSON for text held in a string, with
+// the result taken from mem (nil: a new slice). The canonicaliser only
+// reads its input and writes elsewhere, so the string's bytes are lent to
+// it without a copy.
+func canonicalizeString(mem *arena, s string) ([]byte, error) {
 	if s == "" {
 		return canonicalizeJSON(nil)
 	}
-	return canonicalizeJSON(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return mem.canonical(unsafe.Slice(unsafe.StringData(s), len(s)))
 }

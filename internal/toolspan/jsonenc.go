@@ -2,10 +2,12 @@ package toolspan
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -15,10 +17,32 @@ import (
 // validUTF8 returns s with every invalid UTF-8 sequence replaced by U+FFFD,
 // without copying when s is already valid (the common case).
 func validUTF8(s string) string {
-	if utf8.ValidString(s) {
+	if isASCII(s) || utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// isASCII reports whether every byte of s is below 0x80. Attribute values
+// are short and nearly always ASCII: this check, eight bytes at a time
+// with an overlapping last word, is cheaper for them than
+// utf8.ValidString, which walks a short tail byte by byte.
+func isASCII(s string) bool {
+	const msb = 0x8080808080808080
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	if len(b) < 8 {
+		var acc byte
+		for _, c := range b {
+			acc |= c
+		}
+		return acc < utf8.RuneSelf
+	}
+	var acc uint64
+	for i := 0; i+8 <= len(b); i += 8 {
+		acc |= binary.LittleEndian.Uint64(b[i:])
+	}
+	acc |= binary.LittleEndian.Uint64(b[len(b)-8:])
+	return acc&msb == 0
 }
 
 // valueString renders an attribute value as a valid UTF-8 string.

@@ -26,6 +26,11 @@ import (
 // Arguments and ResultSummary are canonical JSON bounded by
 // opts.MaxPayloadBytes.
 func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options) (auditlog.Record, bool) {
+	return mapSpan(res, scope, span, opts, nil)
+}
+
+// mapSpan is Map taking memory from mem (nil: the heap, piece by piece).
+func mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options, mem *arena) (auditlog.Record, bool) {
 	var a attrs
 	a.scan(span.Attributes())
 	name := span.Name()
@@ -41,21 +46,21 @@ func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.S
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		r.DurationMS = float64(end-start) / 1e6
 	}
-	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStrings(span)
+	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStringsIn(mem, span)
 
 	r.ToolName = toolName(&a, conv, name)
 	r.ToolCallID = toolCallID(&a, conv)
 	r.ToolType = a.str(sToolType)
 	limit := opts.payloadLimit()
-	r.Arguments = firstPayload(&a, limit, argumentSlots(conv))
-	r.ResultSummary = firstPayload(&a, limit, resultSlots(conv))
+	r.Arguments = firstPayload(mem, &a, limit, argumentSlots(conv))
+	r.ResultSummary = firstPayload(mem, &a, limit, resultSlots(conv))
 
 	r.ConversationID = a.first(sConversationID, sMetaConversationID)
-	r.TurnNumber = turnNumber(&a)
+	r.TurnNumber = turnNumber(mem, &a)
 	r.Model = a.first(sRequestModel, sResponseModel, sOIModel, sVercelModel)
 	r.Agent = auditlog.Agent{Name: a.str(sAgentName), ID: a.str(sAgentID)}
 	r.UserID = a.first(sUserID, sMetaUserID, sEnduserID)
-	r.UserRoles = stringList(&a, sUserRoles)
+	r.UserRoles = stringList(mem, &a, sUserRoles)
 	r.Session = auditlog.Session{
 		ID:            a.first(sSessionID, sMCPSessionID, sMetaSessionID),
 		ClientAddress: a.str(sClientAddress),
@@ -70,7 +75,7 @@ func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.S
 
 	r.Success, r.Error = outcome(&a, span)
 
-	r.Redaction.Paths = stringList(&a, sRedactionPaths)
+	r.Redaction.Paths = stringList(mem, &a, sRedactionPaths)
 	if n, ok := intValue(&a, sRedactionCount); ok {
 		r.Redaction.Count = n
 	} else {
@@ -84,7 +89,7 @@ func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.S
 		Service:    serviceName(res),
 		Scope:      validUTF8(scope.Name()),
 	}
-	r.Attribution = attribution(&r)
+	r.Attribution = attributionIn(mem, &r)
 	return r, true
 }
 
@@ -212,25 +217,25 @@ func resultSlots(conv string) []payloadSlot {
 }
 
 // firstPayload encodes the first slot that holds a non-empty value.
-func firstPayload(a *attrs, limit int, slots []payloadSlot) json.RawMessage {
+func firstPayload(mem *arena, a *attrs, limit int, slots []payloadSlot) json.RawMessage {
 	for _, ps := range slots {
 		v, ok := a.get(ps.s)
 		if !ok || v.Type() == pcommon.ValueTypeEmpty || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
 			continue
 		}
-		return payload(v, limit, ps.mode)
+		return payloadIn(mem, v, limit, ps.mode)
 	}
 	return nil
 }
 
 // turnNumber reads audit.turn_number from an int, an integral double or a
 // decimal string; anything else leaves it unknown.
-func turnNumber(a *attrs) *int64 {
+func turnNumber(mem *arena, a *attrs) *int64 {
 	n, ok := intValue(a, sTurnNumber)
 	if !ok {
 		return nil
 	}
-	return &n
+	return mem.int64(n)
 }
 
 func intValue(a *attrs, s slot) (int64, bool) {
@@ -273,7 +278,7 @@ func boolValue(a *attrs, s slot) bool {
 
 // stringList reads a string array, or a comma-separated string, dropping
 // empty entries; nil when there are none.
-func stringList(a *attrs, s slot) []string {
+func stringList(mem *arena, a *attrs, s slot) []string {
 	v, ok := a.get(s)
 	if !ok {
 		return nil
@@ -283,7 +288,7 @@ func stringList(a *attrs, s slot) []string {
 	case pcommon.ValueTypeSlice:
 		sl := v.Slice()
 		if sl.Len() > 0 {
-			out = make([]string, 0, sl.Len())
+			out = mem.strings(sl.Len())
 		}
 		for i := 0; i < sl.Len(); i++ {
 			if e := strings.TrimSpace(valueString(sl.At(i))); e != "" {
@@ -348,6 +353,11 @@ func serviceName(res pcommon.Resource) string {
 // empty id) and its start time with auditlog.TimeFormat, in a single
 // allocation.
 func spanStrings(span ptrace.Span) (trace, id, parent, start string) {
+	return spanStringsIn(nil, span)
+}
+
+// spanStringsIn is spanStrings taking memory from mem.
+func spanStringsIn(mem *arena, span ptrace.Span) (trace, id, parent, start string) {
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
 	ts := span.StartTimestamp().AsTime()
 	var buf [64 + len(auditlog.TimeFormat)]byte
@@ -356,10 +366,10 @@ func spanStrings(span ptrace.Span) (trace, id, parent, start string) {
 	hex.Encode(buf[48:64], pid[:])
 	var all string
 	if putTime(buf[64:], ts) {
-		all = string(buf[:])
+		all = mem.string(buf[:])
 		start = all[64:]
 	} else {
-		all = string(buf[:64])
+		all = mem.string(buf[:64])
 		start = ts.UTC().Format(auditlog.TimeFormat)
 	}
 	trace, id, parent = all[0:32], all[32:48], all[48:64]

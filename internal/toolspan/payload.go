@@ -37,11 +37,16 @@ const (
 //
 // limit < 0 disables the bound. The result is always canonical JSON.
 func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
+	return payloadIn(nil, v, limit, mode)
+}
+
+// payloadIn is payload taking memory from mem.
+func payloadIn(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 	switch v.Type() {
 	case pcommon.ValueTypeEmpty:
 		return nil
 	case pcommon.ValueTypeStr:
-		return textPayload(v.Str(), limit, mode)
+		return textPayload(mem, v.Str(), limit, mode)
 	case pcommon.ValueTypeBytes:
 		raw := v.Bytes().AsRaw()
 		if over(len(raw), limit) {
@@ -73,7 +78,7 @@ func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 }
 
 // textPayload encodes a string payload; see payload.
-func textPayload(s string, limit int, mode unwrap) json.RawMessage {
+func textPayload(mem *arena, s string, limit int, mode unwrap) json.RawMessage {
 	if over(len(s), limit) {
 		return truncated([]byte(s))
 	}
@@ -81,7 +86,7 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 		// Fast path: the canonicaliser validates UTF-8 itself, so valid
 		// JSON needs no separate pass; anything it refuses, invalid UTF-8
 		// included, takes the general route below.
-		if c, err := canonicalizeString(s); err == nil {
+		if c, err := canonicalizeString(mem, s); err == nil {
 			return fit(c, s, limit)
 		}
 	}
@@ -105,7 +110,7 @@ func textPayload(s string, limit int, mode unwrap) json.RawMessage {
 // textAsJSON returns the canonical JSON of text that may itself be JSON.
 func textAsJSON(clean string) []byte {
 	if looksLikeJSON(clean) {
-		if c, err := canonicalizeString(clean); err == nil {
+		if c, err := canonicalizeString(nil, clean); err == nil {
 			return c
 		}
 	}

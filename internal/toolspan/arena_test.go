@@ -1,0 +1,196 @@
+package toolspan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// sampleFiles are the span samples of every convention.
+var sampleFiles = []string{"genai.json", "openinference.json", "traceloop.json", "vercel_ai.json", "mcp.json"}
+
+// TestMapperMatchesMap maps every sample span, many times over so that the
+// Mapper's blocks fill up and new ones start, and compares each record
+// with Map's, field by field.
+func TestMapperMatchesMap(t *testing.T) {
+	var refs []spanRef
+	for _, file := range sampleFiles {
+		refs = append(refs, loadSpans(t, file)...)
+	}
+	m := NewMapper(Options{MaxPayloadBytes: 4096})
+	type pair struct{ got, want any }
+	var kept []pair
+	for round := range 300 {
+		for _, ref := range refs {
+			want, wantOK := Map(ref.res, ref.scope, ref.span, Options{MaxPayloadBytes: 4096})
+			got, ok := m.Map(ref.res, ref.scope, ref.span)
+			require.Equal(t, wantOK, ok)
+			require.Equal(t, want, got, "span %s", ref.span.SpanID())
+			if round%50 == 0 {
+				kept = append(kept, pair{got: got, want: want})
+			}
+		}
+	}
+	// Records mapped long ago are untouched by everything mapped since.
+	for _, p := range kept {
+		assert.Equal(t, p.want, p.got)
+	}
+}
+
+// TestMapperPiecesAreCapped checks that appending to one record's payload
+// or roles copies them rather than overwriting the next record's.
+func TestMapperPiecesAreCapped(t *testing.T) {
+	m := NewMapper(Options{})
+	span := typicalSpan()
+	r1, ok := m.Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span)
+	require.True(t, ok)
+	r2, ok := m.Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span)
+	require.True(t, ok)
+	before := fmt.Sprintf("%s %s %v %s", r2.Arguments, r2.ResultSummary, r2.UserRoles, r2.TraceID)
+	_ = append(r1.Arguments, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)
+	_ = append(r1.ResultSummary, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)
+	_ = append(r1.UserRoles, "intruder", "intruder", "intruder")
+	assert.Equal(t, before, fmt.Sprintf("%s %s %v %s", r2.Arguments, r2.ResultSummary, r2.UserRoles, r2.TraceID))
+}
+
+// TestMapperLargePieces maps payloads larger than a block and a span with
+// many roles: they take memory of their own, with the same result as Map.
+func TestMapperLargePieces(t *testing.T) {
+	span := typicalSpan()
+	big := `{"blob":"` + strings.Repeat("b", 3*arenaBytes) + `","a":1}`
+	span.Attributes().PutStr("gen_ai.tool.call.arguments", big)
+	roles := span.Attributes().PutEmptySlice("user.roles")
+	for i := range 3 * arenaStrings {
+		roles.AppendEmpty().SetStr(fmt.Sprint("role-", i))
+	}
+	m := NewMapper(Options{MaxPayloadBytes: -1})
+	for range 3 {
+		want, _ := Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span, Options{MaxPayloadBytes: -1})
+		got, ok := m.Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span)
+		require.True(t, ok)
+		require.Equal(t, want, got)
+		assert.True(t, strings.HasPrefix(string(got.Arguments), `{"a":1,"blob":"bbb`))
+	}
+}
+
+func TestMapperFormatTime(t *testing.T) {
+	m := NewMapper(Options{})
+	for _, ts := range []time.Time{
+		time.Date(2026, 1, 1, 10, 15, 0, 123, time.UTC),
+		time.Date(2026, 1, 1, 10, 15, 0, 0, time.FixedZone("CET", 3600)),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), // beyond four-digit years
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		assert.Equal(t, FormatTime(ts), m.FormatTime(ts))
+	}
+}
+
+// FuzzMapper checks that a Mapper maps arbitrary OTLP JSON exactly as Map
+// does.
+func FuzzMapper(f *testing.F) {
+	for _, name := range sampleFiles {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "spans", name))
+		require.NoError(f, err)
+		f.Add(raw)
+	}
+	m := NewMapper(Options{MaxPayloadBytes: 1024})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+		if err != nil {
+			return
+		}
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					want, wantOK := Map(rs.Resource(), ss.Scope(), sp, Options{MaxPayloadBytes: 1024})
+					got, ok := m.Map(rs.Resource(), ss.Scope(), sp)
+					require.Equal(t, wantOK, ok)
+					require.Equal(t, want, got)
+				}
+			}
+		}
+	})
+}
+
+// typicalSpan is the span of BenchmarkMapTypical.
+func typicalSpan() ptrace.Span {
+	span := ptrace.NewSpan()
+	span.SetName("execute_tool lookup_order")
+	span.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	span.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	span.SetParentSpanID(pcommon.SpanID{8, 7, 6, 5, 4, 3, 2, 1})
+	span.SetStartTimestamp(1767262500_000000000)
+	span.SetEndTimestamp(1767262500_023456789)
+	at := span.Attributes()
+	at.PutStr("gen_ai.operation.name", "execute_tool")
+	at.PutStr("gen_ai.tool.name", "lookup_order")
+	at.PutStr("gen_ai.tool.call.id", "call_0000002a")
+	at.PutStr("gen_ai.tool.type", "function")
+	at.PutStr("gen_ai.tool.call.arguments", `{"order_id":"A-1042","customer_id":"C-2042","include_history":true,"reason":"customer asked where the parcel is","currency":"EUR"}`)
+	at.PutStr("gen_ai.tool.call.result", `{"status":"shipped","order_id":"A-1042","count":3,"_result_size":2048}`)
+	at.PutStr("gen_ai.conversation.id", "conv-0004")
+	at.PutInt("audit.turn_number", 3)
+	at.PutStr("gen_ai.request.model", "gpt-4o")
+	at.PutStr("gen_ai.agent.name", "support-agent")
+	at.PutStr("user.id", "u-042")
+	roles := at.PutEmptySlice("user.roles")
+	roles.AppendEmpty().SetStr("support")
+	roles.AppendEmpty().SetStr("refund_approver")
+	at.PutStr("session.id", "sess-0004")
+	at.PutStr("client.address", "203.0.113.7")
+	at.PutStr("audit.trigger", "user_request")
+	at.PutStr("audit.purpose", "support")
+	at.PutStr("audit.subject.type", "customer")
+	at.PutStr("audit.subject.id", "C-2042")
+	return span
+}
+
+// BenchmarkMapperTypical is BenchmarkMapTypical through a Mapper, as the
+// exporter maps.
+func BenchmarkMapperTypical(b *testing.B) {
+	span := typicalSpan()
+	res := pcommon.NewResource()
+	res.Attributes().PutStr("service.name", "support-agent")
+	scope := pcommon.NewInstrumentationScope()
+	m := NewMapper(Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Map(res, scope, span)
+	}
+}
+
+// TestIsASCII puts one byte >= 0x80 at every position of strings around
+// the eight-byte words isASCII reads.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 33; n++ {
+		plain := strings.Repeat("a", n)
+		assert.True(t, isASCII(plain), "%d plain bytes", n)
+		for at := 0; at < n; at++ {
+			for _, c := range []byte{0x80, 0xc3, 0xff} {
+				s := plain[:at] + string([]byte{c}) + plain[at+1:]
+				assert.False(t, isASCII(s), "%q", s)
+			}
+		}
+	}
+}
+
+// FuzzValidUTF8 checks validUTF8 against strings.ToValidUTF8.
+func FuzzValidUTF8(f *testing.F) {
+	for _, s := range []string{"", "ascii only", "é€😀", "\xff", "abcdefgh\xc3", "\xed\xa0\x80 surrogate", "\x7f\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.ToValidUTF8(s, "\uFFFD")
+		if got := validUTF8(s); got != want {
+			t.Fatalf("validUTF8(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
