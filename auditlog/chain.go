@@ -9,7 +9,6 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -500,24 +499,20 @@ func (c *chain) append(recs []*Record) error {
 		if r.Retention.Class == "" {
 			r.Retention.Class = c.name
 		}
-		// Encode straight into the write buffer, leaving out the hash
-		// member, then hash the text in place and splice the member in.
+		// Encode straight into the write buffer with a placeholder hash,
+		// hash the text around the member in place, and fill it in.
 		start := len(buf)
 		var hashAt int
-		buf, hashAt = r.encode(buf, false, c.opts.canonicalPayloads)
-		stored = front.push(c.hasher.hash(buf[start:], nil), stored)
+		r.Hash = ZeroHash
+		buf, hashAt = r.encode(buf, true, c.opts.canonicalPayloads)
+		const member = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
+		stored = front.push(c.hasher.hash(buf[start:hashAt], buf[hashAt+member:]), stored)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])
+		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
 		r.Hash = unsafe.String(&hexHash[0], len(hexHash))
 		prev = r.Hash
-		const member = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
-		end := len(buf)
-		buf = slices.Grow(buf, member+1)[:end+member+1]
-		copy(buf[hashAt+member:], buf[hashAt:end])
-		copy(buf[hashAt:], `,"hash":"`)
-		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
-		buf[hashAt+member-1] = '"'
-		buf[end+member] = '\n'
+		buf = append(buf, '\n')
 	}
 	c.buf, c.stored = buf, stored
 

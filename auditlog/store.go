@@ -46,10 +46,13 @@ type Store struct {
 	mu     sync.Mutex
 	chains map[string]*chain
 	dedup  *dedupSet
-	// batchKeys is Append's scratch set of the keys in the batch so far.
-	batchKeys keyTable
-	lock      *os.File
-	closed    bool
+	// Append's scratch space: the set of the batch's keys so far, and
+	// the keys of its records and whether the window holds them.
+	batchKeys    keyTable
+	keyScratch   []dedupKey
+	knownScratch []bool
+	lock         *os.File
+	closed       bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -195,12 +198,32 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	if s.closed {
 		return res, ErrClosed
 	}
-	groups := map[string][]*Record{}
-	keys := map[string][]dedupKey{}
+	// The batch's dedup keys first, and whether the window holds them,
+	// each in a loop of its own: the lookups are independent cache misses
+	// that the processor overlaps when nothing else is in the way.
+	var keys []dedupKey
+	var known []bool
 	if s.dedup != nil {
 		s.batchKeys.reset(len(recs))
+		keys, known = s.keyScratch[:0], s.knownScratch[:0]
+		for _, r := range recs {
+			var k dedupKey // zero: no key
+			if r != nil {
+				k, _ = s.dedup.key(r)
+			}
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			known = append(known, k != (dedupKey{}) && s.dedup.contains(k))
+		}
+		if cap(keys) <= maxPooledKeys {
+			s.keyScratch, s.knownScratch = keys, known
+		}
 	}
-	checked := "" // the last chain name found valid: records mostly share one
+	// Group by chain. Batches mostly go to one, so the group of the
+	// previous record is tried first.
+	var groups []appendGroup
+	cur := -1
 	for i, r := range recs {
 		if r == nil {
 			return res, fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
@@ -209,52 +232,59 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		if name == "" {
 			name = s.opts.defaultChain
 		}
-		if name != checked {
-			if !ValidChainName(name) {
-				return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+		if cur < 0 || groups[cur].name != name {
+			cur = slices.IndexFunc(groups, func(g appendGroup) bool { return g.name == name })
+			if cur < 0 {
+				if !ValidChainName(name) {
+					return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+				}
+				// Size for the rest of the batch.
+				groups = append(groups, appendGroup{name: name, recs: make([]*Record, 0, len(recs)-i)})
+				cur = len(groups) - 1
 			}
-			checked = name
 		}
+		g := &groups[cur]
 		if s.dedup != nil {
-			if k, ok := s.dedup.key(r); ok {
-				if s.dedup.contains(k) || !s.batchKeys.insert(k) {
+			if k := keys[i]; k != (dedupKey{}) {
+				if known[i] || !s.batchKeys.insert(k) {
 					res.Duplicates++
 					continue
 				}
-				ks := keys[name]
-				if ks == nil {
-					ks = make([]dedupKey, 0, len(recs)-i)
+				if g.keys == nil {
+					g.keys = make([]dedupKey, 0, len(recs)-i)
 				}
-				keys[name] = append(ks, k)
+				g.keys = append(g.keys, k)
 			}
 		}
-		g := groups[name]
-		if g == nil {
-			// Batches mostly go to one chain: size for the rest of it.
-			g = make([]*Record, 0, len(recs)-i)
-		}
-		groups[name] = append(g, r)
+		g.recs = append(g.recs, r)
 	}
-	names := make([]string, 0, len(groups))
-	for n := range groups {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		c, err := s.chain(name)
+	slices.SortFunc(groups, func(a, b appendGroup) int { return strings.Compare(a.name, b.name) })
+	for _, g := range groups {
+		c, err := s.chain(g.name)
 		if err != nil {
 			return res, err
 		}
-		if err := c.append(groups[name]); err != nil {
+		if err := c.append(g.recs); err != nil {
 			return res, fmt.Errorf("auditlog: %w", err)
 		}
-		res.Written += len(groups[name])
-		for _, k := range keys[name] {
+		res.Written += len(g.recs)
+		for _, k := range g.keys {
 			// Append found k in neither the set nor the rest of the batch.
 			s.dedup.addNew(k, s.opts.dedupWindow)
 		}
 	}
 	return res, nil
+}
+
+// maxPooledKeys bounds the scratch space Append keeps between calls, so
+// that one huge batch does not pin its memory.
+const maxPooledKeys = 1 << 16
+
+// appendGroup is the part of an Append batch bound for one chain.
+type appendGroup struct {
+	name string
+	recs []*Record
+	keys []dedupKey // dedup keys of recs, to remember once they are written
 }
 
 // chain returns the writer of the named chain, creating its directory on
