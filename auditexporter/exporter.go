@@ -171,14 +171,16 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		for _, ss := range rs.ScopeSpans().All() {
 			scope := ss.Scope()
 			for _, span := range ss.Spans().All() {
-				rec, ok := mapper.Map(res, scope, span)
-				if !ok {
+				// Map straight into the batch's slice: a record is large.
+				b.recs = append(b.recs, auditlog.Record{})
+				rec := &b.recs[len(b.recs)-1]
+				if !mapper.MapInto(rec, res, scope, span) {
+					b.recs = b.recs[:len(b.recs)-1]
 					skipped++
 					continue
 				}
 				rec.Source.Client = clientID
-				e.retention.applyWith(&rec, span.StartTimestamp().AsTime(), mapper)
-				b.recs = append(b.recs, rec)
+				e.retention.applyWith(rec, span.StartTimestamp().AsTime(), mapper)
 			}
 		}
 	}

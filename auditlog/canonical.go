@@ -313,7 +313,16 @@ func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s)
 // Record strings are short and almost never need escaping: the common case
 // is one scan and one copy, with the buffer grown once.
 func appendString(dst []byte, s string) []byte {
-	i := plainPrefix(s)
+	var i int
+	if len(s) < 8 {
+		// Short strings, most of a record's: a byte loop, without the
+		// call to plainPrefix.
+		for i < len(s) && !needsEscape[s[i]] {
+			i++
+		}
+	} else {
+		i = plainPrefix(s)
+	}
 	n := len(dst)
 	if i == len(s) {
 		dst = slices.Grow(dst, len(s)+2)[:n+len(s)+2]

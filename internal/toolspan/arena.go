@@ -148,7 +148,16 @@ func NewMapper(opts Options) *Mapper { return &Mapper{opts: opts} }
 
 // Map is Map with the Mapper's options and memory.
 func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (auditlog.Record, bool) {
-	return mapSpan(res, scope, span, m.opts, &m.a)
+	var r auditlog.Record
+	ok := mapSpan(&r, res, scope, span, m.opts, &m.a)
+	return r, ok
+}
+
+// MapInto is Map writing the record into *r, which it overwrites whole
+// (with the zero Record when it returns false), sparing the copies of a
+// large struct when records are kept in a slice.
+func (m *Mapper) MapInto(r *auditlog.Record, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) bool {
+	return mapSpan(r, res, scope, span, m.opts, &m.a)
 }
 
 // FormatTime is FormatTime with the Mapper's memory.

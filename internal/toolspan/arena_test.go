@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelaudit/otelaudit/auditlog"
 )
 
 // sampleFiles are the span samples of every convention.
@@ -193,4 +195,26 @@ func FuzzValidUTF8(f *testing.F) {
 			t.Fatalf("validUTF8(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestMapperMapInto checks that MapInto overwrites a used record whole:
+// with the span's record, or with the zero record for other spans.
+func TestMapperMapInto(t *testing.T) {
+	m := NewMapper(Options{})
+	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
+	span := typicalSpan()
+	want, ok := Map(res, scope, span, Options{})
+	require.True(t, ok)
+	dirty := want
+	dirty.ChainID, dirty.Hash, dirty.BreakGlass = "chain", "hash", true
+	dirty.Error = &auditlog.Error{Type: "x"}
+	r := dirty
+	require.True(t, m.MapInto(&r, res, scope, span))
+	assert.Equal(t, want, r)
+
+	other := ptrace.NewSpan()
+	other.SetName("GET /")
+	r = dirty
+	require.False(t, m.MapInto(&r, res, scope, other))
+	assert.Zero(t, r)
 }

@@ -26,20 +26,25 @@ import (
 // Arguments and ResultSummary are canonical JSON bounded by
 // opts.MaxPayloadBytes.
 func Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options) (auditlog.Record, bool) {
-	return mapSpan(res, scope, span, opts, nil)
+	var r auditlog.Record
+	ok := mapSpan(&r, res, scope, span, opts, nil)
+	return r, ok
 }
 
-// mapSpan is Map taking memory from mem (nil: the heap, piece by piece).
-func mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options, mem *arena) (auditlog.Record, bool) {
+// mapSpan is Map writing into *r, which it overwrites whole (with the zero
+// Record for spans that are not tool calls), taking memory from mem (nil:
+// the heap, piece by piece).
+func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, opts Options, mem *arena) bool {
 	var a attrs
 	a.scan(span.Attributes())
 	name := span.Name()
 	conv := detect(&a, name)
 	if conv == "" {
-		return auditlog.Record{}, false
+		*r = auditlog.Record{}
+		return false
 	}
 
-	r := auditlog.Record{
+	*r = auditlog.Record{
 		V:         auditlog.FormatVersion,
 		Operation: attrkey.OperationExecuteTool,
 	}
@@ -89,8 +94,8 @@ func mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptra
 		Service:    serviceName(res),
 		Scope:      validUTF8(scope.Name()),
 	}
-	r.Attribution = attributionIn(mem, &r)
-	return r, true
+	r.Attribution = attributionIn(mem, r)
+	return true
 }
 
 // IsToolSpan reports whether Map would accept span, without building the
