@@ -150,7 +150,12 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		return errors.New("audit exporter: the audit store is not open (exporter not started or already shut down)")
 	}
 	b := e.batches.Get().(*batch)
-	defer e.putBatch(b)
+	recycle := true
+	defer func() {
+		if recycle {
+			e.putBatch(b)
+		}
+	}()
 
 	skipped := 0
 	ctxClient := ""
@@ -192,6 +197,11 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		b.ptrs = append(b.ptrs, &b.recs[i])
 	}
 	res, err := e.group.commit(ctx, store.Append, b.ptrs)
+	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
+		// Another caller's append may still be reading these records:
+		// clearing them for reuse would write zeroed records.
+		recycle = false
+	}
 	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
 	if err != nil {
 		var shared errShared

@@ -63,7 +63,11 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 		case <-ctx.Done():
 			// Giving up is safe: nothing was acknowledged. If a leader
 			// writes these records anyway, a retry finds them duplicates.
-			g.withdraw(p)
+			if g.withdraw(p) {
+				// A leader holds recs and may still be encoding them: the
+				// caller must leave them alone.
+				return auditlog.AppendResult{}, errAbandoned{ctx.Err()}
+			}
 			return auditlog.AppendResult{}, ctx.Err()
 		}
 		if !o.lead {
@@ -112,11 +116,20 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 	return res, err
 }
 
+// errAbandoned is the error of a caller that stopped waiting while a leader
+// had already taken its batch into a group: the leader may still be
+// reading the records, so the caller must not reuse their memory.
+type errAbandoned struct{ err error }
+
+func (e errAbandoned) Error() string { return e.err.Error() }
+func (e errAbandoned) Unwrap() error { return e.err }
+
 // withdraw removes p from the waiting list. If the previous leader has
 // already asked p to lead, leadership passes to the next waiting batch so
 // that it is never lost. If a leader has already taken p's batch into its
-// group, the outcome lands in p's buffered channel and is dropped.
-func (g *groupCommitter) withdraw(p *pending) {
+// group, the outcome lands in p's buffered channel and is dropped, and
+// withdraw reports true: the batch is still in use.
+func (g *groupCommitter) withdraw(p *pending) (taken bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i, q := range g.waiting {
@@ -135,6 +148,14 @@ func (g *groupCommitter) withdraw(p *pending) {
 			}
 		default:
 		}
-		return
+		return false
+	}
+	// Taken by a leader: its outcome, once sent, says it is done with
+	// the records.
+	select {
+	case <-p.wake:
+		return false
+	default:
+		return true
 	}
 }
