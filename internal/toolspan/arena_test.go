@@ -218,3 +218,18 @@ func TestMapperMapInto(t *testing.T) {
 	require.False(t, m.MapInto(&r, res, scope, other))
 	assert.Zero(t, r)
 }
+
+// FuzzFormatTime checks FormatTime against the time package on arbitrary
+// instants, digit by digit.
+func FuzzFormatTime(f *testing.F) {
+	f.Add(int64(1767262500), int64(23456789))
+	f.Add(int64(0), int64(999999999))
+	f.Add(int64(253402300799), int64(1)) // 9999-12-31T23:59:59
+	f.Add(int64(-62135596800), int64(0)) // 0001-01-01
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		ts := time.Unix(sec, nsec%1e9)
+		if got, want := FormatTime(ts), ts.UTC().Format(auditlog.TimeFormat); got != want {
+			t.Fatalf("FormatTime(%v) = %q, want %q", ts, got, want)
+		}
+	})
+}

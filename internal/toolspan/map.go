@@ -404,6 +404,14 @@ func FormatTime(t time.Time) string {
 	return string(b[:])
 }
 
+// twoDigits holds "00" to "99".
+const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// put2 writes v (0-99) as two digits into b.
+func put2(b []byte, v int) {
+	b[0], b[1] = twoDigits[2*v], twoDigits[2*v+1]
+}
+
 // putTime writes t in UTC with auditlog.TimeFormat into b, which has room
 // for it, and reports false, writing nothing, for years outside 0-9999.
 func putTime(b []byte, t time.Time) bool {
@@ -415,25 +423,24 @@ func putTime(b []byte, t time.Time) bool {
 	hour, minute, sec := t.Clock()
 	ns := t.Nanosecond()
 	b = b[:len(auditlog.TimeFormat)]
-	put := func(at, width, v int) {
-		for i := at + width - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(0, 4, year)
+	put2(b[0:2], year/100)
+	put2(b[2:4], year%100)
 	b[4] = '-'
-	put(5, 2, int(month))
+	put2(b[5:7], int(month))
 	b[7] = '-'
-	put(8, 2, day)
+	put2(b[8:10], day)
 	b[10] = 'T'
-	put(11, 2, hour)
+	put2(b[11:13], hour)
 	b[13] = ':'
-	put(14, 2, minute)
+	put2(b[14:16], minute)
 	b[16] = ':'
-	put(17, 2, sec)
+	put2(b[17:19], sec)
 	b[19] = '.'
-	put(20, 9, ns)
+	put2(b[20:22], ns/1e7)
+	put2(b[22:24], ns/1e5%100)
+	put2(b[24:26], ns/1e3%100)
+	put2(b[26:28], ns/10%100)
+	b[28] = byte('0' + ns%10)
 	b[29] = 'Z'
 	return true
 }
