@@ -90,6 +90,48 @@ func (d *dedupSet) addNew(k dedupKey, window int) {
 	d.keys.insert(k)
 }
 
+// dedupUndo records what enqueue changed, so that undo can reverse it.
+type dedupUndo struct {
+	k, evicted dedupKey
+	next       int  // d.next before the change
+	appended   bool // the ring grew (nothing was evicted)
+}
+
+// enqueue makes k, already in the key table, the newest key of the
+// window, forgetting the oldest once the window is full, and appends to
+// log what it changed.
+func (d *dedupSet) enqueue(k dedupKey, window int, log []dedupUndo) []dedupUndo {
+	u := dedupUndo{k: k, next: d.next, appended: len(d.ring) < window}
+	if u.appended {
+		d.ring = append(d.ring, k)
+	} else {
+		u.evicted = d.ring[d.next]
+		d.keys.remove(u.evicted)
+		d.ring[d.next] = k
+		d.next = (d.next + 1) % window
+	}
+	return append(log, u)
+}
+
+// undo reverses the enqueues of log, newest first, and takes their keys
+// out of the key table: the set is left as it was before the keys were
+// inserted and enqueued.
+func (d *dedupSet) undo(log []dedupUndo) {
+	for i := len(log) - 1; i >= 0; i-- {
+		u := log[i]
+		if u.appended {
+			d.ring = d.ring[:len(d.ring)-1]
+			continue
+		}
+		d.next = u.next
+		d.ring[d.next] = u.evicted
+		d.keys.insert(u.evicted)
+	}
+	for _, u := range log {
+		d.keys.remove(u.k)
+	}
+}
+
 // keyTable is a set of non-zero dedupKeys: linear probing on the first
 // word of the key (a uniform hash), at most 3/4 full, deletion by
 // backward shift so that no tombstones build up under the FIFO churn of

@@ -178,3 +178,83 @@ func TestAppendDedupWindowEviction(t *testing.T) {
 		t.Fatalf("redelivery of 150..249 plus one repeat: %+v, want 50 written (150..199) and 51 duplicates", res)
 	}
 }
+
+// TestDedupUndo inserts and enqueues batches of keys, repeats and evictions
+// included, into windows of several sizes and undoes them: the set must be
+// exactly as before, slot for slot of the ring.
+func TestDedupUndo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, window := range []int{1, 2, 7, 64} {
+		d := newDedupSet(window)
+		var added []dedupKey
+		newKey := func() dedupKey { return dedupKey{rng.Uint64N(1<<20) + 1, rng.Uint64N(4)} }
+		for round := range 200 {
+			// Some committed history first.
+			for range rng.IntN(2 * window) {
+				k := newKey()
+				d.add(k, window)
+				added = append(added, k)
+			}
+			ring := append([]dedupKey(nil), d.ring...)
+			next, n := d.next, d.keys.n
+			var members []dedupKey
+			for _, k := range d.keys.slots {
+				if k != (dedupKey{}) {
+					members = append(members, k)
+				}
+			}
+			// A batch as Append handles it, then its undo.
+			var batch []dedupKey
+			for range rng.IntN(3 * window) {
+				k := newKey()
+				if rng.IntN(4) == 0 && len(added) > 0 {
+					k = added[rng.IntN(len(added))] // maybe still in the window
+				}
+				batch = append(batch, k)
+			}
+			var fresh []dedupKey
+			for _, k := range batch {
+				if d.keys.insert(k) {
+					fresh = append(fresh, k)
+				}
+			}
+			var log []dedupUndo
+			for _, k := range fresh {
+				log = d.enqueue(k, window, log)
+			}
+			d.undo(log)
+			if fmt.Sprint(d.ring) != fmt.Sprint(ring) || d.next != next || d.keys.n != n {
+				t.Fatalf("window %d round %d: ring %v next %d n %d, want %v %d %d", window, round, d.ring, d.next, d.keys.n, ring, next, n)
+			}
+			for _, k := range members {
+				if !d.keys.contains(k) {
+					t.Fatalf("window %d round %d: key %v lost", window, round, k)
+				}
+			}
+		}
+	}
+}
+
+// TestAppendFailedBatchIsNotRemembered sends a batch that Append refuses
+// (an invalid retention class in the middle): none of its records counts
+// as written, so delivering the valid ones again writes them.
+func TestAppendFailedBatchIsNotRemembered(t *testing.T) {
+	k := newTestKeys(t, "dedup")
+	s := openTestStore(t, t.TempDir(), k, WithDedupWindow(10))
+	defer s.Close()
+	appendOK(t, s, testRecords(0, 10, "general"))
+	batch := append(testRecords(10, 5, "general"), testRecords(0, 3, "general")...) // 3 duplicates
+	bad := testRecord(99, "no spaces allowed")
+	if _, err := s.Append(context.Background(), append(batch, bad)); err == nil {
+		t.Fatal("a batch with an invalid class was accepted")
+	}
+	res := appendOK(t, s, batch)
+	if res.Written != 5 || res.Duplicates != 3 {
+		t.Fatalf("after the refused batch: %+v, want 5 written and 3 duplicates", res)
+	}
+	// The window (10) now holds 5..14: 0..4 were forgotten.
+	res = appendOK(t, s, testRecords(3, 4, "general"))
+	if res.Written != 2 || res.Duplicates != 2 {
+		t.Fatalf("records 3..6: %+v, want 3 and 4 written again, 5 and 6 duplicates", res)
+	}
+}

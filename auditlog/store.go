@@ -46,13 +46,13 @@ type Store struct {
 	mu     sync.Mutex
 	chains map[string]*chain
 	dedup  *dedupSet
-	// Append's scratch space: the set of the batch's keys so far, and
-	// the keys of its records and whether the window holds them.
-	batchKeys    keyTable
-	keyScratch   []dedupKey
-	knownScratch []bool
-	lock         *os.File
-	closed       bool
+	// Append's scratch space: the keys of a batch's records, whether
+	// each is a duplicate, and the log of the keys added to the window.
+	keyScratch  []dedupKey
+	dupScratch  []bool
+	undoScratch []dedupUndo
+	lock        *os.File
+	closed      bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -198,14 +198,18 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	if s.closed {
 		return res, ErrClosed
 	}
-	// The batch's dedup keys first, and whether the window holds them,
-	// each in a loop of its own: the lookups are independent cache misses
-	// that the processor overlaps when nothing else is in the way.
+	// The batch's dedup keys first, in a loop of their own. Then each is
+	// looked up and, when new, put in the set at once, while its slot is
+	// in the cache (a repeat later in the batch is then found like any
+	// other). Only once every key is looked up do the new ones join the
+	// window's order, forgetting the oldest: a batch is checked against
+	// the window as it was before it. All of it is logged and undone if
+	// the batch is not written after all (see undoDedup).
 	var keys []dedupKey
-	var known []bool
+	var dup []bool
+	var undo []dedupUndo
 	if s.dedup != nil {
-		s.batchKeys.reset(len(recs))
-		keys, known = s.keyScratch[:0], s.knownScratch[:0]
+		keys, dup, undo = s.keyScratch[:0], s.dupScratch[:0], s.undoScratch[:0]
 		for _, r := range recs {
 			var k dedupKey // zero: no key
 			if r != nil {
@@ -214,10 +218,16 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 			keys = append(keys, k)
 		}
 		for _, k := range keys {
-			known = append(known, k != (dedupKey{}) && s.dedup.contains(k))
+			d := k == (dedupKey{}) || !s.dedup.keys.insert(k)
+			dup = append(dup, d && k != (dedupKey{}))
+		}
+		for i, k := range keys {
+			if k != (dedupKey{}) && !dup[i] {
+				undo = s.dedup.enqueue(k, s.opts.dedupWindow, undo)
+			}
 		}
 		if cap(keys) <= maxPooledKeys {
-			s.keyScratch, s.knownScratch = keys, known
+			s.keyScratch, s.dupScratch, s.undoScratch = keys, dup, undo[:0]
 		}
 	}
 	// Group by chain. Batches mostly go to one, so the group of the
@@ -226,6 +236,7 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	cur := -1
 	for i, r := range recs {
 		if r == nil {
+			s.undoDedup(undo, nil)
 			return res, fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
 		}
 		name := r.Retention.Class
@@ -236,6 +247,7 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 			cur = slices.IndexFunc(groups, func(g appendGroup) bool { return g.name == name })
 			if cur < 0 {
 				if !ValidChainName(name) {
+					s.undoDedup(undo, nil)
 					return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
 				}
 				// Size for the rest of the batch.
@@ -245,11 +257,11 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		}
 		g := &groups[cur]
 		if s.dedup != nil {
+			if dup[i] {
+				res.Duplicates++
+				continue
+			}
 			if k := keys[i]; k != (dedupKey{}) {
-				if known[i] || !s.batchKeys.insert(k) {
-					res.Duplicates++
-					continue
-				}
 				if g.keys == nil {
 					g.keys = make([]dedupKey, 0, len(recs)-i)
 				}
@@ -259,19 +271,19 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		g.recs = append(g.recs, r)
 	}
 	slices.SortFunc(groups, func(a, b appendGroup) int { return strings.Compare(a.name, b.name) })
-	for _, g := range groups {
+	for i, g := range groups {
 		c, err := s.chain(g.name)
+		if err == nil {
+			err = c.append(g.recs)
+			if err != nil {
+				err = fmt.Errorf("auditlog: %w", err)
+			}
+		}
 		if err != nil {
+			s.undoDedup(undo, groups[:i])
 			return res, err
 		}
-		if err := c.append(g.recs); err != nil {
-			return res, fmt.Errorf("auditlog: %w", err)
-		}
 		res.Written += len(g.recs)
-		for _, k := range g.keys {
-			// Append found k in neither the set nor the rest of the batch.
-			s.dedup.addNew(k, s.opts.dedupWindow)
-		}
 	}
 	return res, nil
 }
@@ -280,11 +292,26 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 // that one huge batch does not pin its memory.
 const maxPooledKeys = 1 << 16
 
+// undoDedup takes the keys of a batch that failed out of the dedup window
+// again, and then adds back those of the groups that were written, so
+// that the window holds what it would hold had only they been appended.
+func (s *Store) undoDedup(undo []dedupUndo, written []appendGroup) {
+	if s.dedup == nil {
+		return
+	}
+	s.dedup.undo(undo)
+	for _, g := range written {
+		for _, k := range g.keys {
+			s.dedup.add(k, s.opts.dedupWindow)
+		}
+	}
+}
+
 // appendGroup is the part of an Append batch bound for one chain.
 type appendGroup struct {
 	name string
 	recs []*Record
-	keys []dedupKey // dedup keys of recs, to remember once they are written
+	keys []dedupKey // dedup keys of recs, to restore if a later group fails
 }
 
 // chain returns the writer of the named chain, creating its directory on
