@@ -15,6 +15,10 @@ const maxFlatMembers = 16
 // name with quotes at src[key:keyEnd], its value at src[val:valEnd].
 type flatMember struct {
 	key, keyEnd, val, valEnd int
+	// prefix is the first eight bytes of the name, big-endian and padded
+	// with zeros: names hold no NUL, so comparing prefixes orders names
+	// unless both share their first eight bytes.
+	prefix uint64
 }
 
 // appendFlatObject appends the canonical form of raw to dst when raw is
@@ -51,6 +55,7 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 				return dst, false
 			}
 			m.keyEnd = end
+			m.prefix = namePrefix(raw[m.key+1 : end-1])
 			i = skipSpace(raw, end)
 			if i >= len(raw) || raw[i] != ':' {
 				return dst, false
@@ -92,7 +97,16 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 		k := raw[m.key+1 : m.keyEnd-1]
 		b := a
 		for ; b > 0; b-- {
-			c := bytes.Compare(raw[ms[b-1].key+1:ms[b-1].keyEnd-1], k)
+			p := &ms[b-1]
+			var c int
+			switch {
+			case p.prefix < m.prefix:
+				c = -1
+			case p.prefix > m.prefix:
+				c = 1
+			default:
+				c = bytes.Compare(raw[p.key+1:p.keyEnd-1], k)
+			}
 			if c == 0 {
 				return dst, false
 			}
@@ -120,7 +134,22 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
+// namePrefix packs the first eight bytes of name, big-endian, zero-padded.
+func namePrefix(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
+	var p uint64
+	for j, c := range name {
+		p |= uint64(c) << (56 - 8*j)
+	}
+	return p
+}
+
 func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i // the common case: no whitespace at all
+	}
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':

@@ -68,28 +68,31 @@ func TestFlatObject(t *testing.T) {
 		{"{\"name\":\"Zoë €😀\",\"a\":\"<&>\u2028\"}", true},
 		{`{"B":1,"a":2,"_":3,"Z":4,"~":5," ":6}`, true},
 		{many(16), true},
-		{`{"a":"x","b":"tab	inside"}`, false}, // control character in a string
-		{many(17), false},                     // more members than the fast path sorts
-		{`{"a":1.5}`, false},                  // fractions are reformatted
-		{`{"a":1e3}`, false},                  // exponents are reformatted
-		{`{"a":-0}`, false},                   // -0 is written 0
-		{`{"a":01}`, false},                   // invalid number
-		{`{"a":1234567890123456}`, false},     // long integers go through a double
-		{`{"a":"\u0041"}`, false},             // escapes are rewritten
-		{`{"\u0061":1}`, false},               // escaped names are decoded to sort
-		{`{"é":1,"e":2}`, false},              // names beyond ASCII sort by UTF-16
-		{`{"a":{"b":1}}`, false},              // nested object
-		{`{"a":[1,2]}`, false},                // array
-		{`{"a":1,"a":2}`, false},              // duplicate name: the general path reports it
-		{`{"a":1}x`, false},                   // trailing garbage
-		{`{"a":1,}`, false},                   // trailing comma
-		{`{"a" 1}`, false},                    // no colon
-		{`{"a":tru}`, false},                  // bad literal
-		{`{"a":truex}`, false},                // no delimiter
-		{`{"a":"\xff"}`, false},               // invalid UTF-8
-		{`{"a":1`, false},                     // unterminated
-		{`{"a":"x`, false},                    // unterminated string
-		{`[1,2]`, false},                      // not an object
+		{`{"customer_name":1,"customer_id":2,"customer_idx":3,"customer":4,"custom":5,"customers":6}`, true},
+		{`{"customer_id":1,"customer_id":2}`, false}, // duplicate past the eight-byte prefix
+		{`{"abc":1,"abc":2}`, false},                 // duplicate within it
+		{`{"a":"x","b":"tab	inside"}`, false},        // control character in a string
+		{many(17), false},                            // more members than the fast path sorts
+		{`{"a":1.5}`, false},                         // fractions are reformatted
+		{`{"a":1e3}`, false},                         // exponents are reformatted
+		{`{"a":-0}`, false},                          // -0 is written 0
+		{`{"a":01}`, false},                          // invalid number
+		{`{"a":1234567890123456}`, false},            // long integers go through a double
+		{`{"a":"\u0041"}`, false},                    // escapes are rewritten
+		{`{"\u0061":1}`, false},                      // escaped names are decoded to sort
+		{`{"é":1,"e":2}`, false},                     // names beyond ASCII sort by UTF-16
+		{`{"a":{"b":1}}`, false},                     // nested object
+		{`{"a":[1,2]}`, false},                       // array
+		{`{"a":1,"a":2}`, false},                     // duplicate name: the general path reports it
+		{`{"a":1}x`, false},                          // trailing garbage
+		{`{"a":1,}`, false},                          // trailing comma
+		{`{"a" 1}`, false},                           // no colon
+		{`{"a":tru}`, false},                         // bad literal
+		{`{"a":truex}`, false},                       // no delimiter
+		{`{"a":"\xff"}`, false},                      // invalid UTF-8
+		{`{"a":1`, false},                            // unterminated
+		{`{"a":"x`, false},                           // unterminated string
+		{`[1,2]`, false},                             // not an object
 		{`"text"`, false},
 		{``, false},
 	} {
