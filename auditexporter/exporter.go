@@ -176,8 +176,14 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		for _, ss := range rs.ScopeSpans().All() {
 			scope := ss.Scope()
 			for _, span := range ss.Spans().All() {
-				// Map straight into the batch's slice: a record is large.
-				b.recs = append(b.recs, auditlog.Record{})
+				// Map straight into the batch's slice: a record is large,
+				// and MapInto overwrites the slot whole, so a slot that
+				// the slice already has is taken as it is.
+				if len(b.recs) < cap(b.recs) {
+					b.recs = b.recs[:len(b.recs)+1]
+				} else {
+					b.recs = append(b.recs, auditlog.Record{})
+				}
 				rec := &b.recs[len(b.recs)-1]
 				if !mapper.MapInto(rec, res, scope, span) {
 					b.recs = b.recs[:len(b.recs)-1]
