@@ -75,8 +75,6 @@ func (m *recordMatch) char(c byte) bool {
 	return false
 }
 
-func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
-
 func (m *recordMatch) str() span {
 	start := m.i
 	if !m.ok || start >= len(m.b) || m.b[start] != '"' {
