@@ -35,14 +35,7 @@ func (r *recordHasher) hash(a, b []byte) tlog.Hash {
 	h.Write(b)
 	h.Sum(r.sum[:0])
 	hex.Encode(r.hex[:], r.sum[:])
-	h.Reset()
-	h.Write(r.leaf[:])
-	h.Write(a)
-	h.Write(b)
-	// Sum into the hasher's own array: a local one would escape to the
-	// heap through the interface call, one allocation per record.
-	h.Sum(r.leafSum[:0])
-	return r.leafSum
+	return r.leafOnly(a, b)
 }
 
 // matches reports whether hexHash is the lowercase hex of the last record
@@ -61,6 +54,8 @@ func (r *recordHasher) leafOnly(a, b []byte) tlog.Hash {
 	h.Write(r.leaf[:])
 	h.Write(a)
 	h.Write(b)
+	// Sum into the hasher's own array: a local one would escape to the
+	// heap through the interface call, one allocation per record.
 	h.Sum(r.leafSum[:0])
 	return r.leafSum
 }
