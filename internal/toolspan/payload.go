@@ -52,13 +52,13 @@ func payloadIn(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMess
 		if over(len(raw), limit) {
 			return truncated(raw)
 		}
-		return fit(appendValueJSON(nil, v), string(raw), limit)
+		return fit(appendValueJSON(nil, v), raw, limit)
 	case pcommon.ValueTypeInt:
 		if i := v.Int(); i > -1<<53 && i < 1<<53 {
 			// Integers of magnitude below 2^53 are exact doubles, and their
 			// decimal form is already the ECMAScript form JCS asks for.
 			enc := strconv.AppendInt(nil, i, 10)
-			return fit(enc, string(enc), limit)
+			return fit(enc, enc, limit)
 		}
 		fallthrough
 	default: // double, bool, map, slice
@@ -71,9 +71,9 @@ func payloadIn(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMess
 			// Our own encoding is valid JSON; a canonicaliser may still
 			// refuse it (nesting limits, duplicate keys). Keep the content
 			// as text rather than losing it.
-			return fit(auditlog.AppendJSONString(nil, string(raw)), string(raw), limit)
+			return fit(auditlog.AppendJSONString(nil, string(raw)), raw, limit)
 		}
-		return fit(c, string(raw), limit)
+		return fit(c, raw, limit)
 	}
 }
 
@@ -203,8 +203,9 @@ func isEmptyJSON(v json.RawMessage) bool {
 func over(n, limit int) bool { return limit >= 0 && n > limit }
 
 // fit returns enc unless it exceeds limit, in which case the truncation
-// marker of raw replaces it.
-func fit(enc []byte, raw string, limit int) json.RawMessage {
+// marker of raw replaces it. raw is the attribute as it came, a string or
+// bytes, so that neither kind is copied unless the marker is needed.
+func fit[T string | []byte](enc []byte, raw T, limit int) json.RawMessage {
 	if over(len(enc), limit) {
 		return truncated([]byte(raw))
 	}
