@@ -48,11 +48,10 @@ type Auditor struct {
 	tracer trace.Tracer
 	kind   trace.SpanStartOption // the span kind of every call, made once
 	enc    *payload.Encoder
-	keys   *payload.Matcher
-	args   Capture
-	result Capture
 	tools  map[string]*toolPolicy
-	def    *toolPolicy // of tools not in tools
+	// def is the policy of tools not in tools, with an empty name (the
+	// caller names the call), and the base that declared tools start from.
+	def *toolPolicy
 	// recording is whether the last span started was recording. While it
 	// is, arguments are encoded before the span starts and passed with its
 	// start attributes, which spares the SDK a second copy of them; when
@@ -129,14 +128,11 @@ func New(opts ...Option) (*Auditor, error) {
 		tracer: c.tp.Tracer(ScopeName,
 			trace.WithInstrumentationVersion(Version()),
 			trace.WithSchemaURL(semconv.SchemaURL)),
-		kind:   trace.WithSpanKind(trace.SpanKindInternal),
-		enc:    enc,
-		keys:   keys,
-		args:   c.args,
-		result: c.result,
-		tools:  make(map[string]*toolPolicy, len(c.tools)),
+		kind:  trace.WithSpanKind(trace.SpanKindInternal),
+		enc:   enc,
+		tools: make(map[string]*toolPolicy, len(c.tools)),
+		def:   &toolPolicy{typ: DefaultToolType, args: c.args, result: c.result, keys: keys},
 	}
-	a.def = a.defaultPolicy()
 	a.recording.Store(true)
 	for _, t := range c.tools {
 		p, err := a.compile(t)

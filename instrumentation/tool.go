@@ -51,17 +51,6 @@ func spanName(name string) string {
 	return "execute_tool " + name
 }
 
-// defaultPolicy returns the policy of tools the Auditor was not told about,
-// with an empty name: the caller names the call.
-func (a *Auditor) defaultPolicy() *toolPolicy {
-	return &toolPolicy{
-		typ:    DefaultToolType,
-		args:   a.args,
-		result: a.result,
-		keys:   a.keys,
-	}
-}
-
 // policy returns the policy of the tool called name, and the name and span
 // name to record.
 func (a *Auditor) policy(name string) (p *toolPolicy, recorded, span string) {
@@ -112,7 +101,7 @@ func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
 	if !t.Result.valid() {
 		return nil, fmt.Errorf("tool %q: result capture %d: unknown value", t.Name, t.Result)
 	}
-	p := a.defaultPolicy()
+	p := *a.def
 	p.name = cut(t.Name, maxNameBytes)
 	p.spanName = spanName(p.name)
 	if t.Type != "" {
@@ -132,5 +121,5 @@ func (a *Auditor) compile(t Tool) (*toolPolicy, error) {
 		}
 		p.keys = keys
 	}
-	return p, nil
+	return &p, nil
 }
