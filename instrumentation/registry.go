@@ -113,9 +113,7 @@ func (r *Registry) Execute(ctx context.Context, name string, args json.RawMessag
 		args = nil
 	}
 	if reg == nil {
-		if name == "" {
-			return r.a.do(ctx, nil, name, args, fail(ErrNoToolName), opts)
-		}
+		// An empty name is never registered; do fails it with ErrNoToolName.
 		return r.a.do(ctx, nil, name, args, fail(&UnknownToolError{Name: name}), opts)
 	}
 	if args != nil {
