@@ -337,6 +337,13 @@ func TestNilAuditorRunsHandlers(t *testing.T) {
 	if res, err := reg.Execute(context.Background(), "echo", json.RawMessage(`{"a":1}`)); res != `{"a":1}` || err != nil {
 		t.Errorf("nil Auditor registry = %v, %v", res, err)
 	}
+	if _, err := reg.Execute(context.Background(), "", nil); !errors.Is(err, ErrNoToolName) {
+		t.Errorf("nil Auditor registry, empty name: err = %v, want ErrNoToolName", err)
+	}
+	var ute *UnknownToolError
+	if _, err := reg.Execute(context.Background(), "nope", nil); !errors.As(err, &ute) || ute.Name != "nope" {
+		t.Errorf("nil Auditor registry, unknown tool: err = %v", err)
+	}
 }
 
 func TestRunTyped(t *testing.T) {
