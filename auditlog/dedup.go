@@ -68,25 +68,12 @@ func (d *dedupSet) key(r *Record) (dedupKey, bool) {
 	return k, true
 }
 
-func (d *dedupSet) contains(k dedupKey) bool { return d.keys.contains(k) }
-
 // add remembers k, forgetting the oldest key once the window is full.
 func (d *dedupSet) add(k dedupKey, window int) {
 	if d.keys.contains(k) {
 		return
 	}
-	d.addNew(k, window)
-}
-
-// addNew is add for a key known not to be in the set (Append checked).
-func (d *dedupSet) addNew(k dedupKey, window int) {
-	if len(d.ring) < window {
-		d.ring = append(d.ring, k)
-	} else {
-		d.keys.remove(d.ring[d.next])
-		d.ring[d.next] = k
-		d.next = (d.next + 1) % window
-	}
+	d.push(k, window)
 	d.keys.insert(k)
 }
 
@@ -101,6 +88,12 @@ type dedupUndo struct {
 // window, forgetting the oldest once the window is full, and appends to
 // log what it changed.
 func (d *dedupSet) enqueue(k dedupKey, window int, log []dedupUndo) []dedupUndo {
+	return append(log, d.push(k, window))
+}
+
+// push makes k the newest key of the ring, taking the key it evicts out
+// of the key table once the window is full, and returns what it changed.
+func (d *dedupSet) push(k dedupKey, window int) dedupUndo {
 	u := dedupUndo{k: k, next: d.next, appended: len(d.ring) < window}
 	if u.appended {
 		d.ring = append(d.ring, k)
@@ -110,7 +103,7 @@ func (d *dedupSet) enqueue(k dedupKey, window int, log []dedupUndo) []dedupUndo 
 		d.ring[d.next] = k
 		d.next = (d.next + 1) % window
 	}
-	return append(log, u)
+	return u
 }
 
 // undo reverses the enqueues of log, newest first, and takes their keys
@@ -154,18 +147,6 @@ func tableSize(n int) int {
 func (t *keyTable) init(n int) {
 	t.slots = make([]dedupKey, tableSize(n))
 	t.n = 0
-}
-
-// reset empties the table for up to n keys, keeping its memory unless it
-// is far larger than n keys need.
-func (t *keyTable) reset(n int) {
-	size := tableSize(n)
-	if len(t.slots) >= size && len(t.slots) <= 4*size {
-		clear(t.slots)
-		t.n = 0
-		return
-	}
-	t.init(n)
 }
 
 func (t *keyTable) contains(k dedupKey) bool {

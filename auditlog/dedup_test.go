@@ -111,7 +111,7 @@ func TestDedupSetWindow(t *testing.T) {
 				d.add(k, window) // adding again changes nothing
 				if i%997 == 0 || i == n-1 {
 					for j := 0; j <= i; j++ {
-						if got, want := d.contains(keys[j]), j > i-window; got != want {
+						if got, want := d.keys.contains(keys[j]), j > i-window; got != want {
 							t.Fatalf("after %d adds: contains(key %d) = %v, want %v", i+1, j, got, want)
 						}
 					}
