@@ -116,13 +116,6 @@ func normaliseTerm(t string) (string, error) {
 	return n, nil
 }
 
-// Match reports whether key matches one of m's terms. It does not allocate.
-// A nil Matcher matches nothing.
-func (m *Matcher) Match(key string) bool { return match(m, key) }
-
-// MatchBytes is Match for a key held in a byte slice.
-func (m *Matcher) MatchBytes(key []byte) bool { return match(m, key) }
-
 const (
 	clsSep = iota
 	clsLower
@@ -172,7 +165,7 @@ func lower(c byte) byte {
 // wordStart reports whether a word starts at key[i], which is a letter or
 // digit: after a separator, at a lower-to-upper or letter/digit step, or at
 // the last capital of an acronym ("APIKey").
-func wordStart[T string | []byte](key T, i int) bool {
+func wordStart(key string, i int) bool {
 	if i == 0 {
 		return true
 	}
@@ -189,9 +182,11 @@ func wordStart[T string | []byte](key T, i int) bool {
 	}
 }
 
-// match compares the key with the terms from its end backwards, ignoring
-// separators and case, so that it neither allocates nor copies the key.
-func match[T string | []byte](m *Matcher, key T) bool {
+// Match reports whether key matches one of m's terms. A nil Matcher
+// matches nothing. It compares the key with the terms from its end
+// backwards, ignoring separators and case, so that it neither allocates nor
+// copies the key.
+func (m *Matcher) Match(key string) bool {
 	if m == nil || m.size == 0 {
 		return false
 	}
