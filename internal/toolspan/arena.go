@@ -161,10 +161,4 @@ func (m *Mapper) MapInto(r *auditlog.Record, res pcommon.Resource, scope pcommon
 }
 
 // FormatTime is FormatTime with the Mapper's memory.
-func (m *Mapper) FormatTime(t time.Time) string {
-	var b [len(auditlog.TimeFormat)]byte
-	if !putTime(b[:], t) {
-		return t.UTC().Format(auditlog.TimeFormat)
-	}
-	return m.a.string(b[:])
-}
+func (m *Mapper) FormatTime(t time.Time) string { return formatTime(&m.a, t) }

@@ -23,10 +23,9 @@ const (
 //   - retry and system: the agent, else the service (type system, role
 //     system);
 //   - no trigger, or one outside the five values: a known user, else nobody.
-func attribution(r *auditlog.Record) auditlog.Attribution { return attributionIn(nil, r) }
-
-// attributionIn is attribution taking memory from mem.
-func attributionIn(mem *arena, r *auditlog.Record) auditlog.Attribution {
+//
+// The joined roles take memory from mem (nil: the heap).
+func attribution(mem *arena, r *auditlog.Record) auditlog.Attribution {
 	at := auditlog.Attribution{Model: r.Model, Tool: r.ToolName, Trigger: r.Trigger}
 	switch r.Trigger {
 	case attrkey.TriggerUserRequest, attrkey.TriggerFollowUp:

@@ -51,7 +51,7 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		r.DurationMS = float64(end-start) / 1e6
 	}
-	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStringsIn(mem, span)
+	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStrings(mem, span)
 
 	r.ToolName = toolName(&a, conv, name)
 	r.ToolCallID = toolCallID(&a, conv)
@@ -94,7 +94,7 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 		Service:    serviceName(res),
 		Scope:      validUTF8(scope.Name()),
 	}
-	r.Attribution = attributionIn(mem, r)
+	r.Attribution = attribution(mem, r)
 	return true
 }
 
@@ -228,7 +228,7 @@ func firstPayload(mem *arena, a *attrs, limit int, slots []payloadSlot) json.Raw
 		if !ok || v.Type() == pcommon.ValueTypeEmpty || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
 			continue
 		}
-		return payloadIn(mem, v, limit, ps.mode)
+		return payload(mem, v, limit, ps.mode)
 	}
 	return nil
 }
@@ -355,14 +355,9 @@ func serviceName(res pcommon.Resource) string {
 }
 
 // spanStrings renders the span's three ids as lowercase hex ("" for an
-// empty id) and its start time with auditlog.TimeFormat, in a single
-// allocation.
-func spanStrings(span ptrace.Span) (trace, id, parent, start string) {
-	return spanStringsIn(nil, span)
-}
-
-// spanStringsIn is spanStrings taking memory from mem.
-func spanStringsIn(mem *arena, span ptrace.Span) (trace, id, parent, start string) {
+// empty id) and its start time with auditlog.TimeFormat, in a single piece
+// of memory from mem (nil: one allocation).
+func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string) {
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
 	ts := span.StartTimestamp().AsTime()
 	var buf [64 + len(auditlog.TimeFormat)]byte
@@ -390,18 +385,18 @@ func spanStringsIn(mem *arena, span ptrace.Span) (trace, id, parent, start strin
 	return trace, id, parent, start
 }
 
-// formatTime renders a span timestamp with auditlog.TimeFormat.
-func formatTime(ts pcommon.Timestamp) string { return FormatTime(ts.AsTime()) }
-
 // FormatTime renders t in UTC with auditlog.TimeFormat. It writes the
 // digits itself, several times faster than time.Time.Format, because it
 // runs for every record; years outside 0-9999 take the general route.
-func FormatTime(t time.Time) string {
+func FormatTime(t time.Time) string { return formatTime(nil, t) }
+
+// formatTime is FormatTime taking memory from mem (nil: the heap).
+func formatTime(mem *arena, t time.Time) string {
 	var b [len(auditlog.TimeFormat)]byte
 	if !putTime(b[:], t) {
 		return t.UTC().Format(auditlog.TimeFormat)
 	}
-	return string(b[:])
+	return mem.string(b[:])
 }
 
 // twoDigits holds "00" to "99".

@@ -531,7 +531,7 @@ func TestAttribution(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, attribution(&tt.rec))
+			assert.Equal(t, tt.want, attribution(nil, &tt.rec))
 		})
 	}
 }
@@ -548,7 +548,7 @@ func TestFormatTime(t *testing.T) {
 		{ts: 1<<64 - 1, want: "1969-12-31T23:59:59.999999999Z"}, // likewise
 	}
 	for _, tt := range tests {
-		got := formatTime(tt.ts)
+		got := FormatTime(tt.ts.AsTime())
 		assert.Equal(t, tt.want, got)
 		assert.Equal(t, tt.ts.AsTime().UTC().Format(auditlog.TimeFormat), got, "same as the time package")
 	}

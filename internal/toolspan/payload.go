@@ -35,13 +35,9 @@ const (
 //   - a payload whose attribute is larger than limit bytes, or whose encoding
 //     would be, becomes {"_sha256":"<hex of the raw bytes>","_size":N,"_truncated":true}.
 //
-// limit < 0 disables the bound. The result is always canonical JSON.
-func payload(v pcommon.Value, limit int, mode unwrap) json.RawMessage {
-	return payloadIn(nil, v, limit, mode)
-}
-
-// payloadIn is payload taking memory from mem.
-func payloadIn(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMessage {
+// limit < 0 disables the bound. The result is always canonical JSON, taking
+// memory from mem (nil: the heap).
+func payload(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMessage {
 	switch v.Type() {
 	case pcommon.ValueTypeEmpty:
 		return nil

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelaudit/otelaudit/auditlog"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func strValue(s string) pcommon.Value { return pcommon.NewValueStr(s) }
@@ -90,7 +90,7 @@ func TestPayload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := payload(tt.v, tt.limit, tt.mode)
+			got := payload(nil, tt.v, tt.limit, tt.mode)
 			assert.Equal(t, tt.want, string(got))
 			if len(got) > 0 {
 				c, err := canonicalizeJSON(got)
@@ -110,7 +110,7 @@ func TestPayloadSecretBeyondLimitNeverWritten(t *testing.T) {
 		strValue("token " + secret + strings.Repeat(" filler", 100)),
 		mapValue(t, map[string]any{"api_key": secret, "pad": strings.Repeat("p", 500)}),
 	} {
-		got := payload(v, 256, unwrapNone)
+		got := payload(nil, v, 256, unwrapNone)
 		assert.NotContains(t, string(got), secret)
 		assert.NotContains(t, string(got), "sk-live")
 		assert.Contains(t, string(got), `"_truncated":true`)

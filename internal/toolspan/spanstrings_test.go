@@ -42,7 +42,7 @@ func TestSpanStrings(t *testing.T) {
 			span.SetSpanID(id.span)
 			span.SetParentSpanID(id.paren)
 			span.SetStartTimestamp(pcommon.NewTimestampFromTime(ts))
-			tr, sp, pa, start := spanStrings(span)
+			tr, sp, pa, start := spanStrings(nil, span)
 			if want := hexOr(id.trace[:], id.trace.IsEmpty()); tr != want {
 				t.Errorf("trace id %q, want %q", tr, want)
 			}
