@@ -534,12 +534,11 @@ func (c *chainScan) mayMatch(summary []byte) bool {
 		c.sumNeedles = [][]byte{}
 		for _, v := range []string{f.ConversationID, f.UserID, f.Tool} {
 			if v != "" {
-				c.sumNeedles = append(c.sumNeedles, jcsString(v))
+				c.sumNeedles = append(c.sumNeedles, auditlog.AppendJSONString(nil, v))
 			}
 		}
 		if f.hasSubject() {
-			needle := append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...)
-			c.sumNeedles = append(c.sumNeedles, append(needle, '}'))
+			c.sumNeedles = append(c.sumNeedles, subjectJSON(f.Subject))
 		}
 		for _, n := range c.sumNeedles {
 			c.sumRare = append(c.sumRare, rarestByte(n, summary))
@@ -578,31 +577,12 @@ func summaryString(summary []byte, key string) string {
 	return string(rest[:j])
 }
 
-// jcsString is the RFC 8785 serialisation of a string.
-func jcsString(s string) []byte {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; {
-		case ch == '"' || ch == '\\':
-			b = append(b, '\\', ch)
-		case ch == '\b':
-			b = append(b, `\b`...)
-		case ch == '\f':
-			b = append(b, `\f`...)
-		case ch == '\n':
-			b = append(b, `\n`...)
-		case ch == '\r':
-			b = append(b, `\r`...)
-		case ch == '\t':
-			b = append(b, `\t`...)
-		case ch < 0x20:
-			b = append(b, fmt.Sprintf(`\u%04x`, ch)...)
-		default:
-			b = append(b, ch)
-		}
-	}
-	return append(b, '"')
+// subjectJSON is the RFC 8785 serialisation of a subject, as records and
+// summaries hold it.
+func subjectJSON(s Subject) []byte {
+	b := auditlog.AppendJSONString([]byte(`{"id":`), s.ID)
+	b = auditlog.AppendJSONString(append(b, `,"type":`...), s.Type)
+	return append(b, '}')
 }
 
 // treeFrontier reads the Merkle frontier of the first n records from the

@@ -90,13 +90,13 @@ func (c *chainScan) lineNeedle() []byte {
 	f := c.filter
 	switch {
 	case f.ConversationID != "":
-		return append([]byte(`"conversation_id":`), jcsString(f.ConversationID)...)
+		return auditlog.AppendJSONString([]byte(`"conversation_id":`), f.ConversationID)
 	case f.hasSubject():
-		return append(append(append(append([]byte(`"subject":{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...), '}')
+		return append([]byte(`"subject":`), subjectJSON(f.Subject)...)
 	case f.UserID != "":
-		return append([]byte(`"user_id":`), jcsString(f.UserID)...)
+		return auditlog.AppendJSONString([]byte(`"user_id":`), f.UserID)
 	case f.Tool != "":
-		return append([]byte(`"tool_name":`), jcsString(f.Tool)...)
+		return auditlog.AppendJSONString([]byte(`"tool_name":`), f.Tool)
 	}
 	return nil
 }

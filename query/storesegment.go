@@ -207,16 +207,16 @@ func (c *chainScan) needles() *lineNeedles {
 	f := c.filter
 	n := &lineNeedles{failedOnly: f.FailedOnly}
 	if f.ConversationID != "" {
-		n.conversation = jcsString(f.ConversationID)
+		n.conversation = auditlog.AppendJSONString(nil, f.ConversationID)
 	}
 	if f.UserID != "" {
-		n.user = jcsString(f.UserID)
+		n.user = auditlog.AppendJSONString(nil, f.UserID)
 	}
 	if f.Tool != "" {
-		n.tool = jcsString(f.Tool)
+		n.tool = auditlog.AppendJSONString(nil, f.Tool)
 	}
 	if f.hasSubject() {
-		n.subject = append(append(append(append([]byte(`{"id":`), jcsString(f.Subject.ID)...), `,"type":`...), jcsString(f.Subject.Type)...), '}')
+		n.subject = subjectJSON(f.Subject)
 	}
 	if !f.Since.IsZero() {
 		n.since = formatTime(f.Since)
