@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,59 @@ func TestPruneRejectsBadHoldFile(t *testing.T) {
 	}
 	if _, err := Prune(dir, PruneOptions{}); err == nil || !strings.Contains(err.Error(), "signer") {
 		t.Fatalf("prune without signer: %v", err)
+	}
+}
+
+// TestPruneRefusesTamperedSegment holds Prune to what it promises: the
+// segments it would remove are checked first, so that a tampered one is
+// reported rather than removed with the evidence.
+func TestPruneRefusesTamperedSegment(t *testing.T) {
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		tamper func(line []byte) []byte
+	}{
+		{"edited record", func(line []byte) []byte {
+			return bytes.Replace(line, []byte(`"purpose":"treatment"`), []byte(`"purpose":"marketing"`), 1)
+		}},
+		{"rewritten record with a fresh hash", func(line []byte) []byte {
+			var r Record
+			if err := DecodeRecord(line, &r); err != nil {
+				t.Fatal(err)
+			}
+			r.UserID = "mallory"
+			r.Hash = r.ComputeHash()
+			return append(r.AppendCanonical(nil, true), '\n')
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newTestKeys(t, "test")
+			dir := buildTamperStore(t, k)
+			chainDir := filepath.Join(dir, "general")
+			segs, err := listSegments(chainDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(chainDir, segs[0])
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := bytes.SplitAfter(data, []byte("\n"))
+			lines[1] = tc.tamper(lines[1])
+			if err := os.WriteFile(p, bytes.Join(lines, nil), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer, Chains: []string{"general"}})
+			if err == nil || !strings.Contains(err.Error(), "segment "+segs[0]+" fails verification at seq ") {
+				t.Fatalf("Prune of a tampered segment: %v", err)
+			}
+			if left, _ := listSegments(chainDir); len(left) != len(segs) {
+				t.Fatalf("%d of %d segments left", len(left), len(segs))
+			}
+			if _, err := os.Stat(filepath.Join(chainDir, pruneFile)); !os.IsNotExist(err) {
+				t.Fatalf("prune marker written: %v", err)
+			}
+		})
 	}
 }
