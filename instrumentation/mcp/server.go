@@ -124,7 +124,7 @@ type rejection struct {
 	protocolVersion string
 	header          http.Header
 	token           *auth.TokenInfo
-	err             error
+	err             error // not nil
 	attrs           []attribute.KeyValue
 }
 
@@ -150,11 +150,7 @@ func (a *Auditor) reject(ctx context.Context, rj *rejection) {
 	s.opts = s.info.facts().Options()
 	ctx, s.links = a.extract(ctx, p.meta)
 	ctx, call := a.begin(ctx, &s)
-	cerr, kvs := callError(rj.err)
-	if len(kvs) > 0 {
-		trace.SpanFromContext(ctx).SetAttributes(kvs...)
-	}
-	call.End(nil, cerr)
+	finish(ctx, call, nil, rj.err)
 }
 
 type loose struct {
