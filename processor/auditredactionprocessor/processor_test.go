@@ -3,6 +3,7 @@ package auditredactionprocessor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -402,4 +403,64 @@ func TestConcurrentBatches(t *testing.T) {
 		assert.Equal(t, want, str(t, firstSpan(td).Attributes(), attrkey.GenAIToolCallArgs))
 	}
 	assert.Equal(t, 200, sink.SpanCount())
+}
+
+// audit.redaction.paths keeps at most redact.MaxPaths distinct paths, earlier
+// passes' first; audit.redaction.count stays exact.
+func TestPathsCapped(t *testing.T) {
+	secrets := func(a pcommon.Map, n int) []string {
+		var keys []string
+		for i := 0; i < n; i++ {
+			k := fmt.Sprintf("k%03d_password", i)
+			a.PutStr(k, "p")
+			keys = append(keys, k)
+		}
+		return keys
+	}
+	t.Run("one pass", func(t *testing.T) {
+		var keys []string
+		td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) { keys = secrets(span.Attributes(), 300) })
+		span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+		assert.Equal(t, int64(300), redactionCount(span))
+		assert.Equal(t, keys[:redact.MaxPaths], redactionPaths(t, span))
+	})
+	t.Run("after an earlier pass", func(t *testing.T) {
+		var prior, keys []string
+		td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+			a := span.Attributes()
+			a.PutInt(attrkey.RedactionCount, 10)
+			sl := a.PutEmptySlice(attrkey.RedactionPaths)
+			for i := 0; i < 200; i++ {
+				prior = append(prior, fmt.Sprintf("upstream%d", i))
+				sl.AppendEmpty().SetStr(prior[i])
+			}
+			sl.AppendEmpty().SetStr(prior[0]) // a duplicate is kept once
+			keys = secrets(a, 100)
+		})
+		span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+		assert.Equal(t, int64(110), redactionCount(span))
+		assert.Equal(t, append(prior, keys[:redact.MaxPaths-200]...), redactionPaths(t, span))
+	})
+}
+
+// A bytes value under a matched key is masked; elsewhere it is left alone.
+func TestBytesAttributes(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		a := span.Attributes()
+		a.PutEmptyBytes("api_key").FromRaw([]byte("k-123"))
+		a.PutEmptyBytes("session_token") // empty: nothing to hide
+		a.PutEmptyBytes("blob").FromRaw([]byte("card 4111111111111111"))
+	})
+	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+	a := span.Attributes()
+	key, _ := a.Get("api_key")
+	assert.Equal(t, pcommon.ValueTypeStr, key.Type())
+	assert.Equal(t, "***REDACTED***", key.Str())
+	empty, _ := a.Get("session_token")
+	assert.Equal(t, pcommon.ValueTypeBytes, empty.Type())
+	assert.Equal(t, 0, empty.Bytes().Len())
+	blob, _ := a.Get("blob")
+	assert.Equal(t, []byte("card 4111111111111111"), blob.Bytes().AsRaw())
+	assert.Equal(t, []string{"api_key"}, redactionPaths(t, span))
+	assert.Equal(t, int64(1), redactionCount(span))
 }
