@@ -120,23 +120,34 @@ func addMarkers(attrs pcommon.Map, sc *redact.Scope) {
 	attrs.PutInt(attrkey.RedactionCount, int64(count))
 
 	paths := sc.Paths()
-	var prior []string
-	if v, ok := attrs.Get(attrkey.RedactionPaths); ok && v.Type() == pcommon.ValueTypeSlice {
-		sl := v.Slice()
-		for i := 0; i < sl.Len(); i++ {
-			prior = append(prior, sl.At(i).AsString())
-		}
+	if v, ok := attrs.Get(attrkey.RedactionPaths); ok && v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() > 0 {
+		paths = mergePaths(v.Slice(), paths)
 	}
 	out := attrs.PutEmptySlice(attrkey.RedactionPaths)
-	out.EnsureCapacity(len(prior) + len(paths))
-	seen := make(map[string]struct{}, len(prior)+len(paths))
-	for _, list := range [2][]string{prior, paths} {
-		for _, p := range list {
-			if _, dup := seen[p]; dup || len(seen) >= redact.MaxPaths {
-				continue
-			}
+	out.EnsureCapacity(len(paths))
+	for _, p := range paths {
+		out.AppendEmpty().SetStr(p)
+	}
+}
+
+// mergePaths returns the paths an earlier pass left in prior, then those of
+// this pass, each once and at most redact.MaxPaths of them. The paths of one
+// pass are distinct and capped already (Scope.Paths), so only a second pass
+// pays for this.
+func mergePaths(prior pcommon.Slice, paths []string) []string {
+	merged := make([]string, 0, min(prior.Len()+len(paths), redact.MaxPaths))
+	seen := make(map[string]struct{}, cap(merged))
+	add := func(p string) {
+		if _, dup := seen[p]; !dup && len(merged) < redact.MaxPaths {
 			seen[p] = struct{}{}
-			out.AppendEmpty().SetStr(p)
+			merged = append(merged, p)
 		}
 	}
+	for _, v := range prior.All() {
+		add(v.AsString())
+	}
+	for _, p := range paths {
+		add(p)
+	}
+	return merged
 }
