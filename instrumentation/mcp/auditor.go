@@ -98,7 +98,7 @@ type callSpec struct {
 	kind  trace.SpanKind
 	tool  string
 	args  any
-	info  callInfo
+	info  callInfo // what a server's request says; unused on a client
 	peer  *peer
 	attrs []attribute.KeyValue
 	links []trace.Link
@@ -110,12 +110,16 @@ type callSpec struct {
 // records the tool, arguments (masked, bounded, as captured) and the
 // attribution.
 func (a *Auditor) begin(ctx context.Context, s *callSpec) (context.Context, *instrumentation.ToolCall) {
-	at := s.info.attribution()
-	if s.kind == trace.SpanKindServer && s.peer != nil {
-		at.ClientAddress = s.peer.addr
-		at.UserAgent = s.peer.userAgent
+	if s.kind == trace.SpanKindServer {
+		// Lay what the request says over the context's attribution. A
+		// client span records its context's attribution as it is.
+		at := s.info.attribution()
+		if s.peer != nil {
+			at.ClientAddress = s.peer.addr
+			at.UserAgent = s.peer.userAgent
+		}
+		ctx = instrumentation.WithAttribution(ctx, at)
 	}
-	ctx = instrumentation.WithAttribution(ctx, at)
 	ctx = withShape(ctx, &shape{kind: s.kind, links: s.links, start: s.start})
 	opts := s.opts
 	attrs := make([]attribute.KeyValue, 0, len(s.attrs)+6)
