@@ -191,7 +191,7 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 					continue
 				}
 				rec.Source.Client = clientID
-				e.retention.applyWith(rec, span.StartTimestamp().AsTime(), mapper)
+				e.retention.apply(rec, span.StartTimestamp().AsTime(), mapper)
 			}
 		}
 	}

@@ -71,20 +71,11 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 }
 
 // apply sets r.Retention as auditlog.Policy.Retention does: retain_until is
-// the record's start plus the class's days, in UTC.
-func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time) { p.applyWith(r, start, nil) }
-
-// applyWith is apply taking the retain_until string from m's memory when m
-// is not nil.
-func (p *retentionPolicy) applyWith(r *auditlog.Record, start time.Time, m *toolspan.Mapper) {
+// the record's start plus the class's days, in UTC, its text taken from the
+// memory of m, the Mapper that mapped r.
+func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time, m *toolspan.Mapper) {
 	class, days := p.classify(r.ToolName, r.Subject.Type)
-	until := retainUntil(start, days)
-	r.Retention = auditlog.Retention{Class: class, Days: days}
-	if m != nil {
-		r.Retention.RetainUntil = m.FormatTime(until)
-	} else {
-		r.Retention.RetainUntil = toolspan.FormatTime(until)
-	}
+	r.Retention = auditlog.Retention{Class: class, Days: days, RetainUntil: m.FormatTime(retainUntil(start, days))}
 }
 
 // maxDurationDays is the most days a time.Duration holds with room to spare.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/toolspan"
 )
 
 func TestRetentionClassify(t *testing.T) {
@@ -64,7 +65,7 @@ func TestRetentionCacheIsBounded(t *testing.T) {
 func TestRetentionApply(t *testing.T) {
 	p := newRetentionPolicy(defaultRetention())
 	r := auditlog.Record{ToolName: "update_treatment"}
-	p.apply(&r, time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600)))
+	p.apply(&r, time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600)), toolspan.NewMapper(toolspan.Options{}))
 	assert.Equal(t, auditlog.Retention{Class: "healthcare", Days: 2190, RetainUntil: "2030-02-27T22:59:59.123456789Z"}, r.Retention)
 }
 
@@ -73,9 +74,10 @@ func TestRetentionApply(t *testing.T) {
 func TestRetentionMatchesPolicy(t *testing.T) {
 	p := newRetentionPolicy(defaultRetention())
 	start := time.Date(2026, 1, 1, 10, 15, 1, 350000000, time.UTC)
+	m := toolspan.NewMapper(toolspan.Options{})
 	for _, tool := range []string{"issue_refund", "access_patient_record", "lookup_order"} {
 		r := auditlog.Record{ToolName: tool}
-		p.apply(&r, start)
+		p.apply(&r, start, m)
 		assert.Equal(t, auditlog.DefaultPolicy().Retention(tool, "", start), r.Retention, tool)
 	}
 }
