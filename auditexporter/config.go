@@ -101,9 +101,9 @@ type SegmentConfig struct {
 	_ struct{}
 }
 
-// RetentionConfig is the retention policy: each record gets the class of
-// the first class (in name order) whose tools or subject types match it,
-// else DefaultClass.
+// RetentionConfig is the retention policy: each record gets, among the
+// classes whose tools or subject types match it, the one that keeps it
+// longest (ties go to the name that sorts first), else DefaultClass.
 type RetentionConfig struct {
 	// DefaultClass is the class of records no class claims. Default
 	// "general".
