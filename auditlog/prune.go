@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -89,7 +90,7 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	}
 	var out []ChainPrune
 	for _, name := range names {
-		if len(opts.Chains) > 0 && !contains(opts.Chains, name) {
+		if len(opts.Chains) > 0 && !slices.Contains(opts.Chains, name) {
 			continue
 		}
 		cp, err := pruneChain(filepath.Join(dir, name), name, storeHolds, &opts)
@@ -99,15 +100,6 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 		out = append(out, cp)
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type legalHold struct{ kind, value string }
@@ -192,7 +184,12 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 		return res, err
 	}
 	now := opts.Now.UTC().Format(TimeFormat)
-	var prunable []string
+	var (
+		prunable []string
+		hasher   recordHasher
+		canon    []byte
+		stored   []tlog.Hash
+	)
 	for i, seg := range segs {
 		first, ok := parseSegmentName(seg)
 		if !ok {
@@ -228,8 +225,12 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 			if cid == "" {
 				cid = r.ChainID
 			}
+			// One encoding gives both digests: the record hash to check
+			// and the Merkle leaf.
+			canon = r.AppendCanonical(canon[:0], false)
+			leaf := hasher.hash(canon, nil)
 			switch {
-			case r.ChainID != cid || int64(r.Seq) != f.n || r.PrevHash != p || r.ComputeHash() != r.Hash:
+			case r.ChainID != cid || int64(r.Seq) != f.n || r.PrevHash != p || !hasher.matches(r.Hash):
 				return fmt.Errorf("segment %s fails verification at seq %d: run otelaudit verify", seg, f.n)
 			case r.Retention.RetainUntil == "" || r.Retention.RetainUntil >= now:
 				if stop == "" {
@@ -241,7 +242,7 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 					stop = fmt.Sprintf("legal hold %q: seq %d", h.String(), r.Seq)
 				}
 			}
-			f.push(tlog.RecordHash(r.AppendCanonical(nil, false)), nil)
+			stored = f.push(leaf, stored[:0])
 			p = r.Hash
 			records++
 			return nil
@@ -261,11 +262,10 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 		res.Records += records
 	}
 	res.Segments = prunable
+	res.Cut = uint64(front.n)
 	if len(prunable) == 0 || opts.DryRun {
-		res.Cut = uint64(front.n)
 		return res, nil
 	}
-	res.Cut = uint64(front.n)
 	var removed []string
 	for _, s := range prunable {
 		if first, _ := parseSegmentName(s); first >= uint64(res.Cut) {
