@@ -127,7 +127,8 @@ func (d *detector) find(s string, out []span) []span {
 
 // mergeSpans sorts spans by start and merges overlapping ones; a merged span
 // takes the stronger action (mask beats pseudonymize, because a pseudonym of
-// a partial match could still reveal part of the value).
+// a partial match could still reveal part of the value), and folds case when
+// any part did, whatever order the sort left equal spans in.
 func mergeSpans(sp []span) []span {
 	if len(sp) < 2 {
 		return sp

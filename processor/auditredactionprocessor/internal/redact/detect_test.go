@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,7 @@ func TestScanners(t *testing.T) {
 		{"jwt", scanJWTs, "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk end",
 			[]string{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"}},
 		{"jwt unsigned", scanJWTs, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", []string{"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}},
+		{"jwe five segments", scanJWTs, "t=eyJhbGciOiJSU0EtT0FFUCJ9.a2V5.aXY.Y2lwaGVy.dGFn;", []string{"eyJhbGciOiJSU0EtT0FFUCJ9.a2V5.aXY.Y2lwaGVy.dGFn"}},
 		{"jwt two segments", scanJWTs, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0", nil},
 		{"jwt short header", scanJWTs, "eyJa.eyJb.c", nil},
 		{"jwt inside word", scanJWTs, "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc", nil},
@@ -118,15 +120,25 @@ func TestLuhn(t *testing.T) {
 }
 
 func TestMergeSpans(t *testing.T) {
-	got := mergeSpans([]span{{5, 9, ActionPseudonymize, false}, {0, 3, ActionMask, false}, {2, 6, ActionPseudonymize, false}, {10, 12, ActionPseudonymize, false}})
-	want := []span{{0, 9, ActionMask, false}, {10, 12, ActionPseudonymize, false}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
+	tests := []struct {
+		name    string
+		in, out []span
+	}{
+		{"overlaps merge, mask wins",
+			[]span{{5, 9, ActionPseudonymize, false}, {0, 3, ActionMask, false}, {2, 6, ActionPseudonymize, false}, {10, 12, ActionPseudonymize, false}},
+			[]span{{0, 9, ActionMask, false}, {10, 12, ActionPseudonymize, false}}},
+		// A key=value span and the email detector's span over one address:
+		// the pseudonym folds case whichever of them comes first.
+		{"fold kept when first", []span{{0, 5, ActionPseudonymize, true}, {0, 5, ActionPseudonymize, false}}, []span{{0, 5, ActionPseudonymize, true}}},
+		{"fold taken when second", []span{{0, 5, ActionPseudonymize, false}, {0, 5, ActionPseudonymize, true}}, []span{{0, 5, ActionPseudonymize, true}}},
+		{"disjoint keep their own", []span{{4, 6, ActionPseudonymize, true}, {0, 2, ActionPseudonymize, false}}, []span{{0, 2, ActionPseudonymize, false}, {4, 6, ActionPseudonymize, true}}},
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mergeSpans(tt.in); !slices.Equal(got, tt.out) {
+				t.Fatalf("got %v, want %v", got, tt.out)
+			}
+		})
 	}
 }
 
