@@ -2,9 +2,9 @@ package redact
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 )
 
 // Action says what becomes of a value or a detected part of it.
@@ -82,14 +82,7 @@ var builtins = map[string]scanFunc{
 }
 
 // BuiltinDetectors returns the names of the built-in detectors, sorted.
-func BuiltinDetectors() []string {
-	names := make([]string, 0, len(builtins))
-	for n := range builtins {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func BuiltinDetectors() []string { return slices.Sorted(maps.Keys(builtins)) }
 
 // IsBuiltinDetector reports whether name is a built-in detector.
 func IsBuiltinDetector(name string) bool {
