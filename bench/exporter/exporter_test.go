@@ -116,13 +116,18 @@ func renumber(td ptrace.Traces, iter uint64) {
 	}
 }
 
-// newAuditExporter starts the audit exporter on a store in dir. Unqueued,
-// ConsumeTraces writes in the caller's goroutine; queued, it goes through
-// the default sending queue, which waits for the result. Either way it
-// returns after the fsync.
-func newAuditExporter(tb testing.TB, dir string, queued bool) exporter.Traces {
+// newAuditExporter starts the audit exporter on a store in dir and returns
+// it with the verifier of its checkpoint key. Unqueued, ConsumeTraces
+// writes in the caller's goroutine; queued, it goes through the default
+// sending queue, which waits for the result. Either way it returns after
+// the fsync.
+func newAuditExporter(tb testing.TB, dir string, queued bool) (exporter.Traces, note.Verifier) {
 	tb.Helper()
-	skey, _, err := note.GenerateKey(rand.Reader, "bench.otelaudit")
+	skey, vkey, err := note.GenerateKey(rand.Reader, "bench.otelaudit")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -139,7 +144,7 @@ func newAuditExporter(tb testing.TB, dir string, queued bool) exporter.Traces {
 		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	}
 	cfg.RetryConfig.Enabled = false
-	return start(tb, f, cfg)
+	return start(tb, f, cfg), verifier
 }
 
 // newFileExporter starts contrib's fileexporter writing to path.
@@ -181,7 +186,8 @@ func BenchmarkExporter(b *testing.B) {
 		new  func(tb testing.TB, dir string, queued bool) exporter.Traces
 	}{
 		{name: "audit", new: func(tb testing.TB, dir string, queued bool) exporter.Traces {
-			return newAuditExporter(tb, filepath.Join(dir, "store"), queued)
+			exp, _ := newAuditExporter(tb, filepath.Join(dir, "store"), queued)
+			return exp
 		}},
 		{name: "file", new: func(tb testing.TB, dir string, _ bool) exporter.Traces {
 			return newFileExporter(tb, filepath.Join(dir, "spans.jsonl"))
@@ -260,7 +266,7 @@ func TestExportersWriteTheBatch(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	audit := newAuditExporter(t, filepath.Join(dir, "store"), true)
+	audit, verifier := newAuditExporter(t, filepath.Join(dir, "store"), true)
 	td := newBatch()
 	for iter := uint64(1); iter <= 3; iter++ {
 		renumber(td, iter)
@@ -283,6 +289,13 @@ func TestExportersWriteTheBatch(t *testing.T) {
 	}
 	if records != 3*batchSize {
 		t.Fatalf("audit store holds %d records, want %d", records, 3*batchSize)
+	}
+	rep, err := auditlog.Verify(filepath.Join(dir, "store"), note.VerifierList(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Records != 3*batchSize {
+		t.Fatalf("verifier: %d records, findings %v; want %d records, no findings", rep.Records, rep.Findings, 3*batchSize)
 	}
 
 	path := filepath.Join(dir, "spans.jsonl")
