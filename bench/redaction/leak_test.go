@@ -25,7 +25,7 @@ func TestLeak100k(t *testing.T) {
 // payloads under sensitive keys; auditredaction leaks none. This pins the
 // comparison the README reports.
 func TestContribLeaksWhatAuditRedactionCatches(t *testing.T) {
-	bs, _ := corpus()
+	bs := corpus()
 	sink := new(consumertest.TracesSink)
 	ours := leakRate(t, newProcessor(t, auditredactionprocessor.NewFactory(), ourConfig(true), sink), sink, bs)
 	theirs := leakRate(t, newProcessor(t, redactionprocessor.NewFactory(), contribConfig(true), sink), sink, bs)
