@@ -31,8 +31,6 @@ GOFILES     = $(shell git ls-files --cached --others --exclude-standard '*.go')
 RACE       ?= -race
 KEEP       ?=
 
-export GOFLAGS ?=
-
 # gosrc lists the non-test Go files (and embedded files) of this module that
 # the packages $(1) are built from. They are the prerequisites of a binary,
 # so make rebuilds it when, and only when, one of them changes. Evaluated
