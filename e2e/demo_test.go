@@ -71,6 +71,7 @@ func TestDemoScript(t *testing.T) {
 		regexp.MustCompile(`(?s)from the audit store.*\[Turn 2\] ✅ issue_refund\(\{[^\n]*api_key=\*\*\*REDACTED\*\*\*.*from Jaeger.*\[Turn 2\] ✅ issue_refund`),
 		regexp.MustCompile(`(?m)^Totals: 12 accesses \(12 succeeded, 0 failed\), 0 break-glass, 1 unique users \(m\.ross\)$`),
 		regexp.MustCompile(`(?m)^break_glass .*patient/P-1004 .*dr\.santos`),
+		regexp.MustCompile(`(?m)^break_glass .*patient/P-1003 .*d-77`),
 		regexp.MustCompile(`(?m)^subject_burst .*patient/P-1007 .*m\.ross +12 `),
 		regexp.MustCompile(`(?m)^Consistent: every tool span has its audit record and every field matches\.$`),
 		regexp.MustCompile(`(?m)^OK: 48 records in 3 chains, 0 problems$`),

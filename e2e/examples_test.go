@@ -244,9 +244,13 @@ func TestExamplesEndToEnd(t *testing.T) {
 		report.Totals.Accesses != 12 || !slices.Equal(report.Totals.Users, []string{"m.ross"}) {
 		t.Errorf("report for the burst patient: exit %d, %v\n%s", code, err, out)
 	}
+	// Two break-glass accesses: the MCP one, audited by the agent and by
+	// the server, is counted once.
 	out, code = s.cli(append([]string{"anomalies"}, s.storeArgs()...)...)
 	if code != 0 || !regexp.MustCompile(`(?m)^subject_burst .*patient/P-1007 .* 12 `).MatchString(out) ||
-		!regexp.MustCompile(`(?m)^break_glass .*patient/P-1004 .*dr\.santos`).MatchString(out) {
+		!regexp.MustCompile(`(?m)^break_glass .*patient/P-1004 .*dr\.santos`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^break_glass .*patient/P-1003 .*d-77`).MatchString(out) ||
+		len(regexp.MustCompile(`(?m)^break_glass `).FindAllString(out, -1)) != 2 {
 		t.Errorf("anomalies: exit %d\n%s", code, out)
 	}
 	// The same timeline from both sources.
