@@ -34,7 +34,7 @@ import (
 
 const (
 	name = "mcpserver"
-	// ServiceName is the server's service.name unless OTEL_SERVICE_NAME
+	// serviceName is the server's service.name unless OTEL_SERVICE_NAME
 	// or OTEL_RESOURCE_ATTRIBUTES say otherwise.
 	serviceName = "mcp-medical-records"
 	defaultAddr = "127.0.0.1:8931"

@@ -68,7 +68,7 @@ type (
 )
 
 // NewServer returns an MCP server with the three tools over records, whose
-// tools/call requests a records (nil: none are).
+// tools/call requests a records (nil: none are recorded).
 func NewServer(a *auditmcp.Auditor, records *Records) *sdkmcp.Server {
 	s := sdkmcp.NewServer(&sdkmcp.Implementation{Name: "medical-records", Version: "1.0.0"}, nil)
 	sdkmcp.AddTool(s, &sdkmcp.Tool{
