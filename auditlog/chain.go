@@ -268,6 +268,10 @@ func (c *chain) openLast(name string) error {
 	return nil
 }
 
+// hashMemberLen is the length of the hash member of a canonical record,
+// `,"hash":"` and 64 hex digits and `"`.
+const hashMemberLen = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
+
 // checkNext decodes line into rec and checks that it is the canonical,
 // correctly hashed record that must come next in this chain.
 func (c *chain) checkNext(line []byte, rec *Record) error {
@@ -279,9 +283,9 @@ func (c *chain) checkNext(line []byte, rec *Record) error {
 	if !bytes.Equal(enc, line) {
 		return errors.New("record is not in canonical form")
 	}
-	sum := sha256.Sum256(append(enc[:hashAt:hashAt], enc[hashAt+len(`,"hash":"`)+64+1:]...))
+	c.hasher.hash(enc[:hashAt], enc[hashAt+hashMemberLen:])
 	switch {
-	case rec.Hash != hex.EncodeToString(sum[:]):
+	case !c.hasher.matches(rec.Hash):
 		return errors.New("hash does not match content")
 	case rec.ChainID != c.id:
 		return fmt.Errorf("chain_id %q", rec.ChainID)
@@ -405,7 +409,7 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 				return fmt.Errorf("chain %q: records do not match checkpoint of size %d (run otelaudit verify)", c.name, cp.Size)
 			}
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
-			c.stored = c.front.push(tlog.RecordHash(c.tmp), c.stored[:0])
+			c.stored = c.front.push(c.hasher.leafOnly(c.tmp, nil), c.stored[:0])
 			if err := c.writeTree(c.stored); err != nil {
 				return err
 			}
@@ -505,8 +509,7 @@ func (c *chain) append(recs []*Record) error {
 		var hashAt int
 		r.Hash = ZeroHash
 		buf, hashAt = r.encode(buf, true, c.opts.canonicalPayloads)
-		const member = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
-		stored = front.push(c.hasher.hash(buf[start:hashAt], buf[hashAt+member:]), stored)
+		stored = front.push(c.hasher.hash(buf[start:hashAt], buf[hashAt+hashMemberLen:]), stored)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])
 		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
