@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+
+	"github.com/otelaudit/otelaudit/auditlog"
 )
 
 // lineFields are the top-level members of a record line that chain
@@ -23,6 +25,14 @@ type lineFields struct {
 }
 
 var errScan = errors.New("not a record line")
+
+// fieldsOf returns the lineFields of a line auditlog.ScanRecordLine
+// accepted.
+func fieldsOf(rl *auditlog.RecordLine) lineFields {
+	return lineFields{seq: rl.Seq, prev: rl.PrevHash, hash: rl.Hash, chainID: rl.ChainID, timestamp: rl.Timestamp,
+		conversation: rl.ConversationID, user: rl.UserID, tool: rl.ToolName, subject: rl.Subject, success: rl.Success,
+		hashStart: rl.HashStart, hashEnd: rl.HashEnd}
+}
 
 // scanLine finds the top-level members of a record line that verification
 // needs. It checks JSON syntax only as far as it must to skip values
@@ -64,7 +74,7 @@ func scanLine(line []byte) (lineFields, error) {
 		}
 		i = skipSpace(line, i+1)
 		valStart := i
-		if i = skipValue(line, i, 0); i < 0 {
+		if i = skipValue(line, i); i < 0 {
 			return f, errScan
 		}
 		val := line[valStart:i]
@@ -181,7 +191,7 @@ func hasByte(x uint64, c byte) uint64 {
 // did not, the hash check fails whatever the scanner extracted (see
 // scanLine). Nesting deeper than 10000 levels is refused, as encoding/json
 // does.
-func skipValue(b []byte, i, _ int) int {
+func skipValue(b []byte, i int) int {
 	if i >= len(b) {
 		return -1
 	}

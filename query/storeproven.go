@@ -57,9 +57,10 @@ func (c *chainScan) readProven(s *segInfo, data []byte) *segResult {
 			}
 			line := data[:nl]
 			data = data[nl+1:]
-			if auditlog.ScanRecordLine(line, &rl) && !needles.mayMatch(&lineFields{timestamp: rl.Timestamp,
-				conversation: rl.ConversationID, user: rl.UserID, tool: rl.ToolName, subject: rl.Subject, success: rl.Success}) {
-				continue
+			if auditlog.ScanRecordLine(line, &rl) {
+				if lf := fieldsOf(&rl); !needles.mayMatch(&lf) {
+					continue
+				}
 			}
 			take(line)
 		}

@@ -91,9 +91,7 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		var lf lineFields
 		var err error
 		if auditlog.ScanRecordLine(line, &rl) {
-			lf = lineFields{seq: rl.Seq, prev: rl.PrevHash, hash: rl.Hash, chainID: rl.ChainID, timestamp: rl.Timestamp,
-				conversation: rl.ConversationID, user: rl.UserID, tool: rl.ToolName, subject: rl.Subject, success: rl.Success,
-				hashStart: rl.HashStart, hashEnd: rl.HashEnd}
+			lf = fieldsOf(&rl)
 		} else {
 			lf, err = scanLine(line)
 		}
