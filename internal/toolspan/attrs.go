@@ -11,18 +11,14 @@ import (
 // Keys read by the mapping that the shared span contract (attrkey) does not
 // name, because only the mapping needs them.
 const (
-	keyOIToolCallID    = attrkey.OpenInferenceToolCallID   // OpenInference: id of the call a TOOL span executes
-	keyOIToolID        = "tool.id"                         // OpenInference (some instrumentations)
-	keyOIFunctionName  = "tool_call.function.name"         // OpenInference
-	keyOIFunctionArgs  = attrkey.OpenInferenceToolCallArgs // OpenInference
-	keyOIModelName     = "llm.model_name"                  // OpenInference
-	keyVercelOperation = "ai.operationId"                  // Vercel AI SDK: "ai.toolCall"
-	keyVercelInput     = attrkey.VercelToolCallInput       // Vercel AI SDK 5+: arguments
-	keyVercelOutput    = attrkey.VercelToolCallOutput      // Vercel AI SDK 5+: result
-	keyVercelModel     = "ai.model.id"                     // Vercel AI SDK
-	keyEnduserID       = "enduser.id"                      // deprecated semconv, still emitted
-	keyExceptionMsg    = "exception.message"               // exception event
-	keyExceptionType   = "exception.type"                  // exception event
+	keyOIToolID        = "tool.id"                 // OpenInference (some instrumentations)
+	keyOIFunctionName  = "tool_call.function.name" // OpenInference
+	keyOIModelName     = "llm.model_name"          // OpenInference
+	keyVercelOperation = "ai.operationId"          // Vercel AI SDK: "ai.toolCall"
+	keyVercelModel     = "ai.model.id"             // Vercel AI SDK
+	keyEnduserID       = "enduser.id"              // deprecated semconv, still emitted
+	keyExceptionMsg    = "exception.message"       // exception event
+	keyExceptionType   = "exception.type"          // exception event
 	prefixTraceloopAP  = "traceloop.association.properties."
 	prefixVercelMeta   = "ai.telemetry.metadata."
 	vercelToolCallSpan = "ai.toolCall"
@@ -209,13 +205,13 @@ func slotOf(k string) (slot, bool) {
 		return sOIInput, true
 	case attrkey.OpenInferenceOutput:
 		return sOIOutput, true
-	case keyOIToolCallID:
+	case attrkey.OpenInferenceToolCallID:
 		return sOIToolCallID, true
 	case keyOIToolID:
 		return sOIToolID, true
 	case keyOIFunctionName:
 		return sOIFunctionName, true
-	case keyOIFunctionArgs:
+	case attrkey.OpenInferenceToolCallArgs:
 		return sOIFunctionArgs, true
 	case keyOIModelName:
 		return sOIModel, true
@@ -233,11 +229,11 @@ func slotOf(k string) (slot, bool) {
 		return sVercelID, true
 	case attrkey.VercelToolCallArgs:
 		return sVercelArgs, true
-	case keyVercelInput:
+	case attrkey.VercelToolCallInput:
 		return sVercelInput, true
 	case attrkey.VercelToolCallResult:
 		return sVercelResult, true
-	case keyVercelOutput:
+	case attrkey.VercelToolCallOutput:
 		return sVercelOutput, true
 	case keyVercelOperation:
 		return sVercelOperation, true
