@@ -15,7 +15,9 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -278,7 +280,7 @@ func TestInlineSigningKey(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir, k)
 	cfg.SigningKeyFile = ""
-	cfg.SigningKey = configopaqueString(string(b))
+	cfg.SigningKey = configopaque.String(b)
 	require.NoError(t, cfg.Validate())
 	exp := startExporter(t, cfg, nopSettings())
 	require.NoError(t, exp.ConsumeTraces(context.Background(), loadSamples(t, "genai.json")))
@@ -431,7 +433,9 @@ func TestComponentLifecycle(t *testing.T) {
 		cfg.Directory = t.TempDir()
 		cfg.Origin = "lifecycle.test/gw"
 		cfg.SigningKeyFile = k.signerFile
-		require.NoError(t, confmapValidate(cfg))
+		// As the collector validates: nested sections (timeout,
+		// sending_queue, retry_on_failure) included.
+		require.NoError(t, confmap.Validate(cfg))
 		exp, err := f.CreateTraces(context.Background(), nopSettings(), cfg)
 		require.NoError(t, err)
 		if started {

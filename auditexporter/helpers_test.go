@@ -13,9 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -174,9 +172,3 @@ func eventually(t testing.TB, cond func() bool, msg string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-func configopaqueString(s string) configopaque.String { return configopaque.String(s) }
-
-// confmapValidate validates cfg as the collector does, nested sections
-// (timeout, sending_queue, retry_on_failure) included.
-func confmapValidate(cfg *Config) error { return confmap.Validate(cfg) }
