@@ -56,6 +56,15 @@ func TestOpenRepairs(t *testing.T) {
 			os.Remove(filepath.Join(dir, "general", treeFile))
 			return 60
 		}, ""},
+		{"complete last line whose hash does not match its content", func(t *testing.T, dir string, segs []string) int {
+			// The next record in every field a chain check reads (seq,
+			// prev_hash, chain id), canonical, but with a stale hash.
+			recs := readChain(t, dir, "general")
+			r := recs[len(recs)-1]
+			r.Seq, r.PrevHash = r.Seq+1, r.Hash
+			appendBytes(t, filepath.Join(dir, "general", segs[len(segs)-1]), append(r.AppendCanonical(nil, true), '\n'))
+			return 60
+		}, ""},
 		{"damage followed by valid records is kept as evidence", func(t *testing.T, dir string, segs []string) int {
 			p := filepath.Join(dir, "general", segs[len(segs)-1])
 			data, _ := os.ReadFile(p)
