@@ -7,7 +7,7 @@ import (
 )
 
 func BenchmarkMap(b *testing.B) {
-	for _, file := range []string{"genai.json", "openinference.json", "traceloop.json", "vercel_ai.json", "mcp.json"} {
+	for _, file := range sampleFiles {
 		refs := loadSpans(b, file)
 		b.Run(file, func(b *testing.B) {
 			b.ReportAllocs()

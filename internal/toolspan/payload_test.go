@@ -225,7 +225,7 @@ func FuzzMap(f *testing.F) {
 // Map: whatever parses as traces maps without panicking to records that
 // canonicalise.
 func FuzzMapOTLPJSON(f *testing.F) {
-	for _, name := range []string{"genai.json", "mcp.json", "openinference.json", "traceloop.json", "vercel_ai.json"} {
+	for _, name := range sampleFiles {
 		raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "spans", name))
 		require.NoError(f, err)
 		f.Add(raw)
