@@ -226,13 +226,6 @@ func buildDetectors(specs []detectorSpec, haveKey bool) ([]detector, error) {
 	return append(dets, custom...), nil
 }
 
-// Mask returns the mask string.
-func (r *Redactor) Mask() string { return r.mask }
-
-// Pseudonymizes reports whether an HMAC key is set, so that PII is
-// pseudonymised rather than masked.
-func (r *Redactor) Pseudonymizes() bool { return r.hmacKey != nil }
-
 // IsPayload reports whether key names a payload attribute.
 func (r *Redactor) IsPayload(key string) bool {
 	_, ok := r.payloads[key]
