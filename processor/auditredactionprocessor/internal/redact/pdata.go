@@ -11,9 +11,7 @@ import (
 // "event[0]:" and so on for the others).
 func (sc *Scope) Attributes(prefix string, m pcommon.Map) {
 	sc.path = append(sc.path[:0], prefix...)
-	base := len(sc.path)
 	sc.mapMembers(m, ActionNone, 0, true)
-	sc.pop(base)
 	sc.path = sc.path[:0]
 }
 
