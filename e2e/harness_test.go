@@ -415,8 +415,6 @@ type record struct {
 	ToolName      string          `json:"tool_name"`
 	ToolCallID    string          `json:"tool_call_id"`
 	UserID        string          `json:"user_id"`
-	Conversation  string          `json:"conversation_id"`
-	Success       bool            `json:"success"`
 	Arguments     json.RawMessage `json:"arguments"`
 	BreakGlass    bool            `json:"break_glass"`
 	BreakGlassWhy string          `json:"break_glass_reason"`
@@ -425,11 +423,9 @@ type record struct {
 		Service string `json:"service"`
 	} `json:"source"`
 	Subject struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
+		ID string `json:"id"`
 	} `json:"subject"`
 	Redaction struct {
-		Count int      `json:"count"`
 		Paths []string `json:"paths"`
 	} `json:"redaction"`
 }
