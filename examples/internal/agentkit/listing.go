@@ -40,7 +40,7 @@ func (e *listExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 		attrs := slices.Clone(s.Attributes())
 		slices.SortFunc(attrs, func(a, b attribute.KeyValue) int { return strings.Compare(string(a.Key), string(b.Key)) })
 		for _, kv := range attrs {
-			fmt.Fprintf(&b, "    %-28s %s\n", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&b, "    %-28s %s\n", kv.Key, kv.Value.String())
 		}
 		for _, ev := range s.Events() {
 			fmt.Fprintf(&b, "    event %s\n", ev.Name)

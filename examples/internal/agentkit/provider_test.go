@@ -249,7 +249,7 @@ func TestNewResource(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, kv := range res.Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	if got["service.name"] != "from-attributes" || got["deployment.environment.name"] != "test" ||
 		got["service.version"] != instrumentation.Version() || res.SchemaURL() != semconv.SchemaURL {

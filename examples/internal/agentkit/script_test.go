@@ -75,7 +75,7 @@ func recordPlay(t *testing.T, ctx context.Context, exec func(*instrumentation.Re
 func attrs(s sdktrace.ReadOnlySpan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range s.Attributes() {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
