@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.opentelemetry.io/otel/attribute"
 
@@ -94,6 +95,7 @@ func FuzzResponses(f *testing.F) {
 	f.Add([]byte("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":\"x\"}}\n\n"), true)
 	f.Add([]byte("data: {\"jsonrpc\":\"2.0\",\n"+"data: \"id\":2,\"result\":{}}\r\n\r\n"), true)
 	f.Add([]byte(`[{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}},{"jsonrpc":"2.0","id":2,"result":{}}]`), false)
+	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}`), false)
 	f.Add([]byte(`not json`), false)
 	f.Fuzz(func(t *testing.T, body []byte, sse bool) {
 		rec := &recorder{ResponseWriter: httptest.NewRecorder(), want: func() bool { return true }}
@@ -103,9 +105,18 @@ func FuzzResponses(f *testing.F) {
 			rec.Header().Set("Content-Type", "application/json")
 		}
 		_, _ = rec.Write(body)
-		for _, r := range rec.responses() {
+		got := rec.responses()
+		for _, r := range got {
 			if r == nil {
 				t.Fatal("nil response")
+			}
+		}
+		// A JSON body that is one response is found whole.
+		if !sse && len(body) <= maxRecordedBytes {
+			if msg, err := jsonrpc.DecodeMessage(bytes.TrimSpace(body)); err == nil {
+				if want, ok := msg.(*jsonrpc.Response); ok && (len(got) != 1 || got[0].ID != want.ID) {
+					t.Errorf("body %q: responses %+v, want the one response", body, got)
+				}
 			}
 		}
 		if s := rec.text(400); !utf8.ValidString(s) || len(s) > maxErrorBytes {
