@@ -503,3 +503,34 @@ func TestStoreUnsignedTail(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Integrity.Verified, "%v", res.Integrity.Findings)
 }
+
+// TestStoreNonCanonicalOnce: a line the scanners refuse (an escape in its
+// timestamp) is decoded and checked by the full decoder; a non-canonical
+// record that matches the filter is reported once, not once per check.
+func TestStoreNonCanonicalOnce(t *testing.T) {
+	st := newTestStore(t)
+	seg := segmentWith(t, filepath.Join(st.dir, "healthcare"), `"page":3`)
+	var seq uint64
+	rewrite(t, seg, func(s string) string {
+		l := lines(s)
+		for i, line := range l {
+			if strings.Contains(line, `"page":3`) {
+				var r auditlog.Record
+				require.NoError(t, auditlog.DecodeRecord([]byte(line), &r))
+				seq = r.Seq
+				l[i] = strings.Replace(line, `"timestamp":"2`, `"timestamp":"\u0032`, 1)
+			}
+		}
+		return strings.Join(l, "\n") + "\n"
+	})
+	res := st.fetch(t, Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}})
+	var nonCanonical []Finding
+	for _, f := range res.Integrity.Findings {
+		if f.Kind == auditlog.KindNonCanonical {
+			nonCanonical = append(nonCanonical, f)
+		}
+	}
+	require.Len(t, nonCanonical, 1, "%v", res.Integrity.Findings)
+	assert.Equal(t, int64(seq), nonCanonical[0].Seq)
+	assert.False(t, res.Integrity.Verified)
+}

@@ -165,21 +165,27 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		res.lastSeq = lf.seq
 		prevHash = append(prevHash[:0], lf.hash...)
 		linked, prevSeq = true, lf.seq
-		if fromScan && !needles.mayMatch(&lf) {
+		if fromScan {
+			if !needles.mayMatch(&lf) {
+				continue
+			}
+			// A candidate: decode it, and make sure the decoded record is
+			// exactly the line, so that what is returned is what was
+			// hashed. (A line the full decoder took above is in rec with
+			// its canonical form checked.)
+			if err := auditlog.DecodeRecord(line, &rec); err != nil {
+				addf(seq, auditlog.KindMalformed, "line %d is not a record: %s", lineNo, oneLine(err.Error()))
+				continue
+			}
+			if !c.filter.Match(&rec) {
+				continue
+			}
+			full = rec.AppendCanonical(full[:0], true)
+			if !bytes.Equal(full, line) {
+				addf(seq, auditlog.KindNonCanonical, "record is not in canonical form")
+			}
+		} else if !c.filter.Match(&rec) {
 			continue
-		}
-		// A candidate: decode it, and make sure the decoded record is
-		// exactly the line, so that what is returned is what was hashed.
-		if err := auditlog.DecodeRecord(line, &rec); err != nil {
-			addf(seq, auditlog.KindMalformed, "line %d is not a record: %s", lineNo, oneLine(err.Error()))
-			continue
-		}
-		if !c.filter.Match(&rec) {
-			continue
-		}
-		full = rec.AppendCanonical(full[:0], true)
-		if !bytes.Equal(full, line) {
-			addf(seq, auditlog.KindNonCanonical, "record is not in canonical form")
 		}
 		if !hashChecked && !h.hashMatches(canonA, canonB, lf.hash) {
 			addf(seq, auditlog.KindModified, "content does not match its hash")
