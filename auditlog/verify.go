@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -486,13 +487,12 @@ type chainVerifier struct {
 	since     []sinceCheck
 	full      bool // VerifyFull
 
-	segNames []string
-	jobs     []*segmentJob
-	marker   *PruneMarker
-	cps      []*cpCheck
-	latest   *Checkpoint
-	id       string
-	sealIdx  *SealIndex
+	jobs    []*segmentJob
+	marker  *PruneMarker
+	cps     []*cpCheck
+	latest  *Checkpoint
+	id      string
+	sealIdx *SealIndex
 
 	findings []Finding
 	report   ChainReport
@@ -534,15 +534,14 @@ func (v *chainVerifier) prepare() error {
 		return err
 	}
 	for _, n := range names {
-		if _, ok := parseSegmentName(n); !ok {
+		first, ok := parseSegmentName(n)
+		if !ok {
 			v.add(n, -1, KindSegmentName, "segment file name is not 20 digits and .jsonl: a renamed or copied segment")
 			continue
 		}
-		v.segNames = append(v.segNames, n)
-		first, _ := parseSegmentName(n)
 		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, hashFile: v.full, done: make(chan struct{})})
 	}
-	v.report.Segments = len(v.segNames)
+	v.report.Segments = len(v.jobs)
 
 	// Prune marker.
 	if _, err := os.Stat(filepath.Join(v.dir, pruneFile)); err == nil {
@@ -622,15 +621,7 @@ func (v *chainVerifier) prepare() error {
 			}
 		}
 	}
-	slices.SortStableFunc(v.cps, func(a, b *cpCheck) int {
-		switch {
-		case a.cp.Size < b.cp.Size:
-			return -1
-		case a.cp.Size > b.cp.Size:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(v.cps, func(a, b *cpCheck) int { return cmp.Compare(a.cp.Size, b.cp.Size) })
 	return nil
 }
 
@@ -699,7 +690,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		seen.set(li.seq)
 		if frontOK {
 			stored = front.push(li.leaf, stored[:0])
-			tree.check(stored, front.n)
+			tree.check(stored)
 			checkRoots(segment)
 		}
 	}
@@ -907,8 +898,7 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 		v.add(summaryName(name), -1, KindSummaryInvalid, "summary unreadable: %s", oneLine(err))
 		return
 	}
-	h := sha256.Sum256(data)
-	if hex.EncodeToString(h[:]) != seal.SummarySHA256 {
+	if fileSHA256(data) != seal.SummarySHA256 {
 		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not match the SHA-256 in its seal")
 		return
 	}
@@ -991,7 +981,7 @@ func newTreeChecker(path string, start int64) *treeChecker {
 	return &treeChecker{f: f, size: st.Size(), pos: tlog.StoredHashCount(start), mismatch: -1}
 }
 
-func (t *treeChecker) check(stored []tlog.Hash, _ int64) {
+func (t *treeChecker) check(stored []tlog.Hash) {
 	if t == nil {
 		return
 	}
