@@ -346,7 +346,7 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 	have := treeSizeForHashCount(st.Size() / tlog.HashSize)
 	var n0 int64
 	if cp != nil && int64(cp.Size) <= have && cp.Size <= c.next {
-		fr, err := c.readFrontier(int64(cp.Size))
+		fr, err := readFrontier(c.tree, int64(cp.Size))
 		if err == nil && fr.root() == cp.Root {
 			n0, c.front = int64(cp.Size), fr
 		} else {
@@ -432,19 +432,6 @@ func (c *chain) checkCheckpoint(cp *Checkpoint) error {
 		return fmt.Errorf("chain %q: records do not match its checkpoint (run otelaudit verify)", c.name)
 	}
 	return nil
-}
-
-// readFrontier reads the frontier of a tree of size n from the tree file.
-func (c *chain) readFrontier(n int64) (frontier, error) {
-	f := frontier{n: n}
-	for _, idx := range frontierIndexes(n) {
-		var h tlog.Hash
-		if _, err := c.tree.ReadAt(h[:], idx*tlog.HashSize); err != nil {
-			return frontier{}, err
-		}
-		f.hashes = append(f.hashes, h)
-	}
-	return f, nil
 }
 
 // writeTree appends stored hashes to the tree file. Hashes that cannot be

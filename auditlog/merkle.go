@@ -1,6 +1,10 @@
 package auditlog
 
-import "golang.org/x/mod/sumdb/tlog"
+import (
+	"io"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
 
 // frontier is the compact range of an RFC 6962 Merkle tree over the first n
 // leaves: the roots of its maximal complete subtrees, left to right. It
@@ -79,4 +83,17 @@ func treeSizeForHashCount(count int64) int64 {
 		}
 	}
 	return lo
+}
+
+// readFrontier reads the frontier of a tree of size n from a tree file.
+func readFrontier(tree io.ReaderAt, n int64) (frontier, error) {
+	f := frontier{n: n}
+	for _, idx := range frontierIndexes(n) {
+		var h tlog.Hash
+		if _, err := tree.ReadAt(h[:], idx*tlog.HashSize); err != nil {
+			return frontier{}, err
+		}
+		f.hashes = append(f.hashes, h)
+	}
+	return f, nil
 }

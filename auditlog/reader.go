@@ -2,8 +2,6 @@ package auditlog
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -138,8 +136,7 @@ func (r *Reader) openSeal(dir, name string, msg []byte) (*Seal, *Summary, string
 	if err != nil {
 		return nil, nil, "summary: " + oneLine(err)
 	}
-	h := sha256.Sum256(data)
-	if hex.EncodeToString(h[:]) != seal.SummarySHA256 {
+	if fileSHA256(data) != seal.SummarySHA256 {
 		return nil, nil, "summary does not match its seal"
 	}
 	var sum Summary
@@ -270,8 +267,7 @@ func (r *Reader) checkActive(dir string, seg SegmentInfo, leaves []tlog.Hash, ch
 		return
 	}
 	defer f.Close()
-	c := &chain{tree: f}
-	front, err := c.readFrontier(int64(seg.FirstSeq))
+	front, err := readFrontier(f, int64(seg.FirstSeq))
 	if err != nil {
 		problem("tree file: %s", oneLine(err))
 		return
