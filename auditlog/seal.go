@@ -139,13 +139,17 @@ func (b *summaryBuilder) summary() Summary {
 	for k := range b.subjects {
 		s.Subjects = append(s.Subjects, k)
 	}
-	slices.SortFunc(s.Subjects, func(a, b Subject) int {
-		if c := strings.Compare(a.Type, b.Type); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(s.Subjects, compareSubjects)
 	return s
+}
+
+// compareSubjects orders subjects by type, then id: the order of
+// Summary.Subjects.
+func compareSubjects(a, b Subject) int {
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // Canonical returns the summary as RFC 8785 canonical JSON, the exact
@@ -160,12 +164,7 @@ func (s Summary) Canonical() ([]byte, error) {
 
 // ContainsSubject reports whether the segment holds a record about subject.
 func (s *Summary) ContainsSubject(typ, id string) bool {
-	_, ok := slices.BinarySearchFunc(s.Subjects, Subject{Type: typ, ID: id}, func(a, b Subject) int {
-		if c := strings.Compare(a.Type, b.Type); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	_, ok := slices.BinarySearchFunc(s.Subjects, Subject{Type: typ, ID: id}, compareSubjects)
 	return ok
 }
 
