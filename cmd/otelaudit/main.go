@@ -2,8 +2,9 @@
 // generation, verification, retention and reading records back.
 //
 // Every subcommand takes --help, exits 0 on success, 1 when it found a
-// problem (verify), and 2 on bad usage or unreadable input, with a
-// one-line reason on stderr.
+// problem (verify, reconcile, or a store that fails its integrity check),
+// and 2 on bad usage or unreadable input, with a one-line reason on
+// stderr.
 package main
 
 import (
