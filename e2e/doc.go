@@ -15,6 +15,7 @@
 // hmac-sha256 pseudonyms), that reconcile and verify pass, that records
 // name the authenticated client, that a collector killed with SIGKILL in
 // the middle of a stream loses and duplicates none of the spans it
-// acknowledged, and that malformed or unauthenticated OTLP requests are
-// refused while good data keeps flowing.
+// acknowledged, that malformed or unauthenticated OTLP requests are
+// refused while good data keeps flowing, and that scripts/demo.sh (`make
+// demo`) prints the audit trail it promises and leaves nothing running.
 package e2e
