@@ -241,11 +241,7 @@ func (p *jsonCanon) canonString(dst []byte) ([]byte, error) {
 	i := p.pos + 1
 	// Skip eight plain bytes at a time (no control character, quote,
 	// backslash or non-ASCII byte among them).
-	for i+8 <= len(s) {
-		w := binary.LittleEndian.Uint64(s[i:])
-		if (w-lsb*0x20)&^w&msb|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w&msb != 0 {
-			break
-		}
+	for i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64(s[i:])) {
 		i += 8
 	}
 	for ; i < len(s); i++ {
