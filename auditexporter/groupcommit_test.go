@@ -206,3 +206,53 @@ func TestGroupCommitStress(t *testing.T) {
 	assert.Empty(t, g.waiting)
 	g.mu.Unlock()
 }
+
+// TestGroupCommitAbandonedBatchIsFlagged cancels a caller whose batch a
+// leader has already taken into its group and is writing: the caller's
+// error says so (errAbandoned), so that pushTraces leaves the records
+// alone instead of clearing them under the leader; a caller cancelled
+// while still waiting gets the bare context error.
+func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
+	var g groupCommitter
+	first := make(chan error, 1)
+	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); first <- err }()
+	<-f.entered // a leads and writes
+
+	ctxB, cancelB := context.WithCancel(context.Background())
+	ctxC, cancelC := context.WithCancel(context.Background())
+	errB, errC := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := g.commit(ctxB, f.append, recsOf("b")); errB <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 1 }, 5*time.Second, time.Millisecond)
+	go func() { _, err := g.commit(ctxC, f.append, recsOf("c")); errC <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 2 }, 5*time.Second, time.Millisecond)
+
+	f.hold <- struct{}{} // a's write returns; b leads the group {b, c}
+	require.NoError(t, <-first)
+	<-f.entered // b's group is being written
+
+	cancelC()
+	err := <-errC
+	assert.ErrorIs(t, err, context.Canceled)
+	_, abandoned := errors.AsType[errAbandoned](err)
+	assert.True(t, abandoned, "c's batch is in b's write: c must not reuse it")
+
+	f.hold <- struct{}{}
+	require.NoError(t, <-errB)
+	cancelB() // after its return: no effect
+
+	// Cancelled while still waiting: nobody holds the batch.
+	go func() { _, err := g.commit(context.Background(), f.append, recsOf("d")); first <- err }()
+	<-f.entered
+	ctxE, cancelE := context.WithCancel(context.Background())
+	go func() { _, err := g.commit(ctxE, f.append, recsOf("e")); errC <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 1 }, 5*time.Second, time.Millisecond)
+	cancelE()
+	err = <-errC
+	assert.ErrorIs(t, err, context.Canceled)
+	_, abandoned = errors.AsType[errAbandoned](err)
+	assert.False(t, abandoned, "a waiting batch was never taken")
+	f.hold <- struct{}{}
+	require.NoError(t, <-first)
+	assert.Equal(t, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1}, f.written)
+}
