@@ -33,8 +33,8 @@ func Keys(name string) (skey, vkey string, signer note.Signer, verifiers note.Ve
 }
 
 // Records maps every tool span of tds to a record as the audit exporter
-// does, with the retention class the SPEC defaults give it (healthcare
-// for patient subjects, else general), in arrival order.
+// does, with the retention class the default policy gives it (Classify),
+// in arrival order.
 func Records(tds []ptrace.Traces) []auditlog.Record {
 	var out []auditlog.Record
 	for _, td := range tds {
@@ -57,16 +57,11 @@ func Records(tds []ptrace.Traces) []auditlog.Record {
 	return out
 }
 
-// Classify sets a record's retention as the default policy would.
+// Classify sets a record's retention with auditlog.DefaultPolicy: here,
+// healthcare for patient subjects and patient tools, else general.
 func Classify(r *auditlog.Record) {
-	class, days := "general", 365
-	if r.Subject.Type == "patient" {
-		class, days = "healthcare", 2190
-	}
-	r.Retention.Class, r.Retention.Days = class, days
-	if t, err := time.Parse(time.RFC3339Nano, r.Timestamp); err == nil {
-		r.Retention.RetainUntil = t.AddDate(0, 0, days).UTC().Format(auditlog.TimeFormat)
-	}
+	t, _ := time.Parse(time.RFC3339Nano, r.Timestamp)
+	r.Retention = auditlog.DefaultPolicy().Retention(r.ToolName, r.Subject.Type, t)
 }
 
 // WriteStore writes recs to a new store in dir, batch records per Append,
