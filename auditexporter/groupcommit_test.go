@@ -62,6 +62,16 @@ func recsOf(ids ...string) []*auditlog.Record {
 	return out
 }
 
+// waitQueued waits until n batches are queued behind the write in progress.
+func waitQueued(t *testing.T, g *groupCommitter, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == n
+	}, 5*time.Second, time.Millisecond)
+}
+
 func TestGroupCommitMergesConcurrentBatches(t *testing.T) {
 	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
 	var g groupCommitter
@@ -78,11 +88,7 @@ func TestGroupCommitMergesConcurrentBatches(t *testing.T) {
 	go run("b1")
 	go run("c1", "c2")
 	// Wait until both later batches are queued behind the first.
-	require.Eventually(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 2
-	}, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 2)
 	f.hold <- struct{}{} // finish the first write
 	<-f.entered          // the merged write starts
 	f.hold <- struct{}{}
@@ -109,11 +115,7 @@ func TestGroupCommitSharesTheError(t *testing.T) {
 	for _, id := range []string{"b", "c"} {
 		go func() { _, err := g.commit(context.Background(), f.append, recsOf(id)); errs <- err }()
 	}
-	require.Eventually(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 2
-	}, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 2)
 	f.hold <- struct{}{}
 	<-f.entered
 	f.hold <- struct{}{}
@@ -141,11 +143,7 @@ func TestGroupCommitCancelledWaiterLosesNothing(t *testing.T) {
 	go func() { _, err := g.commit(ctx, f.append, recsOf("b")); cancelled <- err }()
 	later := make(chan error, 1)
 	go func() { _, err := g.commit(context.Background(), f.append, recsOf("c")); later <- err }()
-	require.Eventually(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 2
-	}, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 2)
 	cancel()
 	assert.ErrorIs(t, <-cancelled, context.Canceled)
 
@@ -223,9 +221,9 @@ func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
 	ctxC, cancelC := context.WithCancel(context.Background())
 	errB, errC := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := g.commit(ctxB, f.append, recsOf("b")); errB <- err }()
-	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 1 }, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 1)
 	go func() { _, err := g.commit(ctxC, f.append, recsOf("c")); errC <- err }()
-	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 2 }, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 2)
 
 	f.hold <- struct{}{} // a's write returns; b leads the group {b, c}
 	require.NoError(t, <-first)
@@ -246,7 +244,7 @@ func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
 	<-f.entered
 	ctxE, cancelE := context.WithCancel(context.Background())
 	go func() { _, err := g.commit(ctxE, f.append, recsOf("e")); errC <- err }()
-	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 1 }, 5*time.Second, time.Millisecond)
+	waitQueued(t, &g, 1)
 	cancelE()
 	err = <-errC
 	assert.ErrorIs(t, err, context.Canceled)
