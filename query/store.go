@@ -349,7 +349,7 @@ func (c *chainScan) finish() {
 		c.findings = append(c.findings, s.res.findings...)
 		c.recs = append(c.recs, s.res.recs...)
 	}
-	end := c.walk(c.segs, c.start, c.verifying)
+	end := c.walk()
 	cp := c.cp
 	if cp == nil {
 		if c.verifying && c.active {
@@ -362,7 +362,7 @@ func (c *chainScan) finish() {
 		c.add(checkpointFile, int64(end.seq), auditlog.KindTruncated,
 			"the chain ends at seq %d but its signed checkpoint covers %d records: records were removed", end.seq, cp.Size)
 	case c.active && cp.Size > c.activeStart:
-		c.checkRoot(c.segs, cp, c.frontier, c.frontierN)
+		c.checkRoot(cp)
 	}
 	if end.seq > cp.Size && c.active {
 		c.unsigned = end.seq - max(cp.Size, c.activeStart)
@@ -616,11 +616,11 @@ func (c *chainScan) treeFrontier(n uint64) ([]tlog.Hash, bool) {
 }
 
 // checkRoot recomputes the checkpoint root from the frontier of the first
-// n records and the re-hashed leaves from there on.
-func (c *chainScan) checkRoot(segs []*segInfo, cp *auditlog.Checkpoint, frontier []tlog.Hash, n uint64) {
-	fr := merkleFrontier{n: int64(n), hashes: slices.Clone(frontier)}
-	from := n
-	for _, s := range segs {
+// c.frontierN records and the re-hashed leaves from there on.
+func (c *chainScan) checkRoot(cp *auditlog.Checkpoint) {
+	fr := merkleFrontier{n: int64(c.frontierN), hashes: slices.Clone(c.frontier)}
+	from := c.frontierN
+	for _, s := range c.segs {
 		if s.res == nil || s.res.leafStart+uint64(len(s.res.leaves)) <= from {
 			continue
 		}

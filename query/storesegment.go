@@ -263,8 +263,10 @@ func nextSeq(linked bool, prev uint64) int64 {
 // walk checks how the segments join: each seal against the position the
 // chain has reached (segments removed, renamed, swapped, duplicated, from
 // another chain), each read segment against its seal, unsealed segments
-// against the position. It returns the position after the last segment.
-func (c *chainScan) walk(segs []*segInfo, pos position, verifying bool) position {
+// against the position, starting from c.start. It returns the position
+// after the last segment.
+func (c *chainScan) walk() position {
+	segs, pos := c.segs, c.start
 	for i, s := range segs {
 		last := i == len(segs)-1
 		if s.seal != nil {
@@ -293,7 +295,7 @@ func (c *chainScan) walk(segs []*segInfo, pos position, verifying bool) position
 			pos = position{seal.FirstSeq + seal.Count, seal.LastHash}
 			continue
 		}
-		if verifying && !last && !s.sealBad {
+		if c.verifying && !last && !s.sealBad {
 			c.add(s.name, int64(s.first), auditlog.KindSealMissing, "segment is not the last one but has no seal")
 		}
 		r := s.res
