@@ -265,8 +265,10 @@ var (
 	subjectFields     = []string{"id", "type"}
 )
 
-// recordMemberIndex numbers the top-level members for repeat detection,
-// -1 for unknown names.
+// recordMemberIndex returns the index of key in recordKeys, which numbers
+// the top-level members for repeat detection, -1 for unknown names. A
+// switch, not a search of recordKeys: it compiles to a jump on length and
+// costs a tenth as much (TestRecordKeyIndexes holds the two together).
 func recordMemberIndex(key []byte) int {
 	switch string(key) {
 	case "agent":

@@ -227,6 +227,14 @@ func TestRecordKeyIndexes(t *testing.T) {
 			t.Errorf("recordKeys[%d] = %q, want %q", k, recordKeys[k], want)
 		}
 	}
+	for i, key := range recordKeys {
+		if got := recordMemberIndex([]byte(key)); got != i {
+			t.Errorf("recordMemberIndex(%q) = %d, want %d", key, got, i)
+		}
+	}
+	if got := recordMemberIndex([]byte("hashes")); got != -1 {
+		t.Errorf("recordMemberIndex of an unknown name = %d", got)
+	}
 	// recordKeys is the writer's member order.
 	line := sampleRecord().AppendCanonical(nil, true)
 	pos := 0
