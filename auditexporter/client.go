@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/client"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -81,7 +80,8 @@ func stampClient(td ptrace.Traces, id string) {
 
 // clientStamper is the exporter as the pipeline sees it when the context is
 // lost on the way: exporterhelper's exporter, with the client identity
-// stamped into each batch first.
+// stamped into each batch first. Its capabilities are exporterhelper's,
+// which createTraces declares as mutating in exactly this case.
 type clientStamper struct {
 	exporter.Traces
 }
@@ -89,8 +89,4 @@ type clientStamper struct {
 func (c *clientStamper) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	stampClient(td, clientIdentity(client.FromContext(ctx)))
 	return c.Traces.ConsumeTraces(ctx, td)
-}
-
-func (c *clientStamper) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: true}
 }
