@@ -1,10 +1,12 @@
 // Package exporter benchmarks the audit exporter side by side with contrib's
 // fileexporter on the same spans in the same run.
 //
-// Both exporters receive batches of 1,000 GenAI tool spans, synchronously
-// (no sending queue), as a collector pipeline would hand them over. The
-// audit exporter maps each span to a record, canonicalises and hashes it,
-// chains it and fsyncs once per batch before returning. The fileexporter,
+// Both exporters receive batches of 1,000 GenAI tool spans, as a collector
+// pipeline would hand them over: one at a time without a sending queue
+// (sequential), or four at a time through each exporter's default delivery
+// path (concurrent; see BenchmarkExporter). The audit exporter maps each
+// span to a record, canonicalises and hashes it, chains it and fsyncs once
+// per batch before returning. The fileexporter,
 // configured as close as it allows (format json, no rotation, no
 // compression), marshals the batch to one OTLP JSON line into a buffered
 // writer that it flushes to the page cache every flush_interval and never
