@@ -139,6 +139,9 @@ func TestTimelineLine(t *testing.T) {
 		{"outcome first, identifiers after", rec("get_order", 0, withTurn(1), withDur(4), func(r *auditlog.Record) {
 			r.ResultSummary = json.RawMessage(`{"_result_size":812,"order_id":"ORD-9","status":"shipped","success":true}`)
 		}), `[Turn 1] ✅ get_order({"a":1}) → {"success":true,"_result_size":812,"order_id":"ORD-9","status":"shipped"} [4ms]`},
+		{"moved members keep the canonical text of the others", rec("get", 0, withTurn(1), withDur(4), func(r *auditlog.Record) {
+			r.ResultSummary = json.RawMessage(`{"a<b&c":"x>y","success":true}`)
+		}), `[Turn 1] ✅ get({"a":1}) → {"success":true,"a<b&c":"x>y"} [4ms]`},
 		{"result that is not an object", rec("count", 0, withTurn(1), withDur(4), func(r *auditlog.Record) {
 			r.ResultSummary = json.RawMessage(`[1,2]`)
 		}), `[Turn 1] ✅ count({"a":1}) → [1,2] [4ms]`},

@@ -254,8 +254,7 @@ func writeOutcomeFirst(b *strings.Builder, raw json.RawMessage) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		kb, _ := json.Marshal(m.key)
-		b.Write(kb)
+		b.Write(auditlog.AppendJSONString(nil, m.key))
 		b.WriteByte(':')
 		b.Write(m.value)
 	}
