@@ -166,6 +166,20 @@ func rehash(t testing.TB, path string) {
 	require.NoError(t, os.WriteFile(path, out, 0o600))
 }
 
+// signWithOtherKey signs the note in path again, with a new key in place
+// of the store's.
+func signWithOtherKey(t *testing.T, path string) {
+	t.Helper()
+	_, _, other, _, err := scenario.Keys("test")
+	require.NoError(t, err)
+	msg, err := os.ReadFile(path)
+	require.NoError(t, err)
+	text := string(msg[:strings.Index(string(msg), "\n\n")+1])
+	signed, err := note.Sign(&note.Note{Text: text}, other)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, signed, 0o600))
+}
+
 func TestStoreTamper(t *testing.T) {
 	const care = "healthcare"
 	cases := []struct {
@@ -245,15 +259,7 @@ func TestStoreTamper(t *testing.T) {
 			name:   "seal signed by another key",
 			filter: Filter{ConversationID: scenario.SupportConversation},
 			tamper: func(t *testing.T, st *testStore, chain string) {
-				_, _, other, _, err := scenario.Keys("test")
-				require.NoError(t, err)
-				p := sealOf(segmentWith(t, chain, `"page":3`))
-				msg, err := os.ReadFile(p)
-				require.NoError(t, err)
-				text := string(msg[:strings.Index(string(msg), "\n\n")+1])
-				signed, err := note.Sign(&note.Note{Text: text}, other)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(p, signed, 0o600))
+				signWithOtherKey(t, sealOf(segmentWith(t, chain, `"page":3`)))
 			},
 			kind: auditlog.KindSealInvalid,
 		},
@@ -337,15 +343,7 @@ func TestStoreTamper(t *testing.T) {
 			name:   "checkpoint by unknown key",
 			filter: Filter{ConversationID: scenario.SupportConversation},
 			tamper: func(t *testing.T, st *testStore, chain string) {
-				_, _, other, _, err := scenario.Keys("test")
-				require.NoError(t, err)
-				p := filepath.Join(chain, "checkpoint")
-				msg, err := os.ReadFile(p)
-				require.NoError(t, err)
-				text := string(msg[:strings.Index(string(msg), "\n\n")+1])
-				signed, err := note.Sign(&note.Note{Text: text}, other)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(p, signed, 0o600))
+				signWithOtherKey(t, filepath.Join(chain, "checkpoint"))
 			},
 			kind: auditlog.KindCheckpointUnknownKey,
 		},
