@@ -199,41 +199,66 @@ func (s *lineScanner) fastFields(line []byte, li *lineInfo) error {
 	if err != nil {
 		return fmt.Errorf("member %q: %w", "chain_id", err)
 	}
-	if v != s.chainID {
-		s.chainID = strings.Clone(v)
-	}
-	li.chainID = s.chainID
+	li.chainID = s.intern(v)
 	if h := val(f.hash); !f.hash.esc {
 		li.hash = s.keep(h[1 : len(h)-1])
 	} else if li.hash, err = canonicalString(h); err != nil {
 		return fmt.Errorf("member %q: %w", "hash", err)
 	}
-	if prev := val(f.prev); len(prev) == len(s.lastHash)+2 && string(prev[1:len(prev)-1]) == s.lastHash {
-		li.prev = s.lastHash
-	} else if li.prev, err = canonicalString(prev); err != nil {
-		return fmt.Errorf("member %q: %w", "prev_hash", err)
+	if err := s.link(li, val(f.prev)); err != nil {
+		return err
 	}
-	s.lastHash = li.hash
-	seq := val(f.seq)
-	if li.seq, err = strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64); err != nil {
-		return fmt.Errorf("member %q: %w", "seq", err)
+	if li.seq, err = parseSeq(val(f.seq)); err != nil {
+		return err
 	}
-	if s.conv, err = s.viewSpan(line, f.conv); err == nil {
-		if s.retain, err = s.viewSpan(line, f.retain); err == nil {
-			if s.subj.ID, err = s.viewSpan(line, f.subjID); err == nil {
-				if s.subj.Type, err = s.viewSpan(line, f.subjType); err == nil {
-					if s.ts, err = s.viewSpan(line, f.ts); err == nil {
-						if s.tool, err = s.viewSpan(line, f.tool); err == nil {
-							s.user, err = s.viewSpan(line, f.user)
-						}
-					}
-				}
-			}
+	// The views below cannot fail on a canonical line; a shape match
+	// does not check escapes, so the caller must see it on any other.
+	for _, m := range [...]struct {
+		dst *string
+		sp  span
+	}{
+		{&s.conv, f.conv}, {&s.retain, f.retain}, {&s.subj.ID, f.subjID}, {&s.subj.Type, f.subjType},
+		{&s.ts, f.ts}, {&s.tool, f.tool}, {&s.user, f.user},
+	} {
+		if *m.dst, err = s.viewSpan(line, m.sp); err != nil {
+			return err
 		}
 	}
-	// Cannot fail on a canonical line; a shape match does not check
-	// escapes, so the caller must see it on any other.
-	return err
+	return nil
+}
+
+// intern returns the chain id v as a string that outlives the line: the
+// same for every record of a chain, so it is copied only when it changes.
+func (s *lineScanner) intern(v string) string {
+	if v != s.chainID {
+		s.chainID = strings.Clone(v)
+	}
+	return s.chainID
+}
+
+// link sets li.prev from the raw prev_hash member and makes li.hash the
+// hash the next line should link to. In an intact chain prev_hash repeats
+// the hash of the line before: that string is shared, not allocated again.
+func (s *lineScanner) link(li *lineInfo, prev []byte) error {
+	if len(prev) == len(s.lastHash)+2 && string(prev[1:len(prev)-1]) == s.lastHash {
+		li.prev = s.lastHash
+	} else {
+		var err error
+		if li.prev, err = canonicalString(prev); err != nil {
+			return fmt.Errorf("member %q: %w", "prev_hash", err)
+		}
+	}
+	s.lastHash = li.hash
+	return nil
+}
+
+// parseSeq parses the raw seq member.
+func parseSeq(seq []byte) (uint64, error) {
+	n, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("member %q: %w", "seq", err)
+	}
+	return n, nil
 }
 
 // viewSpan is view for a string the matcher found: one without escapes
@@ -271,30 +296,21 @@ func (s *lineScanner) fields(enc []byte, li *lineInfo) error {
 	if err != nil {
 		return fmt.Errorf("member %q: %w", "chain_id", err)
 	}
-	if v != s.chainID {
-		s.chainID = strings.Clone(v)
-	}
-	li.chainID = s.chainID
+	li.chainID = s.intern(v)
 	if s.conv, err = s.view(val(kConversationID)); err != nil {
 		return fmt.Errorf("member %q: %w", "conversation_id", err)
 	}
 	if li.hash, err = canonicalString(val(kHash)); err != nil {
 		return fmt.Errorf("member %q: %w", "hash", err)
 	}
-	// In an intact chain prev_hash repeats the hash of the line before:
-	// share that string rather than allocate another.
-	if prev := val(kPrevHash); len(prev) == len(s.lastHash)+2 && string(prev[1:len(prev)-1]) == s.lastHash {
-		li.prev = s.lastHash
-	} else if li.prev, err = canonicalString(prev); err != nil {
-		return fmt.Errorf("member %q: %w", "prev_hash", err)
+	if err := s.link(li, val(kPrevHash)); err != nil {
+		return err
 	}
-	s.lastHash = li.hash
 	if s.retain, err = s.nested(val(kRetention), `"retain_until":`); err != nil {
 		return fmt.Errorf("member %q: %w", "retention", err)
 	}
-	seq := val(kSeq)
-	if li.seq, err = strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64); err != nil {
-		return fmt.Errorf("member %q: %w", "seq", err)
+	if li.seq, err = parseSeq(val(kSeq)); err != nil {
+		return err
 	}
 	subj := val(kSubject)
 	if s.subj.ID, err = s.nested(subj, `{"id":`); err == nil {
