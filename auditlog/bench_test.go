@@ -113,36 +113,31 @@ func cpuTime() time.Duration {
 
 // BenchmarkVerifyLine is the verifier's per-record work (canonical check,
 // field extraction, record hash and Merkle leaf hash) without I/O.
-func BenchmarkVerifyLine(b *testing.B) {
-	r := benchRecords(12345, 1)[0]
-	r.ChainID, r.PrevHash = testOrigin+"/general", ZeroHash
-	r.Hash = r.ComputeHash()
-	line := r.AppendCanonical(nil, true)
-	b.SetBytes(int64(len(line)))
-	var sc lineScanner
-	cpu0 := cpuTime()
-	for b.Loop() {
-		var li lineInfo
-		if err := sc.scan(line, &li); err != nil || li.status != lineOK {
-			b.Fatal(err, li.detail)
-		}
-	}
-	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
-}
+func BenchmarkVerifyLine(b *testing.B) { benchLineScan(b, (*lineScanner).scan) }
 
 // BenchmarkVerifyLineCovered is the per-record work for a record a
 // verified checkpoint covers: shape match, fields, one digest (the leaf).
 func BenchmarkVerifyLineCovered(b *testing.B) {
+	benchLineScan(b, func(sc *lineScanner, line []byte, li *lineInfo) error { return sc.scanCovered(line, li, 1<<40) })
+}
+
+// benchLine is a typical chained record line.
+func benchLine() []byte {
 	r := benchRecords(12345, 1)[0]
 	r.ChainID, r.PrevHash = testOrigin+"/general", ZeroHash
 	r.Hash = r.ComputeHash()
-	line := r.AppendCanonical(nil, true)
+	return r.AppendCanonical(nil, true)
+}
+
+// benchLineScan measures one of lineScanner's scans on benchLine.
+func benchLineScan(b *testing.B, scan func(sc *lineScanner, line []byte, li *lineInfo) error) {
+	line := benchLine()
 	b.SetBytes(int64(len(line)))
 	var sc lineScanner
 	cpu0 := cpuTime()
 	for b.Loop() {
 		var li lineInfo
-		if err := sc.scanCovered(line, &li, 1<<40); err != nil || li.status != lineOK {
+		if err := scan(&sc, line, &li); err != nil || li.status != lineOK {
 			b.Fatal(err, li.detail)
 		}
 	}
@@ -169,10 +164,7 @@ func BenchmarkHashFloor(b *testing.B) {
 // canonical check (records the full path verifies) and the shape match
 // (records a verified checkpoint covers).
 func BenchmarkMatchRecord(b *testing.B) {
-	r := benchRecords(12345, 1)[0]
-	r.ChainID, r.PrevHash = testOrigin+"/general", ZeroHash
-	r.Hash = r.ComputeHash()
-	line := r.AppendCanonical(nil, true)
+	line := benchLine()
 	for _, mode := range []struct {
 		name  string
 		match func([]byte, *recordFields) bool
