@@ -22,7 +22,7 @@ Signatures are not checked: Ed25519 is not in the standard library. Check
 them with any Ed25519 implementation (see README: note format) or with
 `otelaudit verify`.
 
-Exit status: 0 when every chain verifies, 1 otherwise.
+Exit status: 0 when every chain verifies, 1 otherwise, 2 without STORE_DIR.
 """
 
 import base64
@@ -146,7 +146,7 @@ def verify_chain(chain_dir):
     if os.path.exists(os.path.join(chain_dir, "checkpoint")):
         origin, size, root = note_text(os.path.join(chain_dir, "checkpoint")).splitlines()[:3]
         cp = (origin, int(size), base64.b64decode(root))
-    roots = {}
+    cp_root = None  # Merkle root of the first cp[1] records
     segments = sorted(f for f in os.listdir(chain_dir) if f.endswith(".jsonl"))
     for name in segments:
         with open(os.path.join(chain_dir, name), "rb") as f:
@@ -182,13 +182,13 @@ def verify_chain(chain_dir):
             seq, prev = rec["seq"] + 1, claimed
             front.push(hashlib.sha256(b"\x00" + body).digest())
             if cp and front.n == cp[1]:
-                roots[cp[1]] = front.root()
+                cp_root = front.root()
     if cp:
-        if cp[1] == front.n and cp[1] not in roots:
-            roots[cp[1]] = front.root()
-        if cp[1] not in roots:
+        if cp_root is None and cp[1] == front.n:
+            cp_root = front.root()
+        if cp_root is None:
             problems.append("checkpoint covers %d records, chain has %d" % (cp[1], front.n))
-        elif roots[cp[1]] != cp[2]:
+        elif cp_root != cp[2]:
             problems.append("Merkle root of the first %d records does not match the checkpoint" % cp[1])
     return seq, cp, problems
 
