@@ -218,8 +218,7 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 			keys = append(keys, k)
 		}
 		for _, k := range keys {
-			d := k == (dedupKey{}) || !s.dedup.keys.insert(k)
-			dup = append(dup, d && k != (dedupKey{}))
+			dup = append(dup, k != (dedupKey{}) && !s.dedup.keys.insert(k))
 		}
 		for i, k := range keys {
 			if k != (dedupKey{}) && !dup[i] {
