@@ -32,19 +32,15 @@ const maxSafeInteger = 1<<53 - 1
 // AppendCanonical does not modify r and is safe for concurrent use on
 // records that are not being modified.
 func (r *Record) AppendCanonical(dst []byte, withHash bool) []byte {
-	dst, _ = r.appendCanonical(dst, withHash)
+	dst, _ = r.encode(dst, withHash, false)
 	return dst
 }
 
-// appendCanonical is AppendCanonical that also returns the offset in dst
-// where the "hash" member starts (with withHash) or would start (without),
-// so the writer can splice the hash in without encoding twice.
-func (r *Record) appendCanonical(dst []byte, withHash bool) ([]byte, int) {
-	return r.encode(dst, withHash, false)
-}
-
-// encode is appendCanonical; with canonicalPayloads it copies Arguments and
-// ResultSummary without checking them (see WithCanonicalPayloads).
+// encode is AppendCanonical that also returns the offset in dst where the
+// "hash" member starts (with withHash) or would start (without), so the
+// writer can splice the hash in without encoding twice. With
+// canonicalPayloads it copies Arguments and ResultSummary without checking
+// them (see WithCanonicalPayloads).
 func (r *Record) encode(dst []byte, withHash, canonicalPayloads bool) ([]byte, int) {
 	dst = append(dst, `{"agent":{"id":`...)
 	dst = appendString(dst, r.Agent.ID)

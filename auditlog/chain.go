@@ -278,7 +278,7 @@ func (c *chain) checkNext(line []byte, rec *Record) error {
 	if err := DecodeRecord(line, rec); err != nil {
 		return err
 	}
-	enc, hashAt := rec.appendCanonical(c.tmp[:0], true)
+	enc, hashAt := rec.encode(c.tmp[:0], true, false)
 	c.tmp = enc
 	if !bytes.Equal(enc, line) {
 		return errors.New("record is not in canonical form")
