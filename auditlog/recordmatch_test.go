@@ -246,3 +246,8 @@ func TestRecordKeyIndexes(t *testing.T) {
 		pos += i
 	}
 }
+
+// verifySegmentFile reads one segment and checks each line in full.
+func verifySegmentFile(path string) *segmentResult {
+	return verifySegment(&segmentJob{name: filepath.Base(path), path: path})
+}

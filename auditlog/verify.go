@@ -357,11 +357,6 @@ func putLines(l []lineInfo) {
 	linesPool.Put(&l)
 }
 
-// verifySegmentFile reads one segment and checks each line in full.
-func verifySegmentFile(path string) *segmentResult {
-	return verifySegment(&segmentJob{name: filepath.Base(path), path: path})
-}
-
 // verifySegment reads one segment and checks each line on its own:
 // decoding, canonical form and hash (or, for records the job's checkpoint
 // covers, the leaf alone).
