@@ -711,10 +711,8 @@ func (v *chainVerifier) run(pool *segmentPool) {
 				break
 			}
 		}
-		if first < 0 {
-			if len(res.lines) == 0 && si == len(v.jobs)-1 && claimed == expSeq {
-				continue // a new, empty active segment
-			}
+		if first < 0 && len(res.lines) == 0 && si == len(v.jobs)-1 && claimed == expSeq {
+			continue // a new, empty active segment
 		}
 		if first >= 0 {
 			fl := res.lines[first]
@@ -873,13 +871,12 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 	if res.summary != nil {
 		sum = res.summary.summary()
 	}
-	actual := sealFor(sum, nil)
 	switch {
 	case seal.Chain != v.id || seal.Segment != name:
 		v.add(name, int64(seal.FirstSeq), KindSealMismatch, "seal is for segment %s of chain %s", seal.Segment, seal.Chain)
 	case seal.FirstSeq != sum.FirstSeq || seal.Count != sum.Count:
 		v.add(name, int64(sum.FirstSeq), KindSealMismatch, "seal says %d records from seq %d, segment has %d from seq %d", seal.Count, seal.FirstSeq, sum.Count, sum.FirstSeq)
-	case seal.FirstPrevHash != actual.FirstPrevHash || seal.LastHash != actual.LastHash:
+	case seal.FirstPrevHash != sum.FirstPrevHash || seal.LastHash != sum.LastHash:
 		v.add(name, int64(sum.FirstSeq+sum.Count)-1, KindSealMismatch, "seal's first prev_hash or last hash differs from the segment")
 	case flagged:
 		// The file differs from what was sealed; the findings say where.
