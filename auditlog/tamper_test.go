@@ -109,6 +109,21 @@ func tamperCases() []tamperCase {
 			f.writeLines(f.segs[1], ls)
 			return KindChainBreak, f.segs[1], f.first(1) + 3
 		}},
+		{name: "last record of a sealed segment rewritten with a fresh hash", tamper: func(f *fixture) (string, string, int64) {
+			// Count and links within the segment still hold: its seal's
+			// last_hash is what contradicts it.
+			ls := f.lines(f.segs[1])
+			last := len(ls) - 1
+			var r Record
+			if err := DecodeRecord(ls[last], &r); err != nil {
+				f.t.Fatal(err)
+			}
+			r.UserID = "mallory"
+			r.Hash = r.ComputeHash()
+			ls[last] = append(r.AppendCanonical(nil, true), '\n')
+			f.writeLines(f.segs[1], ls)
+			return KindSealMismatch, f.segs[1], f.first(2) - 1
+		}},
 		{name: "deleted record", tamper: func(f *fixture) (string, string, int64) {
 			ls := f.lines(f.segs[1])
 			f.writeLines(f.segs[1], append(ls[:2:2], ls[3:]...))
