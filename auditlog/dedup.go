@@ -51,16 +51,13 @@ func (d *dedupSet) key(r *Record) (dedupKey, bool) {
 		k = dedupKey{maphash.Bytes(d.seed1, buf[:n]), maphash.Bytes(d.seed2, buf[:n])}
 	} else {
 		var h maphash.Hash
-		h.SetSeed(d.seed1)
-		h.WriteString(r.TraceID)
-		h.WriteByte(0)
-		h.WriteString(r.SpanID)
-		k[0] = h.Sum64()
-		h.SetSeed(d.seed2) // also resets
-		h.WriteString(r.TraceID)
-		h.WriteByte(0)
-		h.WriteString(r.SpanID)
-		k[1] = h.Sum64()
+		for i, seed := range [2]maphash.Seed{d.seed1, d.seed2} {
+			h.SetSeed(seed) // also resets
+			h.WriteString(r.TraceID)
+			h.WriteByte(0)
+			h.WriteString(r.SpanID)
+			k[i] = h.Sum64()
+		}
 	}
 	if k == (dedupKey{}) {
 		k[0] = 1 // the zero key means an empty slot
