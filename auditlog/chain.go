@@ -80,12 +80,12 @@ func loadChain(storeDir, name string, opts *options) (*chain, error) {
 		return nil, err
 	}
 	removeTemps(c.dir)
-	removeTemps(c.path(checkpointsDir))
+	removeTemps(c.path(CheckpointsDir))
 
 	// The latest checkpoint and prune marker are our own; signatures are
 	// the verifier's business.
 	var cp *Checkpoint
-	if msg, err := os.ReadFile(c.path(checkpointFile)); err == nil {
+	if msg, err := os.ReadFile(c.path(CheckpointFile)); err == nil {
 		text, err := noteText(msg)
 		if err == nil {
 			var p Checkpoint
@@ -104,7 +104,7 @@ func loadChain(storeDir, name string, opts *options) (*chain, error) {
 		return nil, err
 	}
 	var marker *PruneMarker
-	if msg, err := os.ReadFile(c.path(pruneFile)); err == nil {
+	if msg, err := os.ReadFile(c.path(PruneFile)); err == nil {
 		text, err := noteText(msg)
 		if err == nil {
 			var m PruneMarker
@@ -334,7 +334,7 @@ func removeTemps(dir string) {
 // before that checkpoint was written, and checked against its root), and
 // re-hashes later records from the segments.
 func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) error {
-	f, err := os.OpenFile(c.path(treeFile), os.O_RDWR|os.O_CREATE, fileMode)
+	f, err := os.OpenFile(c.path(TreeFile), os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return err
 	}
@@ -638,7 +638,7 @@ func (c *chain) writeSealIndex(segment string, signed []byte) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(c.path(sealIndexFile), signed)
+	return writeFileAtomic(c.path(SealIndexFile), signed)
 }
 
 func (c *chain) syncTree() error {
@@ -667,13 +667,13 @@ func (c *chain) checkpoint() error {
 	if err != nil {
 		return fmt.Errorf("chain %q: signing checkpoint: %w", c.name, err)
 	}
-	if err := mkdirSynced(c.path(checkpointsDir)); err != nil {
+	if err := mkdirSynced(c.path(CheckpointsDir)); err != nil {
 		return fmt.Errorf("chain %q: %w", c.name, err)
 	}
-	if err := writeFileAtomic(filepath.Join(c.path(checkpointsDir), historyName(c.next)), signed); err != nil {
+	if err := writeFileAtomic(filepath.Join(c.path(CheckpointsDir), historyName(c.next)), signed); err != nil {
 		return fmt.Errorf("chain %q: writing checkpoint: %w", c.name, err)
 	}
-	if err := writeFileAtomic(c.path(checkpointFile), signed); err != nil {
+	if err := writeFileAtomic(c.path(CheckpointFile), signed); err != nil {
 		return fmt.Errorf("chain %q: writing checkpoint: %w", c.name, err)
 	}
 	c.cpSize, c.cpExists = c.next, true

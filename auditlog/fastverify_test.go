@@ -243,7 +243,7 @@ func resignChain(t *testing.T, dir, chain string, signer note.Signer) {
 	var tree []byte
 	idx := SealIndex{Seals: map[string]string{}}
 	sizes := map[uint64]bool{}
-	entries, _ := os.ReadDir(filepath.Join(chainDir, checkpointsDir))
+	entries, _ := os.ReadDir(filepath.Join(chainDir, CheckpointsDir))
 	for _, e := range entries {
 		n, _ := parseUint(e.Name())
 		sizes[n] = true
@@ -253,8 +253,8 @@ func resignChain(t *testing.T, dir, chain string, signer note.Signer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(chainDir, checkpointsDir, historyName(uint64(front.n))), msg, 0o600)
-		os.WriteFile(filepath.Join(chainDir, checkpointFile), msg, 0o600)
+		os.WriteFile(filepath.Join(chainDir, CheckpointsDir, historyName(uint64(front.n))), msg, 0o600)
+		os.WriteFile(filepath.Join(chainDir, CheckpointFile), msg, 0o600)
 	}
 	var id string
 	for _, s := range segs {
@@ -297,8 +297,8 @@ func resignChain(t *testing.T, dir, chain string, signer note.Signer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(chainDir, sealIndexFile), msg, 0o600)
-	os.WriteFile(filepath.Join(chainDir, treeFile), tree, 0o600)
+	os.WriteFile(filepath.Join(chainDir, SealIndexFile), msg, 0o600)
+	os.WriteFile(filepath.Join(chainDir, TreeFile), tree, 0o600)
 	signCP(id)
 }
 
@@ -333,7 +333,7 @@ func TestSealSegmentDigest(t *testing.T) {
 	}
 	chainDir := filepath.Join(dir, "general")
 	segs, _ := listSegments(chainDir)
-	msg, err := os.ReadFile(filepath.Join(chainDir, sealIndexFile))
+	msg, err := os.ReadFile(filepath.Join(chainDir, SealIndexFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 		}
 		os.WriteFile(p, out, 0o600)
 		// The seal index follows, as the writer's would.
-		ip := f.path("general", sealIndexFile)
+		ip := f.path("general", SealIndexFile)
 		msg, _ = os.ReadFile(ip)
 		idx, err := OpenSealIndex(msg, k.verifiers)
 		if err != nil {
@@ -467,7 +467,7 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 				for i := range f.segs[:len(f.segs)-1] {
 					resign(t, f, i, func(s *Seal) { s.SegmentSHA256, s.SegmentBytes = "", 0 })
 				}
-				os.Remove(f.path("general", sealIndexFile))
+				os.Remove(f.path("general", SealIndexFile))
 			},
 			allSame: true,
 		},
@@ -502,17 +502,17 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 		{
 			name: "seal index edited without the key",
 			tamper: func(t *testing.T, f *fixture) {
-				p := f.path("general", sealIndexFile)
+				p := f.path("general", SealIndexFile)
 				msg, _ := os.ReadFile(p)
 				os.WriteFile(p, bytes.Replace(msg, []byte(".jsonl "), []byte(".jsonl 0"), 1), 0o600)
 			},
-			kind: KindSealInvalid, file: sealIndexFile,
+			kind: KindSealInvalid, file: SealIndexFile,
 			allSame: true,
 		},
 		{
 			name: "seal index listing another seal, signed",
 			tamper: func(t *testing.T, f *fixture) {
-				p := f.path("general", sealIndexFile)
+				p := f.path("general", SealIndexFile)
 				msg, _ := os.ReadFile(p)
 				idx, err := OpenSealIndex(msg, k.verifiers)
 				if err != nil {
@@ -522,16 +522,16 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 				out, _ := note.Sign(&note.Note{Text: string(idx.Text())}, k.signer)
 				os.WriteFile(p, out, 0o600)
 			},
-			kind: KindSealMismatch, file: sealIndexFile,
+			kind: KindSealMismatch, file: SealIndexFile,
 			allSame: true,
 		},
 		{
 			name: "seal index of another chain",
 			tamper: func(t *testing.T, f *fixture) {
-				data, _ := os.ReadFile(f.path("healthcare", sealIndexFile))
-				os.WriteFile(f.path("general", sealIndexFile), data, 0o600)
+				data, _ := os.ReadFile(f.path("healthcare", SealIndexFile))
+				os.WriteFile(f.path("general", SealIndexFile), data, 0o600)
 			},
-			kind: KindSealMismatch, file: sealIndexFile,
+			kind: KindSealMismatch, file: SealIndexFile,
 			allSame: true,
 		},
 		{
@@ -575,7 +575,7 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 			}
 			file := tt.file
 			if i, ext, ok := strings.Cut(file, "."); ok && len(i) == 1 {
-				file = strings.TrimSuffix(segs[i[0]-'0'], segmentExt) + "." + ext
+				file = strings.TrimSuffix(segs[i[0]-'0'], SegmentExt) + "." + ext
 			}
 			for _, g := range full.Findings {
 				if g.Chain == "general" && g.Kind == tt.kind && g.Segment == file {
@@ -600,7 +600,7 @@ func TestVerifyTreeFile(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := buildTamperStore(t, k)
-			p := filepath.Join(dir, "general", treeFile)
+			p := filepath.Join(dir, "general", TreeFile)
 			data, _ := os.ReadFile(p)
 			os.WriteFile(p, tc.edit(data), 0o600)
 			rep := verifyThreeWays(t, dir, k.verifiers)

@@ -10,19 +10,33 @@ import (
 	"strings"
 )
 
-// File and directory names of a store.
+// Names in a chain's directory that readers of a store, such as query,
+// look for (the layout is in README.md; SPEC §4).
 const (
-	segmentExt     = ".jsonl"
-	summaryExt     = ".summary.json"
-	sealExt        = ".seal"
-	checkpointFile = "checkpoint"
-	checkpointsDir = "checkpoints"
-	treeFile       = "tree.hashes"
-	pruneFile      = "prune"
-	prunesDir      = "prunes"
-	legalHoldFile  = "legal_hold"
-	lockFile       = ".lock"
-	tmpSuffix      = ".tmp"
+	// SegmentExt ends the name of every segment file.
+	SegmentExt = ".jsonl"
+	// SummaryExt ends the name of a sealed segment's summary.
+	SummaryExt = ".summary.json"
+	// SealExt ends the name of a sealed segment's signed seal.
+	SealExt = ".seal"
+	// CheckpointFile is the chain's latest signed checkpoint.
+	CheckpointFile = "checkpoint"
+	// CheckpointsDir keeps the chain's earlier checkpoints.
+	CheckpointsDir = "checkpoints"
+	// TreeFile holds the chain's Merkle leaf hashes.
+	TreeFile = "tree.hashes"
+	// PruneFile is the chain's latest signed prune marker.
+	PruneFile = "prune"
+	// SealIndexFile is the chain's signed list of its seals.
+	SealIndexFile = "seal_index"
+)
+
+// Names only the store itself uses, and file modes.
+const (
+	prunesDir     = "prunes"
+	legalHoldFile = "legal_hold"
+	lockFile      = ".lock"
+	tmpSuffix     = ".tmp"
 
 	fileMode = 0o600
 	dirMode  = 0o700
@@ -39,11 +53,11 @@ func ValidChainName(name string) bool { return chainNameRE.MatchString(name) }
 
 // SegmentName returns the file name of the segment whose first record has
 // sequence number first: 20 zero-padded digits and ".jsonl".
-func SegmentName(first uint64) string { return fmt.Sprintf("%020d%s", first, segmentExt) }
+func SegmentName(first uint64) string { return fmt.Sprintf("%020d%s", first, SegmentExt) }
 
 // parseSegmentName returns the first seq a segment file name claims.
 func parseSegmentName(name string) (uint64, bool) {
-	base, ok := strings.CutSuffix(name, segmentExt)
+	base, ok := strings.CutSuffix(name, SegmentExt)
 	if !ok || len(base) != 20 {
 		return 0, false
 	}
@@ -52,11 +66,11 @@ func parseSegmentName(name string) (uint64, bool) {
 }
 
 func summaryName(segment string) string {
-	return strings.TrimSuffix(segment, segmentExt) + summaryExt
+	return strings.TrimSuffix(segment, SegmentExt) + SummaryExt
 }
 
 func sealName(segment string) string {
-	return strings.TrimSuffix(segment, segmentExt) + sealExt
+	return strings.TrimSuffix(segment, SegmentExt) + SealExt
 }
 
 func historyName(n uint64) string { return fmt.Sprintf("%020d", n) }
@@ -70,7 +84,7 @@ func listSegments(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), segmentExt) {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), SegmentExt) {
 			names = append(names, e.Name())
 		}
 	}

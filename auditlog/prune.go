@@ -164,7 +164,7 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 	var front frontier
 	prev := ZeroHash
 	var id string
-	if msg, err := os.ReadFile(filepath.Join(dir, pruneFile)); err == nil {
+	if msg, err := os.ReadFile(filepath.Join(dir, PruneFile)); err == nil {
 		text, err := noteText(msg)
 		if err != nil {
 			return res, err
@@ -284,7 +284,7 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 	if err := writeFileAtomic(filepath.Join(dir, prunesDir, historyName(res.Cut)), msg); err != nil {
 		return res, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, pruneFile), msg); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, PruneFile), msg); err != nil {
 		return res, err
 	}
 	for _, s := range removed {

@@ -99,8 +99,8 @@ func TestPrune(t *testing.T) {
 	}
 
 	// A forged marker is caught.
-	msg, _ := os.ReadFile(filepath.Join(dir, "general", pruneFile))
-	os.WriteFile(filepath.Join(dir, "general", pruneFile), []byte(strings.Replace(string(msg), "cut ", "cut 1", 1)), 0o600)
+	msg, _ := os.ReadFile(filepath.Join(dir, "general", PruneFile))
+	os.WriteFile(filepath.Join(dir, "general", PruneFile), []byte(strings.Replace(string(msg), "cut ", "cut 1", 1)), 0o600)
 	rep, _ = Verify(dir, k.verifiers)
 	found := false
 	for _, f := range rep.Findings {
@@ -170,7 +170,7 @@ func TestPruneRefusesTamperedSegment(t *testing.T) {
 			if left, _ := listSegments(chainDir); len(left) != len(segs) {
 				t.Fatalf("%d of %d segments left", len(left), len(segs))
 			}
-			if _, err := os.Stat(filepath.Join(chainDir, pruneFile)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(chainDir, PruneFile)); !os.IsNotExist(err) {
 				t.Fatalf("prune marker written: %v", err)
 			}
 		})

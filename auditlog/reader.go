@@ -241,7 +241,7 @@ func (r *Reader) ReadSegment(seg SegmentInfo, fn func(*Record) error) (SegmentCh
 // give the checkpoint's root; the records after the checkpoint are
 // counted as unproven.
 func (r *Reader) checkActive(dir string, seg SegmentInfo, leaves []tlog.Hash, chk *SegmentCheck, problem func(string, ...any)) {
-	msg, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	msg, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
 	if err != nil {
 		problem("no checkpoint: %s", oneLine(err))
 		return
@@ -261,7 +261,7 @@ func (r *Reader) checkActive(dir string, seg SegmentInfo, leaves []tlog.Hash, ch
 		problem("checkpoint covers %d records, the chain has %d", cp.Size, end)
 		return
 	}
-	f, err := os.Open(filepath.Join(dir, treeFile))
+	f, err := os.Open(filepath.Join(dir, TreeFile))
 	if err != nil {
 		problem("tree file: %s", oneLine(err))
 		return

@@ -48,12 +48,12 @@ func TestOpenRepairs(t *testing.T) {
 			return 60
 		}, ""},
 		{"stale temp files", func(t *testing.T, dir string, segs []string) int {
-			os.WriteFile(filepath.Join(dir, "general", checkpointFile+tmpSuffix), []byte("partial"), 0o600)
-			os.WriteFile(filepath.Join(dir, "general", checkpointsDir, "x"+tmpSuffix), []byte("partial"), 0o600)
+			os.WriteFile(filepath.Join(dir, "general", CheckpointFile+tmpSuffix), []byte("partial"), 0o600)
+			os.WriteFile(filepath.Join(dir, "general", CheckpointsDir, "x"+tmpSuffix), []byte("partial"), 0o600)
 			return 60
 		}, ""},
 		{"tree file lost", func(t *testing.T, dir string, segs []string) int {
-			os.Remove(filepath.Join(dir, "general", treeFile))
+			os.Remove(filepath.Join(dir, "general", TreeFile))
 			return 60
 		}, ""},
 		{"complete last line whose hash does not match its content", func(t *testing.T, dir string, segs []string) int {
@@ -107,7 +107,7 @@ func TestOpenRepairs(t *testing.T) {
 			if err != nil || !rep.OK() || rep.Chains[0].Size != uint64(want+5) {
 				t.Fatalf("verify after repair: %v %+v\n%s", err, rep.Chains, findingsText(rep))
 			}
-			if _, err := os.Stat(filepath.Join(dir, "general", checkpointFile+tmpSuffix)); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "general", CheckpointFile+tmpSuffix)); err == nil {
 				t.Error("stale temp file left behind")
 			}
 		})

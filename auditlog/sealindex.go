@@ -12,9 +12,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// sealIndexFile is the chain's signed list of its seals.
-const sealIndexFile = "seal_index"
-
 const sealIndexHeader = "otelaudit seal index v1"
 
 // SealIndex is a signed note that lists a chain's seals by the SHA-256 of

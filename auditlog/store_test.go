@@ -120,7 +120,7 @@ func TestStoreAppendChainsAndReopen(t *testing.T) {
 		hashes = append(hashes, st...)
 	}
 	// The tree file holds exactly tlog's stored hashes.
-	tree, err := os.ReadFile(filepath.Join(dir, "general", treeFile))
+	tree, err := os.ReadFile(filepath.Join(dir, "general", TreeFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestStoreAppendChainsAndReopen(t *testing.T) {
 		}
 	}
 	// The latest checkpoint is signed and commits to tlog's root.
-	msg, err := os.ReadFile(filepath.Join(dir, "general", checkpointFile))
+	msg, err := os.ReadFile(filepath.Join(dir, "general", CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestCheckpointInterval(t *testing.T) {
 	appendOK(t, s, testRecords(0, 3, "general"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msg, err := os.ReadFile(filepath.Join(dir, "general", checkpointFile))
+		msg, err := os.ReadFile(filepath.Join(dir, "general", CheckpointFile))
 		if err == nil {
 			cp, err := OpenCheckpoint(msg, k.verifiers)
 			if err != nil {

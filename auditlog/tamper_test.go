@@ -67,7 +67,7 @@ func (f *fixture) signCheckpoint(signer note.Signer, cp Checkpoint) []byte {
 }
 
 func (f *fixture) latest() Checkpoint {
-	msg, err := os.ReadFile(f.path("general", checkpointFile))
+	msg, err := os.ReadFile(f.path("general", CheckpointFile))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -206,42 +206,42 @@ func tamperCases() []tamperCase {
 			return KindForeign, f.segs[1], 0
 		}},
 		{name: "forged checkpoint", tamper: func(f *fixture) (string, string, int64) {
-			msg, _ := os.ReadFile(f.path("general", checkpointFile))
+			msg, _ := os.ReadFile(f.path("general", CheckpointFile))
 			lines := strings.SplitN(string(msg), "\n", 4)
 			lines[1] = "1000"
-			if err := os.WriteFile(f.path("general", checkpointFile), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+			if err := os.WriteFile(f.path("general", CheckpointFile), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 				f.t.Fatal(err)
 			}
-			return KindCheckpointForged, checkpointFile, -1
+			return KindCheckpointForged, CheckpointFile, -1
 		}},
 		{name: "checkpoint signed by unknown key", tamper: func(f *fixture) (string, string, int64) {
 			cp := f.latest()
 			cp.Size = 1000
 			other := newTestKeys(f.t, "test")
-			if err := os.WriteFile(f.path("general", checkpointFile), f.signCheckpoint(other.signer, cp), 0o600); err != nil {
+			if err := os.WriteFile(f.path("general", CheckpointFile), f.signCheckpoint(other.signer, cp), 0o600); err != nil {
 				f.t.Fatal(err)
 			}
-			return KindCheckpointUnknownKey, checkpointFile, -1
+			return KindCheckpointUnknownKey, CheckpointFile, -1
 		}},
 		{name: "latest checkpoint rolled back to an earlier one", tamper: func(f *fixture) (string, string, int64) {
-			hist, _ := os.ReadDir(f.path("general", checkpointsDir))
-			older, _ := os.ReadFile(f.path("general", checkpointsDir, hist[0].Name()))
-			if err := os.WriteFile(f.path("general", checkpointFile), older, 0o600); err != nil {
+			hist, _ := os.ReadDir(f.path("general", CheckpointsDir))
+			older, _ := os.ReadFile(f.path("general", CheckpointsDir, hist[0].Name()))
+			if err := os.WriteFile(f.path("general", CheckpointFile), older, 0o600); err != nil {
 				f.t.Fatal(err)
 			}
 			cp, _ := OpenCheckpoint(older, f.k.verifiers)
-			return KindCheckpointInconsistent, checkpointFile, int64(cp.Size)
+			return KindCheckpointInconsistent, CheckpointFile, int64(cp.Size)
 		}},
 		{name: "checkpoint inconsistent with the records and the others", tamper: func(f *fixture) (string, string, int64) {
-			hist, _ := os.ReadDir(f.path("general", checkpointsDir))
-			file := f.path("general", checkpointsDir, hist[1].Name())
+			hist, _ := os.ReadDir(f.path("general", CheckpointsDir))
+			file := f.path("general", CheckpointsDir, hist[1].Name())
 			msg, _ := os.ReadFile(file)
 			cp, _ := OpenCheckpoint(msg, f.k.verifiers)
 			cp.Root[0] ^= 1 // signed with the real key: a split view
 			if err := os.WriteFile(file, f.signCheckpoint(f.k.signer, cp), 0o600); err != nil {
 				f.t.Fatal(err)
 			}
-			return KindCheckpointInconsistent, checkpointsDir + "/" + hist[1].Name(), int64(cp.Size)
+			return KindCheckpointInconsistent, CheckpointsDir + "/" + hist[1].Name(), int64(cp.Size)
 		}},
 		{name: "trailing garbage", tamper: func(f *fixture) (string, string, int64) {
 			last := f.segs[len(f.segs)-1]
@@ -271,19 +271,19 @@ func tamperCases() []tamperCase {
 					}
 				}
 				n := uint64(f.first(2))
-				hist, _ := os.ReadDir(f.path("general", checkpointsDir))
+				hist, _ := os.ReadDir(f.path("general", CheckpointsDir))
 				for _, h := range hist {
 					if h.Name() != historyName(n) {
-						os.Remove(f.path("general", checkpointsDir, h.Name()))
+						os.Remove(f.path("general", CheckpointsDir, h.Name()))
 					}
 				}
-				msg, _ := os.ReadFile(f.path("general", checkpointsDir, historyName(n)))
-				os.WriteFile(f.path("general", checkpointFile), msg, 0o600)
+				msg, _ := os.ReadFile(f.path("general", CheckpointsDir, historyName(n)))
+				os.WriteFile(f.path("general", CheckpointFile), msg, 0o600)
 				os.Remove(f.path("general", sealName(f.segs[1])))
 				return KindRollback, f.segs[1], int64(n)
 			},
 			opts: func(f *fixture) []VerifyOption {
-				msg, _ := os.ReadFile(f.path("general", checkpointFile))
+				msg, _ := os.ReadFile(f.path("general", CheckpointFile))
 				return []VerifyOption{SinceCheckpoint(msg)}
 			},
 		},

@@ -539,31 +539,31 @@ func (v *chainVerifier) prepare() error {
 	v.report.Segments = len(v.jobs)
 
 	// Prune marker.
-	if _, err := os.Stat(filepath.Join(v.dir, pruneFile)); err == nil {
-		if n, ok := v.openNote(pruneFile, KindPruneMarker, KindPruneMarker); ok {
+	if _, err := os.Stat(filepath.Join(v.dir, PruneFile)); err == nil {
+		if n, ok := v.openNote(PruneFile, KindPruneMarker, KindPruneMarker); ok {
 			m, err := ParsePruneMarker([]byte(n.Text))
 			if err != nil {
-				v.add(pruneFile, -1, KindPruneMarker, "%s", oneLine(err))
+				v.add(PruneFile, -1, KindPruneMarker, "%s", oneLine(err))
 			} else {
 				v.marker = &m
 			}
 		}
 	}
 	// Checkpoints: the latest and the history.
-	if _, err := os.Stat(filepath.Join(v.dir, checkpointFile)); err == nil {
-		if n, ok := v.openNote(checkpointFile, KindCheckpointForged, KindCheckpointUnknownKey); ok {
+	if _, err := os.Stat(filepath.Join(v.dir, CheckpointFile)); err == nil {
+		if n, ok := v.openNote(CheckpointFile, KindCheckpointForged, KindCheckpointUnknownKey); ok {
 			if cp, err := ParseCheckpoint([]byte(n.Text)); err != nil {
-				v.add(checkpointFile, -1, KindCheckpointForged, "%s", oneLine(err))
+				v.add(CheckpointFile, -1, KindCheckpointForged, "%s", oneLine(err))
 			} else {
 				v.latest = &cp
-				v.cps = append(v.cps, &cpCheck{file: checkpointFile, cp: cp, latest: true})
+				v.cps = append(v.cps, &cpCheck{file: CheckpointFile, cp: cp, latest: true})
 			}
 		}
 	}
-	hist, _ := os.ReadDir(filepath.Join(v.dir, checkpointsDir))
+	hist, _ := os.ReadDir(filepath.Join(v.dir, CheckpointsDir))
 	var newest *cpCheck
 	for _, e := range hist {
-		file := checkpointsDir + "/" + e.Name()
+		file := CheckpointsDir + "/" + e.Name()
 		n, ok := v.openNote(file, KindCheckpointForged, KindCheckpointUnknownKey)
 		if !ok {
 			continue
@@ -582,7 +582,7 @@ func (v *chainVerifier) prepare() error {
 		v.cps = append(v.cps, &cpCheck{file: file, cp: cp})
 	}
 	if newest != nil {
-		v.add(checkpointFile, int64(v.latest.Size), KindCheckpointInconsistent,
+		v.add(CheckpointFile, int64(v.latest.Size), KindCheckpointInconsistent,
 			"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", v.latest.Size, newest.file, newest.cp.Size)
 	}
 	// The chain id: the checkpoints' origin, else the first record's.
@@ -603,14 +603,14 @@ func (v *chainVerifier) prepare() error {
 			j.cover = v.latest.Size
 		}
 	}
-	if _, err := os.Stat(filepath.Join(v.dir, sealIndexFile)); err == nil {
-		if n, ok := v.openNote(sealIndexFile, KindSealInvalid, KindSealInvalid); ok {
+	if _, err := os.Stat(filepath.Join(v.dir, SealIndexFile)); err == nil {
+		if n, ok := v.openNote(SealIndexFile, KindSealInvalid, KindSealInvalid); ok {
 			x, err := ParseSealIndex([]byte(n.Text))
 			switch {
 			case err != nil:
-				v.add(sealIndexFile, -1, KindSealInvalid, "%s", oneLine(err))
+				v.add(SealIndexFile, -1, KindSealInvalid, "%s", oneLine(err))
 			case v.id != "" && x.Chain != v.id:
-				v.add(sealIndexFile, -1, KindSealMismatch, "seal index is for chain %q", x.Chain)
+				v.add(SealIndexFile, -1, KindSealMismatch, "seal index is for chain %q", x.Chain)
 			default:
 				v.sealIdx = &x
 			}
@@ -634,12 +634,12 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		expSeq, expPrev = v.marker.Cut, v.marker.LastHash
 		front = frontier{n: int64(v.marker.Cut), hashes: slices.Clone(v.marker.Frontier)}
 		if v.id != "" && v.marker.Chain != v.id {
-			v.add(pruneFile, int64(v.marker.Cut), KindPruneMarker, "prune marker names chain %q", v.marker.Chain)
+			v.add(PruneFile, int64(v.marker.Cut), KindPruneMarker, "prune marker names chain %q", v.marker.Chain)
 		}
 	}
 	v.report.FirstSeq = expSeq
 	seen.base = expSeq
-	tree := newTreeChecker(filepath.Join(v.dir, treeFile), int64(expSeq))
+	tree := newTreeChecker(filepath.Join(v.dir, TreeFile), int64(expSeq))
 	cpIdx := 0
 	// checkRoots compares every checkpoint of the current size.
 	checkRoots := func(segment string) {
@@ -661,7 +661,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			case c.since != nil:
 				v.add(segment, int64(c.cp.Size), KindRollback, "the store's first %d records differ from the saved checkpoint", c.cp.Size)
 			case c.latest:
-				v.add(checkpointFile, int64(c.cp.Size), KindCheckpointMismatch, "root of the first %d records does not match the latest checkpoint (last segment %s)", c.cp.Size, segment)
+				v.add(CheckpointFile, int64(c.cp.Size), KindCheckpointMismatch, "root of the first %d records does not match the latest checkpoint (last segment %s)", c.cp.Size, segment)
 			default:
 				v.add(c.file, int64(c.cp.Size), KindCheckpointInconsistent, "root of the first %d records does not match this checkpoint (segment %s)", c.cp.Size, segment)
 			}
@@ -837,7 +837,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	}
 	if tree != nil && v.latest != nil && v.latest.Size <= expSeq {
 		if err := tree.err(tlog.StoredHashCount(int64(v.latest.Size))); err != "" {
-			v.add(treeFile, -1, KindTreeMismatch, "%s", err)
+			v.add(TreeFile, -1, KindTreeMismatch, "%s", err)
 		}
 	}
 	tree.close()
@@ -864,7 +864,7 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 	}
 	if v.sealIdx != nil {
 		if want, ok := v.sealIdx.Seals[name]; ok && want != fileSHA256(msg) {
-			v.add(sealIndexFile, -1, KindSealMismatch, "seal index lists another seal for segment %s", name)
+			v.add(SealIndexFile, -1, KindSealMismatch, "seal index lists another seal for segment %s", name)
 		}
 	}
 	var sum Summary

@@ -22,18 +22,6 @@ import (
 	"github.com/otelaudit/otelaudit/auditlog"
 )
 
-// File names of the store layout (auditlog/README.md).
-const (
-	segmentExt     = ".jsonl"
-	summaryExt     = ".summary.json"
-	sealExt        = ".seal"
-	checkpointFile = "checkpoint"
-	checkpointsDir = "checkpoints"
-	treeFile       = "tree.hashes"
-	pruneFile      = "prune"
-	sealIndexFile  = "seal_index"
-)
-
 // StoreSource reads an otelaudit audit store and proves what it returns.
 //
 // It answers a narrow question (one conversation, one subject, one user)
@@ -104,7 +92,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		switch {
 		case e.IsDir() && auditlog.ValidChainName(e.Name()):
 			chains = append(chains, e.Name())
-		case strings.HasSuffix(e.Name(), segmentExt) || e.Name() == checkpointFile || e.Name() == treeFile:
+		case strings.HasSuffix(e.Name(), auditlog.SegmentExt) || e.Name() == auditlog.CheckpointFile || e.Name() == auditlog.TreeFile:
 			looseSegments = true
 		}
 	}
@@ -254,18 +242,18 @@ func (c *chainScan) prepare() {
 		c.sealIdx = c.readSealIndex()
 	}
 	c.start = position{0, auditlog.ZeroHash}
-	if msg, err := os.ReadFile(filepath.Join(c.dir, pruneFile)); err == nil {
+	if msg, err := os.ReadFile(filepath.Join(c.dir, auditlog.PruneFile)); err == nil {
 		if c.verifying {
 			m, err := auditlog.OpenPruneMarker(msg, c.src.verifiers)
 			if err != nil {
-				c.add(pruneFile, -1, auditlog.KindPruneMarker, "prune marker does not verify: %s", oneLine(err.Error()))
+				c.add(auditlog.PruneFile, -1, auditlog.KindPruneMarker, "prune marker does not verify: %s", oneLine(err.Error()))
 			} else {
 				c.start = position{m.Cut, m.LastHash}
 				c.markerFrontier = m.Frontier
 			}
 		}
 	} else if !os.IsNotExist(err) {
-		c.add(pruneFile, -1, auditlog.KindPruneMarker, "unreadable: %s", oneLine(err.Error()))
+		c.add(auditlog.PruneFile, -1, auditlog.KindPruneMarker, "unreadable: %s", oneLine(err.Error()))
 	}
 	c.segs = c.listSegments()
 	c.segTotal = len(c.segs)
@@ -359,7 +347,7 @@ func (c *chainScan) finish() {
 	}
 	switch {
 	case cp.Size > end.seq:
-		c.add(checkpointFile, int64(end.seq), auditlog.KindTruncated,
+		c.add(auditlog.CheckpointFile, int64(end.seq), auditlog.KindTruncated,
 			"the chain ends at seq %d but its signed checkpoint covers %d records: records were removed", end.seq, cp.Size)
 	case c.active && cp.Size > c.activeStart:
 		c.checkRoot(cp)
@@ -372,7 +360,7 @@ func (c *chainScan) finish() {
 // readCheckpoint opens the latest checkpoint; nil (with a finding) when
 // it is missing or does not verify.
 func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
-	file := checkpointFile
+	file := auditlog.CheckpointFile
 	msg, err := os.ReadFile(filepath.Join(c.dir, file))
 	if os.IsNotExist(err) {
 		// The store writes each checkpoint into its history first, then
@@ -380,7 +368,7 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 		// the newest in the history is the one to check against. A chain
 		// younger than its first checkpoint has none: its records are
 		// counted as not yet signed.
-		entries, _ := os.ReadDir(filepath.Join(c.dir, checkpointsDir))
+		entries, _ := os.ReadDir(filepath.Join(c.dir, auditlog.CheckpointsDir))
 		var newest string
 		for _, e := range entries {
 			if len(e.Name()) == 20 && e.Name() > newest && e.Type().IsRegular() {
@@ -390,11 +378,11 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 		if newest == "" {
 			return nil
 		}
-		file = checkpointsDir + "/" + newest
+		file = auditlog.CheckpointsDir + "/" + newest
 		msg, err = os.ReadFile(filepath.Join(c.dir, file))
 	}
 	if err != nil {
-		c.add(checkpointFile, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
+		c.add(auditlog.CheckpointFile, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
 		return nil
 	}
 	cp, err := auditlog.OpenCheckpoint(msg, c.src.verifiers)
@@ -416,21 +404,21 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 // but does not verify) when there is none to use, and every seal is then
 // checked on its own signature.
 func (c *chainScan) readSealIndex() *auditlog.SealIndex {
-	msg, err := os.ReadFile(filepath.Join(c.dir, sealIndexFile))
+	msg, err := os.ReadFile(filepath.Join(c.dir, auditlog.SealIndexFile))
 	if os.IsNotExist(err) {
 		return nil // written by an older version, or no segment sealed yet
 	}
 	if err != nil {
-		c.add(sealIndexFile, -1, auditlog.KindSealInvalid, "unreadable seal index: %s", oneLine(err.Error()))
+		c.add(auditlog.SealIndexFile, -1, auditlog.KindSealInvalid, "unreadable seal index: %s", oneLine(err.Error()))
 		return nil
 	}
 	idx, err := auditlog.OpenSealIndex(msg, c.src.verifiers)
 	switch {
 	case err != nil:
-		c.add(sealIndexFile, -1, auditlog.KindSealInvalid, "seal index does not verify: %s", oneLine(err.Error()))
+		c.add(auditlog.SealIndexFile, -1, auditlog.KindSealInvalid, "seal index does not verify: %s", oneLine(err.Error()))
 		return nil
 	case c.id != "" && idx.Chain != c.id:
-		c.add(sealIndexFile, -1, auditlog.KindSealMismatch, "seal index is for chain %q, not %q", idx.Chain, c.id)
+		c.add(auditlog.SealIndexFile, -1, auditlog.KindSealMismatch, "seal index is for chain %q, not %q", idx.Chain, c.id)
 		return nil
 	}
 	return &idx
@@ -449,7 +437,7 @@ func (c *chainScan) listSegments() []*segInfo {
 	for _, e := range entries {
 		name := e.Name()
 		names[name] = true
-		base, ok := strings.CutSuffix(name, segmentExt)
+		base, ok := strings.CutSuffix(name, auditlog.SegmentExt)
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
@@ -466,8 +454,8 @@ func (c *chainScan) listSegments() []*segInfo {
 	}
 	// A seal without its segment: the segment was removed.
 	for name := range names {
-		if base, ok := strings.CutSuffix(name, sealExt); ok && !names[base+segmentExt] {
-			c.add(base+segmentExt, -1, auditlog.KindSegmentMissing, "seal %s remains but its segment is gone", name)
+		if base, ok := strings.CutSuffix(name, auditlog.SealExt); ok && !names[base+auditlog.SegmentExt] {
+			c.add(base+auditlog.SegmentExt, -1, auditlog.KindSegmentMissing, "seal %s remains but its segment is gone", name)
 		}
 	}
 	slices.SortFunc(c.findings, func(a, b Finding) int { return strings.Compare(a.Segment, b.Segment) })
@@ -478,17 +466,17 @@ func (c *chainScan) listSegments() []*segInfo {
 // openSeal verifies one segment's seal and summary; findings are kept on
 // the segment, in segment order for the report.
 func (c *chainScan) openSeal(s *segInfo) {
-	base := strings.TrimSuffix(s.name, segmentExt)
+	base := strings.TrimSuffix(s.name, auditlog.SegmentExt)
 	addf := func(file string, kind, format string, args ...any) {
 		s.findings = append(s.findings, Finding{Chain: c.name, Segment: file, Seq: -1, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	msg, err := os.ReadFile(filepath.Join(c.dir, base+sealExt))
+	msg, err := os.ReadFile(filepath.Join(c.dir, base+auditlog.SealExt))
 	if os.IsNotExist(err) {
 		return // an active segment, or a missing seal the walk reports
 	}
 	if err != nil {
 		s.sealBad = true
-		addf(base+sealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
+		addf(base+auditlog.SealExt, auditlog.KindSealInvalid, "unreadable seal: %s", oneLine(err.Error()))
 		return
 	}
 	seal, listed := auditlog.Seal{}, false
@@ -502,21 +490,21 @@ func (c *chainScan) openSeal(s *segInfo) {
 		s.sealBad = true
 		var unknown *note.UnverifiedNoteError
 		if errors.As(err, &unknown) {
-			addf(base+sealExt, auditlog.KindSealInvalid, "seal is not signed by a trusted key")
+			addf(base+auditlog.SealExt, auditlog.KindSealInvalid, "seal is not signed by a trusted key")
 		} else {
-			addf(base+sealExt, auditlog.KindSealInvalid, "seal does not verify: %s", oneLine(err.Error()))
+			addf(base+auditlog.SealExt, auditlog.KindSealInvalid, "seal does not verify: %s", oneLine(err.Error()))
 		}
 		return
 	}
 	s.seal = &seal
-	s.summary, err = os.ReadFile(filepath.Join(c.dir, base+summaryExt))
+	s.summary, err = os.ReadFile(filepath.Join(c.dir, base+auditlog.SummaryExt))
 	if err != nil {
-		addf(base+summaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
+		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
 		return
 	}
 	sum := sha256.Sum256(s.summary)
 	if hex.EncodeToString(sum[:]) != seal.SummarySHA256 {
-		addf(base+summaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
+		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
 		return
 	}
 	s.sumOK = true
@@ -590,7 +578,7 @@ func subjectJSON(s Subject) []byte {
 // trusted only because checkRoot folds it with re-hashed records into the
 // signed checkpoint root.
 func (c *chainScan) treeFrontier(n uint64) ([]tlog.Hash, bool) {
-	fh, err := os.Open(filepath.Join(c.dir, treeFile))
+	fh, err := os.Open(filepath.Join(c.dir, auditlog.TreeFile))
 	if err != nil {
 		return nil, false
 	}
@@ -636,12 +624,12 @@ func (c *chainScan) checkRoot(cp *auditlog.Checkpoint) {
 		}
 	}
 	if uint64(fr.n) != cp.Size {
-		c.add(checkpointFile, int64(fr.n), auditlog.KindCheckpointMismatch,
+		c.add(auditlog.CheckpointFile, int64(fr.n), auditlog.KindCheckpointMismatch,
 			"cannot recompute the checkpoint root: records %d to %d are not readable in order", fr.n, cp.Size-1)
 		return
 	}
 	if fr.root() != cp.Root {
-		c.add(checkpointFile, int64(cp.Size)-1, auditlog.KindCheckpointMismatch,
+		c.add(auditlog.CheckpointFile, int64(cp.Size)-1, auditlog.KindCheckpointMismatch,
 			"records do not match the Merkle root of the signed checkpoint (size %d): a record was changed", cp.Size)
 	}
 }

@@ -37,7 +37,7 @@ func toV1Store(t *testing.T, dir string, signer note.Signer, verifiers note.Veri
 		require.True(t, strings.HasPrefix(string(out), "otelaudit seal v1\n"))
 		require.NoError(t, os.WriteFile(p, out, 0o600))
 	}
-	idx, _ := filepath.Glob(filepath.Join(dir, "*", sealIndexFile))
+	idx, _ := filepath.Glob(filepath.Join(dir, "*", auditlog.SealIndexFile))
 	require.NotEmpty(t, idx)
 	for _, p := range idx {
 		require.NoError(t, os.Remove(p))
@@ -213,23 +213,23 @@ func TestStoreSealDigestAndIndexTamper(t *testing.T) {
 		{
 			name: "seal index edited",
 			tamper: func(t *testing.T, st *testStore, chain string) {
-				rewrite(t, filepath.Join(chain, sealIndexFile), func(s string) string { return strings.Replace(s, ".jsonl ", ".jsonl 0", 1) })
+				rewrite(t, filepath.Join(chain, auditlog.SealIndexFile), func(s string) string { return strings.Replace(s, ".jsonl ", ".jsonl 0", 1) })
 			},
-			kind: auditlog.KindSealInvalid, file: sealIndexFile, wantRecs: true,
+			kind: auditlog.KindSealInvalid, file: auditlog.SealIndexFile, wantRecs: true,
 		},
 		{
 			name: "seal index of the other chain",
 			tamper: func(t *testing.T, st *testStore, chain string) {
-				data, err := os.ReadFile(filepath.Join(st.dir, "general", sealIndexFile))
+				data, err := os.ReadFile(filepath.Join(st.dir, "general", auditlog.SealIndexFile))
 				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(filepath.Join(chain, sealIndexFile), data, 0o600))
+				require.NoError(t, os.WriteFile(filepath.Join(chain, auditlog.SealIndexFile), data, 0o600))
 			},
-			kind: auditlog.KindSealMismatch, file: sealIndexFile, wantRecs: true,
+			kind: auditlog.KindSealMismatch, file: auditlog.SealIndexFile, wantRecs: true,
 		},
 		{
 			name: "seal index removed",
 			tamper: func(t *testing.T, st *testStore, chain string) {
-				require.NoError(t, os.Remove(filepath.Join(chain, sealIndexFile)))
+				require.NoError(t, os.Remove(filepath.Join(chain, auditlog.SealIndexFile)))
 			},
 			wantRecs: true,
 		},
