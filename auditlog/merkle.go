@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"io"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -97,3 +98,42 @@ func readFrontier(tree io.ReaderAt, n int64) (frontier, error) {
 	}
 	return f, nil
 }
+
+// Frontier is the compact range of a chain's RFC 6962 Merkle tree: the
+// roots of its complete subtrees, largest first. A reader that trusts the
+// frontier of a chain's first records (from the tree file or a signed
+// prune marker) pushes the leaf hashes of the records after them and
+// compares Root with a checkpoint's root, without re-hashing the prefix.
+// The zero value is the empty tree. Not safe for concurrent use.
+type Frontier struct {
+	f       frontier
+	scratch []tlog.Hash
+}
+
+// NewFrontier returns the frontier of a tree of n leaves whose subtree
+// roots are hashes, largest first (as a prune marker carries them). It
+// copies hashes.
+func NewFrontier(n int64, hashes []tlog.Hash) Frontier {
+	return Frontier{f: frontier{n: n, hashes: slices.Clone(hashes)}}
+}
+
+// ReadFrontier reads the frontier of a chain's first n records from its
+// tree file (TreeFile). The tree file is not signed: a reader must still
+// check the root it leads to against a verified checkpoint.
+func ReadFrontier(tree io.ReaderAt, n int64) (Frontier, error) {
+	f, err := readFrontier(tree, n)
+	return Frontier{f: f}, err
+}
+
+// Size returns the number of leaves in the tree.
+func (f *Frontier) Size() int64 { return f.f.n }
+
+// Hashes returns the subtree roots, largest first; the caller must not
+// modify them.
+func (f *Frontier) Hashes() []tlog.Hash { return f.f.hashes }
+
+// Push appends a leaf hash (tlog.RecordHash of a record's canonical text).
+func (f *Frontier) Push(leaf tlog.Hash) { f.scratch = f.f.push(leaf, f.scratch[:0]) }
+
+// Root returns the RFC 6962 tree hash of the leaves pushed so far.
+func (f *Frontier) Root() tlog.Hash { return f.f.root() }

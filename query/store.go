@@ -583,30 +583,17 @@ func (c *chainScan) treeFrontier(n uint64) ([]tlog.Hash, bool) {
 		return nil, false
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil || st.Size() < tlog.StoredHashCount(int64(n))*tlog.HashSize {
+	f, err := auditlog.ReadFrontier(fh, int64(n))
+	if err != nil {
 		return nil, false
 	}
-	var out []tlog.Hash
-	var lo int64
-	for level := 62; level >= 0; level-- {
-		if int64(n)&(1<<level) == 0 {
-			continue
-		}
-		var h tlog.Hash
-		if _, err := fh.ReadAt(h[:], tlog.StoredHashIndex(level, lo>>level)*tlog.HashSize); err != nil {
-			return nil, false
-		}
-		out = append(out, h)
-		lo += 1 << level
-	}
-	return out, true
+	return f.Hashes(), true
 }
 
 // checkRoot recomputes the checkpoint root from the frontier of the first
 // c.frontierN records and the re-hashed leaves from there on.
 func (c *chainScan) checkRoot(cp *auditlog.Checkpoint) {
-	fr := merkleFrontier{n: int64(c.frontierN), hashes: slices.Clone(c.frontier)}
+	fr := auditlog.NewFrontier(int64(c.frontierN), c.frontier)
 	from := c.frontierN
 	for _, s := range c.segs {
 		if s.res == nil || s.res.leafStart+uint64(len(s.res.leaves)) <= from {
@@ -614,53 +601,24 @@ func (c *chainScan) checkRoot(cp *auditlog.Checkpoint) {
 		}
 		for i, leaf := range s.res.leaves {
 			seq := s.res.leafStart + uint64(i)
-			if seq < uint64(fr.n) {
+			if seq < uint64(fr.Size()) {
 				continue
 			}
-			if seq != uint64(fr.n) || uint64(fr.n) >= cp.Size {
+			if seq != uint64(fr.Size()) || uint64(fr.Size()) >= cp.Size {
 				break
 			}
-			fr.push(leaf)
+			fr.Push(leaf)
 		}
 	}
-	if uint64(fr.n) != cp.Size {
-		c.add(auditlog.CheckpointFile, int64(fr.n), auditlog.KindCheckpointMismatch,
-			"cannot recompute the checkpoint root: records %d to %d are not readable in order", fr.n, cp.Size-1)
+	if uint64(fr.Size()) != cp.Size {
+		c.add(auditlog.CheckpointFile, int64(fr.Size()), auditlog.KindCheckpointMismatch,
+			"cannot recompute the checkpoint root: records %d to %d are not readable in order", fr.Size(), cp.Size-1)
 		return
 	}
-	if fr.root() != cp.Root {
+	if fr.Root() != cp.Root {
 		c.add(auditlog.CheckpointFile, int64(cp.Size)-1, auditlog.KindCheckpointMismatch,
 			"records do not match the Merkle root of the signed checkpoint (size %d): a record was changed", cp.Size)
 	}
-}
-
-// merkleFrontier is the compact range of an RFC 6962 tree: the roots of
-// its maximal complete subtrees, left to right.
-type merkleFrontier struct {
-	n      int64
-	hashes []tlog.Hash
-}
-
-func (f *merkleFrontier) push(leaf tlog.Hash) {
-	h := leaf
-	for k := f.n; k&1 == 1; k >>= 1 {
-		h = tlog.NodeHash(f.hashes[len(f.hashes)-1], h)
-		f.hashes = f.hashes[:len(f.hashes)-1]
-	}
-	f.hashes = append(f.hashes, h)
-	f.n++
-}
-
-func (f *merkleFrontier) root() tlog.Hash {
-	if len(f.hashes) == 0 {
-		h, _ := tlog.TreeHash(0, nil)
-		return h
-	}
-	h := f.hashes[len(f.hashes)-1]
-	for i := len(f.hashes) - 2; i >= 0; i-- {
-		h = tlog.NodeHash(f.hashes[i], h)
-	}
-	return h
 }
 
 // parallel runs the jobs on the source's workers.
