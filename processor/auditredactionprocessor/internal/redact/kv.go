@@ -39,13 +39,16 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 		if ve <= vs {
 			continue
 		}
-		if v := s[vs:ve]; v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) {
+		v := s[vs:ve]
+		if v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) {
 			continue
 		}
 		if a == ActionPseudonymize && sc.r.hmacKey == nil {
 			a = ActionMask
 		}
-		out = append(out, span{start: vs, end: ve, action: a})
+		// An address folds as under a PII key (Scope.replacement), whether
+		// or not the email detector is on, so that it links either way.
+		out = append(out, span{start: vs, end: ve, action: a, fold: a == ActionPseudonymize && isEmail(v)})
 		from = ve
 	}
 	return out

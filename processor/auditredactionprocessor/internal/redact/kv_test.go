@@ -1,6 +1,9 @@
 package redact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKeyValuesInText(t *testing.T) {
 	r := newTestRedactor(t)
@@ -29,6 +32,29 @@ func TestKeyValuesInText(t *testing.T) {
 			got, _, _ := redactString(r, tt.in, false)
 			if got != tt.want {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEmailPseudonymLinks checks that one address under a PII key gets one
+// pseudonym in a JSON payload and in key=value text, whatever its case,
+// with the email detector on or off.
+func TestEmailPseudonymLinks(t *testing.T) {
+	for _, detector := range []Action{ActionPseudonymize, ActionNone} {
+		t.Run(detector.String(), func(t *testing.T) {
+			r := newTestRedactor(t, WithDetector("email", detector))
+			want := r.Pseudonym("alice@example.com")
+			for _, in := range []string{
+				`{"email":"ALICE@example.com"}`,
+				`{"email":"alice@example.com"}`,
+				"lookup failed: email=Alice@Example.com",
+				"email: ALICE@EXAMPLE.COM",
+			} {
+				got, _, _ := redactString(r, in, true)
+				if !strings.Contains(got, want) {
+					t.Errorf("%q became %q, want the pseudonym %s", in, got, want)
+				}
 			}
 		})
 	}
