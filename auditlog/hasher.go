@@ -6,6 +6,8 @@ import (
 	"hash"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // recordHasher computes the two digests of a record, its hash and its
@@ -15,6 +17,9 @@ import (
 // line around its hash member without copying it. Not safe for concurrent
 // use.
 type recordHasher struct {
+	// pair takes both digests in one interleaved pass where the CPU
+	// allows; h is for the leaf hash alone.
+	pair sha256pair.Hasher
 	h    hash.Hash
 	sum  [sha256.Size]byte
 	hex  [2 * sha256.Size]byte // lowercase hex of sum
@@ -26,16 +31,10 @@ type recordHasher struct {
 // hash hashes the text a followed by b: the record hash lands in r.sum and
 // r.hex, and the leaf hash, SHA-256(0x00 || text), is returned.
 func (r *recordHasher) hash(a, b []byte) tlog.Hash {
-	if r.h == nil {
-		r.h = sha256.New()
-	}
-	h := r.h
-	h.Reset()
-	h.Write(a)
-	h.Write(b)
-	h.Sum(r.sum[:0])
+	var leaf tlog.Hash
+	r.sum, leaf = r.pair.Sum(a, b)
 	hex.Encode(r.hex[:], r.sum[:])
-	return r.leafOnly(a, b)
+	return leaf
 }
 
 // matches reports whether hexHash is the lowercase hex of the last record

@@ -244,6 +244,56 @@ func BenchmarkExporter(b *testing.B) {
 	}
 }
 
+// BenchmarkExporterPaired runs the sequential case of both exporters in one
+// loop, alternating batch by batch (and which goes first), and takes the
+// process CPU time and wall time of each call: on a shared machine both
+// then see the same neighbours, which separate sub-benchmarks minutes
+// apart do not. It reports each exporter's spans per CPU-second and wall
+// second and the ratios audit/file. One op is one batch through both.
+func BenchmarkExporterPaired(b *testing.B) {
+	dir := b.TempDir()
+	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), false)
+	file := newFileExporter(b, filepath.Join(dir, "spans.jsonl"))
+	tdAudit, tdFile := newBatch(), newBatch()
+	ctx := context.Background()
+	var cpu, wall [2]time.Duration // audit, file
+	consume := func(i int, exp exporter.Traces, td ptrace.Traces) {
+		c0, w0 := cpuTime(), time.Now()
+		if err := exp.ConsumeTraces(ctx, td); err != nil {
+			b.Fatal(err)
+		}
+		wall[i] += time.Since(w0)
+		cpu[i] += cpuTime() - c0
+	}
+	var iter uint64
+	b.ResetTimer()
+	for b.Loop() {
+		iter++
+		renumber(tdAudit, iter)
+		renumber(tdFile, iter)
+		if iter%2 == 0 {
+			consume(0, audit, tdAudit)
+			consume(1, file, tdFile)
+		} else {
+			consume(1, file, tdFile)
+			consume(0, audit, tdAudit)
+		}
+	}
+	b.StopTimer()
+	spans := float64(iter * batchSize)
+	b.ReportMetric(spans/cpu[0].Seconds(), "audit-spans/cpu-s")
+	b.ReportMetric(spans/cpu[1].Seconds(), "file-spans/cpu-s")
+	b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
+	b.ReportMetric(spans/wall[0].Seconds(), "audit-spans/s")
+	b.ReportMetric(spans/wall[1].Seconds(), "file-spans/s")
+	b.ReportMetric(wall[1].Seconds()/wall[0].Seconds(), "wall-ratio")
+	for _, exp := range []exporter.Traces{audit, file} {
+		if err := exp.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // report adds spans/s (wall clock) and spans/cpu-s (process CPU time).
 func report(b *testing.B, batches uint64, cpu0 time.Duration) {
 	b.ReportMetric(float64(batches*batchSize)/b.Elapsed().Seconds(), "spans/s")
