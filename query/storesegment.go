@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // segResult is what reading one segment file found.
@@ -128,10 +129,23 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		// record's hash is what binds it.
 		merkleBound := active && c.cp != nil && lf.seq+1 < c.cp.Size && collectLeaves
 		hashChecked := !merkleBound
-		if hashChecked {
+		// The leaves run gap-free from the first record; a record that
+		// extends them and needs its hash checked too gets both digests
+		// from one interleaved pass.
+		wantLeaf := collectLeaves && (!res.hasFirst || lf.seq == res.leafStart+uint64(len(res.leaves)))
+		var leaf tlog.Hash
+		switch {
+		case hashChecked && wantLeaf:
+			var ok bool
+			if ok, leaf = h.hashAndLeaf(canonA, canonB, lf.hash); !ok {
+				addf(seq, auditlog.KindModified, "content does not match its hash")
+			}
+		case hashChecked:
 			if !h.hashMatches(canonA, canonB, lf.hash) {
 				addf(seq, auditlog.KindModified, "content does not match its hash")
 			}
+		case wantLeaf:
+			leaf = h.leaf(canonA, canonB)
 		}
 		if c.id != "" && string(lf.chainID) != c.id {
 			addf(seq, auditlog.KindForeign, "record of chain %q in chain %q", lf.chainID, c.id)
@@ -155,8 +169,8 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 			res.leafStart = lf.seq
 		}
 		if collectLeaves {
-			if lf.seq == res.leafStart+uint64(len(res.leaves)) {
-				res.leaves = append(res.leaves, h.leaf(canonA, canonB))
+			if wantLeaf {
+				res.leaves = append(res.leaves, leaf)
 			} else {
 				collectLeaves = false
 			}
@@ -373,6 +387,7 @@ func readFilePooled(path string) (*[]byte, error) {
 // line around its hash member without copying it. Not safe for concurrent
 // use.
 type lineHasher struct {
+	pair   sha256pair.Hasher
 	h      hash.Hash
 	sum    [sha256.Size]byte
 	hexSum [2 * sha256.Size]byte
@@ -397,6 +412,14 @@ func (l *lineHasher) hashMatches(a, b, want []byte) bool {
 	h.Sum(l.sum[:0])
 	hex.Encode(l.hexSum[:], l.sum[:])
 	return bytes.Equal(want, l.hexSum[:])
+}
+
+// hashAndLeaf reports whether want is the lowercase hex SHA-256 of a
+// followed by b, and returns the RFC 6962 leaf hash of the same text.
+func (l *lineHasher) hashAndLeaf(a, b, want []byte) (bool, tlog.Hash) {
+	sum, leaf := l.pair.Sum(a, b)
+	hex.Encode(l.hexSum[:], sum[:])
+	return bytes.Equal(want, l.hexSum[:]), leaf
 }
 
 // leaf returns the RFC 6962 leaf hash of a followed by b.
