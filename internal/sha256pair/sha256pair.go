@@ -31,10 +31,37 @@ type Hasher struct {
 // Taking x in two pieces lets a caller hash a line around a member it
 // leaves out without copying the line.
 func (h *Hasher) Sum(p, q []byte) (sum, leaf [Size]byte) {
+	return h.SumWith(p, q, nil)
+}
+
+// SumWith is Sum that also hashes blocks of s, if not nil, that are ready,
+// in lanes the two digests leave free.
+func (h *Hasher) SumWith(p, q []byte, s *Stream) (sum, leaf [Size]byte) {
 	if useSHANI {
-		return h.sumInterleaved(p, q)
+		return h.sumInterleaved(p, q, s)
 	}
 	return h.sumGeneric(p, q)
+}
+
+// LeafWith returns SHA-256(0x00 || x) for x = p followed by q, hashing
+// blocks of s, if not nil, that are ready beside it.
+func (h *Hasher) LeafWith(p, q []byte, s *Stream) (leaf [Size]byte) {
+	if !useSHANI {
+		return h.leafGeneric(p, q)
+	}
+	h.b = pad(h.b[:0], h.leafPref[:], p, q, len(p)+len(q)+1)
+	st := iv
+	b := h.b
+	if s != nil && s.started {
+		b = withStream(&st, b, s)
+	}
+	if len(b) > 0 {
+		block1(&st, &b[0], len(b)/64)
+	}
+	for i := range 8 {
+		binary.BigEndian.PutUint32(leaf[4*i:], st[i])
+	}
+	return leaf
 }
 
 func (h *Hasher) sumGeneric(p, q []byte) (sum, leaf [Size]byte) {
@@ -46,36 +73,70 @@ func (h *Hasher) sumGeneric(p, q []byte) (sum, leaf [Size]byte) {
 	g.Write(p)
 	g.Write(q)
 	g.Sum(sum[:0])
+	return sum, h.leafGeneric(p, q)
+}
+
+func (h *Hasher) leafGeneric(p, q []byte) (leaf [Size]byte) {
+	if h.generic == nil {
+		h.generic = sha256.New()
+	}
+	g := h.generic
 	g.Reset()
 	g.Write(h.leafPref[:])
 	g.Write(p)
 	g.Write(q)
 	g.Sum(leaf[:0])
-	return sum, leaf
+	return leaf
 }
 
 // iv is SHA-256's initial hash value.
 var iv = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
 
-func (h *Hasher) sumInterleaved(p, q []byte) (sum, leaf [Size]byte) {
+func (h *Hasher) sumInterleaved(p, q []byte, s *Stream) (sum, leaf [Size]byte) {
 	n := len(p) + len(q)
 	h.a = pad(h.a[:0], nil, p, q, n)
 	h.b = pad(h.b[:0], h.leafPref[:], p, q, n+1)
 	sa, sb := iv, iv
-	na, nb := len(h.a)/64, len(h.b)/64
-	m := min(na, nb)
-	blocks2(&sa, &sb, &h.a[0], &h.b[0], m)
-	// The leaf message is one byte longer and may need one block more
-	// (never the other way round); run it beside a throwaway state.
-	if nb > m {
-		spare := iv
-		blocks2(&spare, &sb, &h.a[0], &h.b[m*64], nb-m)
+	a, b := h.a, h.b
+	if s != nil && s.started {
+		// Pair a and b with each other only as far as the stream has
+		// too few blocks to pair each with the stream.
+		x := min(max(0, (len(a)/64+len(b)/64-s.blocks()+1)/2), len(a)/64)
+		blocks2(&sa, &sb, &a[0], &b[0], x)
+		a, b = a[x*64:], b[x*64:]
+		a = withStream(&sa, a, s)
+		b = withStream(&sb, b, s)
+	}
+	if m := min(len(a), len(b)) / 64; m > 0 {
+		blocks2(&sa, &sb, &a[0], &b[0], m)
+		a, b = a[m*64:], b[m*64:]
+	}
+	// The leaf message is one byte longer and may need one block more.
+	if len(a) > 0 {
+		block1(&sa, &a[0], len(a)/64)
+	}
+	if len(b) > 0 {
+		block1(&sb, &b[0], len(b)/64)
 	}
 	for i := range 8 {
 		binary.BigEndian.PutUint32(sum[4*i:], sa[i])
 		binary.BigEndian.PutUint32(leaf[4*i:], sb[i])
 	}
 	return sum, leaf
+}
+
+// withStream hashes blocks of msg into st, each beside a block of s while
+// s has any, and returns the blocks of msg left.
+func withStream(st *[8]uint32, msg []byte, s *Stream) []byte {
+	for len(msg) > 0 {
+		p, n := s.take(len(msg) / 64)
+		if n == 0 {
+			break
+		}
+		blocks2(st, &s.h, &msg[0], p, n)
+		msg = msg[n*64:]
+	}
+	return msg
 }
 
 // pad appends prefix, p and q (n bytes in all) and SHA-256's padding to

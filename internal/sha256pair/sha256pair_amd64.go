@@ -29,3 +29,8 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 //
 //go:noescape
 func blocks2(a, b *[8]uint32, pa, pb *byte, n int)
+
+// block1 runs n 64-byte blocks from pa through state a.
+//
+//go:noescape
+func block1(a *[8]uint32, pa *byte, n int)

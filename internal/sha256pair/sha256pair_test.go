@@ -2,6 +2,7 @@ package sha256pair
 
 import (
 	"crypto/sha256"
+	"hash"
 	"math/rand/v2"
 	"testing"
 )
@@ -72,6 +73,95 @@ func FuzzSum(f *testing.F) {
 	})
 }
 
+// runStream plays a script against a Stream and checks every digest
+// against crypto/sha256: ops come from script bytes, so that the fuzzer
+// explores any order of feeds of any size, pair and leaf digests beside
+// the stream, flushes and sums. After a flush, the bytes fed before are
+// overwritten, which must not change the stream's digest.
+func runStream(t *testing.T, script []byte, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var h Hasher
+	var s Stream
+	var fed []byte    // the stream so far, as the reference sees it
+	var live [][]byte // slices fed since the last flush
+	randBytes := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for i, op := range script {
+		size := int(op>>2) * (1 + rng.IntN(40))
+		switch op & 3 {
+		case 0: // feed
+			p := randBytes(size)
+			s.Feed(p)
+			fed = append(fed, p...)
+			live = append(live, p)
+		case 1: // both digests of a message, beside the stream
+			x := randBytes(size)
+			split := rng.IntN(len(x) + 1)
+			sum, leaf := h.SumWith(x[:split], x[split:], &s)
+			if ws, wl := want(x); sum != ws || leaf != wl {
+				t.Fatalf("op %d: SumWith of %d bytes: got %x %x, want %x %x", i, len(x), sum, leaf, ws, wl)
+			}
+		case 2: // the leaf alone, beside the stream
+			x := randBytes(size)
+			split := rng.IntN(len(x) + 1)
+			if _, wl := want(x); h.LeafWith(x[:split], x[split:], &s) != wl {
+				t.Fatalf("op %d: LeafWith of %d bytes differs", i, len(x))
+			}
+		case 3:
+			if op&4 == 0 {
+				s.Flush()
+				for _, p := range live {
+					clear(p)
+				}
+				live = nil
+				continue
+			}
+			if got, w := s.Sum(), sha256.Sum256(fed); got != w {
+				t.Fatalf("op %d: Sum of %d bytes: got %x, want %x", i, len(fed), got, w)
+			}
+			fed, live = nil, nil
+		}
+	}
+	if got, w := s.Sum(), sha256.Sum256(fed); got != w {
+		t.Fatalf("final Sum of %d bytes: got %x, want %x", len(fed), got, w)
+	}
+}
+
+// TestStream runs scripts that a writer and a verifier use: a record's
+// digests beside a stream of whole lines, a leaf beside a large chunk,
+// feeds smaller than a block, and the empty stream.
+func TestStream(t *testing.T) {
+	scripts := map[string][]byte{
+		"empty":            nil,
+		"sum only":         {3 | 4},
+		"writer":           {1 << 2 << 4, 0x80, 0xfd, 0x82, 0xfd, 0x81, 0xfd, 0x80, 3, 0xfd, 0x7e, 3 | 4},
+		"verifier":         {0xfc, 0x7e, 0x7e, 0x7e, 0x7e, 3, 0xfc, 0x7e, 0x7e, 3 | 4},
+		"tiny feeds":       {4, 4, 8, 0x81, 4, 0x82, 4, 3, 4, 3 | 4, 4},
+		"digests, no feed": {0x81, 0x82, 0x81},
+	}
+	for name, script := range scripts {
+		for seed := range uint64(20) {
+			t.Run(name, func(t *testing.T) { runStream(t, script, seed) })
+		}
+	}
+}
+
+func FuzzStream(f *testing.F) {
+	f.Add([]byte{0x80, 0xfd, 0x82, 3, 0x7e, 3 | 4}, uint64(1))
+	f.Add([]byte{4, 4, 0x81, 0x82, 3, 4}, uint64(2))
+	f.Fuzz(func(t *testing.T, script []byte, seed uint64) {
+		if len(script) > 64 {
+			script = script[:64]
+		}
+		runStream(t, script, seed)
+	})
+}
+
 // BenchmarkSum compares one Sum with the two crypto/sha256 passes it
 // replaces, on a record-sized text.
 func BenchmarkSum(b *testing.B) {
@@ -92,5 +182,59 @@ func BenchmarkSum(b *testing.B) {
 		for b.Loop() {
 			h.sumGeneric(x[:700], x[700:])
 		}
+	})
+}
+
+// BenchmarkWithStream is the writer's and the verifier's per-record
+// digest work on a record-sized text, with a file stream growing by one
+// line per record: beside it (SumWith, LeafWith) and apart (Sum or one
+// crypto/sha256 pass, and a crypto/sha256 digest of the stream).
+func BenchmarkWithStream(b *testing.B) {
+	x := make([]byte, 1483)
+	line := make([]byte, 1560)
+	for i := range x {
+		x[i] = byte(i)
+	}
+	batch := make([]byte, 0, 1000*len(line))
+	for range 1000 {
+		batch = append(batch, line...)
+	}
+	run := func(b *testing.B, each func(h *Hasher, s *Stream, g hash.Hash, i int)) {
+		var h Hasher
+		var s Stream
+		g := sha256.New()
+		b.SetBytes(int64(len(x)))
+		i := 0
+		for b.Loop() {
+			each(&h, &s, g, i)
+			if i++; i == 1000 {
+				s.Flush()
+				i = 0
+			}
+		}
+	}
+	b.Run("writer/beside", func(b *testing.B) {
+		run(b, func(h *Hasher, s *Stream, _ hash.Hash, i int) {
+			h.SumWith(x[:700], x[700:], s)
+			s.Feed(batch[i*len(line) : (i+1)*len(line)])
+		})
+	})
+	b.Run("writer/apart", func(b *testing.B) {
+		run(b, func(h *Hasher, _ *Stream, g hash.Hash, i int) {
+			h.Sum(x[:700], x[700:])
+			g.Write(batch[i*len(line) : (i+1)*len(line)])
+		})
+	})
+	b.Run("verifier/beside", func(b *testing.B) {
+		run(b, func(h *Hasher, s *Stream, _ hash.Hash, i int) {
+			s.Feed(batch[i*len(line) : (i+1)*len(line)])
+			h.LeafWith(x[:700], x[700:], s)
+		})
+	})
+	b.Run("verifier/apart", func(b *testing.B) {
+		run(b, func(h *Hasher, _ *Stream, g hash.Hash, i int) {
+			g.Write(batch[i*len(line) : (i+1)*len(line)])
+			h.leafGeneric(x[:700], x[700:])
+		})
 	})
 }

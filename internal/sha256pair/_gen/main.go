@@ -90,6 +90,26 @@ func main() {
 	store("R8", "X1", "X2", "X7")
 	store("R9", "X9", "X10", "X15")
 	fmt.Fprint(w, "\ndone:\n\tRET\n\n")
+
+	// block1 is the one-way original, for blocks no second message can
+	// share (the stream's remainder).
+	fmt.Fprint(w, "// func block1(a *[8]uint32, pa *byte, n int)\n// Requires: AVX, SHA, SSE2, SSE4.1, SSSE3\n")
+	fmt.Fprint(w, "TEXT ·block1(SB), NOSPLIT, $32-24\n")
+	fmt.Fprint(w, "\tMOVQ a+0(FP), R8\n\tMOVQ pa+8(FP), SI\n\tMOVQ n+16(FP), CX\n")
+	fmt.Fprint(w, "\tCMPQ CX, $0x00\n\tJEQ done1\n")
+	load("R8", "X1", "X2", "X7")
+	fmt.Fprint(w, "\tVMOVDQA flip_mask<>+0(SB), X8\n\tLEAQ K256<>+0(SB), AX\n\nroundLoop1:\n")
+	fmt.Fprint(w, "\tVMOVDQU X1, (SP)\n\tVMOVDQU X2, 16(SP)\n")
+	for _, s := range segs {
+		for _, l := range s {
+			fmt.Fprintf(w, "\t%s\n", l)
+		}
+	}
+	fmt.Fprint(w, "\tVMOVDQU (SP), X7\n\tPADDD X7, X1\n\tVMOVDQU 16(SP), X7\n\tPADDD X7, X2\n")
+	fmt.Fprint(w, "\tADDQ $0x40, SI\n\tDECQ CX\n\tJNZ roundLoop1\n\n")
+	store("R8", "X1", "X2", "X7")
+	fmt.Fprint(w, "\ndone1:\n\tRET\n\n")
+
 	for _, l := range data {
 		fmt.Fprintln(w, l)
 	}
