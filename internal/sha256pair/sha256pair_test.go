@@ -112,7 +112,7 @@ func runStream(t *testing.T, script []byte, seed uint64) {
 			if _, wl := want(x); h.LeafWith(x[:split], x[split:], &s) != wl {
 				t.Fatalf("op %d: LeafWith of %d bytes differs", i, len(x))
 			}
-		case 3:
+		case 3: // flush; sum, and reset or go on feeding
 			if op&4 == 0 {
 				s.Flush()
 				for _, p := range live {
@@ -124,7 +124,14 @@ func runStream(t *testing.T, script []byte, seed uint64) {
 			if got, w := s.Sum(), sha256.Sum256(fed); got != w {
 				t.Fatalf("op %d: Sum of %d bytes: got %x, want %x", i, len(fed), got, w)
 			}
-			fed, live = nil, nil
+			if op&8 != 0 {
+				s.Reset()
+				fed = nil
+			}
+			for _, p := range live { // Sum flushes, too
+				clear(p)
+			}
+			live = nil
 		}
 	}
 	if got, w := s.Sum(), sha256.Sum256(fed); got != w {

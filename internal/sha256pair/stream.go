@@ -62,8 +62,8 @@ func (s *Stream) Flush() {
 	s.src = s.src[:0]
 }
 
-// Sum returns the SHA-256 of everything fed and resets s to an empty
-// stream.
+// Sum returns the SHA-256 of everything fed so far. Like hash.Hash's Sum
+// it leaves the stream as it was, to be fed further; it flushes it.
 func (s *Stream) Sum() [Size]byte {
 	var out [Size]byte
 	if !useSHANI {
@@ -71,24 +71,32 @@ func (s *Stream) Sum() [Size]byte {
 			s.generic = sha256.New()
 		}
 		s.generic.Sum(out[:0])
-		s.generic.Reset()
 		return out
 	}
 	if !s.started {
-		s.h = iv
+		s.h, s.started = iv, true
 	}
 	s.Flush()
+	h := s.h
 	var last [128]byte
 	k := copy(last[:], s.tail[:s.ntail])
 	last[k] = 0x80
 	total := (k + 1 + 8 + 63) &^ 63
 	binary.BigEndian.PutUint64(last[total-8:], s.n<<3)
-	block1(&s.h, &last[0], total/64)
+	block1(&h, &last[0], total/64)
 	for i := range 8 {
-		binary.BigEndian.PutUint32(out[4*i:], s.h[i])
+		binary.BigEndian.PutUint32(out[4*i:], h[i])
 	}
-	*s = Stream{src: s.src[:0]}
 	return out
+}
+
+// Reset makes s an empty stream.
+func (s *Stream) Reset() {
+	if s.generic != nil {
+		s.generic.Reset()
+	}
+	clear(s.src)
+	*s = Stream{src: s.src[:0], generic: s.generic}
 }
 
 // blocks is the number of whole blocks ready to hash.
