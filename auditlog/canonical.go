@@ -361,6 +361,21 @@ func plainWord(w uint64) bool {
 	return ((w-lsb*0x20)&^w|hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|w)&msb == 0
 }
 
+// specialBytes returns w with the high bit of each byte set exactly when
+// that byte (of the eight of w, in either byte order) is one a JCS string
+// cannot hold as it is: a control character, '"', '\\' or >= 0x80. Unlike
+// plainWord it is exact (each lane's sums stay below 0x100, so nothing
+// carries into the next byte), so the lowest set bit locates the first
+// such byte of a little-endian load.
+func specialBytes(w uint64) uint64 {
+	const lo7 = lsb * 0x7f
+	l := w & lo7
+	notQuote := (l ^ lsb*'"') + lo7      // high bit clear where the byte is '"'
+	notBackslash := (l ^ lsb*'\\') + lo7 // ... where it is '\\'
+	notControl := l + lsb*(0x80-0x20)    // ... where it is below 0x20
+	return (w | ^(notQuote & notBackslash & notControl)) & msb
+}
+
 // appendStringSlow is appendString for s whose byte i needs attention:
 // plain runs are copied in bulk, the rest escaped or validated.
 func appendStringSlow(dst []byte, s string, i int) []byte {

@@ -3,6 +3,8 @@ package auditlog
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -12,9 +14,11 @@ import (
 const maxFlatMembers = 16
 
 // flatMember locates one member of the object appendFlatObject reads: its
-// name with quotes at src[key:keyEnd], its value at src[val:valEnd].
+// name with quotes at src[key:keyEnd], its value at src[val:valEnd]. The
+// offsets are 32-bit so that the member array, which Go zeroes on every
+// call, stays small.
 type flatMember struct {
-	key, keyEnd, val, valEnd int
+	key, keyEnd, val, valEnd int32
 	// prefix is the first eight bytes of the name, big-endian and padded
 	// with zeros: names hold no NUL, so comparing prefixes orders names
 	// unless both share their first eight bytes.
@@ -34,8 +38,11 @@ type flatMember struct {
 // gives the same output for the shapes handled here (FuzzFlatObject
 // cross-checks this) and the errors for the rest.
 func appendFlatObject(dst, raw []byte) ([]byte, bool) {
+	if len(raw) > math.MaxInt32 {
+		return dst, false
+	}
 	var members [maxFlatMembers]flatMember
-	n := 0
+	n, size := 0, 0
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return dst, false
@@ -49,13 +56,13 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 				return dst, false
 			}
 			m := &members[n]
-			m.key = i
+			m.key = int32(i)
 			end, ascii := scanPlainString(raw, i)
 			if end < 0 || !ascii {
 				return dst, false
 			}
-			m.keyEnd = end
-			m.prefix = namePrefix(raw[m.key+1 : end-1])
+			m.keyEnd = int32(end)
+			m.prefix = namePrefix(raw, i+1, end-1)
 			i = skipSpace(raw, end)
 			if i >= len(raw) || raw[i] != ':' {
 				return dst, false
@@ -64,11 +71,12 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 			if i >= len(raw) {
 				return dst, false
 			}
-			m.val = i
+			m.val = int32(i)
 			if end = scanFlatScalar(raw, i); end < 0 {
 				return dst, false
 			}
-			m.valEnd = end
+			m.valEnd = int32(end)
+			size += int(m.keyEnd-m.key) + 1 + int(m.valEnd-m.val)
 			n++
 			i = skipSpace(raw, end)
 			if i >= len(raw) {
@@ -94,7 +102,6 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 	// canonicalizer reports.
 	for a := 1; a < len(ms); a++ {
 		m := ms[a]
-		k := raw[m.key+1 : m.keyEnd-1]
 		b := a
 		for ; b > 0; b-- {
 			p := &ms[b-1]
@@ -105,7 +112,7 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 			case p.prefix > m.prefix:
 				c = 1
 			default:
-				c = bytes.Compare(raw[p.key+1:p.keyEnd-1], k)
+				c = bytes.Compare(raw[p.key+1:p.keyEnd-1], raw[m.key+1:m.keyEnd-1])
 			}
 			if c == 0 {
 				return dst, false
@@ -117,30 +124,48 @@ func appendFlatObject(dst, raw []byte) ([]byte, bool) {
 		}
 		ms[b] = m
 	}
-	size := 1 + len(ms) // braces and commas
-	for _, m := range ms {
-		size += m.keyEnd - m.key + 1 + m.valEnd - m.val
+	size += 1 + len(ms) // braces and commas
+	if len(ms) == 0 {
+		size = 2
 	}
-	dst = slices.Grow(dst, size)
-	dst = append(dst, '{')
+	n0 := len(dst)
+	dst = slices.Grow(dst, size)[:n0+size]
+	out := dst[n0:]
+	out[0] = '{'
+	o := 1
 	for j, m := range ms {
 		if j > 0 {
-			dst = append(dst, ',')
+			out[o] = ','
+			o++
 		}
-		dst = append(dst, raw[m.key:m.keyEnd]...)
-		dst = append(dst, ':')
-		dst = append(dst, raw[m.val:m.valEnd]...)
+		if m.val == m.keyEnd+1 {
+			// Compact input: name, colon and value are one run.
+			o += copy(out[o:], raw[m.key:m.valEnd])
+			continue
+		}
+		o += copy(out[o:], raw[m.key:m.keyEnd])
+		out[o] = ':'
+		o++
+		o += copy(out[o:], raw[m.val:m.valEnd])
 	}
-	return append(dst, '}'), true
+	out[o] = '}'
+	return dst, true
 }
 
-// namePrefix packs the first eight bytes of name, big-endian, zero-padded.
-func namePrefix(name []byte) uint64 {
-	if len(name) >= 8 {
-		return binary.BigEndian.Uint64(name)
+// namePrefix packs the first eight bytes of the name raw[i:end],
+// big-endian, zero-padded.
+func namePrefix(raw []byte, i, end int) uint64 {
+	n := end - i
+	if i+8 <= len(raw) {
+		// One load, with the bytes past a short name masked off.
+		p := binary.BigEndian.Uint64(raw[i:])
+		if n < 8 {
+			p &= ^uint64(0) << (64 - 8*n)
+		}
+		return p
 	}
 	var p uint64
-	for j, c := range name {
+	for j, c := range raw[i:end] {
 		p |= uint64(c) << (56 - 8*j)
 	}
 	return p
@@ -169,14 +194,22 @@ func scanPlainString(b []byte, i int) (end int, ascii bool) {
 	i++
 	ascii = true
 	for {
-		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i < len(b) && !needsEscape[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return -1, false
+		// Eight bytes at a time up to the first that is not plain, then
+		// byte by byte in the tail shorter than a word.
+		if i+8 <= len(b) {
+			m := specialBytes(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && !needsEscape[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return -1, false
+			}
 		}
 		switch c := b[i]; {
 		case c == '"':

@@ -2,6 +2,8 @@ package auditlog
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -116,4 +118,51 @@ func FuzzFlatObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) { checkFlatObject(t, in) })
+}
+
+// TestSpecialBytes puts every byte value at every position of a word of
+// plain bytes and checks that specialBytes flags exactly the bytes
+// needsEscape marks, whatever their neighbours.
+func TestSpecialBytes(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+		for pos := range 8 {
+			for c := range 256 {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				got := specialBytes(binary.LittleEndian.Uint64(w[:]))
+				var want uint64
+				if needsEscape[c] {
+					want = 0x80 << (8 * pos)
+				}
+				if got != want {
+					t.Fatalf("specialBytes(%q) = %#x, want %#x", w, got, want)
+				}
+			}
+		}
+	}
+	// Two special bytes: the lowest flag is the first of them.
+	w := []byte("ab\"cd\\e\x01")
+	if got := bits.TrailingZeros64(specialBytes(binary.LittleEndian.Uint64(w))) >> 3; got != 2 {
+		t.Fatalf("first special byte of %q at %d, want 2", w, got)
+	}
+}
+
+// TestFlatObjectNamePrefix covers names of every length up to past a word,
+// near the start and the end of the input, where namePrefix loads a word or
+// reads bytes.
+func TestFlatObjectNamePrefix(t *testing.T) {
+	for n := 0; n <= 10; n++ {
+		name := strings.Repeat("k", n)
+		for _, in := range []string{
+			`{"` + name + `":1,"` + name + `a":2,"` + name + `":3}`, // duplicate
+			`{"` + name + `b":1,"` + name + `a":2,"` + name + `":3}`,
+			`{"` + name + `":1}`,
+			`{"z":0,"` + name + `":1}`,
+		} {
+			checkFlatObject(t, []byte(in))
+		}
+	}
 }
