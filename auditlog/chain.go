@@ -2,11 +2,9 @@ package auditlog
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // chain is the writer state of one chain directory. All methods run with
@@ -35,8 +35,9 @@ type chain struct {
 	segStart time.Time
 	segSum   *summaryBuilder
 	// segHash is the SHA-256 of the active segment's durable bytes, for
-	// its seal.
-	segHash hash.Hash
+	// its seal. A batch's bytes are fed to it once durable and hashed
+	// beside the next batch's record digests (see append).
+	segHash *sha256pair.Stream
 
 	// sealIdx lists the chain's seals (segment → SHA-256 of the seal
 	// text) for the seal index; nil until the first seal after Open.
@@ -59,9 +60,11 @@ type chain struct {
 	// next append reloads the chain from disk first.
 	broken error
 
-	buf, tmp []byte
-	stored   []tlog.Hash
-	hasher   recordHasher
+	// buf is the batch's write buffer; bufPrev the previous batch's,
+	// which segHash may still read.
+	buf, bufPrev, tmp []byte
+	stored            []tlog.Hash
+	hasher            recordHasher
 }
 
 func (c *chain) path(name string) string { return filepath.Join(c.dir, name) }
@@ -260,8 +263,9 @@ func (c *chain) openLast(name string) error {
 		}
 	}
 	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
-	c.segHash = sha256.New()
-	c.segHash.Write(data[:off])
+	c.segHash = new(sha256pair.Stream)
+	c.segHash.Feed(data[:off])
+	c.segHash.Flush()
 	if sum.s.Count == 0 {
 		c.segStart = c.opts.clock()
 	}
@@ -496,7 +500,7 @@ func (c *chain) append(recs []*Record) error {
 		var hashAt int
 		r.Hash = ZeroHash
 		buf, hashAt = r.encode(buf, true, c.opts.canonicalPayloads)
-		stored = front.push(c.hasher.hash(buf[start:hashAt], buf[hashAt+hashMemberLen:]), stored)
+		stored = front.push(c.hasher.hashWith(buf[start:hashAt], buf[hashAt+hashMemberLen:], c.segHash), stored)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])
 		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
@@ -504,6 +508,9 @@ func (c *chain) append(recs []*Record) error {
 		prev = r.Hash
 		buf = append(buf, '\n')
 	}
+	// The previous batch's bytes are hashed now: its buffer is the next
+	// batch's.
+	c.segHash.Flush()
 	c.buf, c.stored = buf, stored
 
 	// One write and one fsync for the batch. (Writing it in chunks as it
@@ -517,7 +524,11 @@ func (c *chain) append(recs []*Record) error {
 		c.rollback()
 		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), c.next, err)
 	}
-	c.segHash.Write(buf)
+	// Durable: into the segment digest, hashed beside the next batch's
+	// records (or at the seal), from this buffer, which the next batch
+	// leaves alone.
+	c.segHash.Feed(buf)
+	c.buf, c.bufPrev = c.bufPrev, c.buf
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
@@ -581,7 +592,7 @@ func (c *chain) createSegment(now time.Time) error {
 	}
 	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
 	c.segSum = newSummaryBuilder(c.id, name, c.next)
-	c.segHash = sha256.New()
+	c.segHash = new(sha256pair.Stream)
 	return nil
 }
 
@@ -601,7 +612,8 @@ func (c *chain) seal() error {
 	}
 	seal := sealFor(sum, canon)
 	seal.SegmentBytes = c.segSize
-	seal.SegmentSHA256 = hex.EncodeToString(c.segHash.Sum(nil))
+	segSum := c.segHash.Sum()
+	seal.SegmentSHA256 = hex.EncodeToString(segSum[:])
 	signed, err := note.Sign(&note.Note{Text: string(seal.Text())}, c.opts.signer)
 	if err != nil {
 		return fmt.Errorf("chain %q: signing seal: %w", c.name, err)

@@ -3,11 +3,9 @@ package auditlog
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +16,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // Kinds of Finding.
@@ -371,9 +371,10 @@ func verifySegment(j *segmentJob) *segmentResult {
 		size = st.Size()
 	}
 	v := segmentScan{name: j.name, res: &segmentResult{lines: getLines(int(size/700 + 1))}, cover: j.cover, next: j.first}
-	var fileHash hash.Hash
+	var fileHash *sha256pair.Stream
 	if j.hashFile {
-		fileHash = sha256.New()
+		fileHash = new(sha256pair.Stream)
+		v.sc.file = fileHash
 	}
 	bp := chunkPool.Get().(*[]byte)
 	buf := *bp
@@ -381,11 +382,15 @@ func verifySegment(j *segmentJob) *segmentResult {
 	for {
 		m, err := f.Read(buf[n:])
 		if fileHash != nil {
-			fileHash.Write(buf[n : n+m])
+			fileHash.Feed(buf[n : n+m])
 		}
 		v.res.bytes += int64(m)
 		n += m
 		used := v.lines(buf[:n])
+		if fileHash != nil {
+			// What the lines left of the chunk, before it is reused.
+			fileHash.Flush()
+		}
 		n = copy(buf, buf[used:n])
 		if err == io.EOF {
 			break
@@ -402,7 +407,8 @@ func verifySegment(j *segmentJob) *segmentResult {
 		chunkPool.Put(bp)
 	}
 	if fileHash != nil {
-		v.res.sha256 = hex.EncodeToString(fileHash.Sum(nil))
+		sum := fileHash.Sum()
+		v.res.sha256 = hex.EncodeToString(sum[:])
 	}
 	return v.finish(n)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // recordKeys are the member names of a v1 record in canonical order.
@@ -56,8 +58,11 @@ type lineScanner struct {
 	conv, ts, retain, user, tool string
 	subj                         Subject
 
-	p        jsonCanon
-	hashes   recordHasher
+	p      jsonCanon
+	hashes recordHasher
+	// file, when not nil, is the digest of the segment file being read:
+	// its blocks are hashed beside the records' digests.
+	file     *sha256pair.Stream
 	chainID  string // interned: the same for every record of a chain
 	lastHash string // hash of the previous line
 	arena    []byte // backs kept strings; only appended to
@@ -71,7 +76,7 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 	if err := s.fastFields(line, li); err != nil {
 		return err
 	}
-	li.leaf = s.hashes.hash(line[:s.fast.hashMember.start], line[s.fast.hashMember.end:])
+	li.leaf = s.hashes.hashWith(line[:s.fast.hashMember.start], line[s.fast.hashMember.end:], s.file)
 	if !s.hashes.matches(li.hash) {
 		li.status, li.detail = lineModified, "content does not match its hash"
 	}
@@ -112,7 +117,7 @@ func (s *lineScanner) scanCovered(line []byte, li *lineInfo, cover uint64) error
 		*li = lineInfo{}
 		return s.scan(line, li)
 	}
-	li.leaf = s.hashes.leafOnly(line[:f.hashMember.start], line[f.hashMember.end:])
+	li.leaf = s.hashes.leafWith(line[:f.hashMember.start], line[f.hashMember.end:], s.file)
 	return nil
 }
 

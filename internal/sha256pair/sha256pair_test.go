@@ -232,6 +232,24 @@ func BenchmarkWithStream(b *testing.B) {
 			g.Write(batch[i*len(line) : (i+1)*len(line)])
 		})
 	})
+	b.Run("writer/beside-previous-batch", func(b *testing.B) {
+		// As the store's writer does: the stream holds the previous
+		// batch, fed once durable, and is flushed at the end of a batch.
+		var h Hasher
+		var s Stream
+		b.SetBytes(int64(len(x)))
+		i := 0
+		for b.Loop() {
+			if i == 0 {
+				s.Feed(batch)
+			}
+			h.SumWith(x[:700], x[700:], &s)
+			if i++; i == 1000 {
+				s.Flush()
+				i = 0
+			}
+		}
+	})
 	b.Run("verifier/beside", func(b *testing.B) {
 		run(b, func(h *Hasher, s *Stream, _ hash.Hash, i int) {
 			s.Feed(batch[i*len(line) : (i+1)*len(line)])
