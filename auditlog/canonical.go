@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -334,24 +335,28 @@ func appendString(dst []byte, s string) []byte {
 // that a JCS string holds as they are: printable ASCII other than '"' and
 // '\\'. Bytes >= 0x80 end the prefix too (they need UTF-8 validation).
 func plainPrefix(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	i := 0
-	if len(s) >= 8 {
-		b := unsafe.Slice(unsafe.StringData(s), len(s))
-		for ; i+8 <= len(b); i += 8 {
-			if !plainWord(binary.LittleEndian.Uint64(b[i:])) {
-				break
-			}
+	if len(b) < 8 {
+		for i < len(b) && !needsEscape[b[i]] {
+			i++
 		}
-		if i+8 > len(b) && i < len(b) && plainWord(binary.LittleEndian.Uint64(b[len(b)-8:])) {
-			// The last eight bytes (overlapping the part scanned) are
-			// plain too: so is all of s.
-			return len(s)
+		return i
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	for i < len(s) && !needsEscape[s[i]] {
-		i++
+	if i < len(b) {
+		// The last eight bytes, overlapping the part scanned, which is
+		// plain: a flagged byte among them is at or after i.
+		j := len(b) - 8
+		if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
 	}
-	return i
+	return len(b)
 }
 
 // plainWord reports whether none of the eight bytes of w (in either byte

@@ -161,3 +161,39 @@ func TestCanonicalPayloadsOption(t *testing.T) {
 		t.Fatalf("with the option a payload is not copied as it is:\n%s", got)
 	}
 }
+
+// TestPlainPrefix checks plainPrefix against a byte loop over needsEscape
+// with every byte value at every position of strings around the word
+// boundaries it scans by, and in the overlapping last word.
+func TestPlainPrefix(t *testing.T) {
+	ref := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if needsEscape[s[i]] {
+				return i
+			}
+		}
+		return len(s)
+	}
+	for n := 0; n <= 25; n++ {
+		base := []byte(strings.Repeat("p", n))
+		if got := plainPrefix(string(base)); got != n {
+			t.Fatalf("plainPrefix(%q) = %d, want %d", base, got, n)
+		}
+		for at := 0; at < n; at++ {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				b[at] = byte(c)
+				if got, want := plainPrefix(string(b)), ref(string(b)); got != want {
+					t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
+				}
+				// A second bad byte after the first does not move it.
+				if at+1 < n {
+					b[n-1] = '"'
+					if got, want := plainPrefix(string(b)), ref(string(b)); got != want {
+						t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
+}
