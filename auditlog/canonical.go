@@ -343,10 +343,24 @@ func plainPrefix(s string) int {
 		}
 		return i
 	}
-	for ; i+8 <= len(b); i += 8 {
+	// Two words per round, tested together: strings rarely hold a byte
+	// to escape, and the one branch per round is then never taken.
+	for ; i+16 <= len(b); i += 16 {
+		w := b[i : i+16]
+		m0 := specialBytes(binary.LittleEndian.Uint64(w))
+		m1 := specialBytes(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(m1)>>3
+		}
+	}
+	if i+8 <= len(b) {
 		if m := specialBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
 	if i < len(b) {
 		// The last eight bytes, overlapping the part scanned, which is
