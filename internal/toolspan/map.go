@@ -1,7 +1,7 @@
 package toolspan
 
 import (
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -359,18 +359,22 @@ func serviceName(res pcommon.Resource) string {
 // of memory from mem (nil: one allocation).
 func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string) {
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
-	ts := span.StartTimestamp().AsTime()
 	var buf [64 + len(auditlog.TimeFormat)]byte
-	hex.Encode(buf[0:32], tid[:])
-	hex.Encode(buf[32:48], sid[:])
-	hex.Encode(buf[48:64], pid[:])
+	putHex8(buf[0:16], tid[0:8])
+	putHex8(buf[16:32], tid[8:16])
+	putHex8(buf[32:48], sid[:])
+	putHex8(buf[48:64], pid[:])
 	var all string
-	if putTime(buf[64:], ts) {
+	if ns := int64(span.StartTimestamp()); ns >= 0 {
+		// What AsTime gives, without building a time.Time: every
+		// non-negative int64 of nanoseconds is a year between 1970 and
+		// 2262.
+		putUnixNano(buf[64:], ns)
 		all = mem.string(buf[:])
 		start = all[64:]
 	} else {
 		all = mem.string(buf[:64])
-		start = ts.UTC().Format(auditlog.TimeFormat)
+		start = formatTime(mem, span.StartTimestamp().AsTime())
 	}
 	trace, id, parent = all[0:32], all[32:48], all[48:64]
 	if tid.IsEmpty() {
@@ -383,6 +387,71 @@ func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string)
 		parent = ""
 	}
 	return trace, id, parent, start
+}
+
+// putHex8 writes the 16 lowercase hex digits of the eight bytes b into
+// dst, four bytes per word: each byte's nibbles are spread into bytes of
+// their own, and the nibbles from 10 up moved from after '9' to 'a'.
+func putHex8(dst, b []byte) {
+	put := func(dst []byte, x uint64) {
+		x = (x | x<<16) & 0x0000ffff0000ffff
+		x = (x | x<<8) & 0x00ff00ff00ff00ff
+		x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+		letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101 // 1 where the nibble is >= 10
+		binary.BigEndian.PutUint64(dst, x+0x3030303030303030+letters*('a'-'0'-10))
+	}
+	put(dst[0:8], uint64(binary.BigEndian.Uint32(b[0:4])))
+	put(dst[8:16], uint64(binary.BigEndian.Uint32(b[4:8])))
+}
+
+// putUnixNano writes the instant ns nanoseconds after the Unix epoch
+// (ns >= 0) with auditlog.TimeFormat into b, which has room for it. The
+// date comes from the day number by Hinnant's civil-from-days algorithm
+// (http://howardhinnant.github.io/date_algorithms.html), in place of
+// time.Time's Date and Clock.
+func putUnixNano(b []byte, ns int64) {
+	const nsPerDay = 86400 * 1e9
+	days, rest := ns/nsPerDay, ns%nsPerDay
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	year := yoe + era*400
+	if mp >= 10 {
+		month = mp - 9
+		year++
+	}
+	sec := rest / 1e9
+	frac := int(rest % 1e9)
+	b = b[:len(auditlog.TimeFormat)]
+	put2(b[0:2], int(year/100))
+	put2(b[2:4], int(year%100))
+	b[4] = '-'
+	put2(b[5:7], int(month))
+	b[7] = '-'
+	put2(b[8:10], int(day))
+	b[10] = 'T'
+	put2(b[11:13], int(sec/3600))
+	b[13] = ':'
+	put2(b[14:16], int(sec/60%60))
+	b[16] = ':'
+	put2(b[17:19], int(sec%60))
+	b[19] = '.'
+	putFraction(b[20:29], frac)
+	b[29] = 'Z'
+}
+
+// putFraction writes ns (0-999999999) as nine digits into b.
+func putFraction(b []byte, ns int) {
+	put2(b[0:2], ns/1e7)
+	put2(b[2:4], ns/1e5%100)
+	put2(b[4:6], ns/1e3%100)
+	put2(b[6:8], ns/10%100)
+	b[8] = byte('0' + ns%10)
 }
 
 // FormatTime renders t in UTC with auditlog.TimeFormat. It writes the
@@ -431,11 +500,7 @@ func putTime(b []byte, t time.Time) bool {
 	b[16] = ':'
 	put2(b[17:19], sec)
 	b[19] = '.'
-	put2(b[20:22], ns/1e7)
-	put2(b[22:24], ns/1e5%100)
-	put2(b[24:26], ns/1e3%100)
-	put2(b[26:28], ns/10%100)
-	b[28] = byte('0' + ns%10)
+	putFraction(b[20:29], ns)
 	b[29] = 'Z'
 	return true
 }

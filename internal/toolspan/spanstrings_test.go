@@ -20,6 +20,9 @@ func TestSpanStrings(t *testing.T) {
 		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC), // the last pcommon.Timestamp
 		time.Date(2026, 6, 30, 23, 59, 59, 999999999, time.FixedZone("x", 5*3600)),
+		time.Date(2000, 2, 29, 12, 0, 0, 1, time.UTC),            // leap day of a century leap year
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),              // after the 28th of a century common year
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC), // before the epoch: a negative timestamp
 	}
 	ids := []struct {
 		trace       pcommon.TraceID
@@ -62,4 +65,52 @@ func TestSpanStrings(t *testing.T) {
 			t.Errorf("FormatTime(%v) = %q, want %q", ts, got, want)
 		}
 	}
+}
+
+// FuzzPutUnixNano checks the date arithmetic of spanStrings against the
+// time package for every non-negative int64 of nanoseconds.
+func FuzzPutUnixNano(f *testing.F) {
+	for _, ns := range []int64{0, 1, 86399999999999, 86400000000000, 951782400000000000, 4107542399999999999, 1<<63 - 1, 1767262500023456789} {
+		f.Add(ns)
+	}
+	f.Fuzz(func(t *testing.T, ns int64) {
+		if ns < 0 {
+			ns = -(ns + 1)
+		}
+		var b [len(auditlog.TimeFormat)]byte
+		putUnixNano(b[:], ns)
+		if want := time.Unix(0, ns).UTC().Format(auditlog.TimeFormat); string(b[:]) != want {
+			t.Fatalf("putUnixNano(%d) = %q, want %q", ns, b, want)
+		}
+	})
+}
+
+// TestPutUnixNanoDays walks one instant of every day of 1970-2262 and the
+// last nanosecond before each midnight.
+func TestPutUnixNanoDays(t *testing.T) {
+	const nsPerDay int64 = 86400 * 1e9
+	for d := int64(0); d < (1<<63-1)/nsPerDay; d++ {
+		for _, ns := range []int64{d*nsPerDay + 45296789012345%nsPerDay, d*nsPerDay + nsPerDay - 1} {
+			var b [len(auditlog.TimeFormat)]byte
+			putUnixNano(b[:], ns)
+			if want := time.Unix(0, ns).UTC().Format(auditlog.TimeFormat); string(b[:]) != want {
+				t.Fatalf("putUnixNano(%d) = %q, want %q", ns, b, want)
+			}
+		}
+	}
+}
+
+// FuzzPutHex8 checks putHex8 against encoding/hex.
+func FuzzPutHex8(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Add([]byte{0x9a, 0xaf, 0xf0, 0x09, 0xff, 0x10, 0xa9, 0x99})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var b [8]byte
+		copy(b[:], in)
+		var got [16]byte
+		putHex8(got[:], b[:])
+		if want := hex.EncodeToString(b[:]); string(got[:]) != want {
+			t.Fatalf("putHex8(%x) = %q, want %q", b, got, want)
+		}
+	})
 }
