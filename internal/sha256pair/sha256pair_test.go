@@ -60,6 +60,30 @@ func TestSumLarge(t *testing.T) {
 	}
 }
 
+// TestLeaves pairs texts of every length up to five blocks with texts of
+// other lengths (the two messages then take different numbers of blocks).
+func TestLeaves(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var h Hasher
+	for n := 0; n <= 5*64; n++ {
+		x1 := make([]byte, n)
+		x2 := make([]byte, rng.IntN(6*64))
+		for i := range x1 {
+			x1[i] = byte(rng.Uint32())
+		}
+		for i := range x2 {
+			x2[i] = byte(rng.Uint32())
+		}
+		s1, s2 := rng.IntN(len(x1)+1), rng.IntN(len(x2)+1)
+		l1, l2 := h.Leaves(x1[:s1], x1[s1:], x2[:s2], x2[s2:])
+		_, w1 := want(x1)
+		_, w2 := want(x2)
+		if l1 != w1 || l2 != w2 {
+			t.Fatalf("Leaves of %d and %d bytes: got %x %x, want %x %x", len(x1), len(x2), l1, l2, w1, w2)
+		}
+	}
+}
+
 func FuzzSum(f *testing.F) {
 	f.Add([]byte(`{"v":1}`), 3)
 	f.Add(make([]byte, 55), 0)
