@@ -427,21 +427,34 @@ type segmentScan struct {
 func (v *segmentScan) lines(data []byte) int {
 	used := 0
 	res := v.res
+	// The leaves of covered lines are taken two at a time, in one
+	// interleaved pass (sha256pair.Hasher.Leaves): held is the index in
+	// res.lines of a line whose leaf is due, and heldA, heldB its text.
+	held := -1
+	var heldA, heldB []byte
 	for {
 		nl := bytes.IndexByte(data[used:], '\n')
 		if nl < 0 {
+			if held >= 0 {
+				res.lines[held].leaf = v.sc.hashes.leafOnly(heldA, heldB)
+			}
 			return used
 		}
 		line := data[used : used+nl]
 		used += nl + 1
 		var li lineInfo
 		var err error
+		var a, b []byte
+		leafDue := false
 		// The first record of each segment is checked in full even when
 		// a checkpoint covers it: a sample that keeps the writer's record
 		// hashes honest at the cost of one digest per segment.
-		if v.next+1 < v.cover && len(res.lines) > 0 {
+		switch {
+		case v.next+1 < v.cover && len(res.lines) > 0 && v.sc.file == nil:
+			a, b, leafDue, err = v.sc.shapeCovered(line, &li, v.cover)
+		case v.next+1 < v.cover && len(res.lines) > 0:
 			err = v.sc.scanCovered(line, &li, v.cover)
-		} else {
+		default:
 			err = v.sc.scan(line, &li)
 		}
 		if err != nil {
@@ -454,6 +467,14 @@ func (v *segmentScan) lines(data []byte) int {
 		}
 		v.sc.addTo(res.summary, &li, len(line)+1)
 		res.lines = append(res.lines, li)
+		switch {
+		case !leafDue:
+		case held < 0:
+			held, heldA, heldB = len(res.lines)-1, a, b
+		default:
+			res.lines[held].leaf, res.lines[len(res.lines)-1].leaf = v.sc.hashes.pair.Leaves(heldA, heldB, a, b)
+			held = -1
+		}
 	}
 }
 

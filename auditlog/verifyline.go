@@ -109,16 +109,26 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 // record repeats is the SHA-256 of T, and that T is canonical — which
 // VerifyFull checks (README: Verification).
 func (s *lineScanner) scanCovered(line []byte, li *lineInfo, cover uint64) error {
+	a, b, leafDue, err := s.shapeCovered(line, li, cover)
+	if leafDue {
+		li.leaf = s.hashes.leafWith(a, b, s.file)
+	}
+	return err
+}
+
+// shapeCovered is scanCovered without the leaf hash: when leafDue, li is
+// complete but for its leaf, the leaf hash of a followed by b (views of
+// line), which the caller takes; segmentScan.lines takes two at a time.
+func (s *lineScanner) shapeCovered(line []byte, li *lineInfo, cover uint64) (a, b []byte, leafDue bool, err error) {
 	f := &s.fast
 	if !matchRecordShape(line, f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 {
-		return s.scan(line, li)
+		return nil, nil, false, s.scan(line, li)
 	}
 	if err := s.fastFields(line, li); err != nil || li.seq+1 >= cover {
 		*li = lineInfo{}
-		return s.scan(line, li)
+		return nil, nil, false, s.scan(line, li)
 	}
-	li.leaf = s.hashes.leafWith(line[:f.hashMember.start], line[f.hashMember.end:], s.file)
-	return nil
+	return line[:f.hashMember.start], line[f.hashMember.end:], true, nil
 }
 
 // scanSlow is scan for a line that is not a canonical record in the
