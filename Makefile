@@ -106,10 +106,12 @@ vet:
 	cd bench && $(GO) vet ./...
 
 ## unit: the race-detected unit tests of the main module and the bench module;
-## the query tests run against a real Jaeger
+## the query tests run against a real Jaeger; the audit log once more on the
+## portable SHA-256 path (purego: what CPUs without SHA-NI and AVX run)
 .PHONY: unit
 unit: $(JAEGER)
 	OTELAUDIT_JAEGER_BIN=$(JAEGER) $(GO) test $(RACE) -count=1 ./...
+	$(GO) test -count=1 -tags purego ./internal/sha256pair/ ./auditlog/
 	cd bench && $(GO) test -count=1 -run . ./...
 
 ## e2e: end-to-end tests: the example agents, otelcol-audit, Jaeger and the
