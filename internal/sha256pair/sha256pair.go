@@ -113,22 +113,28 @@ func (h *Hasher) sumInterleaved(p, q []byte, s *Stream) (sum, leaf [Size]byte) {
 		a = withStream(&sa, a, s)
 		b = withStream(&sb, b, s)
 	}
+	finish(&sa, &sb, a, b, &sum, &leaf)
+	return sum, leaf
+}
+
+// finish hashes the remaining blocks a into sa and b into sb, side by side
+// as far as both have blocks (the leaf message, one byte longer, may need
+// one block more), and writes out both digests.
+func finish(sa, sb *[8]uint32, a, b []byte, outA, outB *[Size]byte) {
 	if m := min(len(a), len(b)) / 64; m > 0 {
-		blocks2(&sa, &sb, &a[0], &b[0], m)
+		blocks2(sa, sb, &a[0], &b[0], m)
 		a, b = a[m*64:], b[m*64:]
 	}
-	// The leaf message is one byte longer and may need one block more.
 	if len(a) > 0 {
-		block1(&sa, &a[0], len(a)/64)
+		block1(sa, &a[0], len(a)/64)
 	}
 	if len(b) > 0 {
-		block1(&sb, &b[0], len(b)/64)
+		block1(sb, &b[0], len(b)/64)
 	}
 	for i := range 8 {
-		binary.BigEndian.PutUint32(sum[4*i:], sa[i])
-		binary.BigEndian.PutUint32(leaf[4*i:], sb[i])
+		binary.BigEndian.PutUint32(outA[4*i:], sa[i])
+		binary.BigEndian.PutUint32(outB[4*i:], sb[i])
 	}
-	return sum, leaf
 }
 
 // Leaves returns the leaf hashes SHA-256(0x00 || x1) and SHA-256(0x00 ||
@@ -142,21 +148,7 @@ func (h *Hasher) Leaves(p1, q1, p2, q2 []byte) (leaf1, leaf2 [Size]byte) {
 	h.a = pad(h.a[:0], h.leafPref[:], p1, q1, len(p1)+len(q1)+1)
 	h.b = pad(h.b[:0], h.leafPref[:], p2, q2, len(p2)+len(q2)+1)
 	s1, s2 := iv, iv
-	a, b := h.a, h.b
-	if m := min(len(a), len(b)) / 64; m > 0 {
-		blocks2(&s1, &s2, &a[0], &b[0], m)
-		a, b = a[m*64:], b[m*64:]
-	}
-	if len(a) > 0 {
-		block1(&s1, &a[0], len(a)/64)
-	}
-	if len(b) > 0 {
-		block1(&s2, &b[0], len(b)/64)
-	}
-	for i := range 8 {
-		binary.BigEndian.PutUint32(leaf1[4*i:], s1[i])
-		binary.BigEndian.PutUint32(leaf2[4*i:], s2[i])
-	}
+	finish(&s1, &s2, h.a, h.b, &leaf1, &leaf2)
 	return leaf1, leaf2
 }
 
