@@ -13,6 +13,10 @@
 // fsyncs: it has no option to, so its numbers are those of a writer that
 // may lose the last seconds of data on power loss.
 //
+// BenchmarkExporterPaired is the comparison to read on a shared machine:
+// it alternates the two batch by batch and reports the ratio of their CPU
+// and wall times (see the exporter README).
+//
 // Run on one core:
 //
 //	go test -run '^$' -bench . -cpu 1 -benchtime 200x ./exporter/
