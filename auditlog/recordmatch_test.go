@@ -216,6 +216,30 @@ func TestVerifySegmentFileChunks(t *testing.T) {
 		if s := got.summary.summary(); s.Count != 600 || s.LastHash != prev {
 			t.Fatalf("summary %+v", s)
 		}
+		// The same segment with the file's digest taken beside the
+		// records' (VerifyFull), and with the lines a checkpoint covers
+		// proven by leaves taken two at a time: the same leaves and
+		// fields, and the file's SHA-256.
+		fileSum := sha256.Sum256(append(bytes.Clone(data), tail...))
+		for _, job := range []segmentJob{{hashFile: true}, {cover: 1 << 62}, {cover: 1 << 62, hashFile: true}, {cover: 301}} {
+			job.name, job.path = filepath.Base(path), path
+			res := verifySegment(&job)
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			if job.hashFile && res.sha256 != hex.EncodeToString(fileSum[:]) {
+				t.Errorf("tail %q, cover %d: file digest %s, want %x", tail, job.cover, res.sha256, fileSum)
+			}
+			if len(res.lines) != len(want) {
+				t.Fatalf("tail %q, cover %d: %d lines, want %d", tail, job.cover, len(res.lines), len(want))
+			}
+			for i, w := range want {
+				g := res.lines[i]
+				if g.leaf != w.leaf || g.seq != w.seq || g.prev != w.prev || g.hash != w.hash || g.status != w.status {
+					t.Fatalf("tail %q, cover %d, hash file %v: line %d: %+v, want %+v", tail, job.cover, job.hashFile, i, g, w)
+				}
+			}
+		}
 	}
 }
 
