@@ -40,10 +40,4 @@ func (r *recordHasher) matches(hexHash string) bool { return hexHash == string(r
 // leafOnly returns the leaf hash of the text a followed by b, without the
 // record hash: for a record whose hash member a verified checkpoint
 // already pins (see lineScanner.scanCovered).
-func (r *recordHasher) leafOnly(a, b []byte) tlog.Hash { return r.leafWith(a, b, nil) }
-
-// leafWith is leafOnly that also hashes blocks of the file stream s, if
-// not nil, beside the leaf.
-func (r *recordHasher) leafWith(a, b []byte, s *sha256pair.Stream) tlog.Hash {
-	return r.pair.LeafWith(a, b, s)
-}
+func (r *recordHasher) leafOnly(a, b []byte) tlog.Hash { return r.pair.Leaf(a, b) }

@@ -449,12 +449,9 @@ func (v *segmentScan) lines(data []byte) int {
 		// The first record of each segment is checked in full even when
 		// a checkpoint covers it: a sample that keeps the writer's record
 		// hashes honest at the cost of one digest per segment.
-		switch {
-		case v.next+1 < v.cover && len(res.lines) > 0 && v.sc.file == nil:
+		if v.next+1 < v.cover && len(res.lines) > 0 {
 			a, b, leafDue, err = v.sc.shapeCovered(line, &li, v.cover)
-		case v.next+1 < v.cover && len(res.lines) > 0:
-			err = v.sc.scanCovered(line, &li, v.cover)
-		default:
+		} else {
 			err = v.sc.scan(line, &li)
 		}
 		if err != nil {

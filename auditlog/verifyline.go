@@ -111,7 +111,7 @@ func (s *lineScanner) scan(line []byte, li *lineInfo) error {
 func (s *lineScanner) scanCovered(line []byte, li *lineInfo, cover uint64) error {
 	a, b, leafDue, err := s.shapeCovered(line, li, cover)
 	if leafDue {
-		li.leaf = s.hashes.leafWith(a, b, s.file)
+		li.leaf = s.hashes.leafOnly(a, b)
 	}
 	return err
 }

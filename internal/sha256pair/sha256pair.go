@@ -49,21 +49,14 @@ func (h *Hasher) SumWith(p, q []byte, s *Stream) (sum, leaf [Size]byte) {
 	return h.sumGeneric(p, q)
 }
 
-// LeafWith returns SHA-256(0x00 || x) for x = p followed by q, hashing
-// blocks of s, if not nil, that are ready beside it.
-func (h *Hasher) LeafWith(p, q []byte, s *Stream) (leaf [Size]byte) {
+// Leaf returns SHA-256(0x00 || x) for x = p followed by q.
+func (h *Hasher) Leaf(p, q []byte) (leaf [Size]byte) {
 	if !useSHANI {
 		return h.leafGeneric(p, q)
 	}
 	h.b = pad(h.b[:0], h.leafPref[:], p, q, len(p)+len(q)+1)
 	st := iv
-	b := h.b
-	if s != nil && s.started {
-		b = withStream(&st, b, s)
-	}
-	if len(b) > 0 {
-		block1(&st, &b[0], len(b)/64)
-	}
+	block1(&st, &h.b[0], len(h.b)/64)
 	for i := range 8 {
 		binary.BigEndian.PutUint32(leaf[4*i:], st[i])
 	}

@@ -2,7 +2,6 @@ package sha256pair
 
 import (
 	"crypto/sha256"
-	"hash"
 	"math/rand/v2"
 	"testing"
 )
@@ -99,8 +98,8 @@ func FuzzSum(f *testing.F) {
 
 // runStream plays a script against a Stream and checks every digest
 // against crypto/sha256: ops come from script bytes, so that the fuzzer
-// explores any order of feeds of any size, pair and leaf digests beside
-// the stream, flushes and sums. After a flush, the bytes fed before are
+// explores any order of feeds of any size, digest pairs beside the
+// stream, leaf digests between them, flushes and sums. After a flush, the bytes fed before are
 // overwritten, which must not change the stream's digest.
 func runStream(t *testing.T, script []byte, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -130,13 +129,13 @@ func runStream(t *testing.T, script []byte, seed uint64) {
 			if ws, wl := want(x); sum != ws || leaf != wl {
 				t.Fatalf("op %d: SumWith of %d bytes: got %x %x, want %x %x", i, len(x), sum, leaf, ws, wl)
 			}
-		case 2: // the leaf alone, beside the stream
+		case 2: // the leaf alone, with the same Hasher's scratch
 			x := randBytes(size)
 			split := rng.IntN(len(x) + 1)
-			if _, wl := want(x); h.LeafWith(x[:split], x[split:], &s) != wl {
-				t.Fatalf("op %d: LeafWith of %d bytes differs", i, len(x))
+			if _, wl := want(x); h.Leaf(x[:split], x[split:]) != wl {
+				t.Fatalf("op %d: Leaf of %d bytes differs", i, len(x))
 			}
-		case 3: // flush; sum, and reset or go on feeding
+		case 3: // flush; or sum and go on feeding
 			if op&4 == 0 {
 				s.Flush()
 				for _, p := range live {
@@ -147,10 +146,6 @@ func runStream(t *testing.T, script []byte, seed uint64) {
 			}
 			if got, w := s.Sum(), sha256.Sum256(fed); got != w {
 				t.Fatalf("op %d: Sum of %d bytes: got %x, want %x", i, len(fed), got, w)
-			}
-			if op&8 != 0 {
-				s.Reset()
-				fed = nil
 			}
 			for _, p := range live { // Sum flushes, too
 				clear(p)
@@ -170,6 +165,7 @@ func TestStream(t *testing.T) {
 	scripts := map[string][]byte{
 		"empty":            nil,
 		"sum only":         {3 | 4},
+		"sum, feed, sum":   {0x80, 3 | 4, 0x80, 0xfd, 3 | 4, 0x80},
 		"writer":           {1 << 2 << 4, 0x80, 0xfd, 0x82, 0xfd, 0x81, 0xfd, 0x80, 3, 0xfd, 0x7e, 3 | 4},
 		"verifier":         {0xfc, 0x7e, 0x7e, 0x7e, 0x7e, 3, 0xfc, 0x7e, 0x7e, 3 | 4},
 		"tiny feeds":       {4, 4, 8, 0x81, 4, 0x82, 4, 3, 4, 3 | 4, 4},
@@ -216,10 +212,10 @@ func BenchmarkSum(b *testing.B) {
 	})
 }
 
-// BenchmarkWithStream is the writer's and the verifier's per-record
-// digest work on a record-sized text, with a file stream growing by one
-// line per record: beside it (SumWith, LeafWith) and apart (Sum or one
-// crypto/sha256 pass, and a crypto/sha256 digest of the stream).
+// BenchmarkWithStream is the store writer's per-record digest work on a
+// record-sized text, with the previous batch's lines (1,000 of them) in
+// the file stream: beside the record digests (SumWith), as the writer
+// does, and apart (Sum, and a crypto/sha256 digest of the lines).
 func BenchmarkWithStream(b *testing.B) {
 	x := make([]byte, 1483)
 	line := make([]byte, 1560)
@@ -230,42 +226,14 @@ func BenchmarkWithStream(b *testing.B) {
 	for range 1000 {
 		batch = append(batch, line...)
 	}
-	run := func(b *testing.B, each func(h *Hasher, s *Stream, g hash.Hash, i int)) {
-		var h Hasher
-		var s Stream
-		g := sha256.New()
-		b.SetBytes(int64(len(x)))
-		i := 0
-		for b.Loop() {
-			each(&h, &s, g, i)
-			if i++; i == 1000 {
-				s.Flush()
-				i = 0
-			}
-		}
-	}
-	b.Run("writer/beside", func(b *testing.B) {
-		run(b, func(h *Hasher, s *Stream, _ hash.Hash, i int) {
-			h.SumWith(x[:700], x[700:], s)
-			s.Feed(batch[i*len(line) : (i+1)*len(line)])
-		})
-	})
-	b.Run("writer/apart", func(b *testing.B) {
-		run(b, func(h *Hasher, _ *Stream, g hash.Hash, i int) {
-			h.Sum(x[:700], x[700:])
-			g.Write(batch[i*len(line) : (i+1)*len(line)])
-		})
-	})
-	b.Run("writer/beside-previous-batch", func(b *testing.B) {
-		// As the store's writer does: the stream holds the previous
-		// batch, fed once durable, and is flushed at the end of a batch.
+	b.Run("beside", func(b *testing.B) {
 		var h Hasher
 		var s Stream
 		b.SetBytes(int64(len(x)))
 		i := 0
 		for b.Loop() {
 			if i == 0 {
-				s.Feed(batch)
+				s.Feed(batch) // fed once durable, as the writer does
 			}
 			h.SumWith(x[:700], x[700:], &s)
 			if i++; i == 1000 {
@@ -274,16 +242,17 @@ func BenchmarkWithStream(b *testing.B) {
 			}
 		}
 	})
-	b.Run("verifier/beside", func(b *testing.B) {
-		run(b, func(h *Hasher, s *Stream, _ hash.Hash, i int) {
-			s.Feed(batch[i*len(line) : (i+1)*len(line)])
-			h.LeafWith(x[:700], x[700:], s)
-		})
-	})
-	b.Run("verifier/apart", func(b *testing.B) {
-		run(b, func(h *Hasher, _ *Stream, g hash.Hash, i int) {
+	b.Run("apart", func(b *testing.B) {
+		var h Hasher
+		g := sha256.New()
+		b.SetBytes(int64(len(x)))
+		i := 0
+		for b.Loop() {
+			h.Sum(x[:700], x[700:])
 			g.Write(batch[i*len(line) : (i+1)*len(line)])
-			h.leafGeneric(x[:700], x[700:])
-		})
+			if i++; i == 1000 {
+				i = 0
+			}
+		}
 	})
 }

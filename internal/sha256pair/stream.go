@@ -8,7 +8,7 @@ import (
 
 // Stream is the SHA-256 digest of a byte stream, such as a segment file,
 // whose blocks are hashed in the spare lanes of a Hasher's digests (see
-// Hasher.SumWith and Hasher.LeafWith) instead of on their own: a record's
+// Hasher.SumWith) instead of on their own: a record's
 // two digests and the file digest then cost about as much as the two.
 //
 // Feed does not copy: the bytes fed must stay unchanged until they are
@@ -25,8 +25,8 @@ type Stream struct {
 	generic hash.Hash
 }
 
-// Feed appends p to the stream. p is hashed later, by SumWith, LeafWith,
-// Flush or Sum, and must not change until then.
+// Feed appends p to the stream. p is hashed later, by SumWith, Flush or
+// Sum, and must not change until then.
 func (s *Stream) Feed(p []byte) {
 	if !useSHANI {
 		if s.generic == nil {
@@ -88,15 +88,6 @@ func (s *Stream) Sum() [Size]byte {
 		binary.BigEndian.PutUint32(out[4*i:], h[i])
 	}
 	return out
-}
-
-// Reset makes s an empty stream.
-func (s *Stream) Reset() {
-	if s.generic != nil {
-		s.generic.Reset()
-	}
-	clear(s.src)
-	*s = Stream{src: s.src[:0], generic: s.generic}
 }
 
 // blocks is the number of whole blocks ready to hash.
