@@ -425,23 +425,28 @@ func putUnixNano(b []byte, ns int64) {
 		month = mp - 9
 		year++
 	}
-	sec := rest / 1e9
-	frac := int(rest % 1e9)
+	sec := int(rest / 1e9)
+	putDateTime(b, int(year), int(month), int(day), sec/3600, sec/60%60, sec%60, int(rest%1e9))
+}
+
+// putDateTime writes a UTC date and time (year 0-9999) with
+// auditlog.TimeFormat into b, which has room for it.
+func putDateTime(b []byte, year, month, day, hour, minute, sec, ns int) {
 	b = b[:len(auditlog.TimeFormat)]
-	put2(b[0:2], int(year/100))
-	put2(b[2:4], int(year%100))
+	put2(b[0:2], year/100)
+	put2(b[2:4], year%100)
 	b[4] = '-'
-	put2(b[5:7], int(month))
+	put2(b[5:7], month)
 	b[7] = '-'
-	put2(b[8:10], int(day))
+	put2(b[8:10], day)
 	b[10] = 'T'
-	put2(b[11:13], int(sec/3600))
+	put2(b[11:13], hour)
 	b[13] = ':'
-	put2(b[14:16], int(sec/60%60))
+	put2(b[14:16], minute)
 	b[16] = ':'
-	put2(b[17:19], int(sec%60))
+	put2(b[17:19], sec)
 	b[19] = '.'
-	putFraction(b[20:29], frac)
+	putFraction(b[20:29], ns)
 	b[29] = 'Z'
 }
 
@@ -485,22 +490,6 @@ func putTime(b []byte, t time.Time) bool {
 		return false
 	}
 	hour, minute, sec := t.Clock()
-	ns := t.Nanosecond()
-	b = b[:len(auditlog.TimeFormat)]
-	put2(b[0:2], year/100)
-	put2(b[2:4], year%100)
-	b[4] = '-'
-	put2(b[5:7], int(month))
-	b[7] = '-'
-	put2(b[8:10], day)
-	b[10] = 'T'
-	put2(b[11:13], hour)
-	b[13] = ':'
-	put2(b[14:16], minute)
-	b[16] = ':'
-	put2(b[17:19], sec)
-	b[19] = '.'
-	putFraction(b[20:29], ns)
-	b[29] = 'Z'
+	putDateTime(b, year, int(month), day, hour, minute, sec, t.Nanosecond())
 	return true
 }
