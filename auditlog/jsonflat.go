@@ -264,8 +264,8 @@ func scanFlatScalar(b []byte, i int) int {
 }
 
 func literalAt(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
+	if end, ok := checkLiteral(b, i, lit); ok {
+		return end
 	}
-	return i + len(lit)
+	return -1
 }
