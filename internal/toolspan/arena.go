@@ -21,16 +21,81 @@ const (
 
 // arena hands out the memory of record strings, payloads, string slices and
 // turn numbers from blocks, so that mapping a batch makes a few dozen
-// allocations instead of several per span. Blocks are never reused: a piece
-// stays valid, and keeps its block alive, as long as anything refers to it.
-// Every piece is capped at its length, so appending to one copies it rather
-// than writing over its neighbour.
+// allocations instead of several per span. Unless reset, blocks are never
+// reused: a piece stays valid, and keeps its block alive, as long as
+// anything refers to it. Every piece is capped at its length, so appending
+// to one copies it rather than writing over its neighbour.
+//
+// An arena that keeps its blocks (see Mapper.Reset) remembers every block
+// it has started, and reset hands them out again from the first: every
+// piece handed out before the reset may then be overwritten.
 //
 // The nil arena allocates every piece on its own, as Map always did.
 type arena struct {
 	free []byte // the unused rest of the current byte block
 	strs []string
 	ints []int64
+
+	keep bool // remember blocks, for reset
+	// The blocks started since the arena was made, in order, and how many
+	// of each the pieces since the last reset have taken: reset hands
+	// out the rest again before making new ones.
+	byteBlocks blockList[byte]
+	strBlocks  blockList[string]
+	intBlocks  blockList[int64]
+}
+
+// blockList remembers the blocks of one kind that a keeping arena has
+// started.
+type blockList[T any] struct {
+	all  [][]T
+	used int
+}
+
+// next returns a block of size elements: a remembered one that the
+// pieces since the last reset have not taken yet, else a new one, which
+// a keeping arena remembers.
+func (l *blockList[T]) next(keep bool, size int) []T {
+	if l.used < len(l.all) {
+		b := l.all[l.used]
+		l.used++
+		return b
+	}
+	b := make([]T, size)
+	if keep {
+		l.all = append(l.all, b)
+		l.used++
+	}
+	return b
+}
+
+// Reset keeps at most maxKeptBytes of byte blocks (and proportionally few
+// string and integer blocks), so that one huge batch does not pin its
+// memory for the life of a pooled Mapper: a 1,000-span batch of typical
+// tool calls takes about 400 KiB.
+const maxKeptBytes = 4 << 20
+
+// reset makes every block the arena has kept available again, dropping
+// the current blocks' unused rest. Every piece handed out before may be
+// overwritten afterwards. Blocks beyond maxKeptBytes are let go; string
+// blocks are cleared so that they do not pin the strings (often views of
+// span data) that they held.
+func (a *arena) reset() {
+	a.free, a.strs, a.ints = nil, nil, nil
+	a.byteBlocks.reset(maxKeptBytes / arenaBytes)
+	for _, b := range a.strBlocks.all[:a.strBlocks.used] {
+		clear(b)
+	}
+	a.strBlocks.reset(maxKeptBytes / arenaBytes)
+	a.intBlocks.reset(maxKeptBytes / arenaBytes)
+}
+
+func (l *blockList[T]) reset(max int) {
+	if len(l.all) > max {
+		clear(l.all[max:])
+		l.all = l.all[:max]
+	}
+	l.used = 0
 }
 
 // bytes returns n bytes (n > 0).
@@ -39,7 +104,7 @@ func (a *arena) bytes(n int) []byte {
 		return make([]byte, n)
 	}
 	if len(a.free) < n {
-		a.free = make([]byte, arenaBytes)
+		a.free = a.byteBlocks.next(a.keep, arenaBytes)
 	}
 	b := a.free[:n:n]
 	a.free = a.free[n:]
@@ -62,7 +127,7 @@ func (a *arena) strings(n int) []string {
 		return make([]string, 0, n)
 	}
 	if cap(a.strs)-len(a.strs) < n {
-		a.strs = make([]string, 0, arenaStrings)
+		a.strs = a.strBlocks.next(a.keep, arenaStrings)[:0]
 	}
 	s := a.strs[len(a.strs) : len(a.strs) : len(a.strs)+n]
 	a.strs = a.strs[:len(a.strs)+n]
@@ -77,7 +142,7 @@ func (a *arena) int64(v int64) *int64 {
 		return p
 	}
 	if len(a.ints) == cap(a.ints) {
-		a.ints = make([]int64, 0, arenaInts)
+		a.ints = a.intBlocks.next(a.keep, arenaInts)[:0]
 	}
 	a.ints = append(a.ints, v)
 	return &a.ints[len(a.ints)-1]
@@ -93,7 +158,7 @@ func (a *arena) canonical(raw []byte) ([]byte, error) {
 	// the source makes spilling out of the block (into a new slice, which
 	// is still correct) all but impossible.
 	if len(a.free) < 2*len(raw)+16 {
-		a.free = make([]byte, arenaBytes)
+		a.free = a.byteBlocks.next(a.keep, arenaBytes)
 	}
 	out, err := auditlog.AppendCanonicalJSON(a.free[:0], raw)
 	if err != nil {
@@ -133,18 +198,37 @@ func (a *arena) join(ss []string, sep string) string {
 
 // A Mapper maps the spans of a batch as Map does, taking the memory of
 // the records' strings and payloads from shared blocks instead of making
-// several allocations per span. The records it returns stay valid as long
-// as they are referenced; each keeps the blocks it uses alive, so a Mapper
-// suits records that are written and dropped together, such as the
-// exporter's batches. The zero Mapper is not ready to use: call
-// NewMapper. Not safe for concurrent use.
+// several allocations per span. The records a Mapper from NewMapper
+// returns stay valid as long as they are referenced; each keeps the blocks
+// it uses alive, so such a Mapper suits records that are written and
+// dropped together, such as a batch. A Mapper from NewReusingMapper goes
+// further and hands the same blocks out again after Reset, for a caller
+// that knows when nothing refers to a batch's records any more. The zero
+// Mapper is not ready to use: call NewMapper or NewReusingMapper. Not safe
+// for concurrent use.
 type Mapper struct {
 	opts Options
 	a    arena
 }
 
-// NewMapper returns a Mapper that maps with opts.
+// NewMapper returns a Mapper that maps with opts and never reuses memory.
 func NewMapper(opts Options) *Mapper { return &Mapper{opts: opts} }
+
+// NewReusingMapper returns a Mapper that maps with opts and keeps the
+// blocks it takes (up to a few MiB; more are let go at Reset), so that
+// after Reset the next batch's records take no new memory. Its records
+// are valid only until the next Reset.
+func NewReusingMapper(opts Options) *Mapper {
+	return &Mapper{opts: opts, a: arena{keep: true}}
+}
+
+// Reset ends the life of every record the Mapper has mapped, and of every
+// string FormatTime has returned: a Mapper from NewReusingMapper writes
+// the next records over their memory, so the caller must first make sure
+// that nothing refers to them any more (anything kept must have been
+// copied). On a Mapper from NewMapper, Reset only starts new blocks, and
+// earlier records stay valid.
+func (m *Mapper) Reset() { m.a.reset() }
 
 // Map is Map with the Mapper's options and memory.
 func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (auditlog.Record, bool) {

@@ -233,3 +233,142 @@ func FuzzFormatTime(f *testing.F) {
 		}
 	})
 }
+
+// TestReusingMapperMatchesMap maps the sample spans in batches through one
+// reusing Mapper, resetting it between batches as the exporter does. Each
+// batch is many copies of the samples in a rotating order, so that every
+// batch lays its pieces out differently over the blocks the previous one
+// used; every record of a batch must equal Map's when the whole batch has
+// been mapped, just before the reset that ends its life.
+func TestReusingMapperMatchesMap(t *testing.T) {
+	var refs []spanRef
+	for _, file := range sampleFiles {
+		refs = append(refs, loadSpans(t, file)...)
+	}
+	opts := Options{MaxPayloadBytes: 4096}
+	m := NewReusingMapper(opts)
+	for batch := range 12 {
+		var got, want []auditlog.Record
+		// Batches of different sizes, from part of one block to several:
+		// some use fewer blocks than the one before, some more.
+		n := 100 + 600*(batch%4)
+		for i := range n {
+			ref := refs[(i*7+batch)%len(refs)]
+			w, wantOK := Map(ref.res, ref.scope, ref.span, opts)
+			var r auditlog.Record
+			ok := m.MapInto(&r, ref.res, ref.scope, ref.span)
+			require.Equal(t, wantOK, ok)
+			if ok {
+				got, want = append(got, r), append(want, w)
+			}
+		}
+		require.NotEmpty(t, got)
+		for i := range got {
+			require.Equal(t, want[i], got[i], "batch %d, record %d", batch, i)
+		}
+		m.Reset()
+	}
+	assert.GreaterOrEqual(t, len(m.a.byteBlocks.all), 3, "the Mapper kept its blocks")
+}
+
+// TestReusingMapperReusesMemory checks that once a reusing Mapper has
+// mapped one batch, mapping another of the same spans after Reset makes
+// no allocation at all, and that without Reset, or with NewMapper, it
+// does.
+func TestReusingMapperReusesMemory(t *testing.T) {
+	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
+	span := typicalSpan()
+	recs := make([]auditlog.Record, 500)
+	mapBatch := func(m *Mapper) {
+		for i := range recs {
+			if !m.MapInto(&recs[i], res, scope, span) {
+				t.Fatal("not a tool span")
+			}
+		}
+	}
+	reusing := NewReusingMapper(Options{})
+	mapBatch(reusing)
+	assert.Zero(t, testing.AllocsPerRun(5, func() {
+		reusing.Reset()
+		mapBatch(reusing)
+	}), "a reusing Mapper after Reset")
+	assert.NotZero(t, testing.AllocsPerRun(5, func() { mapBatch(reusing) }), "a reusing Mapper without Reset")
+
+	fresh := NewMapper(Options{})
+	mapBatch(fresh)
+	assert.NotZero(t, testing.AllocsPerRun(5, func() {
+		fresh.Reset()
+		mapBatch(fresh)
+	}), "a Mapper from NewMapper")
+}
+
+// TestMapperResetKeepsRecordsOfNewMapper checks that Reset on a Mapper
+// from NewMapper leaves the records it mapped intact: only a reusing
+// Mapper hands memory out twice.
+func TestMapperResetKeepsRecordsOfNewMapper(t *testing.T) {
+	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
+	first := typicalSpan()
+	want, ok := Map(res, scope, first, Options{})
+	require.True(t, ok)
+	m := NewMapper(Options{})
+	got, ok := m.Map(res, scope, first)
+	require.True(t, ok)
+	m.Reset()
+	other := typicalSpan()
+	other.Attributes().PutStr("gen_ai.tool.call.arguments", `{"other":"`+strings.Repeat("z", 200)+`"}`)
+	other.SetTraceID(pcommon.TraceID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	for range 200 {
+		_, ok := m.Map(res, scope, other)
+		require.True(t, ok)
+	}
+	assert.Equal(t, want, got)
+}
+
+// TestReusingMapperBoundsKeptMemory maps a batch of payloads far larger
+// than maxKeptBytes: after Reset the Mapper keeps no more than that, and
+// it still maps correctly with what it kept.
+func TestReusingMapperBoundsKeptMemory(t *testing.T) {
+	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
+	span := typicalSpan()
+	// Under the arena's large-piece limit, so that it comes from blocks.
+	args := `{"blob":"` + strings.Repeat("b", arenaBytes/4-64) + `"}`
+	span.Attributes().PutStr("gen_ai.tool.call.arguments", args)
+	m := NewReusingMapper(Options{MaxPayloadBytes: -1})
+	n := 3 * maxKeptBytes / len(args)
+	for range n {
+		_, ok := m.Map(res, scope, span)
+		require.True(t, ok)
+	}
+	require.Greater(t, len(m.a.byteBlocks.all)*arenaBytes, maxKeptBytes, "the batch took more than the bound")
+	m.Reset()
+	assert.LessOrEqual(t, len(m.a.byteBlocks.all)*arenaBytes, maxKeptBytes)
+	assert.LessOrEqual(t, len(m.a.strBlocks.all)*arenaBytes, maxKeptBytes)
+	assert.LessOrEqual(t, len(m.a.intBlocks.all)*arenaBytes, maxKeptBytes)
+
+	want, _ := Map(res, scope, span, Options{MaxPayloadBytes: -1})
+	var got []auditlog.Record
+	for range n {
+		r, ok := m.Map(res, scope, span)
+		require.True(t, ok)
+		got = append(got, r)
+	}
+	for i := range got {
+		require.Equal(t, want, got[i], "record %d", i)
+	}
+}
+
+// TestReusingMapperDropsSpanStrings checks that Reset clears the string
+// blocks: the roles of the last batch, views of its span data, must not
+// stay reachable from a pooled Mapper.
+func TestReusingMapperDropsSpanStrings(t *testing.T) {
+	m := NewReusingMapper(Options{})
+	r, ok := m.Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), typicalSpan())
+	require.True(t, ok)
+	require.Equal(t, []string{"support", "refund_approver"}, r.UserRoles)
+	m.Reset()
+	for _, b := range m.a.strBlocks.all {
+		for _, s := range b {
+			assert.Empty(t, s)
+		}
+	}
+}
