@@ -43,10 +43,17 @@ type auditExporter struct {
 }
 
 // batch is the scratch space of one pushTraces call, pooled because a
-// 1,000-span batch would otherwise allocate half a megabyte of records.
+// 1,000-span batch would otherwise allocate half a megabyte of records and
+// as much again for their strings and payloads.
 type batch struct {
 	recs []auditlog.Record
 	ptrs []*auditlog.Record
+	// mapper holds the memory of the records' strings and payloads. It
+	// is reset, and its memory overwritten by the next batch, only once
+	// nothing refers to the records: putBatch runs after the append that
+	// held them has returned (the store copies what it keeps), never for
+	// a batch whose caller abandoned it to a running append.
+	mapper *toolspan.Mapper
 }
 
 func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error) {
@@ -162,8 +169,12 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	if !e.clientFromData {
 		ctxClient = clientIdentity(client.FromContext(ctx))
 	}
-	// The batch's records share a few blocks of memory, dropped with them.
-	mapper := toolspan.NewMapper(e.mapOpts)
+	// The batch's records share a few blocks of memory, reused by the
+	// next batch that takes b from the pool.
+	if b.mapper == nil {
+		b.mapper = toolspan.NewReusingMapper(e.mapOpts)
+	}
+	mapper := b.mapper
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource()
 		clientID := ctxClient
@@ -231,8 +242,13 @@ func (e *auditExporter) putBatch(b *batch) {
 	if cap(b.recs) > maxPooledRecords {
 		return
 	}
-	clear(b.recs) // drop references to span strings
+	// Drop the references to span data, and to the mapper's memory,
+	// before that memory is handed out again.
+	clear(b.recs)
 	clear(b.ptrs)
 	b.recs, b.ptrs = b.recs[:0], b.ptrs[:0]
+	if b.mapper != nil {
+		b.mapper.Reset()
+	}
 	e.batches.Put(b)
 }
