@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
-
-	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // chain is the writer state of one chain directory. All methods run with
@@ -34,10 +31,9 @@ type chain struct {
 	segSize  int64
 	segStart time.Time
 	segSum   *summaryBuilder
-	// segHash is the SHA-256 of the active segment's durable bytes, for
-	// its seal. A batch's bytes are fed to it once durable and hashed
-	// beside the next batch's record digests (see append).
-	segHash *sha256pair.Stream
+	// segDigest is the digest of the active segment's durable records,
+	// for its seal (see recordsDigest).
+	segDigest *recordsDigest
 
 	// sealIdx lists the chain's seals (segment → SHA-256 of the seal
 	// text) for the seal index; nil until the first seal after Open.
@@ -60,11 +56,9 @@ type chain struct {
 	// next append reloads the chain from disk first.
 	broken error
 
-	// buf is the batch's write buffer; bufPrev the previous batch's,
-	// which segHash may still read.
-	buf, bufPrev, tmp []byte
-	stored            []tlog.Hash
-	hasher            recordHasher
+	buf, tmp []byte // the batch's write buffer; scratch for reload
+	stored   []tlog.Hash
+	hasher   recordHasher
 }
 
 func (c *chain) path(name string) string { return filepath.Join(c.dir, name) }
@@ -218,6 +212,7 @@ func (c *chain) openLast(name string) error {
 		return fmt.Errorf("chain %q: segment %s should start at seq %d (run otelaudit verify)", c.name, name, c.next)
 	}
 	sum := newSummaryBuilder(c.id, name, first)
+	digest := newRecordsDigest()
 	var rec Record
 	off := 0
 	var cutErr error
@@ -228,10 +223,13 @@ func (c *chain) openLast(name string) error {
 			break
 		}
 		line := data[off : off+nl]
-		if err := c.checkNext(line, &rec); err != nil {
+		leaf, err := c.checkNext(line, &rec)
+		if err != nil {
 			cutErr = err
 			break
 		}
+		digest.add(leaf, c.hasher.sum)
+		digest.commit()
 		sum.add(&rec, nl+1)
 		c.next, c.prevHash = rec.Seq+1, rec.Hash
 		if sum.s.Count == 1 {
@@ -263,9 +261,7 @@ func (c *chain) openLast(name string) error {
 		}
 	}
 	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
-	c.segHash = new(sha256pair.Stream)
-	c.segHash.Feed(data[:off])
-	c.segHash.Flush()
+	c.segDigest = digest
 	if sum.s.Count == 0 {
 		c.segStart = c.opts.clock()
 	}
@@ -277,28 +273,29 @@ func (c *chain) openLast(name string) error {
 const hashMemberLen = len(`,"hash":"`) + len(ZeroHash) + len(`"`)
 
 // checkNext decodes line into rec and checks that it is the canonical,
-// correctly hashed record that must come next in this chain.
-func (c *chain) checkNext(line []byte, rec *Record) error {
+// correctly hashed record that must come next in this chain. It returns
+// the record's leaf hash; its record hash is left in c.hasher.sum.
+func (c *chain) checkNext(line []byte, rec *Record) (tlog.Hash, error) {
 	if err := DecodeRecord(line, rec); err != nil {
-		return err
+		return tlog.Hash{}, err
 	}
 	enc, hashAt := rec.encode(c.tmp[:0], true, false)
 	c.tmp = enc
 	if !bytes.Equal(enc, line) {
-		return errors.New("record is not in canonical form")
+		return tlog.Hash{}, errors.New("record is not in canonical form")
 	}
-	c.hasher.hash(enc[:hashAt], enc[hashAt+hashMemberLen:])
+	leaf := c.hasher.hash(enc[:hashAt], enc[hashAt+hashMemberLen:])
 	switch {
 	case !c.hasher.matches(rec.Hash):
-		return errors.New("hash does not match content")
+		return leaf, errors.New("hash does not match content")
 	case rec.ChainID != c.id:
-		return fmt.Errorf("chain_id %q", rec.ChainID)
+		return leaf, fmt.Errorf("chain_id %q", rec.ChainID)
 	case rec.Seq != c.next:
-		return fmt.Errorf("seq %d", rec.Seq)
+		return leaf, fmt.Errorf("seq %d", rec.Seq)
 	case rec.PrevHash != c.prevHash:
-		return errors.New("prev_hash does not link")
+		return leaf, errors.New("prev_hash does not link")
 	}
-	return nil
+	return leaf, nil
 }
 
 func (c *chain) validRecordAfter(data []byte) bool {
@@ -500,7 +497,9 @@ func (c *chain) append(recs []*Record) error {
 		var hashAt int
 		r.Hash = ZeroHash
 		buf, hashAt = r.encode(buf, true, c.opts.canonicalPayloads)
-		stored = front.push(c.hasher.hashWith(buf[start:hashAt], buf[hashAt+hashMemberLen:], c.segHash), stored)
+		leaf := c.hasher.hash(buf[start:hashAt], buf[hashAt+hashMemberLen:])
+		stored = front.push(leaf, stored)
+		c.segDigest.add(leaf, c.hasher.sum)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])
 		copy(buf[hashAt+len(`,"hash":"`):], hexHash)
@@ -508,9 +507,6 @@ func (c *chain) append(recs []*Record) error {
 		prev = r.Hash
 		buf = append(buf, '\n')
 	}
-	// The previous batch's bytes are hashed now: its buffer is the next
-	// batch's.
-	c.segHash.Flush()
 	c.buf, c.stored = buf, stored
 
 	// One write and one fsync for the batch. (Writing it in chunks as it
@@ -521,14 +517,12 @@ func (c *chain) append(recs []*Record) error {
 		err = c.seg.Sync()
 	}
 	if err != nil {
+		c.segDigest.discard()
 		c.rollback()
 		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), c.next, err)
 	}
-	// Durable: into the segment digest, hashed beside the next batch's
-	// records (or at the seal), from this buffer, which the next batch
-	// leaves alone.
-	c.segHash.Feed(buf)
-	c.buf, c.bufPrev = c.bufPrev, c.buf
+	// Durable: only now do the records count for the seal.
+	c.segDigest.commit()
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
@@ -592,7 +586,7 @@ func (c *chain) createSegment(now time.Time) error {
 	}
 	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
 	c.segSum = newSummaryBuilder(c.id, name, c.next)
-	c.segHash = new(sha256pair.Stream)
+	c.segDigest = newRecordsDigest()
 	return nil
 }
 
@@ -612,8 +606,7 @@ func (c *chain) seal() error {
 	}
 	seal := sealFor(sum, canon)
 	seal.SegmentBytes = c.segSize
-	segSum := c.segHash.Sum()
-	seal.SegmentSHA256 = hex.EncodeToString(segSum[:])
+	seal.RecordsSHA256 = c.segDigest.sum()
 	signed, err := note.Sign(&note.Note{Text: string(seal.Text())}, c.opts.signer)
 	if err != nil {
 		return fmt.Errorf("chain %q: signing seal: %w", c.name, err)
@@ -631,7 +624,7 @@ func (c *chain) seal() error {
 		c.log.Warn("writing the seal index failed", zap.Error(err))
 	}
 	c.seg.Close()
-	c.seg, c.segSum, c.segHash = nil, nil, nil
+	c.seg, c.segSum, c.segDigest = nil, nil, nil
 	return c.checkpoint()
 }
 

@@ -353,9 +353,8 @@ func TestSealSegmentDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 		data, _ := os.ReadFile(filepath.Join(chainDir, sg))
-		h := sha256.Sum256(data)
-		if !seal.HasSegmentDigest() || seal.SegmentSHA256 != hex.EncodeToString(h[:]) || seal.SegmentBytes != int64(len(data)) {
-			t.Errorf("%s: seal digest %s (%d bytes), file %x (%d bytes)", sg, seal.SegmentSHA256, seal.SegmentBytes, h, len(data))
+		if want := recordsDigestOf(t, data); seal.RecordsSHA256 != want || seal.SegmentSHA256 != "" || seal.SegmentBytes != int64(len(data)) || !seal.Proves(data) {
+			t.Errorf("%s: seal digest %s (%d bytes), file's %s (%d bytes)", sg, seal.RecordsSHA256, seal.SegmentBytes, want, len(data))
 		}
 		if got, ok := idx.Seal(sg, msg); !ok || got != seal {
 			t.Errorf("%s: seal index does not vouch for the seal (%v)", sg, ok)
@@ -370,30 +369,38 @@ func TestSealSegmentDigest(t *testing.T) {
 	}
 }
 
-// TestSealFormats round-trips v1 and v2 seal texts and rejects malformed
-// digests.
+// TestSealFormats round-trips v1, v2 and v3 seal texts and rejects
+// malformed digests.
 func TestSealFormats(t *testing.T) {
 	v1 := Seal{Chain: "o/general", Segment: SegmentName(0), FirstSeq: 0, Count: 3, FirstPrevHash: ZeroHash, LastHash: strings.Repeat("1", 64), SummarySHA256: strings.Repeat("2", 64)}
 	v2 := v1
 	v2.SegmentBytes, v2.SegmentSHA256 = 1234, strings.Repeat("3", 64)
-	for _, s := range []Seal{v1, v2} {
+	v3 := v1
+	v3.SegmentBytes, v3.RecordsSHA256 = 1234, strings.Repeat("4", 64)
+	for _, s := range []Seal{v1, v2, v3} {
 		got, err := ParseSeal(s.Text())
 		if err != nil || got != s {
 			t.Fatalf("round trip of\n%s: %+v %v", s.Text(), got, err)
 		}
 	}
-	if !strings.HasPrefix(string(v1.Text()), "otelaudit seal v1\n") || !strings.HasPrefix(string(v2.Text()), "otelaudit seal v2\n") {
-		t.Fatalf("headers:\n%s\n%s", v1.Text(), v2.Text())
+	if !strings.HasPrefix(string(v1.Text()), "otelaudit seal v1\n") || !strings.HasPrefix(string(v2.Text()), "otelaudit seal v2\n") ||
+		!strings.HasPrefix(string(v3.Text()), "otelaudit seal v3\n") || !strings.HasSuffix(string(v3.Text()), "\nsegment_bytes 1234\nsegment_records_sha256 "+v3.RecordsSHA256+"\n") {
+		t.Fatalf("headers:\n%s\n%s\n%s", v1.Text(), v2.Text(), v3.Text())
 	}
 	for name, text := range map[string]string{
-		"v2 without digest": strings.Replace(string(v2.Text()), "segment_sha256 "+v2.SegmentSHA256+"\n", "", 1),
-		"v1 with digest":    strings.Replace(string(v2.Text()), "seal v2", "seal v1", 1),
-		"uppercase digest":  strings.Replace(string(v2.Text()), v2.SegmentSHA256, strings.Repeat("A", 64), 1),
-		"short digest":      strings.Replace(string(v2.Text()), v2.SegmentSHA256, "abc", 1),
-		"negative size":     strings.Replace(string(v2.Text()), "segment_bytes 1234", "segment_bytes -1", 1),
-		"size not a number": strings.Replace(string(v2.Text()), "segment_bytes 1234", "segment_bytes 12x", 1),
-		"repeated key":      string(v2.Text()) + "count 3\n",
-		"unknown header":    strings.Replace(string(v2.Text()), "seal v2", "seal v3", 1),
+		"v2 without digest":      strings.Replace(string(v2.Text()), "segment_sha256 "+v2.SegmentSHA256+"\n", "", 1),
+		"v1 with digest":         strings.Replace(string(v2.Text()), "seal v2", "seal v1", 1),
+		"uppercase digest":       strings.Replace(string(v2.Text()), v2.SegmentSHA256, strings.Repeat("A", 64), 1),
+		"short digest":           strings.Replace(string(v2.Text()), v2.SegmentSHA256, "abc", 1),
+		"negative size":          strings.Replace(string(v2.Text()), "segment_bytes 1234", "segment_bytes -1", 1),
+		"size not a number":      strings.Replace(string(v2.Text()), "segment_bytes 1234", "segment_bytes 12x", 1),
+		"repeated key":           string(v2.Text()) + "count 3\n",
+		"unknown header":         strings.Replace(string(v3.Text()), "seal v3", "seal v4", 1),
+		"v3 with file digest":    strings.Replace(string(v2.Text()), "seal v2", "seal v3", 1),
+		"v2 with records digest": strings.Replace(string(v3.Text()), "seal v3", "seal v2", 1),
+		"v3 without size":        strings.Replace(string(v3.Text()), "segment_bytes 1234\n", "", 1),
+		"v3 uppercase digest":    strings.Replace(string(v3.Text()), v3.RecordsSHA256, strings.Repeat("A", 64), 1),
+		"v3 both digests":        string(v3.Text()) + "segment_sha256 " + v2.SegmentSHA256 + "\n",
 	} {
 		if _, err := ParseSeal([]byte(text)); err == nil {
 			t.Errorf("%s: ParseSeal accepts\n%s", name, text)
@@ -417,9 +424,9 @@ func TestSealFormats(t *testing.T) {
 	}
 }
 
-// TestVerifySealDigestAndIndex tampers with what v2 seals and the seal
-// index add, and checks that a store written before them (v1 seals, no
-// index) still verifies.
+// TestVerifySealDigestAndIndex tampers with what v2 and v3 seals and the
+// seal index add, and checks that stores written before them (v1 seals and
+// no index, v2 seals) still verify.
 func TestVerifySealDigestAndIndex(t *testing.T) {
 	k := newTestKeys(t, "test")
 	// resign rewrites the seal of segment i of chain general with edit
@@ -465,19 +472,36 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 			name: "old store: v1 seals and no seal index",
 			tamper: func(t *testing.T, f *fixture) {
 				for i := range f.segs[:len(f.segs)-1] {
-					resign(t, f, i, func(s *Seal) { s.SegmentSHA256, s.SegmentBytes = "", 0 })
+					resign(t, f, i, func(s *Seal) { s.RecordsSHA256, s.SegmentBytes = "", 0 })
 				}
 				os.Remove(f.path("general", SealIndexFile))
 			},
 			allSame: true,
 		},
 		{
-			name: "seal with a wrong file digest, signed",
+			name: "v2 store: seals with file digests",
 			tamper: func(t *testing.T, f *fixture) {
-				resign(t, f, 1, func(s *Seal) { s.SegmentSHA256 = strings.Repeat("0", 64) })
+				for i := range f.segs[:len(f.segs)-1] {
+					resign(t, f, i, func(s *Seal) { s.RecordsSHA256, s.SegmentSHA256 = "", f.fileSHA256(i) })
+				}
+			},
+			allSame: true,
+		},
+		{
+			name: "v2 seal with a wrong file digest, signed",
+			tamper: func(t *testing.T, f *fixture) {
+				resign(t, f, 1, func(s *Seal) { s.RecordsSHA256, s.SegmentSHA256 = "", strings.Repeat("0", 64) })
 			},
 			kind: KindSealMismatch, file: "1.jsonl",
 			fastOK: true,
+		},
+		{
+			name: "seal with a wrong records digest, signed",
+			tamper: func(t *testing.T, f *fixture) {
+				resign(t, f, 1, func(s *Seal) { s.RecordsSHA256 = strings.Repeat("0", 64) })
+			},
+			kind: KindSealMismatch, file: "1.jsonl",
+			allSame: true,
 		},
 		{
 			name: "seal with a wrong file size, signed",
@@ -492,7 +516,7 @@ func TestVerifySealDigestAndIndex(t *testing.T) {
 			tamper: func(t *testing.T, f *fixture) {
 				p := f.path("general", sealName(f.segs[1]))
 				msg, _ := os.ReadFile(p)
-				i := bytes.Index(msg, []byte("segment_sha256 ")) + len("segment_sha256 ")
+				i := bytes.Index(msg, []byte("segment_records_sha256 ")) + len("segment_records_sha256 ")
 				msg[i] ^= 1
 				os.WriteFile(p, msg, 0o600)
 			},
@@ -807,7 +831,7 @@ func lineEdit(t *testing.T, k testKeys, active bool, edit func(line, member stri
 }
 
 // TestPythonVerifierSegmentDigest: scripts/verify_chain.py checks the
-// segment digest of v2 seals (it cannot check their signatures: a seal
+// digests of v3 and v2 seals (it cannot check their signatures: a seal
 // edited by hand stands in for one signed with a wrong digest).
 func TestPythonVerifierSegmentDigest(t *testing.T) {
 	py, err := exec.LookPath("python3")
@@ -815,20 +839,65 @@ func TestPythonVerifierSegmentDigest(t *testing.T) {
 		t.Skip("python3 is not installed")
 	}
 	k := newTestKeys(t, "test")
-	dir := buildTamperStore(t, k)
 	script := filepath.Join("scripts", "verify_chain.py")
-	if out, err := exec.Command(py, script, dir, "general").CombinedOutput(); err != nil {
-		t.Fatalf("intact store: %v\n%s", err, out)
+	// run returns the script's output, failing the test unless it exits
+	// with want.
+	run := func(t *testing.T, dir string, want int) string {
+		out, err := exec.Command(py, script, dir, "general").CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Fatalf("exit status %d, want %d:\n%s", code, want, out)
+		}
+		return string(out)
 	}
-	segs, _ := listSegments(filepath.Join(dir, "general"))
-	p := filepath.Join(dir, "general", sealName(segs[1]))
-	msg, _ := os.ReadFile(p)
-	i := bytes.Index(msg, []byte("segment_sha256 ")) + len("segment_sha256 ")
-	msg[i] ^= 1
-	os.WriteFile(p, msg, 0o600)
-	out, err := exec.Command(py, script, dir, "general").CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
-		!strings.Contains(string(out), "FAIL chain=general "+segs[1]+": file does not match the size and SHA-256 in its seal") {
-		t.Fatalf("edited seal digest: %v\n%s", err, out)
+	// editSeal rewrites the text of the seal of segment 1 in place,
+	// keeping its (now wrong) signature.
+	editSeal := func(t *testing.T, dir string, edit func(text string, data []byte) string) string {
+		segs, _ := listSegments(filepath.Join(dir, "general"))
+		p := filepath.Join(dir, "general", sealName(segs[1]))
+		msg, _ := os.ReadFile(p)
+		data, _ := os.ReadFile(filepath.Join(dir, "general", segs[1]))
+		text, sig, _ := strings.Cut(string(msg), "\n\n")
+		os.WriteFile(p, []byte(edit(text+"\n", data)+"\n"+sig), 0o600)
+		return segs[1]
+	}
+	flipDigest := func(key string) func(string, []byte) string {
+		return func(text string, _ []byte) string {
+			i := strings.Index(text, key+" ") + len(key) + 1
+			return text[:i] + string(text[i]^1) + text[i+1:]
+		}
+	}
+	// toV2 turns a v3 seal text into the v2 text of the same segment,
+	// with its file's SHA-256 flipped or not.
+	toV2 := func(flip bool) func(string, []byte) string {
+		return func(text string, data []byte) string {
+			text = strings.Replace(text, "seal v3", "seal v2", 1)
+			text = text[:strings.Index(text, "segment_records_sha256 ")]
+			sum := []byte(fileSHA256(data))
+			if flip {
+				sum[0] ^= 1
+			}
+			return text + "segment_sha256 " + string(sum) + "\n"
+		}
+	}
+
+	dir := buildTamperStore(t, k)
+	run(t, dir, 0)
+	seg := editSeal(t, dir, flipDigest("segment_records_sha256"))
+	if out := run(t, dir, 1); !strings.Contains(out, "FAIL chain=general "+seg+": records do not match the size and digest in its seal") {
+		t.Fatalf("edited v3 seal digest:\n%s", out)
+	}
+
+	dir = buildTamperStore(t, k)
+	editSeal(t, dir, toV2(false))
+	run(t, dir, 0)
+	seg = editSeal(t, dir, flipDigest("segment_sha256"))
+	if out := run(t, dir, 1); !strings.Contains(out, "FAIL chain=general "+seg+": file does not match the size and SHA-256 in its seal") {
+		t.Fatalf("edited v2 seal digest:\n%s", out)
 	}
 }

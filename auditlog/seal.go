@@ -177,9 +177,11 @@ func (s *Summary) ContainsConversation(id string) bool {
 
 // Seal is the signed statement that closes a segment: it fixes the
 // segment's place in the chain and, through SummarySHA256, its summary.
-// A v2 seal (written since the segment digest was added) also commits to
-// the segment file itself, so that a reader can prove a sealed segment
-// with one SHA-256 pass over the file instead of checking every record.
+// Since v2 it also commits to the segment file's bytes, so that a reader
+// can prove a sealed segment without checking every record (Proves): a v2
+// seal by the file's SHA-256, a v3 seal (written now) by a digest of its
+// records' leaf and record hashes, which the writer has at hand and so
+// costs it one SHA-256 block per record instead of a pass over the file.
 type Seal struct {
 	Chain         string
 	Segment       string
@@ -188,31 +190,42 @@ type Seal struct {
 	FirstPrevHash string
 	LastHash      string
 	SummarySHA256 string
-	// SegmentSHA256 is the lowercase hex SHA-256 of the whole segment file
-	// and SegmentBytes its size; "" and 0 in a v1 seal.
+	// SegmentBytes is the size of the segment file; 0 in a v1 seal.
+	SegmentBytes int64
+	// SegmentSHA256 is the lowercase hex SHA-256 of the whole segment
+	// file: v2 seals only.
 	SegmentSHA256 string
-	SegmentBytes  int64
+	// RecordsSHA256 is the lowercase hex SHA-256 of the segment's records
+	// in file order, each as 64 bytes: its RFC 6962 leaf hash (of its line
+	// without the hash member) and its record hash (the hash member's
+	// value, hex-decoded). v3 seals only; see recordsDigest.
+	RecordsSHA256 string
 }
 
 const (
 	sealHeaderV1 = "otelaudit seal v1"
-	sealHeader   = "otelaudit seal v2"
+	sealHeaderV2 = "otelaudit seal v2"
+	sealHeader   = "otelaudit seal v3"
 )
 
 // HasSegmentDigest reports whether the seal commits to the segment file's
-// bytes (a v2 seal).
-func (s Seal) HasSegmentDigest() bool { return s.SegmentSHA256 != "" }
+// bytes (a v2 or v3 seal), so that Proves can take the file as a whole.
+func (s Seal) HasSegmentDigest() bool { return s.SegmentSHA256 != "" || s.RecordsSHA256 != "" }
 
 // Text returns the seal's note text: a header line, then one
-// "key value" line per field. A seal without a segment digest is written
-// in the v1 form.
+// "key value" line per field. The version follows the digest the seal
+// carries: RecordsSHA256 (v3), SegmentSHA256 (v2), or neither (v1).
 func (s Seal) Text() []byte {
-	if !s.HasSegmentDigest() {
-		return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\n",
-			sealHeaderV1, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256)
+	const v1 = "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\n"
+	switch {
+	case s.RecordsSHA256 != "":
+		return fmt.Appendf(nil, v1+"segment_bytes %d\nsegment_records_sha256 %s\n",
+			sealHeader, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256, s.SegmentBytes, s.RecordsSHA256)
+	case s.SegmentSHA256 != "":
+		return fmt.Appendf(nil, v1+"segment_bytes %d\nsegment_sha256 %s\n",
+			sealHeaderV2, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256, s.SegmentBytes, s.SegmentSHA256)
 	}
-	return fmt.Appendf(nil, "%s\nchain %s\nsegment %s\nfirst_seq %d\ncount %d\nfirst_prev_hash %s\nlast_hash %s\nsummary_sha256 %s\nsegment_bytes %d\nsegment_sha256 %s\n",
-		sealHeader, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256, s.SegmentBytes, s.SegmentSHA256)
+	return fmt.Appendf(nil, v1, sealHeaderV1, s.Chain, s.Segment, s.FirstSeq, s.Count, s.FirstPrevHash, s.LastHash, s.SummarySHA256)
 }
 
 // sealFor returns the seal of a segment with summary sum, whose canonical
@@ -254,12 +267,18 @@ func parseKV(text, header string, keys ...string) (map[string]string, error) {
 	return m, nil
 }
 
-// ParseSeal parses a seal note text, v1 or v2.
+// ParseSeal parses a seal note text, v1, v2 or v3.
 func ParseSeal(text []byte) (Seal, error) {
 	keys := []string{"chain", "segment", "first_seq", "count", "first_prev_hash", "last_hash", "summary_sha256"}
-	header := sealHeaderV1
-	if strings.HasPrefix(string(text), sealHeader+"\n") {
-		header, keys = sealHeader, append(keys, "segment_bytes", "segment_sha256")
+	header, digestKey := sealHeaderV1, ""
+	switch {
+	case strings.HasPrefix(string(text), sealHeader+"\n"):
+		header, digestKey = sealHeader, "segment_records_sha256"
+	case strings.HasPrefix(string(text), sealHeaderV2+"\n"):
+		header, digestKey = sealHeaderV2, "segment_sha256"
+	}
+	if digestKey != "" {
+		keys = append(keys, "segment_bytes", digestKey)
 	}
 	m, err := parseKV(string(text), header, keys...)
 	if err != nil {
@@ -272,13 +291,20 @@ func ParseSeal(text []byte) (Seal, error) {
 	if s.Count, err = strconv.ParseUint(m["count"], 10, 64); err != nil {
 		return Seal{}, fmt.Errorf("seal count %q: %w", m["count"], err)
 	}
+	if digestKey == "" {
+		return s, nil
+	}
+	if s.SegmentBytes, err = strconv.ParseInt(m["segment_bytes"], 10, 64); err != nil || s.SegmentBytes < 0 {
+		return Seal{}, fmt.Errorf("seal segment_bytes %q: not a size", m["segment_bytes"])
+	}
+	digest := m[digestKey]
+	if !isLowerHex(digest, 2*sha256.Size) {
+		return Seal{}, fmt.Errorf("seal %s %q: not a lowercase hex SHA-256", digestKey, truncate(digest, 70))
+	}
 	if header == sealHeader {
-		if s.SegmentBytes, err = strconv.ParseInt(m["segment_bytes"], 10, 64); err != nil || s.SegmentBytes < 0 {
-			return Seal{}, fmt.Errorf("seal segment_bytes %q: not a size", m["segment_bytes"])
-		}
-		if s.SegmentSHA256 = m["segment_sha256"]; !isLowerHex(s.SegmentSHA256, 2*sha256.Size) {
-			return Seal{}, fmt.Errorf("seal segment_sha256 %q: not a lowercase hex SHA-256", truncate(s.SegmentSHA256, 70))
-		}
+		s.RecordsSHA256 = digest
+	} else {
+		s.SegmentSHA256 = digest
 	}
 	return s, nil
 }

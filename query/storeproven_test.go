@@ -3,6 +3,8 @@ package query
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -31,7 +33,7 @@ func toV1Store(t *testing.T, dir string, signer note.Signer, verifiers note.Veri
 		require.NoError(t, err)
 		seal, err := auditlog.OpenSeal(msg, verifiers)
 		require.NoError(t, err)
-		seal.SegmentSHA256, seal.SegmentBytes = "", 0
+		seal.RecordsSHA256, seal.SegmentSHA256, seal.SegmentBytes = "", "", 0
 		out, err := note.Sign(&note.Note{Text: string(seal.Text())}, signer)
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(string(out), "otelaudit seal v1\n"))
@@ -39,6 +41,34 @@ func toV1Store(t *testing.T, dir string, signer note.Signer, verifiers note.Veri
 	}
 	idx, _ := filepath.Glob(filepath.Join(dir, "*", auditlog.SealIndexFile))
 	require.NotEmpty(t, idx)
+	for _, p := range idx {
+		require.NoError(t, os.Remove(p))
+	}
+}
+
+// toV2Store rewrites every seal of the store in dir as the v2 seal an
+// older writer signed, with the SHA-256 of its segment file, and removes
+// the seal indexes (which list the seals as they were).
+func toV2Store(t *testing.T, dir string, signer note.Signer, verifiers note.Verifiers) {
+	t.Helper()
+	seals, err := filepath.Glob(filepath.Join(dir, "*", "*.seal"))
+	require.NoError(t, err)
+	require.NotEmpty(t, seals)
+	for _, p := range seals {
+		msg, err := os.ReadFile(p)
+		require.NoError(t, err)
+		seal, err := auditlog.OpenSeal(msg, verifiers)
+		require.NoError(t, err)
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(p), seal.Segment))
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		seal.RecordsSHA256, seal.SegmentSHA256 = "", hex.EncodeToString(sum[:])
+		out, err := note.Sign(&note.Note{Text: string(seal.Text())}, signer)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(out), "otelaudit seal v2\n"))
+		require.NoError(t, os.WriteFile(p, out, 0o600))
+	}
+	idx, _ := filepath.Glob(filepath.Join(dir, "*", auditlog.SealIndexFile))
 	for _, p := range idx {
 		require.NoError(t, os.Remove(p))
 	}
@@ -197,11 +227,43 @@ func TestStoreSealDigestAndIndexTamper(t *testing.T) {
 		wantRecs bool   // the records are still returned
 	}{
 		{
-			name: "seal signed with a wrong segment digest",
+			name: "seal signed with a wrong records digest",
 			tamper: func(t *testing.T, st *testStore, chain string) {
+				resignSeal(t, st, segmentWith(t, chain, `"page":3`), func(s *auditlog.Seal) { s.RecordsSHA256 = strings.Repeat("0", 64) })
+			},
+			kind: auditlog.KindSealMismatch, file: ".jsonl", wantRecs: true,
+		},
+		{
+			name: "v2 format: untouched",
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				toV2Store(t, st.dir, st.signer, st.verifiers)
+			},
+			wantRecs: true,
+		},
+		{
+			name: "v2 format: seal signed with a wrong file digest",
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				toV2Store(t, st.dir, st.signer, st.verifiers)
 				resignSeal(t, st, segmentWith(t, chain, `"page":3`), func(s *auditlog.Seal) { s.SegmentSHA256 = strings.Repeat("0", 64) })
 			},
 			kind: auditlog.KindSealMismatch, file: ".jsonl", wantRecs: true,
+		},
+		{
+			name: "v2 format: a field modified in a read segment",
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				toV2Store(t, st.dir, st.signer, st.verifiers)
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
+			},
+			kind: auditlog.KindModified, file: ".jsonl",
+		},
+		{
+			name: "a field modified in a read segment",
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				seg := segmentWith(t, chain, `"page":3`)
+				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
+			},
+			kind: auditlog.KindModified, file: ".jsonl",
 		},
 		{
 			name: "seal signed with a wrong segment size",

@@ -37,8 +37,9 @@ type segResult struct {
 }
 
 // readSegment reads one segment and proves it. A sealed segment whose seal
-// commits to the file's SHA-256 is proven by that one hash, and only the
-// lines that may match are decoded (readProven); any other segment, and
+// commits to the file's bytes is proven by them (auditlog.Seal.Proves: one
+// hash of the file for a v2 seal, the leaf hashes of its lines for v3),
+// and only the lines that may match are decoded (readProven); any other segment, and
 // one whose file does not match its seal, has every line re-verified on
 // its own: record syntax, canonical form, hash (or, for records the latest
 // checkpoint covers, Merkle leaf), chain id, sequence and hash links
@@ -58,10 +59,10 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 	data := *buf
 	var h lineHasher
 	if seal := s.seal; seal != nil && seal.HasSegmentDigest() && !active && !s.leaves {
-		if h.fileMatches(data, seal) {
+		if seal.Proves(data) {
 			return c.readProven(s, data)
 		}
-		addf(-1, auditlog.KindSealMismatch, "segment file (%d bytes) does not match the size and SHA-256 its seal signs", len(data))
+		addf(-1, auditlog.KindSealMismatch, "segment file (%d bytes) does not match the size and digest its seal signs", len(data))
 	}
 	var (
 		rec      auditlog.Record
@@ -430,16 +431,4 @@ func (l *lineHasher) leaf(a, b []byte) tlog.Hash {
 	h.Write(b)
 	h.Sum(l.sum[:0])
 	return l.sum
-}
-
-// fileMatches reports whether data is the segment file a seal commits to.
-func (l *lineHasher) fileMatches(data []byte, seal *auditlog.Seal) bool {
-	if int64(len(data)) != seal.SegmentBytes {
-		return false
-	}
-	h := l.reset()
-	h.Write(data)
-	h.Sum(l.sum[:0])
-	hex.Encode(l.hexSum[:], l.sum[:])
-	return string(l.hexSum[:]) == seal.SegmentSHA256
 }

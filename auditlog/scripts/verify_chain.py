@@ -14,8 +14,9 @@ by record, that
 that the RFC 6962 Merkle root over the records (leaf i = SHA-256 of
 0x00 || canonical bytes of record i without "hash") equals the root in the
 chain's latest checkpoint (C2SP tlog-checkpoint: origin, size, base64 root),
-and that each sealed segment file has the size and SHA-256 its seal states
-(v2 seals). A prune marker ("prune" file) lets it start from the cut: its
+and that each sealed segment file has the size and digest its seal states:
+the SHA-256 of the file (v2 seals), or the SHA-256 of each record's leaf hash
+followed by its record hash (v3 seals, segment_records_sha256). A prune marker ("prune" file) lets it start from the cut: its
 frontier stands for the removed records.
 
 Signatures are not checked: Ed25519 is not in the standard library. Check
@@ -152,12 +153,14 @@ def verify_chain(chain_dir):
         with open(os.path.join(chain_dir, name), "rb") as f:
             data = f.read()
         seal = os.path.join(chain_dir, name[: -len(".jsonl")] + ".seal")
+        seal_kv = {}
         if os.path.exists(seal):
-            kv = dict(l.split(" ", 1) for l in note_text(seal).splitlines()[1:])
-            if "segment_sha256" in kv and (
-                int(kv["segment_bytes"]) != len(data) or hashlib.sha256(data).hexdigest() != kv["segment_sha256"]
+            seal_kv = dict(l.split(" ", 1) for l in note_text(seal).splitlines()[1:])
+            if "segment_sha256" in seal_kv and (
+                int(seal_kv["segment_bytes"]) != len(data) or hashlib.sha256(data).hexdigest() != seal_kv["segment_sha256"]
             ):
                 problems.append("%s: file does not match the size and SHA-256 in its seal" % name)
+        records_digest = hashlib.sha256()  # for a v3 seal
         lines = data.split(b"\n")
         if lines[-1] != b"":
             problems.append("%s: trailing bytes without newline" % name)
@@ -180,9 +183,19 @@ def verify_chain(chain_dir):
             if rec["prev_hash"] != prev:
                 problems.append("%s: prev_hash does not link" % where)
             seq, prev = rec["seq"] + 1, claimed
-            front.push(hashlib.sha256(b"\x00" + body).digest())
+            leaf = hashlib.sha256(b"\x00" + body).digest()
+            front.push(leaf)
+            try:
+                records_digest.update(leaf + bytes.fromhex(claimed))
+            except (TypeError, ValueError):  # not hex: reported above
+                records_digest.update(b"-")
             if cp and front.n == cp[1]:
                 cp_root = front.root()
+        if "segment_records_sha256" in seal_kv and (
+            int(seal_kv["segment_bytes"]) != len(data)
+            or records_digest.hexdigest() != seal_kv["segment_records_sha256"]
+        ):
+            problems.append("%s: records do not match the size and digest in its seal" % name)
     if cp:
         if cp_root is None and cp[1] == front.n:
             cp_root = front.root()

@@ -1,0 +1,129 @@
+package auditlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// recordsDigestOf computes a v3 seal's records digest of a segment file
+// the slow way, record by record from its decoded form, as a reader in
+// another language would (scripts/verify_chain.py does the same).
+func recordsDigestOf(t *testing.T, data []byte) string {
+	t.Helper()
+	h := sha256.New()
+	for line := range bytes.Lines(data) {
+		var r Record
+		if err := DecodeRecord(bytes.TrimSuffix(line, []byte("\n")), &r); err != nil {
+			t.Fatal(err)
+		}
+		leaf := tlog.RecordHash(r.AppendCanonical(nil, false))
+		sum, err := hex.DecodeString(r.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(leaf[:])
+		h.Write(sum)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fileSHA256 is the hex SHA-256 of segment i of chain general.
+func (f *fixture) fileSHA256(i int) string {
+	data, err := os.ReadFile(f.path("general", f.segs[i]))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return fileSHA256(data)
+}
+
+// TestSealProves checks that a v3 seal proves its segment file and nothing
+// else of its size: in particular not the same records with a hash member
+// moved or spelled differently, which carry the same leaf and record
+// hashes, so that only the line's structure tells them apart.
+func TestSealProves(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	chainDir := filepath.Join(dir, "general")
+	segs, _ := listSegments(chainDir)
+	msg, err := os.ReadFile(filepath.Join(chainDir, sealName(segs[1])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3, err := OpenSeal(msg, k.verifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(chainDir, segs[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v3.RecordsSHA256 != recordsDigestOf(t, data) || v3.SegmentBytes != int64(len(data)) {
+		t.Fatalf("seal %+v does not describe the %d-byte segment", v3, len(data))
+	}
+	v2 := v3
+	v2.RecordsSHA256, v2.SegmentSHA256 = "", fileSHA256(data)
+	v1 := v3
+	v1.RecordsSHA256, v1.SegmentBytes = "", 0
+	if !v3.Proves(data) || !v2.Proves(data) || v1.Proves(data) {
+		t.Fatalf("untouched file: v3 %v, v2 %v, v1 %v; want true, true, false", v3.Proves(data), v2.Proves(data), v1.Proves(data))
+	}
+
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines = lines[:len(lines)-1]
+	var r Record
+	if err := DecodeRecord(bytes.TrimSuffix(lines[0], []byte("\n")), &r); err != nil {
+		t.Fatal(err)
+	}
+	member := `,"hash":"` + r.Hash + `"`
+	join := func(ls ...[]byte) []byte { return bytes.Join(ls, nil) }
+	editLine0 := func(edit func(string) string) []byte {
+		l := edit(string(lines[0]))
+		if l == string(lines[0]) || len(l) != len(lines[0]) {
+			t.Fatalf("edit changed nothing or the size:\n%s", l)
+		}
+		return join(append([][]byte{[]byte(l)}, lines[1:]...)...)
+	}
+	for name, tampered := range map[string][]byte{
+		"a byte of a value flipped": editLine0(func(l string) string {
+			i := strings.Index(l, `"tool_name":"`) + len(`"tool_name":"`)
+			return l[:i] + string(l[i]^1) + l[i+1:]
+		}),
+		"hash member in upper case": editLine0(func(l string) string {
+			return strings.Replace(l, member, `,"hash":"`+strings.ToUpper(r.Hash)+`"`, 1)
+		}),
+		"hash member moved after model": editLine0(func(l string) string {
+			l = strings.Replace(l, member, "", 1)
+			i := strings.Index(l, `,"operation":`)
+			return l[:i] + member + l[i:]
+		}),
+		"hash member moved to the end": editLine0(func(l string) string {
+			l = strings.Replace(l, member, "", 1)
+			return l[:len(l)-2] + member + "}\n"
+		}),
+		"lines swapped":                 join(append([][]byte{lines[1], lines[0]}, lines[2:]...)...),
+		"last newline moved":            append([]byte("\n"), data[:len(data)-1]...),
+		"a line dropped":                join(lines[1:]...),
+		"a line repeated":               join(append([][]byte{lines[0]}, lines...)...),
+		"last line without its newline": data[:len(data)-1],
+	} {
+		if bytes.Equal(tampered, data) {
+			t.Fatalf("%s: no change", name)
+		}
+		if v3.Proves(tampered) || v2.Proves(tampered) {
+			t.Errorf("%s: proven (v3 %v, v2 %v)", name, v3.Proves(tampered), v2.Proves(tampered))
+		}
+		// With the seal's size made to fit, the digest alone decides.
+		sized := v3
+		sized.SegmentBytes = int64(len(tampered))
+		if sized.Proves(tampered) {
+			t.Errorf("%s: proven by the records digest", name)
+		}
+	}
+}
