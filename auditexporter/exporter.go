@@ -54,6 +54,9 @@ type batch struct {
 	// held them has returned (the store copies what it keeps), never for
 	// a batch whose caller abandoned it to a running append.
 	mapper *toolspan.Mapper
+	// pend carries the batch through the group committer; it is reused
+	// with the rest, never after an abandoned commit.
+	pend *pending
 }
 
 func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error) {
@@ -69,7 +72,7 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 		tel:       tel,
 
 		clientFromData: contextLost(cfg.QueueConfig),
-		batches:        sync.Pool{New: func() any { return new(batch) }},
+		batches:        sync.Pool{New: func() any { return &batch{pend: newPending(nil)} }},
 	}, nil
 }
 
@@ -213,7 +216,8 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	for i := range b.recs {
 		b.ptrs = append(b.ptrs, &b.recs[i])
 	}
-	res, err := e.group.commit(ctx, store.Append, b.ptrs)
+	b.pend.recs = b.ptrs
+	res, err := e.group.commitPending(ctx, store.Append, b.pend)
 	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
 		// Another caller's append may still be reading these records:
 		// clearing them for reuse would write zeroed records.
@@ -246,7 +250,7 @@ func (e *auditExporter) putBatch(b *batch) {
 	// before that memory is handed out again.
 	clear(b.recs)
 	clear(b.ptrs)
-	b.recs, b.ptrs = b.recs[:0], b.ptrs[:0]
+	b.recs, b.ptrs, b.pend.recs = b.recs[:0], b.ptrs[:0], nil
 	if b.mapper != nil {
 		b.mapper.Reset()
 	}

@@ -23,6 +23,10 @@ type groupCommitter struct {
 	mu      sync.Mutex
 	busy    bool       // a leader is appending
 	waiting []*pending // batches for the next group, in arrival order
+
+	// merged is the leader's scratch space for a group's records: only
+	// the leader, one at a time, touches it.
+	merged []*auditlog.Record
 }
 
 type pending struct {
@@ -52,7 +56,18 @@ func (e errShared) Unwrap() error { return e.err }
 // the others get a zero result and the shared error. When the group held
 // other batches, the error is wrapped in errShared.
 func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*auditlog.Record) (auditlog.AppendResult, error) {
-	p := &pending{recs: recs, wake: make(chan outcome, 1)}
+	return g.commitPending(ctx, write, newPending(recs))
+}
+
+func newPending(recs []*auditlog.Record) *pending {
+	return &pending{recs: recs, wake: make(chan outcome, 1)}
+}
+
+// commitPending is commit of p.recs, with p's wake channel empty, so that
+// a caller can reuse p and its channel for its next batch. That is safe
+// after any return but errAbandoned's: then p's channel is empty again
+// and nothing sends to it any more.
+func (g *groupCommitter) commitPending(ctx context.Context, write appender, p *pending) (auditlog.AppendResult, error) {
 	g.mu.Lock()
 	g.waiting = append(g.waiting, p)
 	if g.busy {
@@ -81,13 +96,9 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 	g.waiting = nil
 	g.mu.Unlock()
 
-	all := recs
+	all := p.recs
 	if len(group) > 1 {
-		n := 0
-		for _, q := range group {
-			n += len(q.recs)
-		}
-		all = make([]*auditlog.Record, 0, n)
+		all = g.merged[:0]
 		for _, q := range group {
 			all = append(all, q.recs...)
 		}
@@ -96,8 +107,16 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 	// while others still are; the store checks the context only before it
 	// starts writing.
 	res, err := write(context.WithoutCancel(ctx), all)
-	if err != nil && len(group) > 1 {
-		err = errShared{err}
+	if len(group) > 1 {
+		if err != nil {
+			err = errShared{err}
+		}
+		// Kept for the next group unless one huge group made it large;
+		// cleared, so as not to pin batches that leave the pool.
+		clear(all)
+		if cap(all) <= maxMergedRecords {
+			g.merged = all[:0]
+		}
 	}
 	for _, q := range group {
 		if q != p {
@@ -115,6 +134,11 @@ func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*aud
 	g.mu.Unlock()
 	return res, err
 }
+
+// maxMergedRecords bounds the merged scratch space the group committer
+// keeps between groups: a few sending-queue consumers' worth of pooled
+// batches.
+const maxMergedRecords = 4 * maxPooledRecords
 
 // errAbandoned is the error of a caller that stopped waiting while a leader
 // had already taken its batch into a group: the leader may still be

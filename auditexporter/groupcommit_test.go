@@ -254,3 +254,73 @@ func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
 	require.NoError(t, <-first)
 	assert.Equal(t, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1}, f.written)
 }
+
+// TestGroupCommitPendingReuse runs concurrent callers that each reuse one
+// pending (and its wake channel) for batch after batch, as pushTraces
+// does, giving up now and then before or while they wait. After every
+// return but errAbandoned's the channel must be empty, and stay so: a
+// stray message would hand a later batch someone else's outcome, which
+// the check that every acknowledged record was written catches too.
+func TestGroupCommitPendingReuse(t *testing.T) {
+	f := &fakeStore{written: map[string]int{}}
+	var g groupCommitter
+	var wg sync.WaitGroup
+	var acked sync.Map
+	var abandons, reuses atomic.Int64
+	finals := make([]*pending, 16)
+	for w := range finals {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			p := newPending(nil)
+			for i := range 300 {
+				id := fmt.Sprintf("%d-%d", w, i)
+				ctx, cancel := context.WithCancel(context.Background())
+				switch rng.IntN(10) {
+				case 0:
+					cancel()
+				case 1:
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(50))*time.Microsecond)
+				}
+				p.recs = recsOf(id)
+				_, err := g.commitPending(ctx, f.append, p)
+				cancel()
+				if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
+					abandons.Add(1)
+					p = newPending(nil)
+					continue
+				}
+				if err == nil {
+					acked.Store(id, true)
+				}
+				if !assert.Empty(t, p.wake, "wake channel empty after a return") {
+					return
+				}
+				reuses.Add(1)
+			}
+			finals[w] = p
+		})
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("callers are stuck")
+	}
+	t.Logf("%d reuses, %d abandoned", reuses.Load(), abandons.Load())
+	assert.Greater(t, reuses.Load(), int64(0))
+	for _, p := range finals {
+		require.NotNil(t, p)
+		assert.Empty(t, p.wake, "nothing sends to a pending after its commit returned")
+	}
+	n := 0
+	acked.Range(func(k, _ any) bool {
+		n++
+		assert.Equal(t, 1, f.written[k.(string)], "acknowledged record %s written once", k)
+		return true
+	})
+	assert.Greater(t, n, 0)
+	for id, c := range f.written {
+		assert.Equal(t, 1, c, "record %s written once", id)
+	}
+}
