@@ -23,15 +23,23 @@ type dedupSet struct {
 	next         int
 }
 
+// newDedupSet returns the set of a window of n keys, nil when n <= 0.
+//
+// Its ring and table take their full size at once (48 MB at the default
+// window), which the set reaches after a window of spans anyway. Fresh
+// pages stay untouched until keys arrive, so the process's memory grows
+// with the keys as before; what goes is the doubling on the way there,
+// which copied both five times and left tens of megabytes of garbage, and
+// so garbage collections, in the exporter's first million spans.
 func newDedupSet(n int) *dedupSet {
 	if n <= 0 {
 		return nil
 	}
 	d := &dedupSet{
 		seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(),
-		ring: make([]dedupKey, 0, min(n, 1<<16)),
+		ring: make([]dedupKey, 0, n),
 	}
-	d.keys.init(min(n, 1<<16))
+	d.keys.init(n)
 	return d
 }
 
