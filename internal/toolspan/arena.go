@@ -17,12 +17,13 @@ const (
 	arenaBytes   = 32 << 10
 	arenaStrings = 256
 	arenaInts    = 256
+	arenaErrors  = 64
 )
 
-// arena hands out the memory of record strings, payloads, string slices and
-// turn numbers from blocks, so that mapping a batch makes a few dozen
-// allocations instead of several per span. Unless reset, blocks are never
-// reused: a piece stays valid, and keeps its block alive, as long as
+// arena hands out the memory of record strings, payloads, string slices,
+// turn numbers and errors from blocks, so that mapping a batch makes a
+// few dozen allocations instead of several per span. Unless reset, blocks
+// are never reused: a piece stays valid, and keeps its block alive, as long as
 // anything refers to it. Every piece is capped at its length, so appending
 // to one copies it rather than writing over its neighbour.
 //
@@ -35,6 +36,9 @@ type arena struct {
 	free []byte // the unused rest of the current byte block
 	strs []string
 	ints []int64
+	errs []auditlog.Error
+
+	scratchBuf []byte // see scratch
 
 	keep bool // remember blocks, for reset
 	// The blocks started since the arena was made, in order, and how many
@@ -43,6 +47,7 @@ type arena struct {
 	byteBlocks blockList[byte]
 	strBlocks  blockList[string]
 	intBlocks  blockList[int64]
+	errBlocks  blockList[auditlog.Error]
 }
 
 // blockList remembers the blocks of one kind that a keeping arena has
@@ -78,16 +83,20 @@ const maxKeptBytes = 4 << 20
 // reset makes every block the arena has kept available again, dropping
 // the current blocks' unused rest. Every piece handed out before may be
 // overwritten afterwards. Blocks beyond maxKeptBytes are let go; string
-// blocks are cleared so that they do not pin the strings (often views of
-// span data) that they held.
+// and error blocks are cleared so that they do not pin the strings (often
+// views of span data) that they held.
 func (a *arena) reset() {
-	a.free, a.strs, a.ints = nil, nil, nil
+	a.free, a.strs, a.ints, a.errs = nil, nil, nil, nil
 	a.byteBlocks.reset(maxKeptBytes / arenaBytes)
 	for _, b := range a.strBlocks.all[:a.strBlocks.used] {
 		clear(b)
 	}
+	for _, b := range a.errBlocks.all[:a.errBlocks.used] {
+		clear(b)
+	}
 	a.strBlocks.reset(maxKeptBytes / arenaBytes)
 	a.intBlocks.reset(maxKeptBytes / arenaBytes)
+	a.errBlocks.reset(maxKeptBytes / arenaBytes)
 }
 
 func (l *blockList[T]) reset(max int) {
@@ -154,21 +163,71 @@ func (a *arena) canonical(raw []byte) ([]byte, error) {
 	if a == nil || len(raw) > arenaBytes/4 {
 		return auditlog.CanonicalizeJSON(raw)
 	}
+	var err error
 	// Canonical JSON is rarely longer than its source: room for twice
-	// the source makes spilling out of the block (into a new slice, which
-	// is still correct) all but impossible.
-	if len(a.free) < 2*len(raw)+16 {
-		a.free = a.byteBlocks.next(a.keep, arenaBytes)
-	}
-	out, err := auditlog.AppendCanonicalJSON(a.free[:0], raw)
+	// the source makes spilling out of the block all but impossible.
+	out := a.build(min(2*len(raw)+16, arenaBytes/2), func(dst []byte) []byte {
+		var out []byte
+		if out, err = auditlog.AppendCanonicalJSON(dst, raw); err != nil {
+			return nil
+		}
+		return out
+	})
 	if err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// build returns what f appends to the empty slice it is given: the
+// arena's memory when room, the most f is expected to append, is at most
+// half a block, else nil. Should f append more than room, it may spill
+// into a slice of its own, which is still correct.
+func (a *arena) build(room int, f func(dst []byte) []byte) []byte {
+	if a == nil || room > arenaBytes/2 {
+		return f(nil)
+	}
+	if len(a.free) < room {
+		a.free = a.byteBlocks.next(a.keep, arenaBytes)
+	}
+	out := f(a.free[:0])
 	if len(out) > 0 && len(out) <= len(a.free) && &out[0] == &a.free[0] {
 		a.free = a.free[len(out):]
-		return out[:len(out):len(out)], nil
+		return out[:len(out):len(out)]
 	}
-	return out, nil
+	return out
+}
+
+// maxScratchBytes bounds the scratch buffer an arena keeps.
+const maxScratchBytes = 128 << 10
+
+// scratch returns an empty buffer for a value that is needed only until
+// the next call (nil for the nil arena); done hands it back.
+func (a *arena) scratch() []byte {
+	if a == nil {
+		return nil
+	}
+	return a.scratchBuf[:0]
+}
+
+// done keeps b, a buffer from scratch, for the next call, unless it grew
+// beyond maxScratchBytes.
+func (a *arena) done(b []byte) {
+	if a != nil && cap(b) <= maxScratchBytes {
+		a.scratchBuf = b[:0]
+	}
+}
+
+// error returns a pointer to a zero auditlog.Error.
+func (a *arena) error() *auditlog.Error {
+	if a == nil {
+		return new(auditlog.Error)
+	}
+	if len(a.errs) == cap(a.errs) {
+		a.errs = a.errBlocks.next(a.keep, arenaErrors)[:0]
+	}
+	a.errs = append(a.errs, auditlog.Error{})
+	return &a.errs[len(a.errs)-1]
 }
 
 // join returns the elements of ss joined by sep, as strings.Join does.

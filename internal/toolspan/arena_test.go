@@ -122,6 +122,37 @@ func FuzzMapper(f *testing.F) {
 	})
 }
 
+// FuzzReusingMapper maps the spans of each input with one reusing Mapper,
+// reset between inputs as the exporter resets between batches: all the
+// records of an input must equal Map's once the input is mapped.
+func FuzzReusingMapper(f *testing.F) {
+	for _, name := range sampleFiles {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "spans", name))
+		require.NoError(f, err)
+		f.Add(raw)
+	}
+	m := NewReusingMapper(Options{MaxPayloadBytes: 1024})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+		if err != nil {
+			return
+		}
+		m.Reset()
+		var got, want []auditlog.Record
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					w, wantOK := Map(rs.Resource(), ss.Scope(), sp, Options{MaxPayloadBytes: 1024})
+					r, ok := m.Map(rs.Resource(), ss.Scope(), sp)
+					require.Equal(t, wantOK, ok)
+					got, want = append(got, r), append(want, w)
+				}
+			}
+		}
+		require.Equal(t, want, got)
+	})
+}
+
 // typicalSpan is the span of BenchmarkMapTypical.
 func typicalSpan() ptrace.Span {
 	span := ptrace.NewSpan()
@@ -273,26 +304,43 @@ func TestReusingMapperMatchesMap(t *testing.T) {
 
 // TestReusingMapperReusesMemory checks that once a reusing Mapper has
 // mapped one batch, mapping another of the same spans after Reset makes
-// no allocation at all, and that without Reset, or with NewMapper, it
-// does.
+// no allocation of its own, whatever path each payload takes, and that
+// without Reset, or with NewMapper, it does.
 func TestReusingMapperReusesMemory(t *testing.T) {
 	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
-	span := typicalSpan()
+	spans := variedSpans()
 	recs := make([]auditlog.Record, 500)
 	mapBatch := func(m *Mapper) {
 		for i := range recs {
-			if !m.MapInto(&recs[i], res, scope, span) {
+			if !m.MapInto(&recs[i], res, scope, spans[i%len(spans)]) {
 				t.Fatal("not a tool span")
 			}
 		}
 	}
+	// The one allocation left is pdata's: the copy of a bytes payload
+	// that ByteSlice.AsRaw makes.
+	bytesPayloads := 0
+	for i := range recs {
+		if v, ok := spans[i%len(spans)].Attributes().Get("gen_ai.tool.call.arguments"); ok && v.Type() == pcommon.ValueTypeBytes {
+			bytesPayloads++
+		}
+	}
+	require.NotZero(t, bytesPayloads)
 	reusing := NewReusingMapper(Options{})
 	mapBatch(reusing)
-	assert.Zero(t, testing.AllocsPerRun(5, func() {
+	afterReset := testing.AllocsPerRun(5, func() {
 		reusing.Reset()
 		mapBatch(reusing)
-	}), "a reusing Mapper after Reset")
+	})
+	if !raceEnabled {
+		assert.Equal(t, float64(bytesPayloads), afterReset, "a reusing Mapper after Reset")
+	}
 	assert.NotZero(t, testing.AllocsPerRun(5, func() { mapBatch(reusing) }), "a reusing Mapper without Reset")
+
+	for i, r := range recs {
+		want, _ := Map(res, scope, spans[i%len(spans)], Options{})
+		require.Equal(t, want, r, "record %d", i)
+	}
 
 	fresh := NewMapper(Options{})
 	mapBatch(fresh)
@@ -371,4 +419,49 @@ func TestReusingMapperDropsSpanStrings(t *testing.T) {
 			assert.Empty(t, s)
 		}
 	}
+}
+
+// variedSpans returns typical spans whose payloads, lists and outcomes
+// take every path of the mapping that builds memory: JSON text, plain
+// text, map, slice, bytes, integer, double and oversized payloads, roles
+// as an array and as a comma-separated string, failures.
+func variedSpans() []ptrace.Span {
+	var out []ptrace.Span
+	add := func(edit func(at pcommon.Map, s ptrace.Span)) {
+		s := typicalSpan()
+		edit(s.Attributes(), s)
+		out = append(out, s)
+	}
+	add(func(pcommon.Map, ptrace.Span) {})
+	add(func(at pcommon.Map, _ ptrace.Span) {
+		at.PutStr("gen_ai.tool.call.result", "the parcel left the depot at 9:40")
+		at.PutStr("user.roles", "support, refund_approver,,auditor")
+	})
+	add(func(at pcommon.Map, _ ptrace.Span) {
+		m := at.PutEmptyMap("gen_ai.tool.call.arguments")
+		m.PutStr("order_id", "A-1")
+		m.PutDouble("amount", 12.5)
+		m.PutEmptySlice("items").AppendEmpty().SetStr("x")
+		sl := at.PutEmptySlice("gen_ai.tool.call.result")
+		sl.AppendEmpty().SetInt(1)
+		sl.AppendEmpty().SetBool(true)
+	})
+	add(func(at pcommon.Map, s ptrace.Span) {
+		at.PutEmptyBytes("gen_ai.tool.call.arguments").FromRaw([]byte{0, 1, 2, 0xff})
+		at.PutInt("gen_ai.tool.call.result", 42)
+		at.PutStr("audit.redaction.paths", "args.card,args.cvv")
+		s.Status().SetCode(ptrace.StatusCodeError)
+		s.Status().SetMessage("card declined")
+		at.PutStr("error.type", "PaymentError")
+	})
+	add(func(at pcommon.Map, s ptrace.Span) {
+		at.PutDouble("gen_ai.tool.call.result", 0.25)
+		at.PutStr("gen_ai.tool.call.arguments", strings.Repeat("x", DefaultMaxPayloadBytes+1))
+		ev := s.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.type", "Timeout")
+		ev.Attributes().PutStr("exception.message", "no answer")
+		s.Status().SetCode(ptrace.StatusCodeError)
+	})
+	return out
 }

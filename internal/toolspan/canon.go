@@ -1,10 +1,6 @@
 package toolspan
 
-import (
-	"unsafe"
-
-	"github.com/otelaudit/otelaudit/auditlog"
-)
+import "github.com/otelaudit/otelaudit/auditlog"
 
 // canonicalizeJSON returns the RFC 8785 form of raw, or an error when raw is
 // not valid JSON. It is the store's own canonicaliser, so that payloads are
@@ -19,5 +15,5 @@ func canonicalizeString(mem *arena, s string) ([]byte, error) {
 	if s == "" {
 		return canonicalizeJSON(nil)
 	}
-	return mem.canonical(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return mem.canonical(view(s))
 }

@@ -78,7 +78,7 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 	r.BreakGlass = boolValue(&a, sBreakGlass)
 	r.BreakGlassReason = a.str(sBreakGlassReason)
 
-	r.Success, r.Error = outcome(&a, span)
+	r.Success, r.Error = outcome(mem, &a, span)
 
 	r.Redaction.Paths = stringList(mem, &a, sRedactionPaths)
 	if n, ok := intValue(&a, sRedactionCount); ok {
@@ -304,7 +304,18 @@ func stringList(mem *arena, a *attrs, s slot) []string {
 			out = nil
 		}
 	case pcommon.ValueTypeStr:
-		for e := range strings.SplitSeq(validUTF8(v.Str()), ",") {
+		list := validUTF8(v.Str())
+		n := 0
+		for e := range strings.SplitSeq(list, ",") {
+			if strings.TrimSpace(e) != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		out = mem.strings(n)
+		for e := range strings.SplitSeq(list, ",") {
 			if e = strings.TrimSpace(e); e != "" {
 				out = append(out, e)
 			}
@@ -315,14 +326,16 @@ func stringList(mem *arena, a *attrs, s slot) []string {
 
 // outcome derives success and error: a span failed when its status is Error
 // or it carries error.type. The message is the status message, else the
-// message of the first exception event.
-func outcome(a *attrs, span ptrace.Span) (bool, *auditlog.Error) {
+// message of the first exception event. The error takes memory from mem
+// (nil: the heap).
+func outcome(mem *arena, a *attrs, span ptrace.Span) (bool, *auditlog.Error) {
 	status := span.Status()
 	errType := a.str(sErrorType)
 	if status.Code() != ptrace.StatusCodeError && errType == "" {
 		return true, nil
 	}
-	e := &auditlog.Error{Type: errType, Message: validUTF8(status.Message())}
+	e := mem.error()
+	e.Type, e.Message = errType, validUTF8(status.Message())
 	if e.Type == "" || e.Message == "" {
 		events := span.Events()
 		for i := 0; i < events.Len(); i++ {

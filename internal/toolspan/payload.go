@@ -3,9 +3,12 @@ package toolspan
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -46,44 +49,52 @@ func payload(mem *arena, v pcommon.Value, limit int, mode unwrap) json.RawMessag
 	case pcommon.ValueTypeBytes:
 		raw := v.Bytes().AsRaw()
 		if over(len(raw), limit) {
-			return truncated(raw)
+			return truncated(mem, raw)
 		}
-		return fit(appendValueJSON(nil, v), raw, limit)
+		// As appendValueJSON writes it, from the copy already made.
+		enc := mem.build(base64.StdEncoding.EncodedLen(len(raw))+2, func(dst []byte) []byte {
+			dst = append(dst, '"')
+			dst = base64.StdEncoding.AppendEncode(dst, raw)
+			return append(dst, '"')
+		})
+		return fit(mem, enc, raw, limit)
 	case pcommon.ValueTypeInt:
 		if i := v.Int(); i > -1<<53 && i < 1<<53 {
 			// Integers of magnitude below 2^53 are exact doubles, and their
 			// decimal form is already the ECMAScript form JCS asks for.
-			enc := strconv.AppendInt(nil, i, 10)
-			return fit(enc, enc, limit)
+			enc := mem.build(20, func(dst []byte) []byte { return strconv.AppendInt(dst, i, 10) })
+			return fit(mem, enc, enc, limit)
 		}
 		fallthrough
 	default: // double, bool, map, slice
-		raw := appendValueJSON(nil, v)
+		// The attribute's JSON is needed only until it is canonical.
+		raw := appendValueJSON(mem.scratch(), v)
+		defer mem.done(raw)
 		if over(len(raw), limit) {
-			return truncated(raw)
+			return truncated(mem, raw)
 		}
-		c, err := canonicalizeJSON(raw)
+		c, err := mem.canonical(raw)
 		if err != nil {
 			// Our own encoding is valid JSON; a canonicaliser may still
 			// refuse it (nesting limits, duplicate keys). Keep the content
 			// as text rather than losing it.
-			return fit(auditlog.AppendJSONString(nil, string(raw)), raw, limit)
+			return fit(mem, auditlog.AppendJSONString(nil, string(raw)), raw, limit)
 		}
-		return fit(c, raw, limit)
+		return fit(mem, c, raw, limit)
 	}
 }
 
 // textPayload encodes a string payload; see payload.
 func textPayload(mem *arena, s string, limit int, mode unwrap) json.RawMessage {
 	if over(len(s), limit) {
-		return truncated([]byte(s))
+		return truncated(mem, view(s))
 	}
 	if mode == unwrapNone && looksLikeJSON(s) {
 		// Fast path: the canonicaliser validates UTF-8 itself, so valid
 		// JSON needs no separate pass; anything it refuses, invalid UTF-8
 		// included, takes the general route below.
 		if c, err := canonicalizeString(mem, s); err == nil {
-			return fit(c, s, limit)
+			return fit(mem, c, view(s), limit)
 		}
 	}
 	clean := validUTF8(s)
@@ -92,38 +103,67 @@ func textPayload(mem *arena, s string, limit int, mode unwrap) json.RawMessage {
 			if len(inner) > 0 && inner[0] == '"' {
 				var text string
 				if json.Unmarshal(inner, &text) == nil {
-					return fit(textAsJSON(validUTF8(text)), s, limit)
+					return fit(mem, textAsJSON(mem, validUTF8(text)), view(s), limit)
 				}
 			}
-			if c, err := canonicalizeJSON(inner); err == nil {
-				return fit(c, s, limit)
+			if c, err := mem.canonical(inner); err == nil {
+				return fit(mem, c, view(s), limit)
 			}
 		}
 	}
-	return fit(textAsJSON(clean), s, limit)
+	return fit(mem, textAsJSON(mem, clean), view(s), limit)
 }
 
-// textAsJSON returns the canonical JSON of text that may itself be JSON.
-func textAsJSON(clean string) []byte {
+// textAsJSON returns the canonical JSON of text that may itself be JSON,
+// taking memory from mem (nil: the heap).
+func textAsJSON(mem *arena, clean string) []byte {
 	if looksLikeJSON(clean) {
-		if c, err := canonicalizeString(nil, clean); err == nil {
+		if c, err := canonicalizeString(mem, clean); err == nil {
 			return c
 		}
 	}
-	return auditlog.AppendJSONString(make([]byte, 0, len(clean)+2), clean)
+	// Room for the quotes and a few escapes; more spills correctly.
+	return mem.build(len(clean)+len(clean)/8+8, func(dst []byte) []byte {
+		if dst == nil {
+			dst = make([]byte, 0, len(clean)+2)
+		}
+		return auditlog.AppendJSONString(dst, clean)
+	})
 }
 
-// looksLikeJSON is a cheap filter that spares plain prose a parse attempt.
+// looksLikeJSON is a cheap filter that spares plain prose a parse attempt
+// (whose error costs allocations): it rejects no valid JSON, since a JSON
+// text, once its whitespace is trimmed, is an object from '{' to '}', an
+// array from '[' to ']', a string between quotes, one of the three
+// literals, or a number.
 func looksLikeJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{', '[', '"', '-', 't', 'f', 'n':
-			return true
-		default:
-			return c >= '0' && c <= '9'
+	s = strings.Trim(s, " \t\n\r")
+	if s == "" {
+		return false
+	}
+	last := s[len(s)-1]
+	switch s[0] {
+	case '{':
+		return last == '}'
+	case '[':
+		return last == ']'
+	case '"':
+		return len(s) > 1 && last == '"'
+	case 't':
+		return s == "true"
+	case 'f':
+		return s == "false"
+	case 'n':
+		return s == "null"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		for i := 1; i < len(s); i++ {
+			switch c := s[i]; {
+			case c >= '0' && c <= '9', c == '.', c == 'e', c == 'E', c == '+', c == '-':
+			default:
+				return false
+			}
 		}
+		return true
 	}
 	return false
 }
@@ -199,25 +239,32 @@ func isEmptyJSON(v json.RawMessage) bool {
 func over(n, limit int) bool { return limit >= 0 && n > limit }
 
 // fit returns enc unless it exceeds limit, in which case the truncation
-// marker of raw replaces it. raw is the attribute as it came, a string or
-// bytes, so that neither kind is copied unless the marker is needed.
-func fit[T string | []byte](enc []byte, raw T, limit int) json.RawMessage {
+// marker of raw, the attribute as it came, replaces it.
+func fit(mem *arena, enc, raw []byte, limit int) json.RawMessage {
 	if over(len(enc), limit) {
-		return truncated([]byte(raw))
+		return truncated(mem, raw)
 	}
 	return enc
 }
 
 // truncated builds the marker that stands in for an oversized payload. It
 // is canonical JSON (members sorted) and carries nothing of the content but
-// its size and hash.
-func truncated(raw []byte) json.RawMessage {
+// its size and hash. It takes memory from mem (nil: the heap).
+func truncated(mem *arena, raw []byte) json.RawMessage {
 	sum := sha256.Sum256(raw)
-	dst := make([]byte, 0, 110)
-	dst = append(dst, `{"_sha256":"`...)
-	dst = hex.AppendEncode(dst, sum[:])
-	dst = append(dst, `","_size":`...)
-	dst = strconv.AppendInt(dst, int64(len(raw)), 10)
-	dst = append(dst, `,"_truncated":true}`...)
-	return dst
+	return mem.build(110, func(dst []byte) []byte {
+		if dst == nil {
+			dst = make([]byte, 0, 110)
+		}
+		dst = append(dst, `{"_sha256":"`...)
+		dst = hex.AppendEncode(dst, sum[:])
+		dst = append(dst, `","_size":`...)
+		dst = strconv.AppendInt(dst, int64(len(raw)), 10)
+		return append(dst, `,"_truncated":true}`...)
+	})
 }
+
+// view returns the bytes of s without copying them, for functions that
+// only read them (the hash of an oversized payload, which a copy would
+// double in memory).
+func view(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

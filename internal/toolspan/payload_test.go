@@ -258,3 +258,16 @@ func TestPayloadHuge(t *testing.T) {
 	assert.Equal(t, marker(huge), string(r.Arguments))
 	assert.Equal(t, marker(strings.Repeat("\xff", 1<<20)), string(r.ResultSummary), "invalid UTF-8 is hashed as it came")
 }
+
+// FuzzLooksLikeJSON checks the filter's promise: it rejects no valid JSON
+// text, so that the parse it spares could never have succeeded.
+func FuzzLooksLikeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, " [1, 2] ", `"x"`, "true", "false", "null", "-1.5e+3", "0", "the parcel left", "3 items", "{", `"`, "nullx", " \t\n{}\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if json.Valid([]byte(s)) && !looksLikeJSON(s) {
+			t.Fatalf("looksLikeJSON(%q) = false for valid JSON", s)
+		}
+	})
+}
