@@ -199,8 +199,19 @@ func matchRecordShape(line []byte, f *recordFields) bool {
 	return matchTemplate(recordMatch{b: line, ok: true, shape: true}, f)
 }
 
-func matchTemplate(m recordMatch, f *recordFields) bool {
-	line := m.b
+// matchHashMember finds the hash member of a line in the writer's shape
+// from the line's structure up to it, as matchRecordShape does, without
+// looking at the rest: for Seal.Proves, where a line's leaf binds
+// everything but the member, so only where the member sits is in
+// question.
+func matchHashMember(line []byte, f *recordFields) bool {
+	m := recordMatch{b: line, ok: true, shape: true}
+	matchHead(&m, f)
+	return m.ok
+}
+
+// matchHead is matchTemplate up to and including the hash member.
+func matchHead(m *recordMatch, f *recordFields) {
 	m.lit(`{"agent":{"id":`)
 	m.str()
 	m.lit(`,"name":`)
@@ -241,6 +252,11 @@ func matchTemplate(m recordMatch, f *recordFields) bool {
 	m.key(`,"hash":`)
 	f.hash = m.str()
 	f.hashMember.end = m.i
+}
+
+func matchTemplate(m recordMatch, f *recordFields) bool {
+	line := m.b
+	matchHead(&m, f)
 	m.lit(`,"model":`)
 	m.str()
 	m.lit(`,"operation":`)

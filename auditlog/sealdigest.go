@@ -77,6 +77,7 @@ func (s Seal) Proves(data []byte) bool {
 		heldB     []byte
 		heldSum   [sha256.Size]byte
 		sum       [sha256.Size]byte
+		hexBuf    [2 * sha256.Size]byte
 		leaf1, l2 tlog.Hash
 	)
 	for len(data) > 0 {
@@ -86,17 +87,22 @@ func (s Seal) Proves(data []byte) bool {
 		}
 		line := data[:nl]
 		data = data[nl+1:]
-		// The same test as the verifier's covered lines: a member that
-		// the line's structure does not put after "error", or that is
-		// not 64 lowercase hex digits, is not one the writer wrote.
-		if !matchRecordShape(line, &f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 {
+		// The verifier's test for covered lines, up to the member: one
+		// that the line's structure does not put after "error", or that
+		// is not 64 lowercase hex digits, is not one the writer wrote.
+		if !matchHashMember(line, &f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 {
 			return false
 		}
 		hexHash := line[f.hash.start+1 : f.hash.end-1]
-		if !isLowerHex(string(hexHash), len(ZeroHash)) {
+		if _, err := hex.Decode(sum[:], hexHash); err != nil {
 			return false
 		}
-		hex.Decode(sum[:], hexHash)
+		// Decode takes upper case too: the digits must be the ones the
+		// sum encodes to.
+		hex.Encode(hexBuf[:], sum[:])
+		if !bytes.Equal(hexBuf[:], hexHash) {
+			return false
+		}
 		a, b := line[:f.hashMember.start], line[f.hashMember.end:]
 		if !held {
 			held, heldA, heldB, heldSum = true, a, b, sum
