@@ -696,6 +696,12 @@ func FuzzMatchRecordShape(f *testing.F) {
 		if okC && (!okS || canon != shape) {
 			t.Fatalf("canonical %+v\nshape %v %+v\n%s", canon, okS, shape, line)
 		}
+		// Seal.Proves stops at the hash member: wherever the whole
+		// template finds it, the head finds it too.
+		var head recordFields
+		if okS && (!matchHashMember(line, &head) || head.hashMember != shape.hashMember || head.hash != shape.hash) {
+			t.Fatalf("head %+v, shape %+v\n%s", head, shape, line)
+		}
 		// scanCovered takes the leaf where scan takes both digests; for
 		// the fields they read they must agree.
 		var a, b lineScanner
