@@ -124,18 +124,24 @@ func (s Seal) Proves(data []byte) bool {
 }
 
 // linesDigest is the v3 records digest of a segment's lines as the
-// verifier checked them, "" if a line has no lowercase hex hash.
+// verifier checked them, "" if a line's hash is not hex. (Hex in upper
+// case breaks the link to the next record's prev_hash, which the verifier
+// reports, so it need not be told apart here.)
 func linesDigest(lines []lineInfo) string {
 	d := newRecordsDigest()
 	var hexHash [2 * sha256.Size]byte
 	var sum [sha256.Size]byte
 	for i := range lines {
-		if !isLowerHex(lines[i].hash, len(hexHash)) {
+		if copy(hexHash[:], lines[i].hash) != len(hexHash) || len(lines[i].hash) != len(hexHash) {
 			return ""
 		}
-		copy(hexHash[:], lines[i].hash)
-		hex.Decode(sum[:], hexHash[:])
+		if _, err := hex.Decode(sum[:], hexHash[:]); err != nil {
+			return ""
+		}
 		d.add(lines[i].leaf, sum)
+		if len(d.pending) >= 64<<10 {
+			d.commit()
+		}
 	}
 	d.commit()
 	return d.sum()
