@@ -200,6 +200,22 @@ func BenchmarkMapperTypical(b *testing.B) {
 	}
 }
 
+// BenchmarkReusingMapperBatch maps 1,000 spans of the varied kinds per op
+// with a reusing Mapper reset between ops, as the exporter maps a batch.
+func BenchmarkReusingMapperBatch(b *testing.B) {
+	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
+	spans := variedSpans()
+	recs := make([]auditlog.Record, 1000)
+	m := NewReusingMapper(Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Reset()
+		for i := range recs {
+			m.MapInto(&recs[i], res, scope, spans[i%len(spans)])
+		}
+	}
+}
+
 // TestIsASCII puts one byte >= 0x80 at every position of strings around
 // the eight-byte words isASCII reads.
 func TestIsASCII(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -137,10 +136,17 @@ func textAsJSON(mem *arena, clean string) []byte {
 // array from '[' to ']', a string between quotes, one of the three
 // literals, or a number.
 func looksLikeJSON(s string) bool {
-	s = strings.Trim(s, " \t\n\r")
-	if s == "" {
+	i, j := 0, len(s)
+	for i < j && isJSONSpace(s[i]) {
+		i++
+	}
+	for j > i && isJSONSpace(s[j-1]) {
+		j--
+	}
+	if i == j {
 		return false
 	}
+	s = s[i:j]
 	last := s[len(s)-1]
 	switch s[0] {
 	case '{':
@@ -167,6 +173,8 @@ func looksLikeJSON(s string) bool {
 	}
 	return false
 }
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // unwrapTraceloop returns the payload inside an OpenLLMetry wrapper object,
 // or false when s is not such a wrapper. Only objects made entirely of the
