@@ -56,8 +56,10 @@ type chain struct {
 	// next append reloads the chain from disk first.
 	broken error
 
-	buf, tmp []byte // the batch's write buffer; scratch for reload
-	stored   []tlog.Hash
+	buf, tmp []byte      // the batch's write buffer; scratch for reload
+	stored   []tlog.Hash // the batch's tlog stored hashes
+	leaves   []tlog.Hash // the batch's leaf hashes
+	nodes    []tlog.Hash // scratch of frontier.pushLeaves
 	hasher   recordHasher
 }
 
@@ -478,7 +480,7 @@ func (c *chain) append(recs []*Record) error {
 	}
 
 	buf := c.buf[:0]
-	stored := c.stored[:0]
+	leaves := c.leaves[:0]
 	front := c.front.clone()
 	prev := c.prevHash
 	// The batch's hashes share one block of memory, carved into strings.
@@ -498,7 +500,7 @@ func (c *chain) append(recs []*Record) error {
 		r.Hash = ZeroHash
 		buf, hashAt = r.encode(buf, true, c.opts.canonicalPayloads)
 		leaf := c.hasher.hash(buf[start:hashAt], buf[hashAt+hashMemberLen:])
-		stored = front.push(leaf, stored)
+		leaves = append(leaves, leaf)
 		c.segDigest.add(leaf, c.hasher.sum)
 		hexHash := hashes[i*len(ZeroHash) : (i+1)*len(ZeroHash)]
 		copy(hexHash, c.hasher.hex[:])
@@ -507,7 +509,9 @@ func (c *chain) append(recs []*Record) error {
 		prev = r.Hash
 		buf = append(buf, '\n')
 	}
-	c.buf, c.stored = buf, stored
+	// The Merkle tree's new subtrees, a level at a time.
+	stored := front.pushLeaves(leaves, c.stored[:0], &c.nodes)
+	c.buf, c.stored, c.leaves = buf, stored, leaves
 
 	// One write and one fsync for the batch. (Writing it in chunks as it
 	// is encoded, with sync_file_range to start their writeback early,

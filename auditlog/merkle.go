@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/otelaudit/otelaudit/internal/sha256pair"
 )
 
 // frontier is the compact range of an RFC 6962 Merkle tree over the first n
@@ -26,7 +28,7 @@ func (f *frontier) push(leaf tlog.Hash, stored []tlog.Hash) []tlog.Hash {
 	for k := f.n; k&1 == 1; k >>= 1 {
 		left := f.hashes[len(f.hashes)-1]
 		f.hashes = f.hashes[:len(f.hashes)-1]
-		h = tlog.NodeHash(left, h)
+		h = sha256pair.Node((*[32]byte)(&left), (*[32]byte)(&h))
 		stored = append(stored, h)
 	}
 	f.hashes = append(f.hashes, h)
@@ -41,7 +43,7 @@ func (f *frontier) root() tlog.Hash {
 	}
 	h := f.hashes[len(f.hashes)-1]
 	for i := len(f.hashes) - 2; i >= 0; i-- {
-		h = tlog.NodeHash(f.hashes[i], h)
+		h = sha256pair.Node((*[32]byte)(&f.hashes[i]), (*[32]byte)(&h))
 	}
 	return h
 }
@@ -137,3 +139,78 @@ func (f *Frontier) Push(leaf tlog.Hash) { f.scratch = f.f.push(leaf, f.scratch[:
 
 // Root returns the RFC 6962 tree hash of the leaves pushed so far.
 func (f *Frontier) Root() tlog.Hash { return f.f.root() }
+
+// pushLeaves is push for each of leaves in turn: the same frontier after,
+// and the same stored hashes appended, in the same order. It takes the
+// subtrees the leaves complete a tree level at a time, where they do not
+// depend on each other, and hashes them two at a time
+// (sha256pair.Nodes): a batch of a thousand leaves completes about a
+// thousand subtrees, each a two-block SHA-256. scratch holds the new
+// subtree roots between calls.
+func (f *frontier) pushLeaves(leaves []tlog.Hash, stored []tlog.Hash, scratch *[]tlog.Hash) []tlog.Hash {
+	n0, n := f.n, f.n+int64(len(leaves))
+	if len(leaves) == 0 {
+		return stored
+	}
+	// old[l] is the frontier's subtree at level l, when bit l of n0 is set.
+	var old [64]tlog.Hash
+	k := 0
+	for l := 62; l >= 0; l-- {
+		if n0&(1<<l) != 0 {
+			old[l] = f.hashes[k]
+			k++
+		}
+	}
+	// Level j holds the new subtrees lo[j], lo[j]+1, …, their roots at
+	// nodes[off[j]:off[j+1]]; level 0 is the leaves.
+	var lo [64]int64
+	var off [65]int
+	for j := range lo {
+		lo[j] = (n0+1<<j)>>j - 1
+	}
+	nodes := (*scratch)[:0]
+	at := func(j int, i int64) *tlog.Hash {
+		switch {
+		case i < lo[j]:
+			return &old[j]
+		case j == 0:
+			return &leaves[i-n0]
+		}
+		return &nodes[off[j]+int(i-lo[j])]
+	}
+	top := 0
+	for j := 1; j < 63; j++ {
+		hi := n>>j - 1
+		off[j] = len(nodes)
+		if hi < lo[j] {
+			break
+		}
+		top = j
+		nodes = slices.Grow(nodes, int(hi-lo[j]+1))
+		for i := lo[j]; i <= hi; i += 2 {
+			if i == hi {
+				nodes = append(nodes, sha256pair.Node((*[32]byte)(at(j-1, 2*i)), (*[32]byte)(at(j-1, 2*i+1))))
+				break
+			}
+			a, b := sha256pair.Nodes((*[32]byte)(at(j-1, 2*i)), (*[32]byte)(at(j-1, 2*i+1)),
+				(*[32]byte)(at(j-1, 2*i+2)), (*[32]byte)(at(j-1, 2*i+3)))
+			nodes = append(nodes, a, b)
+		}
+	}
+	off[top+1] = len(nodes)
+	*scratch = nodes
+	for i := n0; i < n; i++ {
+		stored = append(stored, leaves[i-n0])
+		for j := 1; (i+1)&(1<<j-1) == 0; j++ {
+			stored = append(stored, *at(j, (i+1)>>j-1))
+		}
+	}
+	f.hashes = f.hashes[:0]
+	for l := 62; l >= 0; l-- {
+		if n&(1<<l) != 0 {
+			f.hashes = append(f.hashes, *at(l, n>>l-1))
+		}
+	}
+	f.n = n
+	return stored
+}
