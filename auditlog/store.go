@@ -51,8 +51,11 @@ type Store struct {
 	keyScratch  []dedupKey
 	dupScratch  []bool
 	undoScratch []dedupUndo
-	lock        *os.File
-	closed      bool
+	// groupScratch keeps the per-chain groups of the last batch, their
+	// slices emptied, for the next.
+	groupScratch []appendGroup
+	lock         *os.File
+	closed       bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -231,7 +234,8 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 	}
 	// Group by chain. Batches mostly go to one, so the group of the
 	// previous record is tried first.
-	var groups []appendGroup
+	groups := s.groupScratch[:0]
+	defer func() { s.groupScratch = recycleGroups(groups) }()
 	cur := -1
 	for i, r := range recs {
 		if r == nil {
@@ -249,8 +253,7 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 					s.undoDedup(undo, nil)
 					return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
 				}
-				// Size for the rest of the batch.
-				groups = append(groups, appendGroup{name: name, recs: make([]*Record, 0, len(recs)-i)})
+				groups = nextGroup(groups, name, len(recs)-i)
 				cur = len(groups) - 1
 			}
 		}
@@ -261,9 +264,6 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 				continue
 			}
 			if k := keys[i]; k != (dedupKey{}) {
-				if g.keys == nil {
-					g.keys = make([]dedupKey, 0, len(recs)-i)
-				}
 				g.keys = append(g.keys, k)
 			}
 		}
@@ -285,6 +285,33 @@ func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error
 		res.Written += len(g.recs)
 	}
 	return res, nil
+}
+
+// nextGroup appends the group of chain name to groups, taking the slices
+// of a recycled group when there is one, sized for the n records left.
+func nextGroup(groups []appendGroup, name string, n int) []appendGroup {
+	if len(groups) < cap(groups) {
+		groups = groups[:len(groups)+1]
+		g := &groups[len(groups)-1]
+		g.name, g.recs, g.keys = name, slices.Grow(g.recs[:0], n), slices.Grow(g.keys[:0], n)
+		return groups
+	}
+	return append(groups, appendGroup{name: name, recs: make([]*Record, 0, n), keys: make([]dedupKey, 0, n)})
+}
+
+// recycleGroups empties the groups for the next batch, dropping their
+// records (which must not stay reachable from the store) and any slice
+// too large to keep.
+func recycleGroups(groups []appendGroup) []appendGroup {
+	for i := range groups {
+		g := &groups[i]
+		clear(g.recs)
+		g.name, g.recs, g.keys = "", g.recs[:0], g.keys[:0]
+		if cap(g.recs) > maxPooledKeys {
+			g.recs, g.keys = nil, nil
+		}
+	}
+	return groups[:0]
 }
 
 // maxPooledKeys bounds the scratch space Append keeps between calls, so
