@@ -1,6 +1,9 @@
 package auditlog
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // dedupKey identifies a span by a 128-bit hash of (trace_id, span_id): two
 // independent 64-bit hashes, so that a collision, which would drop a real
@@ -152,6 +155,7 @@ func tableSize(n int) int {
 func (t *keyTable) init(n int) {
 	t.slots = make([]dedupKey, tableSize(n))
 	t.n = 0
+	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(t.slots))), len(t.slots)*int(unsafe.Sizeof(dedupKey{}))))
 }
 
 func (t *keyTable) contains(k dedupKey) bool {
