@@ -15,11 +15,11 @@ import (
 // of 64 bytes per record, its leaf hash then its record hash. The writer
 // has both digests of every record anyway, so the seal costs it one block
 // per record where a digest of the file (v2) cost a third pass over every
-// byte, a fifth of the writer's CPU.
+// byte, about 5 % of the writer's CPU.
 //
 // Why the pairs commit to the file: a line is its text T without the hash
 // member (bound by the leaf hash) with the member inserted where the
-// record's structure puts it, after "error" (matchRecordShape finds that
+// record's structure puts it, after "error" (matchHashMember finds that
 // place from bytes of T alone: see lineScanner.scanCovered), and the
 // member's 64 bytes are bound by the record hash. With segment_bytes
 // fixing where the file ends, no other file has the same pairs.
@@ -125,8 +125,9 @@ func (s Seal) Proves(data []byte) bool {
 
 // linesDigest is the v3 records digest of a segment's lines as the
 // verifier checked them, "" if a line's hash is not hex. (Hex in upper
-// case breaks the link to the next record's prev_hash, which the verifier
-// reports, so it need not be told apart here.)
+// case fails the line's full check or its link to the next record's
+// prev_hash or the seal's last_hash, which the verifier reports, so it
+// need not be told apart here.)
 func linesDigest(lines []lineInfo) string {
 	d := newRecordsDigest()
 	var hexHash [2 * sha256.Size]byte
