@@ -25,31 +25,26 @@ import (
 // the store format before segment digests.
 func toV1Store(t *testing.T, dir string, signer note.Signer, verifiers note.Verifiers) {
 	t.Helper()
-	seals, err := filepath.Glob(filepath.Join(dir, "*", "*.seal"))
-	require.NoError(t, err)
-	require.NotEmpty(t, seals)
-	for _, p := range seals {
-		msg, err := os.ReadFile(p)
-		require.NoError(t, err)
-		seal, err := auditlog.OpenSeal(msg, verifiers)
-		require.NoError(t, err)
-		seal.RecordsSHA256, seal.SegmentSHA256, seal.SegmentBytes = "", "", 0
-		out, err := note.Sign(&note.Note{Text: string(seal.Text())}, signer)
-		require.NoError(t, err)
-		require.True(t, strings.HasPrefix(string(out), "otelaudit seal v1\n"))
-		require.NoError(t, os.WriteFile(p, out, 0o600))
-	}
-	idx, _ := filepath.Glob(filepath.Join(dir, "*", auditlog.SealIndexFile))
-	require.NotEmpty(t, idx)
-	for _, p := range idx {
-		require.NoError(t, os.Remove(p))
-	}
+	resignSeals(t, dir, signer, verifiers, "otelaudit seal v1\n", func(s *auditlog.Seal, _ []byte) {
+		s.RecordsSHA256, s.SegmentSHA256, s.SegmentBytes = "", "", 0
+	})
 }
 
 // toV2Store rewrites every seal of the store in dir as the v2 seal an
 // older writer signed, with the SHA-256 of its segment file, and removes
-// the seal indexes (which list the seals as they were).
+// the seal indexes.
 func toV2Store(t *testing.T, dir string, signer note.Signer, verifiers note.Verifiers) {
+	t.Helper()
+	resignSeals(t, dir, signer, verifiers, "otelaudit seal v2\n", func(s *auditlog.Seal, segment []byte) {
+		sum := sha256.Sum256(segment)
+		s.RecordsSHA256, s.SegmentSHA256 = "", hex.EncodeToString(sum[:])
+	})
+}
+
+// resignSeals applies edit to every seal of the store in dir (given the
+// bytes of its segment), signs it again, checks that it now starts with
+// header, and removes the seal indexes, which list the seals as they were.
+func resignSeals(t *testing.T, dir string, signer note.Signer, verifiers note.Verifiers, header string, edit func(s *auditlog.Seal, segment []byte)) {
 	t.Helper()
 	seals, err := filepath.Glob(filepath.Join(dir, "*", "*.seal"))
 	require.NoError(t, err)
@@ -61,14 +56,14 @@ func toV2Store(t *testing.T, dir string, signer note.Signer, verifiers note.Veri
 		require.NoError(t, err)
 		data, err := os.ReadFile(filepath.Join(filepath.Dir(p), seal.Segment))
 		require.NoError(t, err)
-		sum := sha256.Sum256(data)
-		seal.RecordsSHA256, seal.SegmentSHA256 = "", hex.EncodeToString(sum[:])
+		edit(&seal, data)
 		out, err := note.Sign(&note.Note{Text: string(seal.Text())}, signer)
 		require.NoError(t, err)
-		require.True(t, strings.HasPrefix(string(out), "otelaudit seal v2\n"))
+		require.True(t, strings.HasPrefix(string(out), header))
 		require.NoError(t, os.WriteFile(p, out, 0o600))
 	}
 	idx, _ := filepath.Glob(filepath.Join(dir, "*", auditlog.SealIndexFile))
+	require.NotEmpty(t, idx)
 	for _, p := range idx {
 		require.NoError(t, os.Remove(p))
 	}
@@ -203,6 +198,19 @@ func TestStoreProvenNeedleInPayload(t *testing.T) {
 	}
 }
 
+// modifyUser returns a tamper that converts the store with toFormat (nil:
+// leave it as written) and then changes a user id in the read segment
+// holding page 3.
+func modifyUser(toFormat func(*testing.T, string, note.Signer, note.Verifiers)) func(*testing.T, *testStore, string) {
+	return func(t *testing.T, st *testStore, chain string) {
+		if toFormat != nil {
+			toFormat(t, st.dir, st.signer, st.verifiers)
+		}
+		seg := segmentWith(t, chain, `"page":3`)
+		rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
+	}
+}
+
 // TestStoreSealDigestAndIndexTamper tampers with what segment digests and
 // the seal index add; an answer from the tampered chain must say integrity
 // is NOT verified, with the finding located.
@@ -249,21 +257,14 @@ func TestStoreSealDigestAndIndexTamper(t *testing.T) {
 			kind: auditlog.KindSealMismatch, file: ".jsonl", wantRecs: true,
 		},
 		{
-			name: "v2 format: a field modified in a read segment",
-			tamper: func(t *testing.T, st *testStore, chain string) {
-				toV2Store(t, st.dir, st.signer, st.verifiers)
-				seg := segmentWith(t, chain, `"page":3`)
-				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
-			},
-			kind: auditlog.KindModified, file: ".jsonl",
+			name:   "v2 format: a field modified in a read segment",
+			tamper: modifyUser(toV2Store),
+			kind:   auditlog.KindModified, file: ".jsonl",
 		},
 		{
-			name: "a field modified in a read segment",
-			tamper: func(t *testing.T, st *testStore, chain string) {
-				seg := segmentWith(t, chain, `"page":3`)
-				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
-			},
-			kind: auditlog.KindModified, file: ".jsonl",
+			name:   "a field modified in a read segment",
+			tamper: modifyUser(nil),
+			kind:   auditlog.KindModified, file: ".jsonl",
 		},
 		{
 			name: "seal signed with a wrong segment size",
@@ -296,13 +297,9 @@ func TestStoreSealDigestAndIndexTamper(t *testing.T) {
 			wantRecs: true,
 		},
 		{
-			name: "old format: a field modified in a read segment",
-			tamper: func(t *testing.T, st *testStore, chain string) {
-				toV1Store(t, st.dir, st.signer, st.verifiers)
-				seg := segmentWith(t, chain, `"page":3`)
-				rewrite(t, seg, func(s string) string { return strings.Replace(s, `"user_id":"eve"`, `"user_id":"bob"`, 1) })
-			},
-			kind: auditlog.KindModified, file: ".jsonl",
+			name:   "old format: a field modified in a read segment",
+			tamper: modifyUser(toV1Store),
+			kind:   auditlog.KindModified, file: ".jsonl",
 		},
 		{
 			name: "old format: untouched",
