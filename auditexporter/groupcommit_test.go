@@ -189,16 +189,7 @@ func TestGroupCommitStress(t *testing.T) {
 		t.Fatal("callers are stuck")
 	}
 	assert.False(t, f.overlap.Load(), "writes never overlap")
-	n := 0
-	acked.Range(func(k, _ any) bool {
-		n++
-		assert.Equal(t, 1, f.written[k.(string)], "acknowledged record %s written once", k)
-		return true
-	})
-	assert.Greater(t, n, 0)
-	for id, c := range f.written {
-		assert.Equal(t, 1, c, "record %s written once", id)
-	}
+	assertWrittenOnce(t, f, &acked)
 	g.mu.Lock()
 	assert.False(t, g.busy)
 	assert.Empty(t, g.waiting)
@@ -313,6 +304,13 @@ func TestGroupCommitPendingReuse(t *testing.T) {
 		require.NotNil(t, p)
 		assert.Empty(t, p.wake, "nothing sends to a pending after its commit returned")
 	}
+	assertWrittenOnce(t, f, &acked)
+}
+
+// assertWrittenOnce checks that some records were acknowledged, each of them
+// written, and that no record was written twice.
+func assertWrittenOnce(t *testing.T, f *fakeStore, acked *sync.Map) {
+	t.Helper()
 	n := 0
 	acked.Range(func(k, _ any) bool {
 		n++
