@@ -133,7 +133,8 @@ func VerifyWorkers(n int) VerifyOption {
 
 // VerifyFull recomputes everything for every record: its hash and
 // canonical form even where a verified checkpoint already proves its
-// bytes, and each sealed segment file's SHA-256 against its seal. By
+// bytes, and the SHA-256 of each segment file a v2 seal signs (a v3
+// seal's records digest is checked in both modes). By
 // default Verify proves the records a verified signed checkpoint covers by
 // their Merkle leaves alone, which detects and locates every change made
 // after signing the same way; what only VerifyFull adds is a check of the

@@ -19,7 +19,7 @@ import (
 
 // segResult is what reading one segment file found.
 type segResult struct {
-	// proven says that the file matched the SHA-256 its seal signs: the
+	// proven says that the file matched the digest its seal signs: the
 	// fields below then come from the seal.
 	proven    bool
 	count     uint64

@@ -19,7 +19,7 @@ var verifyCommand = command{
 func runVerify(e *env, args []string) int {
 	fs := flagSet(e, "verify", "--dir DIR --verifier FILE [--since-checkpoint FILE] [--full] [--format text|json|csv]",
 		"Verifies every chain of the store. Exits 0 when all are intact, 1 with one line\nper problem (chain, segment, seq, kind), 2 when the store cannot be read.\n"+
-			"Records a verified signed checkpoint covers are proven by their Merkle leaves;\n--full also recomputes each one's hash and canonical form and each sealed\nsegment file's SHA-256, checking the writer's own arithmetic.")
+			"Records a verified signed checkpoint covers are proven by their Merkle leaves;\n--full also recomputes each one's hash and canonical form and the SHA-256\nof each segment file a v2 seal signs, checking the writer's own arithmetic.")
 	dir := dirFlag(fs)
 	verifier := verifierFlag(fs)
 	format := formatFlag(fs, "text", "json", "csv")
