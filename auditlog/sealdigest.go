@@ -77,32 +77,25 @@ func (s Seal) Proves(data []byte) bool {
 		heldB     []byte
 		heldSum   [sha256.Size]byte
 		sum       [sha256.Size]byte
-		hexBuf    [2 * sha256.Size]byte
 		leaf1, l2 tlog.Hash
 	)
 	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			return false
-		}
-		line := data[:nl]
-		data = data[nl+1:]
 		// The verifier's test for covered lines, up to the member: one
 		// that the line's structure does not put after "error", or that
 		// is not 64 lowercase hex digits, is not one the writer wrote.
-		if !matchHashMember(line, &f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 {
+		// The line's end is looked for only after the member: a newline
+		// before it is not in any line the writer wrote, so the leaf of
+		// the "line" that holds it cannot match.
+		if !matchHashMember(data, &f) || f.hash.esc || f.hash.end-f.hash.start != len(ZeroHash)+2 ||
+			!decodeLowerHex(&sum, data[f.hash.start+1:f.hash.end-1]) {
 			return false
 		}
-		hexHash := line[f.hash.start+1 : f.hash.end-1]
-		if _, err := hex.Decode(sum[:], hexHash); err != nil {
+		nl := bytes.IndexByte(data[f.hashMember.end:], '\n')
+		if nl < 0 {
 			return false
 		}
-		// Decode takes upper case too: the digits must be the ones the
-		// sum encodes to.
-		hex.Encode(hexBuf[:], sum[:])
-		if !bytes.Equal(hexBuf[:], hexHash) {
-			return false
-		}
+		line := data[:f.hashMember.end+nl]
+		data = data[len(line)+1:]
 		a, b := line[:f.hashMember.start], line[f.hashMember.end:]
 		if !held {
 			held, heldA, heldB, heldSum = true, a, b, sum
@@ -146,4 +139,35 @@ func linesDigest(lines []lineInfo) string {
 	}
 	d.commit()
 	return d.sum()
+}
+
+// lowerHexValue maps the lowercase hex digits to their values and every
+// other byte to 0xff.
+var lowerHexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
+
+// decodeLowerHex decodes the 64 lowercase hex digits of src into dst and
+// reports whether they were exactly that (upper case, which hex.Decode
+// takes, is refused: it would give two texts one digest).
+func decodeLowerHex(dst *[sha256.Size]byte, src []byte) bool {
+	if len(src) != 2*len(dst) {
+		return false
+	}
+	var bad byte
+	for i := range dst {
+		hi, lo := lowerHexValue[src[2*i]], lowerHexValue[src[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo
+	}
+	return bad&0xf0 == 0
 }

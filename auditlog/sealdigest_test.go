@@ -107,6 +107,10 @@ func TestSealProves(t *testing.T) {
 			l = strings.Replace(l, member, "", 1)
 			return l[:len(l)-2] + member + "}\n"
 		}),
+		"a newline before the hash member": editLine0(func(l string) string {
+			i := strings.Index(l, `"chain_id":"`) + len(`"chain_id":"`)
+			return l[:i] + "\n" + l[i+1:]
+		}),
 		"lines swapped":                 join(append([][]byte{lines[1], lines[0]}, lines[2:]...)...),
 		"last newline moved":            append([]byte("\n"), data[:len(data)-1]...),
 		"a line dropped":                join(lines[1:]...),
@@ -124,6 +128,40 @@ func TestSealProves(t *testing.T) {
 		sized.SegmentBytes = int64(len(tampered))
 		if sized.Proves(tampered) {
 			t.Errorf("%s: proven by the records digest", name)
+		}
+	}
+}
+
+// TestDecodeLowerHex holds decodeLowerHex to hex.DecodeString on lowercase
+// digits and to refusal on anything else.
+func TestDecodeLowerHex(t *testing.T) {
+	good := "00ff10a9bcdef0123456789abcdef0123456789abcdef0123456789abcdef012"
+	for name, tc := range map[string]struct {
+		in string
+		ok bool
+	}{
+		"lowercase":    {good, true},
+		"upper case":   {strings.ToUpper(good), false},
+		"one upper":    {good[:63] + "F", false},
+		"not hex":      {good[:10] + "g" + good[11:], false},
+		"space":        {good[:5] + " " + good[6:], false},
+		"high byte":    {good[:5] + "\xe9" + good[6:], false},
+		"short":        {good[:62], false},
+		"long":         {good + "00", false},
+		"all zeros":    {strings.Repeat("0", 64), true},
+		"all nines/fs": {strings.Repeat("9f", 32), true},
+	} {
+		var got [sha256.Size]byte
+		ok := decodeLowerHex(&got, []byte(tc.in))
+		if ok != tc.ok {
+			t.Errorf("%s: ok %v, want %v", name, ok, tc.ok)
+			continue
+		}
+		if ok {
+			want, err := hex.DecodeString(tc.in)
+			if err != nil || !bytes.Equal(got[:], want) {
+				t.Errorf("%s: %x, want %x (%v)", name, got, want, err)
+			}
 		}
 	}
 }
