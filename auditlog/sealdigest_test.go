@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,4 +165,67 @@ func TestDecodeLowerHex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzSealProves changes a sealed segment file at random — a byte
+// replaced, inserted or removed, or two ranges swapped — and gives the
+// seal the new size, so that only the records digest can tell: the seal
+// must prove the file exactly when it is unchanged.
+func FuzzSealProves(f *testing.F) {
+	k := newTestKeys(f, "test")
+	dir := f.TempDir()
+	s := openTestStore(f, dir, k, WithSegmentMaxBytes(4<<10))
+	for i := 0; i < 12; i += 3 {
+		appendOK(f, s, testRecords(i, 3, "general"))
+	}
+	if err := s.Close(); err != nil {
+		f.Fatal(err)
+	}
+	chainDir := filepath.Join(dir, "general")
+	segs, _ := listSegments(chainDir)
+	msg, err := os.ReadFile(filepath.Join(chainDir, sealName(segs[0])))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seal, err := OpenSeal(msg, k.verifiers)
+	if err != nil {
+		f.Fatal(err)
+	}
+	orig, err := os.ReadFile(filepath.Join(chainDir, segs[0]))
+	if err != nil || !seal.Proves(orig) {
+		f.Fatalf("the untouched segment is not proven (%v)", err)
+	}
+	f.Add(uint8(0), uint16(10), uint16(0), byte('x'))
+	f.Add(uint8(1), uint16(200), uint16(0), byte('\n'))
+	f.Add(uint8(2), uint16(300), uint16(0), byte(0))
+	f.Add(uint8(3), uint16(0), uint16(700), byte(60))
+	f.Fuzz(func(t *testing.T, op uint8, at, at2 uint16, b byte) {
+		data := bytes.Clone(orig)
+		i, j := int(at)%len(data), int(at2)%len(data)
+		switch op % 4 {
+		case 0:
+			data[i] = b
+		case 1:
+			data = slices.Insert(data, i, b)
+		case 2:
+			data = slices.Delete(data, i, i+1)
+		case 3:
+			// Swap two ranges of n bytes, as moving text around would.
+			n := max(1, int(b))
+			if i > j {
+				i, j = j, i
+			}
+			if j < i+n || j+n > len(data) {
+				return
+			}
+			x := bytes.Clone(data[i : i+n])
+			copy(data[i:], data[j:j+n])
+			copy(data[j:], x)
+		}
+		sized := seal
+		sized.SegmentBytes = int64(len(data))
+		if got, want := sized.Proves(data), bytes.Equal(data, orig); got != want {
+			t.Fatalf("op %d at %d/%d (%q): proven %v, want %v", op%4, i, j, b, got, want)
+		}
+	})
 }
