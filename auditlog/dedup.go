@@ -29,11 +29,13 @@ type dedupSet struct {
 // newDedupSet returns the set of a window of n keys, nil when n <= 0.
 //
 // Its ring and table take their full size at once (48 MB at the default
-// window), which the set reaches after a window of spans anyway. Fresh
-// pages stay untouched until keys arrive, so the process's memory grows
-// with the keys as before; what goes is the doubling on the way there,
-// which copied both five times and left tens of megabytes of garbage, and
-// so garbage collections, in the exporter's first million spans.
+// window), which the set reaches after a window of spans anyway. What goes
+// is the doubling on the way there, which copied both five times and left
+// tens of megabytes of garbage, and so garbage collections, in the
+// exporter's first million spans. The cost: the ring's pages are touched
+// in order as keys arrive, but the table's at random, so its 32 MB are
+// resident after some thousands of keys instead of after a million (size
+// the window with WithDedupWindow where that matters).
 func newDedupSet(n int) *dedupSet {
 	if n <= 0 {
 		return nil
