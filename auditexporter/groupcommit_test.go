@@ -181,13 +181,7 @@ func TestGroupCommitStress(t *testing.T) {
 			}
 		}()
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-	case <-time.After(30 * time.Second):
-		t.Fatal("callers are stuck")
-	}
+	waitCallers(t, &wg)
 	assert.False(t, f.overlap.Load(), "writes never overlap")
 	assertWrittenOnce(t, f, &acked)
 	g.mu.Lock()
@@ -291,13 +285,7 @@ func TestGroupCommitPendingReuse(t *testing.T) {
 			finals[w] = p
 		})
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-	case <-time.After(30 * time.Second):
-		t.Fatal("callers are stuck")
-	}
+	waitCallers(t, &wg)
 	t.Logf("%d reuses, %d abandoned", reuses.Load(), abandons.Load())
 	assert.Greater(t, reuses.Load(), int64(0))
 	for _, p := range finals {
@@ -320,5 +308,18 @@ func assertWrittenOnce(t *testing.T, f *fakeStore, acked *sync.Map) {
 	assert.Greater(t, n, 0)
 	for id, c := range f.written {
 		assert.Equal(t, 1, c, "record %s written once", id)
+	}
+}
+
+// waitCallers waits for the callers of wg, failing the test if they are
+// still stuck after 30 seconds.
+func waitCallers(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("callers are stuck")
 	}
 }

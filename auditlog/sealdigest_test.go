@@ -44,6 +44,25 @@ func (f *fixture) fileSHA256(i int) string {
 	return fileSHA256(data)
 }
 
+// sealedSegment returns the verified seal of segment seg of the chain in
+// chainDir and the segment file's bytes.
+func sealedSegment(tb testing.TB, k testKeys, chainDir, seg string) (Seal, []byte) {
+	tb.Helper()
+	msg, err := os.ReadFile(filepath.Join(chainDir, sealName(seg)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seal, err := OpenSeal(msg, k.verifiers)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(chainDir, seg))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return seal, data
+}
+
 // TestSealProves checks that a v3 seal proves its segment file and nothing
 // else of its size: in particular not the same records with a hash member
 // moved or spelled differently, which carry the same leaf and record
@@ -53,18 +72,7 @@ func TestSealProves(t *testing.T) {
 	dir := buildTamperStore(t, k)
 	chainDir := filepath.Join(dir, "general")
 	segs, _ := listSegments(chainDir)
-	msg, err := os.ReadFile(filepath.Join(chainDir, sealName(segs[1])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v3, err := OpenSeal(msg, k.verifiers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(chainDir, segs[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v3, data := sealedSegment(t, k, chainDir, segs[1])
 	if v3.RecordsSHA256 != recordsDigestOf(t, data) || v3.SegmentBytes != int64(len(data)) {
 		t.Fatalf("seal %+v does not describe the %d-byte segment", v3, len(data))
 	}
@@ -183,17 +191,9 @@ func FuzzSealProves(f *testing.F) {
 	}
 	chainDir := filepath.Join(dir, "general")
 	segs, _ := listSegments(chainDir)
-	msg, err := os.ReadFile(filepath.Join(chainDir, sealName(segs[0])))
-	if err != nil {
-		f.Fatal(err)
-	}
-	seal, err := OpenSeal(msg, k.verifiers)
-	if err != nil {
-		f.Fatal(err)
-	}
-	orig, err := os.ReadFile(filepath.Join(chainDir, segs[0]))
-	if err != nil || !seal.Proves(orig) {
-		f.Fatalf("the untouched segment is not proven (%v)", err)
+	seal, orig := sealedSegment(f, k, chainDir, segs[0])
+	if !seal.Proves(orig) {
+		f.Fatal("the untouched segment is not proven")
 	}
 	f.Add(uint8(0), uint16(10), uint16(0), byte('x'))
 	f.Add(uint8(1), uint16(200), uint16(0), byte('\n'))
