@@ -310,27 +310,49 @@ func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s)
 // Record strings are short and almost never need escaping: the common case
 // is one pass that tests and copies eight bytes at a time, with the buffer
 // grown once. (A scan and then a copy cost a memmove call per string, and
-// read each string twice; a record has about forty.)
+// read each string twice; a record has about forty.) The bytes after the
+// last whole word are taken as one more word overlapping it, and strings
+// shorter than a word as two overlapping halves or three single bytes:
+// a byte loop there, with a table lookup and a branch per byte, took a
+// fifth of the encoding.
 func appendString(dst []byte, s string) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, len(s)+2)
 	out := dst[n : n+len(s)+2]
 	out[0] = '"'
 	src := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := 0
-	for ; i+8 <= len(src); i += 8 {
-		w := binary.LittleEndian.Uint64(src[i:])
-		if m := specialBytes(w); m != 0 {
-			return appendStringSlow(dst[:n], s, i+bits.TrailingZeros64(m)>>3)
+	switch k := len(src); {
+	case k >= 8:
+		i := 0
+		for ; i+8 <= k; i += 8 {
+			w := binary.LittleEndian.Uint64(src[i:])
+			if m := specialBytes(w); m != 0 {
+				return appendStringSlow(dst[:n], s, i+bits.TrailingZeros64(m)>>3)
+			}
+			binary.LittleEndian.PutUint64(out[1+i:], w)
 		}
-		binary.LittleEndian.PutUint64(out[1+i:], w)
-	}
-	for ; i < len(src); i++ {
-		c := src[i]
-		if needsEscape[c] {
-			return appendStringSlow(dst[:n], s, i)
+		if i < k {
+			w := binary.LittleEndian.Uint64(src[k-8:])
+			if specialBytes(w) != 0 {
+				return appendStringSlow(dst[:n], s, i)
+			}
+			binary.LittleEndian.PutUint64(out[1+k-8:], w)
 		}
-		out[1+i] = c
+	case k >= 4:
+		lo, hi := binary.LittleEndian.Uint32(src), binary.LittleEndian.Uint32(src[k-4:])
+		if specialBytes(uint64(lo)|uint64(hi)<<32) != 0 {
+			return appendStringSlow(dst[:n], s, 0)
+		}
+		binary.LittleEndian.PutUint32(out[1:], lo)
+		binary.LittleEndian.PutUint32(out[1+k-4:], hi)
+	case k > 0:
+		// The first, middle and last byte (some the same), in a word
+		// whose other bytes are plain.
+		a, b, c := src[0], src[k>>1], src[k-1]
+		if specialBytes(uint64(a)|uint64(b)<<8|uint64(c)<<16|lsb*'a'&^0xffffff) != 0 {
+			return appendStringSlow(dst[:n], s, 0)
+		}
+		out[1], out[1+k>>1], out[k] = a, b, c
 	}
 	out[1+len(src)] = '"'
 	return dst[:n+len(src)+2]
