@@ -107,20 +107,6 @@ func listChains(dir string) ([]string, error) {
 	return names, nil
 }
 
-// syncDir fsyncs a directory so that entries created or renamed in it
-// survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // writeFileAtomic replaces path with data so that after a crash the file
 // holds either its old or its new content: temp file, fsync, rename,
 // directory fsync.

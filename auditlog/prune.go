@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,7 +76,7 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockExclusive(lock); err != nil {
 		return nil, fmt.Errorf("auditlog: another prune is running on %s: %w", dir, err)
 	}
 	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))

@@ -106,7 +106,7 @@ func Start(ctx context.Context, bin string) (*Jaeger, error) {
 	j.cmd = exec.Command(bin, "--config", cfg)
 	j.cmd.Stdout = j
 	j.cmd.Stderr = j
-	j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	j.cmd.SysProcAttr = procAttr()
 	if err := j.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
