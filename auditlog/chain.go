@@ -518,7 +518,7 @@ func (c *chain) append(recs []*Record) error {
 	// was measured: no shorter fsync here, and more kernel time.)
 	_, err := c.seg.Write(buf)
 	if err == nil {
-		err = c.seg.Sync()
+		err = c.opts.syncFile(c.seg)
 	}
 	if err != nil {
 		c.segDigest.discard()
@@ -551,7 +551,7 @@ func (c *chain) append(recs []*Record) error {
 func (c *chain) rollback() {
 	err := c.seg.Truncate(c.segSize)
 	if err == nil {
-		err = c.seg.Sync()
+		err = c.opts.syncFile(c.seg)
 	}
 	if err != nil {
 		c.log.Error("rolling back a failed write failed; the chain will be reloaded before the next write", zap.Error(err))
@@ -657,7 +657,7 @@ func (c *chain) syncTree() error {
 	if err := c.writeTree(nil); err != nil {
 		return err
 	}
-	if err := c.tree.Sync(); err != nil {
+	if err := c.opts.syncFile(c.tree); err != nil {
 		return fmt.Errorf("chain %q: syncing tree file: %w", c.name, err)
 	}
 	return nil

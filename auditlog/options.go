@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -34,6 +35,9 @@ type options struct {
 	clock              func() time.Time
 	defaultChain       string
 	canonicalPayloads  bool
+	// syncFile fsyncs a segment or tree file; tests replace it to make
+	// fsync fail, which a real disk does only when it breaks.
+	syncFile func(*os.File) error
 }
 
 func defaultOptions() options {
@@ -44,6 +48,7 @@ func defaultOptions() options {
 		logger:          zap.NewNop(),
 		clock:           time.Now,
 		defaultChain:    DefaultChain,
+		syncFile:        (*os.File).Sync,
 	}
 }
 

@@ -1,0 +1,129 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// withSyncFile replaces the fsync of segment and tree files.
+func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.syncFile = f } }
+
+// failingSyncs makes the next n fsyncs of segment files of chain fail
+// with EIO, as a disk that has gone bad does: the write before them
+// succeeded, so the data is in the page cache but not known to be on disk.
+type failingSyncs struct {
+	mu     sync.Mutex
+	chain  string
+	n      int
+	failed int
+}
+
+func (f *failingSyncs) arm(chain string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chain, f.n = chain, n
+}
+
+func (f *failingSyncs) sync(file *os.File) error {
+	f.mu.Lock()
+	fail := f.n > 0 && filepath.Ext(file.Name()) == ".jsonl" && filepath.Base(filepath.Dir(file.Name())) == f.chain
+	if fail {
+		f.n--
+		f.failed++
+	}
+	f.mu.Unlock()
+	if fail {
+		return &os.PathError{Op: "sync", Path: file.Name(), Err: syscall.EIO}
+	}
+	return file.Sync()
+}
+
+// TestSyncFailure makes fsync fail after a successful write: Append
+// returns the I/O error and acknowledges nothing of the failed chain, the
+// chain is cut back to what was durable (also when the fsync of that cut
+// fails too, by reloading the chain from disk before the next write), the
+// dedup window forgets the failed records so that the retried batch is
+// written rather than skipped as duplicates, and the store verifies with
+// every acknowledged record exactly once.
+func TestSyncFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fails int // consecutive failing segment fsyncs: the write's, then the rollback's
+	}{
+		{name: "write fsync fails", fails: 1},
+		{name: "write and rollback fsyncs fail", fails: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newTestKeys(t, "test")
+			dir := t.TempDir()
+			fs := &failingSyncs{}
+			s := openTestStore(t, dir, k, withSyncFile(fs.sync), WithSegmentMaxBytes(16<<10))
+			ctx := context.Background()
+			want := 0
+			for i := 0; i < 60; i += 20 {
+				res, err := s.Append(ctx, testRecords(i, 20, "general"))
+				if err != nil || res.Written != 20 {
+					t.Fatalf("append: %+v %v", res, err)
+				}
+				want += 20
+			}
+
+			// A batch for two chains: financial (written first, names
+			// sorted) succeeds, general's fsync fails.
+			batch := append(testRecords(1000, 10, "financial"), testRecords(2000, 10, "general")...)
+			fs.arm("general", tc.fails)
+			res, err := s.Append(ctx, batch)
+			if !errors.Is(err, syscall.EIO) {
+				t.Fatalf("append with a failing fsync: %+v %v, want EIO", res, err)
+			}
+			if res.Written != 10 {
+				t.Fatalf("written %d, want the 10 of the chain before the failure", res.Written)
+			}
+			want += 10
+			if fs.failed != tc.fails {
+				t.Fatalf("%d fsyncs failed, want %d", fs.failed, tc.fails)
+			}
+			if got := len(readChain(t, dir, "general")); got != 60 {
+				t.Fatalf("general holds %d records after the failed fsync, want the 60 acknowledged", got)
+			}
+
+			// The retried batch: financial's records are duplicates,
+			// general's are written now.
+			res, err = s.Append(ctx, batch)
+			if err != nil || res.Written != 10 || res.Duplicates != 10 {
+				t.Fatalf("retry: %+v %v, want 10 written and 10 duplicates", res, err)
+			}
+			want += 10
+			// And the chain goes on, across a seal.
+			for i := 3000; i < 3400; i += 20 {
+				if res, err := s.Append(ctx, testRecords(i, 20, "general")); err != nil || res.Written != 20 {
+					t.Fatalf("append after the failure: %+v %v", res, err)
+				}
+				want += 20
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(dir, k.verifiers, VerifyFull())
+			if err != nil || !rep.OK() || rep.Records != uint64(want) {
+				t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+			}
+			var ids []string
+			for _, chain := range []string{"general", "financial"} {
+				for _, r := range readChain(t, dir, chain) {
+					ids = append(ids, r.TraceID+"/"+r.SpanID)
+				}
+			}
+			slices.Sort(ids)
+			if len(slices.Compact(ids)) != want {
+				t.Fatalf("%d distinct spans stored, want %d, each once", len(slices.Compact(ids)), want)
+			}
+		})
+	}
+}
