@@ -14,25 +14,29 @@ import (
 // withSyncFile replaces the fsync of segment and tree files.
 func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.syncFile = f } }
 
-// failingSyncs makes the next n fsyncs of segment files of chain fail
-// with EIO, as a disk that has gone bad does: the write before them
-// succeeded, so the data is in the page cache but not known to be on disk.
+// failingSyncs makes the next n fsyncs of chain's files named by ext
+// (".jsonl" for segments, ".hashes" for the tree file) fail with EIO, as a
+// disk that has gone bad does: the write before them succeeded, so the
+// data is in the page cache but not known to be on disk.
 type failingSyncs struct {
 	mu     sync.Mutex
 	chain  string
+	ext    string
 	n      int
 	failed int
 }
 
-func (f *failingSyncs) arm(chain string, n int) {
+func (f *failingSyncs) arm(chain string, n int) { f.armFile(chain, ".jsonl", n) }
+
+func (f *failingSyncs) armFile(chain, ext string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.chain, f.n = chain, n
+	f.chain, f.ext, f.n = chain, ext, n
 }
 
 func (f *failingSyncs) sync(file *os.File) error {
 	f.mu.Lock()
-	fail := f.n > 0 && filepath.Ext(file.Name()) == ".jsonl" && filepath.Base(filepath.Dir(file.Name())) == f.chain
+	fail := f.n > 0 && filepath.Ext(file.Name()) == f.ext && filepath.Base(filepath.Dir(file.Name())) == f.chain
 	if fail {
 		f.n--
 		f.failed++
@@ -123,6 +127,74 @@ func TestSyncFailure(t *testing.T) {
 			slices.Sort(ids)
 			if len(slices.Compact(ids)) != want {
 				t.Fatalf("%d distinct spans stored, want %d, each once", len(slices.Compact(ids)), want)
+			}
+		})
+	}
+}
+
+// TestTreeSyncFailure makes the fsync of the tree file fail where a
+// checkpoint or a seal needs it: the checkpoint, or the batch whose seal
+// failed, returns the I/O error without writing anything it would have to
+// take back; the next attempt succeeds, and the store verifies with every
+// acknowledged record once.
+func TestTreeSyncFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// fail triggers the failing fsync; it returns the records it
+		// got acknowledged.
+		fail func(t *testing.T, s *Store) int
+	}{
+		{name: "checkpoint", fail: func(t *testing.T, s *Store) int {
+			if err := s.Checkpoint(); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("checkpoint with a failing tree fsync: %v, want EIO", err)
+			}
+			if err := s.Checkpoint(); err != nil {
+				t.Fatalf("checkpoint once fsync works again: %v", err)
+			}
+			return 0
+		}},
+		{name: "seal", fail: func(t *testing.T, s *Store) int {
+			// The active segment is past its size: the next batch seals
+			// it first, and the seal fsyncs the tree.
+			batch := testRecords(5000, 20, "general")
+			res, err := s.Append(context.Background(), batch)
+			if !errors.Is(err, syscall.EIO) || res.Written != 0 {
+				t.Fatalf("append whose seal fails: %+v %v, want EIO and nothing written", res, err)
+			}
+			res, err = s.Append(context.Background(), batch)
+			if err != nil || res.Written != 20 {
+				t.Fatalf("retry: %+v %v", res, err)
+			}
+			return 20
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newTestKeys(t, "test")
+			dir := t.TempDir()
+			fs := &failingSyncs{}
+			s := openTestStore(t, dir, k, withSyncFile(fs.sync), WithSegmentMaxBytes(8<<10))
+			// One batch past the segment size: the next batch seals.
+			if res, err := s.Append(context.Background(), testRecords(0, 10, "general")); err != nil || res.Written != 10 {
+				t.Fatalf("append: %+v %v", res, err)
+			}
+			want := 10
+			fs.armFile("general", ".hashes", 1)
+			want += tc.fail(t, s)
+			if fs.failed != 1 {
+				t.Fatalf("%d tree fsyncs failed, want 1", fs.failed)
+			}
+			for i := 6000; i < 6100; i += 20 {
+				if res, err := s.Append(context.Background(), testRecords(i, 20, "general")); err != nil || res.Written != 20 {
+					t.Fatalf("append after the failure: %+v %v", res, err)
+				}
+				want += 20
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(dir, k.verifiers, VerifyFull())
+			if err != nil || !rep.OK() || rep.Records != uint64(want) {
+				t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
 			}
 		})
 	}
