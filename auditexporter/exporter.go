@@ -154,6 +154,14 @@ func (e *auditExporter) currentStore() *auditlog.Store {
 // durable (or was already in the store). Write errors, a full disk among
 // them, are retryable: the store rolls the failed chain back, and records
 // that did reach the disk are recognised as duplicates on the retry.
+//
+// When no other batch is being written or waiting, the batch is written
+// as it is mapped, partRecords records at a time, in one store
+// transaction with one fsync: each part is encoded and hashed while its
+// records and the span data they point to are still in the CPU's cache
+// (mapping a whole batch first and encoding it afterwards read every
+// string from memory twice). Otherwise the batch is mapped whole and goes
+// through the group committer, which writes it with the others waiting.
 func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	store := e.currentStore()
 	if store == nil {
@@ -166,18 +174,90 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 			e.putBatch(b)
 		}
 	}()
-
-	skipped := 0
-	ctxClient := ""
-	if !e.clientFromData {
-		ctxClient = clientIdentity(client.FromContext(ctx))
-	}
 	// The batch's records share a few blocks of memory, reused by the
 	// next batch that takes b from the pool.
 	if b.mapper == nil {
 		b.mapper = toolspan.NewReusingMapper(e.mapOpts)
 	}
+
+	if e.group.tryLead() {
+		res, skipped, n, err := e.writeAsMapped(ctx, store, td, b)
+		e.group.release()
+		return e.result(ctx, res, skipped, n, err)
+	}
+
+	skipped, _ := e.mapSpans(ctx, td, b, 0, nil)
+	if len(b.recs) == 0 {
+		e.tel.record(ctx, 0, 0, skipped, false)
+		return nil
+	}
+	for i := range b.recs {
+		b.ptrs = append(b.ptrs, &b.recs[i])
+	}
+	b.pend.recs = b.ptrs
+	res, err := e.group.commitPending(ctx, store.Append, b.pend)
+	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
+		// Another caller's append may still be reading these records:
+		// clearing them for reuse would write zeroed records.
+		recycle = false
+	}
+	return e.result(ctx, res, skipped, len(b.ptrs), err)
+}
+
+// partRecords is how many records pushTraces maps before it hands them to
+// the store when it writes a batch as it maps it: their records (about
+// 600 bytes each), the span data they point to and their text stay within
+// a core's second-level cache.
+const partRecords = 128
+
+// writeAsMapped maps td and writes it in one store transaction, a part of
+// partRecords records at a time. It returns the store's result, the spans
+// skipped and the records mapped.
+func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store, td ptrace.Traces, b *batch) (auditlog.AppendResult, int, int, error) {
+	txn, err := store.Begin(ctx)
+	if err != nil {
+		return auditlog.AppendResult{}, 0, 0, err
+	}
+	defer txn.Abort() // after Commit, nothing
+	mapped := 0
+	skipped, err := e.mapSpans(ctx, td, b, partRecords, func(part []*auditlog.Record) error {
+		mapped += len(part)
+		return txn.Append(part)
+	})
+	if err != nil {
+		// A failed part: Commit cuts back the others and says why.
+		res, cerr := txn.Commit()
+		return res, skipped, mapped, cerr
+	}
+	if mapped == 0 {
+		txn.Abort()
+		return auditlog.AppendResult{}, skipped, 0, nil
+	}
+	res, err := txn.Commit()
+	return res, skipped, mapped, err
+}
+
+// mapSpans maps the tool spans of td into b.recs. With part > 0 it hands
+// the records to write every part records, and at the end, and reuses
+// their slots for the next ones (write returning an error stops the
+// mapping); with part 0 it leaves the whole batch in b.recs. It returns
+// the spans skipped as not tool calls.
+func (e *auditExporter) mapSpans(ctx context.Context, td ptrace.Traces, b *batch, part int, write func([]*auditlog.Record) error) (int, error) {
+	skipped := 0
+	ctxClient := ""
+	if !e.clientFromData {
+		ctxClient = clientIdentity(client.FromContext(ctx))
+	}
 	mapper := b.mapper
+	flush := func() error {
+		b.ptrs = b.ptrs[:0]
+		for i := range b.recs {
+			b.ptrs = append(b.ptrs, &b.recs[i])
+		}
+		err := write(b.ptrs)
+		b.recs = b.recs[:0]
+		return err
+	}
 	for _, rs := range td.ResourceSpans().All() {
 		res := rs.Resource()
 		clientID := ctxClient
@@ -206,36 +286,38 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 				}
 				rec.Source.Client = clientID
 				e.retention.apply(rec, span.StartTimestamp().AsTime(), mapper)
+				if part > 0 && len(b.recs) == part {
+					if err := flush(); err != nil {
+						return skipped, err
+					}
+				}
 			}
 		}
 	}
-	if len(b.recs) == 0 {
-		e.tel.record(ctx, 0, 0, skipped, false)
+	if part > 0 && len(b.recs) > 0 {
+		return skipped, flush()
+	}
+	return skipped, nil
+}
+
+// result records the telemetry of a batch of n records and turns the
+// store's error into the exporter's: permanent only for records the store
+// can never accept, and only when no other caller's batch shared the
+// write.
+func (e *auditExporter) result(ctx context.Context, res auditlog.AppendResult, skipped, n int, err error) error {
+	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
+	if err == nil {
 		return nil
 	}
-	for i := range b.recs {
-		b.ptrs = append(b.ptrs, &b.recs[i])
+	var shared errShared
+	permanent := errors.Is(err, auditlog.ErrInvalidRecord) && !errors.As(err, &shared)
+	err = fmt.Errorf("audit exporter: writing %d records: %w", n, err)
+	if permanent {
+		// Retrying these records cannot succeed; a batch that only
+		// shared a write with the culprit is retried.
+		return consumererror.NewPermanent(err)
 	}
-	b.pend.recs = b.ptrs
-	res, err := e.group.commitPending(ctx, store.Append, b.pend)
-	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
-		// Another caller's append may still be reading these records:
-		// clearing them for reuse would write zeroed records.
-		recycle = false
-	}
-	e.tel.record(ctx, res.Written, res.Duplicates, skipped, err != nil)
-	if err != nil {
-		var shared errShared
-		permanent := errors.Is(err, auditlog.ErrInvalidRecord) && !errors.As(err, &shared)
-		err = fmt.Errorf("audit exporter: writing %d records: %w", len(b.ptrs), err)
-		if permanent {
-			// Retrying these records cannot succeed; a batch that only
-			// shared a write with the culprit is retried.
-			return consumererror.NewPermanent(err)
-		}
-		return err
-	}
-	return nil
+	return err
 }
 
 // maxPooledRecords bounds the scratch space kept for reuse, so that one

@@ -124,15 +124,33 @@ func (g *groupCommitter) commitPending(ctx context.Context, write appender, p *p
 		}
 	}
 
+	g.release()
+	return res, err
+}
+
+// tryLead makes the caller the leader when no batch is being written or
+// waiting, so that it can write its batch itself (as it maps it); it must
+// then call release. It reports false when another caller leads.
+func (g *groupCommitter) tryLead() bool {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.busy {
+		return false
+	}
+	g.busy = true
+	return true
+}
+
+// release ends a leadership: the first waiting batch leads next, with all
+// those waiting then, or no one leads.
+func (g *groupCommitter) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if len(g.waiting) > 0 {
-		next := g.waiting[0]
-		next.wake <- outcome{lead: true} // busy stays true: leadership passes on
+		g.waiting[0].wake <- outcome{lead: true} // busy stays true: leadership passes on
 	} else {
 		g.busy = false
 	}
-	g.mu.Unlock()
-	return res, err
 }
 
 // maxMergedRecords bounds the merged scratch space the group committer

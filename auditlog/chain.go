@@ -56,6 +56,9 @@ type chain struct {
 	// next append reloads the chain from disk first.
 	broken error
 
+	// txn is what the current transaction has staged on the chain.
+	txn chainTxn
+
 	buf, tmp []byte      // the batch's write buffer; scratch for reload
 	stored   []tlog.Hash // the batch's tlog stored hashes
 	leaves   []tlog.Hash // the batch's leaf hashes
@@ -458,37 +461,70 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 	return nil
 }
 
+// chainTxn is what a transaction (see Txn) has staged on a chain: the
+// records are written but not fsynced, so the chain's durable state
+// (segSize, next, prevHash, front) has not moved yet.
+type chainTxn struct {
+	active  bool
+	now     time.Time   // when the transaction first touched the chain
+	records uint64      // records staged
+	bytes   int64       // bytes written
+	next    uint64      // seq of the next record, after the staged ones
+	prev    string      // hash of the last staged record
+	front   frontier    // Merkle frontier with the staged records
+	stored  []tlog.Hash // tlog stored hashes of the staged records
+}
+
 // append writes recs (already deduplicated, all of this chain) as one
 // fsynced write. On failure the chain is left at its last durable state.
 func (c *chain) append(recs []*Record) error {
-	if c.broken != nil {
-		if err := c.reload(); err != nil {
-			return err
-		}
+	if err := c.stage(recs); err != nil {
+		c.abortStaged(err)
+		return err
 	}
-	now := c.opts.clock()
-	if c.seg != nil && c.segSum.s.Count > 0 &&
-		(c.segSize >= c.opts.segmentMaxBytes || now.Sub(c.segStart) >= c.opts.segmentMaxAge) {
-		if err := c.seal(); err != nil {
-			return err
-		}
+	if err := c.commitStaged(); err != nil {
+		c.abortStaged(err)
+		return err
 	}
-	if c.seg == nil {
-		if err := c.createSegment(now); err != nil {
-			return err
+	return nil
+}
+
+// stage encodes, hashes and writes recs (already deduplicated, all of
+// this chain) after what the chain holds and what the transaction staged
+// before, without fsync. The first stage of a transaction seals a full
+// segment and opens the next. On error the caller must abortStaged.
+func (c *chain) stage(recs []*Record) error {
+	if !c.txn.active {
+		if c.broken != nil {
+			if err := c.reload(); err != nil {
+				return err
+			}
 		}
+		now := c.opts.clock()
+		if c.seg != nil && c.segSum.s.Count > 0 &&
+			(c.segSize >= c.opts.segmentMaxBytes || now.Sub(c.segStart) >= c.opts.segmentMaxAge) {
+			if err := c.seal(); err != nil {
+				return err
+			}
+		}
+		if c.seg == nil {
+			if err := c.createSegment(now); err != nil {
+				return err
+			}
+		}
+		c.txn = chainTxn{active: true, now: now, next: c.next, prev: c.prevHash, front: c.front.clone(), stored: c.stored[:0]}
 	}
+	t := &c.txn
 
 	buf := c.buf[:0]
 	leaves := c.leaves[:0]
-	front := c.front.clone()
-	prev := c.prevHash
+	prev := t.prev
 	// The batch's hashes share one block of memory, carved into strings.
 	hashes := make([]byte, len(recs)*len(ZeroHash))
 	for i, r := range recs {
 		r.V = FormatVersion
 		r.ChainID = c.id
-		r.Seq = c.next + uint64(i)
+		r.Seq = t.next + uint64(i)
 		r.PrevHash = prev
 		if r.Retention.Class == "" {
 			r.Retention.Class = c.name
@@ -510,39 +546,71 @@ func (c *chain) append(recs []*Record) error {
 		buf = append(buf, '\n')
 	}
 	// The Merkle tree's new subtrees, a level at a time.
-	stored := front.pushLeaves(leaves, c.stored[:0], &c.nodes)
-	c.buf, c.stored, c.leaves = buf, stored, leaves
+	t.stored = t.front.pushLeaves(leaves, t.stored, &c.nodes)
+	c.buf, c.leaves = buf, leaves
 
-	// One write and one fsync for the batch. (Writing it in chunks as it
-	// is encoded, with sync_file_range to start their writeback early,
-	// was measured: no shorter fsync here, and more kernel time.)
-	_, err := c.seg.Write(buf)
-	if err == nil {
-		err = c.opts.syncFile(c.seg)
+	// One write for the part; the fsync is commitStaged's, once for the
+	// transaction. (Writing a part in chunks as it is encoded, with
+	// sync_file_range to start their writeback early, was measured: no
+	// shorter fsync here, and more kernel time.)
+	if _, err := c.seg.Write(buf); err != nil {
+		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), t.next, err)
 	}
-	if err != nil {
-		c.segDigest.discard()
-		c.rollback()
-		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), c.next, err)
-	}
-	// Durable: only now do the records count for the seal.
-	c.segDigest.commit()
+	// The seal's summary takes what it keeps; should the transaction
+	// fail, the chain is reloaded from disk, summary included.
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
-	c.segSum.s.Bytes += int64(len(buf))
-	if c.segSum.s.Count == uint64(len(recs)) {
-		c.segStart = now
+	t.records += uint64(len(recs))
+	t.bytes += int64(len(buf))
+	t.next += uint64(len(recs))
+	t.prev = prev
+	return nil
+}
+
+// commitStaged fsyncs what the transaction wrote and moves the chain's
+// durable state past it. On error the caller must abortStaged.
+func (c *chain) commitStaged() error {
+	t := &c.txn
+	if !t.active {
+		return nil
 	}
-	c.segSize += int64(len(buf))
-	c.next += uint64(len(recs))
-	c.prevHash = prev
-	c.front = front
+	if err := c.opts.syncFile(c.seg); err != nil {
+		return fmt.Errorf("chain %q: syncing %d records at seq %d: %w", c.name, t.records, c.next, err)
+	}
+	// Durable: only now do the records count for the seal.
+	c.segDigest.commit()
+	c.segSum.s.Bytes += t.bytes
+	if c.segSum.s.Count == t.records {
+		c.segStart = t.now
+	}
+	c.segSize += t.bytes
+	c.next = t.next
+	c.prevHash = t.prev
+	c.front = t.front
+	c.stored = t.stored
+	stored := t.stored
+	*t = chainTxn{}
 	if err := c.writeTree(stored); err != nil {
 		// The records are durable; the tree catches up on a later write.
 		c.log.Warn("tree file write failed; will retry", zap.Error(err))
 	}
 	return nil
+}
+
+// abortStaged cuts what the transaction wrote back to the last durable
+// size. The in-memory state it staged (the seal's summary among it) is
+// not unpicked: the chain is reloaded from disk before its next write.
+func (c *chain) abortStaged(cause error) {
+	if !c.txn.active {
+		return
+	}
+	c.txn = chainTxn{}
+	c.segDigest.discard()
+	c.rollback()
+	if c.broken == nil {
+		c.broken = cause
+	}
 }
 
 // rollback cuts a failed write back to the last durable size. If even

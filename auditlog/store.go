@@ -51,8 +51,10 @@ type Store struct {
 	dupScratch  []bool
 	undoScratch []dedupUndo
 	// groupScratch keeps the per-chain groups of the last batch, their
-	// slices emptied, for the next.
+	// slices emptied, for the next; txnScratch the chains a transaction
+	// touched, with their keys.
 	groupScratch []appendGroup
+	txnScratch   []appendGroup
 	lock         *os.File
 	closed       bool
 
@@ -181,109 +183,23 @@ func (s *Store) sortedChains() []*chain {
 // skipped. Append fills V, ChainID, Seq, PrevHash and Hash of the records
 // it writes (and Retention.Class when empty), writes each touched chain's
 // records with one write and one fsync (group commit), and returns only
-// when they are durable.
+// when they are durable. It is a transaction of one part (see Begin).
 //
-// On a write or fsync error (a full disk, an I/O error) the affected chain
-// is cut back to its last durable state and the error is returned (it
-// wraps the syscall error, e.g. syscall.ENOSPC); records of chains written
-// before the failure are durable and counted in the result, and are
-// skipped as duplicates when the caller retries the batch. Errors that
-// wrap ErrInvalidRecord are not worth retrying. Nothing is written when
-// ctx is already done.
+// On a write or fsync error (a full disk, an I/O error) the affected
+// chains are cut back to their last durable state and the error is
+// returned (it wraps the syscall error, e.g. syscall.ENOSPC). Chains are
+// fsynced in name order: records of chains whose fsync succeeded before
+// the failure are durable and counted in the result, and are skipped as
+// duplicates when the caller retries the batch. Errors that wrap
+// ErrInvalidRecord are not worth retrying. Nothing is written when ctx is
+// already done.
 func (s *Store) Append(ctx context.Context, recs []*Record) (AppendResult, error) {
-	var res AppendResult
-	if err := ctx.Err(); err != nil {
-		return res, err
+	t, err := s.Begin(ctx)
+	if err != nil {
+		return AppendResult{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return res, ErrClosed
-	}
-	// The batch's dedup keys first, in a loop of their own. Then each is
-	// looked up and, when new, put in the set at once, while its slot is
-	// in the cache (a repeat later in the batch is then found like any
-	// other). Only once every key is looked up do the new ones join the
-	// window's order, forgetting the oldest: a batch is checked against
-	// the window as it was before it. All of it is logged and undone if
-	// the batch is not written after all (see undoDedup).
-	var keys []dedupKey
-	var dup []bool
-	var undo []dedupUndo
-	if s.dedup != nil {
-		keys, dup, undo = s.keyScratch[:0], s.dupScratch[:0], s.undoScratch[:0]
-		for _, r := range recs {
-			var k dedupKey // zero: no key
-			if r != nil {
-				k, _ = s.dedup.key(r)
-			}
-			keys = append(keys, k)
-		}
-		for _, k := range keys {
-			dup = append(dup, k != (dedupKey{}) && !s.dedup.keys.insert(k))
-		}
-		for i, k := range keys {
-			if k != (dedupKey{}) && !dup[i] {
-				undo = s.dedup.enqueue(k, s.opts.dedupWindow, undo)
-			}
-		}
-		if cap(keys) <= maxPooledKeys {
-			s.keyScratch, s.dupScratch, s.undoScratch = keys, dup, undo[:0]
-		}
-	}
-	// Group by chain. Batches mostly go to one, so the group of the
-	// previous record is tried first.
-	groups := s.groupScratch[:0]
-	defer func() { s.groupScratch = recycleGroups(groups) }()
-	cur := -1
-	for i, r := range recs {
-		if r == nil {
-			s.undoDedup(undo, nil)
-			return res, fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
-		}
-		name := r.Retention.Class
-		if name == "" {
-			name = s.opts.defaultChain
-		}
-		if cur < 0 || groups[cur].name != name {
-			cur = slices.IndexFunc(groups, func(g appendGroup) bool { return g.name == name })
-			if cur < 0 {
-				if !ValidChainName(name) {
-					s.undoDedup(undo, nil)
-					return res, fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
-				}
-				groups = nextGroup(groups, name, len(recs)-i)
-				cur = len(groups) - 1
-			}
-		}
-		g := &groups[cur]
-		if s.dedup != nil {
-			if dup[i] {
-				res.Duplicates++
-				continue
-			}
-			if k := keys[i]; k != (dedupKey{}) {
-				g.keys = append(g.keys, k)
-			}
-		}
-		g.recs = append(g.recs, r)
-	}
-	slices.SortFunc(groups, func(a, b appendGroup) int { return strings.Compare(a.name, b.name) })
-	for i, g := range groups {
-		c, err := s.chain(g.name)
-		if err == nil {
-			err = c.append(g.recs)
-			if err != nil {
-				err = fmt.Errorf("auditlog: %w", err)
-			}
-		}
-		if err != nil {
-			s.undoDedup(undo, groups[:i])
-			return res, err
-		}
-		res.Written += len(g.recs)
-	}
-	return res, nil
+	_ = t.Append(recs) // Commit returns the error
+	return t.Commit()
 }
 
 // nextGroup appends the group of chain name to groups, taking the slices
@@ -305,7 +221,7 @@ func recycleGroups(groups []appendGroup) []appendGroup {
 	for i := range groups {
 		g := &groups[i]
 		clear(g.recs)
-		g.name, g.recs, g.keys = "", g.recs[:0], g.keys[:0]
+		g.name, g.recs, g.keys, g.n = "", g.recs[:0], g.keys[:0], 0
 		if cap(g.recs) > maxPooledKeys {
 			g.recs, g.keys = nil, nil
 		}
@@ -332,11 +248,13 @@ func (s *Store) undoDedup(undo []dedupUndo, written []appendGroup) {
 	}
 }
 
-// appendGroup is the part of an Append batch bound for one chain.
+// appendGroup is the part of an Append batch bound for one chain, or
+// (in Txn.chains) what a transaction staged on one chain.
 type appendGroup struct {
 	name string
 	recs []*Record
 	keys []dedupKey // dedup keys of recs, to restore if a later group fails
+	n    int        // records staged (Txn.chains)
 }
 
 // chain returns the writer of the named chain, creating its directory on

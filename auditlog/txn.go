@@ -1,0 +1,218 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// errTxnDone is the error of a Txn used after Commit or Abort.
+var errTxnDone = errors.New("auditlog: transaction already committed or aborted")
+
+// Txn is an Append made in parts: each Append stages its records (skips
+// duplicates, encodes, hashes and writes them, without fsync) and Commit
+// makes them all durable with one fsync per chain. A writer that builds
+// its records as it goes (the exporter maps spans) can hand them over a
+// few hundred at a time, while the records and the data they point to
+// are still in the CPU's cache, and still pay for one fsync.
+//
+// Nothing of a transaction is durable before Commit returns, and if a
+// part fails, the transaction writes nothing: Commit then cuts back what
+// the parts wrote and returns the error. A Txn holds the store's lock
+// from Begin to Commit or Abort, so other appends, checkpoints and Close
+// wait: use it from one goroutine and keep it short.
+type Txn struct {
+	s      *Store
+	res    AppendResult
+	err    error       // the first failure: Commit cuts everything back
+	undo   []dedupUndo // every key the transaction put in the dedup window
+	chains []appendGroup
+	done   bool
+}
+
+// Begin starts a transaction. It fails when ctx is already done or the
+// store is closed; otherwise the caller must end it with Commit or Abort.
+func (s *Store) Begin(ctx context.Context) (*Txn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	return &Txn{s: s, undo: s.undoScratch[:0], chains: s.txnScratch[:0]}, nil
+}
+
+// Append stages recs as Store.Append writes them, without the fsync:
+// duplicates (of the store's window, of the transaction's earlier parts
+// or within recs) are skipped, and the records of each chain are encoded,
+// hashed and written. Each part is checked against the dedup window as it
+// was before that part. Append fills the same fields of recs as
+// Store.Append; the store keeps no reference to recs or their strings once
+// it returns, so the caller may reuse them for the next part.
+//
+// After an error (an invalid record, a failed write) the transaction can
+// only fail: later parts are ignored and Commit returns the error.
+func (t *Txn) Append(recs []*Record) error {
+	if t.done {
+		return errTxnDone
+	}
+	if t.err != nil {
+		return t.err
+	}
+	if err := t.stage(recs); err != nil {
+		t.err = err
+	}
+	return t.err
+}
+
+func (t *Txn) stage(recs []*Record) error {
+	s := t.s
+	// The part's dedup keys first, in a loop of their own. Then each is
+	// looked up and, when new, put in the set at once, while its slot is
+	// in the cache (a repeat later in the part is then found like any
+	// other). Only once every key is looked up do the new ones join the
+	// window's order, forgetting the oldest. All of it is logged and
+	// undone if the transaction is not written after all (see undoDedup).
+	var keys []dedupKey
+	var dup []bool
+	if s.dedup != nil {
+		keys, dup = s.keyScratch[:0], s.dupScratch[:0]
+		for _, r := range recs {
+			var k dedupKey // zero: no key
+			if r != nil {
+				k, _ = s.dedup.key(r)
+			}
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			dup = append(dup, k != (dedupKey{}) && !s.dedup.keys.insert(k))
+		}
+		for i, k := range keys {
+			if k != (dedupKey{}) && !dup[i] {
+				t.undo = s.dedup.enqueue(k, s.opts.dedupWindow, t.undo)
+			}
+		}
+		if cap(keys) <= maxPooledKeys {
+			s.keyScratch, s.dupScratch = keys, dup
+		}
+	}
+	// Group by chain. Batches mostly go to one, so the group of the
+	// previous record is tried first.
+	groups := s.groupScratch[:0]
+	defer func() { s.groupScratch = recycleGroups(groups) }()
+	cur := -1
+	for i, r := range recs {
+		if r == nil {
+			return fmt.Errorf("%w: record %d is nil", ErrInvalidRecord, i)
+		}
+		name := r.Retention.Class
+		if name == "" {
+			name = s.opts.defaultChain
+		}
+		if cur < 0 || groups[cur].name != name {
+			cur = slices.IndexFunc(groups, func(g appendGroup) bool { return g.name == name })
+			if cur < 0 {
+				if !ValidChainName(name) {
+					return fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+				}
+				groups = nextGroup(groups, name, len(recs)-i)
+				cur = len(groups) - 1
+			}
+		}
+		g := &groups[cur]
+		if s.dedup != nil {
+			if dup[i] {
+				t.res.Duplicates++
+				continue
+			}
+			if k := keys[i]; k != (dedupKey{}) {
+				g.keys = append(g.keys, k)
+			}
+		}
+		g.recs = append(g.recs, r)
+	}
+	for _, g := range groups {
+		c, err := s.chain(g.name)
+		if err != nil {
+			return err
+		}
+		// The transaction's entry for the chain, which keeps the keys
+		// of every part for undoDedup.
+		j := slices.IndexFunc(t.chains, func(tc appendGroup) bool { return tc.name == g.name })
+		if j < 0 {
+			t.chains = nextGroup(t.chains, g.name, len(g.recs))
+			j = len(t.chains) - 1
+		}
+		tc := &t.chains[j]
+		tc.keys = append(tc.keys, g.keys...)
+		tc.n += len(g.recs)
+		if err := c.stage(g.recs); err != nil {
+			return fmt.Errorf("auditlog: %w", err)
+		}
+	}
+	return nil
+}
+
+// Commit fsyncs every chain the transaction wrote to, in name order, and
+// releases the store. The result and the error are Store.Append's: when a
+// part failed, nothing is written and that error is returned; when an
+// fsync fails, the chains fsynced before it are durable and counted.
+func (t *Txn) Commit() (AppendResult, error) {
+	if t.done {
+		return AppendResult{}, errTxnDone
+	}
+	t.done = true
+	s := t.s
+	defer t.release()
+	slices.SortFunc(t.chains, func(a, b appendGroup) int { return strings.Compare(a.name, b.name) })
+	if t.err != nil {
+		t.cutBack(t.err, 0)
+		return t.res, t.err
+	}
+	for i := range t.chains {
+		tc := &t.chains[i]
+		if err := s.chains[tc.name].commitStaged(); err != nil {
+			t.cutBack(err, i)
+			return t.res, fmt.Errorf("auditlog: %w", err)
+		}
+		t.res.Written += tc.n
+	}
+	return t.res, nil
+}
+
+// Abort cuts back everything the transaction wrote and releases the
+// store. It does nothing after Commit, so it can be deferred.
+func (t *Txn) Abort() {
+	if t.done {
+		return
+	}
+	t.done = true
+	defer t.release()
+	t.cutBack(errors.New("transaction aborted"), 0)
+}
+
+// cutBack aborts the chains from the i-th (in name order) on and takes
+// the transaction's keys out of the dedup window, all but those of the
+// chains before i, which are durable.
+func (t *Txn) cutBack(cause error, i int) {
+	for _, tc := range t.chains[i:] {
+		if c := t.s.chains[tc.name]; c != nil {
+			c.abortStaged(cause)
+		}
+	}
+	t.s.undoDedup(t.undo, t.chains[:i])
+}
+
+// release hands the scratch space back to the store and unlocks it.
+func (t *Txn) release() {
+	s := t.s
+	if cap(t.undo) <= maxPooledKeys {
+		s.undoScratch = t.undo[:0]
+	}
+	s.txnScratch = recycleGroups(t.chains)
+	s.mu.Unlock()
+}
