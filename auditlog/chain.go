@@ -475,20 +475,6 @@ type chainTxn struct {
 	stored  []tlog.Hash // tlog stored hashes of the staged records
 }
 
-// append writes recs (already deduplicated, all of this chain) as one
-// fsynced write. On failure the chain is left at its last durable state.
-func (c *chain) append(recs []*Record) error {
-	if err := c.stage(recs); err != nil {
-		c.abortStaged(err)
-		return err
-	}
-	if err := c.commitStaged(); err != nil {
-		c.abortStaged(err)
-		return err
-	}
-	return nil
-}
-
 // stage encodes, hashes and writes recs (already deduplicated, all of
 // this chain) after what the chain holds and what the transaction staged
 // before, without fsync. The first stage of a transaction seals a full
