@@ -105,19 +105,7 @@ func TestSyncFailure(t *testing.T) {
 			}
 			want += 10
 			// And the chain goes on, across a seal.
-			for i := 3000; i < 3400; i += 20 {
-				if res, err := s.Append(ctx, testRecords(i, 20, "general")); err != nil || res.Written != 20 {
-					t.Fatalf("append after the failure: %+v %v", res, err)
-				}
-				want += 20
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Verify(dir, k.verifiers, VerifyFull())
-			if err != nil || !rep.OK() || rep.Records != uint64(want) {
-				t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
-			}
+			want += goOnAndVerify(t, s, dir, k, 3000, 20, want)
 			var ids []string
 			for _, chain := range []string{"general", "financial"} {
 				for _, r := range readChain(t, dir, chain) {
@@ -183,19 +171,28 @@ func TestTreeSyncFailure(t *testing.T) {
 			if fs.failed != 1 {
 				t.Fatalf("%d tree fsyncs failed, want 1", fs.failed)
 			}
-			for i := 6000; i < 6100; i += 20 {
-				if res, err := s.Append(context.Background(), testRecords(i, 20, "general")); err != nil || res.Written != 20 {
-					t.Fatalf("append after the failure: %+v %v", res, err)
-				}
-				want += 20
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Verify(dir, k.verifiers, VerifyFull())
-			if err != nil || !rep.OK() || rep.Records != uint64(want) {
-				t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
-			}
+			goOnAndVerify(t, s, dir, k, 6000, 5, want)
 		})
 	}
+}
+
+// goOnAndVerify appends batches of 20 general records (from seq from on)
+// after a failure, closes the store and verifies it in full with want
+// records before them; it returns the records it added.
+func goOnAndVerify(t *testing.T, s *Store, dir string, k testKeys, from, batches, want int) int {
+	t.Helper()
+	for i := range batches {
+		if res, err := s.Append(context.Background(), testRecords(from+20*i, 20, "general")); err != nil || res.Written != 20 {
+			t.Fatalf("append after the failure: %+v %v", res, err)
+		}
+	}
+	want += 20 * batches
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != uint64(want) {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+	}
+	return 20 * batches
 }

@@ -55,12 +55,26 @@ func storeFiles(t *testing.T, dir string) map[string][]byte {
 	return files
 }
 
+// stagedTxn begins a transaction on s and stages every part of txnBatch.
+func stagedTxn(t *testing.T, s *Store) *Txn {
+	t.Helper()
+	txn, err := s.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range txnBatch() {
+		if err := txn.Append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return txn
+}
+
 // TestTxnMatchesAppend writes the same batch as one Append and as a
 // transaction of three parts: the results, and every segment and summary
 // byte, are the same, and both stores verify.
 func TestTxnMatchesAppend(t *testing.T) {
 	k := newTestKeys(t, "test")
-	ctx := context.Background()
 	var results [2]AppendResult
 	var files [2]map[string][]byte
 	for i, inParts := range []bool{false, true} {
@@ -68,16 +82,8 @@ func TestTxnMatchesAppend(t *testing.T) {
 		s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
 		appendOK(t, s, testRecords(0, 10, "general"))
 		if inParts {
-			txn, err := s.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range txnBatch() {
-				if err := txn.Append(p); err != nil {
-					t.Fatal(err)
-				}
-			}
-			results[i], err = txn.Commit()
+			var err error
+			results[i], err = stagedTxn(t, s).Commit()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,15 +147,7 @@ func TestTxnFailureWritesNothing(t *testing.T) {
 			return err
 		}},
 		{name: "fsync fails at commit", want: syscall.EIO, run: func(t *testing.T, s *Store, fs *failingSyncs) error {
-			txn, err := s.Begin(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range txnBatch() {
-				if err := txn.Append(p); err != nil {
-					t.Fatal(err)
-				}
-			}
+			txn := stagedTxn(t, s)
 			fs.arm("general", 1) // healthcare sorts after general: neither is durable
 			res, err := txn.Commit()
 			if res.Written != 0 {
@@ -158,15 +156,7 @@ func TestTxnFailureWritesNothing(t *testing.T) {
 			return err
 		}},
 		{name: "abort", want: nil, run: func(t *testing.T, s *Store, _ *failingSyncs) error {
-			txn, err := s.Begin(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range txnBatch() {
-				if err := txn.Append(p); err != nil {
-					t.Fatal(err)
-				}
-			}
+			txn := stagedTxn(t, s)
 			txn.Abort()
 			txn.Abort() // twice is harmless
 			if err := txn.Append(txnBatch()[0]); !errors.Is(err, errTxnDone) {
