@@ -59,6 +59,16 @@ type batch struct {
 	pend *pending
 }
 
+// pointers points b.ptrs at the records in b.recs, the form the store
+// takes them in.
+func (b *batch) pointers() []*auditlog.Record {
+	b.ptrs = b.ptrs[:0]
+	for i := range b.recs {
+		b.ptrs = append(b.ptrs, &b.recs[i])
+	}
+	return b.ptrs
+}
+
 func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error) {
 	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
@@ -191,10 +201,7 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		e.tel.record(ctx, 0, 0, skipped, false)
 		return nil
 	}
-	for i := range b.recs {
-		b.ptrs = append(b.ptrs, &b.recs[i])
-	}
-	b.pend.recs = b.ptrs
+	b.pend.recs = b.pointers()
 	res, err := e.group.commitPending(ctx, store.Append, b.pend)
 	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
 		// Another caller's append may still be reading these records:
@@ -218,19 +225,15 @@ func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store
 	if err != nil {
 		return auditlog.AppendResult{}, 0, 0, err
 	}
-	defer txn.Abort() // after Commit, nothing
+	defer txn.Abort() // after Commit, nothing; with nothing mapped, the release
 	mapped := 0
-	skipped, err := e.mapSpans(ctx, td, b, partRecords, func(part []*auditlog.Record) error {
+	// A part that fails fails the transaction: Commit then cuts back the
+	// others and returns the part's error.
+	skipped, _ := e.mapSpans(ctx, td, b, partRecords, func(part []*auditlog.Record) error {
 		mapped += len(part)
 		return txn.Append(part)
 	})
-	if err != nil {
-		// A failed part: Commit cuts back the others and says why.
-		res, cerr := txn.Commit()
-		return res, skipped, mapped, cerr
-	}
 	if mapped == 0 {
-		txn.Abort()
 		return auditlog.AppendResult{}, skipped, 0, nil
 	}
 	res, err := txn.Commit()
@@ -250,11 +253,7 @@ func (e *auditExporter) mapSpans(ctx context.Context, td ptrace.Traces, b *batch
 	}
 	mapper := b.mapper
 	flush := func() error {
-		b.ptrs = b.ptrs[:0]
-		for i := range b.recs {
-			b.ptrs = append(b.ptrs, &b.recs[i])
-		}
-		err := write(b.ptrs)
+		err := write(b.pointers())
 		b.recs = b.recs[:0]
 		return err
 	}

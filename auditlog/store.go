@@ -54,7 +54,7 @@ type Store struct {
 	// slices emptied, for the next; txnScratch the chains a transaction
 	// touched, with their keys.
 	groupScratch []appendGroup
-	txnScratch   []appendGroup
+	txnScratch   []txnChain
 	lock         *os.File
 	closed       bool
 
@@ -221,7 +221,7 @@ func recycleGroups(groups []appendGroup) []appendGroup {
 	for i := range groups {
 		g := &groups[i]
 		clear(g.recs)
-		g.name, g.recs, g.keys, g.n = "", g.recs[:0], g.keys[:0], 0
+		g.name, g.recs, g.keys = "", g.recs[:0], g.keys[:0]
 		if cap(g.recs) > maxPooledKeys {
 			g.recs, g.keys = nil, nil
 		}
@@ -233,28 +233,26 @@ func recycleGroups(groups []appendGroup) []appendGroup {
 // that one huge batch does not pin its memory.
 const maxPooledKeys = 1 << 16
 
-// undoDedup takes the keys of a batch that failed out of the dedup window
-// again, and then adds back those of the groups that were written, so
-// that the window holds what it would hold had only they been appended.
-func (s *Store) undoDedup(undo []dedupUndo, written []appendGroup) {
+// undoDedup takes the keys of a transaction that failed out of the dedup
+// window again, and then adds back those of the chains that were written,
+// so that the window holds what it would hold had only they been appended.
+func (s *Store) undoDedup(undo []dedupUndo, written []txnChain) {
 	if s.dedup == nil {
 		return
 	}
 	s.dedup.undo(undo)
-	for _, g := range written {
-		for _, k := range g.keys {
+	for _, c := range written {
+		for _, k := range c.keys {
 			s.dedup.add(k, s.opts.dedupWindow)
 		}
 	}
 }
 
-// appendGroup is the part of an Append batch bound for one chain, or
-// (in Txn.chains) what a transaction staged on one chain.
+// appendGroup is the part of a transaction's part bound for one chain.
 type appendGroup struct {
 	name string
 	recs []*Record
-	keys []dedupKey // dedup keys of recs, to restore if a later group fails
-	n    int        // records staged (Txn.chains)
+	keys []dedupKey // dedup keys of recs
 }
 
 // chain returns the writer of the named chain, creating its directory on

@@ -28,8 +28,17 @@ type Txn struct {
 	res    AppendResult
 	err    error       // the first failure: Commit cuts everything back
 	undo   []dedupUndo // every key the transaction put in the dedup window
-	chains []appendGroup
+	chains []txnChain
 	done   bool
+}
+
+// txnChain is what a transaction staged on one chain: how many records,
+// and their dedup keys, to put back in the window should a later chain's
+// fsync fail after this one's succeeded.
+type txnChain struct {
+	name string
+	n    int
+	keys []dedupKey
 }
 
 // Begin starts a transaction. It fails when ctx is already done or the
@@ -142,10 +151,15 @@ func (t *Txn) stage(recs []*Record) error {
 		}
 		// The transaction's entry for the chain, which keeps the keys
 		// of every part for undoDedup.
-		j := slices.IndexFunc(t.chains, func(tc appendGroup) bool { return tc.name == g.name })
+		j := slices.IndexFunc(t.chains, func(tc txnChain) bool { return tc.name == g.name })
 		if j < 0 {
-			t.chains = nextGroup(t.chains, g.name, len(g.recs))
+			if len(t.chains) < cap(t.chains) {
+				t.chains = t.chains[:len(t.chains)+1] // a recycled entry, keys emptied
+			} else {
+				t.chains = append(t.chains, txnChain{})
+			}
 			j = len(t.chains) - 1
+			t.chains[j].name = g.name
 		}
 		tc := &t.chains[j]
 		tc.keys = append(tc.keys, g.keys...)
@@ -168,7 +182,7 @@ func (t *Txn) Commit() (AppendResult, error) {
 	t.done = true
 	s := t.s
 	defer t.release()
-	slices.SortFunc(t.chains, func(a, b appendGroup) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(t.chains, func(a, b txnChain) int { return strings.Compare(a.name, b.name) })
 	if t.err != nil {
 		t.cutBack(t.err, 0)
 		return t.res, t.err
@@ -213,6 +227,13 @@ func (t *Txn) release() {
 	if cap(t.undo) <= maxPooledKeys {
 		s.undoScratch = t.undo[:0]
 	}
-	s.txnScratch = recycleGroups(t.chains)
+	for i := range t.chains {
+		c := &t.chains[i]
+		c.name, c.n, c.keys = "", 0, c.keys[:0]
+		if cap(c.keys) > maxPooledKeys {
+			c.keys = nil
+		}
+	}
+	s.txnScratch = t.chains[:0]
 	s.mu.Unlock()
 }
