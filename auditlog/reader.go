@@ -202,7 +202,7 @@ func (r *Reader) ReadSegment(seg SegmentInfo, fn func(*Record) error) (SegmentCh
 			problem("seq %d where %d was expected", li.seq, next)
 		}
 		if chk.Records == 0 {
-			prevHash, firstPrev = li.prev, li.prev
+			firstPrev = li.prev
 		} else if li.prev != prevHash {
 			problem("seq %d: prev_hash does not link", li.seq)
 		}

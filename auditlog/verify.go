@@ -503,7 +503,6 @@ type cpCheck struct {
 	cp     Checkpoint
 	latest bool
 	since  *sinceCheck
-	done   bool
 }
 
 // chainVerifier checks one chain: prepare reads the small files, run

@@ -112,12 +112,12 @@ func TestExecuteRecordsEveryAttribute(t *testing.T) {
 	got := attrMap(s)
 	for k, v := range want {
 		if got[k] != v {
-			t.Errorf("%s = %s, want %s", k, got[k].Emit(), v.Emit())
+			t.Errorf("%s = %s, want %s", k, got[k].String(), v.String())
 		}
 	}
 	for k, v := range got {
 		if _, ok := want[k]; !ok {
-			t.Errorf("unexpected attribute %s = %s", k, v.Emit())
+			t.Errorf("unexpected attribute %s = %s", k, v.String())
 		}
 	}
 	if s.DroppedAttributes() != 0 {

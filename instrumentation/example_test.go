@@ -34,7 +34,7 @@ func printSpans(sr *tracetest.SpanRecorder) {
 			if kv.Key == "gen_ai.tool.call.id" && strings.HasPrefix(kv.Value.AsString(), "call_") && len(kv.Value.AsString()) == 37 {
 				continue
 			}
-			fmt.Printf("  %s = %s\n", kv.Key, kv.Value.Emit())
+			fmt.Printf("  %s = %s\n", kv.Key, kv.Value.String())
 		}
 	}
 }

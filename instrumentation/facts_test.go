@@ -71,7 +71,7 @@ func TestFactsOptionsRecorded(t *testing.T) {
 		}
 	}
 	if v := attrMap(s)[attrkey.BreakGlass]; !v.AsBool() {
-		t.Errorf("%s = %s, want true", attrkey.BreakGlass, v.Emit())
+		t.Errorf("%s = %s, want true", attrkey.BreakGlass, v.String())
 	}
 }
 

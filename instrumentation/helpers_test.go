@@ -67,7 +67,7 @@ func absent(t testing.TB, s sdktrace.ReadOnlySpan, keys ...string) {
 	m := attrMap(s)
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
-			t.Errorf("span %q has attribute %s = %s, want none", s.Name(), k, v.Emit())
+			t.Errorf("span %q has attribute %s = %s, want none", s.Name(), k, v.String())
 		}
 	}
 }

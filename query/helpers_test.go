@@ -86,8 +86,6 @@ func lines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-func ptr[T any](v T) *T { return &v }
-
 type ptraceTraces = ptrace.Traces
 
 func jsonIndent(dst *bytes.Buffer, src []byte) error { return json.Indent(dst, src, "", "  ") }

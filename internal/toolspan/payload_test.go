@@ -150,7 +150,7 @@ func FuzzMap(f *testing.F) {
 	f.Add(uint8(0), "execute_tool x", "k", `{"a":1}`, "text", []byte{1, 2}, int64(3), 1.5, int16(64))
 	f.Add(uint8(1), "tools/call y", "user.roles", "a,b", "\xff\xfe", []byte("\xff"), int64(-1), math.Inf(1), int16(-1))
 	f.Add(uint8(2), "tool", "input.value", `{"args":[],"kwargs":{"q":"\u0000"}}`, `[1,2`, []byte{}, int64(1<<62), math.NaN(), int16(0))
-	f.Add(uint8(3), "t.tool", "traceloop.entity.input", `{"inputs":{"a":[{"b":{}}]},"tags":[]}`, `{"output":"{\"x\":1}"}`, []byte(nil), int64(0), -0.0, int16(10))
+	f.Add(uint8(3), "t.tool", "traceloop.entity.input", `{"inputs":{"a":[{"b":{}}]},"tags":[]}`, `{"output":"{\"x\":1}"}`, []byte(nil), int64(0), math.Copysign(0, -1), int16(10))
 	f.Add(uint8(4), "ai.toolCall", "ai.telemetry.metadata.userId", strings.Repeat("[", 300), "\"quoted\"", []byte("bytes"), int64(7), 1e300, int16(200))
 	keys := []string{
 		"gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",

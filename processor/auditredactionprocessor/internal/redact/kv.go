@@ -77,10 +77,7 @@ func textKeyBefore(s string, p int) string {
 			return ""
 		}
 		key := s[i:end]
-		if strings.HasSuffix(key, `\`) {
-			key = key[:len(key)-1]
-		}
-		return key
+		return strings.TrimSuffix(key, `\`)
 	}
 	i := j
 	for i > 0 && j-i < maxTextKeyLen && isKeyByte(s[i-1]) {
