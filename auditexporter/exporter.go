@@ -192,7 +192,6 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 
 	if e.group.tryLead() {
 		res, skipped, n, err := e.writeAsMapped(ctx, store, td, b)
-		e.group.release()
 		return e.result(ctx, res, skipped, n, err)
 	}
 
@@ -202,7 +201,7 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		return nil
 	}
 	b.pend.recs = b.pointers()
-	res, err := e.group.commitPending(ctx, store.Append, b.pend)
+	res, err := e.group.commitPending(ctx, storeStager(store), b.pend)
 	if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
 		// Another caller's append may still be reading these records:
 		// clearing them for reuse would write zeroed records.
@@ -218,14 +217,21 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 const partRecords = 128
 
 // writeAsMapped maps td and writes it in one store transaction, a part of
-// partRecords records at a time. It returns the store's result, the spans
-// skipped and the records mapped.
+// partRecords records at a time, as the group committer's leader: it
+// passes leadership on once the batch is staged, before the fsync. It
+// returns the store's result, the spans skipped and the records mapped.
 func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store, td ptrace.Traces, b *batch) (auditlog.AppendResult, int, int, error) {
+	leading := true
+	defer func() {
+		if leading {
+			e.group.release()
+		}
+	}()
 	txn, err := store.Begin(ctx)
 	if err != nil {
 		return auditlog.AppendResult{}, 0, 0, err
 	}
-	defer txn.Abort() // after Commit, nothing; with nothing mapped, the release
+	defer txn.Abort() // after Commit, nothing; with nothing mapped, the end
 	mapped := 0
 	// A part that fails fails the transaction: Commit then cuts back the
 	// others and returns the part's error.
@@ -236,6 +242,9 @@ func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store
 	if mapped == 0 {
 		return auditlog.AppendResult{}, skipped, 0, nil
 	}
+	// The next batch is staged while this one's fsync runs.
+	leading = false
+	e.group.release()
 	res, err := txn.Commit()
 	return res, skipped, mapped, err
 }

@@ -7,15 +7,31 @@ import (
 	"github.com/otelaudit/otelaudit/auditlog"
 )
 
-// appender is what the group committer writes to: auditlog.Store.Append.
-type appender func(ctx context.Context, recs []*auditlog.Record) (auditlog.AppendResult, error)
+// stager is what the group committer writes to: it stages recs in a
+// store transaction and returns the transaction's commit, which the
+// leader calls once it has passed leadership on, so that the next group
+// is staged while this one's fsync runs (see auditlog.Txn).
+type stager func(ctx context.Context, recs []*auditlog.Record) (commit func() (auditlog.AppendResult, error))
+
+// storeStager stages on store: Begin, Append, and Commit to call later.
+func storeStager(store *auditlog.Store) stager {
+	return func(ctx context.Context, recs []*auditlog.Record) func() (auditlog.AppendResult, error) {
+		txn, err := store.Begin(ctx)
+		if err != nil {
+			return func() (auditlog.AppendResult, error) { return auditlog.AppendResult{}, err }
+		}
+		_ = txn.Append(recs) // Commit returns the error
+		return txn.Commit
+	}
+}
 
 // groupCommitter merges the batches of concurrent pushTraces calls into one
 // store append, and so one fsync per chain, for all of them. The store
-// serialises appends anyway; while one append is writing and fsyncing,
-// the batches that arrive queue up, and the next of their callers writes
-// them all at once. Every caller still returns only after the append that
-// holds its records has returned, with that append's error.
+// stages one transaction at a time anyway; while one group is being
+// written, the batches that arrive queue up, and the next of their
+// callers writes them all at once, while the fsync of the group before
+// runs. Every caller still returns only after the append that holds its
+// records has returned, with that append's error.
 //
 // Leadership passes from caller to caller, so no caller writes more than
 // one group beyond its own.
@@ -55,7 +71,7 @@ func (e errShared) Unwrap() error { return e.err }
 // counts each record once: only the caller that led the append gets it;
 // the others get a zero result and the shared error. When the group held
 // other batches, the error is wrapped in errShared.
-func (g *groupCommitter) commit(ctx context.Context, write appender, recs []*auditlog.Record) (auditlog.AppendResult, error) {
+func (g *groupCommitter) commit(ctx context.Context, write stager, recs []*auditlog.Record) (auditlog.AppendResult, error) {
 	return g.commitPending(ctx, write, newPending(recs))
 }
 
@@ -67,7 +83,7 @@ func newPending(recs []*auditlog.Record) *pending {
 // a caller can reuse p and its channel for its next batch. That is safe
 // after any return but errAbandoned's: then p's channel is empty again
 // and nothing sends to it any more.
-func (g *groupCommitter) commitPending(ctx context.Context, write appender, p *pending) (auditlog.AppendResult, error) {
+func (g *groupCommitter) commitPending(ctx context.Context, write stager, p *pending) (auditlog.AppendResult, error) {
 	g.mu.Lock()
 	g.waiting = append(g.waiting, p)
 	if g.busy {
@@ -106,25 +122,27 @@ func (g *groupCommitter) commitPending(ctx context.Context, write appender, p *p
 	// The group's write must not fail because this caller stops waiting
 	// while others still are; the store checks the context only before it
 	// starts writing.
-	res, err := write(context.WithoutCancel(ctx), all)
+	commit := write(context.WithoutCancel(ctx), all)
 	if len(group) > 1 {
-		if err != nil {
-			err = errShared{err}
-		}
-		// Kept for the next group unless one huge group made it large;
-		// cleared, so as not to pin batches that leave the pool.
+		// The store keeps no reference to the records once they are
+		// staged. Kept for the next group unless one huge group made it
+		// large; cleared, so as not to pin batches that leave the pool.
 		clear(all)
 		if cap(all) <= maxMergedRecords {
 			g.merged = all[:0]
 		}
+	}
+	// The next group is staged while this one's fsync runs.
+	g.release()
+	res, err := commit()
+	if len(group) > 1 && err != nil {
+		err = errShared{err}
 	}
 	for _, q := range group {
 		if q != p {
 			q.wake <- outcome{err: err}
 		}
 	}
-
-	g.release()
 	return res, err
 }
 

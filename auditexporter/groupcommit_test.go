@@ -54,6 +54,12 @@ func (f *fakeStore) append(_ context.Context, recs []*auditlog.Record) (auditlog
 	return auditlog.AppendResult{Written: len(recs)}, nil
 }
 
+// stage is a stager that writes at once, while its caller leads.
+func (f *fakeStore) stage(ctx context.Context, recs []*auditlog.Record) func() (auditlog.AppendResult, error) {
+	res, err := f.append(ctx, recs)
+	return func() (auditlog.AppendResult, error) { return res, err }
+}
+
 func recsOf(ids ...string) []*auditlog.Record {
 	out := make([]*auditlog.Record, len(ids))
 	for i, id := range ids {
@@ -78,7 +84,7 @@ func TestGroupCommitMergesConcurrentBatches(t *testing.T) {
 	results := make(chan auditlog.AppendResult, 3)
 	errs := make(chan error, 3)
 	run := func(ids ...string) {
-		res, err := g.commit(context.Background(), f.append, recsOf(ids...))
+		res, err := g.commit(context.Background(), f.stage, recsOf(ids...))
 		results <- res
 		errs <- err
 	}
@@ -109,11 +115,11 @@ func TestGroupCommitSharesTheError(t *testing.T) {
 	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
 	var g groupCommitter
 	errs := make(chan error, 3)
-	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); errs <- err }()
+	go func() { _, err := g.commit(context.Background(), f.stage, recsOf("a")); errs <- err }()
 	<-f.entered
 	f.fail.Store(true)
 	for _, id := range []string{"b", "c"} {
-		go func() { _, err := g.commit(context.Background(), f.append, recsOf(id)); errs <- err }()
+		go func() { _, err := g.commit(context.Background(), f.stage, recsOf(id)); errs <- err }()
 	}
 	waitQueued(t, &g, 2)
 	f.hold <- struct{}{}
@@ -135,14 +141,14 @@ func TestGroupCommitCancelledWaiterLosesNothing(t *testing.T) {
 	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
 	var g groupCommitter
 	done := make(chan error, 1)
-	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); done <- err }()
+	go func() { _, err := g.commit(context.Background(), f.stage, recsOf("a")); done <- err }()
 	<-f.entered
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancelled := make(chan error, 1)
-	go func() { _, err := g.commit(ctx, f.append, recsOf("b")); cancelled <- err }()
+	go func() { _, err := g.commit(ctx, f.stage, recsOf("b")); cancelled <- err }()
 	later := make(chan error, 1)
-	go func() { _, err := g.commit(context.Background(), f.append, recsOf("c")); later <- err }()
+	go func() { _, err := g.commit(context.Background(), f.stage, recsOf("c")); later <- err }()
 	waitQueued(t, &g, 2)
 	cancel()
 	assert.ErrorIs(t, <-cancelled, context.Canceled)
@@ -174,7 +180,7 @@ func TestGroupCommitStress(t *testing.T) {
 				if rng.IntN(10) == 0 {
 					cancel()
 				}
-				if _, err := g.commit(ctx, f.append, recsOf(id)); err == nil {
+				if _, err := g.commit(ctx, f.stage, recsOf(id)); err == nil {
 					acked.Store(id, true)
 				}
 				cancel()
@@ -199,15 +205,15 @@ func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
 	f := &fakeStore{written: map[string]int{}, hold: make(chan struct{}), entered: make(chan struct{}, 10)}
 	var g groupCommitter
 	first := make(chan error, 1)
-	go func() { _, err := g.commit(context.Background(), f.append, recsOf("a")); first <- err }()
+	go func() { _, err := g.commit(context.Background(), f.stage, recsOf("a")); first <- err }()
 	<-f.entered // a leads and writes
 
 	ctxB, cancelB := context.WithCancel(context.Background())
 	ctxC, cancelC := context.WithCancel(context.Background())
 	errB, errC := make(chan error, 1), make(chan error, 1)
-	go func() { _, err := g.commit(ctxB, f.append, recsOf("b")); errB <- err }()
+	go func() { _, err := g.commit(ctxB, f.stage, recsOf("b")); errB <- err }()
 	waitQueued(t, &g, 1)
-	go func() { _, err := g.commit(ctxC, f.append, recsOf("c")); errC <- err }()
+	go func() { _, err := g.commit(ctxC, f.stage, recsOf("c")); errC <- err }()
 	waitQueued(t, &g, 2)
 
 	f.hold <- struct{}{} // a's write returns; b leads the group {b, c}
@@ -225,10 +231,10 @@ func TestGroupCommitAbandonedBatchIsFlagged(t *testing.T) {
 	cancelB() // after its return: no effect
 
 	// Cancelled while still waiting: nobody holds the batch.
-	go func() { _, err := g.commit(context.Background(), f.append, recsOf("d")); first <- err }()
+	go func() { _, err := g.commit(context.Background(), f.stage, recsOf("d")); first <- err }()
 	<-f.entered
 	ctxE, cancelE := context.WithCancel(context.Background())
-	go func() { _, err := g.commit(ctxE, f.append, recsOf("e")); errC <- err }()
+	go func() { _, err := g.commit(ctxE, f.stage, recsOf("e")); errC <- err }()
 	waitQueued(t, &g, 1)
 	cancelE()
 	err = <-errC
@@ -267,7 +273,7 @@ func TestGroupCommitPendingReuse(t *testing.T) {
 					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(50))*time.Microsecond)
 				}
 				p.recs = recsOf(id)
-				_, err := g.commitPending(ctx, f.append, p)
+				_, err := g.commitPending(ctx, f.stage, p)
 				cancel()
 				if _, abandoned := errors.AsType[errAbandoned](err); abandoned {
 					abandons.Add(1)

@@ -56,8 +56,9 @@ type chain struct {
 	// next append reloads the chain from disk first.
 	broken error
 
-	// txn is what the current transaction has staged on the chain.
-	txn chainTxn
+	// txn is what the staging transaction has written on the chain;
+	// flight what the transaction whose fsync is running wrote before it.
+	txn, flight chainTxn
 
 	buf, tmp []byte      // the batch's write buffer; scratch for reload
 	stored   []tlog.Hash // the batch's tlog stored hashes
@@ -234,7 +235,7 @@ func (c *chain) openLast(name string) error {
 			break
 		}
 		digest.add(leaf, c.hasher.sum)
-		digest.commit()
+		digest.commit(len(digest.pending))
 		sum.add(&rec, nl+1)
 		c.next, c.prevHash = rec.Seq+1, rec.Hash
 		if sum.s.Count == 1 {
@@ -463,42 +464,76 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 
 // chainTxn is what a transaction (see Txn) has staged on a chain: the
 // records are written but not fsynced, so the chain's durable state
-// (segSize, next, prevHash, front) has not moved yet.
+// (segSize, next, prevHash, front) has not moved yet. A chain has two: the
+// transaction staging (txn) and the one whose fsync is running (flight),
+// whose records come first in the file.
 type chainTxn struct {
 	active  bool
 	now     time.Time   // when the transaction first touched the chain
 	records uint64      // records staged
 	bytes   int64       // bytes written
+	pairs   int         // bytes added to segDigest's pending pairs
 	next    uint64      // seq of the next record, after the staged ones
 	prev    string      // hash of the last staged record
 	front   frontier    // Merkle frontier with the staged records
 	stored  []tlog.Hash // tlog stored hashes of the staged records
 }
 
+// reset empties t, keeping its stored hashes' memory for the next
+// transaction.
+func (t *chainTxn) reset() { *t = chainTxn{stored: t.stored[:0]} }
+
+// mustWait reports whether the staging transaction has to wait for the
+// flight's fsync before it starts on the chain: a chain to reload from
+// disk, or a segment to seal, needs every write durable first.
+func (c *chain) mustWait() bool {
+	if c.txn.active || !c.flight.active {
+		return false
+	}
+	if c.broken != nil {
+		return true
+	}
+	return c.sealDue(c.opts.clock(), c.segSize+c.flight.bytes)
+}
+
+// sealDue reports whether the active segment, size bytes long, is full or
+// old enough to seal before the next write.
+func (c *chain) sealDue(now time.Time, size int64) bool {
+	return c.seg != nil && c.segSum.s.Count > 0 &&
+		(size >= c.opts.segmentMaxBytes || now.Sub(c.segStart) >= c.opts.segmentMaxAge)
+}
+
 // stage encodes, hashes and writes recs (already deduplicated, all of
-// this chain) after what the chain holds and what the transaction staged
-// before, without fsync. The first stage of a transaction seals a full
-// segment and opens the next. On error the caller must abortStaged.
+// this chain) after what the chain holds and what the transactions in
+// flight and staging wrote before, without fsync. The first stage of a
+// transaction seals a full segment and opens the next; the caller has
+// waited for the flight then (see mustWait). On error the caller must
+// abortStaged.
 func (c *chain) stage(recs []*Record) error {
 	if !c.txn.active {
-		if c.broken != nil {
-			if err := c.reload(); err != nil {
-				return err
+		if c.flight.active {
+			// Staged behind the flight, from the state it will leave.
+			f := &c.flight
+			c.txn = chainTxn{active: true, now: c.opts.clock(), next: f.next, prev: f.prev, front: f.front.clone(), stored: c.txn.stored[:0]}
+		} else {
+			if c.broken != nil {
+				if err := c.reload(); err != nil {
+					return err
+				}
 			}
-		}
-		now := c.opts.clock()
-		if c.seg != nil && c.segSum.s.Count > 0 &&
-			(c.segSize >= c.opts.segmentMaxBytes || now.Sub(c.segStart) >= c.opts.segmentMaxAge) {
-			if err := c.seal(); err != nil {
-				return err
+			now := c.opts.clock()
+			if c.sealDue(now, c.segSize) {
+				if err := c.seal(); err != nil {
+					return err
+				}
 			}
-		}
-		if c.seg == nil {
-			if err := c.createSegment(now); err != nil {
-				return err
+			if c.seg == nil {
+				if err := c.createSegment(now); err != nil {
+					return err
+				}
 			}
+			c.txn = chainTxn{active: true, now: now, next: c.next, prev: c.prevHash, front: c.front.clone(), stored: c.txn.stored[:0]}
 		}
-		c.txn = chainTxn{active: true, now: now, next: c.next, prev: c.prevHash, front: c.front.clone(), stored: c.stored[:0]}
 	}
 	t := &c.txn
 
@@ -507,6 +542,7 @@ func (c *chain) stage(recs []*Record) error {
 	prev := t.prev
 	// The batch's hashes share one block of memory, carved into strings.
 	hashes := make([]byte, len(recs)*len(ZeroHash))
+	pending := len(c.segDigest.pending)
 	for i, r := range recs {
 		r.V = FormatVersion
 		r.ChainID = c.id
@@ -531,11 +567,12 @@ func (c *chain) stage(recs []*Record) error {
 		prev = r.Hash
 		buf = append(buf, '\n')
 	}
+	t.pairs += len(c.segDigest.pending) - pending
 	// The Merkle tree's new subtrees, a level at a time.
 	t.stored = t.front.pushLeaves(leaves, t.stored, &c.nodes)
 	c.buf, c.leaves = buf, leaves
 
-	// One write for the part; the fsync is commitStaged's, once for the
+	// One write for the part; the fsync is Commit's, once for the
 	// transaction. (Writing a part in chunks as it is encoded, with
 	// sync_file_range to start their writeback early, was measured: no
 	// shorter fsync here, and more kernel time.)
@@ -554,57 +591,86 @@ func (c *chain) stage(recs []*Record) error {
 	return nil
 }
 
-// commitStaged fsyncs what the transaction wrote and moves the chain's
-// durable state past it. On error the caller must abortStaged.
-func (c *chain) commitStaged() error {
-	t := &c.txn
-	if !t.active {
+// handoff makes the staging transaction the flight, whose fsync the
+// caller runs next (outside the store's lock), and returns the file to
+// fsync. There must be no flight.
+func (c *chain) handoff() *os.File {
+	if !c.txn.active {
 		return nil
 	}
-	if err := c.opts.syncFile(c.seg); err != nil {
-		return fmt.Errorf("chain %q: syncing %d records at seq %d: %w", c.name, t.records, c.next, err)
+	c.txn, c.flight = c.flight, c.txn
+	c.txn.reset()
+	return c.seg
+}
+
+// commitFlight moves the chain's durable state past the flight, whose
+// fsync succeeded.
+func (c *chain) commitFlight() {
+	t := &c.flight
+	if !t.active {
+		return
 	}
 	// Durable: only now do the records count for the seal.
-	c.segDigest.commit()
+	c.segDigest.commit(t.pairs)
 	c.segSum.s.Bytes += t.bytes
-	if c.segSum.s.Count == t.records {
+	if c.segSize == 0 {
 		c.segStart = t.now
 	}
 	c.segSize += t.bytes
 	c.next = t.next
 	c.prevHash = t.prev
 	c.front = t.front
-	c.stored = t.stored
-	stored := t.stored
-	*t = chainTxn{}
-	if err := c.writeTree(stored); err != nil {
+	if err := c.writeTree(t.stored); err != nil {
 		// The records are durable; the tree catches up on a later write.
 		c.log.Warn("tree file write failed; will retry", zap.Error(err))
 	}
-	return nil
+	t.reset()
 }
 
-// abortStaged cuts what the transaction wrote back to the last durable
-// size. The in-memory state it staged (the seal's summary among it) is
-// not unpicked: the chain is reloaded from disk before its next write.
-func (c *chain) abortStaged(cause error) {
-	if !c.txn.active {
+// abortFlight cuts the flight, whose fsync failed, back to the last
+// durable size. The staging transaction, written after it, must have
+// been aborted first. The in-memory state the flight staged is not
+// unpicked: the chain is reloaded from disk before its next write.
+func (c *chain) abortFlight(cause error) {
+	if !c.flight.active {
 		return
 	}
-	c.txn = chainTxn{}
-	c.segDigest.discard()
+	c.flight.reset()
+	c.segDigest.discardFrom(0)
 	c.rollback()
 	if c.broken == nil {
 		c.broken = cause
 	}
 }
 
-// rollback cuts a failed write back to the last durable size. If even
-// that fails the chain is marked broken and reloaded from disk before the
-// next write.
+// abortStaged cuts what the staging transaction wrote back to where the
+// flight, if any, ends. Its in-memory state (the seal's summary among
+// it) is not unpicked: the chain is reloaded from disk before its next
+// write, once no flight is left.
+func (c *chain) abortStaged(cause error) {
+	if !c.txn.active {
+		return
+	}
+	c.txn.reset()
+	c.segDigest.discardFrom(c.flight.pairs)
+	c.rollback()
+	if c.broken == nil {
+		c.broken = cause
+	}
+}
+
+// rollback cuts a failed write back to the last durable size and what
+// the flight, if any, wrote after it. If even that fails the chain is
+// marked broken and reloaded from disk before the next write.
 func (c *chain) rollback() {
-	err := c.seg.Truncate(c.segSize)
-	if err == nil {
+	err := c.seg.Truncate(c.segSize + c.flight.bytes)
+	// With a flight, its fsync (running outside the store's lock) or the
+	// next one makes the cut durable; a second fsync of the file at the
+	// same time could take the write-back error that the flight's must
+	// report. Should the cut be lost in a crash, the records it cut are
+	// whole and were never acknowledged: the retried batch finds them
+	// duplicates.
+	if err == nil && !c.flight.active {
 		err = c.opts.syncFile(c.seg)
 	}
 	if err != nil {

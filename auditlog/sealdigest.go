@@ -25,28 +25,32 @@ import (
 // fixing where the file ends, no other file has the same pairs.
 //
 // Bytes are added per batch and committed once the batch is durable, so
-// that a failed write never reaches the digest. Not safe for concurrent
-// use.
+// that a failed write never reaches the digest. Two batches can be
+// pending at once, one being fsynced and one written after it (see
+// Txn.Commit): they commit in order, the first as a prefix. Not safe for
+// concurrent use.
 type recordsDigest struct {
 	h       hash.Hash
-	pending []byte // pairs of the batch being written
+	pending []byte // pairs of the batches being written, in file order
 }
 
 func newRecordsDigest() *recordsDigest { return &recordsDigest{h: sha256.New()} }
 
-// add appends the pair of one record to the pending batch.
+// add appends the pair of one record to the pending batches.
 func (d *recordsDigest) add(leaf tlog.Hash, sum [sha256.Size]byte) {
 	d.pending = append(append(d.pending, leaf[:]...), sum[:]...)
 }
 
-// commit takes the pending pairs into the digest.
-func (d *recordsDigest) commit() {
-	d.h.Write(d.pending)
-	d.pending = d.pending[:0]
+// commit takes the first n pending bytes, a durable batch's pairs, into
+// the digest.
+func (d *recordsDigest) commit(n int) {
+	d.h.Write(d.pending[:n])
+	d.pending = d.pending[:copy(d.pending, d.pending[n:])]
 }
 
-// discard drops the pending pairs: their batch was not written.
-func (d *recordsDigest) discard() { d.pending = d.pending[:0] }
+// discardFrom drops the pending pairs from byte n on: their batch was not
+// written.
+func (d *recordsDigest) discardFrom(n int) { d.pending = d.pending[:n] }
 
 // sum returns the lowercase hex digest of the committed pairs.
 func (d *recordsDigest) sum() string {
@@ -106,13 +110,13 @@ func (s Seal) Proves(data []byte) bool {
 		d.add(l2, sum)
 		held = false
 		if len(d.pending) >= 64<<10 {
-			d.commit()
+			d.commit(len(d.pending))
 		}
 	}
 	if held {
 		d.add(pair.Leaf(heldA, heldB), heldSum)
 	}
-	d.commit()
+	d.commit(len(d.pending))
 	return d.sum() == s.RecordsSHA256
 }
 
@@ -134,10 +138,10 @@ func linesDigest(lines []lineInfo) string {
 		}
 		d.add(lines[i].leaf, sum)
 		if len(d.pending) >= 64<<10 {
-			d.commit()
+			d.commit(len(d.pending))
 		}
 	}
-	d.commit()
+	d.commit(len(d.pending))
 	return d.sum()
 }
 

@@ -42,9 +42,13 @@ type Store struct {
 	dir  string
 	opts options
 
-	mu     sync.Mutex
-	chains map[string]*chain
-	dedup  *dedupSet
+	mu   sync.Mutex
+	cond *sync.Cond // on mu: a transaction handed off or ended
+	// staging is the transaction between Begin and its fsync (it holds
+	// mu but while it waits on cond); syncing the one whose fsync runs.
+	staging, syncing *Txn
+	chains           map[string]*chain
+	dedup            *dedupSet
 	// Append's scratch space: the keys of a batch's records, whether
 	// each is a duplicate, and the log of the keys added to the window.
 	keyScratch  []dedupKey
@@ -96,6 +100,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("auditlog: store %s is in use by another process: %w", dir, err)
 	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
+	s.cond = sync.NewCond(&s.mu)
 	names, err := listChains(dir)
 	if err != nil {
 		s.closeFiles()
@@ -286,13 +291,17 @@ func (s *Store) checkpointLocked(sealAged bool) error {
 	var errs []error
 	now := s.opts.clock()
 	for _, c := range s.sortedChains() {
-		if c.broken != nil {
+		// A transaction waiting for an fsync may have written to the
+		// chain: reloading or sealing waits until it is done. The
+		// checkpoint covers only durable records either way.
+		busy := c.txn.active || c.flight.active
+		if c.broken != nil && !busy {
 			if err := c.reload(); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 		}
-		if sealAged && c.seg != nil && c.segSum.s.Count > 0 && now.Sub(c.segStart) >= s.opts.segmentMaxAge {
+		if sealAged && !busy && c.broken == nil && c.sealDue(now, 0) {
 			if err := c.seal(); err != nil {
 				errs = append(errs, err)
 				continue
@@ -345,6 +354,9 @@ func (s *Store) Close() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.staging != nil || s.syncing != nil {
+		s.cond.Wait()
+	}
 	err := s.checkpointLocked(false)
 	return errors.Join(err, s.closeFiles())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -20,9 +21,16 @@ var errTxnDone = errors.New("auditlog: transaction already committed or aborted"
 //
 // Nothing of a transaction is durable before Commit returns, and if a
 // part fails, the transaction writes nothing: Commit then cuts back what
-// the parts wrote and returns the error. A Txn holds the store's lock
-// from Begin to Commit or Abort, so other appends, checkpoints and Close
-// wait: use it from one goroutine and keep it short.
+// the parts wrote and returns the error.
+//
+// One transaction stages at a time: it holds the store's lock from Begin
+// until Commit hands its writes to the fsync, or until Abort, so other
+// transactions, checkpoints and Close wait; use it from one goroutine and
+// keep it short. The fsync runs without the lock: the next transaction
+// stages its records behind those being fsynced (on one core, its CPU
+// work overlaps the disk's), and its own fsync starts once the previous
+// one has returned. Should that earlier fsync fail, the transaction
+// staged behind it fails too and writes nothing.
 type Txn struct {
 	s      *Store
 	res    AppendResult
@@ -30,6 +38,7 @@ type Txn struct {
 	undo   []dedupUndo // every key the transaction put in the dedup window
 	chains []txnChain
 	done   bool
+	cut    bool // cut back already, by the failed transaction before it
 }
 
 // txnChain is what a transaction staged on one chain: how many records,
@@ -41,18 +50,28 @@ type txnChain struct {
 	keys []dedupKey
 }
 
-// Begin starts a transaction. It fails when ctx is already done or the
-// store is closed; otherwise the caller must end it with Commit or Abort.
+// Begin starts a transaction, once the transaction staging before it (if
+// any) has handed its writes to the fsync. It fails when ctx is already
+// done or the store is closed; otherwise the caller must end it with
+// Commit or Abort.
 func (s *Store) Begin(ctx context.Context) (*Txn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
+	for s.staging != nil && !s.closed {
+		s.cond.Wait()
+	}
 	if s.closed {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	return &Txn{s: s, undo: s.undoScratch[:0], chains: s.txnScratch[:0]}, nil
+	// The scratch space becomes the transaction's until it ends: the
+	// transaction in flight may still need its own.
+	t := &Txn{s: s, undo: s.undoScratch[:0], chains: s.txnScratch[:0]}
+	s.undoScratch, s.txnScratch = nil, nil
+	s.staging = t
+	return t, nil
 }
 
 // Append stages recs as Store.Append writes them, without the fsync:
@@ -149,6 +168,14 @@ func (t *Txn) stage(recs []*Record) error {
 		if err != nil {
 			return err
 		}
+		// A chain to reload or a segment to seal waits for the fsync in
+		// flight, which may fail this transaction meanwhile.
+		for c.mustWait() {
+			s.cond.Wait()
+			if t.err != nil {
+				return t.err
+			}
+		}
 		// The transaction's entry for the chain, which keeps the keys
 		// of every part for undoDedup.
 		j := slices.IndexFunc(t.chains, func(tc txnChain) bool { return tc.name == g.name })
@@ -172,46 +199,100 @@ func (t *Txn) stage(recs []*Record) error {
 }
 
 // Commit fsyncs every chain the transaction wrote to, in name order, and
-// releases the store. The result and the error are Store.Append's: when a
-// part failed, nothing is written and that error is returned; when an
+// ends the transaction. The result and the error are Store.Append's: when
+// a part failed, nothing is written and that error is returned; when an
 // fsync fails, the chains fsynced before it are durable and counted.
+//
+// Commit first waits for the fsync of the transaction before it, then
+// lets the next transaction begin and fsyncs without the store's lock.
 func (t *Txn) Commit() (AppendResult, error) {
 	if t.done {
 		return AppendResult{}, errTxnDone
 	}
 	t.done = true
 	s := t.s
-	defer t.release()
 	slices.SortFunc(t.chains, func(a, b txnChain) int { return strings.Compare(a.name, b.name) })
+	// The previous transaction's records come first in the files: its
+	// fsync must have succeeded before this one's can count.
+	for t.err == nil && s.syncing != nil {
+		s.cond.Wait()
+	}
 	if t.err != nil {
-		t.cutBack(t.err, 0)
+		if !t.cut {
+			t.cutBack(t.err, 0)
+		}
+		s.staging = nil
+		t.release()
 		return t.res, t.err
 	}
-	for i := range t.chains {
-		tc := &t.chains[i]
-		if err := s.chains[tc.name].commitStaged(); err != nil {
-			t.cutBack(err, i)
-			return t.res, fmt.Errorf("auditlog: %w", err)
-		}
-		t.res.Written += tc.n
+	files := make([]*os.File, len(t.chains))
+	for i, tc := range t.chains {
+		files[i] = s.chains[tc.name].handoff()
 	}
-	return t.res, nil
+	s.syncing, s.staging = t, nil
+	s.cond.Broadcast()
+	s.mu.Unlock()
+
+	failed, err := len(t.chains), error(nil)
+	for i, f := range files {
+		if f == nil {
+			continue
+		}
+		if err = s.opts.syncFile(f); err != nil {
+			failed = i
+			err = fmt.Errorf("chain %q: syncing %d records: %w", t.chains[i].name, t.chains[i].n, err)
+			break
+		}
+	}
+
+	s.mu.Lock()
+	if err != nil {
+		// The transaction staged meanwhile wrote after these records,
+		// and its dedup keys went into the window after these: it is cut
+		// back first.
+		if n := s.staging; n != nil && !n.cut {
+			if n.err == nil {
+				n.err = fmt.Errorf("auditlog: the transaction before failed: %w", err)
+			}
+			n.cutBack(n.err, 0)
+			n.cut = true
+		}
+	}
+	for i, tc := range t.chains {
+		c := s.chains[tc.name]
+		if i < failed {
+			c.commitFlight()
+			t.res.Written += tc.n
+		} else {
+			c.abortFlight(err)
+		}
+	}
+	if err != nil {
+		s.undoDedup(t.undo, t.chains[:failed])
+		err = fmt.Errorf("auditlog: %w", err)
+	}
+	s.syncing = nil
+	t.release()
+	return t.res, err
 }
 
-// Abort cuts back everything the transaction wrote and releases the
-// store. It does nothing after Commit, so it can be deferred.
+// Abort cuts back everything the transaction wrote and ends it. It does
+// nothing after Commit, so it can be deferred.
 func (t *Txn) Abort() {
 	if t.done {
 		return
 	}
 	t.done = true
-	defer t.release()
-	t.cutBack(errors.New("transaction aborted"), 0)
+	if !t.cut {
+		t.cutBack(errors.New("transaction aborted"), 0)
+	}
+	t.s.staging = nil
+	t.release()
 }
 
-// cutBack aborts the chains from the i-th (in name order) on and takes
-// the transaction's keys out of the dedup window, all but those of the
-// chains before i, which are durable.
+// cutBack aborts the staging of the chains from the i-th (in name order)
+// on and takes the transaction's keys out of the dedup window, all but
+// those of the chains before i, which are durable.
 func (t *Txn) cutBack(cause error, i int) {
 	for _, tc := range t.chains[i:] {
 		if c := t.s.chains[tc.name]; c != nil {
@@ -221,10 +302,11 @@ func (t *Txn) cutBack(cause error, i int) {
 	t.s.undoDedup(t.undo, t.chains[:i])
 }
 
-// release hands the scratch space back to the store and unlocks it.
+// release hands the scratch space back to the store, wakes whoever waits
+// for the transaction to end and unlocks the store.
 func (t *Txn) release() {
 	s := t.s
-	if cap(t.undo) <= maxPooledKeys {
+	if cap(t.undo) <= maxPooledKeys && cap(t.undo) > cap(s.undoScratch) {
 		s.undoScratch = t.undo[:0]
 	}
 	for i := range t.chains {
@@ -234,6 +316,10 @@ func (t *Txn) release() {
 			c.keys = nil
 		}
 	}
-	s.txnScratch = t.chains[:0]
+	if cap(t.chains) >= cap(s.txnScratch) {
+		s.txnScratch = t.chains[:0]
+	}
+	t.undo, t.chains = nil, nil
+	s.cond.Broadcast()
 	s.mu.Unlock()
 }

@@ -1,0 +1,400 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// gatedSyncs holds every segment fsync until the test lets it through,
+// with the real fsync (nil) or an error, and notes if two ever ran at once.
+type gatedSyncs struct {
+	entered chan string // a segment fsync has started: its chain
+	release chan error
+	running atomic.Int32
+	overlap atomic.Bool
+	open    atomic.Bool // let every fsync through at once
+}
+
+func newGatedSyncs() *gatedSyncs {
+	return &gatedSyncs{entered: make(chan string, 8), release: make(chan error)}
+}
+
+func (g *gatedSyncs) sync(f *os.File) error {
+	if filepath.Ext(f.Name()) != ".jsonl" || g.open.Load() {
+		return f.Sync()
+	}
+	if g.running.Add(1) > 1 {
+		g.overlap.Store(true)
+	}
+	defer g.running.Add(-1)
+	g.entered <- filepath.Base(filepath.Dir(f.Name()))
+	if err := <-g.release; err != nil {
+		return &os.PathError{Op: "sync", Path: f.Name(), Err: err}
+	}
+	return f.Sync()
+}
+
+// let waits for the next segment fsync, of chain, and ends it with err.
+func (g *gatedSyncs) let(t *testing.T, chain string, err error) {
+	t.Helper()
+	select {
+	case got := <-g.entered:
+		if got != chain {
+			t.Fatalf("fsync of chain %q, want %q", got, chain)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no fsync of chain %q started", chain)
+	}
+	g.release <- err
+}
+
+type commitResult struct {
+	res AppendResult
+	err error
+}
+
+// commitInBackground commits txn in a goroutine and waits until the
+// commit either waits for the fsync before it or has handed its own
+// writes over (the next transaction can begin).
+func commitInBackground(t *testing.T, s *Store, txn *Txn) <-chan commitResult {
+	t.Helper()
+	done := make(chan commitResult, 1)
+	go func() {
+		res, err := txn.Commit()
+		done <- commitResult{res, err}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		s.mu.Lock()
+		waiting := txn.done && (s.staging != txn || s.syncing != nil)
+		s.mu.Unlock()
+		if waiting {
+			return done
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the commit did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func receive(t *testing.T, ch <-chan commitResult) commitResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatal("the commit did not return")
+		return commitResult{}
+	}
+}
+
+// beginStaged begins a transaction and stages recs, which must succeed.
+func beginStaged(t *testing.T, s *Store, recs []*Record) *Txn {
+	t.Helper()
+	txn, err := s.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Append(recs); err != nil {
+		t.Fatal(err)
+	}
+	return txn
+}
+
+// TestPipelinedCommit stages a transaction while the one before it is
+// being fsynced: the second begins and writes at once, its fsync starts
+// only once the first has returned, and the store ends up byte for byte
+// as if the two had been appended one after the other, also across a
+// seal that has to wait for the fsync in flight.
+func TestPipelinedCommit(t *testing.T) {
+	k := newTestKeys(t, "test")
+	first := append(testRecords(0, 20, "general"), testRecords(100, 5, "financial")...)
+	second := append(testRecords(20, 20, "general"), testRecord(20, "general"))          // one repeat
+	third := append(testRecords(40, 20, "general"), testRecords(105, 5, "financial")...) // seals general
+	var files [2]map[string][]byte
+	for i, pipelined := range []bool{false, true} {
+		dir := t.TempDir()
+		g := newGatedSyncs()
+		opts := []Option{WithSegmentMaxBytes(32 << 10)}
+		if pipelined {
+			opts = append(opts, withSyncFile(g.sync))
+		}
+		s := openTestStore(t, dir, k, opts...)
+		if !pipelined {
+			for _, b := range [][]*Record{first, second, third} {
+				appendOK(t, s, b)
+			}
+		} else {
+			c1 := commitInBackground(t, s, beginStaged(t, s, first))
+			g.let(t, "financial", nil)
+			// financial is durable, general's fsync runs: the next
+			// transaction begins and stages behind it.
+			select {
+			case <-g.entered:
+			case <-time.After(30 * time.Second):
+				t.Fatal("general's fsync did not start")
+			}
+			t2 := beginStaged(t, s, second)
+			c2 := commitInBackground(t, s, t2)
+			g.release <- nil // general's fsync of the first
+			if r := receive(t, c1); r.err != nil || r.res.Written != 25 {
+				t.Fatalf("first: %+v %v", r.res, r.err)
+			}
+			// The third seals general's full segment: it waits for the
+			// second's fsync, which runs now.
+			c3 := make(chan commitResult, 1)
+			go func() {
+				txn, err := s.Begin(context.Background())
+				if err == nil {
+					err = txn.Append(third)
+				}
+				if err != nil {
+					c3 <- commitResult{err: err}
+					return
+				}
+				res, err := txn.Commit()
+				c3 <- commitResult{res, err}
+			}()
+			g.let(t, "general", nil)
+			if r := receive(t, c2); r.err != nil || r.res != (AppendResult{Written: 20, Duplicates: 1}) {
+				t.Fatalf("second: %+v %v", r.res, r.err)
+			}
+			g.let(t, "financial", nil)
+			g.let(t, "general", nil)
+			if r := receive(t, c3); r.err != nil || r.res.Written != 25 {
+				t.Fatalf("third: %+v %v", r.res, r.err)
+			}
+			if g.overlap.Load() {
+				t.Fatal("two segment fsyncs ran at once")
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(dir, k.verifiers, VerifyFull())
+		if err != nil || !rep.OK() || rep.Records != 70 {
+			t.Fatalf("verify: %v, %d records\n%s", err, rep.Records, findingsText(rep))
+		}
+		files[i] = storeFiles(t, dir)
+	}
+	if len(files[0]) < 4 || len(files[0]) != len(files[1]) {
+		t.Fatalf("files: sequential %d, pipelined %d", len(files[0]), len(files[1]))
+	}
+	for name, b := range files[0] {
+		if !bytes.Equal(b, files[1][name]) {
+			t.Errorf("%s differs between sequential and pipelined commits", name)
+		}
+	}
+}
+
+// TestPipelinedFailure fails one of two overlapping transactions in each
+// way: when the first one's fsync fails, the second, staged after it
+// (wholly, or waiting to seal a segment), fails too and neither leaves a
+// record or a dedup key behind; when the second fails on its own, the
+// first is durable all the same. Retried, everything is written once and
+// the store verifies.
+func TestPipelinedFailure(t *testing.T) {
+	bad := testRecord(999, "general")
+	bad.Retention.Class = "no/such chain"
+	for _, tc := range []struct {
+		name        string
+		maxBytes    int64
+		firstErr    error // what the first's fsync returns
+		secondParts [][]*Record
+		wantFirst   error
+		wantSecond  error
+	}{
+		{name: "first fsync fails", maxBytes: 1 << 20, firstErr: syscall.EIO,
+			secondParts: [][]*Record{testRecords(40, 20, "general")}, wantFirst: syscall.EIO, wantSecond: syscall.EIO},
+		{name: "first fsync fails while the second waits to seal", maxBytes: 8 << 10, firstErr: syscall.EIO,
+			secondParts: [][]*Record{testRecords(40, 20, "general")}, wantFirst: syscall.EIO, wantSecond: syscall.EIO},
+		{name: "second fails on its own", maxBytes: 1 << 20,
+			secondParts: [][]*Record{testRecords(40, 20, "general"), {bad}}, wantSecond: ErrInvalidRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newTestKeys(t, "test")
+			dir := t.TempDir()
+			g := newGatedSyncs()
+			s := openTestStore(t, dir, k, withSyncFile(g.sync), WithSegmentMaxBytes(tc.maxBytes))
+			// 20 durable records first.
+			g.open.Store(true)
+			appendOK(t, s, testRecords(0, 20, "general"))
+			g.open.Store(false)
+			before := storeFiles(t, dir)
+
+			firstRecs := testRecords(20, 20, "general")
+			c1 := commitInBackground(t, s, beginStaged(t, s, firstRecs))
+			select {
+			case <-g.entered: // the first's fsync runs
+			case <-time.After(30 * time.Second):
+				t.Fatal("the first fsync did not start")
+			}
+			// The second stages behind it, in a goroutine: with a full
+			// segment it waits for the first's fsync before it seals.
+			c2 := make(chan commitResult, 1)
+			go func() {
+				txn, err := s.Begin(context.Background())
+				if err != nil {
+					c2 <- commitResult{err: err}
+					return
+				}
+				for _, p := range tc.secondParts {
+					if txn.Append(p) != nil {
+						break
+					}
+				}
+				res, err := txn.Commit()
+				c2 <- commitResult{res, err}
+			}()
+			// Wait until the second has begun: it waits for the first's
+			// fsync, in Commit or before sealing, or has failed.
+			for deadline := time.Now().Add(30 * time.Second); tc.firstErr != nil; {
+				s.mu.Lock()
+				begun := s.staging != nil
+				s.mu.Unlock()
+				if begun {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the second transaction did not begin")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if tc.firstErr == nil {
+				// Let the second fail first, then the first's fsync go.
+				if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
+					t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
+				}
+				g.release <- nil
+			} else {
+				g.release <- tc.firstErr
+				// The rollback of the first fsyncs the cut.
+				g.let(t, "general", nil)
+				if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
+					t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
+				}
+			}
+			r1 := receive(t, c1)
+			if !errors.Is(r1.err, tc.wantFirst) {
+				t.Fatalf("first: %+v %v, want %v", r1.res, r1.err, tc.wantFirst)
+			}
+			want := 20
+			if tc.wantFirst == nil {
+				if r1.res.Written != 20 {
+					t.Fatalf("first wrote %d, want 20", r1.res.Written)
+				}
+				want += 20
+			} else {
+				after := storeFiles(t, dir)
+				for name, b := range before {
+					if !bytes.Equal(b, after[name]) {
+						t.Fatalf("the failed transactions changed %s", name)
+					}
+				}
+			}
+			if got := len(readChain(t, dir, "general")); got != want {
+				t.Fatalf("general holds %d records, want %d", got, want)
+			}
+
+			// Retried: nothing of a failed transaction counts as a
+			// duplicate, nothing durable is written twice.
+			g.open.Store(true)
+			retry := append(slices.Clone(firstRecs), testRecords(40, 20, "general")...)
+			res, err := s.Append(context.Background(), retry)
+			if err != nil || res.Written != 60-want || res.Duplicates != want-20 {
+				t.Fatalf("retry: %+v %v, want %d written and %d duplicates", res, err, 60-want, want-20)
+			}
+			goOnAndVerify(t, s, dir, k, 3000, 3, 60)
+		})
+	}
+}
+
+// TestCloseWaitsForFsync closes the store while a commit's fsync runs:
+// Close returns once it has, with the records durable and checkpointed.
+func TestCloseWaitsForFsync(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	g := newGatedSyncs()
+	s := openTestStore(t, dir, k, withSyncFile(g.sync))
+	c1 := commitInBackground(t, s, beginStaged(t, s, testRecords(0, 20, "general")))
+	<-g.entered
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	g.release <- nil
+	if r := receive(t, c1); r.err != nil || r.res.Written != 20 {
+		t.Fatalf("commit: %+v %v", r.res, r.err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != 20 || len(rep.Chains) != 1 || rep.Chains[0].CheckpointSize != 20 {
+		t.Fatalf("verify: %v, %d records, chains %+v\n%s", err, rep.Records, rep.Chains, findingsText(rep))
+	}
+}
+
+// TestConcurrentAppends appends from many goroutines at once, to two
+// chains, with small segments (seals while fsyncs are in flight) and a
+// short checkpoint interval: every record is written once, in a chain
+// that verifies.
+func TestConcurrentAppends(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(32<<10), WithCheckpointInterval(5*time.Millisecond))
+	const writers, batches, size = 8, 15, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				from := (w*batches + b) * size
+				recs := testRecords(from, size, []string{"general", "financial"}[b%2])
+				// Half of them again: duplicates of this batch.
+				recs = append(recs, testRecords(from, size/2, recs[0].Retention.Class)...)
+				res, err := s.Append(context.Background(), recs)
+				if err == nil && (res.Written != size || res.Duplicates != size/2) {
+					err = fmt.Errorf("batch %d: %+v", from, res)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const want = writers * batches * size
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != want {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+	}
+	var ids []string
+	for _, chain := range []string{"general", "financial"} {
+		for _, r := range readChain(t, dir, chain) {
+			ids = append(ids, r.SpanID)
+		}
+	}
+	slices.Sort(ids)
+	if len(slices.Compact(ids)) != want {
+		t.Fatalf("%d distinct spans, want %d", len(slices.Compact(ids)), want)
+	}
+}
