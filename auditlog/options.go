@@ -35,8 +35,10 @@ type options struct {
 	clock              func() time.Time
 	defaultChain       string
 	canonicalPayloads  bool
-	// syncFile fsyncs a segment or tree file; tests replace it to make
-	// fsync fail, which a real disk does only when it breaks.
+	// syncFile fsyncs a segment or tree file: nil for the default, an
+	// io_uring where the system has one (see ringSyncer), else fsync(2).
+	// Tests replace it to make fsync fail, which a real disk does only
+	// when it breaks.
 	syncFile func(*os.File) error
 }
 
@@ -48,7 +50,6 @@ func defaultOptions() options {
 		logger:          zap.NewNop(),
 		clock:           time.Now,
 		defaultChain:    DefaultChain,
-		syncFile:        (*os.File).Sync,
 	}
 }
 

@@ -60,6 +60,7 @@ type Store struct {
 	groupScratch []appendGroup
 	txnScratch   []txnChain
 	lock         *os.File
+	ring         *ringSyncer // fsyncs through io_uring; nil without one
 	closed       bool
 
 	stop chan struct{}
@@ -101,6 +102,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
 	s.cond = sync.NewCond(&s.mu)
+	if s.opts.syncFile == nil {
+		s.opts.syncFile = (*os.File).Sync
+		if r, err := newRingSyncer(); err == nil {
+			s.ring, s.opts.syncFile = r, r.sync
+		} else {
+			o.logger.Debug("fsync through io_uring unavailable; using fsync(2)", zap.Error(err))
+		}
+	}
 	names, err := listChains(dir)
 	if err != nil {
 		s.closeFiles()
@@ -369,6 +378,10 @@ func (s *Store) closeFiles() error {
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())
 		s.lock = nil
+	}
+	if s.ring != nil {
+		errs = append(errs, s.ring.close())
+		s.ring = nil
 	}
 	return errors.Join(errs...)
 }
