@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -40,16 +41,20 @@ type ioringParams struct {
 
 // ringSyncer fsyncs files through an io_uring whose completions it waits
 // for on an eventfd in Go's network poller. A plain fsync blocks its
-// goroutine in a system call: with GOMAXPROCS=1 the scheduler's monitor
-// thread then takes the processor away and polls every 20 µs for a
-// millisecond after the fsync returns, about a hundred context switches a
-// batch, which cost the exporter 10–25 % of its CPU time when the machine's
-// memory is busy. Waiting in the poller holds no processor in a system
-// call. The fsync itself runs in the ring's kernel worker, a thread of this
-// process, so its CPU time is still the process's.
+// goroutine in a system call, and the processor with it: with
+// GOMAXPROCS=1 nothing else runs until the scheduler's monitor thread
+// takes the processor away, which takes from 20 µs to 10 ms depending on
+// how long the monitor has been idle, so the next batch's work hardly
+// overlaps the fsync (see Txn.Commit); the monitor then polls every 20 µs
+// for a millisecond after the fsync returns. Waiting in the poller holds
+// no processor: other goroutines run at once. The fsync itself runs in the
+// ring's kernel worker, a thread of this process, so its CPU time is still
+// the process's.
 //
-// One fsync at a time: the store calls it under its lock.
+// Safe for concurrent use; fsyncs run one at a time (a checkpoint's, under
+// the store's lock, may come while a commit's runs without it).
 type ringSyncer struct {
+	mu             sync.Mutex
 	fd             int
 	sqRing, sqes   []byte
 	cqRing         []byte // the same memory as sqRing with IORING_FEAT_SINGLE_MMAP
@@ -121,7 +126,10 @@ func (r *ringSyncer) sync(f *os.File) error {
 	}
 	var res int32
 	var rerr error
-	if err := rc.Control(func(fd uintptr) { res, rerr = r.fsync(int32(fd)) }); err != nil {
+	r.mu.Lock()
+	err = rc.Control(func(fd uintptr) { res, rerr = r.fsync(int32(fd)) })
+	r.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	runtime.KeepAlive(f)

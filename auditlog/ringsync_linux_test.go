@@ -2,8 +2,10 @@ package auditlog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -54,6 +56,38 @@ func TestRingSyncer(t *testing.T) {
 	// The ring goes on after a failed fsync.
 	if err := r.sync(f); err != nil {
 		t.Fatalf("sync after a failed one: %v", err)
+	}
+
+	// Several goroutines at once (a checkpoint's fsync can come while a
+	// commit's runs): each gets its own completion.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*20)
+	for g := range 4 {
+		wg.Go(func() {
+			f, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprint("f", g)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			for range 20 {
+				if _, err := f.Write([]byte("record\n")); err != nil {
+					errs <- err
+					return
+				}
+				errs <- r.sync(f)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent sync: %v", err)
+		}
+	}
+	if r.seq != 52+80 {
+		t.Fatalf("%d submissions, want %d", r.seq, 52+80)
 	}
 }
 
