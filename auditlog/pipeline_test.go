@@ -187,14 +187,7 @@ func TestPipelinedCommit(t *testing.T) {
 		}
 		files[i] = storeFiles(t, dir)
 	}
-	if len(files[0]) < 4 || len(files[0]) != len(files[1]) {
-		t.Fatalf("files: sequential %d, pipelined %d", len(files[0]), len(files[1]))
-	}
-	for name, b := range files[0] {
-		if !bytes.Equal(b, files[1][name]) {
-			t.Errorf("%s differs between sequential and pipelined commits", name)
-		}
-	}
+	sameFiles(t, files, "sequential", "pipelined commits")
 }
 
 // TestPipelinedFailure fails one of two overlapping transactions in each

@@ -103,12 +103,19 @@ func TestTxnMatchesAppend(t *testing.T) {
 	if want := (AppendResult{Written: 90, Duplicates: 2}); results[0] != want || results[1] != want {
 		t.Fatalf("results: one append %+v, in parts %+v, want %+v", results[0], results[1], want)
 	}
+	sameFiles(t, files, "one append", "three parts")
+}
+
+// sameFiles checks that two stores' files (storeFiles), at least four,
+// are the same byte for byte; a and b name the ways they were written.
+func sameFiles(t *testing.T, files [2]map[string][]byte, a, b string) {
+	t.Helper()
 	if len(files[0]) < 4 || len(files[0]) != len(files[1]) {
-		t.Fatalf("files: one append %d, in parts %d", len(files[0]), len(files[1]))
+		t.Fatalf("files: %s %d, %s %d", a, len(files[0]), b, len(files[1]))
 	}
-	for name, b := range files[0] {
-		if !bytes.Equal(b, files[1][name]) {
-			t.Errorf("%s differs between one append and three parts", name)
+	for name, data := range files[0] {
+		if !bytes.Equal(data, files[1][name]) {
+			t.Errorf("%s differs between %s and %s", name, a, b)
 		}
 	}
 }
