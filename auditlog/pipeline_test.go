@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -390,4 +391,90 @@ func TestConcurrentAppends(t *testing.T) {
 	if len(slices.Compact(ids)) != want {
 		t.Fatalf("%d distinct spans, want %d", len(slices.Compact(ids)), want)
 	}
+}
+
+// flakySyncs fails every n-th segment fsync with EIO (after a good write,
+// as a failing disk does) and lets the others through.
+type flakySyncs struct {
+	n     int64
+	count atomic.Int64
+}
+
+func (f *flakySyncs) sync(file *os.File) error {
+	if filepath.Ext(file.Name()) == ".jsonl" && f.count.Add(1)%f.n == 0 {
+		return &os.PathError{Op: "sync", Path: file.Name(), Err: syscall.EIO}
+	}
+	return file.Sync()
+}
+
+// TestConcurrentAppendsWithFailingFsyncs appends from many goroutines at
+// once while every seventh segment fsync fails, each writer retrying a
+// failed batch as the exporter does: in the end every record is in the
+// store exactly once and the store verifies. Failed fsyncs cut back the
+// transaction staged behind them too, so this also runs the paths where a
+// transaction fails while it waits, in Commit or to seal a segment.
+func TestConcurrentAppendsWithFailingFsyncs(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	fs := &flakySyncs{n: 7}
+	s := openTestStore(t, dir, k, withSyncFile(fs.sync), WithSegmentMaxBytes(32<<10), WithCheckpointInterval(5*time.Millisecond))
+	const writers, batches, size = 6, 12, 10
+	var wg sync.WaitGroup
+	var failures, behind atomic.Int64
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				from := (w*batches + b) * size
+				recs := testRecords(from, size, []string{"general", "financial"}[(w+b)%2])
+				written := 0
+				for attempt := 0; ; attempt++ {
+					res, err := s.Append(context.Background(), recs)
+					written += res.Written
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, syscall.EIO) || attempt == 20 {
+						errs <- fmt.Errorf("batch %d, attempt %d: %w", from, attempt, err)
+						return
+					}
+					failures.Add(1)
+					if strings.Contains(err.Error(), "the transaction before failed") {
+						behind.Add(1)
+					}
+				}
+				if written != size {
+					errs <- fmt.Errorf("batch %d: %d records written over its attempts, want %d", from, written, size)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if failures.Load() == 0 {
+		t.Fatal("no append failed: the test did not test failures")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const want = writers * batches * size
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != want {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+	}
+	var ids []string
+	for _, chain := range []string{"general", "financial"} {
+		for _, r := range readChain(t, dir, chain) {
+			ids = append(ids, r.SpanID)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) != want || len(slices.Compact(ids)) != want {
+		t.Fatalf("%d records, %d distinct, want %d each once", len(ids), len(slices.Compact(ids)), want)
+	}
+	t.Logf("%d failed appends retried, %d of them staged behind a failed fsync", failures.Load(), behind.Load())
 }
