@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,19 +48,36 @@ func TestCrashChild(t *testing.T) {
 			os.Exit(4)
 		}
 	}
-	rng := rand.New(rand.NewPCG(uint64(base), 7))
-	next := base
-	for {
-		n := 1 + rng.IntN(60)
-		if _, err := s.Append(context.Background(), crashBatch(next, n)); err != nil {
-			fmt.Println("APPEND-ERROR", err)
-			os.Exit(5)
-		}
-		fmt.Fprintf(out, "ACK %d %d\n", next, n)
-		out.Flush()
-		next += n
+	// Three writers at once, so that the kill also lands while one
+	// batch's fsync runs and the next is staged behind it.
+	var mu sync.Mutex
+	for w := range crashWriters {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(base), uint64(w)))
+			next := base + w*crashWriterSpan
+			for {
+				n := 1 + rng.IntN(60)
+				if _, err := s.Append(context.Background(), crashBatch(next, n)); err != nil {
+					fmt.Println("APPEND-ERROR", err)
+					os.Exit(5)
+				}
+				mu.Lock()
+				fmt.Fprintf(out, "ACK %d %d\n", next, n)
+				out.Flush()
+				mu.Unlock()
+				next += n
+			}
+		}()
 	}
+	select {}
 }
+
+// crashWriters append at once in TestCrashChild, each from its own range
+// of crashWriterSpan ids.
+const (
+	crashWriters    = 3
+	crashWriterSpan = 300_000
+)
 
 // crashBatch returns records from..from+n-1, spread over two chains.
 func crashBatch(from, n int) []*Record {
@@ -75,9 +93,10 @@ func crashBatch(from, n int) []*Record {
 	return recs
 }
 
-// TestCrashRecovery kills a writer with SIGKILL at random points, 25
-// times, and checks after each restart that the store repairs itself,
-// verifies, and holds every acknowledged record exactly once.
+// TestCrashRecovery kills a writer process (three appending goroutines)
+// with SIGKILL at random points, 25 times, and checks after each restart
+// that the store repairs itself, verifies, and holds every acknowledged
+// record exactly once.
 func TestCrashRecovery(t *testing.T) {
 	rounds := 25
 	dir := t.TempDir()
