@@ -14,6 +14,8 @@
 
 SHELL      := /bin/bash
 GO         ?= go
+# staticcheck, run from the module proxy at a pinned version
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 MODULE     := github.com/otelaudit/otelaudit
 BUILD      := $(CURDIR)/_build
 BIN        := $(BUILD)/bin
@@ -98,14 +100,18 @@ build: tools collector cli agents
 fmt-check:
 	@bad=$$(gofmt -l $(GOFILES)); if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi
 
-## vet: go vet over every module (the end-to-end tests included), and the
-## product built for Windows and macOS: the tests run on Linux only, but the
-## components, the CLI and the agents must compile wherever a collector does
+## vet: go vet and staticcheck over every module (the end-to-end tests
+## included), and the product built for Windows and macOS: the tests run on
+## Linux only, but the components, the CLI and the agents must compile
+## wherever a collector does
 .PHONY: vet
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 	cd bench && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags e2e ./e2e/
+	cd bench && $(GO) run $(STATICCHECK) ./...
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 

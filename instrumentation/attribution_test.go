@@ -75,10 +75,12 @@ func TestAttributionIsImmutable(t *testing.T) {
 }
 
 func TestAttributionEdgeCases(t *testing.T) {
-	if got := AttributionFromContext(nil); !reflect.DeepEqual(got, Attribution{}) { //nolint:staticcheck // nil must not crash
+	//lint:ignore SA1012 a nil context must not crash
+	if got := AttributionFromContext(nil); !reflect.DeepEqual(got, Attribution{}) {
 		t.Errorf("nil context = %+v", got)
 	}
-	ctx := WithTurn(nil, 1) //nolint:staticcheck // nil must not crash
+	//lint:ignore SA1012 a nil context must not crash
+	ctx := WithTurn(nil, 1)
 	if AttributionFromContext(ctx).TurnNumber != 1 {
 		t.Error("WithTurn on a nil context")
 	}

@@ -292,7 +292,8 @@ func TestInvalidCalls(t *testing.T) {
 	if !errors.Is(err, ErrNoToolName) || ran {
 		t.Errorf("empty name: err = %v, ran = %v", err, ran)
 	}
-	_, err = r.Execute(nil, "t", nil, nil) //nolint:staticcheck // a nil context must not crash
+	//lint:ignore SA1012 a nil context must not crash
+	_, err = r.Execute(nil, "t", nil, nil)
 	if !errors.Is(err, ErrNilHandler) {
 		t.Errorf("nil handler: err = %v", err)
 	}

@@ -135,7 +135,7 @@ func (a *Auditor) begin(ctx context.Context, s *callSpec) (context.Context, *ins
 // finish records the outcome of a call whose span ctx holds and ends it.
 func finish(ctx context.Context, call *instrumentation.ToolCall, res *sdkmcp.CallToolResult, err error) {
 	if err != nil {
-		cerr, kvs := callError(err)
+		kvs, cerr := callError(err)
 		if len(kvs) > 0 {
 			trace.SpanFromContext(ctx).SetAttributes(kvs...)
 		}

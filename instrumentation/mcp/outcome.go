@@ -68,24 +68,24 @@ func (e *kindError) Error() string     { return e.err.Error() }
 func (e *kindError) ErrorType() string { return e.typ }
 func (e *kindError) Unwrap() error     { return e.err }
 
-// callError returns the error to record for a failed request and the
-// attributes that go with it: rpc.response.status_code for a JSON-RPC
-// error. The message is the outer error's, as the SDK sends it.
-func callError(err error) (error, []attribute.KeyValue) {
+// callError returns the attributes that go with a failed request,
+// rpc.response.status_code for a JSON-RPC error, and the error to record.
+// The message is the outer error's, as the SDK sends it.
+func callError(err error) ([]attribute.KeyValue, error) {
 	var wire *jsonrpc.Error
 	switch {
 	case errors.As(err, &wire) && wire != nil:
 		code := strconv.FormatInt(wire.Code, 10)
-		return &rpcError{code: wire.Code, msg: err.Error(), err: err},
-			[]attribute.KeyValue{semconv.RPCResponseStatusCode(code)}
+		return []attribute.KeyValue{semconv.RPCResponseStatusCode(code)},
+			&rpcError{code: wire.Code, msg: err.Error(), err: err}
 	case errors.Is(err, sdkmcp.ErrConnectionClosed):
-		return &kindError{typ: ErrorTypeConnectionClosed, err: err}, nil
+		return nil, &kindError{typ: ErrorTypeConnectionClosed, err: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &kindError{typ: ErrorTypeTimeout, err: err}, nil
+		return nil, &kindError{typ: ErrorTypeTimeout, err: err}
 	case errors.Is(err, context.Canceled):
-		return &kindError{typ: ErrorTypeCanceled, err: err}, nil
+		return nil, &kindError{typ: ErrorTypeCanceled, err: err}
 	}
-	return err, nil
+	return nil, err
 }
 
 // resultPayload returns what of a tool result is recorded (as a summary by

@@ -91,7 +91,7 @@ func TestCallError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, kvs := callError(tt.err)
+			kvs, got := callError(tt.err)
 			if got.Error() != tt.message {
 				t.Errorf("message %q, want %q", got.Error(), tt.message)
 			}
