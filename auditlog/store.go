@@ -301,16 +301,20 @@ func (s *Store) checkpointLocked(sealAged bool) error {
 	now := s.opts.clock()
 	for _, c := range s.sortedChains() {
 		// A transaction waiting for an fsync may have written to the
-		// chain: reloading or sealing waits until it is done. The
-		// checkpoint covers only durable records either way.
+		// chain: reloading or sealing waits until it is done (a broken
+		// chain is checkpointed once reloaded). The checkpoint covers
+		// only durable records either way.
 		busy := c.txn.active || c.flight.active
-		if c.broken != nil && !busy {
+		if c.broken != nil {
+			if busy {
+				continue
+			}
 			if err := c.reload(); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 		}
-		if sealAged && !busy && c.broken == nil && c.sealDue(now, 0) {
+		if sealAged && !busy && c.sealDue(now, 0) {
 			if err := c.seal(); err != nil {
 				errs = append(errs, err)
 				continue
