@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -308,8 +309,83 @@ func BenchmarkExporterPaired(b *testing.B) {
 }
 
 // pairTurn is how many batches one exporter handles in a row in
-// BenchmarkExporterPaired.
+// BenchmarkExporterPaired and BenchmarkExporterPairedConcurrent.
 const pairTurn = 10
+
+// BenchmarkExporterPairedConcurrent is BenchmarkExporterPaired with
+// pairInFlight requests in flight, each exporter through its default
+// delivery path (for the audit exporter, the sending queue, which waits
+// for the fsync), as in BenchmarkExporter's concurrent case: a turn is
+// pairTurn batches spread over pairInFlight goroutines, and the two
+// exporters' turns alternate, so that the wall-clock ratio, which is the
+// throughput of a loaded collector on one core, compares them under the
+// same neighbours.
+func BenchmarkExporterPairedConcurrent(b *testing.B) {
+	dir := b.TempDir()
+	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), true)
+	file := newFileExporter(b, filepath.Join(dir, "spans.jsonl"))
+	var tds [2][pairInFlight]ptrace.Traces
+	for i := range tds {
+		for j := range tds[i] {
+			tds[i][j] = newBatch()
+		}
+	}
+	ctx := context.Background()
+	var cpu, wall [2]time.Duration // audit, file
+	var iters [2]atomic.Uint64
+	turn := func(i int, exp exporter.Traces, n int) {
+		c0, w0 := cpuTime(), time.Now()
+		var wg sync.WaitGroup
+		for g := range pairInFlight {
+			share := n / pairInFlight
+			if g < n%pairInFlight {
+				share++
+			}
+			wg.Go(func() {
+				for range share {
+					renumber(tds[i][g], iters[i].Add(1))
+					if err := exp.ConsumeTraces(ctx, tds[i][g]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		wall[i] += time.Since(w0)
+		cpu[i] += cpuTime() - c0
+	}
+	var turns int
+	b.ResetTimer()
+	for done := 0; done < b.N; turns++ {
+		n := min(pairTurn, b.N-done)
+		done += n
+		if turns%2 == 0 {
+			turn(0, audit, n)
+			turn(1, file, n)
+		} else {
+			turn(1, file, n)
+			turn(0, audit, n)
+		}
+	}
+	b.StopTimer()
+	spans := float64(uint64(b.N) * batchSize)
+	b.ReportMetric(spans/cpu[0].Seconds(), "audit-spans/cpu-s")
+	b.ReportMetric(spans/cpu[1].Seconds(), "file-spans/cpu-s")
+	b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
+	b.ReportMetric(spans/wall[0].Seconds(), "audit-spans/s")
+	b.ReportMetric(spans/wall[1].Seconds(), "file-spans/s")
+	b.ReportMetric(wall[1].Seconds()/wall[0].Seconds(), "wall-ratio")
+	for _, exp := range []exporter.Traces{audit, file} {
+		if err := exp.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// pairInFlight is how many requests BenchmarkExporterPairedConcurrent
+// keeps in flight, as BenchmarkExporter's concurrent case does.
+const pairInFlight = 4
 
 // report adds spans/s (wall clock) and spans/cpu-s (process CPU time).
 func report(b *testing.B, batches uint64, cpu0 time.Duration) {
