@@ -2,6 +2,7 @@ package auditexporter
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/otelaudit/otelaudit/auditlog"
@@ -13,14 +14,20 @@ import (
 // is staged while this one's fsync runs (see auditlog.Txn).
 type stager func(ctx context.Context, recs []*auditlog.Record) (commit func() (auditlog.AppendResult, error))
 
-// storeStager stages on store: Begin, Append, and Commit to call later.
+// storeStager stages on store: Begin, an Append for every partRecords
+// records (so that each part's text is still in the CPU's cache when it is
+// written), and Commit to call later.
 func storeStager(store *auditlog.Store) stager {
 	return func(ctx context.Context, recs []*auditlog.Record) func() (auditlog.AppendResult, error) {
 		txn, err := store.Begin(ctx)
 		if err != nil {
 			return func() (auditlog.AppendResult, error) { return auditlog.AppendResult{}, err }
 		}
-		_ = txn.Append(recs) // Commit returns the error
+		for part := range slices.Chunk(recs, partRecords) {
+			if txn.Append(part) != nil {
+				break // Commit returns the error
+			}
+		}
 		return txn.Commit
 	}
 }
