@@ -235,7 +235,7 @@ func (c *chain) openLast(name string) error {
 			break
 		}
 		digest.add(leaf, c.hasher.sum)
-		digest.commit(len(digest.pending))
+		digest.commit()
 		sum.add(&rec, nl+1)
 		c.next, c.prevHash = rec.Seq+1, rec.Hash
 		if sum.s.Count == 1 {
@@ -468,15 +468,14 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 // transaction staging (txn) and the one whose fsync is running (flight),
 // whose records come first in the file.
 type chainTxn struct {
-	active  bool
-	now     time.Time   // when the transaction first touched the chain
-	records uint64      // records staged
-	bytes   int64       // bytes written
-	pairs   int         // bytes added to segDigest's pending pairs
-	next    uint64      // seq of the next record, after the staged ones
-	prev    string      // hash of the last staged record
-	front   frontier    // Merkle frontier with the staged records
-	stored  []tlog.Hash // tlog stored hashes of the staged records
+	active bool
+	now    time.Time   // when the transaction first touched the chain
+	bytes  int64       // bytes written
+	pairs  int         // bytes added to segDigest's pending pairs
+	next   uint64      // seq of the next record, after the staged ones
+	prev   string      // hash of the last staged record
+	front  frontier    // Merkle frontier with the staged records
+	stored []tlog.Hash // tlog stored hashes of the staged records
 }
 
 // reset empties t, keeping its stored hashes' memory for the next
@@ -584,7 +583,6 @@ func (c *chain) stage(recs []*Record) error {
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
-	t.records += uint64(len(recs))
 	t.bytes += int64(len(buf))
 	t.next += uint64(len(recs))
 	t.prev = prev
@@ -611,7 +609,7 @@ func (c *chain) commitFlight() {
 		return
 	}
 	// Durable: only now do the records count for the seal.
-	c.segDigest.commit(t.pairs)
+	c.segDigest.commitFirst(t.pairs)
 	c.segSum.s.Bytes += t.bytes
 	if c.segSize == 0 {
 		c.segStart = t.now

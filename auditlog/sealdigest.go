@@ -41,9 +41,12 @@ func (d *recordsDigest) add(leaf tlog.Hash, sum [sha256.Size]byte) {
 	d.pending = append(append(d.pending, leaf[:]...), sum[:]...)
 }
 
-// commit takes the first n pending bytes, a durable batch's pairs, into
-// the digest.
-func (d *recordsDigest) commit(n int) {
+// commit takes the pending pairs into the digest.
+func (d *recordsDigest) commit() { d.commitFirst(len(d.pending)) }
+
+// commitFirst takes the first n pending bytes, a durable batch's pairs,
+// into the digest.
+func (d *recordsDigest) commitFirst(n int) {
 	d.h.Write(d.pending[:n])
 	d.pending = d.pending[:copy(d.pending, d.pending[n:])]
 }
@@ -110,13 +113,13 @@ func (s Seal) Proves(data []byte) bool {
 		d.add(l2, sum)
 		held = false
 		if len(d.pending) >= 64<<10 {
-			d.commit(len(d.pending))
+			d.commit()
 		}
 	}
 	if held {
 		d.add(pair.Leaf(heldA, heldB), heldSum)
 	}
-	d.commit(len(d.pending))
+	d.commit()
 	return d.sum() == s.RecordsSHA256
 }
 
@@ -138,10 +141,10 @@ func linesDigest(lines []lineInfo) string {
 		}
 		d.add(lines[i].leaf, sum)
 		if len(d.pending) >= 64<<10 {
-			d.commit(len(d.pending))
+			d.commit()
 		}
 	}
-	d.commit(len(d.pending))
+	d.commit()
 	return d.sum()
 }
 

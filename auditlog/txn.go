@@ -38,7 +38,7 @@ type Txn struct {
 	undo   []dedupUndo // every key the transaction put in the dedup window
 	chains []txnChain
 	done   bool
-	cut    bool // cut back already, by the failed transaction before it
+	cut    bool // cut back already (see cutBack)
 }
 
 // txnChain is what a transaction staged on one chain: how many records,
@@ -218,9 +218,7 @@ func (t *Txn) Commit() (AppendResult, error) {
 		s.cond.Wait()
 	}
 	if t.err != nil {
-		if !t.cut {
-			t.cutBack(t.err, 0)
-		}
+		t.cutBack(t.err)
 		s.staging = nil
 		t.release()
 		return t.res, t.err
@@ -250,12 +248,11 @@ func (t *Txn) Commit() (AppendResult, error) {
 		// The transaction staged meanwhile wrote after these records,
 		// and its dedup keys went into the window after these: it is cut
 		// back first.
-		if n := s.staging; n != nil && !n.cut {
+		if n := s.staging; n != nil {
 			if n.err == nil {
 				n.err = fmt.Errorf("auditlog: the transaction before failed: %w", err)
 			}
-			n.cutBack(n.err, 0)
-			n.cut = true
+			n.cutBack(n.err)
 		}
 	}
 	for i, tc := range t.chains {
@@ -283,23 +280,25 @@ func (t *Txn) Abort() {
 		return
 	}
 	t.done = true
-	if !t.cut {
-		t.cutBack(errors.New("transaction aborted"), 0)
-	}
+	t.cutBack(errors.New("transaction aborted"))
 	t.s.staging = nil
 	t.release()
 }
 
-// cutBack aborts the staging of the chains from the i-th (in name order)
-// on and takes the transaction's keys out of the dedup window, all but
-// those of the chains before i, which are durable.
-func (t *Txn) cutBack(cause error, i int) {
-	for _, tc := range t.chains[i:] {
+// cutBack aborts the staging of every chain the transaction wrote to and
+// takes its keys out of the dedup window, once: the transaction before
+// may have done it already, should its fsync have failed.
+func (t *Txn) cutBack(cause error) {
+	if t.cut {
+		return
+	}
+	t.cut = true
+	for _, tc := range t.chains {
 		if c := t.s.chains[tc.name]; c != nil {
 			c.abortStaged(cause)
 		}
 	}
-	t.s.undoDedup(t.undo, t.chains[:i])
+	t.s.undoDedup(t.undo, nil)
 }
 
 // release hands the scratch space back to the store, wakes whoever waits
