@@ -376,20 +376,27 @@ func TestConcurrentAppends(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	const want = writers * batches * size
 	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != want {
-		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+	if err != nil || !rep.OK() || rep.Records != writers*batches*size {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, writers*batches*size, findingsText(rep))
 	}
+	eachOnce(t, dir, writers*batches*size)
+}
+
+// eachOnce checks that the general and financial chains of the store at
+// dir hold want records, each span once.
+func eachOnce(t *testing.T, dir string, want int) {
+	t.Helper()
 	var ids []string
 	for _, chain := range []string{"general", "financial"} {
 		for _, r := range readChain(t, dir, chain) {
-			ids = append(ids, r.SpanID)
+			ids = append(ids, r.TraceID+"/"+r.SpanID)
 		}
 	}
+	n := len(ids)
 	slices.Sort(ids)
-	if len(slices.Compact(ids)) != want {
-		t.Fatalf("%d distinct spans, want %d", len(slices.Compact(ids)), want)
+	if distinct := len(slices.Compact(ids)); n != want || distinct != want {
+		t.Fatalf("%d records, %d distinct spans, want %d each once", n, distinct, want)
 	}
 }
 
@@ -461,20 +468,10 @@ func TestConcurrentAppendsWithFailingFsyncs(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	const want = writers * batches * size
 	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != want {
-		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
+	if err != nil || !rep.OK() || rep.Records != writers*batches*size {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, writers*batches*size, findingsText(rep))
 	}
-	var ids []string
-	for _, chain := range []string{"general", "financial"} {
-		for _, r := range readChain(t, dir, chain) {
-			ids = append(ids, r.SpanID)
-		}
-	}
-	slices.Sort(ids)
-	if len(ids) != want || len(slices.Compact(ids)) != want {
-		t.Fatalf("%d records, %d distinct, want %d each once", len(ids), len(slices.Compact(ids)), want)
-	}
+	eachOnce(t, dir, writers*batches*size)
 	t.Logf("%d failed appends retried, %d of them staged behind a failed fsync", failures.Load(), behind.Load())
 }
