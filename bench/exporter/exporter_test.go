@@ -260,53 +260,7 @@ func BenchmarkExporter(b *testing.B) {
 // single batches charged up to half of it to the other exporter. It
 // reports each exporter's spans per CPU-second and wall second and the
 // ratios audit/file. One op is one batch through both.
-func BenchmarkExporterPaired(b *testing.B) {
-	dir := b.TempDir()
-	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), false)
-	file := newFileExporter(b, filepath.Join(dir, "spans.jsonl"))
-	tdAudit, tdFile := newBatch(), newBatch()
-	ctx := context.Background()
-	var cpu, wall [2]time.Duration // audit, file
-	var iters [2]uint64
-	turn := func(i int, exp exporter.Traces, td ptrace.Traces, n int) {
-		c0, w0 := cpuTime(), time.Now()
-		for range n {
-			iters[i]++
-			renumber(td, iters[i])
-			if err := exp.ConsumeTraces(ctx, td); err != nil {
-				b.Fatal(err)
-			}
-		}
-		wall[i] += time.Since(w0)
-		cpu[i] += cpuTime() - c0
-	}
-	var turns int
-	b.ResetTimer()
-	for done := 0; done < b.N; turns++ {
-		n := min(pairTurn, b.N-done)
-		done += n
-		if turns%2 == 0 {
-			turn(0, audit, tdAudit, n)
-			turn(1, file, tdFile, n)
-		} else {
-			turn(1, file, tdFile, n)
-			turn(0, audit, tdAudit, n)
-		}
-	}
-	b.StopTimer()
-	spans := float64(uint64(b.N) * batchSize)
-	b.ReportMetric(spans/cpu[0].Seconds(), "audit-spans/cpu-s")
-	b.ReportMetric(spans/cpu[1].Seconds(), "file-spans/cpu-s")
-	b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
-	b.ReportMetric(spans/wall[0].Seconds(), "audit-spans/s")
-	b.ReportMetric(spans/wall[1].Seconds(), "file-spans/s")
-	b.ReportMetric(wall[1].Seconds()/wall[0].Seconds(), "wall-ratio")
-	for _, exp := range []exporter.Traces{audit, file} {
-		if err := exp.Shutdown(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkExporterPaired(b *testing.B) { benchmarkPaired(b, false, 1) }
 
 // pairTurn is how many batches one exporter handles in a row in
 // BenchmarkExporterPaired and BenchmarkExporterPairedConcurrent.
@@ -320,11 +274,17 @@ const pairTurn = 10
 // exporters' turns alternate, so that the wall-clock ratio, which is the
 // throughput of a loaded collector on one core, compares them under the
 // same neighbours.
-func BenchmarkExporterPairedConcurrent(b *testing.B) {
+func BenchmarkExporterPairedConcurrent(b *testing.B) { benchmarkPaired(b, true, pairInFlight) }
+
+// benchmarkPaired alternates turns of the two exporters, inFlight requests
+// at a time (queued: through the audit exporter's sending queue), and
+// reports their spans per CPU-second and wall second and the ratios
+// audit/file.
+func benchmarkPaired(b *testing.B, queued bool, inFlight int) {
 	dir := b.TempDir()
-	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), true)
+	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), queued)
 	file := newFileExporter(b, filepath.Join(dir, "spans.jsonl"))
-	var tds [2][pairInFlight]ptrace.Traces
+	tds := [2][]ptrace.Traces{make([]ptrace.Traces, inFlight), make([]ptrace.Traces, inFlight)}
 	for i := range tds {
 		for j := range tds[i] {
 			tds[i][j] = newBatch()
@@ -336,9 +296,9 @@ func BenchmarkExporterPairedConcurrent(b *testing.B) {
 	turn := func(i int, exp exporter.Traces, n int) {
 		c0, w0 := cpuTime(), time.Now()
 		var wg sync.WaitGroup
-		for g := range pairInFlight {
-			share := n / pairInFlight
-			if g < n%pairInFlight {
+		for g := range inFlight {
+			share := n / inFlight
+			if g < n%inFlight {
 				share++
 			}
 			wg.Go(func() {
@@ -357,7 +317,7 @@ func BenchmarkExporterPairedConcurrent(b *testing.B) {
 	}
 	var turns int
 	b.ResetTimer()
-	for done := 0; done < b.N; turns++ {
+	for done := 0; done < b.N && !b.Failed(); turns++ {
 		n := min(pairTurn, b.N-done)
 		done += n
 		if turns%2 == 0 {
