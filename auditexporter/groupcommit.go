@@ -15,8 +15,8 @@ import (
 type stager func(ctx context.Context, recs []*auditlog.Record) (commit func() (auditlog.AppendResult, error))
 
 // storeStager stages on store: Begin, an Append for every partRecords
-// records (so that each part's text is still in the CPU's cache when it is
-// written), and Commit to call later.
+// records (which keeps the store's per-part scratch space at a part's
+// size instead of a group's), and Commit to call later.
 func storeStager(store *auditlog.Store) stager {
 	return func(ctx context.Context, recs []*auditlog.Record) func() (auditlog.AppendResult, error) {
 		txn, err := store.Begin(ctx)

@@ -60,7 +60,7 @@ type chain struct {
 	// flight what the transaction whose fsync is running wrote before it.
 	txn, flight chainTxn
 
-	buf, tmp []byte      // the batch's write buffer; scratch for reload
+	tmp                  []byte // scratch for reload
 	stored   []tlog.Hash // the batch's tlog stored hashes
 	leaves   []tlog.Hash // the batch's leaf hashes
 	nodes    []tlog.Hash // scratch of frontier.pushLeaves
@@ -454,7 +454,7 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 	if len(c.treePending) == 0 {
 		return nil
 	}
-	if _, err := c.tree.WriteAt(c.treePending, c.treeHashes*tlog.HashSize); err != nil {
+	if _, err := c.opts.writeFile(c.tree, c.treePending, c.treeHashes*tlog.HashSize); err != nil {
 		return fmt.Errorf("chain %q: writing tree file: %w", c.name, err)
 	}
 	c.treeHashes += int64(len(c.treePending) / tlog.HashSize)
@@ -463,24 +463,46 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 }
 
 // chainTxn is what a transaction (see Txn) has staged on a chain: the
-// records are written but not fsynced, so the chain's durable state
+// records are encoded but not fsynced, so the chain's durable state
 // (segSize, next, prevHash, front) has not moved yet. A chain has two: the
 // transaction staging (txn) and the one whose fsync is running (flight),
 // whose records come first in the file.
+//
+// The records' text stays in memory until Commit writes it, with one
+// write per chain while the flight's fsync runs: a write per part made a
+// system call per part, each of which could wake Go's scheduler monitor
+// (see ring). A transaction writes its text early once it holds
+// earlyWriteBytes, to bound the memory a huge one takes. Either way the
+// flight's text is in the file first: it was written before its handoff.
 type chainTxn struct {
 	active bool
-	now    time.Time   // when the transaction first touched the chain
-	bytes  int64       // bytes written
-	pairs  int         // bytes added to segDigest's pending pairs
+	now    time.Time // when the transaction first touched the chain
+	bytes  int64     // bytes staged, written or not
+	text   []byte    // the staged records' text not yet written
+	pairs   int       // bytes added to segDigest's pending pairs
 	next   uint64      // seq of the next record, after the staged ones
 	prev   string      // hash of the last staged record
 	front  frontier    // Merkle frontier with the staged records
 	stored []tlog.Hash // tlog stored hashes of the staged records
 }
 
-// reset empties t, keeping its stored hashes' memory for the next
-// transaction.
-func (t *chainTxn) reset() { *t = chainTxn{stored: t.stored[:0]} }
+// reset empties t, keeping its stored hashes' and text's memory for the
+// next transaction (unless one huge transaction made the text large).
+func (t *chainTxn) reset() {
+	text := t.text[:0]
+	if cap(text) > maxKeptText {
+		text = nil
+	}
+	*t = chainTxn{stored: t.stored[:0], text: text}
+}
+
+// earlyWriteBytes is how much text a transaction with no flight before it
+// holds before it writes it (see chainTxn); maxKeptText is the most a
+// chain keeps between transactions, two buffers of it.
+const (
+	earlyWriteBytes = 8 << 20
+	maxKeptText     = 2 * earlyWriteBytes
+)
 
 // mustWait reports whether the staging transaction has to wait for the
 // flight's fsync before it starts on the chain: a chain to reload from
@@ -513,7 +535,7 @@ func (c *chain) stage(recs []*Record) error {
 		if c.flight.active {
 			// Staged behind the flight, from the state it will leave.
 			f := &c.flight
-			c.txn = chainTxn{active: true, now: c.opts.clock(), next: f.next, prev: f.prev, front: f.front.clone(), stored: c.txn.stored[:0]}
+			c.txn = chainTxn{active: true, now: c.opts.clock(), next: f.next, prev: f.prev, front: f.front.clone(), stored: c.txn.stored[:0], text: c.txn.text[:0]}
 		} else {
 			if c.broken != nil {
 				if err := c.reload(); err != nil {
@@ -531,12 +553,13 @@ func (c *chain) stage(recs []*Record) error {
 					return err
 				}
 			}
-			c.txn = chainTxn{active: true, now: now, next: c.next, prev: c.prevHash, front: c.front.clone(), stored: c.txn.stored[:0]}
+			c.txn = chainTxn{active: true, now: now, next: c.next, prev: c.prevHash, front: c.front.clone(), stored: c.txn.stored[:0], text: c.txn.text[:0]}
 		}
 	}
 	t := &c.txn
 
-	buf := c.buf[:0]
+	buf := t.text
+	staged := len(buf)
 	leaves := c.leaves[:0]
 	prev := t.prev
 	// The batch's hashes share one block of memory, carved into strings.
@@ -569,29 +592,43 @@ func (c *chain) stage(recs []*Record) error {
 	t.pairs += len(c.segDigest.pending) - pending
 	// The Merkle tree's new subtrees, a level at a time.
 	t.stored = t.front.pushLeaves(leaves, t.stored, &c.nodes)
-	c.buf, c.leaves = buf, leaves
-
-	// One write for the part; the fsync is Commit's, once for the
-	// transaction. (Writing a part in chunks as it is encoded, with
-	// sync_file_range to start their writeback early, was measured: no
-	// shorter fsync here, and more kernel time.)
-	if _, err := c.seg.Write(buf); err != nil {
-		return fmt.Errorf("chain %q: writing %d records at seq %d: %w", c.name, len(recs), t.next, err)
-	}
+	t.text, c.leaves = buf, leaves
+	t.bytes += int64(len(buf) - staged)
+	t.next += uint64(len(recs))
+	t.prev = prev
 	// The seal's summary takes what it keeps; should the transaction
 	// fail, the chain is reloaded from disk, summary included.
 	for _, r := range recs {
 		c.segSum.add(r, 0)
 	}
-	t.bytes += int64(len(buf))
-	t.next += uint64(len(recs))
-	t.prev = prev
+
+	// The write is Commit's, with the fsync (see chainTxn). (Writing a
+	// part in chunks as it is encoded, with sync_file_range to start
+	// their writeback early, was measured: no shorter fsync here, and
+	// more kernel time.)
+	if len(t.text) >= earlyWriteBytes {
+		return c.writeStaged()
+	}
 	return nil
 }
 
-// handoff makes the staging transaction the flight, whose fsync the
-// caller runs next (outside the store's lock), and returns the file to
-// fsync. There must be no flight.
+// writeStaged writes the staging transaction's text that is not in the
+// file yet. On error the caller must abortStaged.
+func (c *chain) writeStaged() error {
+	t := &c.txn
+	if len(t.text) == 0 {
+		return nil
+	}
+	if _, err := c.opts.writeFile(c.seg, t.text, -1); err != nil {
+		return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
+	}
+	t.text = t.text[:0]
+	return nil
+}
+
+// handoff makes the staging transaction, all written, the flight, whose
+// fsync the caller runs next (outside the store's lock), and returns the
+// file to fsync. There must be no flight.
 func (c *chain) handoff() *os.File {
 	if !c.txn.active {
 		return nil

@@ -36,10 +36,14 @@ type options struct {
 	defaultChain       string
 	canonicalPayloads  bool
 	// syncFile fsyncs a segment or tree file: nil for the default, an
-	// io_uring where the system has one (see ringSyncer), else fsync(2).
+	// io_uring where the system has one (see ring), else fsync(2).
 	// Tests replace it to make fsync fail, which a real disk does only
 	// when it breaks.
 	syncFile func(*os.File) error
+	// writeFile writes all of b to a segment (off < 0: at its end) or a
+	// tree file (at off): nil for the default, an io_uring where the
+	// system has one (see ring), else write(2).
+	writeFile func(f *os.File, b []byte, off int64) (int, error)
 }
 
 func defaultOptions() options {

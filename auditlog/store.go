@@ -60,7 +60,9 @@ type Store struct {
 	groupScratch []appendGroup
 	txnScratch   []txnChain
 	lock         *os.File
-	ring         *ringSyncer // fsyncs through io_uring; nil without one
+	// The io_uring the store writes through, and the one it fsyncs
+	// through (see ring); nil without io_uring or with a test's hooks.
+	wring, sring *ring
 	closed       bool
 
 	stop chan struct{}
@@ -102,10 +104,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
 	s.cond = sync.NewCond(&s.mu)
+	if s.opts.writeFile == nil {
+		s.opts.writeFile = writeFile
+		if r, err := newRing(); err == nil {
+			s.wring, s.opts.writeFile = r, r.write
+		} else {
+			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
+		}
+	}
 	if s.opts.syncFile == nil {
 		s.opts.syncFile = (*os.File).Sync
-		if r, err := newRingSyncer(); err == nil {
-			s.ring, s.opts.syncFile = r, r.sync
+		if r, err := newRing(); err == nil {
+			s.sring, s.opts.syncFile = r, r.sync
 		} else {
 			o.logger.Debug("fsync through io_uring unavailable; using fsync(2)", zap.Error(err))
 		}
@@ -383,9 +393,11 @@ func (s *Store) closeFiles() error {
 		errs = append(errs, s.lock.Close())
 		s.lock = nil
 	}
-	if s.ring != nil {
-		errs = append(errs, s.ring.close())
-		s.ring = nil
+	for _, r := range []**ring{&s.wring, &s.sring} {
+		if *r != nil {
+			errs = append(errs, (*r).close())
+			*r = nil
+		}
 	}
 	return errors.Join(errs...)
 }

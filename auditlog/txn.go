@@ -13,11 +13,13 @@ import (
 var errTxnDone = errors.New("auditlog: transaction already committed or aborted")
 
 // Txn is an Append made in parts: each Append stages its records (skips
-// duplicates, encodes, hashes and writes them, without fsync) and Commit
-// makes them all durable with one fsync per chain. A writer that builds
-// its records as it goes (the exporter maps spans) can hand them over a
-// few hundred at a time, while the records and the data they point to
-// are still in the CPU's cache, and still pay for one fsync.
+// duplicates, encodes and hashes them, keeping their text in memory) and
+// Commit writes the text, one write per chain, and makes it durable with
+// one fsync per chain. A writer that builds its records as it goes (the
+// exporter maps spans) can hand them over a few hundred at a time, while
+// the records and the data they point to are still in the CPU's cache,
+// and still pay for one write and one fsync. (A transaction writes its
+// text early once it holds 8 MiB, so that a huge one stays bounded.)
 //
 // Nothing of a transaction is durable before Commit returns, and if a
 // part fails, the transaction writes nothing: Commit then cuts back what
@@ -26,7 +28,8 @@ var errTxnDone = errors.New("auditlog: transaction already committed or aborted"
 // One transaction stages at a time: it holds the store's lock from Begin
 // until Commit hands its writes to the fsync, or until Abort, so other
 // transactions, checkpoints and Close wait; use it from one goroutine and
-// keep it short. The fsync runs without the lock: the next transaction
+// keep it short. Commit writes the text while the previous transaction's
+// fsync runs; its own fsync runs without the lock: the next transaction
 // stages its records behind those being fsynced (on one core, its CPU
 // work overlaps the disk's), and its own fsync starts once the previous
 // one has returned. Should that earlier fsync fail, the transaction
@@ -74,10 +77,10 @@ func (s *Store) Begin(ctx context.Context) (*Txn, error) {
 	return t, nil
 }
 
-// Append stages recs as Store.Append writes them, without the fsync:
-// duplicates (of the store's window, of the transaction's earlier parts
-// or within recs) are skipped, and the records of each chain are encoded,
-// hashed and written. Each part is checked against the dedup window as it
+// Append stages recs as Store.Append writes them, without the write and
+// the fsync: duplicates (of the store's window, of the transaction's
+// earlier parts or within recs) are skipped, and the records of each
+// chain are encoded and hashed. Each part is checked against the dedup window as it
 // was before that part. Append fills the same fields of recs as
 // Store.Append; the store keeps no reference to recs or their strings once
 // it returns, so the caller may reuse them for the next part.
@@ -212,6 +215,16 @@ func (t *Txn) Commit() (AppendResult, error) {
 	t.done = true
 	s := t.s
 	slices.SortFunc(t.chains, func(a, b txnChain) int { return strings.Compare(a.name, b.name) })
+	// The text, one write per chain, while the fsync before runs: the
+	// transaction before wrote all of its own before its fsync.
+	for _, tc := range t.chains {
+		if t.err != nil {
+			break
+		}
+		if err := s.chains[tc.name].writeStaged(); err != nil {
+			t.err = fmt.Errorf("auditlog: %w", err)
+		}
+	}
 	// The previous transaction's records come first in the files: its
 	// fsync must have succeeded before this one's can count.
 	for t.err == nil && s.syncing != nil {

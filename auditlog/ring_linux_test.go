@@ -1,0 +1,259 @@
+package auditlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// TestRingSync fsyncs through the ring: a file's fsync succeeds, many in
+// a row complete each its own submission, and fsync's own error (a pipe
+// cannot be fsynced) comes back as fsync(2) returns it. Where io_uring is
+// unavailable the store uses fsync(2) and the test says so.
+func TestRingSync(t *testing.T) {
+	r, err := newRing()
+	if err != nil {
+		t.Skipf("no io_uring here (the store falls back to fsync(2)): %v", err)
+	}
+	defer func() {
+		if err := r.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range 50 {
+		if _, err := f.Write([]byte("record\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.sync(f); err != nil {
+			t.Fatalf("sync %d: %v", i, err)
+		}
+	}
+	if r.seq != 50 {
+		t.Fatalf("%d submissions, want 50", r.seq)
+	}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	want := pw.Sync()
+	got := r.sync(pw)
+	var gotErrno, wantErrno syscall.Errno
+	if !errors.As(got, &gotErrno) || !errors.As(want, &wantErrno) || gotErrno != wantErrno {
+		t.Fatalf("fsync of a pipe through the ring: %v, fsync(2): %v", got, want)
+	}
+	// The ring goes on after a failed fsync.
+	if err := r.sync(f); err != nil {
+		t.Fatalf("sync after a failed one: %v", err)
+	}
+
+	// Several goroutines at once (a checkpoint's fsync can come while a
+	// commit's runs): each gets its own completion.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*20)
+	for g := range 4 {
+		wg.Go(func() {
+			f, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprint("f", g)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			for range 20 {
+				if _, err := f.Write([]byte("record\n")); err != nil {
+					errs <- err
+					return
+				}
+				errs <- r.sync(f)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent sync: %v", err)
+		}
+	}
+	if r.seq != 52+80 {
+		t.Fatalf("%d submissions, want %d", r.seq, 52+80)
+	}
+}
+
+// TestRingWrite writes through the ring as os.File's Write and WriteAt
+// would: appends land at the end of an O_APPEND file, whatever its
+// position; writes at an offset land there; a write error comes back as
+// write(2)'s; and once the ring is broken, writes fall back to write(2).
+func TestRingWrite(t *testing.T) {
+	r, err := newRing()
+	if err != nil {
+		t.Skipf("no io_uring here (the store falls back to write(2)): %v", err)
+	}
+	defer func() {
+		if err := r.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "append")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want []byte
+	for i := range 40 {
+		line := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i*977) // up to ~38 kB
+		line = append(line, '\n')
+		if i == 20 {
+			// A cut, as rollback makes: the next append lands at the new end.
+			if err := f.Truncate(int64(len(want) / 2)); err != nil {
+				t.Fatal(err)
+			}
+			want = want[:len(want)/2]
+		}
+		n, err := r.write(f, line, -1)
+		if err != nil || n != len(line) {
+			t.Fatalf("append %d: %d, %v; want %d", i, n, err, len(line))
+		}
+		want = append(want, line...)
+	}
+	if r.seq < 40 {
+		t.Fatalf("%d submissions for 40 writes", r.seq)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, want %d (or they differ)", len(got), len(want))
+	}
+
+	// At offsets, as the tree file is written: over the end and past it.
+	tf, err := os.OpenFile(filepath.Join(dir, "tree"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	for _, w := range []struct {
+		off  int64
+		data string
+	}{{0, "0123456789"}, {4, "abcd"}, {12, "xy"}} {
+		if n, err := r.write(tf, []byte(w.data), w.off); err != nil || n != len(w.data) {
+			t.Fatalf("write at %d: %d, %v", w.off, n, err)
+		}
+	}
+	if got, err := os.ReadFile(tf.Name()); err != nil || string(got) != "0123abcd89\x00\x00xy" {
+		t.Fatalf("tree file %q, %v", got, err)
+	}
+
+	// write(2)'s error: a read-only descriptor.
+	ro, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	_, want1 := ro.Write([]byte("x"))
+	_, got1 := r.write(ro, []byte("x"), -1)
+	var gotErrno, wantErrno syscall.Errno
+	if !errors.As(got1, &gotErrno) || !errors.As(want1, &wantErrno) || gotErrno != wantErrno {
+		t.Fatalf("write to a read-only file through the ring: %v, write(2): %v", got1, want1)
+	}
+
+	// Broken: the plain system call, same result.
+	r.mu.Lock()
+	r.broken = true
+	r.mu.Unlock()
+	seq := r.seq
+	if n, err := r.write(f, []byte("after\n"), -1); err != nil || n != 6 {
+		t.Fatalf("write on a broken ring: %d, %v", n, err)
+	}
+	if err := r.sync(f); err != nil {
+		t.Fatalf("sync on a broken ring: %v", err)
+	}
+	if r.seq != seq {
+		t.Fatal("a broken ring was entered again")
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.HasSuffix(got, []byte("\nafter\n")) {
+		t.Fatalf("after the fallback write the file ends %q, %v", got[max(0, len(got)-10):], err)
+	}
+}
+
+// TestRingWriteFull writes through the ring until a real (tmpfs) file
+// system is full: the write that does not fit fails with ENOSPC and
+// reports what it wrote before, as write(2) does.
+func TestRingWriteFull(t *testing.T) {
+	r, err := newRing()
+	if err != nil {
+		t.Skipf("no io_uring here: %v", err)
+	}
+	defer r.close()
+	mnt := mountTmpfs(t, "256k")
+	f, err := os.OpenFile(filepath.Join(mnt, "f"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := bytes.Repeat([]byte("x"), 100<<10)
+	total := 0
+	for range 10 {
+		n, err := r.write(f, chunk, -1)
+		total += n
+		if err == nil {
+			if n != len(chunk) {
+				t.Fatalf("short write without an error: %d", n)
+			}
+			continue
+		}
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("write on a full file system: %v, want ENOSPC", err)
+		}
+		fi, serr := f.Stat()
+		if serr != nil || fi.Size() != int64(total) {
+			t.Fatalf("file size %v (%v), writes reported %d bytes", fi.Size(), serr, total)
+		}
+		return
+	}
+	t.Fatal("a 256 kB file system took 1 MB")
+}
+
+// TestStoreUsesRing checks that a store opened without hooks writes and
+// fsyncs through its rings where there are, and closes them.
+func TestStoreUsesRing(t *testing.T) {
+	if r, err := newRing(); err != nil {
+		t.Skipf("no io_uring here: %v", err)
+	} else {
+		r.close()
+	}
+	k := newTestKeys(t, "test")
+	s := openTestStore(t, t.TempDir(), k)
+	if s.wring == nil || s.sring == nil {
+		t.Fatal("store opened without its rings")
+	}
+	w, r := s.wring, s.sring
+	appendOK(t, s, testRecords(0, 10, "general"))
+	if w.seq == 0 {
+		t.Fatal("the append's write did not go through the ring")
+	}
+	if r.seq == 0 {
+		t.Fatal("the append's fsync did not go through the ring")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.wring != nil || s.sring != nil {
+		t.Fatal("Close left a ring open")
+	}
+}
