@@ -60,11 +60,11 @@ type chain struct {
 	// flight what the transaction whose fsync is running wrote before it.
 	txn, flight chainTxn
 
-	tmp                  []byte // scratch for reload
-	stored   []tlog.Hash // the batch's tlog stored hashes
-	leaves   []tlog.Hash // the batch's leaf hashes
-	nodes    []tlog.Hash // scratch of frontier.pushLeaves
-	hasher   recordHasher
+	tmp    []byte      // scratch for reload
+	stored []tlog.Hash // the batch's tlog stored hashes
+	leaves []tlog.Hash // the batch's leaf hashes
+	nodes  []tlog.Hash // scratch of frontier.pushLeaves
+	hasher recordHasher
 }
 
 func (c *chain) path(name string) string { return filepath.Join(c.dir, name) }
@@ -476,10 +476,10 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 // flight's text is in the file first: it was written before its handoff.
 type chainTxn struct {
 	active bool
-	now    time.Time // when the transaction first touched the chain
-	bytes  int64     // bytes staged, written or not
-	text   []byte    // the staged records' text not yet written
-	pairs   int       // bytes added to segDigest's pending pairs
+	now    time.Time   // when the transaction first touched the chain
+	bytes  int64       // bytes staged, written or not
+	text   []byte      // the staged records' text not yet written
+	pairs  int         // bytes added to segDigest's pending pairs
 	next   uint64      // seq of the next record, after the staged ones
 	prev   string      // hash of the last staged record
 	front  frontier    // Merkle frontier with the staged records
