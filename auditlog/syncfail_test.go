@@ -13,16 +13,52 @@ import (
 // withSyncFile replaces the fsync of segment and tree files.
 func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.syncFile = f } }
 
+// withWriteFile replaces the write of segment and tree files.
+func withWriteFile(f func(*os.File, []byte, int64) (int, error)) Option {
+	return func(o *options) { o.writeFile = f }
+}
+
 // failingSyncs makes the next n fsyncs of chain's files named by ext
 // (".jsonl" for segments, ".hashes" for the tree file) fail with EIO, as a
 // disk that has gone bad does: the write before them succeeded, so the
 // data is in the page cache but not known to be on disk.
+//
+// Armed with armWrite, it makes the next write to chain's segments write
+// only its first bytes and then fail with ENOSPC, as a file system that
+// fills up does.
 type failingSyncs struct {
 	mu     sync.Mutex
 	chain  string
 	ext    string
 	n      int
 	failed int
+
+	writeChain string // "": not armed
+	writeBytes int
+}
+
+func (f *failingSyncs) armWrite(chain string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writeChain, f.writeBytes = chain, n
+}
+
+func (f *failingSyncs) write(file *os.File, b []byte, off int64) (int, error) {
+	f.mu.Lock()
+	fail := f.writeChain != "" && filepath.Ext(file.Name()) == ".jsonl" && filepath.Base(filepath.Dir(file.Name())) == f.writeChain
+	n := f.writeBytes
+	if fail {
+		f.writeChain = ""
+	}
+	f.mu.Unlock()
+	if !fail {
+		return writeFile(file, b, off)
+	}
+	m, err := writeFile(file, b[:min(n, len(b))], off)
+	if err == nil {
+		err = &os.PathError{Op: "write", Path: file.Name(), Err: syscall.ENOSPC}
+	}
+	return m, err
 }
 
 func (f *failingSyncs) arm(chain string, n int) { f.armFile(chain, ".jsonl", n) }

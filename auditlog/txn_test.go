@@ -162,6 +162,16 @@ func TestTxnFailureWritesNothing(t *testing.T) {
 			}
 			return err
 		}},
+		{name: "write fails at commit", want: syscall.ENOSPC, run: func(t *testing.T, s *Store, fs *failingSyncs) error {
+			txn := stagedTxn(t, s)
+			// general's text is written whole, healthcare's in part.
+			fs.armWrite("healthcare", 100)
+			res, err := txn.Commit()
+			if res.Written != 0 {
+				t.Fatalf("commit whose write failed wrote %d", res.Written)
+			}
+			return err
+		}},
 		{name: "abort", want: nil, run: func(t *testing.T, s *Store, _ *failingSyncs) error {
 			txn := stagedTxn(t, s)
 			txn.Abort()
@@ -179,7 +189,7 @@ func TestTxnFailureWritesNothing(t *testing.T) {
 			k := newTestKeys(t, "test")
 			dir := t.TempDir()
 			fs := &failingSyncs{}
-			s := openTestStore(t, dir, k, withSyncFile(fs.sync))
+			s := openTestStore(t, dir, k, withSyncFile(fs.sync), withWriteFile(fs.write))
 			appendOK(t, s, testRecords(0, 10, "general"))
 			before := storeFiles(t, dir)
 
@@ -251,5 +261,102 @@ func TestTxnLifecycle(t *testing.T) {
 	}
 	if _, err := s.Begin(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("begin on a closed store: %v", err)
+	}
+}
+
+// TestTxnWritesAtCommit checks when a transaction's text reaches the
+// file: a small one's at Commit, in one write per chain; a huge one's
+// also before, once it holds earlyWriteBytes, which Abort cuts back like
+// the rest. Both stores verify with every committed record.
+func TestTxnWritesAtCommit(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	var writes []int // of segments, in bytes
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(1<<30), withWriteFile(func(f *os.File, b []byte, off int64) (int, error) {
+		if filepath.Ext(f.Name()) == ".jsonl" {
+			writes = append(writes, len(b))
+		}
+		return writeFile(f, b, off)
+	}))
+	appendOK(t, s, testRecords(0, 10, "general"))
+	size := func() int64 {
+		t.Helper()
+		segs, err := filepath.Glob(filepath.Join(dir, "general", "*.jsonl"))
+		if err != nil || len(segs) != 1 {
+			t.Fatalf("segments %v, %v", segs, err)
+		}
+		fi, err := os.Stat(segs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+
+	writes = nil
+	txn, err := s.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := txn.Append(testRecords(100+i*50, 50, "general")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := size(); got != before || len(writes) != 0 {
+		t.Fatalf("staged 150 records: file %d bytes (was %d), %d writes; want nothing written yet", got, before, len(writes))
+	}
+	if res, err := txn.Commit(); err != nil || res.Written != 150 {
+		t.Fatalf("commit: %+v, %v", res, err)
+	}
+	if len(writes) != 1 || size() != before+int64(writes[0]) {
+		t.Fatalf("commit made writes of %v bytes; file %d bytes, was %d; want one write of the whole text", writes, size(), before)
+	}
+
+	// Huge: written early, in parts of at least earlyWriteBytes.
+	huge := func() (*Txn, int) {
+		t.Helper()
+		txn, err := s.Begin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for len(writes) == 0 {
+			if err := txn.Append(testRecords(10_000+n, 500, "general")); err != nil {
+				t.Fatal(err)
+			}
+			if n += 500; n > 200_000 {
+				t.Fatal("200,000 records staged and nothing written")
+			}
+		}
+		return txn, n
+	}
+	before = size()
+	writes = nil
+	txn, _ = huge()
+	if writes[0] < earlyWriteBytes || size() != before+int64(writes[0]) {
+		t.Fatalf("early write of %d bytes (want ≥ %d); file grew by %d", writes[0], earlyWriteBytes, size()-before)
+	}
+	txn.Abort()
+	if got := size(); got != before {
+		t.Fatalf("abort left the file at %d bytes, was %d", got, before)
+	}
+	writes = nil
+	txn, n := huge()
+	if err := txn.Append(testRecords(300_000, 10, "general")); err != nil {
+		t.Fatal(err)
+	}
+	n += 10
+	if res, err := txn.Commit(); err != nil || res.Written != n {
+		t.Fatalf("huge commit: %+v, %v; want %d written", res, err, n)
+	}
+	if len(writes) != 2 {
+		t.Fatalf("huge commit made %d writes, want the early one and the rest", len(writes))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(dir, k.verifiers, VerifyFull()); err != nil || !rep.OK() || rep.Records != 160+uint64(n) {
+		t.Fatalf("verify: %v, %d records, want %d\n%s", err, rep.Records, 160+n, findingsText(rep))
 	}
 }
