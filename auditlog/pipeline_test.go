@@ -475,3 +475,75 @@ func TestConcurrentAppendsWithFailingFsyncs(t *testing.T) {
 	eachOnce(t, dir, writers*batches*size)
 	t.Logf("%d failed appends retried, %d of them staged behind a failed fsync", failures.Load(), behind.Load())
 }
+
+// TestStagedBehindFlightWrites checks which write a transaction's text
+// takes: staged while the fsync before runs, each part is written at
+// once, with write(2); staged with no fsync running, the text waits for
+// Commit, which writes it through the other writer (the ring).
+func TestStagedBehindFlightWrites(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	g := newGatedSyncs()
+	var mu sync.Mutex
+	var log []string // "now" or "deferred", per segment write
+	record := func(kind string) func(*os.File, []byte, int64) (int, error) {
+		return func(f *os.File, b []byte, off int64) (int, error) {
+			if filepath.Ext(f.Name()) == ".jsonl" {
+				mu.Lock()
+				log = append(log, kind)
+				mu.Unlock()
+			}
+			return writeFile(f, b, off)
+		}
+	}
+	s := openTestStore(t, dir, k, withSyncFile(g.sync), func(o *options) {
+		o.writeFile, o.writeNow = record("deferred"), record("now")
+	})
+	writes := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(log)
+	}
+
+	t1 := beginStaged(t, s, append(testRecords(0, 20, "general"), testRecord(100, "financial")))
+	if err := t1.Append(testRecords(20, 20, "general")); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(); len(w) != 0 {
+		t.Fatalf("writes while staging with no fsync running: %v", w)
+	}
+	c1 := commitInBackground(t, s, t1)
+	g.let(t, "financial", nil)
+	select {
+	case <-g.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("general's first fsync did not start")
+	}
+	if w := writes(); !slices.Equal(w, []string{"deferred", "deferred"}) {
+		t.Fatalf("writes of the first commit: %v, want one deferred per chain", w)
+	}
+	t2 := beginStaged(t, s, testRecords(40, 20, "general"))
+	if err := t2.Append(testRecords(60, 20, "general")); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(); !slices.Equal(w, []string{"deferred", "deferred", "now", "now"}) {
+		t.Fatalf("writes staging behind the fsync: %v, want two more, at once", w)
+	}
+	c2 := commitInBackground(t, s, t2)
+	g.release <- nil
+	if r := receive(t, c1); r.err != nil || r.res.Written != 41 {
+		t.Fatalf("first: %+v %v", r.res, r.err)
+	}
+	g.let(t, "general", nil)
+	if r := receive(t, c2); r.err != nil || r.res.Written != 40 {
+		t.Fatalf("second: %+v %v", r.res, r.err)
+	}
+	if w := writes(); len(w) != 4 {
+		t.Fatalf("writes: %v; the second commit had nothing left to write", w)
+	}
+	g.open.Store(true)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eachOnce(t, dir, 81)
+}

@@ -104,6 +104,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
 	s.cond = sync.NewCond(&s.mu)
+	if s.opts.writeNow == nil {
+		s.opts.writeNow = writeFile
+	}
 	if s.opts.writeFile == nil {
 		s.opts.writeFile = writeFile
 		if r, err := newRing(); err == nil {

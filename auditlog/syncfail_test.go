@@ -15,7 +15,7 @@ func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.s
 
 // withWriteFile replaces the write of segment and tree files.
 func withWriteFile(f func(*os.File, []byte, int64) (int, error)) Option {
-	return func(o *options) { o.writeFile = f }
+	return func(o *options) { o.writeFile, o.writeNow = f, f }
 }
 
 // failingSyncs makes the next n fsyncs of chain's files named by ext

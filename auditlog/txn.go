@@ -13,13 +13,14 @@ import (
 var errTxnDone = errors.New("auditlog: transaction already committed or aborted")
 
 // Txn is an Append made in parts: each Append stages its records (skips
-// duplicates, encodes and hashes them, keeping their text in memory) and
-// Commit writes the text, one write per chain, and makes it durable with
+// duplicates, encodes and hashes them) and Commit makes them durable with
 // one fsync per chain. A writer that builds its records as it goes (the
 // exporter maps spans) can hand them over a few hundred at a time, while
 // the records and the data they point to are still in the CPU's cache,
-// and still pay for one write and one fsync. (A transaction writes its
-// text early once it holds 8 MiB, so that a huge one stays bounded.)
+// and still pay for one fsync. A part staged while the previous
+// transaction's fsync runs is written at once; otherwise the text waits
+// in memory for Commit, which writes it in one write per chain (and a
+// transaction writes it early once it holds 8 MiB).
 //
 // Nothing of a transaction is durable before Commit returns, and if a
 // part fails, the transaction writes nothing: Commit then cuts back what
@@ -215,13 +216,14 @@ func (t *Txn) Commit() (AppendResult, error) {
 	t.done = true
 	s := t.s
 	slices.SortFunc(t.chains, func(a, b txnChain) int { return strings.Compare(a.name, b.name) })
-	// The text, one write per chain, while the fsync before runs: the
-	// transaction before wrote all of its own before its fsync.
+	// The text not written yet, one write per chain, while the fsync
+	// before runs: the transaction before wrote all of its own before its
+	// fsync.
 	for _, tc := range t.chains {
 		if t.err != nil {
 			break
 		}
-		if err := s.chains[tc.name].writeStaged(); err != nil {
+		if err := s.chains[tc.name].writeStaged(s.opts.writeFile); err != nil {
 			t.err = fmt.Errorf("auditlog: %w", err)
 		}
 	}
