@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -130,17 +129,26 @@ func renumber(td ptrace.Traces, iter uint64) {
 // the fsync.
 func newAuditExporter(tb testing.TB, dir string, queued bool) (exporter.Traces, note.Verifier) {
 	tb.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "bench.otelaudit")
+	exp, verifier, err := startAuditExporter(dir, tb.TempDir(), queued)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return exp, verifier
+}
+
+// startAuditExporter is newAuditExporter with its signing key in keyDir.
+func startAuditExporter(dir, keyDir string, queued bool) (exporter.Traces, note.Verifier, error) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "bench.otelaudit")
+	if err != nil {
+		return nil, nil, err
 	}
 	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil, err
 	}
-	keyFile := filepath.Join(tb.TempDir(), "signer.key")
+	keyFile := filepath.Join(keyDir, "signer.key")
 	if err := os.WriteFile(keyFile, []byte(skey), 0o600); err != nil {
-		tb.Fatal(err)
+		return nil, nil, err
 	}
 	f := auditexporter.NewFactory()
 	cfg := f.CreateDefaultConfig().(*auditexporter.Config)
@@ -151,30 +159,38 @@ func newAuditExporter(tb testing.TB, dir string, queued bool) (exporter.Traces, 
 		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	}
 	cfg.RetryConfig.Enabled = false
-	return start(tb, f, cfg), verifier
+	exp, err := start(f, cfg)
+	return exp, verifier, err
 }
 
 // newFileExporter starts contrib's fileexporter writing to path.
 func newFileExporter(tb testing.TB, path string) exporter.Traces {
 	tb.Helper()
+	exp, err := startFileExporter(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return exp
+}
+
+func startFileExporter(path string) (exporter.Traces, error) {
 	f := fileexporter.NewFactory()
 	cfg := f.CreateDefaultConfig().(*fileexporter.Config)
 	cfg.Path = path
 	cfg.FormatType = "json"
 	cfg.Rotation = nil // a plain buffered file, like one segment
-	return start(tb, f, cfg)
+	return start(f, cfg)
 }
 
-func start(tb testing.TB, f exporter.Factory, cfg component.Config) exporter.Traces {
-	tb.Helper()
+func start(f exporter.Factory, cfg component.Config) (exporter.Traces, error) {
 	exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return exp
+	return exp, nil
 }
 
 // BenchmarkExporter measures spans per second of each exporter on the same
@@ -248,104 +264,6 @@ func BenchmarkExporter(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkExporterPaired runs the sequential case of both exporters in one
-// loop, alternating turns of pairTurn batches (and which goes first), and
-// takes the process CPU time and wall time of each turn: on a shared
-// machine both then see the same neighbours, which separate sub-benchmarks
-// minutes apart do not. A turn is long enough (≈ 100 ms) that what one
-// exporter leaves running when its last call returns (the scheduler's
-// monitor polling for a millisecond after a wait, the kernel's I/O
-// completions) is charged to the other only at the turn's end: alternating
-// single batches charged up to half of it to the other exporter. It
-// reports each exporter's spans per CPU-second and wall second and the
-// ratios audit/file. One op is one batch through both.
-func BenchmarkExporterPaired(b *testing.B) { benchmarkPaired(b, false, 1) }
-
-// pairTurn is how many batches one exporter handles in a row in
-// BenchmarkExporterPaired and BenchmarkExporterPairedConcurrent.
-const pairTurn = 10
-
-// BenchmarkExporterPairedConcurrent is BenchmarkExporterPaired with
-// pairInFlight requests in flight, each exporter through its default
-// delivery path (for the audit exporter, the sending queue, which waits
-// for the fsync), as in BenchmarkExporter's concurrent case: a turn is
-// pairTurn batches spread over pairInFlight goroutines, and the two
-// exporters' turns alternate, so that the wall-clock ratio, which is the
-// throughput of a loaded collector on one core, compares them under the
-// same neighbours.
-func BenchmarkExporterPairedConcurrent(b *testing.B) { benchmarkPaired(b, true, pairInFlight) }
-
-// benchmarkPaired alternates turns of the two exporters, inFlight requests
-// at a time (queued: through the audit exporter's sending queue), and
-// reports their spans per CPU-second and wall second and the ratios
-// audit/file.
-func benchmarkPaired(b *testing.B, queued bool, inFlight int) {
-	dir := b.TempDir()
-	audit, _ := newAuditExporter(b, filepath.Join(dir, "store"), queued)
-	file := newFileExporter(b, filepath.Join(dir, "spans.jsonl"))
-	tds := [2][]ptrace.Traces{make([]ptrace.Traces, inFlight), make([]ptrace.Traces, inFlight)}
-	for i := range tds {
-		for j := range tds[i] {
-			tds[i][j] = newBatch()
-		}
-	}
-	ctx := context.Background()
-	var cpu, wall [2]time.Duration // audit, file
-	var iters [2]atomic.Uint64
-	turn := func(i int, exp exporter.Traces, n int) {
-		c0, w0 := cpuTime(), time.Now()
-		var wg sync.WaitGroup
-		for g := range inFlight {
-			share := n / inFlight
-			if g < n%inFlight {
-				share++
-			}
-			wg.Go(func() {
-				for range share {
-					renumber(tds[i][g], iters[i].Add(1))
-					if err := exp.ConsumeTraces(ctx, tds[i][g]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		wall[i] += time.Since(w0)
-		cpu[i] += cpuTime() - c0
-	}
-	var turns int
-	b.ResetTimer()
-	for done := 0; done < b.N && !b.Failed(); turns++ {
-		n := min(pairTurn, b.N-done)
-		done += n
-		if turns%2 == 0 {
-			turn(0, audit, n)
-			turn(1, file, n)
-		} else {
-			turn(1, file, n)
-			turn(0, audit, n)
-		}
-	}
-	b.StopTimer()
-	spans := float64(uint64(b.N) * batchSize)
-	b.ReportMetric(spans/cpu[0].Seconds(), "audit-spans/cpu-s")
-	b.ReportMetric(spans/cpu[1].Seconds(), "file-spans/cpu-s")
-	b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
-	b.ReportMetric(spans/wall[0].Seconds(), "audit-spans/s")
-	b.ReportMetric(spans/wall[1].Seconds(), "file-spans/s")
-	b.ReportMetric(wall[1].Seconds()/wall[0].Seconds(), "wall-ratio")
-	for _, exp := range []exporter.Traces{audit, file} {
-		if err := exp.Shutdown(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// pairInFlight is how many requests BenchmarkExporterPairedConcurrent
-// keeps in flight, as BenchmarkExporter's concurrent case does.
-const pairInFlight = 4
 
 // report adds spans/s (wall clock) and spans/cpu-s (process CPU time).
 func report(b *testing.B, batches uint64, cpu0 time.Duration) {
