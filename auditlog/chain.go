@@ -417,7 +417,7 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 			}
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
 			c.stored = c.front.push(c.hasher.leafOnly(c.tmp, nil), c.stored[:0])
-			if err := c.writeTree(c.stored); err != nil {
+			if err := c.writeTree(c.stored, c.opts.writeNow); err != nil {
 				return err
 			}
 		}
@@ -441,10 +441,11 @@ func (c *chain) checkCheckpoint(cp *Checkpoint) error {
 	return nil
 }
 
-// writeTree appends stored hashes to the tree file. Hashes that cannot be
-// written (a full disk) are kept in memory and retried with the next
-// write; a checkpoint is only written once they are all on disk.
-func (c *chain) writeTree(hashes []tlog.Hash) error {
+// writeTree appends stored hashes to the tree file with write (one of
+// the options' writers). Hashes that cannot be written (a full disk) are
+// kept in memory and retried with the next write; a checkpoint is only
+// written once they are all on disk.
+func (c *chain) writeTree(hashes []tlog.Hash, write func(*os.File, []byte, int64) (int, error)) error {
 	if c.tree == nil {
 		return nil
 	}
@@ -454,7 +455,7 @@ func (c *chain) writeTree(hashes []tlog.Hash) error {
 	if len(c.treePending) == 0 {
 		return nil
 	}
-	if _, err := c.opts.writeFile(c.tree, c.treePending, c.treeHashes*tlog.HashSize); err != nil {
+	if _, err := write(c.tree, c.treePending, c.treeHashes*tlog.HashSize); err != nil {
 		return fmt.Errorf("chain %q: writing tree file: %w", c.name, err)
 	}
 	c.treeHashes += int64(len(c.treePending) / tlog.HashSize)
@@ -648,7 +649,8 @@ func (c *chain) handoff() *os.File {
 
 // commitFlight moves the chain's durable state past the flight, whose
 // fsync succeeded.
-func (c *chain) commitFlight() {
+// The tree file is written with write.
+func (c *chain) commitFlight(write func(*os.File, []byte, int64) (int, error)) {
 	t := &c.flight
 	if !t.active {
 		return
@@ -663,7 +665,7 @@ func (c *chain) commitFlight() {
 	c.next = t.next
 	c.prevHash = t.prev
 	c.front = t.front
-	if err := c.writeTree(t.stored); err != nil {
+	if err := c.writeTree(t.stored, write); err != nil {
 		// The records are durable; the tree catches up on a later write.
 		c.log.Warn("tree file write failed; will retry", zap.Error(err))
 	}
@@ -817,7 +819,7 @@ func (c *chain) syncTree() error {
 	if c.tree == nil {
 		return nil
 	}
-	if err := c.writeTree(nil); err != nil {
+	if err := c.writeTree(nil, c.opts.writeNow); err != nil {
 		return err
 	}
 	if err := c.opts.syncFile(c.tree); err != nil {

@@ -217,13 +217,13 @@ func (t *Txn) Commit() (AppendResult, error) {
 	s := t.s
 	slices.SortFunc(t.chains, func(a, b txnChain) int { return strings.Compare(a.name, b.name) })
 	// The text not written yet, one write per chain, while the fsync
-	// before runs: the transaction before wrote all of its own before its
-	// fsync.
+	// before, if any, runs: the transaction before wrote all of its own
+	// before its fsync.
 	for _, tc := range t.chains {
 		if t.err != nil {
 			break
 		}
-		if err := s.chains[tc.name].writeStaged(s.opts.writeFile); err != nil {
+		if err := s.chains[tc.name].writeStaged(s.writer(s.syncing != nil)); err != nil {
 			t.err = fmt.Errorf("auditlog: %w", err)
 		}
 	}
@@ -273,7 +273,7 @@ func (t *Txn) Commit() (AppendResult, error) {
 	for i, tc := range t.chains {
 		c := s.chains[tc.name]
 		if i < failed {
-			c.commitFlight()
+			c.commitFlight(s.writer(s.staging != nil))
 			t.res.Written += tc.n
 		} else {
 			c.abortFlight(err)
@@ -336,4 +336,15 @@ func (t *Txn) release() {
 	t.undo, t.chains = nil, nil
 	s.cond.Broadcast()
 	s.mu.Unlock()
+}
+
+// writer is the write to use next: write(2) when the store is busy (a
+// transaction's fsync runs while another stages), so that Go's scheduler
+// monitor is awake anyway, else the one that makes no system call of
+// Go's (see ring and chainTxn).
+func (s *Store) writer(busy bool) func(*os.File, []byte, int64) (int, error) {
+	if busy {
+		return s.opts.writeNow
+	}
+	return s.opts.writeFile
 }
