@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory. It needs
@@ -19,7 +20,16 @@ func mountTmpfs(t *testing.T, size string) string {
 		t.Skipf("cannot mount a tmpfs to fill (needs root): %v", err)
 	}
 	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
+		// io_uring drops its references to the files it wrote and
+		// fsynced asynchronously, after their completions and after the
+		// ring is closed: the file system can be busy for a moment.
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if err = syscall.Unmount(dir, 0); err != syscall.EBUSY || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
