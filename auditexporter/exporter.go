@@ -165,7 +165,7 @@ func (e *auditExporter) currentStore() *auditlog.Store {
 // them, are retryable: the store rolls the failed chain back, and records
 // that did reach the disk are recognised as duplicates on the retry.
 //
-// When no other batch is being written or waiting, the batch is written
+// When no other batch is being written or waiting, the batch is staged
 // as it is mapped, partRecords records at a time, in one store
 // transaction with one fsync: each part is encoded and hashed while its
 // records and the span data they point to are still in the CPU's cache

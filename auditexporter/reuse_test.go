@@ -143,7 +143,7 @@ func checkStoreBytes(t *testing.T, dir string, k keys, want map[string]auditlog.
 // one exporter, one after the other, so that each batch's records take
 // the pooled memory of the one before: every stored byte must still be
 // that of its own span, with nothing left over from an earlier batch.
-// Sent one at a time, each batch is written as it is mapped, in parts of
+// Sent one at a time, each batch is staged as it is mapped, in parts of
 // partRecords whose record slots the next part reuses; the batch sizes
 // fall on both sides of a part, and of many parts.
 func TestBatchMemoryReuse(t *testing.T) {
