@@ -69,10 +69,13 @@ type ioringParams struct {
 //     worker), so it is as safe to make raw as any short system call.
 //     Waiting in the poller makes none (the eventfd is not even read).
 //
-// A write is tried at once in the submitting thread and completes there
-// when it can without blocking; otherwise, and for every fsync, the ring's
-// kernel worker, a thread of this process, does it, so the CPU time is
-// still the process's.
+// io_uring tries a write in the submitting thread only where the file
+// system can do it without blocking (ext4's buffered writes cannot);
+// otherwise, and for every fsync, the ring's kernel worker, a thread of
+// this process, does it, so the CPU time is still the process's. That
+// hand-off costs more than a write(2) when the process is busy anyway, so
+// the store writes through its ring only after an idle wait (see
+// chainTxn).
 //
 // Safe for concurrent use; operations run one at a time. The store keeps
 // one ring for writes, made under its lock, and one for fsyncs, made
