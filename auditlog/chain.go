@@ -648,8 +648,8 @@ func (c *chain) handoff() *os.File {
 }
 
 // commitFlight moves the chain's durable state past the flight, whose
-// fsync succeeded.
-// The tree file is written with write.
+// fsync succeeded, and writes its stored hashes to the tree file with
+// write.
 func (c *chain) commitFlight(write func(*os.File, []byte, int64) (int, error)) {
 	t := &c.flight
 	if !t.active {

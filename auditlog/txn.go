@@ -78,11 +78,12 @@ func (s *Store) Begin(ctx context.Context) (*Txn, error) {
 	return t, nil
 }
 
-// Append stages recs as Store.Append writes them, without the write and
-// the fsync: duplicates (of the store's window, of the transaction's
-// earlier parts or within recs) are skipped, and the records of each
-// chain are encoded and hashed. Each part is checked against the dedup window as it
-// was before that part. Append fills the same fields of recs as
+// Append stages recs as Store.Append writes them, without the fsync (and,
+// unless the previous transaction's fsync is running, without the write):
+// duplicates (of the store's window, of the transaction's earlier parts
+// or within recs) are skipped, and the records of each chain are encoded
+// and hashed. Each part is checked against the dedup window as it was
+// before that part. Append fills the same fields of recs as
 // Store.Append; the store keeps no reference to recs or their strings once
 // it returns, so the caller may reuse them for the next part.
 //
