@@ -11,20 +11,29 @@ import (
 	"testing"
 )
 
+// newTestRing returns a ring closed when the test ends, or skips the test
+// where io_uring is unavailable (the store then uses the plain system
+// calls, which other tests cover).
+func newTestRing(t *testing.T) *ring {
+	t.Helper()
+	r, err := newRing()
+	if err != nil {
+		t.Skipf("no io_uring here: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
 // TestRingSync fsyncs through the ring: a file's fsync succeeds, many in
 // a row complete each its own submission, and fsync's own error (a pipe
 // cannot be fsynced) comes back as fsync(2) returns it. Where io_uring is
 // unavailable the store uses fsync(2) and the test says so.
 func TestRingSync(t *testing.T) {
-	r, err := newRing()
-	if err != nil {
-		t.Skipf("no io_uring here (the store falls back to fsync(2)): %v", err)
-	}
-	defer func() {
-		if err := r.close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	r := newTestRing(t)
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,15 +106,7 @@ func TestRingSync(t *testing.T) {
 // position; writes at an offset land there; a write error comes back as
 // write(2)'s; and once the ring is broken, writes fall back to write(2).
 func TestRingWrite(t *testing.T) {
-	r, err := newRing()
-	if err != nil {
-		t.Skipf("no io_uring here (the store falls back to write(2)): %v", err)
-	}
-	defer func() {
-		if err := r.close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	r := newTestRing(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "append")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -195,11 +196,7 @@ func TestRingWrite(t *testing.T) {
 // system is full: the write that does not fit fails with ENOSPC and
 // reports what it wrote before, as write(2) does.
 func TestRingWriteFull(t *testing.T) {
-	r, err := newRing()
-	if err != nil {
-		t.Skipf("no io_uring here: %v", err)
-	}
-	defer r.close()
+	r := newTestRing(t)
 	mnt := mountTmpfs(t, "256k")
 	f, err := os.OpenFile(filepath.Join(mnt, "f"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
