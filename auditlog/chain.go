@@ -417,7 +417,7 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 			}
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
 			c.stored = c.front.push(c.hasher.leafOnly(c.tmp, nil), c.stored[:0])
-			if err := c.writeTree(c.stored, c.opts.writeNow); err != nil {
+			if err := c.writeTree(c.stored, c.opts.writeBusy); err != nil {
 				return err
 			}
 		}
@@ -614,9 +614,9 @@ func (c *chain) stage(recs []*Record) error {
 	// more kernel time.)
 	switch {
 	case c.flight.active:
-		return c.writeStaged(c.opts.writeNow)
+		return c.writeStaged(c.opts.writeBusy)
 	case len(t.text) >= earlyWriteBytes:
-		return c.writeStaged(c.opts.writeFile)
+		return c.writeStaged(c.opts.writeIdle)
 	}
 	return nil
 }
@@ -819,7 +819,7 @@ func (c *chain) syncTree() error {
 	if c.tree == nil {
 		return nil
 	}
-	if err := c.writeTree(nil, c.opts.writeNow); err != nil {
+	if err := c.writeTree(nil, c.opts.writeBusy); err != nil {
 		return err
 	}
 	if err := c.opts.syncFile(c.tree); err != nil {

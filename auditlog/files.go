@@ -145,9 +145,9 @@ func mkdirSynced(dir string) error {
 	return syncDir(filepath.Dir(dir))
 }
 
-// writeFile writes b to f at off, or at f's position when off is
+// plainWrite writes b to f at off, or at f's position when off is
 // negative: the store's write without io_uring.
-func writeFile(f *os.File, b []byte, off int64) (int, error) {
+func plainWrite(f *os.File, b []byte, off int64) (int, error) {
 	if off < 0 {
 		return f.Write(b)
 	}

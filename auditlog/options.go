@@ -40,12 +40,12 @@ type options struct {
 	// Tests replace it to make fsync fail, which a real disk does only
 	// when it breaks.
 	syncFile func(*os.File) error
-	// writeFile writes all of b to a segment (off < 0: at its end) or a
+	// writeIdle writes all of b to a segment (off < 0: at its end) or a
 	// tree file (at off), for writes that may come first after an idle
 	// wait: nil for the default, an io_uring where the system has one
-	// (see ring), else write(2). writeNow is write(2), for writes made
+	// (see ring), else write(2). writeBusy is write(2), for writes made
 	// while a flight's fsync runs (see chainTxn). Tests replace both.
-	writeFile, writeNow func(f *os.File, b []byte, off int64) (int, error)
+	writeIdle, writeBusy func(f *os.File, b []byte, off int64) (int, error)
 }
 
 func defaultOptions() options {

@@ -493,11 +493,11 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 				log = append(log, kind)
 				mu.Unlock()
 			}
-			return writeFile(f, b, off)
+			return plainWrite(f, b, off)
 		}
 	}
 	s := openTestStore(t, dir, k, withSyncFile(g.sync), func(o *options) {
-		o.writeFile, o.writeNow = record("deferred"), record("now")
+		o.writeIdle, o.writeBusy = record("deferred"), record("now")
 	})
 	writes := func() []string {
 		mu.Lock()

@@ -104,13 +104,13 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
 	s.cond = sync.NewCond(&s.mu)
-	if s.opts.writeNow == nil {
-		s.opts.writeNow = writeFile
+	if s.opts.writeBusy == nil {
+		s.opts.writeBusy = plainWrite
 	}
-	if s.opts.writeFile == nil {
-		s.opts.writeFile = writeFile
+	if s.opts.writeIdle == nil {
+		s.opts.writeIdle = plainWrite
 		if r, err := newRing(); err == nil {
-			s.wring, s.opts.writeFile = r, r.write
+			s.wring, s.opts.writeIdle = r, r.write
 		} else {
 			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
 		}

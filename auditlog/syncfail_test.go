@@ -15,7 +15,7 @@ func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.s
 
 // withWriteFile replaces the write of segment and tree files.
 func withWriteFile(f func(*os.File, []byte, int64) (int, error)) Option {
-	return func(o *options) { o.writeFile, o.writeNow = f, f }
+	return func(o *options) { o.writeIdle, o.writeBusy = f, f }
 }
 
 // failingSyncs makes the next n fsyncs of chain's files named by ext
@@ -52,9 +52,9 @@ func (f *failingSyncs) write(file *os.File, b []byte, off int64) (int, error) {
 	}
 	f.mu.Unlock()
 	if !fail {
-		return writeFile(file, b, off)
+		return plainWrite(file, b, off)
 	}
-	m, err := writeFile(file, b[:min(n, len(b))], off)
+	m, err := plainWrite(file, b[:min(n, len(b))], off)
 	if err == nil {
 		err = &os.PathError{Op: "write", Path: file.Name(), Err: syscall.ENOSPC}
 	}

@@ -345,7 +345,7 @@ func (t *Txn) release() {
 // Go's (see ring and chainTxn).
 func (s *Store) writer(busy bool) func(*os.File, []byte, int64) (int, error) {
 	if busy {
-		return s.opts.writeNow
+		return s.opts.writeBusy
 	}
-	return s.opts.writeFile
+	return s.opts.writeIdle
 }

@@ -276,7 +276,7 @@ func TestTxnWritesAtCommit(t *testing.T) {
 		if filepath.Ext(f.Name()) == ".jsonl" {
 			writes = append(writes, len(b))
 		}
-		return writeFile(f, b, off)
+		return plainWrite(f, b, off)
 	}))
 	appendOK(t, s, testRecords(0, 10, "general"))
 	size := func() int64 {
