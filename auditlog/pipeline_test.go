@@ -373,14 +373,21 @@ func TestConcurrentAppends(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	closeVerifiedOnce(t, s, dir, k, writers*batches*size)
+}
+
+// closeVerifiedOnce closes s, the store at dir, and checks that it
+// verifies with want records in all, each span once (see eachOnce).
+func closeVerifiedOnce(t *testing.T, s *Store, dir string, k testKeys, want int) {
+	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != writers*batches*size {
-		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, writers*batches*size, findingsText(rep))
+	if err != nil || !rep.OK() || rep.Records != uint64(want) {
+		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, want, findingsText(rep))
 	}
-	eachOnce(t, dir, writers*batches*size)
+	eachOnce(t, dir, want)
 }
 
 // eachOnce checks that the general and financial chains of the store at
@@ -465,14 +472,7 @@ func TestConcurrentAppendsWithFailingFsyncs(t *testing.T) {
 	if failures.Load() == 0 {
 		t.Fatal("no append failed: the test did not test failures")
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != writers*batches*size {
-		t.Fatalf("verify: %v, %d records (want %d)\n%s", err, rep.Records, writers*batches*size, findingsText(rep))
-	}
-	eachOnce(t, dir, writers*batches*size)
+	closeVerifiedOnce(t, s, dir, k, writers*batches*size)
 	t.Logf("%d failed appends retried, %d of them staged behind a failed fsync", failures.Load(), behind.Load())
 }
 
@@ -542,8 +542,5 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 		t.Fatalf("writes: %v; the second commit had nothing left to write", w)
 	}
 	g.open.Store(true)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	eachOnce(t, dir, 81)
+	closeVerifiedOnce(t, s, dir, k, 81)
 }
