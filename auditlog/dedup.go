@@ -24,6 +24,7 @@ type dedupSet struct {
 	keys         keyTable
 	ring         []dedupKey
 	next         int
+	touched      uint64 // keeps admit's loads ahead of use from being dropped
 }
 
 // newDedupSet returns the set of a window of n keys, nil when n <= 0.
@@ -97,6 +98,38 @@ type dedupUndo struct {
 // enqueue makes k, already in the key table, the newest key of the
 // window, forgetting the oldest once the window is full, and appends to
 // log what it changed.
+// admit looks up each of keys (zero: no key) and puts the new ones in the
+// set, each at once, so that a repeat later in keys is found like any
+// other; only then do they join the window's order, forgetting the
+// oldest. It appends to dup whether each key was there already, and to
+// log what it changed, for undo.
+//
+// The table is far larger than the caches, so each key's slot, and each
+// evicted key's, is a miss to memory. admit loads them all first, in a
+// loop of independent loads that the processor overlaps, instead of one
+// miss at a time behind each probe's compares.
+func (d *dedupSet) admit(keys []dedupKey, dup []bool, window int, log []dedupUndo) ([]bool, []dedupUndo) {
+	d.touched += d.keys.touch(keys)
+	if len(d.ring) == window {
+		j := d.next
+		for range min(len(keys), window) {
+			d.touched += d.keys.touchKey(d.ring[j])
+			if j++; j == window {
+				j = 0
+			}
+		}
+	}
+	for _, k := range keys {
+		dup = append(dup, k != (dedupKey{}) && !d.keys.insert(k))
+	}
+	for i, k := range keys {
+		if k != (dedupKey{}) && !dup[i] {
+			log = d.enqueue(k, window, log)
+		}
+	}
+	return dup, log
+}
+
 func (d *dedupSet) enqueue(k dedupKey, window int, log []dedupUndo) []dedupUndo {
 	return append(log, d.push(k, window))
 }
@@ -170,6 +203,26 @@ func (t *keyTable) contains(k dedupKey) bool {
 			return false
 		}
 	}
+}
+
+// touch loads the home slot of each of keys and returns a value that
+// depends on them all (see dedupSet.admit).
+func (t *keyTable) touch(keys []dedupKey) uint64 {
+	mask := uint64(len(t.slots) - 1)
+	var sum uint64
+	for _, k := range keys {
+		sum += t.slots[k[0]&mask][0]
+	}
+	return sum
+}
+
+// touchKey is touch of one key, for its removal: that also reads the
+// slots after it, up to the end of its probe run, which may be on the
+// next cache line (four slots to a line).
+func (t *keyTable) touchKey(k dedupKey) uint64 {
+	mask := uint64(len(t.slots) - 1)
+	i := k[0] & mask
+	return t.slots[i][0] + t.slots[(i|3+1)&mask][0]
 }
 
 // insert adds k, which must not be zero; it reports false if k was there.

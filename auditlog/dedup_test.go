@@ -179,9 +179,10 @@ func TestAppendDedupWindowEviction(t *testing.T) {
 	}
 }
 
-// TestDedupUndo inserts and enqueues batches of keys, repeats and evictions
-// included, into windows of several sizes and undoes them: the set must be
-// exactly as before, slot for slot of the ring.
+// TestDedupUndo admits batches of keys, repeats and evictions included,
+// into windows of several sizes, checks which it found to be duplicates,
+// and undoes them: the set must be exactly as before, slot for slot of the
+// ring.
 func TestDedupUndo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, window := range []int{1, 2, 7, 64} {
@@ -212,15 +213,16 @@ func TestDedupUndo(t *testing.T) {
 				}
 				batch = append(batch, k)
 			}
-			var fresh []dedupKey
-			for _, k := range batch {
-				if d.keys.insert(k) {
-					fresh = append(fresh, k)
-				}
+			dup, log := d.admit(batch, nil, window, nil)
+			seen := map[dedupKey]bool{}
+			for _, k := range members {
+				seen[k] = true
 			}
-			var log []dedupUndo
-			for _, k := range fresh {
-				log = d.enqueue(k, window, log)
+			for i, k := range batch {
+				if dup[i] != seen[k] {
+					t.Fatalf("window %d round %d: key %d %v: duplicate %v, want %v", window, round, i, k, dup[i], seen[k])
+				}
+				seen[k] = true
 			}
 			d.undo(log)
 			if fmt.Sprint(d.ring) != fmt.Sprint(ring) || d.next != next || d.keys.n != n {

@@ -104,12 +104,10 @@ func (t *Txn) Append(recs []*Record) error {
 
 func (t *Txn) stage(recs []*Record) error {
 	s := t.s
-	// The part's dedup keys first, in a loop of their own. Then each is
-	// looked up and, when new, put in the set at once, while its slot is
-	// in the cache (a repeat later in the part is then found like any
-	// other). Only once every key is looked up do the new ones join the
-	// window's order, forgetting the oldest. All of it is logged and
-	// undone if the transaction is not written after all (see undoDedup).
+	// The part's dedup keys first, in a loop of their own; then admit
+	// looks them all up and puts the new ones in the window. All of it is
+	// logged and undone if the transaction is not written after all (see
+	// undoDedup).
 	var keys []dedupKey
 	var dup []bool
 	if s.dedup != nil {
@@ -121,14 +119,7 @@ func (t *Txn) stage(recs []*Record) error {
 			}
 			keys = append(keys, k)
 		}
-		for _, k := range keys {
-			dup = append(dup, k != (dedupKey{}) && !s.dedup.keys.insert(k))
-		}
-		for i, k := range keys {
-			if k != (dedupKey{}) && !dup[i] {
-				t.undo = s.dedup.enqueue(k, s.opts.dedupWindow, t.undo)
-			}
-		}
+		dup, t.undo = s.dedup.admit(keys, dup, s.opts.dedupWindow, t.undo)
 		if cap(keys) <= maxPooledKeys {
 			s.keyScratch, s.dupScratch = keys, dup
 		}
