@@ -95,9 +95,6 @@ type dedupUndo struct {
 	appended   bool // the ring grew (nothing was evicted)
 }
 
-// enqueue makes k, already in the key table, the newest key of the
-// window, forgetting the oldest once the window is full, and appends to
-// log what it changed.
 // admit looks up each of keys (zero: no key) and puts the new ones in the
 // set, each at once, so that a repeat later in keys is found like any
 // other; only then do they join the window's order, forgetting the
@@ -130,6 +127,9 @@ func (d *dedupSet) admit(keys []dedupKey, dup []bool, window int, log []dedupUnd
 	return dup, log
 }
 
+// enqueue makes k, already in the key table, the newest key of the
+// window, forgetting the oldest once the window is full, and appends to
+// log what it changed.
 func (d *dedupSet) enqueue(k dedupKey, window int, log []dedupUndo) []dedupUndo {
 	return append(log, d.push(k, window))
 }
