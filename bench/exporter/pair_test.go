@@ -77,10 +77,11 @@ type pairSpec struct {
 // pairWarmEnv, when set, is how many batches each child sends before its
 // first turn. By default the turns start on a fresh store and an idle page
 // cache: the audit store's dedup window (1,048,576 spans) is still
-// filling, and the fileexporter's dirty pages stay below the kernel's
-// background writeback threshold, so its deferred writeback never runs
-// during the turns. 1100 batches measure the steady state past both (each
-// child first writes 1.7-1.9 GB; a run takes about 40 s longer here).
+// filling, and the fileexporter's dirty pages are younger than the
+// kernel's expiry (vm.dirty_expire_centisecs, 30 s) and fewer than its
+// background threshold, so their deferred writeback does not run during
+// the turns. 1100 batches measure the steady state past both (each child
+// first writes 1.7-1.9 GB; a run takes about 40 s longer here).
 const pairWarmEnv = "OTELAUDIT_BENCH_WARM"
 
 func TestMain(m *testing.M) {
