@@ -445,7 +445,7 @@ func (c *chain) checkCheckpoint(cp *Checkpoint) error {
 // the options' writers). Hashes that cannot be written (a full disk) are
 // kept in memory and retried with the next write; a checkpoint is only
 // written once they are all on disk.
-func (c *chain) writeTree(hashes []tlog.Hash, write func(*os.File, []byte, int64) (int, error)) error {
+func (c *chain) writeTree(hashes []tlog.Hash, write writeFunc) error {
 	if c.tree == nil {
 		return nil
 	}
@@ -623,7 +623,7 @@ func (c *chain) stage(recs []*Record) error {
 
 // writeStaged writes the staging transaction's text that is not in the
 // file yet with write. On error the caller must abortStaged.
-func (c *chain) writeStaged(write func(*os.File, []byte, int64) (int, error)) error {
+func (c *chain) writeStaged(write writeFunc) error {
 	t := &c.txn
 	if len(t.text) == 0 {
 		return nil
@@ -650,7 +650,7 @@ func (c *chain) handoff() *os.File {
 // commitFlight moves the chain's durable state past the flight, whose
 // fsync succeeded, and writes its stored hashes to the tree file with
 // write.
-func (c *chain) commitFlight(write func(*os.File, []byte, int64) (int, error)) {
+func (c *chain) commitFlight(write writeFunc) {
 	t := &c.flight
 	if !t.active {
 		return

@@ -145,8 +145,13 @@ func mkdirSynced(dir string) error {
 	return syncDir(filepath.Dir(dir))
 }
 
-// plainWrite writes b to f at off, or at f's position when off is
-// negative: the store's write without io_uring.
+// writeFunc writes all of b to f at off, or at f's position (for a
+// segment, opened O_APPEND, its end) when off is negative, and returns
+// what os.File's Write and WriteAt would. The store's are plainWrite and
+// ring.write (see options).
+type writeFunc func(f *os.File, b []byte, off int64) (int, error)
+
+// plainWrite is the store's writeFunc without io_uring.
 func plainWrite(f *os.File, b []byte, off int64) (int, error) {
 	if off < 0 {
 		return f.Write(b)

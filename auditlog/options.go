@@ -45,7 +45,7 @@ type options struct {
 	// wait: nil for the default, an io_uring where the system has one
 	// (see ring), else write(2). writeBusy is write(2), for writes made
 	// while a flight's fsync runs (see chainTxn). Tests replace both.
-	writeIdle, writeBusy func(f *os.File, b []byte, off int64) (int, error)
+	writeIdle, writeBusy writeFunc
 }
 
 func defaultOptions() options {

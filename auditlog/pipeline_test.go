@@ -486,7 +486,7 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 	g := newGatedSyncs()
 	var mu sync.Mutex
 	var log []string // "now" or "deferred", per segment write
-	record := func(kind string) func(*os.File, []byte, int64) (int, error) {
+	record := func(kind string) writeFunc {
 		return func(f *os.File, b []byte, off int64) (int, error) {
 			if filepath.Ext(f.Name()) == ".jsonl" {
 				mu.Lock()

@@ -14,7 +14,7 @@ import (
 func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.syncFile = f } }
 
 // withWriteFile replaces the write of segment and tree files.
-func withWriteFile(f func(*os.File, []byte, int64) (int, error)) Option {
+func withWriteFile(f writeFunc) Option {
 	return func(o *options) { o.writeIdle, o.writeBusy = f, f }
 }
 

@@ -334,7 +334,7 @@ func (t *Txn) release() {
 // transaction's fsync runs while another stages), so that Go's scheduler
 // monitor is awake anyway, else the one that makes no system call of
 // Go's (see ring and chainTxn).
-func (s *Store) writer(busy bool) func(*os.File, []byte, int64) (int, error) {
+func (s *Store) writer(busy bool) writeFunc {
 	if busy {
 		return s.opts.writeBusy
 	}
