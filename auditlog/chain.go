@@ -30,7 +30,11 @@ type chain struct {
 	segName  string
 	segSize  int64
 	segStart time.Time
-	segSum   *summaryBuilder
+	// reserved is where the segment's preallocated disk space ends (see
+	// reserve); noReserve is set where the file system has none.
+	reserved  int64
+	noReserve bool
+	segSum    *summaryBuilder
 	// segDigest is the digest of the active segment's durable records,
 	// for its seal (see recordsDigest).
 	segDigest *recordsDigest
@@ -628,11 +632,46 @@ func (c *chain) writeStaged(write writeFunc) error {
 	if len(t.text) == 0 {
 		return nil
 	}
+	c.reserve(int64(len(t.text)))
 	if _, err := write(c.seg, t.text, -1); err != nil {
 		return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
 	}
 	t.text = t.text[:0]
 	return nil
+}
+
+// reserveBytes is how much disk space reserve allocates at a time.
+const reserveBytes = 8 << 20
+
+// reserve preallocates the active segment's disk space for a write of n
+// bytes at its end, reserveBytes at a time, up to the segment's maximum
+// size. Writing into allocated space costs the kernel less than growing
+// a file: blocks are allocated once per reservation instead of reserved
+// page by page as they are written and allocated when they are written
+// back, which the fsync does in this process; measured with one batch at
+// a time, about 1 % of the exporter's CPU time (README). The segment
+// holds fewer, longer extents too.
+//
+// The space lies beyond the file's size, so no reader sees it: seal and
+// rollback truncate the file to its size, which frees what was not
+// written, and a crash leaves at most reserveBytes allocated past the end
+// of the active segment, which its next writes use. A failed reservation
+// only costs the saving (a full disk fails the write that needs the
+// space, as before): it is tried again at the next write, unless the
+// file system cannot preallocate.
+func (c *chain) reserve(n int64) {
+	end := c.segSize + c.flight.bytes + c.txn.bytes // after the write
+	if c.noReserve || end <= c.reserved {
+		return
+	}
+	from := max(c.reserved, end-n)
+	size := max(end-from, min(reserveBytes, c.opts.segmentMaxBytes-from))
+	switch err := preallocate(c.seg, from, size); {
+	case err == nil:
+		c.reserved = from + size
+	case errors.Is(err, errors.ErrUnsupported):
+		c.noReserve = true
+	}
 }
 
 // handoff makes the staging transaction, all written, the flight, whose
@@ -709,6 +748,7 @@ func (c *chain) abortStaged(cause error) {
 // marked broken and reloaded from disk before the next write.
 func (c *chain) rollback() {
 	err := c.seg.Truncate(c.segSize + c.flight.bytes)
+	c.reserved = 0 // the cut freed it
 	// With a flight, its fsync (running outside the store's lock) or the
 	// next one makes the cut durable; a second fsync of the file at the
 	// same time could take the write-back error that the flight's must
@@ -792,8 +832,14 @@ func (c *chain) seal() error {
 		// not list one by one. The next seal writes it again.
 		c.log.Warn("writing the seal index failed", zap.Error(err))
 	}
+	if c.reserved > c.segSize {
+		// Frees the reserved space the segment did not take.
+		if err := c.seg.Truncate(c.segSize); err != nil {
+			c.log.Warn("freeing the sealed segment's unused preallocated space failed", zap.String("segment", c.segName), zap.Error(err))
+		}
+	}
 	c.seg.Close()
-	c.seg, c.segSum, c.segDigest = nil, nil, nil
+	c.seg, c.segSum, c.segDigest, c.reserved = nil, nil, nil, 0
 	return c.checkpoint()
 }
 
