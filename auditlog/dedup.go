@@ -45,8 +45,19 @@ func newDedupSet(n int) *dedupSet {
 		seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(),
 		ring: make([]dedupKey, 0, n),
 	}
+	// The ring is touched in order, a page at a time as keys arrive: in
+	// huge pages that is one fault per 2 MiB instead of 512, which a
+	// fresh exporter pays in its first million spans (about 0.3 % of
+	// their CPU time in the paired benchmark's profile).
+	adviseHugeSlice(d.ring)
 	d.keys.init(n)
 	return d
+}
+
+// adviseHugeSlice is adviseHugePages of the memory of s up to its capacity.
+func adviseHugeSlice[T any](s []T) {
+	var zero T
+	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)*int(unsafe.Sizeof(zero))))
 }
 
 // key returns the key of a record and whether it has one: records without
@@ -190,7 +201,7 @@ func tableSize(n int) int {
 func (t *keyTable) init(n int) {
 	t.slots = make([]dedupKey, tableSize(n))
 	t.n = 0
-	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(t.slots))), len(t.slots)*int(unsafe.Sizeof(dedupKey{}))))
+	adviseHugeSlice(t.slots)
 }
 
 func (t *keyTable) contains(k dedupKey) bool {
