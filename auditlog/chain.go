@@ -421,10 +421,11 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 			}
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
 			c.stored = c.front.push(c.hasher.leafOnly(c.tmp, nil), c.stored[:0])
-			if err := c.writeTree(c.stored, c.opts.writeBusy); err != nil {
-				return err
-			}
+			c.queueTree(c.stored)
 		}
+	}
+	if err := c.writeTree(nil, c.opts.writeBusy); err != nil {
+		return err
 	}
 	if uint64(c.front.n) != c.next {
 		return fmt.Errorf("chain %q: found %d records, expected %d (run otelaudit verify)", c.name, c.front.n, c.next)
@@ -445,17 +446,38 @@ func (c *chain) checkCheckpoint(cp *Checkpoint) error {
 	return nil
 }
 
-// writeTree appends stored hashes to the tree file with write (one of
-// the options' writers). Hashes that cannot be written (a full disk) are
-// kept in memory and retried with the next write; a checkpoint is only
-// written once they are all on disk.
-func (c *chain) writeTree(hashes []tlog.Hash, write writeFunc) error {
+// treeWriteBytes is how many bytes of stored hashes a chain collects
+// before it writes them to the tree file (see queueTree).
+const treeWriteBytes = 1 << 20
+
+// queueTree adds stored hashes to those the tree file is owed.
+//
+// They are written once treeWriteBytes have collected, and before every
+// checkpoint and seal (syncTree), not after every batch: readers take
+// from the tree file only what a checkpoint or a seal covers, and Open
+// rebuilds whatever follows the latest checkpoint from the records
+// anyway. A batch of 1,000 records owes about 64 kB; writing it on its
+// own took a system call, through the store's io_uring after an idle
+// wait, for each batch.
+func (c *chain) queueTree(hashes []tlog.Hash) {
 	if c.tree == nil {
-		return nil
+		return
 	}
 	for _, h := range hashes {
 		c.treePending = append(c.treePending, h[:]...)
 	}
+}
+
+// writeTree queues stored hashes (see queueTree) and writes all that are
+// owed to the tree file with write (one of the options' writers). Hashes
+// that cannot be written (a full disk) are kept in memory and retried
+// with the next write; a checkpoint is only written once they are all on
+// disk.
+func (c *chain) writeTree(hashes []tlog.Hash, write writeFunc) error {
+	if c.tree == nil {
+		return nil
+	}
+	c.queueTree(hashes)
 	if len(c.treePending) == 0 {
 		return nil
 	}
@@ -704,9 +726,12 @@ func (c *chain) commitFlight(write writeFunc) {
 	c.next = t.next
 	c.prevHash = t.prev
 	c.front = t.front
-	if err := c.writeTree(t.stored, write); err != nil {
-		// The records are durable; the tree catches up on a later write.
-		c.log.Warn("tree file write failed; will retry", zap.Error(err))
+	c.queueTree(t.stored)
+	if len(c.treePending) >= treeWriteBytes {
+		if err := c.writeTree(nil, write); err != nil {
+			// The records are durable; the tree catches up on a later write.
+			c.log.Warn("tree file write failed; will retry", zap.Error(err))
+		}
 	}
 	t.reset()
 }
@@ -907,7 +932,9 @@ func (c *chain) closeFiles() error {
 		c.seg = nil
 	}
 	if c.tree != nil {
-		errs = append(errs, c.tree.Sync(), c.tree.Close())
+		// What the tree file is still owed (see queueTree), so that the
+		// next Open has less to rebuild.
+		errs = append(errs, c.writeTree(nil, c.opts.writeBusy), c.tree.Sync(), c.tree.Close())
 		c.tree = nil
 	}
 	return errors.Join(errs...)
