@@ -107,6 +107,9 @@ func (e *auditExporter) start(_ context.Context, _ component.Host) error {
 		// canonicalizer (its tests hold it to that): checking them again
 		// would only cost time.
 		auditlog.WithCanonicalPayloads(),
+		// The mapper's records are reused for the next part and nothing
+		// reads their hashes after the append.
+		auditlog.WithTransientHashes(),
 	)
 	if err != nil {
 		return fmt.Errorf("audit exporter: opening the audit store in directory %q: %w", e.cfg.Directory, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -67,6 +68,7 @@ type chain struct {
 	tmp    []byte      // scratch for reload
 	stored []tlog.Hash // the batch's tlog stored hashes
 	leaves []tlog.Hash // the batch's leaf hashes
+	hexes  []byte      // the part's hex hashes, with WithTransientHashes
 	nodes  []tlog.Hash // scratch of frontier.pushLeaves
 	hasher recordHasher
 }
@@ -422,6 +424,9 @@ func (c *chain) loadTree(segs []string, cp *Checkpoint, marker *PruneMarker) err
 			c.tmp = rec.AppendCanonical(c.tmp[:0], false)
 			c.stored = c.front.push(c.hasher.leafOnly(c.tmp, nil), c.stored[:0])
 			c.queueTree(c.stored)
+			if err := c.writeTreeIfDue(c.opts.writeBusy); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.writeTree(nil, c.opts.writeBusy); err != nil {
@@ -447,8 +452,14 @@ func (c *chain) checkCheckpoint(cp *Checkpoint) error {
 }
 
 // treeWriteBytes is how many bytes of stored hashes a chain collects
-// before it writes them to the tree file (see queueTree).
-const treeWriteBytes = 1 << 20
+// before it writes them to the tree file (see queueTree); the buffer
+// holds a little more from the start, so that it does not grow on the way
+// (a batch of 1,000 records adds about 64 kB).
+const (
+	treeWriteBytes = 1 << 20
+	treePendingCap = treeWriteBytes + 256<<10
+	maxKeptTreeCap = 4 * treePendingCap
+)
 
 // queueTree adds stored hashes to those the tree file is owed.
 //
@@ -463,9 +474,21 @@ func (c *chain) queueTree(hashes []tlog.Hash) {
 	if c.tree == nil {
 		return
 	}
+	if c.treePending == nil {
+		c.treePending = make([]byte, 0, treePendingCap)
+	}
 	for _, h := range hashes {
 		c.treePending = append(c.treePending, h[:]...)
 	}
+}
+
+// writeTreeIfDue writes the hashes the tree file is owed once
+// treeWriteBytes of them have collected (see queueTree).
+func (c *chain) writeTreeIfDue(write writeFunc) error {
+	if len(c.treePending) < treeWriteBytes {
+		return nil
+	}
+	return c.writeTree(nil, write)
 }
 
 // writeTree queues stored hashes (see queueTree) and writes all that are
@@ -486,6 +509,9 @@ func (c *chain) writeTree(hashes []tlog.Hash, write writeFunc) error {
 	}
 	c.treeHashes += int64(len(c.treePending) / tlog.HashSize)
 	c.treePending = c.treePending[:0]
+	if cap(c.treePending) > maxKeptTreeCap {
+		c.treePending = nil // grown by a backlog (a full disk): let it go
+	}
 	return nil
 }
 
@@ -594,8 +620,16 @@ func (c *chain) stage(recs []*Record) error {
 	staged := len(buf)
 	leaves := c.leaves[:0]
 	prev := t.prev
-	// The batch's hashes share one block of memory, carved into strings.
-	hashes := make([]byte, len(recs)*len(ZeroHash))
+	// The part's hashes share one block of memory, carved into strings:
+	// the chain's own, reused for the next part, where the writer does
+	// not keep them (WithTransientHashes).
+	var hashes []byte
+	if n := len(recs) * len(ZeroHash); c.opts.transientHashes {
+		c.hexes = slices.Grow(c.hexes[:0], n)[:n]
+		hashes = c.hexes
+	} else {
+		hashes = make([]byte, n)
+	}
 	pending := len(c.segDigest.pending)
 	for i, r := range recs {
 		r.V = FormatVersion
@@ -621,6 +655,11 @@ func (c *chain) stage(recs []*Record) error {
 		prev = r.Hash
 		buf = append(buf, '\n')
 	}
+	if c.opts.transientHashes {
+		// The chain keeps the last hash (the next part's prev_hash, the
+		// seal's last_hash) past the part: its own copy.
+		prev = strings.Clone(prev)
+	}
 	t.pairs += len(c.segDigest.pending) - pending
 	// The Merkle tree's new subtrees, a level at a time.
 	t.stored = t.front.pushLeaves(leaves, t.stored, &c.nodes)
@@ -632,6 +671,9 @@ func (c *chain) stage(recs []*Record) error {
 	// fail, the chain is reloaded from disk, summary included.
 	for _, r := range recs {
 		c.segSum.add(r, 0)
+	}
+	if len(recs) > 0 {
+		c.segSum.s.LastHash = prev // the chain's copy, not the record's
 	}
 
 	// The write is Commit's, with the fsync (see chainTxn). (Writing a
@@ -727,11 +769,9 @@ func (c *chain) commitFlight(write writeFunc) {
 	c.prevHash = t.prev
 	c.front = t.front
 	c.queueTree(t.stored)
-	if len(c.treePending) >= treeWriteBytes {
-		if err := c.writeTree(nil, write); err != nil {
-			// The records are durable; the tree catches up on a later write.
-			c.log.Warn("tree file write failed; will retry", zap.Error(err))
-		}
+	if err := c.writeTreeIfDue(write); err != nil {
+		// The records are durable; the tree catches up on a later write.
+		c.log.Warn("tree file write failed; will retry", zap.Error(err))
 	}
 	t.reset()
 }

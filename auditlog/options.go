@@ -35,6 +35,7 @@ type options struct {
 	clock              func() time.Time
 	defaultChain       string
 	canonicalPayloads  bool
+	transientHashes    bool
 	// syncFile fsyncs a segment or tree file: nil for the default, an
 	// io_uring where the system has one (see ring), else fsync(2).
 	// Tests replace it to make fsync fail, which a real disk does only
@@ -139,3 +140,13 @@ func WithDefaultChain(name string) Option { return func(o *options) { o.defaultC
 // breaks the promise is written as it is and fails verification. Off by
 // default.
 func WithCanonicalPayloads() Option { return func(o *options) { o.canonicalPayloads = true } }
+
+// WithTransientHashes declares that the writer does not keep the Hash and
+// PrevHash strings that Append and Txn.Append fill in past its next call
+// of either on the store (copying them, e.g. with strings.Clone, if it
+// needs them longer). The store then writes each chain's hashes into one
+// buffer that it reuses for the next part, instead of allocating 64 bytes
+// per record for them, which a writer that drops its records after
+// appending them, such as the audit exporter, would only leave to the
+// garbage collector. Off by default: the strings are the records' own.
+func WithTransientHashes() Option { return func(o *options) { o.transientHashes = true } }
