@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -12,7 +13,8 @@ import (
 // writers at once (so that a transaction stages while the one before is
 // being fsynced) and small segments (so that seals fall between and
 // behind them). Right after each part its records carry their own hashes;
-// in the end the store verifies, every chain link and seal included.
+// in the end the store verifies in full, every chain link and seal
+// included, with each span once.
 func TestTransientHashes(t *testing.T) {
 	dir := t.TempDir()
 	k := newTestKeys(t, "test")
@@ -63,20 +65,11 @@ func TestTransientHashes(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(dir, k.verifiers)
-	if err != nil || !rep.OK() {
-		t.Fatalf("Verify: %v\n%s", err, findingsText(rep))
-	}
-	want := writers * txns * (7 + 1 + 33 + 12)
-	if rep.Records != uint64(want) {
-		t.Fatalf("%d records stored, want %d", rep.Records, want)
-	}
-	for _, c := range rep.Chains {
-		if c.Segments < 10 {
-			t.Fatalf("chain %s has %d segments: too few seals to test", c.Chain, c.Segments)
+	for _, chain := range []string{"general", "financial"} {
+		seals, err := filepath.Glob(filepath.Join(dir, chain, "*"+SealExt))
+		if err != nil || len(seals) < 10 {
+			t.Fatalf("chain %s has %d sealed segments (%v): too few seals to test", chain, len(seals), err)
 		}
 	}
+	closeVerifiedOnce(t, s, dir, k, writers*txns*(7+1+33+12))
 }
