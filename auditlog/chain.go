@@ -712,9 +712,9 @@ const reserveBytes = 8 << 20
 // size. Writing into allocated space costs the kernel less than growing
 // a file: blocks are allocated once per reservation instead of reserved
 // page by page as they are written and allocated when they are written
-// back, which the fsync does in this process; measured with one batch at
-// a time, about 1 % of the exporter's CPU time (README). The segment
-// holds fewer, longer extents too.
+// back, which the fsync does in this process: 1 % of the exporter's CPU
+// time on a quiet host, up to 9 % on a busy one (see the README). The
+// segment holds fewer, longer extents too.
 //
 // The space lies beyond the file's size, so no reader sees it: seal and
 // rollback truncate the file to its size, which frees what was not
