@@ -296,7 +296,7 @@ func (e *auditExporter) mapSpans(ctx context.Context, td ptrace.Traces, b *batch
 					continue
 				}
 				rec.Source.Client = clientID
-				e.retention.apply(rec, span.StartTimestamp().AsTime(), mapper)
+				e.retention.apply(rec, span.StartTimestamp(), mapper)
 				if part > 0 && len(b.recs) == part {
 					if err := flush(); err != nil {
 						return skipped, err

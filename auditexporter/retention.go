@@ -2,10 +2,13 @@ package auditexporter
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/internal/toolspan"
@@ -73,9 +76,25 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 // apply sets r.Retention as auditlog.Policy.Retention does: retain_until is
 // the record's start plus the class's days, in UTC, its text taken from the
 // memory of m, the Mapper that mapped r.
-func (p *retentionPolicy) apply(r *auditlog.Record, start time.Time, m *toolspan.Mapper) {
+func (p *retentionPolicy) apply(r *auditlog.Record, start pcommon.Timestamp, m *toolspan.Mapper) {
 	class, days := p.classify(r.ToolName, r.Subject.Type)
-	r.Retention = auditlog.Retention{Class: class, Days: days, RetainUntil: m.FormatTime(retainUntil(start, days))}
+	r.Retention = auditlog.Retention{Class: class, Days: days, RetainUntil: retainUntilText(start, days, m)}
+}
+
+// retainUntilText is the text of retainUntil(start.AsTime(), days), from
+// m's memory. Where the instant is a whole number of days from start that
+// int64 nanoseconds hold, it adds them to start's nanoseconds and formats
+// those, without building a time.Time (see toolspan.Mapper.FormatUnixNano):
+// the calendar conversion of time.Time took half of the classification.
+func retainUntilText(start pcommon.Timestamp, days int, m *toolspan.Mapper) string {
+	const nsPerDay = int64(24 * time.Hour)
+	ns := int64(start) // as AsTime reads it
+	if days >= -maxDurationDays && days <= maxDurationDays {
+		if d := int64(days) * nsPerDay; (d >= 0 && ns <= math.MaxInt64-d) || (d < 0 && ns >= math.MinInt64-d) {
+			return m.FormatUnixNano(ns + d)
+		}
+	}
+	return m.FormatTime(retainUntil(start.AsTime(), days))
 }
 
 // maxDurationDays is the most days a time.Duration holds with room to spare.

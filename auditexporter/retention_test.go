@@ -2,10 +2,12 @@ package auditexporter
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/internal/toolspan"
@@ -65,7 +67,7 @@ func TestRetentionCacheIsBounded(t *testing.T) {
 func TestRetentionApply(t *testing.T) {
 	p := newRetentionPolicy(defaultRetention())
 	r := auditlog.Record{ToolName: "update_treatment"}
-	p.apply(&r, time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600)), toolspan.NewMapper(toolspan.Options{}))
+	p.apply(&r, pcommon.NewTimestampFromTime(time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("CET", 3600))), toolspan.NewMapper(toolspan.Options{}))
 	assert.Equal(t, auditlog.Retention{Class: "healthcare", Days: 2190, RetainUntil: "2030-02-27T22:59:59.123456789Z"}, r.Retention)
 }
 
@@ -77,7 +79,7 @@ func TestRetentionMatchesPolicy(t *testing.T) {
 	m := toolspan.NewMapper(toolspan.Options{})
 	for _, tool := range []string{"issue_refund", "access_patient_record", "lookup_order"} {
 		r := auditlog.Record{ToolName: tool}
-		p.apply(&r, start, m)
+		p.apply(&r, pcommon.NewTimestampFromTime(start), m)
 		assert.Equal(t, auditlog.DefaultPolicy().Retention(tool, "", start), r.Retention, tool)
 	}
 }
@@ -108,5 +110,59 @@ func TestRetainUntilMatchesAddDate(t *testing.T) {
 				t.Errorf("retainUntil(%v, %d) = %v, want %v", start, days, got, want)
 			}
 		}
+	}
+}
+
+// TestRetainUntilText checks the text of retain_until, which for most
+// starts is formatted from nanoseconds, against AddDate's date formatted by
+// the mapper, at the ends of the int64 nanosecond range (timestamps beyond
+// it read as times before 1970, as AsTime reads them), around leap days,
+// and for days that leave the range or the shortcut.
+func TestRetainUntilText(t *testing.T) {
+	m := toolspan.NewMapper(toolspan.Options{})
+	starts := []pcommon.Timestamp{
+		0, 1,
+		pcommon.NewTimestampFromTime(time.Date(2026, 1, 1, 10, 15, 0, 350000000, time.UTC)),
+		pcommon.NewTimestampFromTime(time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC)),
+		pcommon.NewTimestampFromTime(time.Date(2099, 12, 31, 23, 59, 59, 1, time.UTC)),
+		math.MaxInt64 - 1, math.MaxInt64,
+		math.MaxInt64 + 1, // reads as the earliest int64 instant
+		math.MaxUint64,    // 1 ns before 1970
+	}
+	for _, start := range starts {
+		for _, days := range []int{0, 1, -1, 30, 365, 366, 2190, 2555, 36525, 106_751, 106_752, maxDurationDays, maxDurationDays + 1, -maxDurationDays, 1_000_000} {
+			want := m.FormatTime(start.AsTime().UTC().AddDate(0, 0, days))
+			if got := retainUntilText(start, days, m); got != want {
+				t.Errorf("retainUntilText(%d, %d) = %q, want %q", uint64(start), days, got, want)
+			}
+		}
+	}
+}
+
+func FuzzRetainUntilText(f *testing.F) {
+	m := toolspan.NewMapper(toolspan.Options{})
+	f.Add(uint64(1767262500_123456789), 2555)
+	f.Add(uint64(math.MaxInt64), 1)
+	f.Add(uint64(math.MaxUint64), -1)
+	f.Fuzz(func(t *testing.T, start uint64, days int) {
+		days %= 2 * maxDurationDays // AddDate's year stays in the range time.Time formats
+		ts := pcommon.Timestamp(start)
+		want := m.FormatTime(ts.AsTime().UTC().AddDate(0, 0, days))
+		if got := retainUntilText(ts, days, m); got != want {
+			t.Fatalf("retainUntilText(%d, %d) = %q, want %q", start, days, got, want)
+		}
+	})
+}
+
+// BenchmarkRetentionApply is the retention tag of one record as the
+// exporter sets it: a cached classification and retain_until's text.
+func BenchmarkRetentionApply(b *testing.B) {
+	p := newRetentionPolicy(defaultRetention())
+	m := toolspan.NewReusingMapper(toolspan.Options{})
+	start := pcommon.NewTimestampFromTime(time.Date(2026, 1, 1, 10, 15, 0, 350000000, time.UTC))
+	r := auditlog.Record{ToolName: "issue_refund"}
+	for b.Loop() {
+		m.Reset()
+		p.apply(&r, start, m)
 	}
 }

@@ -100,7 +100,7 @@ func expectedRecords(t testing.TB, cfg *Config, td ptrace.Traces, into map[strin
 				if !ok {
 					continue
 				}
-				policy.apply(&r, sp.StartTimestamp().AsTime(), toolspan.NewMapper(toolspan.Options{}))
+				policy.apply(&r, sp.StartTimestamp(), toolspan.NewMapper(toolspan.Options{}))
 				_, dup := into[r.SpanID]
 				require.False(t, dup, "span ids are unique across batches")
 				into[r.SpanID] = r

@@ -307,3 +307,15 @@ func (m *Mapper) MapInto(r *auditlog.Record, res pcommon.Resource, scope pcommon
 
 // FormatTime is FormatTime with the Mapper's memory.
 func (m *Mapper) FormatTime(t time.Time) string { return formatTime(&m.a, t) }
+
+// FormatUnixNano is FormatTime of time.Unix(0, ns), with the Mapper's
+// memory: for ns >= 0 (years 1970 to 2262, where span timestamps are)
+// without building a time.Time, whose calendar conversion costs more.
+func (m *Mapper) FormatUnixNano(ns int64) string {
+	if ns < 0 {
+		return formatTime(&m.a, time.Unix(0, ns))
+	}
+	var b [len(auditlog.TimeFormat)]byte
+	putUnixNano(b[:], ns)
+	return m.a.string(b[:])
+}
