@@ -656,8 +656,8 @@ func (c *chain) stage(recs []*Record) error {
 		buf = append(buf, '\n')
 	}
 	if c.opts.transientHashes {
-		// The chain keeps the last hash (the next part's prev_hash, the
-		// seal's last_hash) past the part: its own copy.
+		// The chain keeps the last hash (the next part's prev_hash) past
+		// the part: its own copy.
 		prev = strings.Clone(prev)
 	}
 	t.pairs += len(c.segDigest.pending) - pending
@@ -671,9 +671,6 @@ func (c *chain) stage(recs []*Record) error {
 	// fail, the chain is reloaded from disk, summary included.
 	for _, r := range recs {
 		c.segSum.add(r, 0)
-	}
-	if len(recs) > 0 {
-		c.segSum.s.LastHash = prev // the chain's copy, not the record's
 	}
 
 	// The write is Commit's, with the fsync (see chainTxn). (Writing a

@@ -45,6 +45,7 @@ type summaryBuilder struct {
 	s            Summary
 	minTS, maxTS []byte
 	maxRetain    []byte
+	lastHash     []byte // the summary's LastHash
 	// The sets map each value to itself: the stored copy, which the
 	// last* fields can then share.
 	conversations map[string]string
@@ -81,7 +82,7 @@ func (b *summaryBuilder) addFields(prev, hash, ts, retain, conv string, subj Sub
 	}
 	s.Count++
 	s.Bytes += int64(lineBytes)
-	s.LastHash = hash
+	b.lastHash = append(b.lastHash[:0], hash...)
 	if ts < string(b.minTS) {
 		b.minTS = append(b.minTS[:0], ts...)
 	}
@@ -130,7 +131,7 @@ func sortedKeys(m map[string]string) []string {
 
 func (b *summaryBuilder) summary() Summary {
 	s := b.s
-	s.LastHash = strings.Clone(s.LastHash)
+	s.LastHash = string(b.lastHash)
 	s.MinTimestamp, s.MaxTimestamp, s.MaxRetainUntil = string(b.minTS), string(b.maxTS), string(b.maxRetain)
 	s.Conversations = sortedKeys(b.conversations)
 	s.Users = sortedKeys(b.users)
