@@ -34,9 +34,10 @@ type dedupSet struct {
 // is the doubling on the way there, which copied both five times and left
 // tens of megabytes of garbage, and so garbage collections, in the
 // exporter's first million spans. The cost: the ring's pages are touched
-// in order as keys arrive, but the table's at random, so its 32 MB are
-// resident after some thousands of keys instead of after a million (size
-// the window with WithDedupWindow where that matters).
+// in order as keys arrive, but the table's at random, so its 32 MB would
+// be resident after some thousands of keys instead of after a million;
+// init faults them in at once (populate), so they are resident from Open
+// (size the window with WithDedupWindow where that matters).
 func newDedupSet(n int) *dedupSet {
 	if n <= 0 {
 		return nil
@@ -55,9 +56,12 @@ func newDedupSet(n int) *dedupSet {
 }
 
 // adviseHugeSlice is adviseHugePages of the memory of s up to its capacity.
-func adviseHugeSlice[T any](s []T) {
+func adviseHugeSlice[T any](s []T) { adviseHugePages(sliceBytes(s)) }
+
+// sliceBytes is the memory of s up to its capacity.
+func sliceBytes[T any](s []T) []byte {
 	var zero T
-	adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)*int(unsafe.Sizeof(zero))))
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)*int(unsafe.Sizeof(zero)))
 }
 
 // key returns the key of a record and whether it has one: records without
@@ -202,6 +206,7 @@ func (t *keyTable) init(n int) {
 	t.slots = make([]dedupKey, tableSize(n))
 	t.n = 0
 	adviseHugeSlice(t.slots)
+	_ = populate(sliceBytes(t.slots)) // an optimisation only; see populate
 }
 
 func (t *keyTable) contains(k dedupKey) bool {
