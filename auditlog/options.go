@@ -41,6 +41,11 @@ type options struct {
 	// Tests replace it to make fsync fail, which a real disk does only
 	// when it breaks.
 	syncFile func(*os.File) error
+	// syncAfter, where set, submits an fsync of a segment to start once
+	// the fsync running now has returned, and gives the wait for it: the
+	// store's io_uring, unless a test sets its own (see Txn.Commit). Left
+	// nil when a test sets syncFile only.
+	syncAfter func(*os.File) (wait func() error, err error)
 	// writeIdle writes all of b to a segment (off < 0: at its end) or a
 	// tree file (at off), for writes that may come first after an idle
 	// wait: nil for the default, an io_uring where the system has one

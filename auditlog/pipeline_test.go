@@ -24,6 +24,45 @@ type gatedSyncs struct {
 	running atomic.Int32
 	overlap atomic.Bool
 	open    atomic.Bool // let every fsync through at once
+
+	// For syncAfter: fsyncs queued while a segment fsync was held, and
+	// queued fsyncs not waited for yet.
+	queuedBehind, unwaited atomic.Int32
+}
+
+// syncAfter is the store's queued fsync, as the ring's: queued at once,
+// run (through sync, held as any other) when its wait comes.
+func (g *gatedSyncs) syncAfter(f *os.File) (func() error, error) {
+	if g.running.Load() > 0 {
+		g.queuedBehind.Add(1)
+	}
+	g.unwaited.Add(1)
+	return func() error {
+		defer g.unwaited.Add(-1)
+		return g.sync(f)
+	}, nil
+}
+
+// options are the store options that fsync through g: with queued, the
+// next transaction's fsyncs are queued behind the one in flight.
+func (g *gatedSyncs) options(queued bool) []Option {
+	if queued {
+		return []Option{withSyncFile(g.sync), withSyncAfter(g.syncAfter)}
+	}
+	return []Option{withSyncFile(g.sync)}
+}
+
+// checkQueued fails the test if a queued fsync was never waited for, or
+// if queuing was expected (queued) and no fsync was ever queued behind
+// one in flight, or unexpected and one was.
+func (g *gatedSyncs) checkQueued(t *testing.T, queued bool) {
+	t.Helper()
+	if n := g.unwaited.Load(); n != 0 {
+		t.Fatalf("%d queued fsyncs never waited for", n)
+	}
+	if got := g.queuedBehind.Load() > 0; got != queued {
+		t.Fatalf("fsyncs queued behind the one in flight: %v, want %v", got, queued)
+	}
 }
 
 func newGatedSyncs() *gatedSyncs {
@@ -122,13 +161,14 @@ func TestPipelinedCommit(t *testing.T) {
 	first := append(testRecords(0, 20, "general"), testRecords(100, 5, "financial")...)
 	second := append(testRecords(20, 20, "general"), testRecord(20, "general"))          // one repeat
 	third := append(testRecords(40, 20, "general"), testRecords(105, 5, "financial")...) // seals general
-	var files [2]map[string][]byte
-	for i, pipelined := range []bool{false, true} {
+	var files [3]map[string][]byte
+	for i, mode := range []string{"sequential", "pipelined", "pipelined, fsyncs queued"} {
+		pipelined, queued := i > 0, i > 1
 		dir := t.TempDir()
 		g := newGatedSyncs()
 		opts := []Option{WithSegmentMaxBytes(32 << 10)}
 		if pipelined {
-			opts = append(opts, withSyncFile(g.sync))
+			opts = append(opts, g.options(queued)...)
 		}
 		s := openTestStore(t, dir, k, opts...)
 		if !pipelined {
@@ -176,8 +216,9 @@ func TestPipelinedCommit(t *testing.T) {
 				t.Fatalf("third: %+v %v", r.res, r.err)
 			}
 			if g.overlap.Load() {
-				t.Fatal("two segment fsyncs ran at once")
+				t.Fatalf("%s: two segment fsyncs ran at once", mode)
 			}
+			g.checkQueued(t, queued)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -188,7 +229,8 @@ func TestPipelinedCommit(t *testing.T) {
 		}
 		files[i] = storeFiles(t, dir)
 	}
-	sameFiles(t, files, "sequential", "pipelined commits")
+	sameFiles(t, [2]map[string][]byte{files[0], files[1]}, "sequential", "pipelined commits")
+	sameFiles(t, [2]map[string][]byte{files[0], files[2]}, "sequential", "pipelined commits with queued fsyncs")
 }
 
 // TestPipelinedFailure fails one of two overlapping transactions in each
@@ -200,14 +242,7 @@ func TestPipelinedCommit(t *testing.T) {
 func TestPipelinedFailure(t *testing.T) {
 	bad := testRecord(999, "general")
 	bad.Retention.Class = "no/such chain"
-	for _, tc := range []struct {
-		name        string
-		maxBytes    int64
-		firstErr    error // what the first's fsync returns
-		secondParts [][]*Record
-		wantFirst   error
-		wantSecond  error
-	}{
+	for _, tc := range []pipelinedFailure{
 		{name: "first fsync fails", maxBytes: 1 << 20, firstErr: syscall.EIO,
 			secondParts: [][]*Record{testRecords(40, 20, "general")}, wantFirst: syscall.EIO, wantSecond: syscall.EIO},
 		{name: "first fsync fails while the second waits to seal", maxBytes: 8 << 10, firstErr: syscall.EIO,
@@ -215,102 +250,128 @@ func TestPipelinedFailure(t *testing.T) {
 		{name: "second fails on its own", maxBytes: 1 << 20,
 			secondParts: [][]*Record{testRecords(40, 20, "general"), {bad}}, wantSecond: ErrInvalidRecord},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			k := newTestKeys(t, "test")
-			dir := t.TempDir()
-			g := newGatedSyncs()
-			s := openTestStore(t, dir, k, withSyncFile(g.sync), WithSegmentMaxBytes(tc.maxBytes))
-			// 20 durable records first.
-			g.open.Store(true)
-			appendOK(t, s, testRecords(0, 20, "general"))
-			g.open.Store(false)
-			before := storeFiles(t, dir)
-
-			firstRecs := testRecords(20, 20, "general")
-			c1 := commitInBackground(t, s, beginStaged(t, s, firstRecs))
-			select {
-			case <-g.entered: // the first's fsync runs
-			case <-time.After(30 * time.Second):
-				t.Fatal("the first fsync did not start")
+		for _, queued := range []bool{false, true} {
+			name := tc.name
+			if queued {
+				name += ", fsyncs queued"
 			}
-			// The second stages behind it, in a goroutine: with a full
-			// segment it waits for the first's fsync before it seals.
-			c2 := make(chan commitResult, 1)
-			go func() {
-				txn, err := s.Begin(context.Background())
-				if err != nil {
-					c2 <- commitResult{err: err}
-					return
-				}
-				for _, p := range tc.secondParts {
-					if txn.Append(p) != nil {
-						break
-					}
-				}
-				res, err := txn.Commit()
-				c2 <- commitResult{res, err}
-			}()
-			// Wait until the second has begun: it waits for the first's
-			// fsync, in Commit or before sealing, or has failed.
-			for deadline := time.Now().Add(30 * time.Second); tc.firstErr != nil; {
-				s.mu.Lock()
-				begun := s.staging != nil
-				s.mu.Unlock()
-				if begun {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the second transaction did not begin")
-				}
-				time.Sleep(time.Millisecond)
-			}
-			if tc.firstErr == nil {
-				// Let the second fail first, then the first's fsync go.
-				if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
-					t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
-				}
-				g.release <- nil
-			} else {
-				g.release <- tc.firstErr
-				// The rollback of the first fsyncs the cut.
-				g.let(t, "general", nil)
-				if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
-					t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
-				}
-			}
-			r1 := receive(t, c1)
-			if !errors.Is(r1.err, tc.wantFirst) {
-				t.Fatalf("first: %+v %v, want %v", r1.res, r1.err, tc.wantFirst)
-			}
-			want := 20
-			if tc.wantFirst == nil {
-				if r1.res.Written != 20 {
-					t.Fatalf("first wrote %d, want 20", r1.res.Written)
-				}
-				want += 20
-			} else {
-				after := storeFiles(t, dir)
-				for name, b := range before {
-					if !bytes.Equal(b, after[name]) {
-						t.Fatalf("the failed transactions changed %s", name)
-					}
-				}
-			}
-			if got := len(readChain(t, dir, "general")); got != want {
-				t.Fatalf("general holds %d records, want %d", got, want)
-			}
-
-			// Retried: nothing of a failed transaction counts as a
-			// duplicate, nothing durable is written twice.
-			g.open.Store(true)
-			retry := append(slices.Clone(firstRecs), testRecords(40, 20, "general")...)
-			res, err := s.Append(context.Background(), retry)
-			if err != nil || res.Written != 60-want || res.Duplicates != want-20 {
-				t.Fatalf("retry: %+v %v, want %d written and %d duplicates", res, err, 60-want, want-20)
-			}
-			goOnAndVerify(t, s, dir, k, 3000, 3, 60)
-		})
+			t.Run(name, func(t *testing.T) { testPipelinedFailure(t, tc, queued) })
+		}
 	}
+}
+
+// pipelinedFailure is a case of TestPipelinedFailure.
+type pipelinedFailure struct {
+	name        string
+	maxBytes    int64
+	firstErr    error // what the first's fsync returns
+	secondParts [][]*Record
+	wantFirst   error
+	wantSecond  error
+}
+
+func testPipelinedFailure(t *testing.T, tc pipelinedFailure, queued bool) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	g := newGatedSyncs()
+	s := openTestStore(t, dir, k, append(g.options(queued), WithSegmentMaxBytes(tc.maxBytes))...)
+	// 20 durable records first.
+	g.open.Store(true)
+	appendOK(t, s, testRecords(0, 20, "general"))
+	g.open.Store(false)
+	before := storeFiles(t, dir)
+
+	firstRecs := testRecords(20, 20, "general")
+	c1 := commitInBackground(t, s, beginStaged(t, s, firstRecs))
+	select {
+	case <-g.entered: // the first's fsync runs
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first fsync did not start")
+	}
+	// The second stages behind it, in a goroutine: with a full
+	// segment it waits for the first's fsync before it seals.
+	c2 := make(chan commitResult, 1)
+	go func() {
+		txn, err := s.Begin(context.Background())
+		if err != nil {
+			c2 <- commitResult{err: err}
+			return
+		}
+		for _, p := range tc.secondParts {
+			if txn.Append(p) != nil {
+				break
+			}
+		}
+		res, err := txn.Commit()
+		c2 <- commitResult{res, err}
+	}()
+	// Wait until the second has begun: it waits for the first's
+	// fsync, in Commit or before sealing, or has failed.
+	for deadline := time.Now().Add(30 * time.Second); tc.firstErr != nil; {
+		s.mu.Lock()
+		begun := s.staging != nil
+		s.mu.Unlock()
+		if begun {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second transaction did not begin")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if tc.firstErr == nil {
+		// Let the second fail first, then the first's fsync go.
+		if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
+			t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
+		}
+		g.release <- nil
+	} else {
+		g.release <- tc.firstErr
+		// The rollback of the first fsyncs the cut.
+		g.let(t, "general", nil)
+		if queued && tc.maxBytes >= 1<<20 {
+			// The second's queued fsync runs all the same, and
+			// the second waits for it before it fails.
+			g.let(t, "general", nil)
+		}
+		if r := receive(t, c2); !errors.Is(r.err, tc.wantSecond) || r.res.Written != 0 {
+			t.Fatalf("second: %+v %v, want %v", r.res, r.err, tc.wantSecond)
+		}
+	}
+	r1 := receive(t, c1)
+	if !errors.Is(r1.err, tc.wantFirst) {
+		t.Fatalf("first: %+v %v, want %v", r1.res, r1.err, tc.wantFirst)
+	}
+	want := 20
+	if tc.wantFirst == nil {
+		if r1.res.Written != 20 {
+			t.Fatalf("first wrote %d, want 20", r1.res.Written)
+		}
+		want += 20
+	} else {
+		after := storeFiles(t, dir)
+		for name, b := range before {
+			if !bytes.Equal(b, after[name]) {
+				t.Fatalf("the failed transactions changed %s", name)
+			}
+		}
+	}
+	if got := len(readChain(t, dir, "general")); got != want {
+		t.Fatalf("general holds %d records, want %d", got, want)
+	}
+
+	// Retried: nothing of a failed transaction counts as a
+	// duplicate, nothing durable is written twice.
+	g.open.Store(true)
+	retry := append(slices.Clone(firstRecs), testRecords(40, 20, "general")...)
+	res, err := s.Append(context.Background(), retry)
+	if err != nil || res.Written != 60-want || res.Duplicates != want-20 {
+		t.Fatalf("retry: %+v %v, want %d written and %d duplicates", res, err, 60-want, want-20)
+	}
+	goOnAndVerify(t, s, dir, k, 3000, 3, 60)
+	// Queued only where the second got as far as its commit
+	// while the first's fsync was held.
+	g.checkQueued(t, queued && tc.wantSecond != ErrInvalidRecord && tc.maxBytes >= 1<<20)
 }
 
 // TestCloseWaitsForFsync closes the store while a commit's fsync runs:

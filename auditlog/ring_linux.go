@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,7 @@ const (
 	ioringOffSQRing       = 0
 	ioringOffCQRing       = 0x8000000
 	ioringOffSQEs         = 0x10000000
+	ioringSQEIODrain      = 1 << 1
 	ioringFeatSingleMmap  = 1 << 0
 	ioringFeatRWCurPos    = 1 << 3
 	ioringRegisterEventfd = 4
@@ -77,9 +79,11 @@ type ioringParams struct {
 // the store writes through its ring only after an idle wait (see
 // chainTxn).
 //
-// Safe for concurrent use; operations run one at a time. The store keeps
-// one ring for writes, made under its lock, and one for fsyncs, made
-// without it, so that a write never waits for an fsync.
+// Safe for concurrent use. The store keeps one ring for writes, made
+// under its lock, and one for fsyncs, made without it, so that a write
+// never waits for an fsync. On the fsync ring, a transaction's fsync can
+// be submitted before the fsync of the transaction before it has returned,
+// to run in the kernel as soon as that one has (see syncAfter).
 type ring struct {
 	mu             sync.Mutex
 	fd             int
@@ -93,6 +97,8 @@ type ring struct {
 	cqes           unsafe.Pointer
 	event          *os.File
 	seq            uint64 // user_data of the last submission
+	// done holds the results reaped for submissions not awaited yet.
+	done []completion
 	// broken is set when a submission failed: its entry may still be in
 	// the submission queue, so the ring is never entered again and
 	// operations fall back to the plain system calls.
@@ -167,6 +173,66 @@ func (r *ring) sync(f *os.File) error {
 	return nil
 }
 
+// syncAfter submits an fsync of f that the kernel starts once every
+// operation submitted to the ring before it has completed
+// (IOSQE_IO_DRAIN), and returns at once, with a wait for its result, which
+// is what fsync(2) would return. The caller must call wait.
+//
+// The transaction staged behind the one whose fsync runs submits its own
+// this way as soon as its records are written, instead of once that fsync
+// has returned and its goroutine has been scheduled: on one core, where a
+// mapping goroutine keeps the processor for milliseconds, the disk was
+// otherwise left idle between the two fsyncs (see Txn.Commit).
+//
+// The fsync runs on a duplicate of f's descriptor, which wait closes: the
+// kernel resolves the descriptor of a drained operation only when it
+// starts it, and by then f's own could be closed and reused.
+func (r *ring) syncAfter(f *os.File) (wait func() error, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	dup := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		// Raw: a short system call that cannot block (see the type's
+		// comment on the scheduler's monitor).
+		nfd, _, errno := unix.RawSyscall(unix.SYS_FCNTL, fd, unix.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			derr = errno
+			return
+		}
+		dup = int(nfd)
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, &os.PathError{Op: "dup", Path: f.Name(), Err: derr}
+	}
+	seq, err := r.submit(int32(dup), ioringSQEIODrain, func(sqe []byte, fd int32) {
+		sqe[0] = ioringOpFsync
+		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+	})
+	if err != nil {
+		unix.RawSyscall(unix.SYS_CLOSE, uintptr(dup), 0, 0)
+		return nil, err
+	}
+	name := f.Name()
+	return func() error {
+		res, err := r.await(seq)
+		if err != nil {
+			// The fsync may still be pending on the duplicate: it stays
+			// open (the ring is broken, and not used again).
+			return err
+		}
+		unix.RawSyscall(unix.SYS_CLOSE, uintptr(dup), 0, 0)
+		if res < 0 {
+			return &os.PathError{Op: "sync", Path: name, Err: syscall.Errno(-res)}
+		}
+		return nil
+	}, nil
+}
+
 // write writes all of b to f at off, or at f's position (for an O_APPEND
 // file, its end) when off is negative, and returns what os.File's Write
 // and WriteAt would: a short write goes on with the rest, so an error
@@ -226,8 +292,7 @@ const maxRingWrite = 0x7ffff000
 var errRingBroken = errors.New("io_uring submission failed")
 
 // run submits the operation prep describes on f's descriptor and waits
-// for its completion, skipping completions of earlier submissions whose
-// wait failed. It returns the completion's result.
+// for its completion. It returns the completion's result.
 func (r *ring) run(f *os.File, prep func(sqe []byte, fd int32)) (int32, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -235,38 +300,62 @@ func (r *ring) run(f *os.File, prep func(sqe []byte, fd int32)) (int32, error) {
 	}
 	var res int32
 	var rerr error
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.broken {
-		return 0, errRingBroken
-	}
 	// Control keeps the descriptor open until the operation completes.
-	if err := rc.Control(func(fd uintptr) { res, rerr = r.submitAndWait(int32(fd), prep) }); err != nil {
+	if err := rc.Control(func(fd uintptr) {
+		var seq uint64
+		if seq, rerr = r.submit(int32(fd), 0, prep); rerr == nil {
+			res, rerr = r.await(seq)
+		}
+	}); err != nil {
 		return 0, err
 	}
 	runtime.KeepAlive(f)
 	return res, rerr
 }
 
-func (r *ring) submitAndWait(fd int32, prep func(sqe []byte, fd int32)) (int32, error) {
+// completion is the result of a submission, by its user_data.
+type completion struct {
+	seq uint64
+	res int32
+}
+
+// submit puts the operation prep describes on fd in the submission queue,
+// with the SQE flags given, submits it and returns its user_data for
+// await. It fails with errRingBroken, having submitted nothing, when the
+// ring cannot be used.
+func (r *ring) submit(fd int32, flags byte, prep func(sqe []byte, fd int32)) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.broken {
+		return 0, errRingBroken
+	}
 	r.seq++
 	tail := atomic.LoadUint32(r.sqTail)
 	idx := tail & r.sqMask
 	sqe := r.sqes[idx*ioringSQESize : (idx+1)*ioringSQESize]
 	clear(sqe)
 	prep(sqe, fd)
+	sqe[1] = flags
 	*(*uint64)(unsafe.Pointer(&sqe[32])) = r.seq // user_data
 	*(*uint32)(unsafe.Add(r.sqArray, 4*idx)) = idx
 	atomic.StoreUint32(r.sqTail, tail+1)
 	// Raw: see the type's comment. Submitting only, it does not wait, so
-	// it cannot be interrupted either.
+	// it cannot be interrupted either; the kernel takes the entry before
+	// it returns, so the queue never holds more than one.
 	n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0)
 	if errno != 0 || n != 1 {
 		r.broken = true
 		return 0, errRingBroken
 	}
+	return r.seq, nil
+}
+
+// await waits for the completion of submission seq and returns its
+// result. Several goroutines may wait at once: whichever the ring wakes
+// takes every completion off the queue, and each finds its own.
+func (r *ring) await(seq uint64) (int32, error) {
 	for {
-		if res, ok := r.reap(); ok {
+		if res, ok := r.take(seq); ok {
 			return res, nil
 		}
 		// Parks the goroutine in the poller until the ring signals. The
@@ -275,34 +364,55 @@ func (r *ring) submitAndWait(fd int32, prep func(sqe []byte, fd int32)) (int32, 
 		// count, says what completed.
 		rc, err := r.event.SyscallConn()
 		if err == nil {
-			err = rc.Read(func(uintptr) bool { return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) })
+			err = rc.Read(func(uintptr) bool { return r.completed(seq) })
 		}
 		if err != nil {
 			// The operation is submitted and may still be running: it
 			// must not be repeated, nor its buffer reused, before it
 			// completes. Wait in the kernel instead.
 			if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 1, ioringEnterGetevents, 0, 0); errno != 0 && errno != syscall.EINTR {
+				r.mu.Lock()
 				r.broken = true
+				r.mu.Unlock()
 				return 0, fmt.Errorf("waiting for io_uring: %w", errno)
 			}
 		}
 	}
 }
 
-// reap takes the completions off the queue and reports the result of the
-// last submission once it is there.
-func (r *ring) reap() (int32, bool) {
+// take returns the result of submission seq, and forgets it, once it has
+// completed.
+func (r *ring) take(seq uint64) (int32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reap()
+	for i, c := range r.done {
+		if c.seq == seq {
+			r.done = slices.Delete(r.done, i, i+1)
+			return c.res, true
+		}
+	}
+	return 0, false
+}
+
+// completed reports whether submission seq has completed.
+func (r *ring) completed(seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reap()
+	return slices.ContainsFunc(r.done, func(c completion) bool { return c.seq == seq })
+}
+
+// reap moves the completions from the queue to r.done. r.mu is held.
+func (r *ring) reap() {
 	for {
 		head := atomic.LoadUint32(r.cqHead)
 		if head == atomic.LoadUint32(r.cqTail) {
-			return 0, false
+			return
 		}
 		cqe := unsafe.Add(r.cqes, ioringCQESize*(head&r.cqMask))
-		userData, res := *(*uint64)(cqe), *(*int32)(unsafe.Add(cqe, 8))
+		r.done = append(r.done, completion{seq: *(*uint64)(cqe), res: *(*int32)(unsafe.Add(cqe, 8))})
 		atomic.StoreUint32(r.cqHead, head+1)
-		if userData == r.seq {
-			return res, true
-		}
 	}
 }
 

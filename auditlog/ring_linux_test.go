@@ -101,6 +101,118 @@ func TestRingSync(t *testing.T) {
 	}
 }
 
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestRingSyncAfter queues fsyncs behind one in flight: each wait returns
+// its own fsync's result, as fsync(2) would (a pipe's error included),
+// whatever order the waits come in and with other operations and waiters
+// in between; a queued fsync still reaches a file closed before its wait;
+// and no duplicate descriptor outlives its wait.
+func TestRingSyncAfter(t *testing.T) {
+	r := newTestRing(t)
+	dir := t.TempDir()
+	open := func(name string) *os.File {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte("record\n")); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	var pipeErrno syscall.Errno
+	if !errors.As(pw.Sync(), &pipeErrno) {
+		t.Fatal("fsync(2) of a pipe did not fail")
+	}
+	fds := openFDs(t)
+
+	// Queued in a row; waited for in reverse, the pipe's among them.
+	a, b := open("a"), open("b")
+	defer a.Close()
+	defer b.Close()
+	var waits []func() error
+	for _, f := range []*os.File{a, pw, b} {
+		wait, err := r.syncAfter(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+	}
+	for i := len(waits) - 1; i >= 0; i-- {
+		err := waits[i]()
+		var errno syscall.Errno
+		switch {
+		case i == 1 && (!errors.As(err, &errno) || errno != pipeErrno):
+			t.Fatalf("queued fsync of a pipe: %v, want %v as fsync(2)", err, pipeErrno)
+		case i != 1 && err != nil:
+			t.Fatalf("queued fsync %d: %v", i, err)
+		}
+	}
+
+	// Closed between the submission and the wait.
+	c := open("c")
+	wait, err := r.syncAfter(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("queued fsync of a file closed since: %v", err)
+	}
+
+	// A commit's fsync runs (run, waited for at once) while the next
+	// transaction's is queued behind it and other goroutines sync too.
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*30)
+	for g := range 3 {
+		wg.Go(func() {
+			f := open(fmt.Sprint("g", g))
+			defer f.Close()
+			for i := range 30 {
+				if g == 0 || i%2 == 0 {
+					errs <- r.sync(f)
+					continue
+				}
+				wait, err := r.syncAfter(f)
+				if err == nil {
+					err = wait()
+				}
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent sync: %v", err)
+		}
+	}
+	if n := openFDs(t); n != fds+2 { // a and b
+		t.Fatalf("%d descriptors open, want %d: a duplicate was not closed", n, fds+2)
+	}
+	if len(r.done) != 0 {
+		t.Fatalf("%d completions left unclaimed", len(r.done))
+	}
+}
+
 // TestRingWrite writes through the ring as os.File's Write and WriteAt
 // would: appends land at the end of an O_APPEND file, whatever its
 // position; writes at an offset land there; a write error comes back as

@@ -15,6 +15,8 @@ func newRing() (*ring, error) { return nil, errors.New("io_uring is Linux's") }
 
 func (*ring) sync(f *os.File) error { return f.Sync() }
 
+func (*ring) syncAfter(*os.File) (func() error, error) { return nil, errors.New("io_uring is Linux's") }
+
 func (*ring) write(f *os.File, b []byte, off int64) (int, error) { return plainWrite(f, b, off) }
 
 func (*ring) close() error { return nil }

@@ -119,6 +119,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		s.opts.syncFile = (*os.File).Sync
 		if r, err := newRing(); err == nil {
 			s.sring, s.opts.syncFile = r, r.sync
+			if s.opts.syncAfter == nil {
+				s.opts.syncAfter = r.syncAfter
+			}
 		} else {
 			o.logger.Debug("fsync through io_uring unavailable; using fsync(2)", zap.Error(err))
 		}

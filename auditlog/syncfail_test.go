@@ -13,6 +13,11 @@ import (
 // withSyncFile replaces the fsync of segment and tree files.
 func withSyncFile(f func(*os.File) error) Option { return func(o *options) { o.syncFile = f } }
 
+// withSyncAfter replaces the queued fsync of segments (see Txn.Commit).
+func withSyncAfter(f func(*os.File) (func() error, error)) Option {
+	return func(o *options) { o.syncAfter = f }
+}
+
 // withWriteFile replaces the write of segment and tree files.
 func withWriteFile(f writeFunc) Option {
 	return func(o *options) { o.writeIdle, o.writeBusy = f, f }
