@@ -99,6 +99,10 @@ type ring struct {
 	seq            uint64 // user_data of the last submission
 	// done holds the results reaped for submissions not awaited yet.
 	done []completion
+	// polling is set while a goroutine in await waits in the poller;
+	// the others wait on reaped, which it signals once it has reaped.
+	polling bool
+	reaped  *sync.Cond
 	// broken is set when a submission failed: its entry may still be in
 	// the submission queue, so the ring is never entered again and
 	// operations fall back to the plain system calls.
@@ -114,6 +118,7 @@ func newRing() (*ring, error) {
 		return nil, errno
 	}
 	r := &ring{fd: int(fd)}
+	r.reaped = sync.NewCond(&r.mu)
 	fail := func(err error) (*ring, error) {
 		r.close()
 		return nil, err
@@ -351,56 +356,60 @@ func (r *ring) submit(fd int32, flags byte, prep func(sqe []byte, fd int32)) (ui
 }
 
 // await waits for the completion of submission seq and returns its
-// result. Several goroutines may wait at once: whichever the ring wakes
-// takes every completion off the queue, and each finds its own.
+// result. Several goroutines may wait at once: one of them parks in the
+// poller and, woken, takes every completion off the queue and wakes the
+// others, which wait on r.reaped meanwhile. (Parked in the poller
+// together, they would take turns at the eventfd's read lock, and one
+// could sleep through its own completion, reaped by another, until the
+// next.)
 func (r *ring) await(seq uint64) (int32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for {
-		if res, ok := r.take(seq); ok {
+		r.reap()
+		if i := slices.IndexFunc(r.done, func(c completion) bool { return c.seq == seq }); i >= 0 {
+			res := r.done[i].res
+			r.done = slices.Delete(r.done, i, i+1)
 			return res, nil
 		}
-		// Parks the goroutine in the poller until the ring signals. The
-		// eventfd's count is never read: the poller is edge-triggered and
-		// every completion signals anew, and the completion queue, not the
-		// count, says what completed.
-		rc, err := r.event.SyscallConn()
-		if err == nil {
-			err = rc.Read(func(uintptr) bool { return r.completed(seq) })
+		if r.polling {
+			r.reaped.Wait()
+			continue
 		}
+		r.polling = true
+		r.mu.Unlock()
+		err := r.poll()
+		r.mu.Lock()
+		r.polling = false
+		r.reaped.Broadcast()
 		if err != nil {
-			// The operation is submitted and may still be running: it
-			// must not be repeated, nor its buffer reused, before it
-			// completes. Wait in the kernel instead.
-			if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 1, ioringEnterGetevents, 0, 0); errno != 0 && errno != syscall.EINTR {
-				r.mu.Lock()
-				r.broken = true
-				r.mu.Unlock()
-				return 0, fmt.Errorf("waiting for io_uring: %w", errno)
-			}
+			r.broken = true
+			return 0, err
 		}
 	}
 }
 
-// take returns the result of submission seq, and forgets it, once it has
-// completed.
-func (r *ring) take(seq uint64) (int32, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.reap()
-	for i, c := range r.done {
-		if c.seq == seq {
-			r.done = slices.Delete(r.done, i, i+1)
-			return c.res, true
-		}
+// poll waits until the completion queue holds a completion.
+func (r *ring) poll() error {
+	pending := func() bool { return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) }
+	// Parks the goroutine in the poller until the ring signals. The
+	// eventfd's count is never read: the poller is edge-triggered and
+	// every completion signals anew, and the completion queue, not the
+	// count, says what completed.
+	rc, err := r.event.SyscallConn()
+	if err == nil {
+		err = rc.Read(func(uintptr) bool { return pending() })
 	}
-	return 0, false
-}
-
-// completed reports whether submission seq has completed.
-func (r *ring) completed(seq uint64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.reap()
-	return slices.ContainsFunc(r.done, func(c completion) bool { return c.seq == seq })
+	if err == nil {
+		return nil
+	}
+	// The operation is submitted and may still be running: it must not
+	// be repeated, nor its buffer reused, before it completes. Wait in
+	// the kernel instead.
+	if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 1, ioringEnterGetevents, 0, 0); errno != 0 && errno != syscall.EINTR {
+		return fmt.Errorf("waiting for io_uring: %w", errno)
+	}
+	return nil
 }
 
 // reap moves the completions from the queue to r.done. r.mu is held.
