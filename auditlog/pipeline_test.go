@@ -26,8 +26,11 @@ type gatedSyncs struct {
 	open    atomic.Bool // let every fsync through at once
 
 	// For syncAfter: fsyncs queued while a segment fsync was held, and
-	// queued fsyncs not waited for yet.
+	// queued fsyncs not waited for yet; the chain of each fsync queued,
+	// in order.
 	queuedBehind, unwaited atomic.Int32
+	mu                     sync.Mutex
+	queuedChains           []string
 }
 
 // syncAfter is the store's queued fsync, as the ring's: queued at once,
@@ -37,6 +40,9 @@ func (g *gatedSyncs) syncAfter(f *os.File) (func() error, error) {
 		g.queuedBehind.Add(1)
 	}
 	g.unwaited.Add(1)
+	g.mu.Lock()
+	g.queuedChains = append(g.queuedChains, filepath.Base(filepath.Dir(f.Name())))
+	g.mu.Unlock()
 	return func() error {
 		defer g.unwaited.Add(-1)
 		return g.sync(f)
@@ -219,6 +225,15 @@ func TestPipelinedCommit(t *testing.T) {
 				t.Fatalf("%s: two segment fsyncs ran at once", mode)
 			}
 			g.checkQueued(t, queued)
+			if queued {
+				// Every fsync queued, each transaction's own before the
+				// lock goes: the second's, queued ahead, comes after the
+				// first's, behind which the kernel is to run it.
+				want := []string{"financial", "general", "general", "financial", "general"}
+				if !slices.Equal(g.queuedChains, want) {
+					t.Fatalf("fsyncs queued for %v, want %v", g.queuedChains, want)
+				}
+			}
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

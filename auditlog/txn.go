@@ -221,8 +221,11 @@ func (t *Txn) Commit() (AppendResult, error) {
 		}
 	}
 	// With the previous transaction's fsync running, this one's are
-	// submitted now, to start in the kernel once that one returns.
-	waits := t.syncAfter()
+	// queued now, to start in the kernel once that one returns.
+	var waits []func() error
+	if t.err == nil && s.syncing != nil {
+		waits = s.queueSyncs(nil, t.segments())
+	}
 	// The previous transaction's records come first in the files: its
 	// fsync must have succeeded before this one's can count.
 	for t.err == nil && s.syncing != nil {
@@ -244,6 +247,12 @@ func (t *Txn) Commit() (AppendResult, error) {
 		files[i] = s.chains[tc.name].handoff()
 	}
 	s.syncing, s.staging = t, nil
+	// The fsyncs not queued yet are queued before the lock goes: the next
+	// transaction queues its own behind them (IOSQE_IO_DRAIN orders an
+	// fsync after those submitted before it only), and two fsyncs of one
+	// file at once could leave the write-back error this one must report
+	// to the other.
+	waits = s.queueSyncs(waits, files)
 	s.cond.Broadcast()
 	s.mu.Unlock()
 
@@ -300,30 +309,40 @@ func (t *Txn) Commit() (AppendResult, error) {
 	return t.res, err
 }
 
-// syncAfter submits the fsync of every chain the transaction wrote to, in
-// name order, when the previous transaction's fsync is running and the
-// store can queue fsyncs behind it (see ring.syncAfter), and returns the
-// waits for them, nil for a chain with nothing to fsync. It returns nil
-// otherwise, and stops at the first that cannot be submitted: Commit
-// fsyncs the rest itself.
-//
-// Submitted this way, an fsync starts as soon as the one before returns,
-// instead of once Commit has seen that and taken the store's lock: on one
-// core, the goroutines mapping the next batches held the processor for
-// milliseconds meanwhile, and the disk sat idle.
-func (t *Txn) syncAfter() []func() error {
-	s := t.s
-	if t.err != nil || s.syncing == nil || s.opts.syncAfter == nil {
-		return nil
+// segments returns the active segment of each chain the transaction
+// wrote to, in the order of t.chains, nil for a chain with nothing staged:
+// the files Commit fsyncs.
+func (t *Txn) segments() []*os.File {
+	files := make([]*os.File, len(t.chains))
+	for i, tc := range t.chains {
+		if c := t.s.chains[tc.name]; c.txn.active {
+			files[i] = c.seg
+		}
 	}
-	waits := make([]func() error, 0, len(t.chains))
-	for _, tc := range t.chains {
-		c := s.chains[tc.name]
-		if !c.txn.active {
+	return files
+}
+
+// queueSyncs queues in the kernel the fsyncs of files, from the first
+// waits holds no wait for on, each to start once the operations submitted
+// before it have completed (see ring.syncAfter), and returns waits with
+// the wait for each (nil for a nil file). It stops at the first it cannot
+// queue, and queues nothing where the store cannot: Commit fsyncs the
+// rest itself. The caller holds s.mu.
+//
+// Queued this way, the next transaction's fsync starts as soon as the one
+// before returns, instead of once Commit has seen that and taken the
+// store's lock: on one core, the goroutines mapping the next batches held
+// the processor for milliseconds meanwhile, and the disk sat idle.
+func (s *Store) queueSyncs(waits []func() error, files []*os.File) []func() error {
+	if s.opts.syncAfter == nil {
+		return waits
+	}
+	for _, f := range files[len(waits):] {
+		if f == nil {
 			waits = append(waits, nil)
 			continue
 		}
-		wait, err := s.opts.syncAfter(c.seg)
+		wait, err := s.opts.syncAfter(f)
 		if err != nil {
 			break
 		}
