@@ -620,3 +620,49 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 	g.open.Store(true)
 	closeVerifiedOnce(t, s, dir, k, 81)
 }
+
+// TestQueuedFsyncFallback has one of a transaction's fsyncs fail to queue
+// (as when the ring breaks or no descriptor is left): Commit fsyncs that
+// chain itself, and the transaction staged meanwhile does not queue its
+// own fsyncs ahead, since they could run before that one; it queues them
+// once it hands off, and every record is written once.
+func TestQueuedFsyncFallback(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	g := newGatedSyncs()
+	var refused atomic.Bool
+	queue := func(f *os.File) (func() error, error) {
+		if filepath.Base(filepath.Dir(f.Name())) == "general" && !refused.Swap(true) {
+			return nil, errors.New("no descriptor left")
+		}
+		return g.syncAfter(f)
+	}
+	s := openTestStore(t, dir, k, withSyncFile(g.sync), withSyncAfter(queue))
+	first := append(testRecords(0, 20, "general"), testRecords(100, 5, "financial")...)
+	c1 := commitInBackground(t, s, beginStaged(t, s, first))
+	g.let(t, "financial", nil) // queued
+	select {
+	case <-g.entered: // general's, by Commit itself
+	case <-time.After(30 * time.Second):
+		t.Fatal("general's fsync did not start")
+	}
+	c2 := commitInBackground(t, s, beginStaged(t, s, testRecords(20, 20, "general")))
+	if n := g.queuedBehind.Load(); n != 0 {
+		t.Fatalf("%d fsyncs queued behind one that was not queued", n)
+	}
+	g.release <- nil
+	if r := receive(t, c1); r.err != nil || r.res.Written != 25 {
+		t.Fatalf("first: %+v %v", r.res, r.err)
+	}
+	g.let(t, "general", nil)
+	if r := receive(t, c2); r.err != nil || r.res.Written != 20 {
+		t.Fatalf("second: %+v %v", r.res, r.err)
+	}
+	if want := []string{"financial", "general"}; !slices.Equal(g.queuedChains, want) {
+		t.Fatalf("fsyncs queued for %v, want %v", g.queuedChains, want)
+	}
+	if n := g.unwaited.Load(); n != 0 {
+		t.Fatalf("%d queued fsyncs never waited for", n)
+	}
+	closeVerifiedOnce(t, s, dir, k, 45)
+}

@@ -47,8 +47,12 @@ type Store struct {
 	// staging is the transaction between Begin and its fsync (it holds
 	// mu but while it waits on cond); syncing the one whose fsync runs.
 	staging, syncing *Txn
-	chains           map[string]*chain
-	dedup            *dedupSet
+	// syncQueued is whether every fsync of syncing was queued in the
+	// kernel (see Txn.Commit): only then may the staging transaction
+	// queue its own behind them.
+	syncQueued bool
+	chains     map[string]*chain
+	dedup      *dedupSet
 	// Append's scratch space: the keys of a batch's records, whether
 	// each is a duplicate, and the log of the keys added to the window.
 	keyScratch  []dedupKey

@@ -223,7 +223,7 @@ func (t *Txn) Commit() (AppendResult, error) {
 	// With the previous transaction's fsync running, this one's are
 	// queued now, to start in the kernel once that one returns.
 	var waits []func() error
-	if t.err == nil && s.syncing != nil {
+	if t.err == nil && s.syncing != nil && s.syncQueued {
 		waits = s.queueSyncs(nil, t.segments())
 	}
 	// The previous transaction's records come first in the files: its
@@ -253,6 +253,9 @@ func (t *Txn) Commit() (AppendResult, error) {
 	// file at once could leave the write-back error this one must report
 	// to the other.
 	waits = s.queueSyncs(waits, files)
+	// Should one not be queued (the ring broken, no descriptor left),
+	// the next transaction's wait until these have returned.
+	s.syncQueued = len(waits) == len(files)
 	s.cond.Broadcast()
 	s.mu.Unlock()
 
