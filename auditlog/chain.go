@@ -735,16 +735,25 @@ func (c *chain) reserve(n int64) {
 	}
 }
 
-// handoff makes the staging transaction, all written, the flight, whose
-// fsync the caller runs next (outside the store's lock), and returns the
-// file to fsync. There must be no flight.
-func (c *chain) handoff() *os.File {
+// stagedFile is the file the staging transaction's fsync is for: the
+// active segment, or nil when the transaction staged nothing here.
+func (c *chain) stagedFile() *os.File {
 	if !c.txn.active {
 		return nil
 	}
-	c.txn, c.flight = c.flight, c.txn
-	c.txn.reset()
 	return c.seg
+}
+
+// handoff makes the staging transaction, all written, the flight, whose
+// fsync the caller runs next (outside the store's lock), and returns the
+// file to fsync (stagedFile). There must be no flight.
+func (c *chain) handoff() *os.File {
+	f := c.stagedFile()
+	if f != nil {
+		c.txn, c.flight = c.flight, c.txn
+		c.txn.reset()
+	}
+	return f
 }
 
 // commitFlight moves the chain's durable state past the flight, whose

@@ -162,18 +162,27 @@ func newRing() (*ring, error) {
 
 // sync fsyncs f and returns what fsync(2) would.
 func (r *ring) sync(f *os.File) error {
-	res, err := r.run(f, func(sqe []byte, fd int32) {
-		sqe[0] = ioringOpFsync
-		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-	})
+	res, err := r.run(f, prepFsync)
 	if errors.Is(err, errRingBroken) {
 		return f.Sync()
 	}
 	if err != nil {
 		return err
 	}
+	return syncResult(f.Name(), res)
+}
+
+// prepFsync prepares an fsync of fd.
+func prepFsync(sqe []byte, fd int32) {
+	sqe[0] = ioringOpFsync
+	*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+}
+
+// syncResult is the error fsync(2) would return for the file name, given
+// the result of its fsync through the ring.
+func syncResult(name string, res int32) error {
 	if res < 0 {
-		return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.Errno(-res)}
+		return &os.PathError{Op: "sync", Path: name, Err: syscall.Errno(-res)}
 	}
 	return nil
 }
@@ -183,11 +192,12 @@ func (r *ring) sync(f *os.File) error {
 // (IOSQE_IO_DRAIN), and returns at once, with a wait for its result, which
 // is what fsync(2) would return. The caller must call wait.
 //
-// The transaction staged behind the one whose fsync runs submits its own
-// this way as soon as its records are written, instead of once that fsync
-// has returned and its goroutine has been scheduled: on one core, where a
-// mapping goroutine keeps the processor for milliseconds, the disk was
-// otherwise left idle between the two fsyncs (see Txn.Commit).
+// Commit queues every segment fsync this way, and the transaction staged
+// behind the one whose fsync runs queues its own as soon as its records
+// are written, instead of once that fsync has returned and its goroutine
+// has been scheduled: on one core, where a mapping goroutine keeps the
+// processor for milliseconds, the disk was otherwise left idle between
+// the two fsyncs (see Txn.Commit).
 //
 // The fsync runs on a duplicate of f's descriptor, which wait closes: the
 // kernel resolves the descriptor of a drained operation only when it
@@ -214,10 +224,7 @@ func (r *ring) syncAfter(f *os.File) (wait func() error, err error) {
 	if derr != nil {
 		return nil, &os.PathError{Op: "dup", Path: f.Name(), Err: derr}
 	}
-	seq, err := r.submit(int32(dup), ioringSQEIODrain, func(sqe []byte, fd int32) {
-		sqe[0] = ioringOpFsync
-		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-	})
+	seq, err := r.submit(int32(dup), ioringSQEIODrain, prepFsync)
 	if err != nil {
 		unix.RawSyscall(unix.SYS_CLOSE, uintptr(dup), 0, 0)
 		return nil, err
@@ -231,10 +238,7 @@ func (r *ring) syncAfter(f *os.File) (wait func() error, err error) {
 			return err
 		}
 		unix.RawSyscall(unix.SYS_CLOSE, uintptr(dup), 0, 0)
-		if res < 0 {
-			return &os.PathError{Op: "sync", Path: name, Err: syscall.Errno(-res)}
-		}
-		return nil
+		return syncResult(name, res)
 	}, nil
 }
 

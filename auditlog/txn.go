@@ -312,15 +312,12 @@ func (t *Txn) Commit() (AppendResult, error) {
 	return t.res, err
 }
 
-// segments returns the active segment of each chain the transaction
-// wrote to, in the order of t.chains, nil for a chain with nothing staged:
-// the files Commit fsyncs.
+// segments returns the file of each chain the transaction wrote to that
+// Commit fsyncs (chain.stagedFile), in the order of t.chains.
 func (t *Txn) segments() []*os.File {
 	files := make([]*os.File, len(t.chains))
 	for i, tc := range t.chains {
-		if c := t.s.chains[tc.name]; c.txn.active {
-			files[i] = c.seg
-		}
+		files[i] = t.s.chains[tc.name].stagedFile()
 	}
 	return files
 }
