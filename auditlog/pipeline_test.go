@@ -90,8 +90,9 @@ func (g *gatedSyncs) sync(f *os.File) error {
 	return f.Sync()
 }
 
-// let waits for the next segment fsync, of chain, and ends it with err.
-func (g *gatedSyncs) let(t *testing.T, chain string, err error) {
+// started waits for the next segment fsync, which must be chain's, to
+// start, and leaves it held.
+func (g *gatedSyncs) started(t *testing.T, chain string) {
 	t.Helper()
 	select {
 	case got := <-g.entered:
@@ -101,6 +102,12 @@ func (g *gatedSyncs) let(t *testing.T, chain string, err error) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no fsync of chain %q started", chain)
 	}
+}
+
+// let waits for the next segment fsync, of chain, and ends it with err.
+func (g *gatedSyncs) let(t *testing.T, chain string, err error) {
+	t.Helper()
+	g.started(t, chain)
 	g.release <- err
 }
 
@@ -186,11 +193,7 @@ func TestPipelinedCommit(t *testing.T) {
 			g.let(t, "financial", nil)
 			// financial is durable, general's fsync runs: the next
 			// transaction begins and stages behind it.
-			select {
-			case <-g.entered:
-			case <-time.After(30 * time.Second):
-				t.Fatal("general's fsync did not start")
-			}
+			g.started(t, "general")
 			t2 := beginStaged(t, s, second)
 			c2 := commitInBackground(t, s, t2)
 			g.release <- nil // general's fsync of the first
@@ -298,11 +301,7 @@ func testPipelinedFailure(t *testing.T, tc pipelinedFailure, queued bool) {
 
 	firstRecs := testRecords(20, 20, "general")
 	c1 := commitInBackground(t, s, beginStaged(t, s, firstRecs))
-	select {
-	case <-g.entered: // the first's fsync runs
-	case <-time.After(30 * time.Second):
-		t.Fatal("the first fsync did not start")
-	}
+	g.started(t, "general") // the first's fsync runs
 	// The second stages behind it, in a goroutine: with a full
 	// segment it waits for the first's fsync before it seals.
 	c2 := make(chan commitResult, 1)
@@ -590,11 +589,7 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 	}
 	c1 := commitInBackground(t, s, t1)
 	g.let(t, "financial", nil)
-	select {
-	case <-g.entered:
-	case <-time.After(30 * time.Second):
-		t.Fatal("general's first fsync did not start")
-	}
+	g.started(t, "general")
 	if w := writes(); !slices.Equal(w, []string{"deferred", "deferred"}) {
 		t.Fatalf("writes of the first commit: %v, want one deferred per chain", w)
 	}
@@ -641,11 +636,7 @@ func TestQueuedFsyncFallback(t *testing.T) {
 	first := append(testRecords(0, 20, "general"), testRecords(100, 5, "financial")...)
 	c1 := commitInBackground(t, s, beginStaged(t, s, first))
 	g.let(t, "financial", nil) // queued
-	select {
-	case <-g.entered: // general's, by Commit itself
-	case <-time.After(30 * time.Second):
-		t.Fatal("general's fsync did not start")
-	}
+	g.started(t, "general")    // general's, by Commit itself
 	c2 := commitInBackground(t, s, beginStaged(t, s, testRecords(20, 20, "general")))
 	if n := g.queuedBehind.Load(); n != 0 {
 		t.Fatalf("%d fsyncs queued behind one that was not queued", n)
