@@ -224,7 +224,7 @@ func auditEvent(r *auditlog.Record, c *fhirConfig) AuditEvent {
 		ev.Period = &Period{Start: start.UTC().Format(time.RFC3339Nano), End: end.UTC().Format(time.RFC3339Nano)}
 	}
 	if r.Error != nil {
-		ev.OutcomeDesc = strings.TrimPrefix(strings.Trim(r.Error.Type+": "+r.Error.Message, ": "), ": ")
+		ev.OutcomeDesc = text(strings.TrimPrefix(strings.Trim(r.Error.Type+": "+r.Error.Message, ": "), ": "))
 	}
 	if p := purposeOf(r.Purpose); p != nil {
 		ev.PurposeOfEvent = append(ev.PurposeOfEvent, *p)
@@ -238,7 +238,7 @@ func auditEvent(r *auditlog.Record, c *fhirConfig) AuditEvent {
 	ev.Agent = agentsOf(r)
 	observer := nonEmptyOr(r.Source.Service, c.observer)
 	ev.Source = AuditSource{
-		Site:     r.ChainID,
+		Site:     text(r.ChainID),
 		Observer: Reference{Identifier: &Identifier{System: fhirOtelauditSystem + "service", Value: observer}, Display: observer},
 		Type:     []Coding{{System: fhirSourceType, Code: "4", Display: "Application Server"}},
 	}
@@ -332,10 +332,10 @@ func purposeOf(p string) *CodeableConcept {
 }
 
 func agentsOf(r *auditlog.Record) []AuditAgent {
-	humanRequests := r.UserID != "" && (r.Attribution.InitiatorType == auditlog.InitiatorUser ||
+	humanRequests := present(r.UserID) && (r.Attribution.InitiatorType == auditlog.InitiatorUser ||
 		(r.Attribution.InitiatorType == "" && r.Trigger != "proactive" && r.Trigger != "system" && r.Trigger != "retry"))
 	var agents []AuditAgent
-	if r.UserID != "" {
+	if present(r.UserID) {
 		a := AuditAgent{
 			Type:      &CodeableConcept{Coding: []Coding{{System: fhirSecurityRole, Code: "humanuser", Display: "human user"}}},
 			Who:       &Reference{Identifier: &Identifier{System: fhirOtelauditSystem + "user", Value: r.UserID}, Display: r.UserID},
@@ -346,7 +346,7 @@ func agentsOf(r *auditlog.Record) []AuditAgent {
 				a.Role = append(a.Role, CodeableConcept{Text: role})
 			}
 		}
-		a.AltID = r.Session.ID
+		a.AltID = text(r.Session.ID)
 		if addr := strings.TrimSpace(r.Session.ClientAddress); addr != "" {
 			typ := "1"
 			if _, err := netip.ParseAddr(addr); err == nil {
@@ -356,9 +356,9 @@ func agentsOf(r *auditlog.Record) []AuditAgent {
 		}
 		agents = append(agents, a)
 	}
-	name := nonEmptyOr(r.Agent.Name, r.Agent.ID)
+	name := text(nonEmptyOr(r.Agent.Name, r.Agent.ID))
 	display := nonEmptyOr(name, "AI agent")
-	if r.Model != "" {
+	if present(r.Model) {
 		display += " (model " + r.Model + ")"
 	}
 	ai := AuditAgent{
@@ -368,7 +368,7 @@ func agentsOf(r *auditlog.Record) []AuditAgent {
 		Name:      name,
 		Requestor: !humanRequests,
 	}
-	if id := nonEmptyOr(r.Agent.ID, r.Agent.Name); id != "" {
+	if id := text(nonEmptyOr(r.Agent.ID, r.Agent.Name)); id != "" {
 		ai.Who.Identifier = &Identifier{System: fhirOtelauditSystem + "agent", Value: id}
 	}
 	return append(agents, ai)
@@ -378,7 +378,7 @@ func entitiesOf(r *auditlog.Record) []AuditEntity {
 	var out []AuditEntity
 	call := []EntityDetail{{Type: "tool", ValueString: nonEmptyOr(r.ToolName, "(unnamed)")}}
 	add := func(typ, v string) {
-		if v != "" {
+		if present(v) {
 			call = append(call, EntityDetail{Type: typ, ValueString: v})
 		}
 	}
@@ -393,7 +393,8 @@ func entitiesOf(r *auditlog.Record) []AuditEntity {
 	if r.BreakGlass {
 		add("break_glass_reason", nonEmptyOr(r.BreakGlassReason, "(none given)"))
 	}
-	if r.Subject.Type != "" || r.Subject.ID != "" {
+	hasSubject := present(r.Subject.Type) || present(r.Subject.ID)
+	if hasSubject {
 		out = append(out, AuditEntity{
 			What:        subjectReference(r.Subject),
 			Type:        subjectEntityType(r.Subject.Type),
@@ -408,13 +409,13 @@ func entitiesOf(r *auditlog.Record) []AuditEntity {
 		Role:        &Coding{System: fhirObjectRole, Code: "24", Display: "Query"},
 		Description: "the tool call and its arguments",
 	}
-	if r.ToolCallID != "" {
+	if present(r.ToolCallID) {
 		toolCall.What.Identifier = &Identifier{System: fhirOtelauditSystem + "tool-call-id", Value: r.ToolCallID}
 	}
 	if args := nonNullJSON(r.Arguments); args != "" {
 		toolCall.Query = base64.StdEncoding.EncodeToString([]byte(args))
 	}
-	if r.Subject.Type == "" && r.Subject.ID == "" {
+	if !hasSubject {
 		toolCall.Detail = call
 	}
 	out = append(out, toolCall)
@@ -424,7 +425,7 @@ func entitiesOf(r *auditlog.Record) []AuditEntity {
 		Description: "OpenTelemetry trace of the tool call and its audit record",
 		Detail:      []EntityDetail{{Type: "trace_id", ValueString: r.TraceID}},
 	}
-	if r.TraceID == "" {
+	if !present(r.TraceID) {
 		trace.What.Identifier = nil
 		trace.Detail = nil
 	}
@@ -432,7 +433,7 @@ func entitiesOf(r *auditlog.Record) []AuditEntity {
 		{"span_id", r.SpanID}, {"parent_span_id", r.ParentSpanID}, {"audit_chain_id", r.ChainID},
 		{"audit_seq", seqString(r)}, {"audit_hash", r.Hash},
 	} {
-		if d.ValueString != "" {
+		if present(d.ValueString) {
 			trace.Detail = append(trace.Detail, d)
 		}
 	}
@@ -448,7 +449,7 @@ func subjectReference(s Subject) *Reference {
 		return &Reference{Reference: "Patient/" + s.ID, Identifier: &Identifier{System: fhirOtelauditSystem + "subject/patient", Value: s.ID}, Display: display}
 	}
 	ref := &Reference{Display: display}
-	if s.ID != "" {
+	if present(s.ID) {
 		ref.Identifier = &Identifier{System: fhirOtelauditSystem + "subject/" + urlSafe(s.Type), Value: s.ID}
 	}
 	return ref
@@ -523,6 +524,20 @@ func nonNullJSON(raw []byte) string {
 		return ""
 	}
 	return string(raw)
+}
+
+// present reports whether s holds what FHIR accepts as a string: not
+// empty and not only whitespace (R4 §2.24.0.1, "strings SHALL always
+// contain non-whitespace content"). A record's values come from spans as
+// they were sent, so a field may hold a lone space.
+func present(s string) bool { return strings.TrimSpace(s) != "" }
+
+// text is s, or "" (an element left out) when s is not present.
+func text(s string) string {
+	if !present(s) {
+		return ""
+	}
+	return s
 }
 
 func nonEmptyOr(s, alt string) string {

@@ -217,7 +217,8 @@ func TestFHIRChecker(t *testing.T) {
 }
 
 // TestFHIRAwkwardRecords exports records with missing fields, odd tool
-// names and ids outside the FHIR id syntax: the bundle must still conform.
+// names, ids outside the FHIR id syntax and fields that hold only
+// whitespace: the bundle must still conform.
 func TestFHIRAwkwardRecords(t *testing.T) {
 	recs := []auditlog.Record{
 		{},
@@ -226,7 +227,22 @@ func TestFHIRAwkwardRecords(t *testing.T) {
 			Session: auditlog.Session{ClientAddress: "host.example"}, Purpose: "  ", BreakGlass: true},
 		{ToolName: "y", Subject: Subject{Type: "Weird Type!", ID: "1"}, Agent: auditlog.Agent{ID: "agent-7"}, Success: false,
 			Error: &auditlog.Error{}, Arguments: json.RawMessage("null")},
+		// Whitespace is not a FHIR string: every field that only holds
+		// some is left out (found by FuzzFHIRRecord).
+		{ToolName: " ", ToolCallID: " ", UserID: "  ", Session: auditlog.Session{ID: " ", ClientAddress: " "},
+			Agent: auditlog.Agent{ID: " ", Name: "\t"}, Model: " ", ConversationID: " ", Trigger: "\n",
+			Subject: Subject{Type: " ", ID: " "}, TraceID: " ", SpanID: " ", ParentSpanID: "\t", ChainID: " ", Hash: " ",
+			Error: &auditlog.Error{Type: "\t", Message: " "}, BreakGlass: true, BreakGlassReason: " ", Purpose: " "},
+		{ToolName: "z", Subject: Subject{Type: "patient", ID: " "}, TraceID: "\t", UserID: "u", Session: auditlog.Session{ID: " "}},
+		{ToolName: "w", Subject: Subject{Type: "customer", ID: " \t"}, Agent: auditlog.Agent{Name: " "}},
 	}
-	data := bundleJSON(t, FHIRBundle(result(recs...), fhirClock))
-	assert.Empty(t, fhircheck.CheckBundle(data))
+	b := FHIRBundle(result(recs...), fhirClock)
+	require.Len(t, b.Entry, len(recs))
+	assert.Empty(t, fhircheck.CheckBundle(bundleJSON(t, b)))
+
+	// Nothing made of whitespace alone is named: no subject entity, no
+	// model in the agent's name.
+	blank := b.Entry[4].Resource
+	assert.Len(t, blank.Entity, 2, "tool call and trace only")
+	assert.Equal(t, "AI agent", blank.Agent[len(blank.Agent)-1].Who.Display)
 }
