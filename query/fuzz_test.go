@@ -75,8 +75,11 @@ func FuzzFHIRRecord(f *testing.F) {
 		r := auditlog.Record{
 			ToolName: tool, Subject: Subject{Type: stype, ID: sid}, UserID: user, Purpose: purpose,
 			Timestamp: ts, Success: ok, DurationMS: dur, UserRoles: []string{purpose},
-			Session: auditlog.Session{ClientAddress: addr}, BreakGlass: !ok, BreakGlassReason: purpose,
+			Session: auditlog.Session{ID: addr, ClientAddress: addr}, BreakGlass: !ok, BreakGlassReason: purpose,
 			TraceID: sid, SpanID: tool,
+			// The other strings FHIR carries, from the same inputs.
+			ToolCallID: tool, ConversationID: purpose, Model: stype, Trigger: purpose,
+			Agent: auditlog.Agent{ID: sid, Name: user}, ChainID: stype, Hash: sid, ParentSpanID: user,
 		}
 		if json.Valid([]byte(args)) {
 			r.Arguments = json.RawMessage(args)
