@@ -319,7 +319,7 @@ var purposeCodes = map[string]Coding{
 }
 
 func purposeOf(p string) *CodeableConcept {
-	if strings.TrimSpace(p) == "" {
+	if !present(p) {
 		return nil
 	}
 	cc := CodeableConcept{Text: p}
@@ -342,7 +342,7 @@ func agentsOf(r *auditlog.Record) []AuditAgent {
 			Requestor: humanRequests,
 		}
 		for _, role := range r.UserRoles {
-			if strings.TrimSpace(role) != "" {
+			if present(role) {
 				a.Role = append(a.Role, CodeableConcept{Text: role})
 			}
 		}
@@ -541,7 +541,7 @@ func text(s string) string {
 }
 
 func nonEmptyOr(s, alt string) string {
-	if strings.TrimSpace(s) == "" {
+	if !present(s) {
 		return alt
 	}
 	return s
