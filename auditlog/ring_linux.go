@@ -27,6 +27,8 @@ const (
 	ioringOffSQEs         = 0x10000000
 	ioringSQEIODrain      = 1 << 1
 	ioringFeatSingleMmap  = 1 << 0
+	ioringFeatNoDrop      = 1 << 1
+	ioringSQCQOverflow    = 1 << 1
 	ioringFeatRWCurPos    = 1 << 3
 	ioringRegisterEventfd = 4
 	ioringSQESize         = 64
@@ -90,6 +92,7 @@ type ring struct {
 	sqRing, sqes   []byte
 	cqRing         []byte // the same memory as sqRing with IORING_FEAT_SINGLE_MMAP
 	sqTail         *uint32
+	sqFlags        *uint32
 	sqMask         uint32
 	sqArray        unsafe.Pointer
 	cqHead, cqTail *uint32
@@ -129,6 +132,11 @@ func newRing() (*ring, error) {
 	if p.features&ioringFeatRWCurPos == 0 {
 		return fail(errors.New("io_uring without IORING_FEAT_RW_CUR_POS"))
 	}
+	// Without it a completion that finds the queue full is dropped, and
+	// its operation would be waited for forever.
+	if p.features&ioringFeatNoDrop == 0 {
+		return fail(errors.New("io_uring without IORING_FEAT_NODROP"))
+	}
 	size := max(int(p.sqOff.array+p.sqEntries*4), int(p.cqOff.cqes+p.cqEntries*ioringCQESize))
 	var err error
 	if r.sqRing, err = unix.Mmap(r.fd, ioringOffSQRing, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
@@ -140,6 +148,7 @@ func newRing() (*ring, error) {
 	}
 	at := func(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
 	r.sqTail = at(r.sqRing, p.sqOff.tail)
+	r.sqFlags = at(r.sqRing, p.sqOff.flags)
 	r.sqMask = *at(r.sqRing, p.sqOff.ringMask)
 	r.sqArray = unsafe.Pointer(&r.sqRing[p.sqOff.array])
 	r.cqHead = at(r.cqRing, p.cqOff.head)
@@ -393,9 +402,12 @@ func (r *ring) await(seq uint64) (int32, error) {
 	}
 }
 
-// poll waits until the completion queue holds a completion.
+// poll waits until the completion queue holds a completion, or the
+// kernel holds some that did not fit (see reap).
 func (r *ring) poll() error {
-	pending := func() bool { return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) }
+	pending := func() bool {
+		return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) || r.overflowed()
+	}
 	// Parks the goroutine in the poller until the ring signals. The
 	// eventfd's count is never read: the poller is edge-triggered and
 	// every completion signals anew, and the completion queue, not the
@@ -417,15 +429,45 @@ func (r *ring) poll() error {
 }
 
 // reap moves the completions from the queue to r.done. r.mu is held.
+//
+// The completion queue holds a few entries (twice the submission queue's
+// two), and fsyncs queued behind one another, one per chain for each of
+// two transactions, plus a checkpoint's, can complete while no one
+// reaps. The kernel keeps those that do not fit on an overflow list
+// (IORING_FEAT_NODROP) and moves them to the queue only when the ring is
+// entered to get events; it signals the eventfd for none of them again.
+// So reap enters the ring whenever the kernel says it holds some.
 func (r *ring) reap() {
 	for {
 		head := atomic.LoadUint32(r.cqHead)
 		if head == atomic.LoadUint32(r.cqTail) {
-			return
+			if !r.overflowed() || !r.flush() {
+				return
+			}
+			continue
 		}
 		cqe := unsafe.Add(r.cqes, ioringCQESize*(head&r.cqMask))
 		r.done = append(r.done, completion{seq: *(*uint64)(cqe), res: *(*int32)(unsafe.Add(cqe, 8))})
 		atomic.StoreUint32(r.cqHead, head+1)
+	}
+}
+
+// overflowed reports whether the kernel holds completions that did not
+// fit in the completion queue.
+func (r *ring) overflowed() bool {
+	return atomic.LoadUint32(r.sqFlags)&ioringSQCQOverflow != 0
+}
+
+// flush has the kernel move the completions it holds to the queue, as far
+// as they fit, and reports whether it could. Getting events with a
+// minimum of none does not block, so the call is raw (see the type's
+// comment).
+func (r *ring) flush() bool {
+	for {
+		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 0, ioringEnterGetevents, 0, 0)
+		if errno != syscall.EINTR {
+			return errno == 0
+		}
 	}
 }
 

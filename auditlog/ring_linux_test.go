@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // newTestRing returns a ring closed when the test ends, or skips the test
@@ -364,5 +365,51 @@ func TestStoreUsesRing(t *testing.T) {
 	}
 	if s.wring != nil || s.sring != nil {
 		t.Fatal("Close left a ring open")
+	}
+}
+
+// TestRingCompletionOverflow queues more fsyncs than the completion queue
+// holds and waits for none until all have completed: the kernel keeps the
+// completions that do not fit on its overflow list, and every wait must
+// still get its own. (Before, the poller waited for the completion queue
+// to fill again, which it never did: a store's writer hung in Commit.)
+func TestRingCompletionOverflow(t *testing.T) {
+	r := newTestRing(t)
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cqEntries := r.cqMask + 1
+	n := int(3 * cqEntries)
+	waits := make([]func() error, n)
+	for i := range waits {
+		if waits[i], err = r.syncAfter(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); !r.overflowed(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d completions did not overflow a queue of %d", n, cqEntries)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i, wait := range waits {
+			if err := wait(); err != nil {
+				done <- fmt.Errorf("fsync %d: %w", i, err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("a completion of %d, %d more than the queue holds, was never returned", n, n-int(cqEntries))
 	}
 }
