@@ -402,10 +402,18 @@ func (r *ring) await(seq uint64) (int32, error) {
 	}
 }
 
-// poll waits until the completion queue holds a completion, or the
-// kernel holds some that did not fit (see reap).
+// poll waits until the completion queue holds a completion, the kernel
+// holds some that did not fit (see reap), or the ring has signalled since
+// poll was called. It returns after any signal, whatever the queue holds
+// then: a goroutine entering await reaps too, and may have taken the
+// completion that signalled, its waiter's among them, into r.done.
 func (r *ring) poll() error {
-	pending := func() bool {
+	woken := false
+	ready := func() bool {
+		if woken {
+			return true
+		}
+		woken = true
 		return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) || r.overflowed()
 	}
 	// Parks the goroutine in the poller until the ring signals. The
@@ -414,7 +422,7 @@ func (r *ring) poll() error {
 	// count, says what completed.
 	rc, err := r.event.SyscallConn()
 	if err == nil {
-		err = rc.Read(func(uintptr) bool { return pending() })
+		err = rc.Read(func(uintptr) bool { return ready() })
 	}
 	if err == nil {
 		return nil

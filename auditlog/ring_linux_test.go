@@ -6,11 +6,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
+
+// ioringOpRead is IORING_OP_READ, which only the tests submit.
+const ioringOpRead = 22
 
 // newTestRing returns a ring closed when the test ends, or skips the test
 // where io_uring is unavailable (the store then uses the plain system
@@ -411,5 +417,70 @@ func TestRingCompletionOverflow(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("a completion of %d, %d more than the queue holds, was never returned", n, n-int(cqEntries))
+	}
+}
+
+// TestRingReapedByAnother has a completion reaped by another goroutine's
+// await while its own waiter is parked in the poller: that waiter must
+// still return. (Before, woken by the completion's signal, it found the
+// queue empty again and parked for good, and a concurrent fsync hung.)
+// The read is on a pipe, so the test decides when it completes; it holds
+// r.mu meanwhile and reaps, as a goroutine entering await does, before
+// the parked waiter is scheduled.
+func TestRingReapedByAnother(t *testing.T) {
+	r := newTestRing(t)
+	for round := range 50 {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1)
+		seq, err := r.submit(int32(pr.Fd()), 0, func(sqe []byte, fd int32) {
+			sqe[0] = ioringOpRead
+			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+			*(*int64)(unsafe.Pointer(&sqe[8])) = -1
+			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&buf[0]))
+			*(*uint32)(unsafe.Pointer(&sqe[24])) = 1
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			res int32
+			err error
+		}
+		got := make(chan result, 1)
+		go func() {
+			res, err := r.await(seq)
+			got <- result{res, err}
+		}()
+		for polling := false; !polling; {
+			time.Sleep(time.Millisecond)
+			r.mu.Lock()
+			polling = r.polling
+			r.mu.Unlock()
+		}
+		r.mu.Lock()
+		tail := atomic.LoadUint32(r.cqTail)
+		if _, err := pw.Write([]byte{1}); err != nil {
+			r.mu.Unlock()
+			t.Fatal(err)
+		}
+		for atomic.LoadUint32(r.cqTail) == tail {
+			runtime.Gosched()
+		}
+		r.reap()
+		r.mu.Unlock()
+		select {
+		case g := <-got:
+			if g.err != nil || g.res != 1 {
+				t.Fatalf("round %d: read through the ring: %d, %v; want 1, nil", round, g.res, g.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: a completion reaped by another goroutine never reached its waiter", round)
+		}
+		runtime.KeepAlive(buf)
+		pr.Close()
+		pw.Close()
 	}
 }
