@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -38,6 +39,7 @@ type auditExporter struct {
 	store *auditlog.Store
 
 	group groupCommitter // merges concurrent pushes into one append
+	slots mapSlots       // admits pushes to mapping and staging
 
 	batches sync.Pool // *batch
 }
@@ -83,6 +85,7 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 
 		clientFromData: contextLost(cfg.QueueConfig),
 		batches:        sync.Pool{New: func() any { return &batch{pend: newPending(nil)} }},
+		slots:          newMapSlots(runtime.GOMAXPROCS(0)),
 	}, nil
 }
 
@@ -180,6 +183,18 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	if store == nil {
 		return errors.New("audit exporter: the audit store is not open (exporter not started or already shut down)")
 	}
+	if err := e.slots.enter(ctx); err != nil {
+		e.tel.record(ctx, 0, 0, 0, true)
+		return fmt.Errorf("audit exporter: waiting to map the batch: %w", err)
+	}
+	inSlot := true
+	leaveSlot := func() {
+		if inSlot {
+			inSlot = false
+			e.slots.leave()
+		}
+	}
+	defer leaveSlot()
 	b := e.batches.Get().(*batch)
 	recycle := true
 	defer func() {
@@ -194,11 +209,14 @@ func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	}
 
 	if e.group.tryLead() {
-		res, skipped, n, err := e.writeAsMapped(ctx, store, td, b)
+		res, skipped, n, err := e.writeAsMapped(ctx, store, td, b, leaveSlot)
 		return e.result(ctx, res, skipped, n, err)
 	}
 
 	skipped, _ := e.mapSpans(ctx, td, b, 0, nil)
+	// What is left, the group's staging and the fsync, is shared with
+	// the other batches of the group.
+	leaveSlot()
 	if len(b.recs) == 0 {
 		e.tel.record(ctx, 0, 0, skipped, false)
 		return nil
@@ -221,9 +239,10 @@ const partRecords = 128
 
 // writeAsMapped maps td and writes it in one store transaction, a part of
 // partRecords records at a time, as the group committer's leader: it
-// passes leadership on once the batch is staged, before the fsync. It
+// passes leadership on once the batch is staged, before the fsync, and
+// calls staged then (which gives back the caller's mapping slot). It
 // returns the store's result, the spans skipped and the records mapped.
-func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store, td ptrace.Traces, b *batch) (auditlog.AppendResult, int, int, error) {
+func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store, td ptrace.Traces, b *batch, staged func()) (auditlog.AppendResult, int, int, error) {
 	leading := true
 	defer func() {
 		if leading {
@@ -248,6 +267,7 @@ func (e *auditExporter) writeAsMapped(ctx context.Context, store *auditlog.Store
 	// The next batch is staged while this one's fsync runs.
 	leading = false
 	e.group.release()
+	staged()
 	res, err := txn.Commit()
 	return res, skipped, mapped, err
 }
