@@ -11,15 +11,15 @@ import "context"
 // Why: with more pushes in flight than processors, Go's scheduler
 // time-slices the mapping between them. On one core with four requests in
 // flight, about a quarter of the batches started mapping while another
-// was halfway through, so both finished late and together, reached the
+// was part-way through, so both finished late and together, reached the
 // group committer together, and waited for one fsync together with
 // nothing left to overlap it; interleaved, they also evicted each other's
 // records from the cache that partRecords is sized for. Taken one after
 // another, each batch is staged as soon as it is mapped, its fsync runs
 // while the next one maps, and the processor is busier and does less:
-// 8–10 % more spans per CPU-second and per wall second with four in
-// flight, and no change with one (auditexporter README, "Mapping one
-// batch at a time").
+// 9–12 % more spans per CPU-second and 11–15 % more per wall second with
+// four in flight, and no change with one (auditexporter README, "Mapping
+// one batch at a time").
 //
 // Safe for concurrent use.
 type mapSlots chan struct{}

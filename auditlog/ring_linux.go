@@ -409,7 +409,7 @@ func (r *ring) await(seq uint64) (int32, error) {
 // completion that signalled, its waiter's among them, into r.done.
 func (r *ring) poll() error {
 	woken := false
-	ready := func() bool {
+	ready := func(uintptr) bool {
 		if woken {
 			return true
 		}
@@ -422,7 +422,7 @@ func (r *ring) poll() error {
 	// count, says what completed.
 	rc, err := r.event.SyscallConn()
 	if err == nil {
-		err = rc.Read(func(uintptr) bool { return ready() })
+		err = rc.Read(ready)
 	}
 	if err == nil {
 		return nil
