@@ -114,20 +114,8 @@ func TestMain(m *testing.M) {
 // sending queue), and reports their spans per CPU-second and wall second
 // and the ratios audit/file.
 func benchmarkPaired(b *testing.B, queued bool, inFlight int) {
-	warm := 0
-	if v := os.Getenv(pairWarmEnv); v != "" {
-		var err error
-		if warm, err = strconv.Atoi(v); err != nil || warm < 0 {
-			b.Fatalf("%s=%q: want a number of batches", pairWarmEnv, v)
-		}
-	}
-	turnLen := pairTurn
-	if v := os.Getenv(pairTurnEnv); v != "" {
-		var err error
-		if turnLen, err = strconv.Atoi(v); err != nil || turnLen < 1 {
-			b.Fatalf("%s=%q: want a number of batches", pairTurnEnv, v)
-		}
-	}
+	warm := batchesFromEnv(b, pairWarmEnv, 0, 0)
+	turnLen := batchesFromEnv(b, pairTurnEnv, pairTurn, 1)
 	dir := b.TempDir()
 	var children [2]*pairChild // audit, file
 	for i, name := range []string{"audit", "file"} {
@@ -176,6 +164,20 @@ func benchmarkPaired(b *testing.B, queued bool, inFlight int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// batchesFromEnv is the number of batches the environment variable name
+// holds, at least least, or def when it is unset.
+func batchesFromEnv(b *testing.B, name string, def, least int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		b.Fatalf("%s=%q: want a number of batches, at least %d", name, v, least)
+	}
+	return n
 }
 
 // pairChild is a child process running one exporter, a turn at a time.
