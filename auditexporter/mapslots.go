@@ -33,6 +33,8 @@ func newMapSlots(n int) mapSlots {
 // enter waits for a slot, or for ctx to end, and then returns ctx's error
 // without a slot.
 func (s mapSlots) enter(ctx context.Context) error {
+	// A free slot is taken even when ctx has ended, as it would be by a
+	// push that never waits; select alone would pick either at random.
 	select {
 	case s <- struct{}{}:
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +171,40 @@ func TestMapSlotsGivenBackOnEveryPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMapSlotsFirstComeFirstServed parks waiters one at a time behind a
+// taken slot and checks that slots go to them in the order they came.
+func TestMapSlotsFirstComeFirstServed(t *testing.T) {
+	s := newMapSlots(1)
+	require.NoError(t, s.enter(context.Background()))
+	const waiters = 5
+	admitted := make(chan int, waiters)
+	for i := range waiters {
+		go func() {
+			if s.enter(context.Background()) == nil {
+				admitted <- i
+			}
+		}()
+		require.Eventually(t, func() bool { return parkedInEnter() == i+1 },
+			5*time.Second, time.Millisecond, "waiter %d did not park", i)
+	}
+	for i := range waiters {
+		s.leave()
+		require.Equal(t, i, <-admitted, "admitted out of arrival order")
+	}
+	s.leave()
+}
+
+// parkedInEnter counts the goroutines blocked in mapSlots.enter.
+func parkedInEnter() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, " [select") && strings.Contains(g, "mapSlots.enter(") {
+			n++
+		}
+	}
+	return n
 }
