@@ -35,7 +35,11 @@ type chain struct {
 	// reserve); noReserve is set where the file system has none.
 	reserved  int64
 	noReserve bool
-	segSum    *summaryBuilder
+	// direct writes the active segment's text without the page cache
+	// (see directWriter); nil where the file system cannot, or with
+	// withBufferedWrites.
+	direct *directWriter
+	segSum *summaryBuilder
 	// segDigest is the digest of the active segment's durable records,
 	// for its seal (see recordsDigest).
 	segDigest *recordsDigest
@@ -274,6 +278,7 @@ func (c *chain) openLast(name string) error {
 	}
 	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
 	c.segDigest = digest
+	c.direct = c.newDirect(path, int64(off))
 	if sum.s.Count == 0 {
 		c.segStart = c.opts.clock()
 	}
@@ -678,27 +683,64 @@ func (c *chain) stage(recs []*Record) error {
 	// their writeback early, was measured: no shorter fsync here, and
 	// more kernel time.)
 	switch {
+	case c.direct != nil:
+		// Into the direct writer's buffer while the text is in the
+		// cache; the disk takes each megabyte as it fills.
+		return c.writeStaged(c.opts.writeBusy, false)
 	case c.flight.active:
-		return c.writeStaged(c.opts.writeBusy)
+		return c.writeStaged(c.opts.writeBusy, false)
 	case len(t.text) >= earlyWriteBytes:
-		return c.writeStaged(c.opts.writeIdle)
+		return c.writeStaged(c.opts.writeIdle, false)
 	}
 	return nil
 }
 
 // writeStaged writes the staging transaction's text that is not in the
-// file yet with write. On error the caller must abortStaged.
-func (c *chain) writeStaged(write writeFunc) error {
+// file yet with write. With a directWriter, the text goes to it instead:
+// it submits each megabyte it fills, and with final (at Commit) writes the
+// rest and waits until all of it is in the file. On error the caller must
+// abortStaged.
+func (c *chain) writeStaged(write writeFunc, final bool) error {
 	t := &c.txn
-	if len(t.text) == 0 {
+	if len(t.text) > 0 {
+		c.reserve(int64(len(t.text)))
+		var err error
+		if c.direct != nil {
+			at := c.segSize + c.flight.bytes + t.bytes - int64(len(t.text))
+			err = c.direct.write(t.text, at, c.opts.writeDirect)
+		} else {
+			_, err = write(c.seg, t.text, -1)
+		}
+		if err != nil {
+			return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
+		}
+		t.text = t.text[:0]
+	}
+	if final && c.direct != nil {
+		if err := c.direct.flush(c.seg, c.opts.writeDirect, c.opts.writeIdle); err != nil {
+			return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
+		}
+	}
+	return nil
+}
+
+// newDirect returns the directWriter of the segment at path, size bytes
+// long, or nil to write it through the page cache.
+func (c *chain) newDirect(path string, size int64) *directWriter {
+	if c.opts.bufferedWrites {
 		return nil
 	}
-	c.reserve(int64(len(t.text)))
-	if _, err := write(c.seg, t.text, -1); err != nil {
-		return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
+	return newDirectWriter(path, size)
+}
+
+// closeDirect closes the active segment's direct descriptor, if any.
+func (c *chain) closeDirect() error {
+	if c.direct == nil {
+		return nil
 	}
-	t.text = t.text[:0]
-	return nil
+	err := c.direct.close()
+	c.direct = nil
+	return err
 }
 
 // reserveBytes is how much disk space reserve allocates at a time.
@@ -820,6 +862,9 @@ func (c *chain) abortStaged(cause error) {
 func (c *chain) rollback() {
 	err := c.seg.Truncate(c.segSize + c.flight.bytes)
 	c.reserved = 0 // the cut freed it
+	if c.direct != nil {
+		c.direct.desync()
+	}
 	// With a flight, its fsync (running outside the store's lock) or the
 	// next one makes the cut durable; a second fsync of the file at the
 	// same time could take the write-back error that the flight's must
@@ -865,6 +910,7 @@ func (c *chain) createSegment(now time.Time) error {
 		return fmt.Errorf("chain %q: creating segment %s: %w", c.name, name, err)
 	}
 	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
+	c.direct = c.newDirect(c.path(name), 0)
 	c.segSum = newSummaryBuilder(c.id, name, c.next)
 	c.segDigest = newRecordsDigest()
 	return nil
@@ -909,6 +955,7 @@ func (c *chain) seal() error {
 			c.log.Warn("freeing the sealed segment's unused preallocated space failed", zap.String("segment", c.segName), zap.Error(err))
 		}
 	}
+	c.closeDirect()
 	c.seg.Close()
 	c.seg, c.segSum, c.segDigest, c.reserved = nil, nil, nil, 0
 	return c.checkpoint()
@@ -974,7 +1021,7 @@ func (c *chain) checkpoint() error {
 func (c *chain) closeFiles() error {
 	var errs []error
 	if c.seg != nil {
-		errs = append(errs, c.seg.Close())
+		errs = append(errs, c.closeDirect(), c.seg.Close())
 		c.seg = nil
 	}
 	if c.tree != nil {

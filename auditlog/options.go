@@ -52,6 +52,14 @@ type options struct {
 	// (see ring), else write(2). writeBusy is write(2), for writes made
 	// while a flight's fsync runs (see chainTxn). Tests replace both.
 	writeIdle, writeBusy writeFunc
+	// writeDirect submits a direct write of a segment (see
+	// directWriter): nil for the default, the io_uring of writeIdle
+	// where it has one, else writeIdle itself, which waits.
+	writeDirect submitFunc
+	// bufferedWrites writes segments through the page cache even where
+	// the file system takes direct writes (see directWriter): for tests
+	// that count the writes a commit makes.
+	bufferedWrites bool
 }
 
 func defaultOptions() options {

@@ -552,7 +552,8 @@ func TestConcurrentAppendsWithFailingFsyncs(t *testing.T) {
 }
 
 // TestStagedBehindFlightWrites checks which write a transaction's text
-// takes: staged while the fsync before runs, each part is written at
+// takes through the page cache (where the file system takes no direct
+// writes): staged while the fsync before runs, each part is written at
 // once, with write(2); staged with no fsync running, the text waits for
 // Commit, which writes it through the other writer (the ring).
 func TestStagedBehindFlightWrites(t *testing.T) {
@@ -571,7 +572,7 @@ func TestStagedBehindFlightWrites(t *testing.T) {
 			return plainWrite(f, b, off)
 		}
 	}
-	s := openTestStore(t, dir, k, withSyncFile(g.sync), func(o *options) {
+	s := openTestStore(t, dir, k, withSyncFile(g.sync), withBufferedWrites(), func(o *options) {
 		o.writeIdle, o.writeBusy = record("deferred"), record("now")
 	})
 	writes := func() []string {

@@ -301,6 +301,57 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// writeAt submits a write of all of b to f at off and returns at once,
+// with a wait for its result, which is what os.File's WriteAt would
+// return: the directWriter's buffer goes to the disk while the next one
+// is filled. The caller must call wait, and keep b unchanged and f open
+// until then. Where the ring cannot be used, the write is made before
+// writeAt returns.
+func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var seq uint64
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		seq, serr = r.submit(int32(fd), 0, func(sqe []byte, fd int32) {
+			sqe[0] = ioringOpWrite
+			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+			*(*int64)(unsafe.Pointer(&sqe[8])) = off
+			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&b[0]))
+			*(*uint32)(unsafe.Pointer(&sqe[24])) = uint32(min(len(b), maxRingWrite))
+		})
+	}); err != nil {
+		return nil, err
+	}
+	if errors.Is(serr, errRingBroken) {
+		_, err := f.WriteAt(b, off)
+		return func() error { return err }, nil
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	return func() error {
+		res, err := r.await(seq)
+		runtime.KeepAlive(b)
+		if err != nil {
+			return err
+		}
+		switch {
+		case res < 0 && syscall.Errno(-res) == syscall.EINTR:
+			_, err = f.WriteAt(b, off)
+		case res < 0:
+			err = &os.PathError{Op: "writeat", Path: f.Name(), Err: syscall.Errno(-res)}
+		case int(res) < len(b):
+			// The rest with pwrite(2), which says why it stops (a full
+			// disk) or goes on.
+			_, err = f.WriteAt(b[res:], off+int64(res))
+		}
+		return err
+	}, nil
+}
+
 // maxRingWrite is the most one write submission asks for (its length is
 // 32 bits); write(2) writes at most this much at a time too.
 const maxRingWrite = 0x7ffff000

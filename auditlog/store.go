@@ -119,6 +119,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
 		}
 	}
+	if s.opts.writeDirect == nil {
+		s.opts.writeDirect = submitNow(s.opts.writeIdle)
+		if s.wring != nil {
+			s.opts.writeDirect = s.wring.writeAt
+		}
+	}
 	if s.opts.syncFile == nil {
 		s.opts.syncFile = (*os.File).Sync
 		if r, err := newRing(); err == nil {

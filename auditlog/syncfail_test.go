@@ -18,6 +18,10 @@ func withSyncAfter(f func(*os.File) (func() error, error)) Option {
 	return func(o *options) { o.syncAfter = f }
 }
 
+// withBufferedWrites writes segments through the page cache, as on a
+// file system that takes no direct writes (see directWriter).
+func withBufferedWrites() Option { return func(o *options) { o.bufferedWrites = true } }
+
 // withWriteFile replaces the write of segment and tree files.
 func withWriteFile(f writeFunc) Option {
 	return func(o *options) { o.writeIdle, o.writeBusy = f, f }
@@ -59,7 +63,11 @@ func (f *failingSyncs) write(file *os.File, b []byte, off int64) (int, error) {
 	if !fail {
 		return plainWrite(file, b, off)
 	}
-	m, err := plainWrite(file, b[:min(n, len(b))], off)
+	n = min(n, len(b))
+	if isDirect(file) {
+		n &^= directAlign - 1 // what a direct write can stop at
+	}
+	m, err := plainWrite(file, b[:n], off)
 	if err == nil {
 		err = &os.PathError{Op: "write", Path: file.Name(), Err: syscall.ENOSPC}
 	}

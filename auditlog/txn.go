@@ -216,7 +216,7 @@ func (t *Txn) Commit() (AppendResult, error) {
 		if t.err != nil {
 			break
 		}
-		if err := s.chains[tc.name].writeStaged(s.writer(s.syncing != nil)); err != nil {
+		if err := s.chains[tc.name].writeStaged(s.writer(s.syncing != nil), true); err != nil {
 			t.err = fmt.Errorf("auditlog: %w", err)
 		}
 	}

@@ -265,14 +265,15 @@ func TestTxnLifecycle(t *testing.T) {
 }
 
 // TestTxnWritesAtCommit checks when a transaction's text reaches the
-// file: a small one's at Commit, in one write per chain; a huge one's
+// file through the page cache (TestDirectStoreWrites has the direct
+// writes'): a small one's at Commit, in one write per chain; a huge one's
 // also before, once it holds earlyWriteBytes, which Abort cuts back like
 // the rest. Both stores verify with every committed record.
 func TestTxnWritesAtCommit(t *testing.T) {
 	k := newTestKeys(t, "test")
 	dir := t.TempDir()
 	var writes []int // of segments, in bytes
-	s := openTestStore(t, dir, k, WithSegmentMaxBytes(1<<30), withWriteFile(func(f *os.File, b []byte, off int64) (int, error) {
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(1<<30), withBufferedWrites(), withWriteFile(func(f *os.File, b []byte, off int64) (int, error) {
 		if filepath.Ext(f.Name()) == ".jsonl" {
 			writes = append(writes, len(b))
 		}

@@ -1,0 +1,314 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// isDirect reports whether f was opened with O_DIRECT.
+func isDirect(f *os.File) bool {
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	return err == nil && flags&syscall.O_DIRECT != 0
+}
+
+// needDirect skips the test where the file system of t.TempDir() takes no
+// direct writes: the store writes through the page cache there, which
+// the other tests cover.
+func needDirect(t *testing.T) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openDirect(path)
+	if err != nil {
+		t.Skipf("no direct writes on this file system (%v): the store writes through the page cache here", err)
+	}
+	f.Close()
+}
+
+// deferredWrites is a submitFunc whose writes happen only when their wait
+// is called, from the buffer as it is then: a writer that changed a
+// buffer before waiting for its write would write the wrong bytes. It
+// checks that every direct write is aligned, and counts them.
+type deferredWrites struct {
+	t  *testing.T
+	mu sync.Mutex
+	n  int
+}
+
+func (d *deferredWrites) submit(f *os.File, b []byte, off int64) (func() error, error) {
+	d.t.Helper()
+	if off%directAlign != 0 || len(b)%directAlign != 0 || uintptr(unsafe.Pointer(&b[0]))%directAlign != 0 {
+		d.t.Errorf("unaligned direct write of %d bytes at offset %d from %p", len(b), off, &b[0])
+	}
+	if !isDirect(f) {
+		d.t.Errorf("direct write to %s, opened without O_DIRECT", f.Name())
+	}
+	d.mu.Lock()
+	d.n++
+	d.mu.Unlock()
+	return func() error {
+		_, err := f.WriteAt(b, off)
+		return err
+	}, nil
+}
+
+// TestDirectWriterBytes writes sequences of texts through a directWriter
+// to a real file, flushing at given points, and checks after each flush
+// that the file holds exactly the text so far: across blocks and
+// buffers, with the writes completing only when waited for, on a file
+// reopened with a partial last block, and after a cut back.
+func TestDirectWriterBytes(t *testing.T) {
+	needDirect(t)
+	type step struct {
+		write  int  // bytes to write (0: none)
+		flush  bool // flush after it
+		cut    int  // > 0: cut the file back by this many bytes first
+		reopen bool
+	}
+	const buf = directBufBytes
+	for _, tc := range []struct {
+		name  string
+		start int // bytes in the file before the writer opens it
+		steps []step
+		// direct is how many direct writes the steps make.
+		direct int
+	}{
+		{name: "less than a block, flushed each time", steps: []step{{write: 100, flush: true}, {write: 1000, flush: true}, {write: 3000, flush: true}, {write: 1, flush: true}}, direct: 1},
+		{name: "exactly a block", steps: []step{{write: directAlign, flush: true}, {write: directAlign, flush: true}}, direct: 2},
+		{name: "parts held until the flush", steps: []step{{write: 700}, {write: 5000}, {write: 3}, {write: 9000, flush: true}}, direct: 1},
+		{name: "exactly one buffer", steps: []step{{write: buf, flush: true}, {write: 10, flush: true}}, direct: 1},
+		{name: "several buffers in one write", steps: []step{{write: 2*buf + buf/2 + 17, flush: true}, {write: buf + 1, flush: true}}, direct: 4},
+		{name: "buffers filled by small parts", steps: []step{{write: buf / 3}, {write: buf / 3}, {write: buf / 3}, {write: buf / 3}, {write: buf / 3, flush: true}}, direct: 2},
+		{name: "flush with nothing to write", steps: []step{{flush: true}, {write: 10, flush: true}, {flush: true}}, direct: 0},
+		{name: "file with a partial block", start: 3*directAlign + 123, steps: []step{{write: 50, flush: true}, {write: buf, flush: true}}, direct: 1},
+		{name: "file of whole blocks", start: 2 * directAlign, steps: []step{{write: 50, flush: true}}, direct: 0},
+		{name: "cut back then written", steps: []step{{write: 10000, flush: true}, {cut: 3000, write: 5000, flush: true}, {cut: 5000, write: buf + 7, flush: true}}, direct: 3},
+		{name: "reopened", steps: []step{{write: 10000, flush: true}, {reopen: true, write: 777, flush: true}, {reopen: true, write: buf, flush: true}}, direct: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "seg.jsonl")
+			want := make([]byte, tc.start)
+			for i := range want {
+				want[i] = byte('a' + i%26)
+			}
+			if err := os.WriteFile(path, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer seg.Close()
+			w := newDirectWriter(path, int64(len(want)))
+			if w == nil {
+				t.Fatal("no direct writer")
+			}
+			defer func() { w.close() }()
+			d := &deferredWrites{t: t}
+			next := byte(0)
+			for i, st := range tc.steps {
+				if st.reopen {
+					if err := w.close(); err != nil {
+						t.Fatal(err)
+					}
+					if w = newDirectWriter(path, int64(len(want))); w == nil {
+						t.Fatal("no direct writer")
+					}
+				}
+				if st.cut > 0 {
+					w.desync()
+					want = want[:len(want)-st.cut]
+					if err := seg.Truncate(int64(len(want))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				text := make([]byte, st.write)
+				for j := range text {
+					text[j] = '0' + next%64
+					next++
+				}
+				if st.write > 0 {
+					if err := w.write(text, int64(len(want)), d.submit); err != nil {
+						t.Fatalf("step %d: write: %v", i, err)
+					}
+				}
+				want = append(want, text...)
+				if !st.flush {
+					continue
+				}
+				if err := w.flush(seg, d.submit, plainWrite); err != nil {
+					t.Fatalf("step %d: flush: %v", i, err)
+				}
+				got, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("step %d: file holds %d bytes, want %d; first difference at %d", i, len(got), len(want), bytesDiffAt(got, want))
+				}
+			}
+			if d.n != tc.direct {
+				t.Errorf("%d direct writes, want %d", d.n, tc.direct)
+			}
+		})
+	}
+}
+
+// bytesDiffAt is the first offset at which a and b differ.
+func bytesDiffAt(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestDirectWriterOffsetMismatch checks that a write at an offset other
+// than where the writer's text ends fails without writing, and that the
+// writer reads the file back at the next write.
+func TestDirectWriterOffsetMismatch(t *testing.T) {
+	needDirect(t)
+	path := filepath.Join(t.TempDir(), "seg.jsonl")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newDirectWriter(path, 10)
+	defer w.close()
+	submit := submitNow(plainWrite)
+	if err := w.write([]byte("x"), 5, submit); err == nil {
+		t.Fatal("write at offset 5 of a 10-byte file: no error")
+	}
+	seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	if err := w.write([]byte("abc"), 10, submit); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.flush(seg, submit, plainWrite); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "0123456789abc" {
+		t.Fatalf("file holds %q", got)
+	}
+}
+
+// TestDirectStoreWrites checks how the store writes a segment on a file
+// system that takes direct writes: the whole blocks of the text directly,
+// aligned, and only the partial last block of each commit through the
+// page cache; the records are the same, and the store verifies, also
+// after it is reopened with a partial block at the end of its segment.
+func TestDirectStoreWrites(t *testing.T) {
+	needDirect(t)
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var direct, cached []int // bytes of each segment write
+	record := func(f *os.File, b []byte, off int64) (int, error) {
+		if filepath.Ext(f.Name()) == ".jsonl" {
+			mu.Lock()
+			if isDirect(f) {
+				if off%directAlign != 0 || len(b)%directAlign != 0 {
+					t.Errorf("unaligned direct write of %d bytes at %d", len(b), off)
+				}
+				direct = append(direct, len(b))
+			} else {
+				cached = append(cached, len(b))
+			}
+			mu.Unlock()
+		}
+		return plainWrite(f, b, off)
+	}
+	n := 0
+	for round := range 2 {
+		s := openTestStore(t, dir, k, withWriteFile(record))
+		for _, size := range []int{1, 3, 200, 1000, 7} {
+			mu.Lock()
+			direct, cached = nil, nil
+			mu.Unlock()
+			appendOK(t, s, testRecords(n, size, "general"))
+			n += size
+			mu.Lock()
+			if len(cached) > 1 || (len(cached) == 1 && cached[0] >= directAlign) {
+				t.Errorf("round %d, %d records: writes through the page cache of %v bytes, want at most one of less than a block", round, size, cached)
+			}
+			if size >= 200 && len(direct) == 0 {
+				t.Errorf("round %d, %d records: no direct write", round, size)
+			}
+			mu.Unlock()
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(dir, k.verifiers, VerifyFull())
+		if err != nil || !rep.OK() || rep.Records != uint64(n) {
+			t.Fatalf("round %d: verify: %v, %d records, want %d\n%s", round, err, rep.Records, n, findingsText(rep))
+		}
+	}
+}
+
+// TestDirectWriteFailure fails a direct write part-way, as a disk that
+// fills up or breaks does, at each of the first writes of a transaction
+// in turn: the append fails, the segment is cut back, and the next
+// append writes after the last acknowledged record; in the end the store
+// verifies with every acknowledged record once.
+func TestDirectWriteFailure(t *testing.T) {
+	needDirect(t)
+	for failAt := range 5 {
+		t.Run(fmt.Sprint("write ", failAt), func(t *testing.T) {
+			k := newTestKeys(t, "test")
+			dir := t.TempDir()
+			var mu sync.Mutex
+			armed, seen := false, 0
+			submit := func(f *os.File, b []byte, off int64) (func() error, error) {
+				mu.Lock()
+				fail := armed && seen == failAt
+				if armed {
+					seen++
+				}
+				mu.Unlock()
+				if !fail {
+					return submitNow(plainWrite)(f, b, off)
+				}
+				// Half of it reaches the file.
+				half := len(b) / 2 &^ (directAlign - 1)
+				if _, err := f.WriteAt(b[:half], off); err != nil {
+					return nil, err
+				}
+				return func() error {
+					return &os.PathError{Op: "writeat", Path: f.Name(), Err: syscall.ENOSPC}
+				}, nil
+			}
+			s := openTestStore(t, dir, k, func(o *options) { o.writeDirect = submit })
+			appendOK(t, s, append(testRecords(0, 333, "general"), testRecord(333, "financial")))
+			mu.Lock()
+			armed = true
+			mu.Unlock()
+			// About 4.4 MB: five direct writes.
+			_, err := s.Append(context.Background(), testRecords(1000, 3500, "general"))
+			mu.Lock()
+			armed = false
+			mu.Unlock()
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("append whose direct write %d failed: %v, want ENOSPC", failAt, err)
+			}
+			appendOK(t, s, testRecords(1000, 3500, "general"))
+			appendOK(t, s, testRecords(5000, 5, "general"))
+			closeVerifiedOnce(t, s, dir, k, 334+3500+5)
+		})
+	}
+}

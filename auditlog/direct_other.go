@@ -1,0 +1,12 @@
+//go:build !linux
+
+package auditlog
+
+import (
+	"errors"
+	"os"
+)
+
+// openDirect is unsupported outside Linux: segments are written through
+// the page cache.
+func openDirect(string) (*os.File, error) { return nil, errors.ErrUnsupported }
