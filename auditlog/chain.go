@@ -212,6 +212,18 @@ func (c *chain) openLast(name string) error {
 		return nil
 	}
 	_ = os.Remove(c.path(summaryName(name))) // stale: the segment is not sealed
+	// Before the segment is read: an earlier writer's direct writes may
+	// still be landing in it (see lockDirect).
+	direct, err := c.openDirect(path)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok && direct != nil {
+			direct.Close()
+		}
+	}()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -278,7 +290,9 @@ func (c *chain) openLast(name string) error {
 	}
 	c.seg, c.segName, c.segSize, c.segSum = f, name, int64(off), sum
 	c.segDigest = digest
-	c.direct = c.newDirect(path, int64(off))
+	if direct != nil {
+		c.direct, ok = newDirectWriter(direct, int64(off)), true
+	}
 	if sum.s.Count == 0 {
 		c.segStart = c.opts.clock()
 	}
@@ -724,13 +738,26 @@ func (c *chain) writeStaged(write writeFunc, final bool) error {
 	return nil
 }
 
-// newDirect returns the directWriter of the segment at path, size bytes
-// long, or nil to write it through the page cache.
-func (c *chain) newDirect(path string, size int64) *directWriter {
+// openDirect opens the segment at path for direct writes (see
+// directWriter), once an earlier writer's direct writes in flight have
+// completed (see lockDirect), or returns nil where segments are written
+// through the page cache.
+func (c *chain) openDirect(path string) (*os.File, error) {
 	if c.opts.bufferedWrites {
-		return nil
+		return nil, nil
 	}
-	return newDirectWriter(path, size)
+	f, err := openDirect(path)
+	if err != nil {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			c.log.Debug("direct writes unavailable; writing through the page cache", zap.String("segment", path), zap.Error(err))
+		}
+		return nil, nil
+	}
+	if err := lockDirect(f, c.opts.directLockWait); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("chain %q: %w", c.name, err)
+	}
+	return f, nil
 }
 
 // closeDirect closes the active segment's direct descriptor, if any.
@@ -909,8 +936,16 @@ func (c *chain) createSegment(now time.Time) error {
 		f.Close()
 		return fmt.Errorf("chain %q: creating segment %s: %w", c.name, name, err)
 	}
+	direct, err := c.openDirect(c.path(name))
+	if err != nil {
+		f.Close()
+		return err
+	}
 	c.seg, c.segName, c.segSize, c.segStart = f, name, 0, now
-	c.direct = c.newDirect(c.path(name), 0)
+	c.direct = nil
+	if direct != nil {
+		c.direct = newDirectWriter(direct, 0)
+	}
 	c.segSum = newSummaryBuilder(c.id, name, c.next)
 	c.segDigest = newRecordsDigest()
 	return nil

@@ -25,3 +25,29 @@ func openDirect(path string) (*os.File, error) {
 	}
 	return os.OpenFile(path, os.O_RDWR|syscall.O_DIRECT, 0)
 }
+
+// tryLock takes an exclusive flock(2) on f's open file, or reports that
+// another open file of it holds one.
+func tryLock(f *os.File) (locked bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB); ferr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return false, err
+	}
+	if ferr == unix.EWOULDBLOCK {
+		return false, nil
+	}
+	if ferr != nil {
+		return false, &os.PathError{Op: "flock", Path: f.Name(), Err: ferr}
+	}
+	return true, nil
+}

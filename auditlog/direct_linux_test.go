@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +38,20 @@ func needDirect(t *testing.T) {
 		t.Skipf("no direct writes on this file system (%v): the store writes through the page cache here", err)
 	}
 	f.Close()
+}
+
+// testDirectWriter is the directWriter of the file at path, size bytes
+// long, locked as the store locks a segment's.
+func testDirectWriter(t *testing.T, path string, size int64) *directWriter {
+	t.Helper()
+	f, err := openDirect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lockDirect(f, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return newDirectWriter(f, size)
 }
 
 // deferredWrites is a submitFunc whose writes happen only when their wait
@@ -111,10 +128,7 @@ func TestDirectWriterBytes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer seg.Close()
-			w := newDirectWriter(path, int64(len(want)))
-			if w == nil {
-				t.Fatal("no direct writer")
-			}
+			w := testDirectWriter(t, path, int64(len(want)))
 			defer func() { w.close() }()
 			d := &deferredWrites{t: t}
 			next := byte(0)
@@ -123,9 +137,7 @@ func TestDirectWriterBytes(t *testing.T) {
 					if err := w.close(); err != nil {
 						t.Fatal(err)
 					}
-					if w = newDirectWriter(path, int64(len(want))); w == nil {
-						t.Fatal("no direct writer")
-					}
+					w = testDirectWriter(t, path, int64(len(want)))
 				}
 				if st.cut > 0 {
 					w.desync()
@@ -185,7 +197,7 @@ func TestDirectWriterOffsetMismatch(t *testing.T) {
 	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := newDirectWriter(path, 10)
+	w := testDirectWriter(t, path, 10)
 	defer w.close()
 	submit := submitNow(plainWrite)
 	if err := w.write([]byte("x"), 5, submit); err == nil {
@@ -311,4 +323,86 @@ func TestDirectWriteFailure(t *testing.T) {
 			closeVerifiedOnce(t, s, dir, k, 334+3500+5)
 		})
 	}
+}
+
+// TestDirectSegmentLocked holds the flock of the active segment from
+// another open file, as an earlier writer's direct writes in flight do
+// (see lockDirect): Open waits for it, gives up with a clear error once
+// its wait is over, and goes on, reading the segment only then, as soon
+// as the lock is let go.
+func TestDirectSegmentLocked(t *testing.T) {
+	needDirect(t)
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	s := openTestStore(t, dir, k)
+	appendOK(t, s, testRecords(0, 10, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := os.OpenFile(segPath(s, 0), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer earlier.Close()
+	if locked, err := tryLock(earlier); !locked || err != nil {
+		t.Fatalf("locking the segment as an earlier writer: %v, %v", locked, err)
+	}
+
+	_, err = Open(dir, WithOrigin(testOrigin), WithSigner(k.signer), func(o *options) { o.directLockWait = 50 * time.Millisecond })
+	if err == nil || !strings.Contains(err.Error(), "still locked") {
+		t.Fatalf("Open with the segment locked past its wait: %v, want a still-locked error", err)
+	}
+
+	opened := make(chan *Store, 1)
+	go func() {
+		s, err := Open(dir, WithOrigin(testOrigin), WithSigner(k.signer))
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- s
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !waitingInLockDirect(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Open did not wait for the segment's lock")
+		}
+	}
+	select {
+	case <-opened:
+		t.Fatal("Open returned while the segment was locked")
+	default:
+	}
+	// The earlier writer's last write lands, and it lets go.
+	if _, err := earlier.WriteAt([]byte("torn"), int64(fileSize(t, segPath(s, 0)))); err != nil {
+		t.Fatal(err)
+	}
+	earlier.Close()
+	s = <-opened
+	if s == nil {
+		t.FailNow()
+	}
+	// The torn bytes were cut: Open read the segment after they landed.
+	appendOK(t, s, testRecords(10, 10, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != 20 {
+		t.Fatalf("verify: %v, %d records, want 20\n%s", err, rep.Records, findingsText(rep))
+	}
+}
+
+// waitingInLockDirect reports whether a goroutine is in lockDirect.
+func waitingInLockDirect() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Contains(string(buf), "auditlog.lockDirect(")
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

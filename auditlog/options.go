@@ -56,6 +56,10 @@ type options struct {
 	// directWriter): nil for the default, the io_uring of writeIdle
 	// where it has one, else writeIdle itself, which waits.
 	writeDirect submitFunc
+	// directLockWait is how long opening a segment for direct writes
+	// waits for an earlier writer's (see lockDirect): directLockWait
+	// unless a test sets it.
+	directLockWait time.Duration
 	// bufferedWrites writes segments through the page cache even where
 	// the file system takes direct writes (see directWriter): for tests
 	// that count the writes a commit makes.
@@ -70,6 +74,7 @@ func defaultOptions() options {
 		logger:          zap.NewNop(),
 		clock:           time.Now,
 		defaultChain:    DefaultChain,
+		directLockWait:  directLockWait,
 	}
 }
 
