@@ -18,9 +18,16 @@ const directAlign = 4096
 // writes in flight to complete (see lockDirect) before it gives up.
 const directLockWait = time.Minute
 
-// directBufBytes is the memory a directWriter writes from: a seq batch
-// of 1,000 records (≈ 1.6 MB of text) takes two writes.
+// directBufBytes is the size of each of a directWriter's two buffers:
+// the most one write can take, should a single part of text be that
+// large.
 const directBufBytes = 1 << 20
+
+// directSubmitBytes is how much text a directWriter gathers before it
+// submits it: a commit then waits for at most that much to reach the
+// disk before its fsync, under the store's lock, while the next batch
+// waits to begin (a batch of 1,000 records is ≈ 1.6 MB of text).
+const directSubmitBytes = 256 << 10
 
 // directWriter writes a segment's text with O_DIRECT, from memory it owns,
 // whole blocks at a time. Written through the page cache, every byte of
@@ -134,7 +141,8 @@ func alignedBytes(n, align int) []byte {
 func (w *directWriter) end() int64 { return w.off + int64(w.n) }
 
 // write adds text, which starts at file offset at, submitting each buffer
-// it fills; the rest waits for the next write or for flush. On error the
+// it fills, and the whole blocks it holds once they come to
+// directSubmitBytes; the rest waits for the next write or for flush. On error the
 // file may hold part of the text: the caller cuts it back (see
 // chain.rollback), which desyncs the writer.
 func (w *directWriter) write(text []byte, at int64, submit submitFunc) error {
@@ -157,6 +165,9 @@ func (w *directWriter) write(text []byte, at int64, submit submitFunc) error {
 				return err
 			}
 		}
+	}
+	if w.n >= directSubmitBytes {
+		return w.submitBlocks(submit)
 	}
 	return nil
 }
