@@ -38,11 +38,12 @@ const directSubmitBytes = 256 << 10
 // memory came and went. A direct write hands the disk the writer's own
 // pages, the same ones each time.
 //
-// The writer fills one of two buffers while the disk takes the other: a
-// full buffer is submitted (through the store's io_uring, where it has
-// one) and waited for only when its memory is needed again, or at flush.
-// So the disk writes a transaction's first megabytes while its last
-// records are still being mapped and hashed.
+// The writer fills one of two buffers while the disk takes the other:
+// once a buffer holds directSubmitBytes, its whole blocks are submitted
+// (through the store's io_uring, where it has one) and waited for only
+// when its memory is needed again, or at flush. So the disk writes a
+// transaction's first blocks while its last records are still being
+// mapped and hashed.
 //
 // A file's length is not a whole number of blocks, so the last, partial
 // block of a transaction's text is appended at flush through the segment's
