@@ -143,8 +143,8 @@ func (w *directWriter) end() int64 { return w.off + int64(w.n) }
 
 // write adds text, which starts at file offset at, submitting each buffer
 // it fills, and the whole blocks it holds once they come to
-// directSubmitBytes; the rest waits for the next write or for flush. On error the
-// file may hold part of the text: the caller cuts it back (see
+// directSubmitBytes; the rest waits for the next write or for flush. On
+// error the file may hold part of the text: the caller cuts it back (see
 // chain.rollback), which desyncs the writer.
 func (w *directWriter) write(text []byte, at int64, submit submitFunc) error {
 	if !w.synced {
