@@ -29,15 +29,25 @@ func isDirect(f *os.File) bool {
 // the other tests cover.
 func needDirect(t *testing.T) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "probe")
+	if err := takesDirect(t, t.TempDir()); err != nil {
+		t.Skipf("no direct writes on this file system (%v): the store writes through the page cache here", err)
+	}
+}
+
+// takesDirect returns why the file system of dir takes no direct writes,
+// or nil when it does.
+func takesDirect(t *testing.T, dir string) error {
+	t.Helper()
+	path := filepath.Join(dir, "direct-probe")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	defer os.Remove(path)
 	f, err := openDirect(path)
 	if err != nil {
-		t.Skipf("no direct writes on this file system (%v): the store writes through the page cache here", err)
+		return err
 	}
-	f.Close()
+	return f.Close()
 }
 
 // testDirectWriter is the directWriter of the file at path, size bytes

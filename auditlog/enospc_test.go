@@ -23,10 +23,16 @@ func mountTmpfs(t *testing.T, size string) string {
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
 		t.Skipf("cannot mount a tmpfs to fill (needs root): %v", err)
 	}
+	unmountAtCleanup(t, dir)
+	return dir
+}
+
+// unmountAtCleanup unmounts dir when the test ends. io_uring drops its
+// references to the files it wrote and fsynced asynchronously, after
+// their completions and after the ring is closed: the file system can be
+// busy for a moment.
+func unmountAtCleanup(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		// io_uring drops its references to the files it wrote and
-		// fsynced asynchronously, after their completions and after the
-		// ring is closed: the file system can be busy for a moment.
 		var err error
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 			if err = syscall.Unmount(dir, 0); err != syscall.EBUSY || time.Now().After(deadline) {
@@ -37,7 +43,6 @@ func mountTmpfs(t *testing.T, size string) string {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	return dir
 }
 
 // mountExt4 makes an ext4 file system of size bytes in a file and mounts
@@ -61,18 +66,7 @@ func mountExt4(t *testing.T, size int64) string {
 	if out, err := exec.Command("mount", "-o", "loop", img, dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount an ext4 file system to fill (needs root and a loop device): %v: %s", err, out)
 	}
-	t.Cleanup(func() {
-		// See mountTmpfs: io_uring lets go of the files late.
-		var err error
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if err = syscall.Unmount(dir, 0); err != syscall.EBUSY || time.Now().After(deadline) {
-				break
-			}
-		}
-		if err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	unmountAtCleanup(t, dir)
 	return dir
 }
 
@@ -98,17 +92,8 @@ func TestFullDisk(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mnt := tc.mount(t)
-			if tc.direct {
-				probe := filepath.Join(mnt, "probe")
-				if err := os.WriteFile(probe, nil, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				f, err := openDirect(probe)
-				if err != nil {
-					t.Fatalf("ext4 takes no direct writes: %v", err)
-				}
-				f.Close()
-				os.Remove(probe)
+			if err := takesDirect(t, mnt); tc.direct && err != nil {
+				t.Fatalf("ext4 takes no direct writes: %v", err)
 			}
 			fillDisk(t, mnt, tc.segment, tc.after, tc.direct)
 		})
