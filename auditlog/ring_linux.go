@@ -106,6 +106,12 @@ type ring struct {
 	// the others wait on reaped, which it signals once it has reaped.
 	polling bool
 	reaped  *sync.Cond
+	// reaps counts the completions reaped; added to under mu, read
+	// without it by poll.
+	reaps atomic.Uint64
+	// beforePoll, when set (by tests), runs in await between letting go
+	// of mu and waiting in the poller.
+	beforePoll func()
 	// broken is set when a submission failed: its entry may still be in
 	// the submission queue, so the ring is never entered again and
 	// operations fall back to the plain system calls.
@@ -441,8 +447,12 @@ func (r *ring) await(seq uint64) (int32, error) {
 			continue
 		}
 		r.polling = true
+		reaped := r.reaps.Load()
 		r.mu.Unlock()
-		err := r.poll()
+		if r.beforePoll != nil {
+			r.beforePoll()
+		}
+		err := r.poll(reaped)
 		r.mu.Lock()
 		r.polling = false
 		r.reaped.Broadcast()
@@ -454,18 +464,27 @@ func (r *ring) await(seq uint64) (int32, error) {
 }
 
 // poll waits until the completion queue holds a completion, the kernel
-// holds some that did not fit (see reap), or the ring has signalled since
+// holds some that did not fit (see reap), another goroutine has reaped
+// completions since r.reaps was reaped, or the ring has signalled since
 // poll was called. It returns after any signal, whatever the queue holds
 // then: a goroutine entering await reaps too, and may have taken the
 // completion that signalled, its waiter's among them, into r.done.
-func (r *ring) poll() error {
+//
+// The poller forgets a signal that came before the wait began (Go resets
+// the descriptor's readiness as a read starts), so a completion that
+// signalled after await last reaped, and that another goroutine took into
+// r.done before this wait began, would wake it never: hence reaped.
+func (r *ring) poll(reaped uint64) error {
 	woken := false
 	ready := func(uintptr) bool {
 		if woken {
 			return true
 		}
 		woken = true
-		return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) || r.overflowed()
+		// The head before the count: reap counts a completion before
+		// it moves the head past it.
+		return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) || r.overflowed() ||
+			r.reaps.Load() != reaped
 	}
 	// Parks the goroutine in the poller until the ring signals. The
 	// eventfd's count is never read: the poller is edge-triggered and
@@ -507,6 +526,7 @@ func (r *ring) reap() {
 		}
 		cqe := unsafe.Add(r.cqes, ioringCQESize*(head&r.cqMask))
 		r.done = append(r.done, completion{seq: *(*uint64)(cqe), res: *(*int32)(unsafe.Add(cqe, 8))})
+		r.reaps.Add(1) // before the head moves: see poll
 		atomic.StoreUint32(r.cqHead, head+1)
 	}
 }
