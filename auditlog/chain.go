@@ -540,7 +540,9 @@ func (c *chain) writeTree(hashes []tlog.Hash, write writeFunc) error {
 // transaction staging (txn) and the one whose fsync is running (flight),
 // whose records come first in the file.
 //
-// A part staged while a flight's fsync runs is written at once, with
+// Where the file system takes direct writes, every part's text goes to
+// the chain's directWriter instead, and what follows is about the page
+// cache. A part staged while a flight's fsync runs is written at once, with
 // write(2): its CPU work overlaps the disk's, and the process is busy.
 // Otherwise the records' text stays in memory until Commit writes it, in
 // one write per chain through the store's io_uring: the staging follows

@@ -17,10 +17,13 @@ var errTxnDone = errors.New("auditlog: transaction already committed or aborted"
 // one fsync per chain. A writer that builds its records as it goes (the
 // exporter maps spans) can hand them over a few hundred at a time, while
 // the records and the data they point to are still in the CPU's cache,
-// and still pay for one fsync. A part staged while the previous
-// transaction's fsync runs is written at once; otherwise the text waits
-// in memory for Commit, which writes it in one write per chain (and a
-// transaction writes it early once it holds 8 MiB).
+// and still pay for one fsync. Where segments take direct writes (see
+// directWriter), each part's text goes to the chain's direct writer, which
+// submits it 256 KiB at a time. Otherwise, a part staged while the
+// previous transaction's fsync runs is written at once, and the text of
+// one staged with no fsync running waits in memory for Commit, which
+// writes it in one write per chain (and a transaction writes it early
+// once it holds 8 MiB).
 //
 // Nothing of a transaction is durable before Commit returns, and if a
 // part fails, the transaction writes nothing: Commit then cuts back what
