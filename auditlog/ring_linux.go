@@ -269,13 +269,7 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 		if off >= 0 {
 			at = off + int64(n)
 		}
-		res, err := r.run(f, func(sqe []byte, fd int32) {
-			sqe[0] = ioringOpWrite
-			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-			*(*int64)(unsafe.Pointer(&sqe[8])) = at
-			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&rest[0]))
-			*(*uint32)(unsafe.Pointer(&sqe[24])) = uint32(min(len(rest), maxRingWrite))
-		})
+		res, err := r.run(f, prepWrite(rest, at))
 		runtime.KeepAlive(rest)
 		if errors.Is(err, errRingBroken) {
 			// Nothing of this submission was written.
@@ -321,13 +315,7 @@ func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err 
 	var seq uint64
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		seq, serr = r.submit(int32(fd), 0, func(sqe []byte, fd int32) {
-			sqe[0] = ioringOpWrite
-			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-			*(*int64)(unsafe.Pointer(&sqe[8])) = off
-			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&b[0]))
-			*(*uint32)(unsafe.Pointer(&sqe[24])) = uint32(min(len(b), maxRingWrite))
-		})
+		seq, serr = r.submit(int32(fd), 0, prepWrite(b, off))
 	}); err != nil {
 		return nil, err
 	}
@@ -356,6 +344,18 @@ func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err 
 		}
 		return err
 	}, nil
+}
+
+// prepWrite prepares a write of b (at most maxRingWrite bytes of it) at
+// off, or at the file's position when off is -1.
+func prepWrite(b []byte, off int64) func(sqe []byte, fd int32) {
+	return func(sqe []byte, fd int32) {
+		sqe[0] = ioringOpWrite
+		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+		*(*int64)(unsafe.Pointer(&sqe[8])) = off
+		*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&b[0]))
+		*(*uint32)(unsafe.Pointer(&sqe[24])) = uint32(min(len(b), maxRingWrite))
+	}
 }
 
 // maxRingWrite is the most one write submission asks for (its length is
