@@ -699,11 +699,9 @@ func (c *chain) stage(recs []*Record) error {
 	// their writeback early, was measured: no shorter fsync here, and
 	// more kernel time.)
 	switch {
-	case c.direct != nil:
-		// Into the direct writer's buffer while the text is in the
-		// cache; the disk takes each megabyte as it fills.
-		return c.writeStaged(c.opts.writeBusy, false)
-	case c.flight.active:
+	case c.direct != nil, c.flight.active:
+		// With direct writes: into the direct writer's buffer while the
+		// text is in the cache; the disk takes it 256 KiB at a time.
 		return c.writeStaged(c.opts.writeBusy, false)
 	case len(t.text) >= earlyWriteBytes:
 		return c.writeStaged(c.opts.writeIdle, false)
@@ -713,7 +711,7 @@ func (c *chain) stage(recs []*Record) error {
 
 // writeStaged writes the staging transaction's text that is not in the
 // file yet with write. With a directWriter, the text goes to it instead:
-// it submits each megabyte it fills, and with final (at Commit) writes the
+// it submits the text 256 KiB at a time, and with final (at Commit) writes the
 // rest and waits until all of it is in the file. On error the caller must
 // abortStaged.
 func (c *chain) writeStaged(write writeFunc, final bool) error {

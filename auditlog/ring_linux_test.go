@@ -435,16 +435,7 @@ func TestRingReapedByAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 1)
-		seq, err := r.submit(int32(pr.Fd()), 0, func(sqe []byte, fd int32) {
-			sqe[0] = ioringOpRead
-			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-			*(*int64)(unsafe.Pointer(&sqe[8])) = -1
-			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&buf[0]))
-			*(*uint32)(unsafe.Pointer(&sqe[24])) = 1
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		seq := submitPipeRead(t, r, pr, buf)
 		type result struct {
 			res int32
 			err error
@@ -501,16 +492,7 @@ func TestRingSignalBeforeWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 1)
-		seq, err := r.submit(int32(pr.Fd()), 0, func(sqe []byte, fd int32) {
-			sqe[0] = ioringOpRead
-			*(*int32)(unsafe.Pointer(&sqe[4])) = fd
-			*(*int64)(unsafe.Pointer(&sqe[8])) = -1
-			*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&buf[0]))
-			*(*uint32)(unsafe.Pointer(&sqe[24])) = 1
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		seq := submitPipeRead(t, r, pr, buf)
 		once := true
 		r.beforePoll = func() {
 			if !once {
@@ -553,4 +535,21 @@ func TestRingSignalBeforeWait(t *testing.T) {
 		pr.Close()
 		pw.Close()
 	}
+}
+
+// submitPipeRead submits a read of one byte from pr into buf through r,
+// which completes once the test writes to the pipe, and returns its seq.
+func submitPipeRead(t *testing.T, r *ring, pr *os.File, buf []byte) uint64 {
+	t.Helper()
+	seq, err := r.submit(int32(pr.Fd()), 0, func(sqe []byte, fd int32) {
+		sqe[0] = ioringOpRead
+		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+		*(*int64)(unsafe.Pointer(&sqe[8])) = -1
+		*(*uintptr)(unsafe.Pointer(&sqe[16])) = uintptr(unsafe.Pointer(&buf[0]))
+		*(*uint32)(unsafe.Pointer(&sqe[24])) = 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
 }
