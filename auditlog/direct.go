@@ -3,7 +3,6 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 	"unsafe"
@@ -45,45 +44,45 @@ const directSubmitBytes = 256 << 10
 // transaction's first blocks while its last records are still being
 // mapped and hashed.
 //
-// A file's length is not a whole number of blocks, so the last, partial
-// block of a transaction's text is appended at flush through the segment's
-// ordinary descriptor (a page-cache write of less than a block) and kept
-// here: the next write begins by writing that block again, whole, with the
-// blocks that follow (the kernel writes the cached page back and drops it
-// first). Between the parts of one transaction the partial block waits in
-// memory, so that it is written once per transaction.
+// Every write appends: the direct descriptor is opened O_APPEND like the
+// segment's own (SPEC §4: segments are opened append-only), and no byte
+// is ever written twice. A direct append must start at a block boundary,
+// and a file's length is rarely a whole number of blocks, so the text up
+// to the next boundary (the head) and the partial block at the end of a
+// transaction's text (the tail) are appended through the segment's own
+// descriptor, less than a block each, and reach the disk with the fsync.
+// Appends are made one at a time, each once the one before has completed,
+// so that each lands where the writer expects it.
 //
 // The file holds the same bytes, and is fsynced the same way, as when it
 // is written through the page cache: readers, torn-tail repair and the
 // verifier see no difference. Not safe for concurrent use; the chain's
 // methods run under the store's lock.
 type directWriter struct {
-	f *os.File // the segment, opened again with O_DIRECT
+	f *os.File // the segment, opened again with O_APPEND|O_DIRECT
 	// mem[cur] is being filled; the other may be in flight, until
 	// inflight[1-cur] has been called.
 	mem      [2][]byte // directBufBytes each, aligned to directAlign
 	cur      int
 	inflight [2]func() error
-	// mem[cur][:n] is the file's text from off (a multiple of
-	// directAlign) on: its first inFile bytes are in the file, the rest
-	// waits for a whole buffer or for flush.
-	off    int64
-	n      int
-	inFile int
-	// synced is false when off, n and inFile may not match the file: on
-	// a segment opened with text in it, and after a failed write or a
-	// cut. The next write reads the partial last block back first.
+	// end is the file offset after the text written or held. The text
+	// held, mem[cur][:n], starts at a block boundary: with n > 0, end-n
+	// is a multiple of directAlign.
+	end int64
+	n   int
+	// synced is false when end may not match the file: after a failed
+	// write or a cut. The next write takes the caller's offset.
 	synced bool
 }
 
-// submitFunc starts a write of all of b to f at off and returns the wait
-// for its result. The caller keeps b unchanged until it has called wait.
-type submitFunc func(f *os.File, b []byte, off int64) (wait func() error, err error)
+// submitFunc starts appending all of b to f and returns the wait for its
+// result. The caller keeps b unchanged until it has called wait.
+type submitFunc func(f *os.File, b []byte) (wait func() error, err error)
 
 // submitNow is the submitFunc of a writeFunc: it writes before it returns.
 func submitNow(write writeFunc) submitFunc {
-	return func(f *os.File, b []byte, off int64) (func() error, error) {
-		_, err := write(f, b, off)
+	return func(f *os.File, b []byte) (func() error, error) {
+		_, err := write(f, b, -1)
 		return func() error { return err }, nil
 	}
 }
@@ -92,11 +91,10 @@ func submitNow(write writeFunc) submitFunc {
 // descriptor (from openDirect, locked by lockDirect) is f, and whose file
 // already holds size bytes.
 func newDirectWriter(f *os.File, size int64) *directWriter {
-	w := &directWriter{f: f}
+	w := &directWriter{f: f, end: size, synced: true}
 	for i := range w.mem {
 		w.mem[i] = alignedBytes(directBufBytes, directAlign)
 	}
-	w.synced = size == 0
 	return w
 }
 
@@ -138,28 +136,40 @@ func alignedBytes(n, align int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
-// end is the file offset after the text the writer holds, written or not.
-func (w *directWriter) end() int64 { return w.off + int64(w.n) }
-
-// write adds text, which starts at file offset at, submitting each buffer
-// it fills, and the whole blocks it holds once they come to
-// directSubmitBytes; the rest waits for the next write or for flush. On
-// error the file may hold part of the text: the caller cuts it back (see
-// chain.rollback), which desyncs the writer.
-func (w *directWriter) write(text []byte, at int64, submit submitFunc) error {
+// write adds text, which starts at file offset at: its head, up to the
+// next block boundary, at once through seg, the segment's own descriptor,
+// with write; the rest to the buffers, submitting each buffer it fills,
+// and the whole blocks it holds once they come to directSubmitBytes. The
+// rest waits for the next write or for flush. On error the file may hold
+// part of the text: the caller cuts it back (see chain.rollback), which
+// desyncs the writer.
+func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitFunc, write writeFunc) error {
 	if !w.synced {
-		if err := w.resync(at); err != nil {
-			return err
-		}
+		w.end, w.n, w.synced = at, 0, true
 	}
-	if w.end() != at {
+	if w.end != at {
 		// A bug, not a disk's failure: the caller's cut back resyncs.
 		w.synced = false
-		return fmt.Errorf("direct write at offset %d, but the writer's text ends at %d", at, w.end())
+		return fmt.Errorf("direct write at offset %d, but the writer's text ends at %d", at, w.end)
+	}
+	if head := int(-w.end & (directAlign - 1)); w.n == 0 && head > 0 && len(text) > 0 {
+		// Nothing is held, so every direct write has been submitted: the
+		// head goes after them.
+		if err := errors.Join(w.await(0), w.await(1)); err != nil {
+			return err
+		}
+		head = min(head, len(text))
+		if _, err := write(seg, text[:head], -1); err != nil {
+			w.synced = false
+			return err
+		}
+		w.end += int64(head)
+		text = text[head:]
 	}
 	for len(text) > 0 {
 		k := copy(w.mem[w.cur][w.n:], text)
 		w.n += k
+		w.end += int64(k)
 		text = text[k:]
 		if w.n == directBufBytes {
 			if err := w.submitBlocks(submit); err != nil {
@@ -173,9 +183,9 @@ func (w *directWriter) write(text []byte, at int64, submit submitFunc) error {
 	return nil
 }
 
-// submitBlocks submits the whole blocks of the current buffer and makes
-// the other, with the partial block after them copied to its front, the
-// current one.
+// submitBlocks submits the whole blocks of the current buffer, once the
+// write from the other buffer has completed, and makes the other, with
+// the partial block after them copied to its front, the current one.
 func (w *directWriter) submitBlocks(submit submitFunc) error {
 	full := w.n &^ (directAlign - 1)
 	if full == 0 {
@@ -185,7 +195,7 @@ func (w *directWriter) submitBlocks(submit submitFunc) error {
 	if err := w.await(next); err != nil {
 		return err
 	}
-	wait, err := submit(w.f, w.mem[w.cur][:full], w.off)
+	wait, err := submit(w.f, w.mem[w.cur][:full])
 	if err != nil {
 		w.synced = false
 		return err
@@ -193,8 +203,6 @@ func (w *directWriter) submitBlocks(submit submitFunc) error {
 	w.inflight[w.cur] = wait
 	w.n = copy(w.mem[next], w.mem[w.cur][full:w.n])
 	w.cur = next
-	w.off += int64(full)
-	w.inFile = 0
 	return nil
 }
 
@@ -213,9 +221,8 @@ func (w *directWriter) await(i int) error {
 }
 
 // flush writes everything the writer holds: its whole blocks with
-// submit, and once they are in the file, the partial last block with
-// write to seg, the segment's ordinary descriptor, opened O_APPEND (its
-// end is then where the direct writes stopped).
+// submit, and once they are in the file, the tail, the partial block
+// after them, with write to seg, the segment's own descriptor.
 func (w *directWriter) flush(seg *os.File, submit submitFunc, write writeFunc) error {
 	if err := w.submitBlocks(submit); err != nil {
 		return err
@@ -223,39 +230,22 @@ func (w *directWriter) flush(seg *os.File, submit submitFunc, write writeFunc) e
 	if err := errors.Join(w.await(0), w.await(1)); err != nil {
 		return err
 	}
-	if w.n > w.inFile {
-		if _, err := write(seg, w.mem[w.cur][w.inFile:w.n], -1); err != nil {
+	if w.n > 0 {
+		if _, err := write(seg, w.mem[w.cur][:w.n], -1); err != nil {
 			w.synced = false
 			return err
 		}
-		w.inFile = w.n
+		w.n = 0
 	}
 	return nil
 }
 
 // desync waits for the writes in flight and marks the writer's state as
 // stale, before the file is cut back: text not yet written is dropped,
-// and the next write reads the file's last block back.
+// and the next write starts where its caller says the file ends.
 func (w *directWriter) desync() {
 	_, _ = w.await(0), w.await(1)
 	w.synced = false
-}
-
-// resync reads back the partial last block of the file, which is size
-// bytes long, through the direct descriptor: the kernel writes back any
-// cached page of it first.
-func (w *directWriter) resync(size int64) error {
-	w.off = size &^ (directAlign - 1)
-	w.n, w.inFile = 0, 0
-	if want := int(size - w.off); want > 0 {
-		m, err := w.f.ReadAt(w.mem[w.cur][:directAlign], w.off)
-		if m != want || (err != nil && !errors.Is(err, io.EOF)) {
-			return fmt.Errorf("reading back the last block of %s at offset %d: got %d of %d bytes: %v", w.f.Name(), w.off, m, want, err)
-		}
-		w.n, w.inFile = want, want
-	}
-	w.synced = true
-	return nil
 }
 
 // close waits for the writes in flight and closes the direct descriptor.

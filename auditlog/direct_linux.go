@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openDirect opens the file at path again for direct writes and reads
-// (O_DIRECT), where the file system reports direct I/O alignments that
+// openDirect opens the file at path again for direct appends (O_APPEND,
+// O_DIRECT), where the file system reports direct I/O alignments that
 // directAlign satisfies (statx's STATX_DIOALIGN, Linux 6.1). Elsewhere,
 // on older kernels and on file systems without direct I/O or with larger
 // blocks, it fails with errors.ErrUnsupported and the store writes
@@ -23,7 +23,7 @@ func openDirect(path string) (*os.File, error) {
 		st.Dio_mem_align > directAlign || st.Dio_offset_align > directAlign {
 		return nil, errors.ErrUnsupported
 	}
-	return os.OpenFile(path, os.O_RDWR|syscall.O_DIRECT, 0)
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_DIRECT, 0)
 }
 
 // tryLock takes an exclusive flock(2) on f's open file, or reports that

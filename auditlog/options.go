@@ -52,7 +52,7 @@ type options struct {
 	// (see ring), else write(2). writeBusy is write(2), for writes made
 	// while a flight's fsync runs (see chainTxn). Tests replace both.
 	writeIdle, writeBusy writeFunc
-	// writeDirect submits a direct write of a segment (see
+	// writeDirect submits a direct append to a segment (see
 	// directWriter): nil for the default, the io_uring of writeIdle
 	// where it has one, else writeIdle itself, which waits.
 	writeDirect submitFunc

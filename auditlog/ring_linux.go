@@ -301,13 +301,13 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// writeAt submits a write of all of b to f at off and returns at once,
-// with a wait for its result, which is what os.File's WriteAt would
-// return: the directWriter's buffer goes to the disk while the next one
-// is filled. The caller must call wait, and keep b unchanged and f open
-// until then. Where the ring cannot be used, the write is made before
-// writeAt returns.
-func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err error) {
+// startAppend submits a write of all of b at the end of f, opened
+// O_APPEND, and returns at once, with a wait for its result, which is
+// what os.File's Write would return: the directWriter's buffer goes to
+// the disk while the next one is filled. The caller must call wait, and
+// keep b unchanged and f open until then. Where the ring cannot be used,
+// the write is made before startAppend returns.
+func (r *ring) startAppend(f *os.File, b []byte) (wait func() error, err error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -315,12 +315,12 @@ func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err 
 	var seq uint64
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		seq, serr = r.submit(int32(fd), 0, prepWrite(b, off))
+		seq, serr = r.submit(int32(fd), 0, prepWrite(b, -1))
 	}); err != nil {
 		return nil, err
 	}
 	if errors.Is(serr, errRingBroken) {
-		_, err := f.WriteAt(b, off)
+		_, err := f.Write(b)
 		return func() error { return err }, nil
 	}
 	if serr != nil {
@@ -334,13 +334,13 @@ func (r *ring) writeAt(f *os.File, b []byte, off int64) (wait func() error, err 
 		}
 		switch {
 		case res < 0 && syscall.Errno(-res) == syscall.EINTR:
-			_, err = f.WriteAt(b, off)
+			_, err = f.Write(b)
 		case res < 0:
-			err = &os.PathError{Op: "writeat", Path: f.Name(), Err: syscall.Errno(-res)}
+			err = &os.PathError{Op: "write", Path: f.Name(), Err: syscall.Errno(-res)}
 		case int(res) < len(b):
-			// The rest with pwrite(2), which says why it stops (a full
+			// The rest with write(2), which says why it stops (a full
 			// disk) or goes on.
-			_, err = f.WriteAt(b[res:], off+int64(res))
+			_, err = f.Write(b[res:])
 		}
 		return err
 	}, nil

@@ -122,7 +122,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if s.opts.writeDirect == nil {
 		s.opts.writeDirect = submitNow(s.opts.writeIdle)
 		if s.wring != nil {
-			s.opts.writeDirect = s.wring.writeAt
+			s.opts.writeDirect = s.wring.startAppend
 		}
 	}
 	if s.opts.syncFile == nil {
