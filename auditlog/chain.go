@@ -638,6 +638,16 @@ func (c *chain) stage(recs []*Record) error {
 	t := &c.txn
 
 	buf := t.text
+	// With direct writes, the records are encoded straight into the
+	// direct writer's buffer where it can take them (see
+	// directWriter.spare), which saves copying the text there: 3 % of
+	// the exporter's CPU time.
+	inDirect := false
+	if c.direct != nil && len(buf) == 0 {
+		if b := c.direct.spare(c.segSize + c.flight.bytes + t.bytes); b != nil {
+			buf, inDirect = b, true
+		}
+	}
 	staged := len(buf)
 	leaves := c.leaves[:0]
 	prev := t.prev
@@ -684,7 +694,10 @@ func (c *chain) stage(recs []*Record) error {
 	t.pairs += len(c.segDigest.pending) - pending
 	// The Merkle tree's new subtrees, a level at a time.
 	t.stored = t.front.pushLeaves(leaves, t.stored, &c.nodes)
-	t.text, c.leaves = buf, leaves
+	if !inDirect {
+		t.text = buf
+	}
+	c.leaves = leaves
 	t.bytes += int64(len(buf) - staged)
 	t.next += uint64(len(recs))
 	t.prev = prev
@@ -699,6 +712,12 @@ func (c *chain) stage(recs []*Record) error {
 	// their writeback early, was measured: no shorter fsync here, and
 	// more kernel time.)
 	switch {
+	case inDirect:
+		c.reserve(int64(len(buf) - staged))
+		if err := c.direct.took(buf, c.seg, c.opts.writeDirect, c.opts.writeIdle); err != nil {
+			return fmt.Errorf("chain %q: writing records up to seq %d: %w", c.name, t.next-1, err)
+		}
+		return nil
 	case c.direct != nil, c.flight.active:
 		// With direct writes: into the direct writer's buffer while the
 		// text is in the cache; the disk takes it 256 KiB at a time.

@@ -183,6 +183,38 @@ func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitF
 	return nil
 }
 
+// spare returns the text the writer holds, with the rest of its buffer
+// as spare capacity, for the caller to append text at file offset at to
+// in place and hand back with took; or nil where the text cannot go
+// there: when it must begin with a head (nothing held, and at is not on
+// a block boundary), or when at is not where the writer's text ends.
+func (w *directWriter) spare(at int64) []byte {
+	if !w.synced || w.end != at || (w.n == 0 && at%directAlign != 0) {
+		return nil
+	}
+	return w.mem[w.cur][:w.n]
+}
+
+// took takes the text appended to b, which spare returned, as write
+// does: without a copy when it still lies in the writer's buffer, and
+// written from b when an append outgrew the buffer into memory of its
+// own (what it wrote in the buffer's spare capacity until then held no
+// text of the writer's).
+func (w *directWriter) took(b []byte, seg *os.File, submit submitFunc, write writeFunc) error {
+	if len(b) <= w.n {
+		return nil
+	}
+	if cap(b) != directBufBytes || &b[0] != &w.mem[w.cur][0] {
+		return w.write(b[w.n:], w.end, seg, submit, write)
+	}
+	w.end += int64(len(b) - w.n)
+	w.n = len(b)
+	if w.n >= directSubmitBytes {
+		return w.submitBlocks(submit)
+	}
+	return nil
+}
+
 // submitBlocks submits the whole blocks of the current buffer, once the
 // write from the other buffer has completed, and makes the other, with
 // the partial block after them copied to its front, the current one.

@@ -220,6 +220,101 @@ func TestDirectWriterBytes(t *testing.T) {
 	}
 }
 
+// TestDirectWriterSpare appends text in place to the buffer spare lends
+// and hands it back with took, as the chain's staging does, checking the
+// file's bytes after each flush: text that fits, text that outgrows the
+// buffer (appended into memory of its own), and the cases where spare
+// lends nothing: a head to write first, an offset that is not the
+// writer's end.
+func TestDirectWriterSpare(t *testing.T) {
+	needDirect(t)
+	const buf = directBufBytes
+	for _, tc := range []struct {
+		name  string
+		start int   // bytes in the file before
+		held  int   // bytes written (not flushed) before spare
+		adds  []int // bytes appended in place, one spare/took each
+		// lent is whether spare lends the buffer for the first add.
+		lent   bool
+		direct int
+	}{
+		{name: "fits", adds: []int{1000, 5000, 300 << 10}, lent: true, direct: 1},
+		{name: "after held text", held: 10000, adds: []int{100 << 10}, lent: true, direct: 1},
+		{name: "outgrows the buffer", held: 200 << 10, adds: []int{buf}, lent: true, direct: 2},
+		{name: "exactly fills the buffer", adds: []int{buf}, lent: true, direct: 1},
+		{name: "head first", start: 100, adds: []int{7000}, lent: false, direct: 0},
+		{name: "file of whole blocks", start: 2 * directAlign, adds: []int{7000, 300 << 10}, lent: true, direct: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "seg.jsonl")
+			want := bytes.Repeat([]byte("s"), tc.start)
+			if err := os.WriteFile(path, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer seg.Close()
+			w := testDirectWriter(t, path, int64(len(want)))
+			defer func() { w.close() }()
+			d := &deferredWrites{t: t}
+			next := byte(0)
+			text := func(n int) []byte {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = 'A' + next%58
+					next++
+				}
+				return b
+			}
+			if tc.held > 0 {
+				h := text(tc.held)
+				if err := w.write(h, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, h...)
+			}
+			if b := w.spare(int64(len(want)) + 1); b != nil {
+				t.Errorf("spare at an offset past the writer's end: lent %d bytes", len(b))
+			}
+			for i, n := range tc.adds {
+				add := text(n)
+				b := w.spare(int64(len(want)))
+				if i == 0 && (b != nil) != tc.lent {
+					t.Fatalf("spare lent the buffer: %v, want %v", b != nil, tc.lent)
+				}
+				if b == nil {
+					if err := w.write(add, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					for _, c := range add {
+						b = append(b, c) // outgrows the buffer as encoding would
+					}
+					if err := w.took(b, seg, d.submit, plainWrite); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want = append(want, add...)
+			}
+			if err := w.flush(seg, d.submit, plainWrite); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("file holds %d bytes, want %d; first difference at %d", len(got), len(want), bytesDiffAt(got, want))
+			}
+			if d.n != tc.direct {
+				t.Errorf("%d direct writes, want %d", d.n, tc.direct)
+			}
+		})
+	}
+}
+
 // bytesDiffAt is the first offset at which a and b differ.
 func bytesDiffAt(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
