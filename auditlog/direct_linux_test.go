@@ -75,30 +75,41 @@ func testDirectWriter(t *testing.T, path string, size int64) *directWriter {
 // wait is called, from the buffer as it is then: a writer that changed a
 // buffer before waiting for its write, or that wrote anything else in
 // between, would write the wrong bytes. It checks that every direct write
-// is aligned, in memory, in length and where it lands, and counts them.
+// is aligned, in memory, in length and where it lands, and that every
+// other (a head, through the segment's own descriptor) is shorter than a
+// block, and counts both.
 type deferredWrites struct {
-	t  *testing.T
-	mu sync.Mutex
-	n  int
+	t      *testing.T
+	mu     sync.Mutex
+	n      int   // direct writes
+	cached []int // bytes of each other write
 }
 
 func (d *deferredWrites) submit(f *os.File, b []byte) (func() error, error) {
 	d.t.Helper()
-	if len(b)%directAlign != 0 || uintptr(unsafe.Pointer(&b[0]))%directAlign != 0 {
+	if !isAppend(f) {
+		d.t.Errorf("append to %s, opened without O_APPEND", f.Name())
+	}
+	direct := isDirect(f)
+	switch {
+	case !direct && len(b) >= directAlign:
+		d.t.Errorf("write of %d bytes through the page cache, want less than a block", len(b))
+	case direct && (len(b)%directAlign != 0 || uintptr(unsafe.Pointer(&b[0]))%directAlign != 0):
 		d.t.Errorf("unaligned direct write of %d bytes from %p", len(b), &b[0])
 	}
-	if !isDirect(f) || !isAppend(f) {
-		d.t.Errorf("direct append to %s, opened without O_DIRECT or O_APPEND", f.Name())
-	}
 	d.mu.Lock()
-	d.n++
+	if direct {
+		d.n++
+	} else {
+		d.cached = append(d.cached, len(b))
+	}
 	d.mu.Unlock()
 	return func() error {
 		st, err := f.Stat()
 		if err != nil {
 			return err
 		}
-		if st.Size()%directAlign != 0 {
+		if direct && st.Size()%directAlign != 0 {
 			d.t.Errorf("direct append at offset %d, not a block boundary", st.Size())
 		}
 		_, err = f.Write(b)
@@ -188,7 +199,7 @@ func TestDirectWriterBytes(t *testing.T) {
 					next++
 				}
 				if st.write > 0 {
-					if err := w.write(text, int64(len(want)), seg, d.submit, write); err != nil {
+					if err := w.write(text, int64(len(want)), seg, d.submit); err != nil {
 						t.Fatalf("step %d: write: %v", i, err)
 					}
 				}
@@ -210,9 +221,9 @@ func TestDirectWriterBytes(t *testing.T) {
 			if d.n != tc.direct {
 				t.Errorf("%d direct writes, want %d", d.n, tc.direct)
 			}
-			for _, n := range cached {
+			for _, n := range append(cached, d.cached...) {
 				if n >= directAlign {
-					t.Errorf("writes through the page cache of %v bytes, want less than a block each", cached)
+					t.Errorf("writes through the page cache of %v and %v bytes, want less than a block each", cached, d.cached)
 					break
 				}
 			}
@@ -270,7 +281,7 @@ func TestDirectWriterSpare(t *testing.T) {
 			}
 			if tc.held > 0 {
 				h := text(tc.held)
-				if err := w.write(h, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+				if err := w.write(h, int64(len(want)), seg, d.submit); err != nil {
 					t.Fatal(err)
 				}
 				want = append(want, h...)
@@ -285,14 +296,14 @@ func TestDirectWriterSpare(t *testing.T) {
 					t.Fatalf("spare lent the buffer: %v, want %v", b != nil, tc.lent)
 				}
 				if b == nil {
-					if err := w.write(add, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+					if err := w.write(add, int64(len(want)), seg, d.submit); err != nil {
 						t.Fatal(err)
 					}
 				} else {
 					for _, c := range add {
 						b = append(b, c) // outgrows the buffer as encoding would
 					}
-					if err := w.took(b, seg, d.submit, plainWrite); err != nil {
+					if err := w.took(b, seg, d.submit); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -342,10 +353,10 @@ func TestDirectWriterOffsetMismatch(t *testing.T) {
 	}
 	defer seg.Close()
 	submit := submitNow(plainWrite)
-	if err := w.write([]byte("x"), 5, seg, submit, plainWrite); err == nil {
+	if err := w.write([]byte("x"), 5, seg, submit); err == nil {
 		t.Fatal("write at offset 5 of a 10-byte file: no error")
 	}
-	if err := w.write([]byte("abc"), 10, seg, submit, plainWrite); err != nil {
+	if err := w.write([]byte("abc"), 10, seg, submit); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.flush(seg, submit, plainWrite); err != nil {
@@ -464,6 +475,59 @@ func TestDirectWriteFailure(t *testing.T) {
 			appendOK(t, s, testRecords(5000, 5, "general"))
 			closeVerifiedOnce(t, s, dir, k, 334+3500+5)
 		})
+	}
+}
+
+// TestDirectAbortInFlight aborts a transaction while its writes are in
+// flight: a direct write of its first part, submitted once 256 KiB had
+// gathered, and the head of its text, both written only when waited for.
+// The cut back waits for them before it cuts, so that nothing lands after
+// it: the segment is as before, and the store goes on and verifies.
+func TestDirectAbortInFlight(t *testing.T) {
+	needDirect(t)
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	d := &deferredWrites{t: t}
+	s := openTestStore(t, dir, k, func(o *options) { o.writeDirect = d.submit })
+	appendOK(t, s, testRecords(0, 7, "general")) // a partial last block
+	before := storeFiles(t, dir)
+	bad := testRecord(999, "general")
+	bad.Retention.Class = "no/such chain"
+	txn, err := s.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Append(testRecords(7, 400, "general")); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	submitted, heads := d.n, len(d.cached)
+	d.mu.Unlock()
+	if submitted == 0 || heads == 0 {
+		t.Fatalf("%d direct writes and %d heads submitted by the first part, want both", submitted, heads)
+	}
+	if err := txn.Append([]*Record{bad}); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("append of an invalid record: %v", err)
+	}
+	if _, err := txn.Commit(); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("commit after an invalid record: %v", err)
+	}
+	after := storeFiles(t, dir)
+	for name, b := range before {
+		if filepath.Ext(name) == ".jsonl" && !bytes.Equal(b, after[name]) {
+			t.Fatalf("the aborted transaction left %d bytes in %s, want %d", len(after[name]), name, len(b))
+		}
+	}
+	appendOK(t, s, testRecords(7, 400, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers, VerifyFull())
+	if err != nil || !rep.OK() || rep.Records != 407 {
+		t.Fatalf("verify: %v, %d records, want 407\n%s", err, rep.Records, findingsText(rep))
+	}
+	if got := len(readChain(t, dir, "general")); got != 407 {
+		t.Fatalf("general holds %d records, want 407", got)
 	}
 }
 
