@@ -300,9 +300,7 @@ func TestDirectWriterSpare(t *testing.T) {
 						t.Fatal(err)
 					}
 				} else {
-					for _, c := range add {
-						b = append(b, c) // outgrows the buffer as encoding would
-					}
+					b = append(b, add...) // may outgrow the buffer, as encoding would
 					if err := w.took(b, seg, d.submit); err != nil {
 						t.Fatal(err)
 					}
