@@ -71,6 +71,23 @@ func testDirectWriter(t *testing.T, path string, size int64) *directWriter {
 	return newDirectWriter(f, size)
 }
 
+// testSegment writes text to a new segment file and returns its path and
+// the file opened as the store opens a segment, O_WRONLY|O_APPEND, closed
+// at the end of the test.
+func testSegment(t *testing.T, text []byte) (path string, seg *os.File) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "seg.jsonl")
+	if err := os.WriteFile(path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seg.Close() })
+	return path, seg
+}
+
 // deferredWrites is a submitFunc whose appends happen only when their
 // wait is called, from the buffer as it is then: a writer that changed a
 // buffer before waiting for its write, or that wrote anything else in
@@ -154,19 +171,11 @@ func TestDirectWriterBytes(t *testing.T) {
 		{name: "reopened", steps: []step{{write: 10000, flush: true}, {reopen: true, write: 777, flush: true}, {reopen: true, write: buf, flush: true}}, direct: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "seg.jsonl")
 			want := make([]byte, tc.start)
 			for i := range want {
 				want[i] = byte('a' + i%26)
 			}
-			if err := os.WriteFile(path, want, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer seg.Close()
+			path, seg := testSegment(t, want)
 			w := testDirectWriter(t, path, int64(len(want)))
 			defer func() { w.close() }()
 			d := &deferredWrites{t: t}
@@ -257,16 +266,8 @@ func TestDirectWriterSpare(t *testing.T) {
 		{name: "file of whole blocks", start: 2 * directAlign, adds: []int{7000, 300 << 10}, lent: true, direct: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "seg.jsonl")
 			want := bytes.Repeat([]byte("s"), tc.start)
-			if err := os.WriteFile(path, want, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer seg.Close()
+			path, seg := testSegment(t, want)
 			w := testDirectWriter(t, path, int64(len(want)))
 			defer func() { w.close() }()
 			d := &deferredWrites{t: t}
@@ -339,17 +340,9 @@ func bytesDiffAt(a, b []byte) int {
 // writer takes the offset of the next write as the file's end.
 func TestDirectWriterOffsetMismatch(t *testing.T) {
 	needDirect(t)
-	path := filepath.Join(t.TempDir(), "seg.jsonl")
-	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path, seg := testSegment(t, []byte("0123456789"))
 	w := testDirectWriter(t, path, 10)
 	defer w.close()
-	seg, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
 	submit := submitNow(plainWrite)
 	if err := w.write([]byte("x"), 5, seg, submit); err == nil {
 		t.Fatal("write at offset 5 of a 10-byte file: no error")
