@@ -61,10 +61,12 @@ const directSubmitBytes = 256 << 10
 type directWriter struct {
 	f *os.File // the segment, opened again with O_APPEND|O_DIRECT
 	// mem[cur] is being filled; the other may be in flight, until
-	// inflight[1-cur] has been called.
+	// inflight[1-cur] has been called. inflight[headWrite] is the head's
+	// append, from headMem.
 	mem      [2][]byte // directBufBytes each, aligned to directAlign
 	cur      int
-	inflight [2]func() error
+	inflight [3]func() error
+	headMem  [directAlign]byte
 	// end is the file offset after the text written or held. The text
 	// held, mem[cur][:n], starts at a block boundary: with n > 0, end-n
 	// is a multiple of directAlign.
@@ -74,6 +76,9 @@ type directWriter struct {
 	// write or a cut. The next write takes the caller's offset.
 	synced bool
 }
+
+// headWrite is the index in directWriter.inflight of the head's append.
+const headWrite = 2
 
 // submitFunc starts appending all of b to f and returns the wait for its
 // result. The caller keeps b unchanged until it has called wait.
@@ -137,13 +142,18 @@ func alignedBytes(n, align int) []byte {
 }
 
 // write adds text, which starts at file offset at: its head, up to the
-// next block boundary, at once through seg, the segment's own descriptor,
-// with write; the rest to the buffers, submitting each buffer it fills,
-// and the whole blocks it holds once they come to directSubmitBytes. The
-// rest waits for the next write or for flush. On error the file may hold
-// part of the text: the caller cuts it back (see chain.rollback), which
-// desyncs the writer.
-func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitFunc, write writeFunc) error {
+// next block boundary, submitted at once to seg, the segment's own
+// descriptor, from a copy (the first direct write waits for it); the rest
+// to the buffers, submitting each buffer it fills, and the whole blocks it
+// holds once they come to directSubmitBytes. The rest waits for the next
+// write or for flush. On error the file may hold part of the text: the
+// caller cuts it back (see chain.rollback), which desyncs the writer.
+//
+// The head is not waited for here: through the store's io_uring, the
+// ring's kernel worker appends it while the first records after it are
+// encoded, where waiting cost a round trip through the worker per
+// commit.
+func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitFunc) error {
 	if !w.synced {
 		w.end, w.n, w.synced = at, 0, true
 	}
@@ -155,14 +165,16 @@ func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitF
 	if head := int(-w.end & (directAlign - 1)); w.n == 0 && head > 0 && len(text) > 0 {
 		// Nothing is held, so every direct write has been submitted: the
 		// head goes after them.
-		if err := errors.Join(w.await(0), w.await(1)); err != nil {
+		if err := w.awaitAll(); err != nil {
 			return err
 		}
-		head = min(head, len(text))
-		if _, err := write(seg, text[:head], -1); err != nil {
+		head = copy(w.headMem[:head], text)
+		wait, err := submit(seg, w.headMem[:head])
+		if err != nil {
 			w.synced = false
 			return err
 		}
+		w.inflight[headWrite] = wait
 		w.end += int64(head)
 		text = text[head:]
 	}
@@ -200,12 +212,12 @@ func (w *directWriter) spare(at int64) []byte {
 // written from b when an append outgrew the buffer into memory of its
 // own (what it wrote in the buffer's spare capacity until then held no
 // text of the writer's).
-func (w *directWriter) took(b []byte, seg *os.File, submit submitFunc, write writeFunc) error {
+func (w *directWriter) took(b []byte, seg *os.File, submit submitFunc) error {
 	if len(b) <= w.n {
 		return nil
 	}
 	if cap(b) != directBufBytes || &b[0] != &w.mem[w.cur][0] {
-		return w.write(b[w.n:], w.end, seg, submit, write)
+		return w.write(b[w.n:], w.end, seg, submit)
 	}
 	w.end += int64(len(b) - w.n)
 	w.n = len(b)
@@ -216,7 +228,7 @@ func (w *directWriter) took(b []byte, seg *os.File, submit submitFunc, write wri
 }
 
 // submitBlocks submits the whole blocks of the current buffer, once the
-// write from the other buffer has completed, and makes the other, with
+// head's write and the other buffer's have completed, and makes the other, with
 // the partial block after them copied to its front, the current one.
 func (w *directWriter) submitBlocks(submit submitFunc) error {
 	full := w.n &^ (directAlign - 1)
@@ -224,7 +236,7 @@ func (w *directWriter) submitBlocks(submit submitFunc) error {
 		return nil
 	}
 	next := 1 - w.cur
-	if err := w.await(next); err != nil {
+	if err := errors.Join(w.await(headWrite), w.await(next)); err != nil {
 		return err
 	}
 	wait, err := submit(w.f, w.mem[w.cur][:full])
@@ -238,7 +250,13 @@ func (w *directWriter) submitBlocks(submit submitFunc) error {
 	return nil
 }
 
-// await waits for the write in flight from buffer i, if any.
+// awaitAll waits for every write in flight.
+func (w *directWriter) awaitAll() error {
+	return errors.Join(w.await(0), w.await(1), w.await(headWrite))
+}
+
+// await waits for the write in flight from buffer i, or for the head's
+// (headWrite), if any.
 func (w *directWriter) await(i int) error {
 	wait := w.inflight[i]
 	if wait == nil {
@@ -259,7 +277,7 @@ func (w *directWriter) flush(seg *os.File, submit submitFunc, write writeFunc) e
 	if err := w.submitBlocks(submit); err != nil {
 		return err
 	}
-	if err := errors.Join(w.await(0), w.await(1)); err != nil {
+	if err := w.awaitAll(); err != nil {
 		return err
 	}
 	if w.n > 0 {
@@ -276,11 +294,11 @@ func (w *directWriter) flush(seg *os.File, submit submitFunc, write writeFunc) e
 // stale, before the file is cut back: text not yet written is dropped,
 // and the next write starts where its caller says the file ends.
 func (w *directWriter) desync() {
-	_, _ = w.await(0), w.await(1)
+	_ = w.awaitAll()
 	w.synced = false
 }
 
 // close waits for the writes in flight and closes the direct descriptor.
 func (w *directWriter) close() error {
-	return errors.Join(w.await(0), w.await(1), w.f.Close())
+	return errors.Join(w.awaitAll(), w.f.Close())
 }

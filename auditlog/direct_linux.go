@@ -2,10 +2,8 @@ package auditlog
 
 import (
 	"errors"
-	"io"
 	"os"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,51 +50,4 @@ func tryLock(f *os.File) (locked bool, err error) {
 		return false, &os.PathError{Op: "flock", Path: f.Name(), Err: ferr}
 	}
 	return true, nil
-}
-
-// rawWrite is plainWrite made as a raw system call where it appends: the
-// directWriter's head and tail, less than a block each, through the page
-// cache. Through the store's io_uring, such a write went to the ring's
-// kernel worker (ext4's buffered writes cannot be made without blocking),
-// a round trip per write; and once, under `make test` in CI, one never
-// completed: the ring had taken it and posted no completion, and its
-// worker sat idle (the cause is not known; buffered writes are the only
-// writes the kernel's workers serialize by inode, and the tail's was the
-// only one in flight). With write(2) through the syscall package, each
-// woke Go's scheduler monitor (see ring): with four requests in flight
-// the exporter took 12 % more CPU time. A raw write(2) of less than a
-// block to the page cache returns in microseconds; it holds Go's
-// processor while it runs, as the ring's submission does.
-func rawWrite(f *os.File, b []byte, off int64) (int, error) {
-	if off >= 0 || len(b) == 0 {
-		return plainWrite(f, b, off)
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var werr error
-	if err := rc.Control(func(fd uintptr) {
-		for n < len(b) {
-			m, _, errno := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-			switch {
-			case errno == unix.EINTR:
-				continue
-			case errno != 0:
-				werr = errno
-				return
-			case m == 0:
-				werr = io.ErrShortWrite
-				return
-			}
-			n += int(m)
-		}
-	}); err != nil {
-		return 0, err
-	}
-	if werr != nil {
-		return n, &os.PathError{Op: "write", Path: f.Name(), Err: werr}
-	}
-	return n, nil
 }

@@ -93,7 +93,8 @@ func testSegment(t *testing.T, text []byte) (path string, seg *os.File) {
 // buffer before waiting for its write, or that wrote anything else in
 // between, would write the wrong bytes. It checks that every direct write
 // is aligned, in memory, in length and where it lands, and that every
-// other is shorter than a block, and counts both.
+// other (a head, through the segment's own descriptor) is shorter than a
+// block, and counts both.
 type deferredWrites struct {
 	t      *testing.T
 	mu     sync.Mutex
@@ -207,7 +208,7 @@ func TestDirectWriterBytes(t *testing.T) {
 					next++
 				}
 				if st.write > 0 {
-					if err := w.write(text, int64(len(want)), seg, d.submit, write); err != nil {
+					if err := w.write(text, int64(len(want)), seg, d.submit); err != nil {
 						t.Fatalf("step %d: write: %v", i, err)
 					}
 				}
@@ -281,7 +282,7 @@ func TestDirectWriterSpare(t *testing.T) {
 			}
 			if tc.held > 0 {
 				h := text(tc.held)
-				if err := w.write(h, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+				if err := w.write(h, int64(len(want)), seg, d.submit); err != nil {
 					t.Fatal(err)
 				}
 				want = append(want, h...)
@@ -296,12 +297,12 @@ func TestDirectWriterSpare(t *testing.T) {
 					t.Fatalf("spare lent the buffer: %v, want %v", b != nil, tc.lent)
 				}
 				if b == nil {
-					if err := w.write(add, int64(len(want)), seg, d.submit, plainWrite); err != nil {
+					if err := w.write(add, int64(len(want)), seg, d.submit); err != nil {
 						t.Fatal(err)
 					}
 				} else {
 					b = append(b, add...) // may outgrow the buffer, as encoding would
-					if err := w.took(b, seg, d.submit, plainWrite); err != nil {
+					if err := w.took(b, seg, d.submit); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -334,54 +335,6 @@ func bytesDiffAt(a, b []byte) int {
 	return min(len(a), len(b))
 }
 
-// TestRawWrite appends with rawWrite as plainWrite would, and fails as
-// it would: on a descriptor not open for writing, and on a full disk
-// (/dev/full), with the system call's error in an *os.PathError.
-func TestRawWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, []byte("abc"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	app, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ro, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer full.Close()
-	for _, tc := range []struct {
-		name string
-		f    *os.File
-		b    string
-		n    int
-		err  error
-	}{
-		{name: "append", f: app, b: "defg", n: 4},
-		{name: "nothing", f: app, b: "", n: 0},
-		{name: "read-only", f: ro, b: "x", err: syscall.EBADF},
-		{name: "full disk", f: full, b: "x", err: syscall.ENOSPC},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			n, err := rawWrite(tc.f, []byte(tc.b), -1)
-			var pe *os.PathError
-			if n != tc.n || !errors.Is(err, tc.err) || (err != nil && !errors.As(err, &pe)) {
-				t.Fatalf("rawWrite: %d, %v; want %d, %v in an *os.PathError", n, err, tc.n, tc.err)
-			}
-		})
-	}
-	if got, _ := os.ReadFile(path); string(got) != "abcdefg" {
-		t.Fatalf("file holds %q", got)
-	}
-}
-
 // TestDirectWriterOffsetMismatch checks that a write at an offset other
 // than where the writer's text ends fails without writing, and that the
 // writer takes the offset of the next write as the file's end.
@@ -391,10 +344,10 @@ func TestDirectWriterOffsetMismatch(t *testing.T) {
 	w := testDirectWriter(t, path, 10)
 	defer w.close()
 	submit := submitNow(plainWrite)
-	if err := w.write([]byte("x"), 5, seg, submit, plainWrite); err == nil {
+	if err := w.write([]byte("x"), 5, seg, submit); err == nil {
 		t.Fatal("write at offset 5 of a 10-byte file: no error")
 	}
-	if err := w.write([]byte("abc"), 10, seg, submit, plainWrite); err != nil {
+	if err := w.write([]byte("abc"), 10, seg, submit); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.flush(seg, submit, plainWrite); err != nil {
@@ -516,11 +469,11 @@ func TestDirectWriteFailure(t *testing.T) {
 	}
 }
 
-// TestDirectAbortInFlight aborts a transaction while a direct write of
-// its first part, submitted once 256 KiB had gathered, is in flight (it
-// is written only when waited for). The cut back waits for it before it
-// cuts, so that nothing lands after it: the segment is as before, and the
-// store goes on and verifies.
+// TestDirectAbortInFlight aborts a transaction while its writes are in
+// flight: a direct write of its first part, submitted once 256 KiB had
+// gathered, and the head of its text, both written only when waited for.
+// The cut back waits for them before it cuts, so that nothing lands after
+// it: the segment is as before, and the store goes on and verifies.
 func TestDirectAbortInFlight(t *testing.T) {
 	needDirect(t)
 	k := newTestKeys(t, "test")
@@ -539,10 +492,10 @@ func TestDirectAbortInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.mu.Lock()
-	submitted := d.n
+	submitted, heads := d.n, len(d.cached)
 	d.mu.Unlock()
-	if submitted == 0 {
-		t.Fatal("no direct write submitted by the first part")
+	if submitted == 0 || heads == 0 {
+		t.Fatalf("%d direct writes and %d heads submitted by the first part, want both", submitted, heads)
 	}
 	if err := txn.Append([]*Record{bad}); !errors.Is(err, ErrInvalidRecord) {
 		t.Fatalf("append of an invalid record: %v", err)

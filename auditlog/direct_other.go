@@ -13,6 +13,3 @@ func openDirect(string) (*os.File, error) { return nil, errors.ErrUnsupported }
 
 // tryLock is not needed where segments take no direct writes.
 func tryLock(*os.File) (bool, error) { return true, nil }
-
-// rawWrite is plainWrite where segments take no direct writes.
-func rawWrite(f *os.File, b []byte, off int64) (int, error) { return plainWrite(f, b, off) }

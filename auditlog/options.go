@@ -52,11 +52,6 @@ type options struct {
 	// (see ring), else write(2). writeBusy is write(2), for writes made
 	// while a flight's fsync runs (see chainTxn). Tests replace both.
 	writeIdle, writeBusy writeFunc
-	// writeSmall appends a commit's head and tail, less than a block
-	// each, through the page cache where segments take direct writes
-	// (see directWriter): nil for the default, rawWrite. Tests replace
-	// it with writeIdle and writeBusy.
-	writeSmall writeFunc
 	// writeDirect submits a direct append to a segment (see
 	// directWriter): nil for the default, the io_uring of writeIdle
 	// where it has one, else writeIdle itself, which waits.

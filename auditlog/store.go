@@ -119,9 +119,6 @@ func Open(dir string, opts ...Option) (*Store, error) {
 			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
 		}
 	}
-	if s.opts.writeSmall == nil {
-		s.opts.writeSmall = rawWrite
-	}
 	if s.opts.writeDirect == nil {
 		s.opts.writeDirect = submitNow(s.opts.writeIdle)
 		if s.wring != nil {

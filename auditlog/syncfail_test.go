@@ -24,7 +24,7 @@ func withBufferedWrites() Option { return func(o *options) { o.bufferedWrites = 
 
 // withWriteFile replaces the write of segment and tree files.
 func withWriteFile(f writeFunc) Option {
-	return func(o *options) { o.writeIdle, o.writeBusy, o.writeSmall = f, f, f }
+	return func(o *options) { o.writeIdle, o.writeBusy = f, f }
 }
 
 // failingSyncs makes the next n fsyncs of chain's files named by ext
