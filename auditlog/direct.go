@@ -80,13 +80,14 @@ type directWriter struct {
 // headWrite is the index in directWriter.inflight of the head's append.
 const headWrite = 2
 
-// submitFunc starts appending all of b to f and returns the wait for its
-// result. The caller keeps b unchanged until it has called wait.
-type submitFunc func(f *os.File, b []byte) (wait func() error, err error)
+// submitFunc starts appending all of b to f, whose end is then at off,
+// and returns the wait for its result. The caller keeps b unchanged until
+// it has called wait.
+type submitFunc func(f *os.File, b []byte, off int64) (wait func() error, err error)
 
 // submitNow is the submitFunc of a writeFunc: it writes before it returns.
 func submitNow(write writeFunc) submitFunc {
-	return func(f *os.File, b []byte) (func() error, error) {
+	return func(f *os.File, b []byte, _ int64) (func() error, error) {
 		_, err := write(f, b, -1)
 		return func() error { return err }, nil
 	}
@@ -169,7 +170,7 @@ func (w *directWriter) write(text []byte, at int64, seg *os.File, submit submitF
 			return err
 		}
 		head = copy(w.headMem[:head], text)
-		wait, err := submit(seg, w.headMem[:head])
+		wait, err := submit(seg, w.headMem[:head], w.end)
 		if err != nil {
 			w.synced = false
 			return err
@@ -239,7 +240,7 @@ func (w *directWriter) submitBlocks(submit submitFunc) error {
 	if err := errors.Join(w.await(headWrite), w.await(next)); err != nil {
 		return err
 	}
-	wait, err := submit(w.f, w.mem[w.cur][:full])
+	wait, err := submit(w.f, w.mem[w.cur][:full], w.end-int64(w.n))
 	if err != nil {
 		w.synced = false
 		return err

@@ -102,7 +102,7 @@ type deferredWrites struct {
 	cached []int // bytes of each other write
 }
 
-func (d *deferredWrites) submit(f *os.File, b []byte) (func() error, error) {
+func (d *deferredWrites) submit(f *os.File, b []byte, off int64) (func() error, error) {
 	d.t.Helper()
 	if !isAppend(f) {
 		d.t.Errorf("append to %s, opened without O_APPEND", f.Name())
@@ -126,8 +126,8 @@ func (d *deferredWrites) submit(f *os.File, b []byte) (func() error, error) {
 		if err != nil {
 			return err
 		}
-		if direct && st.Size()%directAlign != 0 {
-			d.t.Errorf("direct append at offset %d, not a block boundary", st.Size())
+		if st.Size() != off || (direct && off%directAlign != 0) {
+			d.t.Errorf("append of %d bytes (direct: %v) at offset %d, submitted for %d", len(b), direct, st.Size(), off)
 		}
 		_, err = f.Write(b)
 		return err
@@ -430,7 +430,7 @@ func TestDirectWriteFailure(t *testing.T) {
 			dir := t.TempDir()
 			var mu sync.Mutex
 			armed, seen := false, 0
-			submit := func(f *os.File, b []byte) (func() error, error) {
+			submit := func(f *os.File, b []byte, off int64) (func() error, error) {
 				mu.Lock()
 				fail := armed && seen == failAt
 				if armed {
@@ -438,7 +438,7 @@ func TestDirectWriteFailure(t *testing.T) {
 				}
 				mu.Unlock()
 				if !fail {
-					return submitNow(plainWrite)(f, b)
+					return submitNow(plainWrite)(f, b, off)
 				}
 				// Half of it reaches the file.
 				half := len(b) / 2 &^ (directAlign - 1)

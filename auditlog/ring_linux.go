@@ -302,12 +302,20 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 }
 
 // startAppend submits a write of all of b at the end of f, opened
-// O_APPEND, and returns at once, with a wait for its result, which is
-// what os.File's Write would return: the directWriter's buffer goes to
-// the disk while the next one is filled. The caller must call wait, and
-// keep b unchanged and f open until then. Where the ring cannot be used,
-// the write is made before startAppend returns.
-func (r *ring) startAppend(f *os.File, b []byte) (wait func() error, err error) {
+// O_APPEND, which is at off, and returns at once, with a wait for its
+// result, which is what os.File's Write would return: the directWriter's
+// buffer goes to the disk while the next one is filled. The caller must
+// call wait, and keep b unchanged and f open until then. Where the ring
+// cannot be used, the write is made before startAppend returns.
+//
+// The kernel appends at the file's end whatever the offset (O_APPEND).
+// The submission names off, not the file's position (-1), as the direct
+// writes did when they were made at their offsets: once, in CI, the
+// tail's write, which the ring took right after a direct append made at
+// the file's position, never completed (no completion posted, the ring's
+// kernel worker idle). Whether the position was the cause is not known;
+// it is the one thing that sequence did that the earlier one did not.
+func (r *ring) startAppend(f *os.File, b []byte, off int64) (wait func() error, err error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -315,7 +323,7 @@ func (r *ring) startAppend(f *os.File, b []byte) (wait func() error, err error) 
 	var seq uint64
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		seq, serr = r.submit(int32(fd), 0, prepWrite(b, -1))
+		seq, serr = r.submit(int32(fd), 0, prepWrite(b, off))
 	}); err != nil {
 		return nil, err
 	}

@@ -19,8 +19,8 @@ func (*ring) syncAfter(*os.File) (func() error, error) { return nil, errors.New(
 
 func (*ring) write(f *os.File, b []byte, off int64) (int, error) { return plainWrite(f, b, off) }
 
-func (*ring) startAppend(f *os.File, b []byte) (func() error, error) {
-	return submitNow(plainWrite)(f, b)
+func (*ring) startAppend(f *os.File, b []byte, off int64) (func() error, error) {
+	return submitNow(plainWrite)(f, b, off)
 }
 
 func (*ring) close() error { return nil }
