@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,7 @@ import (
 const (
 	ioringOpFsync         = 3
 	ioringOpWrite         = 23
+	ioringOpAsyncCancel   = 14
 	ioringEnterGetevents  = 1 << 0
 	ioringOffSQRing       = 0
 	ioringOffCQRing       = 0x8000000
@@ -112,11 +114,23 @@ type ring struct {
 	// beforePoll, when set (by tests), runs in await between letting go
 	// of mu and waiting in the poller.
 	beforePoll func()
+	// cancelAfter is how long a write waits before await asks the kernel
+	// to cancel it (see await); ringCancelAfter unless a test sets it.
+	cancelAfter time.Duration
+	// discard holds the user_data of cancel requests, whose completions
+	// reap drops.
+	discard map[uint64]bool
 	// broken is set when a submission failed: its entry may still be in
 	// the submission queue, so the ring is never entered again and
 	// operations fall back to the plain system calls.
 	broken bool
 }
+
+// ringCancelAfter is how long a write through a ring waits before it is
+// cancelled, if the kernel has not started it (see ring.await): far
+// longer than any write of the store's takes to start, even behind a slow
+// fsync.
+const ringCancelAfter = 30 * time.Second
 
 // newRing sets up a ring of two entries, or fails where io_uring is
 // missing or forbidden (old kernels, seccomp profiles that block it).
@@ -126,7 +140,7 @@ func newRing() (*ring, error) {
 	if errno != 0 {
 		return nil, errno
 	}
-	r := &ring{fd: int(fd)}
+	r := &ring{fd: int(fd), cancelAfter: ringCancelAfter, discard: map[uint64]bool{}}
 	r.reaped = sync.NewCond(&r.mu)
 	fail := func(err error) (*ring, error) {
 		r.close()
@@ -177,7 +191,7 @@ func newRing() (*ring, error) {
 
 // sync fsyncs f and returns what fsync(2) would.
 func (r *ring) sync(f *os.File) error {
-	res, err := r.run(f, prepFsync)
+	res, err := r.run(f, prepFsync, false)
 	if errors.Is(err, errRingBroken) {
 		return f.Sync()
 	}
@@ -246,7 +260,7 @@ func (r *ring) syncAfter(f *os.File) (wait func() error, err error) {
 	}
 	name := f.Name()
 	return func() error {
-		res, err := r.await(seq)
+		res, err := r.await(seq, false)
 		if err != nil {
 			// The fsync may still be pending on the duplicate: it stays
 			// open (the ring is broken, and not used again).
@@ -269,7 +283,7 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 		if off >= 0 {
 			at = off + int64(n)
 		}
-		res, err := r.run(f, prepWrite(rest, at))
+		res, err := r.run(f, prepWrite(rest, at), true)
 		runtime.KeepAlive(rest)
 		if errors.Is(err, errRingBroken) {
 			// Nothing of this submission was written.
@@ -335,7 +349,7 @@ func (r *ring) startAppend(f *os.File, b []byte, off int64) (wait func() error, 
 		return nil, serr
 	}
 	return func() error {
-		res, err := r.await(seq)
+		res, err := r.await(seq, true)
 		runtime.KeepAlive(b)
 		if err != nil {
 			return err
@@ -376,7 +390,7 @@ var errRingBroken = errors.New("io_uring submission failed")
 
 // run submits the operation prep describes on f's descriptor and waits
 // for its completion. It returns the completion's result.
-func (r *ring) run(f *os.File, prep func(sqe []byte, fd int32)) (int32, error) {
+func (r *ring) run(f *os.File, prep func(sqe []byte, fd int32), cancelable bool) (int32, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -387,7 +401,7 @@ func (r *ring) run(f *os.File, prep func(sqe []byte, fd int32)) (int32, error) {
 	if err := rc.Control(func(fd uintptr) {
 		var seq uint64
 		if seq, rerr = r.submit(int32(fd), 0, prep); rerr == nil {
-			res, rerr = r.await(seq)
+			res, rerr = r.await(seq, cancelable)
 		}
 	}); err != nil {
 		return 0, err
@@ -409,6 +423,11 @@ type completion struct {
 func (r *ring) submit(fd int32, flags byte, prep func(sqe []byte, fd int32)) (uint64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.submitLocked(fd, flags, prep)
+}
+
+// submitLocked is submit with r.mu held.
+func (r *ring) submitLocked(fd int32, flags byte, prep func(sqe []byte, fd int32)) (uint64, error) {
 	if r.broken {
 		return 0, errRingBroken
 	}
@@ -440,7 +459,20 @@ func (r *ring) submit(fd int32, flags byte, prep func(sqe []byte, fd int32)) (ui
 // together, they would take turns at the eventfd's read lock, and one
 // could sleep through its own completion, reaped by another, until the
 // next.)
-func (r *ring) await(seq uint64) (int32, error) {
+//
+// A cancelable submission (a write) that has not completed after
+// r.cancelAfter, polling, is cancelled (IORING_OP_ASYNC_CANCEL), once: if
+// the kernel had not started it, it completes with ECANCELED, an error
+// the store's callers retry, instead of never. Once, in CI, a write the
+// ring had taken was never completed, its kernel worker idle (see
+// startAppend); a commit waiting for it held its chain for good. A write
+// already running is not cancelled and is waited for. Fsyncs are not
+// cancelable: one queued behind a slow one legitimately waits.
+func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
+	var deadline time.Time
+	if cancelable && r.cancelAfter > 0 {
+		deadline = time.Now().Add(r.cancelAfter)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -460,14 +492,33 @@ func (r *ring) await(seq uint64) (int32, error) {
 		if r.beforePoll != nil {
 			r.beforePoll()
 		}
-		err := r.poll(reaped)
+		err := r.poll(reaped, deadline)
 		r.mu.Lock()
 		r.polling = false
 		r.reaped.Broadcast()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			deadline = time.Time{}
+			if !slices.ContainsFunc(r.done, func(c completion) bool { return c.seq == seq }) {
+				if cseq, err := r.submitLocked(-1, 0, prepCancel(seq)); err == nil {
+					r.discard[cseq] = true
+				}
+			}
+			continue
+		}
 		if err != nil {
 			r.broken = true
 			return 0, err
 		}
+	}
+}
+
+// prepCancel prepares the cancellation of the submission whose user_data
+// is target.
+func prepCancel(target uint64) func(sqe []byte, fd int32) {
+	return func(sqe []byte, fd int32) {
+		sqe[0] = ioringOpAsyncCancel
+		*(*int32)(unsafe.Pointer(&sqe[4])) = fd
+		*(*uint64)(unsafe.Pointer(&sqe[16])) = target
 	}
 }
 
@@ -482,7 +533,10 @@ func (r *ring) await(seq uint64) (int32, error) {
 // the descriptor's readiness as a read starts), so a completion that
 // signalled after await last reaped, and that another goroutine took into
 // r.done before this wait began, would wake it never: hence reaped.
-func (r *ring) poll(reaped uint64) error {
+//
+// With a deadline, poll returns os.ErrDeadlineExceeded once it has
+// passed.
+func (r *ring) poll(reaped uint64, deadline time.Time) error {
 	woken := false
 	ready := func(uintptr) bool {
 		if woken {
@@ -499,11 +553,16 @@ func (r *ring) poll(reaped uint64) error {
 	// every completion signals anew, and the completion queue, not the
 	// count, says what completed.
 	rc, err := r.event.SyscallConn()
+	if err == nil && !deadline.IsZero() {
+		if err = r.event.SetReadDeadline(deadline); err == nil {
+			defer r.event.SetReadDeadline(time.Time{})
+		}
+	}
 	if err == nil {
 		err = rc.Read(ready)
 	}
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
 	}
 	// The operation is submitted and may still be running: it must not
 	// be repeated, nor its buffer reused, before it completes. Wait in
@@ -533,7 +592,11 @@ func (r *ring) reap() {
 			continue
 		}
 		cqe := unsafe.Add(r.cqes, ioringCQESize*(head&r.cqMask))
-		r.done = append(r.done, completion{seq: *(*uint64)(cqe), res: *(*int32)(unsafe.Add(cqe, 8))})
+		if seq := *(*uint64)(cqe); r.discard[seq] {
+			delete(r.discard, seq) // a cancel's own result: nobody waits for it
+		} else {
+			r.done = append(r.done, completion{seq: seq, res: *(*int32)(unsafe.Add(cqe, 8))})
+		}
 		r.reaps.Add(1) // before the head moves: see poll
 		atomic.StoreUint32(r.cqHead, head+1)
 	}

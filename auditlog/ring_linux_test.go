@@ -442,7 +442,7 @@ func TestRingReapedByAnother(t *testing.T) {
 		}
 		got := make(chan result, 1)
 		go func() {
-			res, err := r.await(seq)
+			res, err := r.await(seq, false)
 			got <- result{res, err}
 		}()
 		for polling := false; !polling; {
@@ -516,7 +516,7 @@ func TestRingSignalBeforeWait(t *testing.T) {
 		}
 		got := make(chan error, 1)
 		go func() {
-			res, err := r.await(seq)
+			res, err := r.await(seq, false)
 			if err == nil && res != 1 {
 				err = fmt.Errorf("read %d bytes, want 1", res)
 			}
@@ -552,4 +552,69 @@ func submitPipeRead(t *testing.T, r *ring, pr *os.File, buf []byte) uint64 {
 		t.Fatal(err)
 	}
 	return seq
+}
+
+// TestRingCancelsStuckWrite submits a write that cannot complete (to a
+// full pipe, where the kernel parks it until there is room, as it parked
+// the write once seen stuck in CI) and checks that await cancels it once
+// its wait is over: the write fails with ECANCELED instead of waiting
+// forever, nothing reaches the pipe, and the ring goes on working. An
+// fsync is not cancelled (see await), nor is a write that completes.
+func TestRingCancelsStuckWrite(t *testing.T) {
+	r := newTestRing(t)
+	r.cancelAfter = 100 * time.Millisecond
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil { // blocking ends
+		t.Fatal(err)
+	}
+	rd, wr := os.NewFile(uintptr(p[0]), "pipe read end"), os.NewFile(uintptr(p[1]), "pipe write end")
+	defer rd.Close()
+	defer wr.Close()
+	size, err := fcntl(wr, syscall.F_SETPIPE_SZ, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.Write(p[1], make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	n, err := r.write(wr, []byte("stuck"), -1)
+	if !errors.Is(err, syscall.ECANCELED) || n != 0 {
+		t.Fatalf("write to a full pipe: %d, %v; want 0, ECANCELED", n, err)
+	}
+	if d := time.Since(start); d < r.cancelAfter {
+		t.Fatalf("cancelled after %v, before its wait of %v", d, r.cancelAfter)
+	}
+	// The pipe holds only what filled it.
+	got := make([]byte, size+10)
+	if m, err := syscall.Read(p[0], got); err != nil || m != size {
+		t.Fatalf("pipe holds %d bytes (%v), want %d", m, err, size)
+	}
+	// The ring goes on: a write and an fsync of a file.
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := r.write(f, []byte("after"), -1); n != 5 || err != nil {
+		t.Fatalf("write after the cancel: %d, %v", n, err)
+	}
+	if err := r.sync(f); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.done) != 0 || len(r.discard) != 0 {
+		t.Fatalf("ring holds %d completions and %d cancels nobody waits for", len(r.done), len(r.discard))
+	}
+}
+
+// fcntl makes an fcntl(2) with an integer argument on f.
+func fcntl(f *os.File, cmd, arg int) (int, error) {
+	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), uintptr(cmd), uintptr(arg))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }
