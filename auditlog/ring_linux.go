@@ -473,6 +473,7 @@ func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 	if cancelable && r.cancelAfter > 0 {
 		deadline = time.Now().Add(r.cancelAfter)
 	}
+	cancelDue := false
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -481,6 +482,12 @@ func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 			res := r.done[i].res
 			r.done = slices.Delete(r.done, i, i+1)
 			return res, nil
+		}
+		if cancelDue {
+			cancelDue = false
+			if cseq, err := r.submitLocked(-1, 0, prepCancel(seq)); err == nil {
+				r.discard[cseq] = true
+			}
 		}
 		if r.polling {
 			r.reaped.Wait()
@@ -497,12 +504,9 @@ func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 		r.polling = false
 		r.reaped.Broadcast()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			deadline = time.Time{}
-			if !slices.ContainsFunc(r.done, func(c completion) bool { return c.seq == seq }) {
-				if cseq, err := r.submitLocked(-1, 0, prepCancel(seq)); err == nil {
-					r.discard[cseq] = true
-				}
-			}
+			// Cancelled at the top of the loop, unless reaping finds
+			// it completed meanwhile.
+			deadline, cancelDue = time.Time{}, true
 			continue
 		}
 		if err != nil {
