@@ -644,7 +644,7 @@ func (c *chain) stage(recs []*Record) error {
 	// exporter's CPU time in profiles, one batch at a time.
 	inDirect := false
 	if c.direct != nil && len(buf) == 0 {
-		if b := c.direct.spare(c.segSize + c.flight.bytes + t.bytes); b != nil {
+		if b := c.direct.spare(c.stagedEnd()); b != nil {
 			buf, inDirect = b, true
 		}
 	}
@@ -739,7 +739,7 @@ func (c *chain) writeStaged(write writeFunc, final bool) error {
 		c.reserve(int64(len(t.text)))
 		var err error
 		if c.direct != nil {
-			at := c.segSize + c.flight.bytes + t.bytes - int64(len(t.text))
+			at := c.stagedEnd() - int64(len(t.text))
 			err = c.direct.write(t.text, at, c.seg, c.opts.writeDirect)
 		} else {
 			_, err = write(c.seg, t.text, -1)
@@ -794,6 +794,10 @@ func (c *chain) closeDirect() error {
 	return err
 }
 
+// stagedEnd is the active segment's size once the flight's text and the
+// staging transaction's, written or not, are in it.
+func (c *chain) stagedEnd() int64 { return c.segSize + c.flight.bytes + c.txn.bytes }
+
 // reserveBytes is how much disk space reserve allocates at a time.
 const reserveBytes = 8 << 20
 
@@ -814,7 +818,7 @@ const reserveBytes = 8 << 20
 // space, as before): it is tried again at the next write, unless the
 // file system cannot preallocate.
 func (c *chain) reserve(n int64) {
-	end := c.segSize + c.flight.bytes + c.txn.bytes // after the write
+	end := c.stagedEnd() // after the write
 	if c.noReserve || end <= c.reserved {
 		return
 	}
