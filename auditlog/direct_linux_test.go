@@ -407,13 +407,7 @@ func TestDirectStoreWrites(t *testing.T) {
 			}
 			mu.Unlock()
 		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Verify(dir, k.verifiers, VerifyFull())
-		if err != nil || !rep.OK() || rep.Records != uint64(n) {
-			t.Fatalf("round %d: verify: %v, %d records, want %d\n%s", round, err, rep.Records, n, findingsText(rep))
-		}
+		closeVerifiedOnce(t, s, dir, k, n)
 	}
 }
 
@@ -510,16 +504,7 @@ func TestDirectAbortInFlight(t *testing.T) {
 		}
 	}
 	appendOK(t, s, testRecords(7, 400, "general"))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != 407 {
-		t.Fatalf("verify: %v, %d records, want 407\n%s", err, rep.Records, findingsText(rep))
-	}
-	if got := len(readChain(t, dir, "general")); got != 407 {
-		t.Fatalf("general holds %d records, want 407", got)
-	}
+	closeVerifiedOnce(t, s, dir, k, 407)
 }
 
 // TestDirectSegmentLocked holds the flock of the active segment from
@@ -579,13 +564,7 @@ func TestDirectSegmentLocked(t *testing.T) {
 	}
 	// The torn bytes were cut: Open read the segment after they landed.
 	appendOK(t, s, testRecords(10, 10, "general"))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(dir, k.verifiers, VerifyFull())
-	if err != nil || !rep.OK() || rep.Records != 20 {
-		t.Fatalf("verify: %v, %d records, want 20\n%s", err, rep.Records, findingsText(rep))
-	}
+	closeVerifiedOnce(t, s, dir, k, 20)
 }
 
 // waitingInLockDirect reports whether a goroutine is in lockDirect.

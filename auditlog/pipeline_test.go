@@ -466,11 +466,14 @@ func closeVerifiedOnce(t *testing.T, s *Store, dir string, k testKeys, want int)
 }
 
 // eachOnce checks that the general and financial chains of the store at
-// dir hold want records, each span once.
+// dir (either may be missing) hold want records, each span once.
 func eachOnce(t *testing.T, dir string, want int) {
 	t.Helper()
 	var ids []string
 	for _, chain := range []string{"general", "financial"} {
+		if _, err := os.Stat(filepath.Join(dir, chain)); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		for _, r := range readChain(t, dir, chain) {
 			ids = append(ids, r.TraceID+"/"+r.SpanID)
 		}
