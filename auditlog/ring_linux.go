@@ -114,6 +114,9 @@ type ring struct {
 	// beforePoll, when set (by tests), runs in await between letting go
 	// of mu and waiting in the poller.
 	beforePoll func()
+	// afterCancel, when set (by tests), runs when a write cancelled by
+	// await is made again with write(2), before it is.
+	afterCancel func()
 	// cancelAfter is how long a write waits before await asks the kernel
 	// to cancel it (see await); ringCancelAfter unless a test sets it.
 	cancelAfter time.Duration
@@ -283,11 +286,11 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 		if off >= 0 {
 			at = off + int64(n)
 		}
-		res, err := r.run(f, prepWrite(rest, at), true)
-		runtime.KeepAlive(rest)
-		if errors.Is(err, errRingBroken) {
-			// Nothing of this submission was written.
+		// plain writes the rest with write(2), when nothing of this
+		// submission was written.
+		plain := func() (int, error) {
 			var m int
+			var err error
 			if off < 0 {
 				m, err = f.Write(rest)
 			} else {
@@ -295,12 +298,22 @@ func (r *ring) write(f *os.File, b []byte, off int64) (int, error) {
 			}
 			return n + m, err
 		}
+		res, err := r.run(f, prepWrite(rest, at), true)
+		runtime.KeepAlive(rest)
+		if errors.Is(err, errRingBroken) {
+			return plain()
+		}
 		if err != nil {
 			return n, err
 		}
 		switch {
 		case res < 0 && syscall.Errno(-res) == syscall.EINTR:
 			continue
+		case res < 0 && syscall.Errno(-res) == syscall.ECANCELED:
+			// Cancelled by await before the kernel started it: write(2)
+			// does not depend on the ring's kernel worker.
+			r.cancelled()
+			return plain()
 		case res < 0:
 			op := "write"
 			if off >= 0 {
@@ -356,6 +369,12 @@ func (r *ring) startAppend(f *os.File, b []byte, off int64) (wait func() error, 
 		}
 		switch {
 		case res < 0 && syscall.Errno(-res) == syscall.EINTR:
+			_, err = f.Write(b)
+		case res < 0 && syscall.Errno(-res) == syscall.ECANCELED:
+			// Cancelled by await before the kernel started it, as in
+			// write. The direct descriptor's write(2) appends as the
+			// ring would have.
+			r.cancelled()
 			_, err = f.Write(b)
 		case res < 0:
 			err = &os.PathError{Op: "write", Path: f.Name(), Err: syscall.Errno(-res)}
@@ -462,12 +481,14 @@ func (r *ring) submitLocked(fd int32, flags byte, prep func(sqe []byte, fd int32
 //
 // A cancelable submission (a write) that has not completed after
 // r.cancelAfter, polling, is cancelled (IORING_OP_ASYNC_CANCEL), once: if
-// the kernel had not started it, it completes with ECANCELED, an error
-// the store's callers retry, instead of never. Once, in CI, a write the
-// ring had taken was never completed, its kernel worker idle (see
-// startAppend); a commit waiting for it held its chain for good. A write
-// already running is not cancelled and is waited for. Fsyncs are not
-// cancelable: one queued behind a slow one legitimately waits.
+// the kernel had not started it, it completes with ECANCELED instead of
+// never, and the caller (write, startAppend) makes it with write(2),
+// which writes nothing twice: the kernel never started the cancelled one.
+// Once, in CI, a write the ring had taken was never completed, its kernel
+// worker idle (see startAppend); a commit waiting for it held its chain
+// for good. A write already running is not cancelled and is waited for.
+// Fsyncs are not cancelable: one queued behind a slow one legitimately
+// waits.
 func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 	var deadline time.Time
 	if cancelable && r.cancelAfter > 0 {
@@ -513,6 +534,13 @@ func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 			r.broken = true
 			return 0, err
 		}
+	}
+}
+
+// cancelled runs r.afterCancel, if set, for a write that await cancelled.
+func (r *ring) cancelled() {
+	if r.afterCancel != nil {
+		r.afterCancel()
 	}
 }
 
