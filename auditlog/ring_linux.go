@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
 
@@ -121,8 +122,11 @@ type ring struct {
 	// to cancel it (see await); ringCancelAfter unless a test sets it.
 	cancelAfter time.Duration
 	// discard holds the user_data of cancel requests, whose completions
-	// reap drops.
+	// reap logs and drops.
 	discard map[uint64]bool
+	// log receives a warning for each write the watchdog cancels (see
+	// await), with what the kernel answered.
+	log *zap.Logger
 	// broken is set when a submission failed: its entry may still be in
 	// the submission queue, so the ring is never entered again and
 	// operations fall back to the plain system calls.
@@ -135,15 +139,16 @@ type ring struct {
 // fsync.
 const ringCancelAfter = 30 * time.Second
 
-// newRing sets up a ring of two entries, or fails where io_uring is
-// missing or forbidden (old kernels, seccomp profiles that block it).
-func newRing() (*ring, error) {
+// newRing sets up a ring of two entries, which warns on log, or fails
+// where io_uring is missing or forbidden (old kernels, seccomp profiles
+// that block it).
+func newRing(log *zap.Logger) (*ring, error) {
 	var p ioringParams
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 2, uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, errno
 	}
-	r := &ring{fd: int(fd), cancelAfter: ringCancelAfter, discard: map[uint64]bool{}}
+	r := &ring{fd: int(fd), cancelAfter: ringCancelAfter, discard: map[uint64]bool{}, log: log}
 	r.reaped = sync.NewCond(&r.mu)
 	fail := func(err error) (*ring, error) {
 		r.close()
@@ -537,6 +542,25 @@ func (r *ring) await(seq uint64, cancelable bool) (int32, error) {
 	}
 }
 
+// logCancel warns that a write was cancelled by await, given the cancel's
+// result: a kernel that never completes a write it has taken is worth an
+// operator's attention even when write(2) makes up for it.
+func (r *ring) logCancel(res int32) {
+	var outcome string
+	switch errno := syscall.Errno(-res); {
+	case res >= 0:
+		outcome = "cancelled before it started; written with write(2) instead"
+	case errno == syscall.EALREADY:
+		outcome = "already running; still waiting for it"
+	case errno == syscall.ENOENT:
+		outcome = "not found (completing); still waiting for it"
+	default:
+		outcome = "cancel failed (" + errno.Error() + "); still waiting for it"
+	}
+	r.log.Warn("a write through io_uring had not completed; asked the kernel to cancel it",
+		zap.Duration("after", r.cancelAfter), zap.String("outcome", outcome))
+}
+
 // cancelled runs r.afterCancel, if set, for a write that await cancelled.
 func (r *ring) cancelled() {
 	if r.afterCancel != nil {
@@ -626,6 +650,7 @@ func (r *ring) reap() {
 		cqe := unsafe.Add(r.cqes, ioringCQESize*(head&r.cqMask))
 		if seq := *(*uint64)(cqe); r.discard[seq] {
 			delete(r.discard, seq) // a cancel's own result: nobody waits for it
+			r.logCancel(*(*int32)(unsafe.Add(cqe, 8)))
 		} else {
 			r.done = append(r.done, completion{seq: seq, res: *(*int32)(unsafe.Add(cqe, 8))})
 		}

@@ -7,12 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // ioringOpRead is IORING_OP_READ, which only the tests submit.
@@ -23,7 +27,7 @@ const ioringOpRead = 22
 // calls, which other tests cover).
 func newTestRing(t *testing.T) *ring {
 	t.Helper()
-	r, err := newRing()
+	r, err := newRing(zap.NewNop())
 	if err != nil {
 		t.Skipf("no io_uring here: %v", err)
 	}
@@ -348,7 +352,7 @@ func TestRingWriteFull(t *testing.T) {
 // TestStoreUsesRing checks that a store opened without hooks writes and
 // fsyncs through its rings where there are, and closes them.
 func TestStoreUsesRing(t *testing.T) {
-	if r, err := newRing(); err != nil {
+	if r, err := newRing(zap.NewNop()); err != nil {
 		t.Skipf("no io_uring here: %v", err)
 	} else {
 		r.close()
@@ -584,6 +588,8 @@ func TestRingCancelsStuckWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newTestRing(t)
 			r.cancelAfter = 100 * time.Millisecond
+			core, logs := observer.New(zap.WarnLevel)
+			r.log = zap.New(core)
 			var p [2]int
 			if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil { // blocking ends
 				t.Fatal(err)
@@ -646,6 +652,15 @@ func TestRingCancelsStuckWrite(t *testing.T) {
 			defer r.mu.Unlock()
 			if len(r.done) != 0 || len(r.discard) != 0 {
 				t.Fatalf("ring holds %d completions and %d cancels nobody waits for", len(r.done), len(r.discard))
+			}
+			// The cancel is logged, with the kernel's answer.
+			warned := logs.All()
+			var outcome string
+			if len(warned) == 1 {
+				outcome, _ = warned[0].ContextMap()["outcome"].(string)
+			}
+			if !strings.HasPrefix(outcome, "cancelled before it started") {
+				t.Fatalf("logged %v, want one warning that the write was cancelled before it started", warned)
 			}
 		})
 	}

@@ -5,13 +5,15 @@ package auditlog
 import (
 	"errors"
 	"os"
+
+	"go.uber.org/zap"
 )
 
 // ring is Linux's; elsewhere files are written with write(2) and fsynced
 // with fsync(2).
 type ring struct{}
 
-func newRing() (*ring, error) { return nil, errors.New("io_uring is Linux's") }
+func newRing(*zap.Logger) (*ring, error) { return nil, errors.New("io_uring is Linux's") }
 
 func (*ring) sync(f *os.File) error { return f.Sync() }
 

@@ -113,7 +113,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if s.opts.writeIdle == nil {
 		s.opts.writeIdle = plainWrite
-		if r, err := newRing(); err == nil {
+		if r, err := newRing(o.logger); err == nil {
 			s.wring, s.opts.writeIdle = r, r.write
 		} else {
 			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
@@ -127,7 +127,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if s.opts.syncFile == nil {
 		s.opts.syncFile = (*os.File).Sync
-		if r, err := newRing(); err == nil {
+		if r, err := newRing(o.logger); err == nil {
 			s.sring, s.opts.syncFile = r, r.sync
 			if s.opts.syncAfter == nil {
 				s.opts.syncAfter = r.syncAfter
