@@ -282,6 +282,7 @@ func TestReport(t *testing.T) {
 	assert.Contains(t, b.String(), "Totals: 4 accesses (3 succeeded, 1 failed), 1 break-glass, 2 unique users (bob, carol)")
 	assert.Contains(t, b.String(), "YES: ER")
 	assert.Contains(t, b.String(), "Integrity verified: NO")
+	assert.Contains(t, b.String(), "Period: 2026-11-26T10:00:00Z (inclusive) to 2026-11-27T10:00:00Z (exclusive)\n")
 
 	tampered := result(recs...)
 	tampered.Integrity = Integrity{Checked: true, Verified: false, Findings: []Finding{{Chain: "general", Segment: "x.jsonl", Seq: 3, Kind: "modified", Detail: "content does not match its hash"}}}
@@ -430,4 +431,15 @@ func TestReconcileUnit(t *testing.T) {
 	assert.Contains(t, b.String(), "missing in audit: 1, missing in traces: 1, differing fields:")
 	assert.Contains(t, b.String(), "NOT consistent")
 	assert.True(t, strings.Contains(b.String(), "user_id: trace \"u\" ≠ audit \"v\""), b.String())
+}
+
+func TestReportPeriod(t *testing.T) {
+	for _, tc := range []struct{ from, to, want string }{
+		{"", "", "all records (no --from or --to)"},
+		{"2026-11-26T00:00:00Z", "", "from 2026-11-26T00:00:00Z (inclusive)"},
+		{"", "2026-11-27T00:00:00Z", "until 2026-11-27T00:00:00Z (exclusive)"},
+		{"2026-11-26T00:00:00Z", "2026-11-27T00:00:00Z", "2026-11-26T00:00:00Z (inclusive) to 2026-11-27T00:00:00Z (exclusive)"},
+	} {
+		assert.Equal(t, tc.want, period(tc.from, tc.to), "from %q to %q", tc.from, tc.to)
+	}
 }

@@ -162,7 +162,7 @@ func accessOf(r *auditlog.Record) AccessRecord {
 // the integrity status.
 func (r *AccessReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Access report for %s\n", sanitize(subjectString(r.Subject)))
-	fmt.Fprintf(w, "Period: %s (inclusive) to %s (exclusive)\n", orOpen(r.From), orOpen(r.To))
+	fmt.Fprintf(w, "Period: %s\n", period(r.From, r.To))
 	fmt.Fprintf(w, "Source: %s\n\n", r.Source)
 	header := []string{"WHEN", "WHO", "ROLE", "TOOL", "PURPOSE", "OUTCOME", "BREAK-GLASS"}
 	rows := make([][]string, 0, len(r.Accesses))
@@ -194,11 +194,18 @@ func (r *AccessReport) WriteText(w io.Writer) error {
 	return nil
 }
 
-func orOpen(s string) string {
-	if s == "" {
-		return "(open)"
+// period describes the report's time bounds, from inclusive and to
+// exclusive, either of them empty when unbounded.
+func period(from, to string) string {
+	switch {
+	case from == "" && to == "":
+		return "all records (no --from or --to)"
+	case to == "":
+		return "from " + from + " (inclusive)"
+	case from == "":
+		return "until " + to + " (exclusive)"
 	}
-	return s
+	return from + " (inclusive) to " + to + " (exclusive)"
 }
 
 // Table returns one row per access.
@@ -218,4 +225,12 @@ func (r *AccessReport) Table() ([]string, [][]string) {
 			a.SpanID, a.ChainID, seq, strconv.FormatBool(r.IntegrityVerified)})
 	}
 	return header, rows
+}
+
+// orOpen is s, or "(open)" for an unbounded end.
+func orOpen(s string) string {
+	if s == "" {
+		return "(open)"
+	}
+	return s
 }
