@@ -64,6 +64,10 @@ type options struct {
 	// the file system takes direct writes (see directWriter): for tests
 	// that count the writes a commit makes.
 	bufferedWrites bool
+	// ringCancelAfter, when positive, replaces how long the store's
+	// rings wait for a write before they cancel it (ringCancelAfter):
+	// for tests that make the watchdog fire under load.
+	ringCancelAfter time.Duration
 }
 
 func defaultOptions() options {

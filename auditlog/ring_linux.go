@@ -561,6 +561,14 @@ func (r *ring) logCancel(res int32) {
 		zap.Duration("after", r.cancelAfter), zap.String("outcome", outcome))
 }
 
+// setCancelAfter sets how long a write waits before await cancels it, on
+// a ring that may be nil (the store has none).
+func (r *ring) setCancelAfter(d time.Duration) {
+	if r != nil {
+		r.cancelAfter = d
+	}
+}
+
 // cancelled runs r.afterCancel, if set, for a write that await cancelled.
 func (r *ring) cancelled() {
 	if r.afterCancel != nil {

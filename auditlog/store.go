@@ -136,6 +136,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 			o.logger.Debug("fsync through io_uring unavailable; using fsync(2)", zap.Error(err))
 		}
 	}
+	if d := s.opts.ringCancelAfter; d > 0 {
+		s.wring.setCancelAfter(d)
+		s.sring.setCancelAfter(d)
+	}
 	names, err := listChains(dir)
 	if err != nil {
 		s.closeFiles()
