@@ -3,6 +3,7 @@ package auditlog
 import (
 	"crypto/rand"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +73,27 @@ func testRecords(from, n int, class string) []*Record {
 		out[i] = testRecord(from+i, class)
 	}
 	return out
+}
+
+// runWriters runs write(w) for w in [0, writers) at once and fails the
+// test with the errors they return, once all have returned.
+func runWriters(t *testing.T, writers int, write func(w int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			if err := write(w); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
 }

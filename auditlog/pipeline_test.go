@@ -421,33 +421,22 @@ func TestConcurrentAppends(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, k, WithSegmentMaxBytes(32<<10), WithCheckpointInterval(5*time.Millisecond))
 	const writers, batches, size = 8, 15, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				from := (w*batches + b) * size
-				recs := testRecords(from, size, []string{"general", "financial"}[b%2])
-				// Half of them again: duplicates of this batch.
-				recs = append(recs, testRecords(from, size/2, recs[0].Retention.Class)...)
-				res, err := s.Append(context.Background(), recs)
-				if err == nil && (res.Written != size || res.Duplicates != size/2) {
-					err = fmt.Errorf("batch %d: %+v", from, res)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	runWriters(t, writers, func(w int) error {
+		for b := range batches {
+			from := (w*batches + b) * size
+			recs := testRecords(from, size, []string{"general", "financial"}[b%2])
+			// Half of them again: duplicates of this batch.
+			recs = append(recs, testRecords(from, size/2, recs[0].Retention.Class)...)
+			res, err := s.Append(context.Background(), recs)
+			if err == nil && (res.Written != size || res.Duplicates != size/2) {
+				err = fmt.Errorf("batch %d: %+v", from, res)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	closeVerifiedOnce(t, s, dir, k, writers*batches*size)
 }
 

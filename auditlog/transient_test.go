@@ -3,7 +3,6 @@ package auditlog
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -21,50 +20,39 @@ func TestTransientHashes(t *testing.T) {
 	s := openTestStore(t, dir, k, WithTransientHashes(), WithSegmentMaxBytes(16<<10))
 	const writers, txns = 3, 25
 	parts := []int{7, 1, 33, 12}
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Go(func() {
-			recs := make([]*Record, 33)
-			for i := range recs {
-				recs[i] = new(Record)
+	runWriters(t, writers, func(w int) error {
+		recs := make([]*Record, 33)
+		for i := range recs {
+			recs[i] = new(Record)
+		}
+		next := w * 1_000_000
+		for range txns {
+			tx, err := s.Begin(context.Background())
+			if err != nil {
+				return err
 			}
-			next := w * 1_000_000
-			for range txns {
-				tx, err := s.Begin(context.Background())
-				if err != nil {
-					errs <- err
-					return
+			for _, n := range parts {
+				part := recs[:n]
+				for i, r := range part {
+					*r = *testRecord(next, []string{"general", "financial"}[(next+i)%2])
+					next++
 				}
-				for _, n := range parts {
-					part := recs[:n]
-					for i, r := range part {
-						*r = *testRecord(next, []string{"general", "financial"}[(next+i)%2])
-						next++
-					}
-					if err := tx.Append(part); err != nil {
-						tx.Abort()
-						errs <- err
-						return
-					}
-					for _, r := range part {
-						if r.Hash != r.ComputeHash() {
-							t.Errorf("record %s: hash %s after its part, want %s", r.SpanID, r.Hash, r.ComputeHash())
-						}
-					}
+				if err := tx.Append(part); err != nil {
+					tx.Abort()
+					return err
 				}
-				if _, err := tx.Commit(); err != nil {
-					errs <- err
-					return
+				for _, r := range part {
+					if r.Hash != r.ComputeHash() {
+						t.Errorf("record %s: hash %s after its part, want %s", r.SpanID, r.Hash, r.ComputeHash())
+					}
 				}
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if _, err := tx.Commit(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	for _, chain := range []string{"general", "financial"} {
 		seals, err := filepath.Glob(filepath.Join(dir, chain, "*"+SealExt))
 		if err != nil || len(seals) < 10 {

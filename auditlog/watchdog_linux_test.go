@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,29 +29,20 @@ func TestConcurrentAppendsWithCancelledWrites(t *testing.T) {
 		t.Skip("no io_uring here")
 	}
 	const writers, batches, size = 4, 20, 150 // a batch of 150 records is ≈ 150 kB: direct appends
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Go(func() {
-			for b := range batches {
-				from := (w*batches + b) * size
-				recs := testRecords(from, size, []string{"general", "financial"}[(w+b)%2])
-				res, err := s.Append(context.Background(), recs)
-				if err == nil && res.Written != size {
-					err = fmt.Errorf("batch %d: %+v", from, res)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	runWriters(t, writers, func(w int) error {
+		for b := range batches {
+			from := (w*batches + b) * size
+			recs := testRecords(from, size, []string{"general", "financial"}[(w+b)%2])
+			res, err := s.Append(context.Background(), recs)
+			if err == nil && res.Written != size {
+				err = fmt.Errorf("batch %d: %+v", from, res)
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	closeVerifiedOnce(t, s, dir, k, writers*batches*size)
 
 	outcomes := map[string]int{}
