@@ -64,9 +64,9 @@ type options struct {
 	// the file system takes direct writes (see directWriter): for tests
 	// that count the writes a commit makes.
 	bufferedWrites bool
-	// ringCancelAfter, when positive, replaces how long the store's
-	// rings wait for a write before they cancel it (ringCancelAfter):
-	// for tests that make the watchdog fire under load.
+	// ringCancelAfter, when positive, replaces how long a write through
+	// the store's rings waits before it is cancelled (ringCancelAfter; see
+	// newRing): for tests that make the watchdog fire under load.
 	ringCancelAfter time.Duration
 }
 

@@ -119,7 +119,7 @@ type ring struct {
 	// await is made again with write(2), before it is.
 	afterCancel func()
 	// cancelAfter is how long a write waits before await asks the kernel
-	// to cancel it (see await); ringCancelAfter unless a test sets it.
+	// to cancel it (see await): ringCancelAfter unless a test sets it.
 	cancelAfter time.Duration
 	// discard holds the user_data of cancel requests, whose completions
 	// reap logs and drops.
@@ -139,16 +139,20 @@ type ring struct {
 // fsync.
 const ringCancelAfter = 30 * time.Second
 
-// newRing sets up a ring of two entries, which warns on log, or fails
-// where io_uring is missing or forbidden (old kernels, seccomp profiles
-// that block it).
-func newRing(log *zap.Logger) (*ring, error) {
+// newRing sets up a ring of two entries, which warns on log and cancels a
+// write after cancelAfter (ringCancelAfter when zero), or fails where
+// io_uring is missing or forbidden (old kernels, seccomp profiles that
+// block it).
+func newRing(log *zap.Logger, cancelAfter time.Duration) (*ring, error) {
 	var p ioringParams
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 2, uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, errno
 	}
-	r := &ring{fd: int(fd), cancelAfter: ringCancelAfter, discard: map[uint64]bool{}, log: log}
+	if cancelAfter <= 0 {
+		cancelAfter = ringCancelAfter
+	}
+	r := &ring{fd: int(fd), cancelAfter: cancelAfter, discard: map[uint64]bool{}, log: log}
 	r.reaped = sync.NewCond(&r.mu)
 	fail := func(err error) (*ring, error) {
 		r.close()
@@ -559,14 +563,6 @@ func (r *ring) logCancel(res int32) {
 	}
 	r.log.Warn("a write through io_uring had not completed; asked the kernel to cancel it",
 		zap.Duration("after", r.cancelAfter), zap.String("outcome", outcome))
-}
-
-// setCancelAfter sets how long a write waits before await cancels it, on
-// a ring that may be nil (the store has none).
-func (r *ring) setCancelAfter(d time.Duration) {
-	if r != nil {
-		r.cancelAfter = d
-	}
 }
 
 // cancelled runs r.afterCancel, if set, for a write that await cancelled.

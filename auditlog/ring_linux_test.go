@@ -27,7 +27,7 @@ const ioringOpRead = 22
 // calls, which other tests cover).
 func newTestRing(t *testing.T) *ring {
 	t.Helper()
-	r, err := newRing(zap.NewNop())
+	r, err := newRing(zap.NewNop(), 0)
 	if err != nil {
 		t.Skipf("no io_uring here: %v", err)
 	}
@@ -352,7 +352,7 @@ func TestRingWriteFull(t *testing.T) {
 // TestStoreUsesRing checks that a store opened without hooks writes and
 // fsyncs through its rings where there are, and closes them.
 func TestStoreUsesRing(t *testing.T) {
-	if r, err := newRing(zap.NewNop()); err != nil {
+	if r, err := newRing(zap.NewNop(), 0); err != nil {
 		t.Skipf("no io_uring here: %v", err)
 	} else {
 		r.close()

@@ -14,7 +14,9 @@ import (
 // with fsync(2).
 type ring struct{}
 
-func newRing(*zap.Logger) (*ring, error) { return nil, errors.New("io_uring is Linux's") }
+func newRing(*zap.Logger, time.Duration) (*ring, error) {
+	return nil, errors.New("io_uring is Linux's")
+}
 
 func (*ring) sync(f *os.File) error { return f.Sync() }
 
@@ -27,5 +29,3 @@ func (*ring) startAppend(f *os.File, b []byte, off int64) (func() error, error) 
 }
 
 func (*ring) close() error { return nil }
-
-func (*ring) setCancelAfter(time.Duration) {}

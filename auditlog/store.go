@@ -113,7 +113,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if s.opts.writeIdle == nil {
 		s.opts.writeIdle = plainWrite
-		if r, err := newRing(o.logger); err == nil {
+		if r, err := newRing(o.logger, o.ringCancelAfter); err == nil {
 			s.wring, s.opts.writeIdle = r, r.write
 		} else {
 			o.logger.Debug("writing through io_uring unavailable; using write(2)", zap.Error(err))
@@ -127,7 +127,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if s.opts.syncFile == nil {
 		s.opts.syncFile = (*os.File).Sync
-		if r, err := newRing(o.logger); err == nil {
+		if r, err := newRing(o.logger, o.ringCancelAfter); err == nil {
 			s.sring, s.opts.syncFile = r, r.sync
 			if s.opts.syncAfter == nil {
 				s.opts.syncAfter = r.syncAfter
@@ -135,10 +135,6 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		} else {
 			o.logger.Debug("fsync through io_uring unavailable; using fsync(2)", zap.Error(err))
 		}
-	}
-	if d := s.opts.ringCancelAfter; d > 0 {
-		s.wring.setCancelAfter(d)
-		s.sring.setCancelAfter(d)
 	}
 	names, err := listChains(dir)
 	if err != nil {
