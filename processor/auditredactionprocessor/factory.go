@@ -14,16 +14,18 @@ import (
 	"github.com/otelaudit/otelaudit/processor/auditredactionprocessor/internal/redact"
 )
 
-// NewFactory returns the factory of the auditredaction processor, for traces
-// and logs. The processors it creates hold no mutable state and are safe for
-// concurrent use; Shutdown is safe without Start and has nothing to flush,
-// since every batch is redacted synchronously in ConsumeTraces/ConsumeLogs.
+// NewFactory returns the factory of the auditredaction processor, for traces,
+// logs and metrics. The processors it creates hold no mutable state and are
+// safe for concurrent use; Shutdown is safe without Start and has nothing to
+// flush, since every batch is redacted synchronously in ConsumeTraces,
+// ConsumeLogs or ConsumeMetrics.
 func NewFactory() processor.Factory {
 	return processor.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
 		processor.WithTraces(createTraces, metadata.TracesStability),
 		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithMetrics(createMetrics, metadata.MetricsStability),
 	)
 }
 
@@ -56,6 +58,15 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 		return nil, err
 	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
+		processorhelper.WithCapabilities(processorCapabilities))
+}
+
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	p, err := newRedactionProcessor(cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
 		processorhelper.WithCapabilities(processorCapabilities))
 }
 

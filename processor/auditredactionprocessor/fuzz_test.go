@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelaudit/otelaudit/internal/attrkey"
@@ -70,6 +71,64 @@ func FuzzProcessTraces(f *testing.F) {
 			t.Fatal(err)
 		}
 		js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, enc := range [][]byte{pb, js} {
+			if strings.Contains(string(enc), secret) || strings.Contains(string(enc), card) {
+				t.Fatalf("planted secret survived for key %q value %q", key, value)
+			}
+		}
+	})
+}
+
+// FuzzProcessMetrics is FuzzProcessTraces for metrics: arbitrary keys and
+// values in a data point's and an exemplar's attributes, with secrets
+// planted beside them, never panic, and no planted secret survives in the
+// protobuf or JSON encoding of the output.
+func FuzzProcessMetrics(f *testing.F) {
+	for _, s := range [][2]string{
+		{"route", "/orders"},
+		{"email", "alice@example.com"},
+		{"x", "\xff\xfe{[\"\\u00"},
+		{"auth", "Bearer abc.def.ghi"},
+		{"", ""},
+	} {
+		f.Add(s[0], s[1])
+	}
+	p, err := newRedactionProcessor(keyedConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	const secret = "Fz-planted-S3cret-0042"
+	const card = "4111 1111 1111 1111"
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if strings.Contains(key+value, secret) || strings.Contains(key+value, "4111") {
+			return
+		}
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr(key, value)
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName(value)
+		dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+		a := dp.Attributes()
+		a.PutStr(key, value)
+		a.PutStr("client_secret", secret)
+		a.PutStr("memo", value+" card "+card)
+		ex := dp.Exemplars().AppendEmpty().FilteredAttributes()
+		ex.PutStr(key, value)
+		ex.PutStr("note", "password="+secret)
+
+		out, err := p.processMetrics(context.Background(), md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(out)
 		if err != nil {
 			t.Fatal(err)
 		}

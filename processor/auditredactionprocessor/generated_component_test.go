@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 )
@@ -55,6 +56,11 @@ func TestComponentLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, c.Shutdown(context.Background()))
 		})
+		t.Run(name+"/metrics-shutdown-without-start", func(t *testing.T) {
+			c, err := factory.CreateMetrics(context.Background(), processortest.NewNopSettings(typ), cfg, consumertest.NewNop())
+			require.NoError(t, err)
+			require.NoError(t, c.Shutdown(context.Background()))
+		})
 		t.Run(name+"/traces-lifecycle", func(t *testing.T) {
 			sink := new(consumertest.TracesSink)
 			c, err := factory.CreateTraces(context.Background(), processortest.NewNopSettings(typ), cfg, sink)
@@ -84,6 +90,18 @@ func TestComponentLifecycle(t *testing.T) {
 			body := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str()
 			require.NotContains(t, body, "hunter2")
 		})
+		t.Run(name+"/metrics-lifecycle", func(t *testing.T) {
+			sink := new(consumertest.MetricsSink)
+			c, err := factory.CreateMetrics(context.Background(), processortest.NewNopSettings(typ), cfg, sink)
+			require.NoError(t, err)
+			require.True(t, c.Capabilities().MutatesData)
+			require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+			require.NoError(t, c.ConsumeMetrics(context.Background(), lifecycleMetrics()))
+			require.NoError(t, c.Shutdown(context.Background()))
+			require.Equal(t, 1, sink.DataPointCount())
+			v, _ := sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).Attributes().Get("password")
+			require.NotEqual(t, "hunter2", v.Str())
+		})
 	}
 }
 
@@ -93,6 +111,8 @@ func TestCreateFailsOnInvalidConfig(t *testing.T) {
 	_, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(typ), cfg, consumertest.NewNop())
 	require.Error(t, err)
 	_, err = NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(typ), cfg, consumertest.NewNop())
+	require.Error(t, err)
+	_, err = NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(typ), cfg, consumertest.NewNop())
 	require.Error(t, err)
 }
 
@@ -117,4 +137,17 @@ func lifecycleLogs() plog.Logs {
 	l.Body().SetStr(`{"msg":"login","password":"hunter2"}`)
 	l.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	return logs
+}
+
+func lifecycleMetrics() pmetric.Metrics {
+	metrics := pmetric.NewMetrics()
+	rm := metrics.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("resource", "R1")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("logins")
+	dp := m.SetEmptySum().DataPoints().AppendEmpty()
+	dp.Attributes().PutStr("password", "hunter2")
+	dp.SetIntValue(1)
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	return metrics
 }
