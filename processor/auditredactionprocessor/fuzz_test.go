@@ -12,6 +12,31 @@ import (
 	"github.com/otelaudit/otelaudit/internal/attrkey"
 )
 
+// Planted by the fuzz targets beside the fuzzed keys and values.
+const (
+	fuzzSecret = "Fz-planted-S3cret-0042"
+	fuzzCard   = "4111 1111 1111 1111"
+)
+
+// fuzzSetup adds the (key, value) seeds to f and returns a processor with
+// pseudonyms.
+func fuzzSetup(f *testing.F, seeds [][2]string) *redactionProcessor {
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	p, err := newRedactionProcessor(keyedConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	return p
+}
+
+// holdsPlanted reports whether the fuzzer's own input holds what the
+// targets plant, which could then rightly survive.
+func holdsPlanted(key, value string) bool {
+	return strings.Contains(key+value, fuzzSecret) || strings.Contains(key+value, "4111")
+}
+
 // FuzzProcessTraces runs the whole processor on spans built from arbitrary
 // keys and values, with secrets planted beside and around them: it never
 // panics, a valid JSON payload stays valid JSON, and no planted secret
@@ -27,17 +52,9 @@ func FuzzProcessTraces(f *testing.F) {
 		{"", ""},
 		{"api_key", `{"a":{"b":{"c":"d"}}}`},
 	}
-	for _, s := range seeds {
-		f.Add(s[0], s[1])
-	}
-	p, err := newRedactionProcessor(keyedConfig())
-	if err != nil {
-		f.Fatal(err)
-	}
-	const secret = "Fz-planted-S3cret-0042"
-	const card = "4111 1111 1111 1111"
+	p := fuzzSetup(f, seeds)
 	f.Fuzz(func(t *testing.T, key, value string) {
-		if strings.Contains(key+value, secret) || strings.Contains(key+value, "4111") {
+		if holdsPlanted(key, value) {
 			return
 		}
 		td := ptrace.NewTraces()
@@ -45,18 +62,18 @@ func FuzzProcessTraces(f *testing.F) {
 		span.SetName(value)
 		a := span.Attributes()
 		a.PutStr(key, value)
-		a.PutStr("db_password", secret)
+		a.PutStr("db_password", fuzzSecret)
 		var inner json.RawMessage = []byte(value)
 		if !json.Valid(inner) {
 			inner, _ = json.Marshal(value)
 		}
-		payload, _ := json.Marshal(map[string]any{key: inner, "apiKey": secret, "memo": "card " + card})
+		payload, _ := json.Marshal(map[string]any{key: inner, "apiKey": fuzzSecret, "memo": "card " + fuzzCard})
 		a.PutStr(attrkey.GenAIToolCallArgs, string(payload))
 		m := a.PutEmptyMap("m")
 		m.PutStr(key, value)
-		m.PutStr("Set-Cookie", secret)
+		m.PutStr("Set-Cookie", fuzzSecret)
 		ev := span.Events().AppendEmpty()
-		ev.Attributes().PutStr("exception.message", value+" password="+secret+" "+card)
+		ev.Attributes().PutStr("exception.message", value+" password="+fuzzSecret+" "+fuzzCard)
 
 		out, err := p.processTraces(context.Background(), td)
 		if err != nil {
@@ -75,7 +92,7 @@ func FuzzProcessTraces(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, enc := range [][]byte{pb, js} {
-			if strings.Contains(string(enc), secret) || strings.Contains(string(enc), card) {
+			if strings.Contains(string(enc), fuzzSecret) || strings.Contains(string(enc), fuzzCard) {
 				t.Fatalf("planted secret survived for key %q value %q", key, value)
 			}
 		}
@@ -87,23 +104,15 @@ func FuzzProcessTraces(f *testing.F) {
 // planted beside them, never panic, and no planted secret survives in the
 // protobuf or JSON encoding of the output.
 func FuzzProcessMetrics(f *testing.F) {
-	for _, s := range [][2]string{
+	p := fuzzSetup(f, [][2]string{
 		{"route", "/orders"},
 		{"email", "alice@example.com"},
 		{"x", "\xff\xfe{[\"\\u00"},
 		{"auth", "Bearer abc.def.ghi"},
 		{"", ""},
-	} {
-		f.Add(s[0], s[1])
-	}
-	p, err := newRedactionProcessor(keyedConfig())
-	if err != nil {
-		f.Fatal(err)
-	}
-	const secret = "Fz-planted-S3cret-0042"
-	const card = "4111 1111 1111 1111"
+	})
 	f.Fuzz(func(t *testing.T, key, value string) {
-		if strings.Contains(key+value, secret) || strings.Contains(key+value, "4111") {
+		if holdsPlanted(key, value) {
 			return
 		}
 		md := pmetric.NewMetrics()
@@ -114,11 +123,11 @@ func FuzzProcessMetrics(f *testing.F) {
 		dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
 		a := dp.Attributes()
 		a.PutStr(key, value)
-		a.PutStr("client_secret", secret)
-		a.PutStr("memo", value+" card "+card)
+		a.PutStr("client_secret", fuzzSecret)
+		a.PutStr("memo", value+" card "+fuzzCard)
 		ex := dp.Exemplars().AppendEmpty().FilteredAttributes()
 		ex.PutStr(key, value)
-		ex.PutStr("note", "password="+secret)
+		ex.PutStr("note", "password="+fuzzSecret)
 
 		out, err := p.processMetrics(context.Background(), md)
 		if err != nil {
@@ -133,7 +142,7 @@ func FuzzProcessMetrics(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, enc := range [][]byte{pb, js} {
-			if strings.Contains(string(enc), secret) || strings.Contains(string(enc), card) {
+			if strings.Contains(string(enc), fuzzSecret) || strings.Contains(string(enc), fuzzCard) {
 				t.Fatalf("planted secret survived for key %q value %q", key, value)
 			}
 		}

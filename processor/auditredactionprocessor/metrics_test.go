@@ -11,8 +11,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
-
-	"github.com/otelaudit/otelaudit/internal/attrkey"
 )
 
 // Planted in the metrics of TestMetrics; none may survive anywhere.
@@ -100,16 +98,16 @@ func TestMetrics(t *testing.T) {
 				wantPaths = append(wantPaths, "exemplar:authorization")
 				wantCount++
 			}
-			assert.Equal(t, wantCount, metadataCount(om.Metadata()))
-			assert.Equal(t, wantPaths, metadataPaths(om.Metadata()))
+			assert.Equal(t, wantCount, markedCount(om.Metadata()))
+			assert.Equal(t, wantPaths, markedPaths(om.Metadata()))
 
 			// The clean metric carries its resource's and scope's
 			// redactions, as a span does, and is otherwise untouched.
 			oc := osm.Metrics().At(1)
 			cattrsOut, _ := points(oc)
 			assert.Equal(t, map[string]any{"gen_ai.tool.name": "get_order"}, cattrsOut.AsRaw())
-			assert.Equal(t, int64(2), metadataCount(oc.Metadata()))
-			assert.Equal(t, []string{"resource:owner_email", "scope:api_key"}, metadataPaths(oc.Metadata()))
+			assert.Equal(t, int64(2), markedCount(oc.Metadata()))
+			assert.Equal(t, []string{"resource:owner_email", "scope:api_key"}, markedPaths(oc.Metadata()))
 
 			assertNoPlanted(t, out)
 		})
@@ -170,26 +168,6 @@ func points(m pmetric.Metric) (attrs, exemplar pcommon.Map) {
 		return m.Summary().DataPoints().At(0).Attributes(), pcommon.NewMap()
 	}
 	return pcommon.NewMap(), pcommon.NewMap()
-}
-
-func metadataCount(m pcommon.Map) int64 {
-	v, ok := m.Get(attrkey.RedactionCount)
-	if !ok {
-		return 0
-	}
-	return v.Int()
-}
-
-func metadataPaths(m pcommon.Map) []string {
-	v, ok := m.Get(attrkey.RedactionPaths)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, p := range v.Slice().All() {
-		out = append(out, p.Str())
-	}
-	return out
 }
 
 // assertNoPlanted searches every byte of md's protobuf and OTLP JSON

@@ -69,7 +69,14 @@ func str(t *testing.T, m pcommon.Map, k string) string {
 
 func redactionPaths(t *testing.T, span ptrace.Span) []string {
 	t.Helper()
-	v, ok := span.Attributes().Get(attrkey.RedactionPaths)
+	return markedPaths(span.Attributes())
+}
+
+func redactionCount(span ptrace.Span) int64 { return markedCount(span.Attributes()) }
+
+// markedPaths returns the audit.redaction.paths in m, nil when there are none.
+func markedPaths(m pcommon.Map) []string {
+	v, ok := m.Get(attrkey.RedactionPaths)
 	if !ok {
 		return nil
 	}
@@ -80,8 +87,9 @@ func redactionPaths(t *testing.T, span ptrace.Span) []string {
 	return out
 }
 
-func redactionCount(span ptrace.Span) int64 {
-	v, ok := span.Attributes().Get(attrkey.RedactionCount)
+// markedCount returns the audit.redaction.count in m, 0 when there is none.
+func markedCount(m pcommon.Map) int64 {
+	v, ok := m.Get(attrkey.RedactionCount)
 	if !ok {
 		return 0
 	}
