@@ -15,9 +15,9 @@ import (
 // A metric it changes gets audit.redaction.count and audit.redaction.paths
 // in its metadata, not in its data points' attributes: those identify a
 // time series, and a marker there would split one series in two. The paths
-// begin "datapoint:" or "exemplar:" (or "resource:", "scope:"), never an
-// index: a metric can have thousands of points, and the paths say where
-// redaction happened, not in which point.
+// begin "datapoint:" or "exemplar:" (or "resource:", "scope:") and hold no
+// data point's index: a metric can have thousands of points, and the paths
+// say where in a point redaction happened, not in which one.
 func (p *redactionProcessor) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	sc := p.r.Scope()
 	defer sc.Release()
