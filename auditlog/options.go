@@ -65,8 +65,8 @@ type options struct {
 	// that count the writes a commit makes.
 	bufferedWrites bool
 	// ringCancelAfter, when positive, replaces how long a write through
-	// the store's rings waits before it is cancelled (ringCancelAfter; see
-	// newRing): for tests that make the watchdog fire under load.
+	// the store's write ring waits before it is cancelled (ringCancelAfter;
+	// see newRing): for tests that make the watchdog fire under load.
 	ringCancelAfter time.Duration
 }
 

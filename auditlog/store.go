@@ -127,7 +127,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if s.opts.syncFile == nil {
 		s.opts.syncFile = (*os.File).Sync
-		if r, err := newRing(o.logger, o.ringCancelAfter); err == nil {
+		// Its fsyncs are never cancelled (see ring.await): the
+		// watchdog's wait is the write ring's only.
+		if r, err := newRing(o.logger, 0); err == nil {
 			s.sring, s.opts.syncFile = r, r.sync
 			if s.opts.syncAfter == nil {
 				s.opts.syncAfter = r.syncAfter
