@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"go.opentelemetry.io/collector/component"
@@ -157,34 +156,17 @@ func BenchmarkRedactionMetricsPaired(b *testing.B) {
 	ours, osink := newMetricsProcessor(b, auditredactionprocessor.NewFactory(), ourConfig(true))
 	contribLeak := metricsLeakRate(b, contrib, csink, bs)
 	ourLeak := metricsLeakRate(b, ours, osink, bs)
-	var tContrib, tOurs time.Duration
-	done := 0
-	b.ResetTimer()
-	for i := 0; done < b.N; i++ {
+	tContrib, tOurs, done := alternate(b, func(i int) (func() error, func() error, int) {
+		csink.Reset()
+		osink.Reset()
 		batch := bs[i%len(bs)]
 		in1, in2 := pmetric.NewMetrics(), pmetric.NewMetrics()
 		batch.md.CopyTo(in1)
 		batch.md.CopyTo(in2)
-		first, second := contrib, ours
-		t1, t2 := &tContrib, &tOurs
-		if i%2 == 1 {
-			first, second, t1, t2 = ours, contrib, &tOurs, &tContrib
-		}
-		start := time.Now()
-		if err := first.ConsumeMetrics(context.Background(), in1); err != nil {
-			b.Fatal(err)
-		}
-		mid := time.Now()
-		if err := second.ConsumeMetrics(context.Background(), in2); err != nil {
-			b.Fatal(err)
-		}
-		*t1 += mid.Sub(start)
-		*t2 += time.Since(mid)
-		csink.Reset()
-		osink.Reset()
-		done += batch.md.DataPointCount()
-	}
-	b.StopTimer()
+		return func() error { return contrib.ConsumeMetrics(context.Background(), in1) },
+			func() error { return ours.ConsumeMetrics(context.Background(), in2) },
+			batch.md.DataPointCount()
+	})
 	b.ReportMetric(float64(done)/tContrib.Seconds(), "contrib-points/s")
 	b.ReportMetric(float64(done)/tOurs.Seconds(), "auditredaction-points/s")
 	b.ReportMetric(tContrib.Seconds()/tOurs.Seconds(), "speedup")
