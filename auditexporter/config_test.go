@@ -1,6 +1,8 @@
 package auditexporter
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -200,5 +202,62 @@ func TestValidate(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.Equal(t, strings.ToLower(err.Error()[:1]), err.Error()[:1], "errors start lowercase")
 		})
+	}
+}
+
+// TestREADMEDefaults holds the README's configuration table and its table
+// of default retention classes to createDefaultConfig, so that neither
+// drifts alone.
+func TestREADMEDefaults(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	rows := map[string][]string{} // first cell → the others
+	for line := range strings.Lines(string(readme)) {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows[strings.Trim(cells[1], "`")] = cells[2 : len(cells)-1]
+	}
+	unquote := func(s string) string { return strings.Trim(s, "`") }
+	cfg := createDefaultConfig().(*Config)
+
+	for key, want := range map[string]time.Duration{
+		"segment.max_age":     cfg.Segment.MaxAge,
+		"checkpoint_interval": cfg.CheckpointInterval,
+		"timeout":             cfg.TimeoutConfig.Timeout,
+	} {
+		require.Contains(t, rows, key)
+		got, err := time.ParseDuration(unquote(rows[key][0]))
+		if assert.NoError(t, err, key) {
+			assert.Equal(t, want, got, "README default of %s", key)
+		}
+	}
+	for key, want := range map[string]string{
+		"segment.max_bytes":       fmt.Sprint(cfg.Segment.MaxBytes),
+		"max_payload_bytes":       fmt.Sprint(cfg.MaxPayloadBytes),
+		"dedup_window":            fmt.Sprint(cfg.DedupWindow),
+		"retention.default_class": cfg.Retention.DefaultClass,
+	} {
+		require.Contains(t, rows, key)
+		assert.Equal(t, want, unquote(rows[key][0]), "README default of %s", key)
+	}
+
+	quoted := func(ss []string) string {
+		q := make([]string, len(ss))
+		for i, s := range ss {
+			q[i] = "`" + s + "`"
+		}
+		return strings.Join(q, ", ")
+	}
+	require.NotEmpty(t, cfg.Retention.Classes)
+	for name, c := range cfg.Retention.Classes {
+		row := rows[name]
+		if assert.Len(t, row, 3, "README row of default class %q", name) {
+			assert.Equal(t, []string{fmt.Sprint(c.Days), quoted(c.Tools), quoted(c.SubjectTypes)}, row, "README row of default class %q", name)
+		}
 	}
 }

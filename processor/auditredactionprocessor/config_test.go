@@ -2,6 +2,7 @@ package auditredactionprocessor
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,4 +133,35 @@ func TestHMACKeyNeverPrinted(t *testing.T) {
 	}
 	cfg.HMACKey = "short-secret"
 	assert.NotContains(t, cfg.Validate().Error(), "short-secret")
+}
+
+// TestREADMEDefaults holds the README's configuration table to the
+// defaults createDefaultConfig gives, so that neither drifts alone.
+func TestREADMEDefaults(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	rows := map[string]string{} // key → default column
+	for line := range strings.Lines(string(readme)) {
+		cells := strings.Split(line, " | ")
+		if len(cells) < 3 || !strings.HasPrefix(cells[0], "| `") {
+			continue
+		}
+		rows[strings.Trim(cells[0], "| `")] = cells[1]
+	}
+	cfg := createDefaultConfig().(*Config)
+	quoted := func(ss ...string) string {
+		for i, s := range ss {
+			ss[i] = "`" + s + "`"
+		}
+		return strings.Join(ss, ", ")
+	}
+	for key, want := range map[string]string{
+		"mask":            quoted(cfg.Mask),
+		"json_attributes": quoted(cfg.JSONAttributes...),
+		"strict":          quoted(fmt.Sprint(cfg.Strict)),
+		"max_depth":       quoted(fmt.Sprint(cfg.MaxDepth)),
+		"max_value_bytes": quoted(fmt.Sprint(cfg.MaxValueBytes)),
+	} {
+		assert.Equal(t, want, rows[key], "README default of %s", key)
+	}
 }
