@@ -11,7 +11,9 @@
 //	OTELAUDIT_AGENT_BIN_DIR=… go test -race -tags e2e ./e2e/
 //
 // They prove that spans of the examples reach both Jaeger and the audit
-// store, that no planted secret or PII reaches either (PII arrives as
+// store, and so do third-party agents' tool spans (testdata/spans:
+// OpenInference, OpenLLMetry, Vercel AI SDK, MCP) sent as OTLP/HTTP JSON,
+// that no planted secret or PII reaches either (PII arrives as
 // hmac-sha256 pseudonyms), that reconcile and verify pass, that records
 // name the authenticated client, that a collector killed with SIGKILL in
 // the middle of a stream loses and duplicates none of the spans it
