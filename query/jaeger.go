@@ -29,6 +29,10 @@ const (
 	DefaultJaegerMaxResponseBytes = 512 << 20
 )
 
+// minSearchWindow is the shortest time range a search is split down to
+// (see JaegerSource.search).
+const minSearchWindow = time.Millisecond
+
 // JaegerSource reads tool spans from Jaeger's query service: the v2 API
 // /api/v3 (OTLP JSON through grpc-gateway) and, when a server lacks it, the
 // legacy /api/traces JSON, converted to OTLP. Tool spans are mapped to
@@ -37,17 +41,21 @@ const (
 // A Jaeger search needs a service and a time range: the source asks for
 // every service Jaeger knows (or the one given with WithJaegerService)
 // between the filter's Since and Until, defaulting to the last
-// DefaultJaegerLookback. Safe for concurrent use.
+// DefaultJaegerLookback. Jaeger answers a search with at most the search
+// limit's traces, so a search that reaches it is split into shorter time
+// ranges until none does: every trace in the range is read. Safe for
+// concurrent use.
 type JaegerSource struct {
-	base     *url.URL
-	client   *http.Client
-	services []string
-	lookback time.Duration
-	limit    int
-	maxBytes int64
-	now      func() time.Time
-	opts     toolspan.Options
-	legacy   bool
+	base      *url.URL
+	client    *http.Client
+	services  []string
+	lookback  time.Duration
+	limit     int
+	maxBytes  int64
+	minWindow time.Duration // shortest range a search is split down to
+	now       func() time.Time
+	opts      toolspan.Options
+	legacy    bool
 }
 
 // JaegerOption tunes a JaegerSource.
@@ -71,9 +79,11 @@ func WithJaegerLookback(d time.Duration) JaegerOption {
 	return func(s *JaegerSource) { s.lookback = d }
 }
 
-// WithJaegerSearchLimit sets the number of traces asked for per service
+// WithJaegerSearchLimit sets the number of traces asked for per search
 // (default DefaultJaegerSearchLimit). A search that returns that many
-// traces may be incomplete and adds a warning to the result.
+// traces is split in two halves of its time range, and those again, down
+// to a millisecond; a millisecond that still returns that many adds a
+// warning to the result.
 func WithJaegerSearchLimit(n int) JaegerOption {
 	return func(s *JaegerSource) { s.limit = n }
 }
@@ -105,12 +115,13 @@ func NewJaegerSource(baseURL string, opts ...JaegerOption) (*JaegerSource, error
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	s := &JaegerSource{
-		base:     u,
-		client:   &http.Client{Timeout: DefaultJaegerTimeout},
-		lookback: DefaultJaegerLookback,
-		limit:    DefaultJaegerSearchLimit,
-		maxBytes: DefaultJaegerMaxResponseBytes,
-		now:      time.Now,
+		base:      u,
+		client:    &http.Client{Timeout: DefaultJaegerTimeout},
+		lookback:  DefaultJaegerLookback,
+		limit:     DefaultJaegerSearchLimit,
+		maxBytes:  DefaultJaegerMaxResponseBytes,
+		minWindow: minSearchWindow,
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -155,36 +166,64 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	}
 	c := newRecordCollector(f, s.opts)
 	for _, svc := range services {
-		var (
-			td     ptrace.Traces
-			traces int
-			err    error
-		)
-		if !legacy {
-			td, traces, err = s.findV3(ctx, svc, from, to)
-			if errors.Is(err, errNotFound) {
-				legacy = true
-			} else if err != nil {
-				return nil, err
-			}
+		if err := s.search(ctx, svc, from, to, &legacy, res, c); err != nil {
+			return nil, err
 		}
-		if legacy {
-			td, traces, err = s.findLegacy(ctx, svc, from, to)
-			if err != nil {
-				return nil, err
-			}
-			// The legacy API has microsecond timestamps.
-			res.Precision = time.Microsecond
-		}
-		if traces >= s.limit {
-			res.Warnings = append(res.Warnings, fmt.Sprintf(
-				"jaeger returned %d traces for service %q, the search limit: results may be incomplete; narrow --since/--until or raise the limit", traces, svc))
-		}
-		c.add(td)
 	}
 	res.Records = c.records()
 	return res, nil
 }
+
+// search reads the service's traces between from and to into c. Jaeger
+// answers with at most the search limit's traces, and this source reads at
+// most maxBytes of an answer, so a search that reaches either is split into
+// two halves of its range, and those again, down to minWindow: a week of a
+// busy service is read whole, not as its first thousand traces. Both
+// bounds of a Jaeger search are inclusive, so the halves leave no gap; a
+// trace with spans in both comes back twice, and c counts each span once.
+// A range of minWindow still at the limit adds a warning to res.
+func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Time, legacy *bool, res *Result, c *recordCollector) error {
+	td, traces, err := s.find(ctx, svc, from, to, legacy, res)
+	var tooLarge *tooLargeError
+	full := err == nil && traces >= s.limit
+	if (full || errors.As(err, &tooLarge)) && to.Sub(from) > s.minWindow {
+		mid := from.Add(to.Sub(from) / 2)
+		if err := s.search(ctx, svc, from, mid, legacy, res, c); err != nil {
+			return err
+		}
+		return s.search(ctx, svc, mid, to, legacy, res, c)
+	}
+	if err != nil {
+		return err
+	}
+	if full {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"jaeger returned %d traces for service %q between %s and %s, the search limit: results may be incomplete; raise the limit (--jaeger-limit)",
+			traces, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
+	}
+	c.add(td)
+	return nil
+}
+
+// find runs one search: through /api/v3, or through the legacy API once
+// /api/v3 turned out to be missing (then *legacy is set).
+func (s *JaegerSource) find(ctx context.Context, svc string, from, to time.Time, legacy *bool, res *Result) (ptrace.Traces, int, error) {
+	if !*legacy {
+		td, traces, err := s.findV3(ctx, svc, from, to)
+		if !errors.Is(err, errNotFound) {
+			return td, traces, err
+		}
+		*legacy = true
+	}
+	// The legacy API has microsecond timestamps.
+	res.Precision = time.Microsecond
+	return s.findLegacy(ctx, svc, from, to)
+}
+
+// tooLargeError is a response over maxBytes: the search is split.
+type tooLargeError struct{ msg string }
+
+func (e *tooLargeError) Error() string { return e.msg }
 
 // listServices asks /api/v3/services, falling back to /api/services.
 func (s *JaegerSource) listServices(ctx context.Context, legacy bool) ([]string, bool, error) {
@@ -308,7 +347,7 @@ func (s *JaegerSource) getJSON(ctx context.Context, path string, q url.Values, v
 		return fmt.Errorf("jaeger at %s: reading %s: %s", s.base.Redacted(), path, oneLine(err.Error()))
 	}
 	if int64(len(body)) > s.maxBytes {
-		return fmt.Errorf("jaeger at %s: %s response exceeds %d bytes: narrow the time range", s.base.Redacted(), path, s.maxBytes)
+		return &tooLargeError{fmt.Sprintf("jaeger at %s: %s response exceeds %d bytes: narrow the time range", s.base.Redacted(), path, s.maxBytes)}
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		if isNoTraces(body) {

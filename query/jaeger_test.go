@@ -9,12 +9,14 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelaudit/otelaudit/query/internal/jaegertest"
 	"github.com/otelaudit/otelaudit/query/internal/scenario"
 )
 
@@ -157,13 +159,89 @@ func TestJaegerFallsBackToLegacy(t *testing.T) {
 	assert.Equal(t, time.Microsecond, res.Precision)
 }
 
+// countingProxy puts a proxy in front of Jaeger that counts the trace
+// searches it passes on.
+func countingProxy(t *testing.T, j *jaegertest.Jaeger) (string, *atomic.Int64) {
+	t.Helper()
+	target, _ := url.Parse(j.QueryURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var searches atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v3/traces" || r.URL.Path == "/api/traces" {
+			searches.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &searches
+}
+
+// TestJaegerSearchSplits asks Jaeger for at most two traces per search, or
+// accepts at most 8 KiB per answer: the source must split its searches
+// until every call of the scenario is read, through both APIs, with no
+// warning.
+func TestJaegerSearchSplits(t *testing.T) {
+	j := fedJaeger(t)
+	u, searches := countingProxy(t, j)
+	whole, err := mustJaeger(t, u).Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	require.Len(t, whole.Records, scenario.CallCount)
+	unsplit := searches.Load() // one a service
+	cases := []struct {
+		name  string
+		opts  []JaegerOption
+		bytes int64
+	}{
+		{"two traces a search", []JaegerOption{WithJaegerSearchLimit(2)}, 0},
+		{"two traces a search, legacy API", []JaegerOption{WithJaegerSearchLimit(2), WithJaegerLegacyAPI()}, 0},
+		{"8 KiB an answer", nil, 8 << 10},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u, searches := countingProxy(t, j)
+			src := mustJaeger(t, u, tc.opts...)
+			if tc.bytes > 0 {
+				src.maxBytes = tc.bytes
+			}
+			res, err := src.Fetch(context.Background(), scenarioWindow())
+			require.NoError(t, err)
+			assert.Empty(t, res.Warnings)
+			assert.Equal(t, whole.Records, res.Records)
+			assert.Greater(t, searches.Load(), unsplit, "searches split")
+		})
+	}
+}
+
+// TestJaegerSearchLimitWarns stops the splitting above the scenario's
+// range: a search still at the limit must warn that results may be
+// incomplete.
 func TestJaegerSearchLimitWarns(t *testing.T) {
 	j := fedJaeger(t)
-	src, _ := NewJaegerSource(j.QueryURL, WithJaegerSearchLimit(2))
+	src := mustJaeger(t, j.QueryURL, WithJaegerSearchLimit(2))
+	src.minWindow = 48 * time.Hour
 	res, err := src.Fetch(context.Background(), scenarioWindow())
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Warnings)
 	assert.Contains(t, res.Warnings[0], "may be incomplete")
+	assert.Less(t, len(res.Records), scenario.CallCount)
+}
+
+// TestJaegerResponseTooLarge keeps the answers' bound below one trace: the
+// splitting ends at a millisecond, and the error says to narrow the range.
+func TestJaegerResponseTooLarge(t *testing.T) {
+	j := fedJaeger(t)
+	src := mustJaeger(t, j.QueryURL)
+	src.maxBytes = 64
+	_, err := src.Fetch(context.Background(), scenarioWindow())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exceeds 64 bytes: narrow the time range")
+}
+
+func mustJaeger(t *testing.T, u string, opts ...JaegerOption) *JaegerSource {
+	t.Helper()
+	src, err := NewJaegerSource(u, opts...)
+	require.NoError(t, err)
+	return src
 }
 
 func TestJaegerEmptyRange(t *testing.T) {
