@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -79,11 +80,12 @@ func WithJaegerLookback(d time.Duration) JaegerOption {
 	return func(s *JaegerSource) { s.lookback = d }
 }
 
-// WithJaegerSearchLimit sets the number of traces asked for per search
-// (default DefaultJaegerSearchLimit). A search that returns that many
-// traces is split in two halves of its time range, and those again, down
-// to a millisecond; a millisecond that still returns that many adds a
-// warning to the result.
+// WithJaegerSearchLimit sets the number of traces read per search (default
+// DefaultJaegerSearchLimit). Each search asks for one more, to tell a
+// range that holds exactly n traces from one that holds more; a range that
+// holds more is split in two halves, and those again, down to a
+// millisecond; a millisecond that still holds more adds a warning to the
+// result.
 func WithJaegerSearchLimit(n int) JaegerOption {
 	return func(s *JaegerSource) { s.limit = n }
 }
@@ -175,17 +177,19 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 }
 
 // search reads the service's traces between from and to into c. Jaeger
-// answers with at most the search limit's traces, and this source reads at
-// most maxBytes of an answer, so a search that reaches either is split into
-// two halves of its range, and those again, down to minWindow: a week of a
-// busy service is read whole, not as its first thousand traces. Both
-// bounds of a Jaeger search are inclusive, so the halves leave no gap; a
-// trace with spans in both comes back twice, and c counts each span once.
-// A range of minWindow still at the limit adds a warning to res.
+// answers with at most the traces asked for (the search limit and one
+// more, to tell whether the range holds more than the limit), and this
+// source reads at most maxBytes of an answer, so a search over the limit
+// or the bound is split into two halves of its range, and those again,
+// down to minWindow: a week of a busy service is read whole, not as its
+// first thousand traces. Both bounds of a Jaeger search are inclusive, so
+// the halves leave no gap; a trace with spans in both comes back twice,
+// and c counts each span once. A range of minWindow still over the limit
+// adds a warning to res.
 func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Time, legacy *bool, res *Result, c *recordCollector) error {
 	td, traces, err := s.find(ctx, svc, from, to, legacy, res)
 	var tooLarge *tooLargeError
-	full := err == nil && traces >= s.limit
+	full := err == nil && traces > s.limit
 	if (full || errors.As(err, &tooLarge)) && to.Sub(from) > s.minWindow {
 		mid := from.Add(to.Sub(from) / 2)
 		if err := s.search(ctx, svc, from, mid, legacy, res, c); err != nil {
@@ -198,12 +202,16 @@ func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Tim
 	}
 	if full {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
-			"jaeger returned %d traces for service %q between %s and %s, the search limit: results may be incomplete; raise the limit (--jaeger-limit)",
-			traces, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
+			"jaeger holds more than %d traces for service %q between %s and %s: results are incomplete; raise the search limit (--jaeger-limit)",
+			s.limit, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
 	}
 	c.add(td)
 	return nil
 }
+
+// ask is how many traces a search asks for: the limit and one more, which
+// tells a range over the limit from one at it.
+func (s *JaegerSource) ask() int { return min(s.limit, math.MaxInt-1) + 1 }
 
 // find runs one search: through /api/v3, or through the legacy API once
 // /api/v3 turned out to be missing (then *legacy is set).
@@ -260,7 +268,7 @@ func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time
 	q.Set("query.service_name", service)
 	q.Set("query.start_time_min", from.UTC().Format(time.RFC3339Nano))
 	q.Set("query.start_time_max", to.UTC().Format(time.RFC3339Nano))
-	q.Set("query.num_traces", strconv.Itoa(s.limit))
+	q.Set("query.num_traces", strconv.Itoa(s.ask()))
 	var body struct {
 		Result json.RawMessage `json:"result"`
 	}
@@ -303,7 +311,7 @@ func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to 
 	q.Set("service", service)
 	q.Set("start", strconv.FormatInt(from.UnixMicro(), 10))
 	q.Set("end", strconv.FormatInt(to.UnixMicro(), 10))
-	q.Set("limit", strconv.Itoa(s.limit))
+	q.Set("limit", strconv.Itoa(s.ask()))
 	var body legacyResponse
 	if err := s.getJSON(ctx, "/api/traces", q, &body); err != nil {
 		if errors.Is(err, errNoTraces) {

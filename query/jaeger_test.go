@@ -213,7 +213,7 @@ func TestJaegerSearchSplits(t *testing.T) {
 }
 
 // TestJaegerSearchLimitWarns stops the splitting above the scenario's
-// range: a search still at the limit must warn that results may be
+// range: a search still over the limit must warn that results are
 // incomplete.
 func TestJaegerSearchLimitWarns(t *testing.T) {
 	j := fedJaeger(t)
@@ -222,7 +222,7 @@ func TestJaegerSearchLimitWarns(t *testing.T) {
 	res, err := src.Fetch(context.Background(), scenarioWindow())
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Warnings)
-	assert.Contains(t, res.Warnings[0], "may be incomplete")
+	assert.Contains(t, res.Warnings[0], "results are incomplete")
 	assert.Less(t, len(res.Records), scenario.CallCount)
 }
 
