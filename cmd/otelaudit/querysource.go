@@ -39,7 +39,7 @@ func addSourceFlags(fs *cmdFlags) *sourceFlags {
 	s.jaeger = fs.String("jaeger", "", "Jaeger query service URL, e.g. http://127.0.0.1:16686 (/api/v3, falling back to /api/traces)")
 	fs.Var(&s.service, "jaeger-service", "search only this Jaeger service (repeatable; default: every service Jaeger lists)")
 	s.lookback = fs.Duration("lookback", query.DefaultJaegerLookback, "how far back a Jaeger search reaches when --since is not given")
-	s.limit = fs.Int("jaeger-limit", query.DefaultJaegerSearchLimit, "traces asked of Jaeger per service and search")
+	s.limit = fs.Int("jaeger-limit", query.DefaultJaegerSearchLimit, "traces read per Jaeger search; a time range holding more is searched in halves")
 	fs.Var(&s.otlp, "otlp-json", "OTLP JSON traces file: collector file exporter output or an OTLP/HTTP JSON body (repeatable)")
 	s.maxPayload = fs.Int("max-payload-bytes", 0, "payload limit when mapping spans to records; match the exporter's max_payload_bytes (default 65536)")
 	return s
