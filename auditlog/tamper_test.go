@@ -336,3 +336,109 @@ func findingsText(r *Report) string {
 	}
 	return b.String()
 }
+
+// TestVerifyUnsignedRecords verifies a live store: the records no
+// checkpoint or seal signs are counted, and are a finding only with
+// RequireSigned.
+func TestVerifyUnsignedRecords(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	s := openTestStore(t, dir, k)
+	defer s.Close()
+	check := func(when string, size, cp, unsigned uint64) {
+		t.Helper()
+		rep, err := Verify(dir, k.verifiers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			t.Fatalf("%s: findings %v", when, rep.Findings)
+		}
+		if c := rep.Chains[0]; c.Size != size || c.CheckpointSize != cp || c.UnsignedRecords != unsigned {
+			t.Errorf("%s: size %d, checkpoint %d, unsigned %d; want %d, %d, %d", when, c.Size, c.CheckpointSize, c.UnsignedRecords, size, cp, unsigned)
+		}
+		rep, err = Verify(dir, k.verifiers, RequireSigned())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unsigned == 0 {
+			if !rep.OK() {
+				t.Errorf("%s, RequireSigned: findings %v", when, rep.Findings)
+			}
+			return
+		}
+		want := Finding{Chain: "general", Segment: SegmentName(0), Seq: int64(size - unsigned), Kind: KindUnsigned}
+		if len(rep.Findings) != 1 || rep.Findings[0].Chain != want.Chain || rep.Findings[0].Segment != want.Segment ||
+			rep.Findings[0].Seq != want.Seq || rep.Findings[0].Kind != want.Kind {
+			t.Errorf("%s, RequireSigned: findings %v, want one like %v", when, rep.Findings, want)
+		}
+	}
+	appendOK(t, s, testRecords(0, 5, "general"))
+	check("before the first checkpoint", 5, 0, 5)
+	if err := s.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	check("after it", 5, 5, 0)
+	appendOK(t, s, testRecords(5, 3, "general"))
+	check("after more records", 8, 5, 3)
+}
+
+// TestVerifyRequireSigned strips a closed store's chain of its
+// checkpoints and rewrites its active segment with fresh hashes: every
+// link holds and the seals sign only the sealed segments, so plain Verify
+// passes and counts the rewritten records as unsigned; RequireSigned
+// reports them, from the active segment's first record.
+func TestVerifyRequireSigned(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	segs, _ := listSegments(filepath.Join(dir, "general"))
+	f := &fixture{t: t, dir: dir, k: k, segs: segs}
+	rep, err := Verify(dir, k.verifiers, RequireSigned())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Chains[0].UnsignedRecords != 0 {
+		t.Fatalf("closed store: findings %v, unsigned %d", rep.Findings, rep.Chains[0].UnsignedRecords)
+	}
+
+	last := segs[len(segs)-1]
+	ls := f.lines(last)
+	prev := ""
+	for i, l := range ls {
+		var r Record
+		if err := DecodeRecord(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			r.PrevHash = prev
+		}
+		if i == 1 {
+			r.UserID = "mallory"
+		}
+		r.Hash = r.ComputeHash()
+		prev = r.Hash
+		ls[i] = append(r.AppendCanonical(nil, true), '\n')
+	}
+	f.writeLines(last, ls)
+	for _, p := range []string{CheckpointFile, CheckpointsDir, TreeFile} {
+		if err := os.RemoveAll(f.path("general", p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rep, err = Verify(dir, k.verifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Chains[0]
+	if !rep.OK() || c.UnsignedRecords != uint64(len(ls)) {
+		t.Fatalf("stripped chain, plain Verify: findings %v, unsigned %d, want none and %d", rep.Findings, c.UnsignedRecords, len(ls))
+	}
+	rep, err = Verify(dir, k.verifiers, RequireSigned())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != KindUnsigned || rep.Findings[0].Segment != last || rep.Findings[0].Seq != f.first(len(segs)-1) {
+		t.Fatalf("stripped chain, RequireSigned: findings %v, want one %s in %s at seq %d", rep.Findings, KindUnsigned, last, f.first(len(segs)-1))
+	}
+}

@@ -33,6 +33,7 @@ const (
 	KindForeign         = "foreign_record"   // a record of another chain
 	KindTrailingGarbage = "trailing_garbage" // bytes after the last record that are not a record
 	KindTruncated       = "truncated"        // the chain ends before its latest checkpoint
+	KindUnsigned        = "unsigned"         // records no checkpoint or seal signs (only with RequireSigned)
 
 	// Segment level.
 	KindSegmentMissing = "segment_missing" // records missing between segments: a segment was removed
@@ -87,6 +88,13 @@ type ChainReport struct {
 	CheckpointSize uint64 `json:"checkpoint_size"`
 	// Checkpoints is the number of checkpoints checked against the records.
 	Checkpoints int `json:"checkpoints"`
+	// UnsignedRecords is the number of records that neither a checkpoint
+	// nor a seal signs: the newest of the active segment, proven by the
+	// hash chain alone. A live writer always has some until its next
+	// checkpoint; the removal of newer checkpoints looks the same, and
+	// only a checkpoint kept elsewhere (SinceCheckpoint) tells the two
+	// apart.
+	UnsignedRecords uint64 `json:"unsigned_records"`
 }
 
 // Report is the result of Verify.
@@ -107,6 +115,7 @@ type verifyOptions struct {
 	workers int
 	chains  []string
 	full    bool
+	signed  bool // RequireSigned
 	// leafOnly reports the leaf-only pass as it is, without the full
 	// check of chains with findings: for tests that hold the pass to
 	// finding something wherever the full check does.
@@ -143,6 +152,17 @@ func VerifyWorkers(n int) VerifyOption {
 // expect (README: Verification).
 func VerifyFull() VerifyOption {
 	return func(o *verifyOptions) { o.full = true }
+}
+
+// RequireSigned reports the records no checkpoint or seal signs as a
+// finding (KindUnsigned) instead of counting them in
+// ChainReport.UnsignedRecords only. The writer signs every chain at
+// Close, so a store whose writer has stopped has none; use it on such a
+// store, or on a copy or archive of one. Without it, a chain whose newest
+// checkpoints were removed and whose newest records were then rewritten
+// with fresh hashes verifies, with those records counted as unsigned.
+func RequireSigned() VerifyOption {
+	return func(o *verifyOptions) { o.signed = true }
 }
 
 // VerifyChains limits verification to the named chains. Default: all.
@@ -224,6 +244,11 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		report.Chains = append(report.Chains, cv.report)
 		report.Findings = append(report.Findings, cv.findings...)
 		report.Records += cv.report.Records
+		if n := cv.report.UnsignedRecords; o.signed && n > 0 {
+			from := cv.report.Size - n
+			report.Findings = append(report.Findings, Finding{Chain: cv.name, Segment: cv.unsignedIn, Seq: int64(from), Kind: KindUnsigned,
+				Detail: fmt.Sprintf("records %d..%d are signed by no checkpoint or seal: their writer has not signed them yet, or their checkpoints were removed", from, cv.report.Size-1)})
+		}
 	}
 	for _, s := range since {
 		if !s.matched {
@@ -520,8 +545,9 @@ type chainVerifier struct {
 	id      string
 	sealIdx *SealIndex
 
-	findings []Finding
-	report   ChainReport
+	findings   []Finding
+	report     ChainReport
+	unsignedIn string // the segment of the first unsigned record
 }
 
 func (v *chainVerifier) add(segment string, seq int64, kind, format string, args ...any) {
@@ -712,6 +738,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	}
 	var pending map[uint64]lineInfo // out-of-order records waiting for their turn
 	lastSegment := ""
+	sealedEnd := uint64(0) // the end of the last segment with a seal
 	accept := func(segment string, li *lineInfo) {
 		if li.prev != expPrev {
 			v.add(segment, int64(li.seq), KindChainBreak, "prev_hash does not match the hash of seq %d", int64(li.seq)-1)
@@ -844,7 +871,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			v.add(name, int64(seq), KindOutOfOrder, "seq %d was never followed by its predecessors", seq)
 		}
 		pending = nil
-		v.checkSeal(name, si == len(v.jobs)-1, res, len(v.findings) > before)
+		if v.checkSeal(name, si == len(v.jobs)-1, res, len(v.findings) > before) {
+			sealedEnd = expSeq
+		}
 		putLines(res.lines)
 		res.lines = nil
 	}
@@ -870,6 +899,18 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	if maxCP != nil && maxCP.cp.Size > expSeq {
 		v.add(lastSegment, int64(expSeq), KindTruncated, "chain ends at seq %d but %s covers %d records", int64(expSeq)-1, maxCP.file, maxCP.cp.Size)
 	}
+	// What neither a checkpoint nor a seal signs: the newest records of
+	// the active segment.
+	signedEnd := max(sealedEnd, v.report.FirstSeq)
+	for _, c := range v.cps {
+		if c.since == nil {
+			signedEnd = max(signedEnd, min(c.cp.Size, expSeq))
+		}
+	}
+	if expSeq > signedEnd {
+		v.report.UnsignedRecords = expSeq - signedEnd
+		v.unsignedIn = lastSegment
+	}
 	if tree != nil && v.latest != nil && v.latest.Size <= expSeq {
 		if err := tree.err(tlog.StoredHashCount(int64(v.latest.Size))); err != "" {
 			v.add(TreeFile, -1, KindTreeMismatch, "%s", err)
@@ -879,15 +920,17 @@ func (v *chainVerifier) run(pool *segmentPool) {
 }
 
 // checkSeal checks a segment's seal and summary against what was read;
-// flagged says the segment's records already have findings.
-func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, flagged bool) {
+// flagged says the segment's records already have findings. It reports
+// whether the segment has a seal file (findings say if it is bad).
+func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, flagged bool) (sealed bool) {
 	sealFile := sealName(name)
 	if _, err := os.Stat(filepath.Join(v.dir, sealFile)); err != nil {
 		if !last {
 			v.add(name, -1, KindSealMissing, "segment is followed by another but has no seal")
 		}
-		return
+		return false
 	}
+	sealed = true
 	n, msg, ok := v.openNoteMsg(sealFile, KindSealInvalid, KindSealInvalid)
 	if !ok {
 		return
@@ -935,6 +978,7 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 	if err == nil && !bytes.Equal(want, data) {
 		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not describe the segment's records")
 	}
+	return
 }
 
 // fileDigest returns the hex SHA-256 of segment name, from the scan when

@@ -273,8 +273,8 @@ say "Anomalies"
 cli anomalies "${store[@]}"
 say "Reconciliation: tool spans in Jaeger vs audit records"
 cli reconcile --jaeger "$JAEGER_URL" "${store[@]}"
-say "Verification of the audit store"
-cli verify "${store[@]}"
+say "Verification of the audit store (every record under a signed checkpoint)"
+cli verify --require-signed "${store[@]}"
 
 say "Jaeger: $JAEGER_URL  (services support-agent, records-assistant, mcp-agent, mcp-medical-records)"
 if http_get "$JAEGER_QUERY_HTTP_PORT" / | grep -q "not the Jaeger UI"; then

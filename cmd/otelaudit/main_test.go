@@ -157,6 +157,43 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
+// TestVerifyRequireSigned removes a closed store's checkpoints: the
+// active segment's records are then signed by nothing, counted as such,
+// and a problem only with --require-signed.
+func TestVerifyRequireSigned(t *testing.T) {
+	dir, _, verifier := newStore(t, 20)
+	if code, out, _ := runCLI("verify", "--dir", dir, "--verifier", verifier, "--require-signed"); code != 0 || strings.Contains(out, "not signed") {
+		t.Fatalf("closed store, --require-signed = %d\n%s", code, out)
+	}
+	for _, p := range []string{"checkpoint", "checkpoints"} {
+		if err := os.RemoveAll(filepath.Join(dir, "general", p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, _ := auditlog.SegmentFiles(dir, "general")
+	active := segs[len(segs)-1]
+	first, _ := segmentFirst(active)
+	unsigned := fmt.Sprintf("records %d..19 signed by no checkpoint or seal yet", first)
+	code, out, _ := runCLI("verify", "--dir", dir, "--verifier", verifier)
+	if code != 0 || !strings.Contains(out, unsigned) || !strings.Contains(out, fmt.Sprintf("; %d records not signed yet", 20-first)) {
+		t.Fatalf("without checkpoints = %d, want %q in\n%s", code, unsigned, out)
+	}
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", verifier, "--require-signed")
+	want := fmt.Sprintf("FAIL chain=general segment=%s seq=%d kind=unsigned", active, first)
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("without checkpoints, --require-signed = %d, want %q in\n%s", code, want, out)
+	}
+	code, out, _ = runCLI("verify", "--dir", dir, "--verifier", verifier, "--format", "json")
+	var rep struct {
+		Chains []struct {
+			UnsignedRecords int64 `json:"unsigned_records"`
+		} `json:"chains"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Chains) != 1 || rep.Chains[0].UnsignedRecords != 20-first {
+		t.Fatalf("json = %d\n%s", code, out)
+	}
+}
+
 func segmentFirst(seg string) (int64, error) {
 	var n int64
 	_, err := fmt.Sscanf(seg, "%020d.jsonl", &n)

@@ -17,12 +17,14 @@ var verifyCommand = command{
 }
 
 func runVerify(e *env, args []string) int {
-	fs := flagSet(e, "verify", "--dir DIR --verifier FILE [--since-checkpoint FILE] [--full] [--format text|json|csv]",
+	fs := flagSet(e, "verify", "--dir DIR --verifier FILE [--since-checkpoint FILE] [--require-signed] [--full] [--format text|json|csv]",
 		"Verifies every chain of the store. Exits 0 when all are intact, 1 with one line\nper problem (chain, segment, seq, kind), 2 when the store cannot be read.\n"+
-			"Records a verified signed checkpoint covers are proven by their Merkle leaves;\n--full also recomputes each one's hash and canonical form and the SHA-256\nof each segment file a v2 seal signs, checking the writer's own arithmetic.")
+			"Records a verified signed checkpoint covers are proven by their Merkle leaves;\n--full also recomputes each one's hash and canonical form and the SHA-256\nof each segment file a v2 seal signs, checking the writer's own arithmetic.\n"+
+			"The newest records of a live store are signed by no checkpoint yet: they are\ncounted as unsigned, and are a problem with --require-signed (for a store whose\nwriter has stopped, which signs everything at shutdown).")
 	dir := dirFlag(fs)
 	verifier := verifierFlag(fs)
 	format := formatFlag(fs, "text", "json", "csv")
+	requireSigned := fs.Bool("require-signed", false, "report records that no checkpoint or seal signs as a problem; for a store whose writer has stopped")
 	full := fs.Bool("full", false, "recompute every record's hash and canonical form and every sealed segment's SHA-256, even where a signed checkpoint proves the bytes")
 	var since []string
 	fs.Func("since-checkpoint", "a signed checkpoint saved earlier; the store must still contain it (repeatable)", func(s string) error {
@@ -48,6 +50,9 @@ func runVerify(e *env, args []string) int {
 	var opts []auditlog.VerifyOption
 	if *full {
 		opts = append(opts, auditlog.VerifyFull())
+	}
+	if *requireSigned {
+		opts = append(opts, auditlog.RequireSigned())
 	}
 	for _, path := range since {
 		msg, err := os.ReadFile(path)
@@ -84,15 +89,25 @@ func runVerify(e *env, args []string) int {
 		for _, f := range rep.Findings {
 			fmt.Fprintf(e.stdout, "FAIL %s\n", f)
 		}
+		var unsigned uint64
 		for _, c := range rep.Chains {
-			fmt.Fprintf(e.stdout, "chain %s (%s): records %d..%d, %d segments, latest checkpoint %d, %d checkpoints matched\n",
+			fmt.Fprintf(e.stdout, "chain %s (%s): records %d..%d, %d segments, latest checkpoint %d, %d checkpoints matched",
 				c.Chain, c.ID, c.FirstSeq, int64(c.Size)-1, c.Segments, c.CheckpointSize, c.Checkpoints)
+			if c.UnsignedRecords > 0 {
+				fmt.Fprintf(e.stdout, ", records %d..%d signed by no checkpoint or seal yet", c.Size-c.UnsignedRecords, c.Size-1)
+			}
+			fmt.Fprintln(e.stdout)
+			unsigned += c.UnsignedRecords
 		}
 		status := "OK"
 		if !rep.OK() {
 			status = "FAILED"
 		}
-		fmt.Fprintf(e.stdout, "%s: %d records in %d chains, %d problems\n", status, rep.Records, len(rep.Chains), len(rep.Findings))
+		fmt.Fprintf(e.stdout, "%s: %d records in %d chains, %d problems", status, rep.Records, len(rep.Chains), len(rep.Findings))
+		if unsigned > 0 {
+			fmt.Fprintf(e.stdout, "; %d records not signed yet, proven by their hash chain only", unsigned)
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	if !rep.OK() {
 		return exitFinding
