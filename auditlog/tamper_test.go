@@ -442,3 +442,33 @@ func TestVerifyRequireSigned(t *testing.T) {
 		t.Fatalf("stripped chain, RequireSigned: findings %v, want one %s in %s at seq %d", rep.Findings, KindUnsigned, last, f.first(len(segs)-1))
 	}
 }
+
+// TestVerifyChainRemoved deletes a chain's directory: Verify checks the
+// chains it finds, and only a checkpoint of the removed chain saved
+// beforehand reveals it.
+func TestVerifyChainRemoved(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	saved, err := os.ReadFile(filepath.Join(dir, "healthcare", CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "healthcare")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.Chains) != 1 {
+		t.Fatalf("without a saved checkpoint: findings %v, %d chains", rep.Findings, len(rep.Chains))
+	}
+	rep, err = Verify(dir, k.verifiers, SinceCheckpoint(saved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != KindRollback || rep.Findings[0].Segment != "since-checkpoint" ||
+		!strings.Contains(rep.Findings[0].Detail, "/healthcare") {
+		t.Fatalf("with the removed chain's saved checkpoint: findings %v", rep.Findings)
+	}
+}
