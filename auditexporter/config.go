@@ -27,6 +27,31 @@ const (
 	defaultRetentionClass     = "general"
 )
 
+// Below these, a non-zero segment.max_bytes, segment.max_age or
+// checkpoint_interval is valid but draws a warning at start: it looks like
+// a unit left out (max_bytes: 64, max_age: 1ms), and every seal or
+// checkpoint writes, signs and fsyncs files.
+const (
+	warnSegmentMaxBytes    = 64 << 10
+	warnSegmentMaxAge      = time.Second
+	warnCheckpointInterval = 100 * time.Millisecond
+)
+
+// warnings returns what start logs about a valid but costly cfg.
+func (cfg *Config) warnings() []string {
+	var w []string
+	if n := cfg.Segment.MaxBytes; n > 0 && n < warnSegmentMaxBytes {
+		w = append(w, fmt.Sprintf("segment.max_bytes is %d: a segment is sealed (four files written and fsynced) about every %d bytes of records; did you mean %d MiB?", n, n, n))
+	}
+	if d := cfg.Segment.MaxAge; d > 0 && d < warnSegmentMaxAge {
+		w = append(w, fmt.Sprintf("segment.max_age is %s: a chain receiving records seals a segment (four files written and fsynced) at least that often", d))
+	}
+	if d := cfg.CheckpointInterval; d > 0 && d < warnCheckpointInterval {
+		w = append(w, fmt.Sprintf("checkpoint_interval is %s: each chain receiving records signs and fsyncs a checkpoint that often", d))
+	}
+	return w
+}
+
 // Config is the configuration of the audit exporter. createDefaultConfig
 // fills every field with a safe default except Directory, Origin and the
 // signing key, which have none.

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestFactory(t *testing.T) {
@@ -259,5 +261,46 @@ func TestREADMEDefaults(t *testing.T) {
 		if assert.Len(t, row, 3, "README row of default class %q", name) {
 			assert.Equal(t, []string{fmt.Sprint(c.Days), quoted(c.Tools), quoted(c.SubjectTypes)}, row, "README row of default class %q", name)
 		}
+	}
+}
+
+// TestSmallValuesWarn starts the exporter with values that look like a
+// unit left out: they are valid, and each draws a warning naming its key.
+func TestSmallValuesWarn(t *testing.T) {
+	k := newKeys(t)
+	cases := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"floors", func(c *Config) {
+			c.Segment = SegmentConfig{MaxBytes: 64 << 10, MaxAge: time.Second}
+			c.CheckpointInterval = 100 * time.Millisecond
+		}, ""},
+		{"segment bytes without a unit", func(c *Config) { c.Segment.MaxBytes = 64 }, "segment.max_bytes is 64"},
+		{"segment age in milliseconds", func(c *Config) { c.Segment.MaxAge = time.Millisecond }, "segment.max_age is 1ms"},
+		{"checkpoint every millisecond", func(c *Config) { c.CheckpointInterval = time.Millisecond }, "checkpoint_interval is 1ms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t.TempDir(), k)
+			tc.modify(cfg)
+			require.NoError(t, cfg.Validate())
+			core, logs := observer.New(zap.WarnLevel)
+			set := nopSettings()
+			set.Logger = zap.New(core)
+			startExporter(t, cfg, set)
+			var got []string
+			for _, e := range logs.All() {
+				got = append(got, e.Message)
+			}
+			if tc.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], tc.want)
+		})
 	}
 }

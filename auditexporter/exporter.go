@@ -93,6 +93,9 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 // start with a clear reason when the key is unreadable or invalid, or the
 // directory cannot be created, locked or written.
 func (e *auditExporter) start(_ context.Context, _ component.Host) error {
+	for _, w := range e.cfg.warnings() {
+		e.set.Logger.Warn(w)
+	}
 	signer, err := e.signer()
 	if err != nil {
 		return err
