@@ -3,7 +3,9 @@
 package auditlog
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -12,6 +14,22 @@ import (
 // crashed writer never leaves the store locked.
 func lockExclusive(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+}
+
+// writerHolds reports whether a writer holds the store in dir: whether its
+// lock file is locked. It takes a shared lock for as long as one system
+// call, which a writer opening the store meanwhile waits out (see Open).
+func writerHolds(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
 }
 
 // syncDir fsyncs a directory so that entries created or renamed in it

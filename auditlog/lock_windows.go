@@ -3,7 +3,9 @@
 package auditlog
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/windows"
 )
@@ -15,6 +17,24 @@ import (
 func lockExclusive(f *os.File) error {
 	var ol windows.Overlapped
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
+}
+
+// writerHolds reports whether a writer holds the store in dir: whether the
+// first byte of its lock file is locked. It takes a shared lock for as long
+// as one system call, which a writer opening the store meanwhile waits out
+// (see Open).
+func writerHolds(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var ol windows.Overlapped
+	if err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol); err != nil {
+		return errors.Is(err, windows.ERROR_LOCK_VIOLATION)
+	}
+	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &ol)
+	return false
 }
 
 // syncDir does nothing on Windows, which offers no way to flush a

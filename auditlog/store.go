@@ -102,7 +102,15 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
-	if err := lockExclusive(lock); err != nil {
+	// A verifier asks whether a writer holds the store by taking a shared
+	// lock for one system call (see writerHolds): that is waited out; a
+	// writer holding it is not.
+	err = lockExclusive(lock)
+	for try := 0; err != nil && try < 20; try++ {
+		time.Sleep(5 * time.Millisecond)
+		err = lockExclusive(lock)
+	}
+	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("auditlog: store %s is in use by another process: %w", dir, err)
 	}

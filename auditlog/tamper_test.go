@@ -2,10 +2,12 @@ package auditlog
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -470,5 +472,77 @@ func TestVerifyChainRemoved(t *testing.T) {
 	if len(rep.Findings) != 1 || rep.Findings[0].Kind != KindRollback || rep.Findings[0].Segment != "since-checkpoint" ||
 		!strings.Contains(rep.Findings[0].Detail, "/healthcare") {
 		t.Fatalf("with the removed chain's saved checkpoint: findings %v", rep.Findings)
+	}
+}
+
+// TestVerifyWhileWriting verifies a store again and again while its
+// writer appends batches large enough to be written in parts: a partial
+// line at the end of the active segment is a write in flight, not
+// trailing garbage, while the writer holds the store. Once it is closed,
+// a partial line there is trailing garbage again.
+func TestVerifyWhileWriting(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := t.TempDir()
+	s := openTestStore(t, dir, k, WithCheckpointInterval(20*time.Millisecond), WithSegmentMaxBytes(2<<20))
+	appendOK(t, s, testRecords(0, 10, "general"))
+	if err := s.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		next := 10
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := s.Append(context.Background(), testRecords(next, 2000, "general")); err != nil {
+				done <- err
+				return
+			}
+			next += 2000
+		}
+	}()
+	var reads, inFlight int
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); reads++ {
+		rep, err := Verify(dir, k.verifiers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			close(stop)
+			<-done
+			t.Fatalf("read %d of a live store: %v", reads, rep.Findings)
+		}
+		if rep.Chains[0].InFlightBytes > 0 {
+			inFlight++
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d verified reads, %d with a write in flight", reads, inFlight)
+
+	// Closed, the store is not being written: a partial line is garbage.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := listSegments(filepath.Join(dir, "general"))
+	fh, err := os.OpenFile(filepath.Join(dir, "general", segs[len(segs)-1]), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteString(`{"agent":{"id":"","name":""},"argu`)
+	fh.Close()
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != KindTrailingGarbage || rep.Chains[0].InFlightBytes != 0 {
+		t.Fatalf("closed store with a partial line: findings %v, in flight %d", rep.Findings, rep.Chains[0].InFlightBytes)
 	}
 }

@@ -95,6 +95,10 @@ type ChainReport struct {
 	// only a checkpoint kept elsewhere (SinceCheckpoint) tells the two
 	// apart.
 	UnsignedRecords uint64 `json:"unsigned_records"`
+	// InFlightBytes is the length of a partial line at the end of the
+	// active segment while a writer holds the store: a write in flight,
+	// not a record yet, and not trailing garbage.
+	InFlightBytes int64 `json:"in_flight_bytes"`
 }
 
 // Report is the result of Verify.
@@ -216,7 +220,8 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		since = append(since, sinceCheck{cp: cp})
 	}
 
-	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full)
+	live := writerHolds(dir)
+	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full, live)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +234,7 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 			}
 		}
 		if len(again) > 0 {
-			full, err := verifyChains(dir, again, verifiers, since, o.workers, true)
+			full, err := verifyChains(dir, again, verifiers, since, o.workers, true, live)
 			if err != nil {
 				return nil, err
 			}
@@ -259,13 +264,14 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 	return report, nil
 }
 
-// verifyChains verifies the named chains concurrently; full is VerifyFull.
-func verifyChains(dir string, names []string, verifiers note.Verifiers, since []sinceCheck, workers int, full bool) ([]*chainVerifier, error) {
+// verifyChains verifies the named chains concurrently; full is
+// VerifyFull, and live says that a writer holds the store.
+func verifyChains(dir string, names []string, verifiers note.Verifiers, since []sinceCheck, workers int, full, live bool) ([]*chainVerifier, error) {
 	pool := newSegmentPool(workers)
 	results := make([]*chainVerifier, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		cv := &chainVerifier{dir: filepath.Join(dir, name), name: name, verifiers: verifiers, since: since, full: full}
+		cv := &chainVerifier{dir: filepath.Join(dir, name), name: name, verifiers: verifiers, since: since, full: full, live: live}
 		results[i] = cv
 		if err := cv.prepare(); err != nil {
 			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
@@ -317,9 +323,10 @@ func (p *segmentPool) launch(j *segmentJob) {
 func (p *segmentPool) release() { <-p.slots }
 
 type segmentJob struct {
-	name  string
-	path  string
-	first uint64 // the seq its name claims
+	name   string
+	path   string
+	first  uint64 // the seq its name claims
+	sealed bool   // its seal file was there when the segments were listed
 	// cover is the size of the chain's latest checkpoint when records it
 	// covers may be proven by their leaves alone (0: check every record
 	// in full); hashFile asks for the file's SHA-256, for a v2 seal, and
@@ -327,7 +334,11 @@ type segmentJob struct {
 	cover         uint64
 	hashFile      bool
 	digestRecords bool
-	done          chan struct{}
+	// inFlight says that a writer held the store when verification began
+	// and this is its unsealed last segment: a partial last line is then
+	// a write in flight, not trailing garbage.
+	inFlight bool
+	done     chan struct{}
 	res           *segmentResult
 }
 
@@ -357,7 +368,10 @@ type segmentResult struct {
 	bytes   int64  // file size read
 	sha256  string // hex SHA-256 of the file, when asked for
 	records string // hex v3 records digest, when asked for
-	err     error
+	// inFlight is the length of a partial last line taken for a write
+	// in flight (see segmentJob.inFlight).
+	inFlight int64
+	err      error
 }
 
 // segmentChunk is the verifier's read size. Segments are streamed in
@@ -439,7 +453,7 @@ func verifySegment(j *segmentJob) *segmentResult {
 		sum := fileHash.Sum()
 		v.res.sha256 = hex.EncodeToString(sum[:])
 	}
-	res := v.finish(n)
+	res := v.finish(n, j.inFlight)
 	if j.digestRecords {
 		res.records = linesDigest(res.lines)
 	}
@@ -509,9 +523,12 @@ func (v *segmentScan) lines(data []byte) int {
 }
 
 // finish ends the segment, which had tail bytes after its last newline.
-func (v *segmentScan) finish(tail int) *segmentResult {
+func (v *segmentScan) finish(tail int, inFlight bool) *segmentResult {
 	res := v.res
-	if tail > 0 {
+	switch {
+	case tail > 0 && inFlight:
+		res.inFlight = int64(tail)
+	case tail > 0:
 		res.lines = append(res.lines, lineInfo{status: lineGarbage, detail: fmt.Sprintf("%d bytes without a final newline", tail)})
 	}
 	// A bad line with no good record after it is trailing garbage.
@@ -537,6 +554,7 @@ type chainVerifier struct {
 	verifiers note.Verifiers
 	since     []sinceCheck
 	full      bool // VerifyFull
+	live      bool // a writer holds the store
 
 	jobs    []*segmentJob
 	marker  *PruneMarker
@@ -581,24 +599,6 @@ func (v *chainVerifier) openNoteMsg(file string, kindForged, kindUnknown string)
 
 func (v *chainVerifier) prepare() error {
 	v.report.Chain = v.name
-	names, err := listSegments(v.dir)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		first, ok := parseSegmentName(n)
-		if !ok {
-			v.add(n, -1, KindSegmentName, "segment file name is not 20 digits and .jsonl: a renamed or copied segment")
-			continue
-		}
-		// Only a v2 seal signs the file's SHA-256; a v3 seal's digest
-		// comes from the leaf and record hashes every line gets anyway,
-		// taken by the segment's worker.
-		v3 := sealIsV3(filepath.Join(v.dir, sealName(n)))
-		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
-	}
-	v.report.Segments = len(v.jobs)
-
 	// Prune marker.
 	if _, err := os.Stat(filepath.Join(v.dir, PruneFile)); err == nil {
 		if n, ok := v.openNote(PruneFile, KindPruneMarker, KindPruneMarker); ok {
@@ -642,7 +642,12 @@ func (v *chainVerifier) prepare() error {
 		}
 		v.cps = append(v.cps, &cpCheck{file: file, cp: cp})
 	}
-	if newest != nil {
+	switch {
+	case newest != nil && v.live:
+		// A live writer files each checkpoint into the history first,
+		// then as the latest: in between, the history is ahead.
+		v.latest = &newest.cp
+	case newest != nil:
 		v.add(CheckpointFile, int64(v.latest.Size), KindCheckpointInconsistent,
 			"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", v.latest.Size, newest.file, newest.cp.Size)
 	}
@@ -659,6 +664,34 @@ func (v *chainVerifier) prepare() error {
 			v.cps = append(v.cps, &cpCheck{file: "since-checkpoint", cp: v.since[i].cp, since: &v.since[i]})
 		}
 	}
+	// The segments are listed after the checkpoints are read: a live
+	// writer's checkpoint covers only records in its files by then, and a
+	// segment it creates later holds none that this pass expects.
+	names, err := listSegments(v.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		first, ok := parseSegmentName(n)
+		if !ok {
+			v.add(n, -1, KindSegmentName, "segment file name is not 20 digits and .jsonl: a renamed or copied segment")
+			continue
+		}
+		// Only a v2 seal signs the file's SHA-256; a v3 seal's digest
+		// comes from the leaf and record hashes every line gets anyway,
+		// taken by the segment's worker.
+		// Whether the segment is sealed is taken now, with the list: a
+		// live writer may seal the last one while it is being read, and
+		// its seal then describes records this pass has not read.
+		_, serr := os.Stat(filepath.Join(v.dir, sealName(n)))
+		v3 := serr == nil && sealIsV3(filepath.Join(v.dir, sealName(n)))
+		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: serr == nil, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
+	}
+	v.report.Segments = len(v.jobs)
+	if n := len(v.jobs); v.live && n > 0 && !v.jobs[n-1].sealed {
+		v.jobs[n-1].inFlight = true
+	}
+
 	if v.latest != nil && !v.full {
 		for _, j := range v.jobs {
 			j.cover = v.latest.Size
@@ -871,7 +904,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			v.add(name, int64(seq), KindOutOfOrder, "seq %d was never followed by its predecessors", seq)
 		}
 		pending = nil
-		if v.checkSeal(name, si == len(v.jobs)-1, res, len(v.findings) > before) {
+		v.report.InFlightBytes += res.inFlight
+		v.checkSeal(name, j.sealed, si == len(v.jobs)-1, res, len(v.findings) > before)
+		if j.sealed {
 			sealedEnd = expSeq
 		}
 		putLines(res.lines)
@@ -920,17 +955,16 @@ func (v *chainVerifier) run(pool *segmentPool) {
 }
 
 // checkSeal checks a segment's seal and summary against what was read;
-// flagged says the segment's records already have findings. It reports
-// whether the segment has a seal file (findings say if it is bad).
-func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, flagged bool) (sealed bool) {
+// sealed says it had a seal file when the segments were listed, flagged
+// that its records already have findings.
+func (v *chainVerifier) checkSeal(name string, sealed, last bool, res *segmentResult, flagged bool) {
 	sealFile := sealName(name)
-	if _, err := os.Stat(filepath.Join(v.dir, sealFile)); err != nil {
+	if !sealed {
 		if !last {
 			v.add(name, -1, KindSealMissing, "segment is followed by another but has no seal")
 		}
-		return false
+		return
 	}
-	sealed = true
 	n, msg, ok := v.openNoteMsg(sealFile, KindSealInvalid, KindSealInvalid)
 	if !ok {
 		return
@@ -978,7 +1012,6 @@ func (v *chainVerifier) checkSeal(name string, last bool, res *segmentResult, fl
 	if err == nil && !bytes.Equal(want, data) {
 		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not describe the segment's records")
 	}
-	return
 }
 
 // fileDigest returns the hex SHA-256 of segment name, from the scan when
