@@ -339,7 +339,7 @@ type segmentJob struct {
 	// a write in flight, not trailing garbage.
 	inFlight bool
 	done     chan struct{}
-	res           *segmentResult
+	res      *segmentResult
 }
 
 // Status of one line of a segment.
