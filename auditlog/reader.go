@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,11 +12,18 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+// ErrIncompleteLine is in the error of ReadSegmentFile for a file that
+// ends without a newline: a torn write, trailing garbage, or, at the end
+// of the last segment of a store a writer holds (WriterHolds), a write in
+// flight.
+var ErrIncompleteLine = errors.New("incomplete line without newline")
+
 // ReadSegmentFile decodes the records of one segment file in order and
 // calls fn with each record and its line (without the newline); both are
 // only valid during the call (the record is reused). It returns fn's first
 // error, or an error naming the line when a line does not decode or the
-// file ends without a newline. It does not check hashes: see VerifySegment.
+// file ends without a newline (ErrIncompleteLine), after fn has seen every
+// line before it. It does not check hashes: see VerifySegment.
 func ReadSegmentFile(path string, fn func(r *Record, line []byte) error) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -25,7 +33,7 @@ func ReadSegmentFile(path string, fn func(r *Record, line []byte) error) error {
 	for n := 1; len(data) > 0; n++ {
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
-			return fmt.Errorf("%s: line %d: incomplete line without newline", path, n)
+			return fmt.Errorf("%s: line %d: %w", path, n, ErrIncompleteLine)
 		}
 		line := data[:nl]
 		data = data[nl+1:]

@@ -220,7 +220,7 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		since = append(since, sinceCheck{cp: cp})
 	}
 
-	live := writerHolds(dir)
+	live := WriterHolds(dir)
 	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full, live)
 	if err != nil {
 		return nil, err

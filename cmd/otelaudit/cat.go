@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -16,7 +17,7 @@ var catCommand = command{
 
 func runCat(e *env, args []string) int {
 	fs := flagSet(e, "cat", "--dir DIR [--chain NAME]",
-		"Prints every record, one canonical JSON object per line, in chain order. It does\nnot verify: run otelaudit verify for that.")
+		"Prints every record, one canonical JSON object per line, in chain order. It does\nnot verify: run otelaudit verify for that. On a store being written, a record\nwhose write is still in flight is left for the next run.")
 	dir := dirFlag(fs)
 	chain := fs.String("chain", "", "print only this chain")
 	if code, ok := parse(e, fs, args); !ok {
@@ -42,16 +43,21 @@ func writeJSONL(e *env, dir, only string) error {
 		chains = []string{only}
 	}
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	// A writer's last segment may end in a write in flight.
+	live := auditlog.WriterHolds(dir)
 	for _, c := range chains {
 		segs, err := auditlog.SegmentFiles(dir, c)
 		if err != nil {
 			return err
 		}
-		for _, s := range segs {
+		for i, s := range segs {
 			err := auditlog.ReadSegmentFile(filepath.Join(dir, c, s), func(_ *auditlog.Record, line []byte) error {
 				w.Write(line)
 				return w.WriteByte('\n')
 			})
+			if live && i == len(segs)-1 && errors.Is(err, auditlog.ErrIncompleteLine) {
+				err = nil
+			}
 			if err != nil {
 				return fmt.Errorf("chain %s: %w", c, err)
 			}

@@ -228,3 +228,37 @@ func TestPruneAndCatCommands(t *testing.T) {
 		t.Fatalf("cat after prune = %d, %d lines", code, strings.Count(out, "\n"))
 	}
 }
+
+// TestCatLiveStore reads a store its writer holds, whose last segment ends
+// in a partial line as a write in flight leaves it: cat prints the records
+// before it. Once the writer is gone, the partial line is an error.
+func TestCatLiveStore(t *testing.T) {
+	dir, signer, _ := newStore(t, 20)
+	s, err := loadSigner(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	segs, _ := auditlog.SegmentFiles(dir, "general")
+	f, err := os.OpenFile(filepath.Join(dir, "general", segs[len(segs)-1]), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"agent":{"id":"","na`)
+	f.Close()
+	code, out, errs := runCLI("cat", "--dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 20 {
+		t.Fatalf("cat of a live store = %d, %d lines\n%s", code, strings.Count(out, "\n"), errs)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCLI("cat", "--dir", dir)
+	if code != 2 || !strings.Contains(errs, "incomplete line without newline") {
+		t.Fatalf("cat of a closed store with a partial line = %d\n%s", code, errs)
+	}
+}
