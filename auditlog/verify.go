@@ -677,12 +677,12 @@ func (v *chainVerifier) prepare() error {
 			v.add(n, -1, KindSegmentName, "segment file name is not 20 digits and .jsonl: a renamed or copied segment")
 			continue
 		}
-		// Only a v2 seal signs the file's SHA-256; a v3 seal's digest
-		// comes from the leaf and record hashes every line gets anyway,
-		// taken by the segment's worker.
 		// Whether the segment is sealed is taken now, with the list: a
 		// live writer may seal the last one while it is being read, and
-		// its seal then describes records this pass has not read.
+		// its seal then describes records this pass has not read. Only a
+		// v2 seal signs the file's SHA-256; a v3 seal's digest comes from
+		// the leaf and record hashes every line gets anyway, taken by the
+		// segment's worker.
 		_, serr := os.Stat(filepath.Join(v.dir, sealName(n)))
 		v3 := serr == nil && sealIsV3(filepath.Join(v.dir, sealName(n)))
 		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: serr == nil, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
