@@ -262,3 +262,52 @@ func TestCatLiveStore(t *testing.T) {
 		t.Fatalf("cat of a closed store with a partial line = %d\n%s", code, errs)
 	}
 }
+
+// TestKeyRotation changes a store's signing key between two runs of its
+// writer, as an operator rotating keys does: a verifier file with both
+// verifier keys proves every checkpoint and seal; one with the new key
+// alone reports the old key's as unknown.
+func TestKeyRotation(t *testing.T) {
+	dir, _, oldVerifier := newStore(t, 20)
+	tmp := t.TempDir()
+	newSigner, newVerifier := filepath.Join(tmp, "signer.key"), filepath.Join(tmp, "verifier.key")
+	if code, _, errs := runCLI("keygen", "--name", "test.example/audit", "--signer", newSigner, "--verifier", newVerifier); code != 0 {
+		t.Fatalf("keygen: %d %s", code, errs)
+	}
+	s, err := loadSigner(newSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 20; i < 30; i++ {
+		ts := time.Date(2026, 1, 2, 0, 0, i, 0, time.UTC)
+		r := &auditlog.Record{
+			Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
+			ToolName: "search", Operation: "execute_tool", Success: true,
+			Retention: auditlog.Retention{Class: "general", Days: 365, RetainUntil: ts.AddDate(1, 0, 0).Format(auditlog.TimeFormat)},
+		}
+		if _, err := st.Append(context.Background(), []*auditlog.Record{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	both := filepath.Join(tmp, "verifiers")
+	a, _ := os.ReadFile(oldVerifier)
+	b, _ := os.ReadFile(newVerifier)
+	if err := os.WriteFile(both, append(append(a, '\n'), b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI("verify", "--dir", dir, "--verifier", both, "--require-signed"); code != 0 || !strings.Contains(out, "OK: 30 records") {
+		t.Fatalf("verify with both keys = %d\n%s", code, out)
+	}
+	code, out, _ := runCLI("verify", "--dir", dir, "--verifier", newVerifier)
+	if code != 1 || !strings.Contains(out, "kind=checkpoint_unknown_key") && !strings.Contains(out, "kind=seal_invalid") {
+		t.Fatalf("verify with the new key alone = %d\n%s", code, out)
+	}
+}
