@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -216,7 +218,26 @@ func TestExamplesEndToEnd(t *testing.T) {
 			t.Errorf("%s carries the audit exporter's client stamp", name)
 		}
 	}
-	// PII arrives as the HMAC pseudonyms of the configured key.
+	// PII arrives as the HMAC pseudonyms of the configured key, which
+	// `otelaudit pseudonym` gives too.
+	keyFile := filepath.Join(s.dir, "hmac.key")
+	if err := os.WriteFile(keyFile, []byte(s.hmacKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"pseudonym", "--hmac-key-file", keyFile}
+	for _, v := range pseudonymised {
+		args = append(args, "--value", v)
+	}
+	out, code := s.cli(args...)
+	if lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); code != 0 || len(lines) != len(pseudonymised) {
+		t.Errorf("otelaudit pseudonym: exit %d\n%s", code, out)
+	} else {
+		for i, v := range pseudonymised {
+			if lines[i] != pseudonym(s.hmacKey, v) {
+				t.Errorf("otelaudit pseudonym of %q = %s, want %s", v, lines[i], pseudonym(s.hmacKey, v))
+			}
+		}
+	}
 	for _, v := range pseudonymised {
 		p := pseudonym(s.hmacKey, v)
 		if !bytes.Contains(store, []byte(p)) {
@@ -239,7 +260,7 @@ func TestExamplesEndToEnd(t *testing.T) {
 		!strings.Contains(out, fmt.Sprintf("OK: %d records in 3 chains, 0 problems\n", want)) {
 		t.Errorf("verify: exit %d\n%s", code, out)
 	}
-	out, code := s.cli(append([]string{"report", "--subject", "patient/P-1007", "--format", "json"}, s.storeArgs()...)...)
+	out, code = s.cli(append([]string{"report", "--subject", "patient/P-1007", "--format", "json"}, s.storeArgs()...)...)
 	var report struct {
 		IntegrityVerified bool `json:"integrity_verified"`
 		Totals            struct {

@@ -42,17 +42,19 @@ func commands() []command {
 		anomaliesCommand,
 		exportCommand,
 		reconcileCommand,
+		pseudonymCommand,
 	}
 }
 
-// env is what a subcommand writes to; tests substitute buffers.
+// env is what a subcommand reads and writes; tests substitute buffers.
 type env struct {
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr}))
+	os.Exit(run(os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 
 func run(args []string, e *env) int {

@@ -16,7 +16,7 @@ import (
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(args, &env{stdout: &out, stderr: &errb})
+	code = run(args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
 }
 

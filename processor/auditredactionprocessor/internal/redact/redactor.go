@@ -240,10 +240,24 @@ func (r *Redactor) Pseudonym(v string) string {
 	return string(r.appendPseudonym(nil, nil, v, false))
 }
 
+// PseudonymOf returns the pseudonym a Redactor with HMAC key key gives v
+// under a PII key: an e-mail address is case-folded first, as the email
+// detector folds it.
+func PseudonymOf(key []byte, v string) string {
+	return string(appendPseudonymWith(hmac.New(sha256.New, key), nil, nil, v, isEmail(v)))
+}
+
 // appendPseudonym appends PseudonymPrefix and the hex HMAC-SHA256 of v
 // (ASCII-lowercased when fold is set) to dst. scratch is reusable space.
 func (r *Redactor) appendPseudonym(dst, scratch []byte, v string, fold bool) []byte {
 	h := r.hmacs.Get().(hash.Hash)
+	dst = appendPseudonymWith(h, dst, scratch, v, fold)
+	r.hmacs.Put(h)
+	return dst
+}
+
+// appendPseudonymWith is appendPseudonym with the HMAC h.
+func appendPseudonymWith(h hash.Hash, dst, scratch []byte, v string, fold bool) []byte {
 	h.Reset()
 	scratch = append(scratch[:0], v...)
 	if fold {
@@ -256,7 +270,6 @@ func (r *Redactor) appendPseudonym(dst, scratch []byte, v string, fold bool) []b
 	h.Write(scratch)
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
-	r.hmacs.Put(h)
 	dst = append(dst, PseudonymPrefix...)
 	const hexdigits = "0123456789abcdef"
 	for _, b := range sum {
