@@ -528,3 +528,63 @@ func TestStoreNonCanonicalOnce(t *testing.T) {
 	assert.Equal(t, int64(seq), nonCanonical[0].Seq)
 	assert.False(t, res.Integrity.Verified)
 }
+
+// TestStoreReadWhileWritingBatches is TestStoreReadWhileWriting with
+// batches large enough to be written in parts and segments sealed every
+// batch or two: a read may meet a write in flight, a seal written while it
+// reads, or a checkpoint written between its reads, and must still verify.
+func TestStoreReadWhileWritingBatches(t *testing.T) {
+	_, _, signer, verifiers, err := scenario.Keys("live")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := auditlog.Open(dir, auditlog.WithOrigin(scenario.Origin), auditlog.WithSigner(signer),
+		auditlog.WithSegmentMaxBytes(1<<20), auditlog.WithCheckpointInterval(5*time.Millisecond), auditlog.WithDedupWindow(0))
+	require.NoError(t, err)
+	base := scenario.Records(scenarioTraces(t))
+	batch := func(n int) []*auditlog.Record {
+		recs := make([]*auditlog.Record, 500)
+		for i := range recs {
+			r := base[(n*500+i)%len(base)]
+			r.SpanID = fmt.Sprintf("%016x", n*500+i+1)
+			recs[i] = &r
+		}
+		return recs
+	}
+	_, err = st.Append(context.Background(), batch(0))
+	require.NoError(t, err)
+	require.NoError(t, st.Checkpoint())
+
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := st.Append(context.Background(), batch(n)); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	src := NewStoreSource(dir, verifiers)
+	reads := 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); reads++ {
+		res, err := src.Fetch(context.Background(), Filter{})
+		if err == nil && !res.Integrity.Verified {
+			err = fmt.Errorf("read %d: %v", reads, res.Integrity.Findings)
+		}
+		if err != nil {
+			close(stop)
+			<-done
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	require.NoError(t, <-done)
+	require.NoError(t, st.Close())
+	t.Logf("%d verified reads during the writes", reads)
+}
