@@ -169,7 +169,9 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		cmd.Wait()
 
-		// Restart: Open repairs the torn tail; then the store verifies.
+		// Restart: Open repairs the torn tail, Close signs what the
+		// killed writer had not; then the store verifies, all of it
+		// signed.
 		s, err := Open(dir, WithOrigin(testOrigin), WithSigner(k.signer), WithSegmentMaxBytes(32<<10))
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
@@ -177,7 +179,7 @@ func TestCrashRecovery(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := Verify(dir, k.verifiers)
+		rep, err := Verify(dir, k.verifiers, RequireSigned())
 		if err != nil || !rep.OK() {
 			t.Fatalf("round %d: verify after kill: %v\n%s", round, err, findingsText(rep))
 		}
