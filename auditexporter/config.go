@@ -112,6 +112,10 @@ type Config struct {
 	// until the disk has room again.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// now is the clock retention counts from when it is later than a
+	// span's start; nil is time.Now. Tests set it.
+	now func() time.Time
+
 	_ struct{}
 }
 

@@ -8,11 +8,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"golang.org/x/mod/sumdb/note"
 
@@ -34,6 +36,7 @@ type auditExporter struct {
 	// clientFromData is set when the sending queue loses the request
 	// context: the client then travels in clientAttribute.
 	clientFromData bool
+	now            func() time.Time // Config.now, else time.Now
 
 	mu    sync.Mutex // guards store across start, shutdown and pushes
 	store *auditlog.Store
@@ -76,7 +79,12 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 	if err != nil {
 		return nil, fmt.Errorf("audit exporter: telemetry: %w", err)
 	}
+	now := cfg.now
+	if now == nil {
+		now = time.Now
+	}
 	return &auditExporter{
+		now:       now,
 		cfg:       cfg,
 		set:       set,
 		mapOpts:   toolspan.Options{MaxPayloadBytes: cfg.MaxPayloadBytes},
@@ -287,6 +295,10 @@ func (e *auditExporter) mapSpans(ctx context.Context, td ptrace.Traces, b *batch
 		ctxClient = clientIdentity(client.FromContext(ctx))
 	}
 	mapper := b.mapper
+	// Retention counts from the later of a span's start and now: a span
+	// whose start is far back (an agent's clock, a missing start time)
+	// must not make its record prunable as soon as it is written.
+	written := pcommon.NewTimestampFromTime(e.now())
 	flush := func() error {
 		err := write(b.pointers())
 		b.recs = b.recs[:0]
@@ -319,7 +331,7 @@ func (e *auditExporter) mapSpans(ctx context.Context, td ptrace.Traces, b *batch
 					continue
 				}
 				rec.Source.Client = clientID
-				e.retention.apply(rec, span.StartTimestamp(), mapper)
+				e.retention.apply(rec, max(span.StartTimestamp(), written), mapper)
 				if part > 0 && len(b.recs) == part {
 					if err := flush(); err != nil {
 						return skipped, err

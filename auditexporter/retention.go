@@ -74,8 +74,9 @@ func (p *retentionPolicy) classify(tool, subjectType string) (string, int) {
 }
 
 // apply sets r.Retention as auditlog.Policy.Retention does: retain_until is
-// the record's start plus the class's days, in UTC, its text taken from the
-// memory of m, the Mapper that mapped r.
+// from plus the class's days, in UTC, its text taken from the memory of m,
+// the Mapper that mapped r. The exporter passes the later of the span's
+// start and the time it writes the record.
 func (p *retentionPolicy) apply(r *auditlog.Record, start pcommon.Timestamp, m *toolspan.Mapper) {
 	class, days := p.classify(r.ToolName, r.Subject.Type)
 	r.Retention = auditlog.Retention{Class: class, Days: days, RetainUntil: retainUntilText(start, days, m)}

@@ -1,13 +1,16 @@
 package auditexporter
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/internal/toolspan"
@@ -164,5 +167,48 @@ func BenchmarkRetentionApply(b *testing.B) {
 	for b.Loop() {
 		m.Reset()
 		p.apply(&r, start, m)
+	}
+}
+
+// TestRetentionCountsFromWrite sends spans whose start is missing, long
+// past, just past and ahead of the exporter's clock: retention counts
+// from the later of the start and the time the record is written, so no
+// record can be prunable as soon as it is on disk.
+func TestRetentionCountsFromWrite(t *testing.T) {
+	written := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name  string
+		start time.Time // zero: no start time
+		from  time.Time
+	}{
+		{"no start time", time.Time{}, written},
+		{"an agent clock 25 years behind", time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), written},
+		{"a second before the write", written.Add(-time.Second), written},
+		{"an agent clock an hour ahead", written.Add(time.Hour), written.Add(time.Hour)},
+	}
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i, c := range cases {
+		sp := spans.AppendEmpty()
+		sp.SetName("execute_tool lookup")
+		sp.SetTraceID(pcommon.TraceID{1})
+		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		sp.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+		sp.Attributes().PutStr("gen_ai.tool.name", "lookup")
+		if !c.start.IsZero() {
+			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(c.start))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(c.start.Add(time.Millisecond)))
+		}
+	}
+	dir := t.TempDir()
+	cfg := testConfig(dir, newKeys(t))
+	cfg.now = func() time.Time { return written }
+	exp := startExporter(t, cfg, nopSettings())
+	require.NoError(t, exp.ConsumeTraces(context.Background(), td))
+	recs := readStore(t, dir)["general"]
+	require.Len(t, recs, len(cases))
+	for i, c := range cases {
+		want := c.from.AddDate(0, 0, 365).Format(auditlog.TimeFormat)
+		assert.Equal(t, want, recs[i].Retention.RetainUntil, c.name)
 	}
 }

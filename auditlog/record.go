@@ -149,7 +149,10 @@ type Attribution struct {
 type Retention struct {
 	Class string `json:"class"`
 	Days  int    `json:"days"`
-	// RetainUntil is Timestamp plus Days, formatted with TimeFormat.
+	// RetainUntil is when the record may be pruned, formatted with
+	// TimeFormat: Timestamp plus Days (Policy.Retention), or, as the audit
+	// exporter writes it, the later of Timestamp and the time of writing
+	// plus Days.
 	RetainUntil string `json:"retain_until"`
 }
 
