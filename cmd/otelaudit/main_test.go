@@ -43,7 +43,7 @@ func newStore(t *testing.T, n int) (dir, signer, verifier string) {
 		recs[i] = &auditlog.Record{
 			Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
 			ToolName: "search", Operation: "execute_tool", Success: true,
-			Retention: auditlog.Retention{Class: "general", Days: 365, RetainUntil: ts.AddDate(1, 0, 0).Format(auditlog.TimeFormat)},
+			Retention: auditlog.Retention{Class: "general", Days: 90, RetainUntil: ts.AddDate(0, 0, 90).Format(auditlog.TimeFormat)},
 		}
 	}
 	for i := 0; i < n; i += 2 {
@@ -216,7 +216,17 @@ func TestPruneAndCatCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "would remove") {
 		t.Fatalf("dry run = %d %s", code, out)
 	}
-	code, out, errs := runCLI("prune", "--dir", dir, "--signer", signer, "--now", "2030-01-01T00:00:00Z")
+	// A prune as of a later date than the clock's is refused: it would
+	// remove records before their retain_until.
+	code, _, errs := runCLI("prune", "--dir", dir, "--signer", signer, "--now", "2030-01-01T00:00:00Z")
+	if code != 2 || !strings.Contains(errs, "is later than the clock") {
+		t.Fatalf("prune with a future --now = %d %s", code, errs)
+	}
+	if segs, _ := auditlog.SegmentFiles(dir, "general"); len(segs) < 2 {
+		t.Fatalf("the refused prune removed segments: %v", segs)
+	}
+	// The records expired on 2026-04-01.
+	code, out, errs = runCLI("prune", "--dir", dir, "--signer", signer)
 	if code != 0 || !strings.Contains(out, "removed") {
 		t.Fatalf("prune = %d %s %s", code, out, errs)
 	}

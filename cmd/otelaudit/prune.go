@@ -21,7 +21,7 @@ func runPrune(e *env, args []string) int {
 	dir := dirFlag(fs)
 	signer := signerFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing")
-	nowFlag := fs.String("now", "", "compare retain_until with this time (RFC 3339 or YYYY-MM-DD) instead of the current time")
+	nowFlag := fs.String("now", "", "compare retain_until with this time (RFC 3339 or YYYY-MM-DD) instead of the current time; a later one only with --dry-run")
 	chain := fs.String("chain", "", "prune only this chain")
 	format := formatFlag(fs, "text", "json")
 	if code, ok := parse(e, fs, args); !ok {
@@ -33,11 +33,18 @@ func runPrune(e *env, args []string) int {
 	if err := checkFormat(*format, "text", "json"); err != nil {
 		return fail(e, "prune", "%v", err)
 	}
-	opts := auditlog.PruneOptions{DryRun: *dryRun, Now: time.Now()}
+	clock := time.Now()
+	opts := auditlog.PruneOptions{DryRun: *dryRun, Now: clock}
 	if *nowFlag != "" {
 		t, err := parseTime(*nowFlag)
 		if err != nil {
 			return fail(e, "prune", "--now: %v", err)
+		}
+		// A prune cannot be undone: a date typed wrong must not remove
+		// records before their retain_until.
+		if t.After(clock) && !*dryRun {
+			return fail(e, "prune", "--now %s is later than the clock (%s): a prune removes only what has expired; use --dry-run to see what that date would remove",
+				t.UTC().Format(time.RFC3339), clock.UTC().Format(time.RFC3339))
 		}
 		opts.Now = t
 	}
