@@ -16,9 +16,10 @@ func lockExclusive(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 }
 
-// WriterHolds reports whether a writer (a Store) holds the store in dir: whether its
-// lock file is locked. It takes a shared lock for as long as one system
-// call, which a writer opening the store meanwhile waits out (see Open).
+// WriterHolds reports whether a writer (a Store) holds the store in dir:
+// whether its lock file is locked. It takes a shared lock for as long as
+// one system call, which a writer opening the store meanwhile waits out
+// (see Open).
 func WriterHolds(dir string) bool {
 	f, err := os.Open(filepath.Join(dir, lockFile))
 	if err != nil {

@@ -19,10 +19,10 @@ func lockExclusive(f *os.File) error {
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
 }
 
-// WriterHolds reports whether a writer (a Store) holds the store in dir: whether the
-// first byte of its lock file is locked. It takes a shared lock for as long
-// as one system call, which a writer opening the store meanwhile waits out
-// (see Open).
+// WriterHolds reports whether a writer (a Store) holds the store in dir:
+// whether the first byte of its lock file is locked. It takes a shared
+// lock for as long as one system call, which a writer opening the store
+// meanwhile waits out (see Open).
 func WriterHolds(dir string) bool {
 	f, err := os.Open(filepath.Join(dir, lockFile))
 	if err != nil {

@@ -103,7 +103,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	// A verifier asks whether a writer holds the store by taking a shared
-	// lock for one system call (see writerHolds): that is waited out; a
+	// lock for one system call (see WriterHolds): that is waited out; a
 	// writer holding it is not.
 	err = lockExclusive(lock)
 	for try := 0; err != nil && try < 20; try++ {
