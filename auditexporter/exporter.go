@@ -84,7 +84,6 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 		now = time.Now
 	}
 	return &auditExporter{
-		now:       now,
 		cfg:       cfg,
 		set:       set,
 		mapOpts:   toolspan.Options{MaxPayloadBytes: cfg.MaxPayloadBytes},
@@ -92,6 +91,7 @@ func newAuditExporter(cfg *Config, set exporter.Settings) (*auditExporter, error
 		tel:       tel,
 
 		clientFromData: contextLost(cfg.QueueConfig),
+		now:            now,
 		batches:        sync.Pool{New: func() any { return &batch{pend: newPending(nil)} }},
 		slots:          newMapSlots(runtime.GOMAXPROCS(0)),
 	}, nil
