@@ -28,23 +28,11 @@ func newStore(t *testing.T, n int) (dir, signer, verifier string) {
 	if code, _, errs := runCLI("keygen", "--name", "test.example/audit", "--signer", signer, "--verifier", verifier); code != 0 {
 		t.Fatalf("keygen: %d %s", code, errs)
 	}
-	s, err := loadSigner(signer)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir = filepath.Join(tmp, "store")
-	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, signer)
 	recs := make([]*auditlog.Record, n)
 	for i := range recs {
-		ts := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
-		recs[i] = &auditlog.Record{
-			Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
-			ToolName: "search", Operation: "execute_tool", Success: true,
-			Retention: auditlog.Retention{Class: "general", Days: 90, RetainUntil: ts.AddDate(0, 0, 90).Format(auditlog.TimeFormat)},
-		}
+		recs[i] = searchRecord(i, time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC))
 	}
 	for i := 0; i < n; i += 2 {
 		if _, err := st.Append(context.Background(), recs[i:min(i+2, n)]); err != nil {
@@ -55,6 +43,30 @@ func newStore(t *testing.T, n int) (dir, signer, verifier string) {
 		t.Fatal(err)
 	}
 	return dir, signer, verifier
+}
+
+// openStore opens the store in dir as newStore does, signing with the key
+// in signerFile.
+func openStore(t *testing.T, dir, signerFile string) *auditlog.Store {
+	t.Helper()
+	s, err := loadSigner(signerFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// searchRecord is record i of a test store, of a call at ts, kept 90 days.
+func searchRecord(i int, ts time.Time) *auditlog.Record {
+	return &auditlog.Record{
+		Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
+		ToolName: "search", Operation: "execute_tool", Success: true,
+		Retention: auditlog.Retention{Class: "general", Days: 90, RetainUntil: ts.AddDate(0, 0, 90).Format(auditlog.TimeFormat)},
+	}
 }
 
 func TestKeygen(t *testing.T) {
@@ -244,14 +256,7 @@ func TestPruneAndCatCommands(t *testing.T) {
 // before it. Once the writer is gone, the partial line is an error.
 func TestCatLiveStore(t *testing.T) {
 	dir, signer, _ := newStore(t, 20)
-	s, err := loadSigner(signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, signer)
 	defer st.Close()
 	segs, _ := auditlog.SegmentFiles(dir, "general")
 	f, err := os.OpenFile(filepath.Join(dir, "general", segs[len(segs)-1]), os.O_APPEND|os.O_WRONLY, 0)
@@ -284,21 +289,9 @@ func TestKeyRotation(t *testing.T) {
 	if code, _, errs := runCLI("keygen", "--name", "test.example/audit", "--signer", newSigner, "--verifier", newVerifier); code != 0 {
 		t.Fatalf("keygen: %d %s", code, errs)
 	}
-	s, err := loadSigner(newSigner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := auditlog.Open(dir, auditlog.WithOrigin("test.example/gw"), auditlog.WithSigner(s), auditlog.WithSegmentMaxBytes(2048))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, newSigner)
 	for i := 20; i < 30; i++ {
-		ts := time.Date(2026, 1, 2, 0, 0, i, 0, time.UTC)
-		r := &auditlog.Record{
-			Timestamp: ts.Format(auditlog.TimeFormat), TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1),
-			ToolName: "search", Operation: "execute_tool", Success: true,
-			Retention: auditlog.Retention{Class: "general", Days: 365, RetainUntil: ts.AddDate(1, 0, 0).Format(auditlog.TimeFormat)},
-		}
+		r := searchRecord(i, time.Date(2026, 1, 2, 0, 0, i, 0, time.UTC))
 		if _, err := st.Append(context.Background(), []*auditlog.Record{r}); err != nil {
 			t.Fatal(err)
 		}
