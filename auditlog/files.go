@@ -36,6 +36,7 @@ const (
 	prunesDir     = "prunes"
 	legalHoldFile = "legal_hold"
 	lockFile      = ".lock"
+	pruneLockFile = ".prune.lock"
 	tmpSuffix     = ".tmp"
 
 	fileMode = 0o600

@@ -16,6 +16,20 @@ func lockExclusive(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 }
 
+// lockWait takes an advisory lock on f, shared or exclusive, waiting for
+// the locks that exclude it to be released.
+func lockWait(f *os.File, shared bool) error {
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	for {
+		if err := syscall.Flock(int(f.Fd()), how); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
 // WriterHolds reports whether a writer (a Store) holds the store in dir:
 // whether its lock file is locked. It takes a shared lock for as long as
 // one system call, which a writer opening the store meanwhile waits out

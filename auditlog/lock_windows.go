@@ -19,6 +19,17 @@ func lockExclusive(f *os.File) error {
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
 }
 
+// lockWait takes a lock on the first byte of f, shared or exclusive,
+// waiting for the locks that exclude it to be released.
+func lockWait(f *os.File, shared bool) error {
+	var flags uint32 = windows.LOCKFILE_EXCLUSIVE_LOCK
+	if shared {
+		flags = 0
+	}
+	var ol windows.Overlapped
+	return windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, 1, 0, &ol)
+}
+
 // WriterHolds reports whether a writer (a Store) holds the store in dir:
 // whether the first byte of its lock file is locked. It takes a shared
 // lock for as long as one system call, which a writer opening the store

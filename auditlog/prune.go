@@ -60,7 +60,8 @@ type ChainPrune struct {
 // chains) or in a chain directory: "*" holds everything; "subject
 // TYPE/ID", "conversation ID" and "user ID" hold every segment with a
 // matching record; "#" starts a comment. Prune may run while a Store is
-// writing; two Prunes of one store exclude each other.
+// writing; two Prunes of one store, and a Prune and the readers that hold
+// HoldPrunes (Verify among them), wait for each other.
 func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -71,13 +72,16 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".prune.lock"), os.O_RDWR|os.O_CREATE, fileMode)
+	// Readers that list segments and then read them hold this lock shared
+	// (HoldPrunes), and so does another prune, exclusively: each is
+	// waited for.
+	lock, err := os.OpenFile(filepath.Join(dir, pruneLockFile), os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	defer lock.Close()
-	if err := lockExclusive(lock); err != nil {
-		return nil, fmt.Errorf("auditlog: another prune is running on %s: %w", dir, err)
+	if err := lockWait(lock, false); err != nil {
+		return nil, fmt.Errorf("auditlog: locking %s against readers and other prunes: %w", dir, err)
 	}
 	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
 	if err != nil {

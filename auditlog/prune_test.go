@@ -176,3 +176,45 @@ func TestPruneRefusesTamperedSegment(t *testing.T) {
 		})
 	}
 }
+
+// TestPruneWaitsForReaders holds HoldPrunes as a reader does: a prune
+// waits until it is released, and then removes its segments; a reader
+// holds it again only once that prune has finished, and then verifies the
+// pruned store.
+func TestPruneWaitsForReaders(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	release, err := HoldPrunes(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		res []ChainPrune
+		err error
+	}
+	pruned := make(chan result, 1)
+	go func() {
+		res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+		pruned <- result{res, err}
+	}()
+	select {
+	case r := <-pruned:
+		t.Fatalf("prune ran while a reader held the store: %+v, %v", r.res, r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	segs, _ := listSegments(filepath.Join(dir, "general"))
+	release()
+	r := <-pruned
+	if r.err != nil || len(r.res) == 0 || len(r.res[0].Segments) == 0 {
+		t.Fatalf("prune after the reader let go = %+v, %v", r.res, r.err)
+	}
+	after, _ := listSegments(filepath.Join(dir, "general"))
+	if len(after) >= len(segs) {
+		t.Fatalf("segments before %d, after %d", len(segs), len(after))
+	}
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after the prune: %v\n%s", err, findingsText(rep))
+	}
+}

@@ -114,6 +114,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("auditlog: store %s is in use by another process: %w", dir, err)
 	}
+	// The prune lock exists from the start, so that readers hold it
+	// (HoldPrunes) against the first prune too.
+	if f, err := os.OpenFile(filepath.Join(dir, pruneLockFile), os.O_RDONLY|os.O_CREATE, fileMode); err == nil {
+		f.Close()
+	}
 	s := &Store{dir: dir, opts: o, chains: map[string]*chain{}, lock: lock, dedup: newDedupSet(o.dedupWindow)}
 	s.cond = sync.NewCond(&s.mu)
 	if s.opts.writeBusy == nil {

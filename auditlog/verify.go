@@ -220,6 +220,11 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		since = append(since, sinceCheck{cp: cp})
 	}
 
+	release, err := HoldPrunes(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	live := WriterHolds(dir)
 	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full, live)
 	if err != nil {

@@ -82,6 +82,12 @@ func (s *StoreSource) Kind() string { return SourceStore }
 // for a store that cannot be read at all (missing or unreadable directory,
 // no chains); problems with its content are Findings.
 func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
+	// No prune may remove a segment between its listing and its read.
+	release, err := auditlog.HoldPrunes(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read audit store: %s", oneLine(err.Error()))
+	}
+	defer release()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read audit store: %s", oneLine(err.Error()))
