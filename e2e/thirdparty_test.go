@@ -52,10 +52,9 @@ var thirdPartyTools = map[string]map[string]string{
 // that ecosystem would: new trace ids, times moved so that the last span ends now, and
 // values planted in every payload attribute.
 type thirdPartyBatch struct {
-	file    string
 	service string
-	body    []byte            // OTLP/HTTP JSON
-	traces  map[string]string // new trace id → the file's
+	body    []byte   // OTLP/HTTP JSON
+	traces  []string // the new trace ids
 	spans   int
 }
 
@@ -110,7 +109,7 @@ func loadThirdParty(t *testing.T, file string, p plantedValues) thirdPartyBatch 
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	b := thirdPartyBatch{file: file, traces: map[string]string{}}
+	var b thirdPartyBatch
 	newIDs := map[pcommon.TraceID]pcommon.TraceID{}
 	var last pcommon.Timestamp
 	for _, rs := range td.ResourceSpans().All() {
@@ -137,7 +136,7 @@ func loadThirdParty(t *testing.T, file string, p plantedValues) thirdPartyBatch 
 						t.Fatal(err)
 					}
 					newIDs[old] = id
-					b.traces[id.String()] = old.String()
+					b.traces = append(b.traces, id.String())
 				}
 				sp.SetTraceID(id)
 				sp.SetStartTimestamp(sp.StartTimestamp() + shift)
@@ -182,7 +181,7 @@ func TestThirdPartySpans(t *testing.T) {
 		if code, body := s.postHTTP("application/json", "Bearer "+s.token, b.body); code != http.StatusOK {
 			t.Fatalf("%s: POST /v1/traces: %d %s", file, code, body)
 		}
-		for id := range b.traces {
+		for _, id := range b.traces {
 			byTrace[id] = file
 		}
 		batches = append(batches, b)
