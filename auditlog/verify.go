@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -688,9 +689,8 @@ func (v *chainVerifier) prepare() error {
 		// v2 seal signs the file's SHA-256; a v3 seal's digest comes from
 		// the leaf and record hashes every line gets anyway, taken by the
 		// segment's worker.
-		_, serr := os.Stat(filepath.Join(v.dir, sealName(n)))
-		v3 := serr == nil && sealIsV3(filepath.Join(v.dir, sealName(n)))
-		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: serr == nil, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
+		sealed, v3 := sealKind(filepath.Join(v.dir, sealName(n)))
+		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: sealed, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
 	}
 	v.report.Segments = len(v.jobs)
 	if n := len(v.jobs); v.live && n > 0 && !v.jobs[n-1].sealed {
@@ -1042,18 +1042,18 @@ func segmentRecordsDigest(res *segmentResult) string {
 	return linesDigest(res.lines)
 }
 
-// sealIsV3 reports whether the seal file at path starts like a v3 seal.
-// It decides no verdict, only which digest to take while reading the
-// segment: the signed seal is checked later.
-func sealIsV3(path string) bool {
+// sealKind reports whether the seal file at path is there, and whether it
+// starts like a v3 seal. It decides no verdict, only which digest to take
+// while reading the segment: the signed seal is checked later.
+func sealKind(path string) (sealed, v3 bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return !errors.Is(err, fs.ErrNotExist), false
 	}
 	defer f.Close()
 	head := make([]byte, len(sealHeader)+1)
 	n, _ := io.ReadFull(f, head)
-	return string(head[:n]) == sealHeader+"\n"
+	return true, string(head[:n]) == sealHeader+"\n"
 }
 
 // bitset records which seqs were accepted. It covers seqs from base
