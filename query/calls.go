@@ -21,7 +21,15 @@ type CallsResult struct {
 // Calls returns the records of res that match f, in time order.
 func Calls(f Filter, res *Result) *CallsResult {
 	res = res.innermost()
-	recs := f.Apply(res.Records)
+	recs := res.Records
+	if !f.matchesAll(recs) {
+		// Sources return only matching records, so this copy is for
+		// callers that filter a result further.
+		recs = f.Apply(recs)
+	}
+	if recs == nil {
+		recs = []auditlog.Record{} // "records": [], as documented
+	}
 	return &CallsResult{
 		Source:            res.Source,
 		IntegrityVerified: res.Integrity.Verified,
@@ -33,44 +41,58 @@ func Calls(f Filter, res *Result) *CallsResult {
 
 // WriteText writes an aligned table, one call per row.
 func (c *CallsResult) WriteText(w io.Writer) error {
-	header := []string{"TIME", "USER", "TOOL", "SUBJECT", "OUTCOME", "MS", "CONVERSATION", "TURN", "TRACE"}
-	rows := make([][]string, 0, len(c.Records))
-	for i := range c.Records {
-		r := &c.Records[i]
-		rows = append(rows, []string{
-			r.Timestamp, dash(r.UserID), r.ToolName, dash(subjectString(r.Subject)), outcome(r),
-			FormatDuration(r.DurationMS), dash(r.ConversationID), dash(turnString(r.TurnNumber)), r.TraceID,
-		})
-	}
-	return writeTable(w, header, rows)
+	return writeRows(w, rowSource{
+		header: []string{"TIME", "USER", "TOOL", "SUBJECT", "OUTCOME", "MS", "CONVERSATION", "TURN", "TRACE"},
+		n:      len(c.Records),
+		row: func(i int) []string {
+			r := &c.Records[i]
+			return []string{
+				r.Timestamp, dash(r.UserID), r.ToolName, dash(subjectString(r.Subject)), outcome(r),
+				FormatDuration(r.DurationMS), dash(r.ConversationID), dash(turnString(r.TurnNumber)), r.TraceID,
+			}
+		},
+	})
 }
 
 // Table returns every record field of interest, one record per row.
 func (c *CallsResult) Table() ([]string, [][]string) {
-	return recordTable(c.Records)
+	return recordTable(c.Records).all()
+}
+
+// list is c with its records given one at a time (see Render).
+func (c *CallsResult) list() jsonList {
+	head := *c
+	head.Records = []auditlog.Record{}
+	return jsonList{
+		head:  &head,
+		n:     len(c.Records),
+		item:  func(i int) any { return &c.Records[i] },
+		table: recordTable(c.Records),
+	}
 }
 
 // recordTable is the CSV form of a list of records.
-func recordTable(recs []auditlog.Record) ([]string, [][]string) {
-	header := []string{
-		"timestamp", "conversation_id", "turn", "user_id", "user_roles", "tool", "tool_call_id",
-		"subject_type", "subject_id", "purpose", "trigger", "break_glass", "break_glass_reason",
-		"success", "error_type", "error_message", "duration_ms", "model", "agent",
-		"arguments", "result_summary", "trace_id", "span_id", "chain_id", "seq",
+func recordTable(recs []auditlog.Record) rowSource {
+	return rowSource{
+		header: []string{
+			"timestamp", "conversation_id", "turn", "user_id", "user_roles", "tool", "tool_call_id",
+			"subject_type", "subject_id", "purpose", "trigger", "break_glass", "break_glass_reason",
+			"success", "error_type", "error_message", "duration_ms", "model", "agent",
+			"arguments", "result_summary", "trace_id", "span_id", "chain_id", "seq",
+		},
+		n: len(recs),
+		row: func(i int) []string {
+			r := &recs[i]
+			et, em := errorFields(r.Error)
+			return []string{
+				r.Timestamp, r.ConversationID, turnString(r.TurnNumber), r.UserID, strings.Join(r.UserRoles, ","),
+				r.ToolName, r.ToolCallID, r.Subject.Type, r.Subject.ID, r.Purpose, r.Trigger,
+				strconv.FormatBool(r.BreakGlass), r.BreakGlassReason, strconv.FormatBool(r.Success), et, em,
+				formatMS(r.DurationMS), r.Model, agentName(r.Agent), string(nullIfEmpty(r.Arguments)),
+				string(nullIfEmpty(r.ResultSummary)), r.TraceID, r.SpanID, r.ChainID, seqString(r),
+			}
+		},
 	}
-	rows := make([][]string, 0, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		et, em := errorFields(r.Error)
-		rows = append(rows, []string{
-			r.Timestamp, r.ConversationID, turnString(r.TurnNumber), r.UserID, strings.Join(r.UserRoles, ","),
-			r.ToolName, r.ToolCallID, r.Subject.Type, r.Subject.ID, r.Purpose, r.Trigger,
-			strconv.FormatBool(r.BreakGlass), r.BreakGlassReason, strconv.FormatBool(r.Success), et, em,
-			formatMS(r.DurationMS), r.Model, agentName(r.Agent), string(nullIfEmpty(r.Arguments)),
-			string(nullIfEmpty(r.ResultSummary)), r.TraceID, r.SpanID, r.ChainID, seqString(r),
-		})
-	}
-	return header, rows
 }
 
 // seqString is the record's sequence number, empty for records that did

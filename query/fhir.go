@@ -175,36 +175,113 @@ type EntityDetail struct {
 //     trace (trace id, span id, audit chain and hash) linking back to the
 //     trace and to the audit record.
 func FHIRBundle(res *Result, opts ...FHIROption) *Bundle {
+	x := NewFHIRExport(res, opts...)
+	b := x.head
+	b.Entry = make([]BundleEntry, x.Len())
+	for i := range b.Entry {
+		b.Entry[i] = x.Entry(i)
+	}
+	return &b
+}
+
+// FHIRExport is the Bundle of FHIRBundle, built one entry at a time as it
+// is rendered: exporting a large result takes memory for its records, not
+// also for every AuditEvent and the whole JSON text. Render writes the same
+// bytes for it as for the Bundle. Safe for concurrent reads.
+type FHIRExport struct {
+	head    Bundle // without entries
+	records []auditlog.Record
+	c       fhirConfig
+	// renamed holds the entries whose call was seen before, by index:
+	// see Entry.
+	renamed map[int]bool
+}
+
+// NewFHIRExport prepares the FHIR export of res (see FHIRBundle). It reads
+// every record once, for the Bundle's id, which covers every entry's.
+func NewFHIRExport(res *Result, opts ...FHIROption) *FHIRExport {
 	res = res.innermost()
-	c := fhirConfig{now: time.Now, observer: "otelaudit"}
+	x := &FHIRExport{records: res.Records, c: fhirConfig{now: time.Now, observer: "otelaudit"}}
 	for _, o := range opts {
-		o(&c)
+		o(&x.c)
 	}
-	b := &Bundle{
-		ResourceType: "Bundle",
-		Type:         "collection",
-		Timestamp:    c.now().UTC().Format(time.RFC3339Nano),
-		Entry:        make([]BundleEntry, 0, len(res.Records)),
-	}
+	x.head = Bundle{ResourceType: "Bundle", Type: "collection", Timestamp: x.c.now().UTC().Format(time.RFC3339Nano)}
 	h := sha256.New()
-	seen := map[string]bool{}
-	for i := range res.Records {
-		r := &res.Records[i]
-		ev := auditEvent(r, &c)
-		name := r.TraceID + "/" + r.SpanID + "/" + r.Hash
-		if seen[name] {
-			// The same call twice (no ids, or a source that repeats
-			// it): ids and fullUrls must still be unique (bdl-7).
-			name += "/" + strconv.Itoa(i)
-			sum := sha256.Sum256([]byte(name))
-			ev.ID = hex.EncodeToString(sum[:24])
+	type call struct{ trace, span, hash string }
+	seen := make(map[call]bool, len(x.records))
+	for i := range x.records {
+		r := &x.records[i]
+		k := call{r.TraceID, r.SpanID, r.Hash}
+		id := fhirID(r)
+		if seen[k] {
+			if x.renamed == nil {
+				x.renamed = make(map[int]bool)
+			}
+			x.renamed[i] = true
+			id, _ = renamedEntry(r, i)
 		}
-		seen[name] = true
-		h.Write([]byte(ev.ID))
-		b.Entry = append(b.Entry, BundleEntry{FullURL: "urn:uuid:" + uuidOf(name), Resource: ev})
+		seen[k] = true
+		h.Write([]byte(id))
 	}
-	b.ID = hex.EncodeToString(h.Sum(nil))[:32]
-	return b
+	x.head.ID = hex.EncodeToString(h.Sum(nil))[:32]
+	return x
+}
+
+// Len is the number of entries.
+func (x *FHIRExport) Len() int { return len(x.records) }
+
+// Entry builds entry i.
+func (x *FHIRExport) Entry(i int) BundleEntry {
+	r := &x.records[i]
+	ev := auditEvent(r, &x.c)
+	name := r.TraceID + "/" + r.SpanID + "/" + r.Hash
+	if x.renamed[i] {
+		// The same call twice (no ids, or a source that repeats it): ids
+		// and fullUrls must still be unique (bdl-7).
+		ev.ID, name = renamedEntry(r, i)
+	}
+	return BundleEntry{FullURL: "urn:uuid:" + uuidOf(name), Resource: ev}
+}
+
+// renamedEntry returns the id and the name (for fullUrl) of entry i, whose
+// call r an earlier entry holds too.
+func renamedEntry(r *auditlog.Record, i int) (id, name string) {
+	name = r.TraceID + "/" + r.SpanID + "/" + r.Hash + "/" + strconv.Itoa(i)
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:24]), name
+}
+
+// WriteText writes the export as JSON: FHIR has no text form.
+func (x *FHIRExport) WriteText(w io.Writer) error { return writeJSONList(w, x.list()) }
+
+// Table returns one row per AuditEvent: the main coded elements.
+func (x *FHIRExport) Table() ([]string, [][]string) { return x.list().table.all() }
+
+// list is x with its entries built one at a time (see Render).
+func (x *FHIRExport) list() jsonList {
+	var head any = &x.head // no entries: no "entry" member
+	if x.Len() > 0 {
+		head = &bundleHead{ResourceType: x.head.ResourceType, ID: x.head.ID, Type: x.head.Type, Timestamp: x.head.Timestamp, Entry: []BundleEntry{}}
+	}
+	return jsonList{
+		head: head,
+		n:    x.Len(),
+		item: func(i int) any { e := x.Entry(i); return &e },
+		table: rowSource{header: fhirHeader, n: x.Len(), row: func(i int) []string {
+			e := x.Entry(i)
+			return fhirRow(&e.Resource)
+		}},
+	}
+}
+
+// bundleHead is Bundle with its entries always written, as the head of a
+// jsonList must be. TestFHIRExportMatchesBundle keeps the two alike.
+type bundleHead struct {
+	ResourceType string        `json:"resourceType"`
+	ID           string        `json:"id"`
+	Type         string        `json:"type"`
+	Timestamp    string        `json:"timestamp"`
+	Entry        []BundleEntry `json:"entry"`
 }
 
 func auditEvent(r *auditlog.Record, c *fhirConfig) AuditEvent {
@@ -565,32 +642,38 @@ func urlSafe(s string) string {
 // WriteText writes the bundle as JSON: FHIR has no text form.
 func (b *Bundle) WriteText(w io.Writer) error { return writeJSON(w, b) }
 
+// fhirHeader is the header of the CSV form of a Bundle.
+var fhirHeader = []string{"id", "recorded", "type", "action", "outcome", "requestor", "subject", "tool", "trace_id"}
+
 // Table returns one row per AuditEvent: the main coded elements.
 func (b *Bundle) Table() ([]string, [][]string) {
-	header := []string{"id", "recorded", "type", "action", "outcome", "requestor", "subject", "tool", "trace_id"}
-	rows := make([][]string, 0, len(b.Entry))
-	for _, e := range b.Entry {
-		ev := e.Resource
-		req, subj, tool, trace := "", "", "", ""
-		for _, a := range ev.Agent {
-			if a.Requestor && a.Who != nil {
-				req = a.Who.Display
-			}
-		}
-		for _, en := range ev.Entity {
-			switch {
-			case en.Role != nil && en.Role.Code != "24" && en.What != nil:
-				subj = en.What.Display
-			case en.What != nil && en.What.Identifier != nil && en.What.Identifier.System == FHIRTraceIDSystem:
-				trace = en.What.Identifier.Value
-			}
-			for _, d := range en.Detail {
-				if d.Type == "tool" {
-					tool = d.ValueString
-				}
-			}
-		}
-		rows = append(rows, []string{ev.ID, ev.Recorded, ev.Type.Code, ev.Action, ev.Outcome, req, subj, tool, trace})
+	rows := make([][]string, len(b.Entry))
+	for i := range b.Entry {
+		rows[i] = fhirRow(&b.Entry[i].Resource)
 	}
-	return header, rows
+	return fhirHeader, rows
+}
+
+// fhirRow is the CSV row of ev.
+func fhirRow(ev *AuditEvent) []string {
+	req, subj, tool, trace := "", "", "", ""
+	for _, a := range ev.Agent {
+		if a.Requestor && a.Who != nil {
+			req = a.Who.Display
+		}
+	}
+	for _, en := range ev.Entity {
+		switch {
+		case en.Role != nil && en.Role.Code != "24" && en.What != nil:
+			subj = en.What.Display
+		case en.What != nil && en.What.Identifier != nil && en.What.Identifier.System == FHIRTraceIDSystem:
+			trace = en.What.Identifier.Value
+		}
+		for _, d := range en.Detail {
+			if d.Type == "tool" {
+				tool = d.ValueString
+			}
+		}
+	}
+	return []string{ev.ID, ev.Recorded, ev.Type.Code, ev.Action, ev.Outcome, req, subj, tool, trace}
 }

@@ -83,6 +83,16 @@ func (f *Filter) Match(r *auditlog.Record) bool {
 	return true
 }
 
+// matchesAll reports whether every record of recs matches f.
+func (f *Filter) matchesAll(recs []auditlog.Record) bool {
+	for i := range recs {
+		if !f.Match(&recs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Apply returns the records of recs that match f, in their order, in a new
 // slice.
 func (f *Filter) Apply(recs []auditlog.Record) []auditlog.Record {

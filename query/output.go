@@ -1,8 +1,11 @@
 package query
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,24 +45,70 @@ type Renderable interface {
 }
 
 // Render writes v to w in format f.
+//
+// A result that holds one list as long as the store it comes from (calls,
+// the FHIR export) is written one item at a time: its JSON and CSV forms
+// take memory for one item, not for the whole output, and are the same
+// bytes as the whole value's encoding.
 func Render(w io.Writer, f Format, v Renderable) error {
 	switch f {
 	case FormatJSON:
+		if l, ok := v.(lister); ok {
+			return writeJSONList(w, l.list())
+		}
 		return writeJSON(w, v)
 	case FormatCSV:
+		if l, ok := v.(lister); ok {
+			return writeCSV(w, l.list().table)
+		}
 		header, rows := v.Table()
-		cw := csv.NewWriter(w)
-		if err := cw.Write(header); err != nil {
-			return err
-		}
-		if err := cw.WriteAll(rows); err != nil {
-			return err
-		}
-		return cw.Error()
+		return writeCSV(w, rowsOf(header, rows))
 	case FormatText, "":
 		return v.WriteText(w)
 	}
 	return fmt.Errorf("invalid format %q: want text, json or csv", string(f))
+}
+
+// lister is implemented by results that hold one list as long as the
+// store they come from, so that Render can write them item by item.
+type lister interface {
+	list() jsonList
+}
+
+// jsonList is a result whose JSON form is an object that ends with one
+// long list, and whose table has one row per item of that list.
+type jsonList struct {
+	// head is the result with its list empty. Unless the list is empty,
+	// its JSON form must end with the list, as "[]".
+	head any
+	// n is the number of items, item(i) the i-th as encoding/json is to
+	// write it.
+	n    int
+	item func(i int) any
+	// table is the result's table, one row per item.
+	table rowSource
+}
+
+// rowSource is a table given row by row: a header, the number of rows and
+// a function that returns row i.
+type rowSource struct {
+	header []string
+	n      int
+	row    func(i int) []string
+}
+
+// rowsOf is the rowSource of rows held in memory.
+func rowsOf(header []string, rows [][]string) rowSource {
+	return rowSource{header: header, n: len(rows), row: func(i int) []string { return rows[i] }}
+}
+
+// all returns every row, for Table.
+func (t rowSource) all() (header []string, rows [][]string) {
+	rows = make([][]string, t.n)
+	for i := range rows {
+		rows[i] = t.row(i)
+	}
+	return t.header, rows
 }
 
 // writeJSON writes v as indented JSON without HTML escaping, so that
@@ -71,8 +120,79 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// outputBuffer is the size of the buffer the item-by-item writers fill
+// before they write: output goes out in pieces of about this size, or one
+// item's, whichever is larger.
+const outputBuffer = 64 << 10
+
+// writeJSONList writes l as writeJSON writes the whole value (head with
+// its list filled in), one item at a time.
+func writeJSONList(w io.Writer, l jsonList) error {
+	if l.n == 0 {
+		return writeJSON(w, l.head)
+	}
+	var head bytes.Buffer
+	if err := writeJSON(&head, l.head); err != nil {
+		return err
+	}
+	// The list is the object's last member, at depth 1.
+	const emptyEnd = "[]\n}\n"
+	text := head.Bytes()
+	if !bytes.HasSuffix(text, []byte(emptyEnd)) {
+		return errors.New("query: list is not the last member of the result") // a bug, not bad input
+	}
+	bw := bufio.NewWriterSize(w, outputBuffer)
+	bw.Write(text[:len(text)-len(emptyEnd)+1]) // up to and including '['
+	var item bytes.Buffer
+	enc := json.NewEncoder(&item)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	for i := range l.n {
+		item.Reset()
+		if err := enc.Encode(l.item(i)); err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		// A failed write is sticky: stop instead of encoding the rest.
+		if _, err := bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n"))); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
+}
+
+// writeCSV writes t as CSV, one header row and one row per item.
+func writeCSV(w io.Writer, t rowSource) error {
+	bw := bufio.NewWriterSize(w, outputBuffer)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(t.header); err != nil {
+		return err
+	}
+	for i := range t.n {
+		if err := cw.Write(t.row(i)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 // writeTable writes an aligned table of sanitised cells.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
+	return writeRows(w, rowsOf(header, rows))
+}
+
+// writeRows writes an aligned table of sanitised cells, taking its rows
+// one at a time. The alignment needs every row's width, so the table is
+// held until the end, as text.
+func writeRows(w io.Writer, t rowSource) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	writeRow := func(cells []string) {
 		for i, c := range cells {
@@ -83,9 +203,9 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 		}
 		io.WriteString(tw, "\n")
 	}
-	writeRow(header)
-	for _, r := range rows {
-		writeRow(r)
+	writeRow(t.header)
+	for i := range t.n {
+		writeRow(t.row(i))
 	}
 	return tw.Flush()
 }

@@ -40,5 +40,5 @@ func runExport(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	return render(e, "export", "json", query.FHIRBundle(res), &res.Integrity, false)
+	return render(e, "export", "json", query.NewFHIRExport(res), &res.Integrity, false)
 }

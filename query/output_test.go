@@ -1,0 +1,195 @@
+package query
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelaudit/otelaudit/auditlog"
+)
+
+// manyRecords returns n scenario records, each call once: copies get span
+// ids and hashes of their own.
+func manyRecords(t testing.TB, n int) []auditlog.Record {
+	t.Helper()
+	base := scenarioRecords(t)
+	out := make([]auditlog.Record, n)
+	for i := range out {
+		r := base[i%len(base)]
+		if i >= len(base) {
+			r.SpanID = fmt.Sprintf("%016x", i)
+			r.Hash = fmt.Sprintf("%064x", i)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// wholeCSV is Render's CSV form of v, written from Table.
+func wholeCSV(t testing.TB, v Renderable) string {
+	t.Helper()
+	var b bytes.Buffer
+	header, rows := v.Table()
+	cw := csv.NewWriter(&b)
+	require.NoError(t, cw.Write(header))
+	require.NoError(t, cw.WriteAll(rows))
+	return b.String()
+}
+
+// TestStreamedOutputMatchesWhole holds Render's item-by-item output of calls
+// and of the FHIR export to the encoding of the whole value, byte for byte.
+func TestStreamedOutputMatchesWhole(t *testing.T) {
+	odd := scenarioRecords(t)[0]
+	odd.Arguments = json.RawMessage(`{"q":"a<b && c>d","deep":[[[{"x":"\u2028"}]]],"s":"tab\there"}`)
+	odd.ResultSummary = json.RawMessage(`"<script>"`)
+	odd.UserID = "o'brien \"quoted\", comma\nnewline"
+	dup := scenarioRecords(t)[1]
+
+	cases := map[string][]auditlog.Record{
+		"empty":      nil,
+		"one":        {odd},
+		"scenario":   scenarioRecords(t),
+		"many":       manyRecords(t, 2500),
+		"duplicates": {dup, odd, dup, dup},
+	}
+	for name, recs := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := result(recs...)
+
+			calls := Calls(Filter{}, res)
+			var whole, streamed bytes.Buffer
+			require.NoError(t, writeJSON(&whole, calls))
+			require.NoError(t, Render(&streamed, FormatJSON, calls))
+			require.Equal(t, whole.String(), streamed.String())
+			var back CallsResult
+			require.NoError(t, json.Unmarshal(streamed.Bytes(), &back))
+			assert.Len(t, back.Records, len(calls.Records))
+
+			streamed.Reset()
+			require.NoError(t, Render(&streamed, FormatCSV, calls))
+			require.Equal(t, wholeCSV(t, calls), streamed.String())
+
+			bundle := FHIRBundle(res, fhirClock)
+			export := NewFHIRExport(res, fhirClock)
+			for _, f := range []Format{FormatJSON, FormatText, FormatCSV} {
+				var want, got bytes.Buffer
+				require.NoError(t, Render(&want, f, bundle))
+				require.NoError(t, Render(&got, f, export))
+				require.Equal(t, want.String(), got.String(), "format %s", f)
+			}
+			h, rows := export.Table()
+			wh, wrows := bundle.Table()
+			assert.Equal(t, wh, h)
+			assert.Equal(t, wrows, rows)
+		})
+	}
+}
+
+// TestFHIRExportMatchesBundle keeps bundleHead, the head of the streamed
+// export, in step with Bundle: the same members, in the same order.
+func TestFHIRExportMatchesBundle(t *testing.T) {
+	x := NewFHIRExport(result(scenarioRecords(t)...), fhirClock)
+	b := FHIRBundle(result(scenarioRecords(t)...), fhirClock)
+	head := x.list().head.(*bundleHead)
+	wholeHead, err := json.Marshal(Bundle{ResourceType: b.ResourceType, ID: b.ID, Type: b.Type, Timestamp: b.Timestamp, Entry: b.Entry[:1]})
+	require.NoError(t, err)
+	head.Entry = b.Entry[:1]
+	streamedHead, err := json.Marshal(head)
+	require.NoError(t, err)
+	assert.Equal(t, string(wholeHead), string(streamedHead))
+	assert.Equal(t, b.ID, head.ID)
+}
+
+// writeLog is a writer that keeps the size of every write, and fails from
+// write failAt on (never when zero).
+type writeLog struct {
+	sizes  []int
+	total  int
+	failAt int
+}
+
+var errFull = errors.New("disk full")
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	if w.failAt > 0 && len(w.sizes) >= w.failAt {
+		return 0, errFull
+	}
+	w.total += len(p)
+	return len(p), nil
+}
+
+// TestRenderWritesInPieces checks that long lists go out as they are
+// encoded, in pieces of about outputBuffer, not as one text held whole,
+// and that a failed write stops the output.
+func TestRenderWritesInPieces(t *testing.T) {
+	recs := manyRecords(t, 5000)
+	res := result(recs...)
+	for _, tc := range []struct {
+		name string
+		v    Renderable
+		f    Format
+	}{
+		{"calls json", Calls(Filter{}, res), FormatJSON},
+		{"calls csv", Calls(Filter{}, res), FormatCSV},
+		{"fhir json", NewFHIRExport(res), FormatJSON},
+		{"fhir csv", NewFHIRExport(res), FormatCSV},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w writeLog
+			require.NoError(t, Render(&w, tc.f, tc.v))
+			require.Greater(t, w.total, 8*outputBuffer, "the test needs a long output")
+			assert.Greater(t, len(w.sizes), w.total/(2*outputBuffer), "written in few large pieces: %v", w.sizes)
+			for _, n := range w.sizes {
+				// No item here is over 16 KiB.
+				assert.LessOrEqual(t, n, outputBuffer+16<<10)
+			}
+
+			failing := writeLog{failAt: 3}
+			err := Render(&failing, tc.f, tc.v)
+			require.ErrorIs(t, err, errFull)
+			assert.Len(t, failing.sizes, 3, "writes after the failure")
+		})
+	}
+}
+
+// TestCallsKeepsSourceRecords checks that Calls does not copy a result
+// whose records all match, and still filters one whose records do not.
+func TestCallsKeepsSourceRecords(t *testing.T) {
+	recs := scenarioRecords(t)
+	res := result(recs...).innermost() // its own innermost
+	c := Calls(Filter{}, res)
+	require.NotEmpty(t, c.Records)
+	assert.Same(t, &res.Records[0], &c.Records[0])
+
+	tool := recs[0].ToolName
+	c = Calls(Filter{Tool: tool}, res)
+	require.NotEmpty(t, c.Records)
+	for _, r := range c.Records {
+		assert.Equal(t, tool, r.ToolName)
+	}
+	assert.Less(t, len(c.Records), len(res.Records))
+	assert.NotSame(t, &res.Records[0], &c.Records[0])
+}
+
+// TestJSONListStopsOnWriteError checks that a failed write ends the
+// encoding too, not only the output: a full disk must not cost the time of
+// encoding a million more items.
+func TestJSONListStopsOnWriteError(t *testing.T) {
+	recs := manyRecords(t, 5000)
+	encoded := 0
+	l := Calls(Filter{}, result(recs...)).list()
+	item := l.item
+	l.item = func(i int) any { encoded++; return item(i) }
+	w := writeLog{failAt: 2}
+	require.ErrorIs(t, writeJSONList(&w, l), errFull)
+	// The first write is a full buffer of about 40 items; the failure comes
+	// at the second.
+	assert.Less(t, encoded, 200, "items encoded after the write failed")
+}
