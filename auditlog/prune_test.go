@@ -2,9 +2,11 @@ package auditlog
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -216,5 +218,72 @@ func TestPruneWaitsForReaders(t *testing.T) {
 	rep, err := Verify(dir, k.verifiers)
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after the prune: %v\n%s", err, findingsText(rep))
+	}
+}
+
+// TestConcurrentPrunes starts two prunes of one store at once: one waits
+// for the other, so together they remove exactly what one prune would,
+// each segment once, and the store verifies from the cut.
+func TestConcurrentPrunes(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	plan, err := Prune(dir, PruneOptions{Now: later, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, c := range plan {
+		for _, s := range c.Segments {
+			want[c.Chain+"/"+s] = true
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the test store has nothing to prune")
+	}
+
+	results := make([][]ChainPrune, 2)
+	errs := make([]error, 2)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	got := map[string]int{}
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatalf("prune %d: %v", i, errs[i])
+		}
+		for _, c := range results[i] {
+			for _, s := range c.Segments {
+				got[c.Chain+"/"+s]++
+			}
+		}
+	}
+	for s, n := range got {
+		if n != 1 || !want[s] {
+			t.Errorf("segment %s pruned %d times (planned: %v)", s, n, want[s])
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("pruned %d segments, the plan had %d", len(got), len(want))
+	}
+	for s := range want {
+		chain, seg, _ := strings.Cut(s, "/")
+		if _, err := os.Stat(filepath.Join(dir, chain, seg)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there: %v", s, err)
+		}
+	}
+	rep, err := Verify(dir, k.verifiers)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after two prunes: %v\n%s", err, findingsText(rep))
 	}
 }
