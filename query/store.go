@@ -45,7 +45,9 @@ import (
 // Safe for concurrent use; Fetch reads the directory anew each time. A
 // store being written concurrently is read consistently: the checkpoint is
 // read before the segments, and a partial line at the end of the active
-// segment (a write in flight) is left out.
+// segment is left out: a write in flight while a writer holds the store
+// (auditlog.WriterHolds), and otherwise a trailing_garbage finding, as
+// verify reports it.
 type StoreSource struct {
 	dir       string
 	verifiers note.Verifiers

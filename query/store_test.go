@@ -588,3 +588,55 @@ func TestStoreReadWhileWritingBatches(t *testing.T) {
 	require.NoError(t, st.Close())
 	t.Logf("%d verified reads during the writes", reads)
 }
+
+// TestStorePartialLastLine appends part of a record to the active segment
+// of each chain: while a writer holds the store, that is a write in flight,
+// left out; once none does, it is trailing garbage, as verify reports it.
+// Either way the records before it are all returned.
+func TestStorePartialLastLine(t *testing.T) {
+	st := newTestStore(t)
+	clean := st.fetch(t, Filter{})
+	require.True(t, clean.Integrity.Verified, clean.Integrity.Summary)
+
+	w, err := auditlog.Open(st.dir, auditlog.WithOrigin(scenario.Origin), auditlog.WithSigner(st.signer), auditlog.WithDedupWindow(0))
+	require.NoError(t, err)
+	defer w.Close()
+	chains, err := os.ReadDir(st.dir)
+	require.NoError(t, err)
+	appended := 0
+	for _, c := range chains {
+		if !c.IsDir() {
+			continue
+		}
+		segs, err := auditlog.SegmentFiles(st.dir, c.Name())
+		require.NoError(t, err)
+		if len(segs) == 0 {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(st.dir, c.Name(), segs[len(segs)-1]), os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString(`{"agent":{"id":"","na`)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		appended++
+	}
+	require.NotZero(t, appended)
+
+	live := st.fetch(t, Filter{})
+	assert.True(t, live.Integrity.Verified, "with a writer: %+v", live.Integrity.Findings)
+	assert.Len(t, live.Records, len(clean.Records))
+
+	// Closing the writer would complete nothing: it has not written.
+	require.NoError(t, w.Close())
+	stopped := st.fetch(t, Filter{})
+	assert.False(t, stopped.Integrity.Verified)
+	assert.Len(t, stopped.Records, len(clean.Records))
+	require.Len(t, stopped.Integrity.Findings, appended)
+	for _, f := range stopped.Integrity.Findings {
+		assert.Equal(t, auditlog.KindTrailingGarbage, f.Kind)
+		assert.Contains(t, f.Detail, "no writer holds the store")
+	}
+	rep, err := auditlog.Verify(st.dir, st.verifiers)
+	require.NoError(t, err)
+	assert.False(t, rep.OK(), "verify agrees")
+}

@@ -79,11 +79,16 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 		lineNo++
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
-			if !active {
+			switch {
+			case !active:
 				addf(-1, auditlog.KindTrailingGarbage, "%d bytes without a final newline at the end of a sealed segment", len(data))
+			case !auditlog.WriterHolds(c.src.dir):
+				// As verify says: with no writer, nothing is in flight.
+				// Asked after the read, so that a writer that was
+				// writing during it still holds the store now.
+				addf(-1, auditlog.KindTrailingGarbage, "%d bytes without a final newline at the end of the active segment, and no writer holds the store: a torn write, which the store cuts when it next opens, or bytes appended after its last record", len(data))
 			}
-			// In the active segment this is a write in flight (or a
-			// torn tail the store cuts on its next start): not a record.
+			// Either way not a record: with a writer, a write in flight.
 			break
 		}
 		line := data[:nl]
