@@ -116,20 +116,9 @@ func loadChain(storeDir, name string, opts *options) (*chain, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	var marker *PruneMarker
-	if msg, err := os.ReadFile(c.path(PruneFile)); err == nil {
-		text, err := noteText(msg)
-		if err == nil {
-			var m PruneMarker
-			if m, err = ParsePruneMarker(text); err == nil {
-				marker = &m
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("chain %q: unreadable prune marker: %w", name, err)
-		}
-	} else if !os.IsNotExist(err) {
-		return nil, err
+	marker, err := ReadPruneMarker(c.dir)
+	if err != nil {
+		return nil, fmt.Errorf("chain %q: unreadable prune marker: %w", name, err)
 	}
 
 	segs, err := c.segments()

@@ -167,19 +167,11 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 	var front frontier
 	prev := ZeroHash
 	var id string
-	if msg, err := os.ReadFile(filepath.Join(dir, PruneFile)); err == nil {
-		text, err := noteText(msg)
-		if err != nil {
-			return res, err
-		}
-		m, err := ParsePruneMarker(text)
-		if err != nil {
-			return res, err
-		}
+	if m, err := ReadPruneMarker(dir); err != nil {
+		return res, err
+	} else if m != nil {
 		front = frontier{n: int64(m.Cut), hashes: m.Frontier}
 		prev, id = m.LastHash, m.Chain
-	} else if !os.IsNotExist(err) {
-		return res, err
 	}
 	res.Cut = uint64(front.n)
 	segs, err := listSegments(dir)

@@ -287,3 +287,82 @@ func TestConcurrentPrunes(t *testing.T) {
 		t.Fatalf("verify after two prunes: %v\n%s", err, findingsText(rep))
 	}
 }
+
+// TestPruneInterrupted puts back what a prune deleted, as a prune killed
+// after writing its marker leaves it: the store verifies, its marker names
+// every segment left behind (ReadPruneMarker, Pruned), the writer resumes,
+// and the next prune deletes them.
+func TestPruneInterrupted(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	saved := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			saved[p], err = os.ReadFile(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ReadPruneMarker(filepath.Join(dir, "general")); m != nil || err != nil {
+		t.Fatalf("marker of a chain never pruned = %+v, %v", m, err)
+	}
+	res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []string
+	for p, b := range saved {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			back = append(back, p)
+		}
+	}
+	leftovers := 0
+	for _, c := range res {
+		m, err := ReadPruneMarker(filepath.Join(dir, c.Chain))
+		if err != nil || m == nil || m.Cut != c.Cut {
+			t.Fatalf("marker of %s = %+v, %v", c.Chain, m, err)
+		}
+		for _, s := range c.Segments {
+			if !m.Pruned(s) {
+				t.Errorf("%s/%s: not named pruned", c.Chain, s)
+			}
+			leftovers++
+		}
+		segs, _ := listSegments(filepath.Join(dir, c.Chain))
+		if m.Pruned(segs[len(segs)-1]) {
+			t.Errorf("%s: the active segment named pruned", c.Chain)
+		}
+	}
+	if leftovers == 0 || len(back) < leftovers {
+		t.Fatalf("put back %d files for %d pruned segments", len(back), leftovers)
+	}
+	rep, err := Verify(dir, k.verifiers, RequireSigned())
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify with the leftovers: %v\n%s", err, findingsText(rep))
+	}
+
+	s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
+	appendOK(t, s, testRecords(1000, 5, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range back {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after the next prune (%+v): %v", p, again, err)
+		}
+	}
+	rep, err = Verify(dir, k.verifiers, RequireSigned())
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after the next prune: %v\n%s", err, findingsText(rep))
+	}
+}

@@ -2,7 +2,11 @@ package auditlog
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +81,38 @@ func ParsePruneMarker(text []byte) (PruneMarker, error) {
 		return PruneMarker{}, fmt.Errorf("prune marker frontier does not match its cut %d and root", m.Cut)
 	}
 	return m, nil
+}
+
+// ReadPruneMarker reads the latest prune marker of the chain in chainDir,
+// without verifying its signature (Verify does), or returns nil when the
+// chain was never pruned.
+//
+// Readers use it to pass over the segments a prune named but had not yet
+// deleted when it was killed: it writes its marker first.
+func ReadPruneMarker(chainDir string) (*PruneMarker, error) {
+	msg, err := os.ReadFile(filepath.Join(chainDir, PruneFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	text, err := noteText(msg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParsePruneMarker(text)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Pruned reports whether the prune named segment among those it deleted:
+// one still on disk is left over from a prune that was killed.
+func (m *PruneMarker) Pruned(segment string) bool {
+	first, ok := parseSegmentName(segment)
+	return ok && first < m.Cut && slices.Contains(m.Segments, segment)
 }
 
 // OpenPruneMarker verifies a signed prune marker and parses it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 )
@@ -49,6 +50,12 @@ func writeJSONL(e *env, dir, only string) error {
 		segs, err := auditlog.SegmentFiles(dir, c)
 		if err != nil {
 			return err
+		}
+		// Segments a killed prune left behind are not the store's.
+		if m, err := auditlog.ReadPruneMarker(filepath.Join(dir, c)); err != nil {
+			return fmt.Errorf("chain %s: %w", c, err)
+		} else if m != nil {
+			segs = slices.DeleteFunc(segs, m.Pruned)
 		}
 		for i, s := range segs {
 			err := auditlog.ReadSegmentFile(filepath.Join(dir, c, s), func(_ *auditlog.Record, line []byte) error {

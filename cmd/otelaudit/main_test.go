@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -312,5 +313,54 @@ func TestKeyRotation(t *testing.T) {
 	code, out, _ := runCLI("verify", "--dir", dir, "--verifier", newVerifier)
 	if code != 1 || !strings.Contains(out, "kind=checkpoint_unknown_key") && !strings.Contains(out, "kind=seal_invalid") {
 		t.Fatalf("verify with the new key alone = %d\n%s", code, out)
+	}
+}
+
+// TestInterruptedPrune puts back the segments a prune deleted, as a prune
+// killed after writing its marker leaves them: cat, export jsonl, calls
+// and verify all see the store the prune left, not the pruned records.
+func TestInterruptedPrune(t *testing.T) {
+	dir, signer, verifier := newStore(t, 40)
+	saved := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			saved[p], err = os.ReadFile(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCLI("prune", "--dir", dir, "--signer", signer); code != 0 {
+		t.Fatalf("prune = %d\n%s%s", code, out, errs)
+	}
+	_, kept, _ := runCLI("cat", "--dir", dir)
+	_, keptCalls, _ := runCLI("calls", "--dir", dir, "--verifier", verifier, "--format", "csv")
+	if n := strings.Count(kept, "\n"); n == 0 || n >= 40 {
+		t.Fatalf("the prune kept %d of 40 records", n)
+	}
+	restored := 0
+	for p, b := range saved {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			restored++
+		}
+	}
+	if restored == 0 {
+		t.Fatal("the prune deleted nothing")
+	}
+	for _, args := range [][]string{{"cat", "--dir", dir}, {"export", "--format", "jsonl", "--dir", dir}} {
+		code, out, errs := runCLI(args...)
+		if code != 0 || out != kept {
+			t.Errorf("%s with the leftovers = %d, %d lines (want %d)\n%s", args[0], code, strings.Count(out, "\n"), strings.Count(kept, "\n"), errs)
+		}
+	}
+	if code, out, errs := runCLI("calls", "--dir", dir, "--verifier", verifier, "--format", "csv"); code != 0 || out != keptCalls {
+		t.Errorf("calls with the leftovers = %d, %d lines (want %d)\n%s", code, strings.Count(out, "\n"), strings.Count(keptCalls, "\n"), errs)
+	}
+	if code, out, errs := runCLI("verify", "--dir", dir, "--verifier", verifier, "--require-signed"); code != 0 {
+		t.Errorf("verify with the leftovers = %d\n%s%s", code, out, errs)
 	}
 }
