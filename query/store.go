@@ -157,9 +157,25 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		return nil, err
 	}
 	s.parallel(jobs)
+	// Each record is copied once, into a slice of the right size: a
+	// record is 744 bytes, and a whole store's records are gigabytes.
+	total := 0
+	for _, cs := range scans {
+		for _, seg := range cs.segs {
+			if seg.res != nil {
+				total += len(seg.res.recs)
+			}
+		}
+	}
+	res.Records = make([]auditlog.Record, 0, total)
 	for _, cs := range scans {
 		cs.finish()
-		res.Records = append(res.Records, cs.recs...)
+		for _, seg := range cs.segs {
+			if seg.res != nil {
+				res.Records = append(res.Records, seg.res.recs...)
+				seg.res.recs = nil
+			}
+		}
 		in.Findings = append(in.Findings, cs.findings...)
 		in.SegmentsRead += cs.segRead
 		in.SegmentsTotal += cs.segTotal
@@ -208,7 +224,6 @@ type chainScan struct {
 	activeStart    uint64
 	frontier       []tlog.Hash
 	frontierN      uint64
-	recs           []auditlog.Record
 	segRead        int
 	segTotal       int
 	verified       int64
@@ -345,8 +360,8 @@ func (c *chainScan) plan() {
 	}
 }
 
-// finish checks, once the segments are read, how they join, the
-// checkpoint, and collects the records.
+// finish checks, once the segments are read, how they join, and the
+// checkpoint.
 func (c *chainScan) finish() {
 	for _, s := range c.segs {
 		if s.res == nil {
@@ -355,7 +370,6 @@ func (c *chainScan) finish() {
 		c.segRead++
 		c.verified += int64(s.res.count)
 		c.findings = append(c.findings, s.res.findings...)
-		c.recs = append(c.recs, s.res.recs...)
 	}
 	end := c.walk()
 	cp := c.cp
