@@ -176,6 +176,16 @@ func BenchmarkStore1M(b *testing.B) {
 			}
 		})
 	})
+	b.Run("fetch-all", func(b *testing.B) {
+		// What calls, stats and the exports hold before they answer:
+		// every record, decoded. B/op is the memory that takes.
+		b.ReportAllocs()
+		run(b, Filter{}, func(res *Result) {
+			if len(res.Records) != benchRecords {
+				b.Fatalf("fetched %d records", len(res.Records))
+			}
+		})
+	})
 	b.Run("peer-full-verify-then-scan", func(b *testing.B) {
 		// Seconds per run: one iteration is enough, whatever -benchtime.
 		for range 1 {
