@@ -48,6 +48,10 @@ type Filter struct {
 	_ struct{}
 }
 
+// everything reports whether f is the zero Filter, which matches every
+// record.
+func (f *Filter) everything() bool { return *f == Filter{} }
+
 // hasSubject reports whether the filter selects a subject.
 func (f *Filter) hasSubject() bool { return f.Subject.Type != "" && f.Subject.ID != "" }
 
