@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelaudit/otelaudit/internal/snapshot"
 )
 
 func TestPolicyClassify(t *testing.T) {
@@ -296,16 +298,7 @@ func TestPruneInterrupted(t *testing.T) {
 	k := newTestKeys(t, "test")
 	dir := buildTamperStore(t, k)
 	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
-	saved := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			saved[p], err = os.ReadFile(p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := snapshot.Take(t, dir)
 	if m, err := ReadPruneMarker(filepath.Join(dir, "general")); m != nil || err != nil {
 		t.Fatalf("marker of a chain never pruned = %+v, %v", m, err)
 	}
@@ -313,15 +306,7 @@ func TestPruneInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back []string
-	for p, b := range saved {
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(p, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			back = append(back, p)
-		}
-	}
+	back := saved.RestoreDeleted(t)
 	leftovers := 0
 	for _, c := range res {
 		m, err := ReadPruneMarker(filepath.Join(dir, c.Chain))

@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/snapshot"
 	"github.com/otelaudit/otelaudit/query/internal/scenario"
 )
 
@@ -647,14 +647,7 @@ func TestStorePartialLastLine(t *testing.T) {
 // without keys, returns what the prune kept, as verify passes over them.
 func TestStoreInterruptedPrune(t *testing.T) {
 	st := newTestStore(t)
-	saved := map[string][]byte{}
-	err := filepath.WalkDir(st.dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			saved[p], err = os.ReadFile(p)
-		}
-		return err
-	})
-	require.NoError(t, err)
+	saved := snapshot.Take(t, st.dir)
 	all := st.fetch(t, Filter{})
 	res, err := auditlog.Prune(st.dir, auditlog.PruneOptions{Now: time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC), Signer: st.signer})
 	require.NoError(t, err)
@@ -665,14 +658,7 @@ func TestStoreInterruptedPrune(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, unkeyed.Records, len(pruned.Records))
 
-	restored := 0
-	for p, b := range saved {
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			require.NoError(t, os.WriteFile(p, b, 0o600))
-			restored++
-		}
-	}
-	require.NotZero(t, restored, "prune result %+v", res)
+	require.NotEmpty(t, saved.RestoreDeleted(t), "prune result %+v", res)
 
 	left := st.fetch(t, Filter{})
 	hashes := func(res *Result) []string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/snapshot"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -321,16 +321,7 @@ func TestKeyRotation(t *testing.T) {
 // and verify all see the store the prune left, not the pruned records.
 func TestInterruptedPrune(t *testing.T) {
 	dir, signer, verifier := newStore(t, 40)
-	saved := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			saved[p], err = os.ReadFile(p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := snapshot.Take(t, dir)
 	if code, out, errs := runCLI("prune", "--dir", dir, "--signer", signer); code != 0 {
 		t.Fatalf("prune = %d\n%s%s", code, out, errs)
 	}
@@ -339,16 +330,7 @@ func TestInterruptedPrune(t *testing.T) {
 	if n := strings.Count(kept, "\n"); n == 0 || n >= 40 {
 		t.Fatalf("the prune kept %d of 40 records", n)
 	}
-	restored := 0
-	for p, b := range saved {
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(p, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			restored++
-		}
-	}
-	if restored == 0 {
+	if len(saved.RestoreDeleted(t)) == 0 {
 		t.Fatal("the prune deleted nothing")
 	}
 	for _, args := range [][]string{{"cat", "--dir", dir}, {"export", "--format", "jsonl", "--dir", dir}} {
