@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 )
 
@@ -189,25 +189,53 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	return writeRows(w, rowsOf(header, rows))
 }
 
-// writeRows writes an aligned table of sanitised cells, taking its rows
-// one at a time. The alignment needs every row's width, so the table is
-// held until the end, as text.
+// writeRows writes an aligned table of sanitised cells, as text/tabwriter
+// (padding 2, spaces) would, taking its rows one at a time: a first pass
+// measures the columns, a second writes the rows, so that the table is not
+// held in memory (a million calls made text/tabwriter hold 1.3 GB).
+// Every row must have as many cells as the header; the last cell of a row
+// is not padded.
 func writeRows(w io.Writer, t rowSource) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	writeRow := func(cells []string) {
-		for i, c := range cells {
-			if i > 0 {
-				io.WriteString(tw, "\t")
-			}
-			io.WriteString(tw, sanitize(c))
+	const padding = 2
+	widths := make([]int, len(t.header))
+	measure := func(cells []string) error {
+		if len(cells) != len(widths) {
+			return fmt.Errorf("query: a table row has %d cells, its header %d", len(cells), len(widths)) // a bug
 		}
-		io.WriteString(tw, "\n")
+		for j := 0; j < len(cells)-1; j++ {
+			widths[j] = max(widths[j], utf8.RuneCountInString(sanitize(cells[j])))
+		}
+		return nil
 	}
-	writeRow(t.header)
+	if err := measure(t.header); err != nil {
+		return err
+	}
 	for i := range t.n {
-		writeRow(t.row(i))
+		if err := measure(t.row(i)); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	bw := bufio.NewWriterSize(w, outputBuffer)
+	spaces := strings.Repeat(" ", slices.Max(append(widths, 0))+padding)
+	write := func(cells []string) error {
+		for j, c := range cells {
+			c = sanitize(c)
+			bw.WriteString(c)
+			if j < len(cells)-1 {
+				bw.WriteString(spaces[:widths[j]+padding-utf8.RuneCountInString(c)])
+			}
+		}
+		return bw.WriteByte('\n')
+	}
+	if err := write(t.header); err != nil {
+		return err
+	}
+	for i := range t.n {
+		if err := write(t.row(i)); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 // sanitize makes s safe to print on a terminal: record content is

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -192,4 +195,70 @@ func TestJSONListStopsOnWriteError(t *testing.T) {
 	// The first write is a full buffer of about 40 items; the failure comes
 	// at the second.
 	assert.Less(t, encoded, 200, "items encoded after the write failed")
+}
+
+// tabwriterTable is writeRows as it was written with text/tabwriter, which
+// held the whole table: the reference for TestWriteRowsMatchesTabwriter.
+func tabwriterTable(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, cells := range append([][]string{header}, rows...) {
+		for i, c := range cells {
+			if i > 0 {
+				io.WriteString(tw, "\t")
+			}
+			io.WriteString(tw, sanitize(c))
+		}
+		io.WriteString(tw, "\n")
+	}
+	return tw.Flush()
+}
+
+// TestWriteRowsMatchesTabwriter holds writeRows to text/tabwriter's output
+// for the same cells, byte for byte.
+func TestWriteRowsMatchesTabwriter(t *testing.T) {
+	scenario := Calls(Filter{}, result(scenarioRecords(t)...))
+	sh, srows := rowSource{
+		header: []string{"TIME", "USER", "TOOL"},
+		n:      len(scenario.Records),
+		row: func(i int) []string {
+			r := &scenario.Records[i]
+			return []string{r.Timestamp, r.UserID, r.ToolName}
+		},
+	}.all()
+	cases := map[string]struct {
+		header []string
+		rows   [][]string
+	}{
+		"no rows":       {[]string{"A", "BB", "C"}, nil},
+		"one column":    {[]string{"ONLY"}, [][]string{{"x"}, {"longer"}, {""}}},
+		"empty cells":   {[]string{"A", "B", "C"}, [][]string{{"", "", ""}, {"x", "", "y"}}},
+		"wide last":     {[]string{"A", "B"}, [][]string{{"a", strings.Repeat("z", 300)}}},
+		"unicode":       {[]string{"NAME", "CITY", "N"}, [][]string{{"Zoë", "Zürich", "1"}, {"李小龍", "東京", "22"}, {"a\u0301", "x", "3"}}},
+		"unsafe":        {[]string{"A", "B", "C"}, [][]string{{"tab\there", "new\nline", "esc\x1b[31m"}, {"\u202eevil", "bad\xffutf8", "ok"}}},
+		"header widest": {[]string{"A_VERY_LONG_HEADER", "B"}, [][]string{{"a", "b"}}},
+		"scenario":      {sh, srows},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			require.NoError(t, tabwriterTable(&want, tc.header, tc.rows))
+			require.NoError(t, writeTable(&got, tc.header, tc.rows))
+			assert.Equal(t, want.String(), got.String())
+		})
+	}
+	var want, got bytes.Buffer
+	require.NoError(t, scenario.WriteText(&got))
+	h, rows := rowSource{
+		header: []string{"TIME", "USER", "TOOL", "SUBJECT", "OUTCOME", "MS", "CONVERSATION", "TURN", "TRACE"},
+		n:      len(scenario.Records),
+		row: func(i int) []string {
+			r := &scenario.Records[i]
+			return []string{r.Timestamp, dash(r.UserID), r.ToolName, dash(subjectString(r.Subject)), outcome(r),
+				FormatDuration(r.DurationMS), dash(r.ConversationID), dash(turnString(r.TurnNumber)), r.TraceID}
+		},
+	}.all()
+	require.NoError(t, tabwriterTable(&want, h, rows))
+	assert.Equal(t, want.String(), got.String())
+
+	assert.Error(t, writeTable(&got, []string{"A", "B"}, [][]string{{"only one"}}), "a row shorter than its header")
 }
