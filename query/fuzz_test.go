@@ -114,3 +114,32 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteRows: for any cells, writeRows writes what text/tabwriter
+// wrote for them (tabwriterTable). The input is split into rows of three
+// cells at '\n' and cells at '|'.
+func FuzzWriteRows(f *testing.F) {
+	f.Add("A|B|C\nx|yy|z")
+	f.Add("NAME|CITY|N\nZoë|Zürich|1\n李小龍|東京|22")
+	f.Add("a\tb|c\x1b[31m|\u202e\n\xff|\u0301|")
+	f.Fuzz(func(t *testing.T, s string) {
+		var rows [][]string
+		for _, line := range strings.Split(s, "\n") {
+			cells := strings.SplitN(line, "|", 3)
+			for len(cells) < 3 {
+				cells = append(cells, "")
+			}
+			rows = append(rows, cells)
+		}
+		var want, got bytes.Buffer
+		if err := tabwriterTable(&want, rows[0], rows[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeTable(&got, rows[0], rows[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if want.String() != got.String() {
+			t.Fatalf("cells %q:\nwant %q\n got %q", rows, want.String(), got.String())
+		}
+	})
+}
