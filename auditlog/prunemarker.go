@@ -108,8 +108,9 @@ func ReadPruneMarker(chainDir string) (*PruneMarker, error) {
 	return &m, nil
 }
 
-// Pruned reports whether the prune named segment among those it deleted:
-// one still on disk is left over from a prune that was killed.
+// Pruned reports whether segment is one of those the prune deleted, which
+// its marker names: such a segment still on disk was left behind by a
+// prune that was killed.
 func (m *PruneMarker) Pruned(segment string) bool {
 	first, ok := parseSegmentName(segment)
 	return ok && first < m.Cut && slices.Contains(m.Segments, segment)

@@ -18,7 +18,9 @@ type CallsResult struct {
 	Records           []auditlog.Record `json:"records"`
 }
 
-// Calls returns the records of res that match f, in time order.
+// Calls returns the records of res that match f, in time order. When they
+// all match, as they do for a result fetched with f, the CallsResult holds
+// res's own records, not a copy.
 func Calls(f Filter, res *Result) *CallsResult {
 	res = res.innermost()
 	recs := res.Records
