@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 
@@ -129,8 +131,8 @@ func (w *writeLog) Write(p []byte) (int, error) {
 }
 
 // TestRenderWritesInPieces checks that long lists go out as they are
-// encoded, in pieces of about outputBuffer, not as one text held whole,
-// and that a failed write stops the output.
+// encoded, in pieces of about outputBuffer or one chunk of items, not as
+// one text held whole, and that a failed write stops the output.
 func TestRenderWritesInPieces(t *testing.T) {
 	recs := manyRecords(t, 5000)
 	res := result(recs...)
@@ -147,11 +149,16 @@ func TestRenderWritesInPieces(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var w writeLog
 			require.NoError(t, Render(&w, tc.f, tc.v))
-			require.Greater(t, w.total, 8*outputBuffer, "the test needs a long output")
-			assert.Greater(t, len(w.sizes), w.total/(2*outputBuffer), "written in few large pieces: %v", w.sizes)
+			// A piece is a buffer's worth, or in JSON one chunk of encoded
+			// items (an item here is under 16 KiB).
+			piece := outputBuffer
+			if tc.f == FormatJSON {
+				piece = max(outputBuffer, jsonChunk*16<<10)
+			}
+			require.Greater(t, w.total, 4*piece, "the test needs a long output")
+			assert.Greater(t, len(w.sizes), w.total/(2*piece), "written in few large pieces: %v", w.sizes)
 			for _, n := range w.sizes {
-				// No item here is over 16 KiB.
-				assert.LessOrEqual(t, n, outputBuffer+16<<10)
+				assert.LessOrEqual(t, n, piece+16<<10)
 			}
 
 			failing := writeLog{failAt: 3}
@@ -186,15 +193,35 @@ func TestCallsKeepsSourceRecords(t *testing.T) {
 // encoding a million more items.
 func TestJSONListStopsOnWriteError(t *testing.T) {
 	recs := manyRecords(t, 5000)
-	encoded := 0
+	var encoded atomic.Int64
 	l := Calls(Filter{}, result(recs...)).list()
 	item := l.item
-	l.item = func(i int) any { encoded++; return item(i) }
+	l.item = func(i int) any { encoded.Add(1); return item(i) }
 	w := writeLog{failAt: 2}
 	require.ErrorIs(t, writeJSONList(&w, l), errFull)
-	// The first write is a full buffer of about 40 items; the failure comes
-	// at the second.
-	assert.Less(t, encoded, 200, "items encoded after the write failed")
+	// Items are encoded a round of chunks at a time; the failure comes at
+	// the second write, within the first two rounds.
+	round := runtime.GOMAXPROCS(0) * jsonChunk
+	assert.LessOrEqual(t, encoded.Load(), int64(2*round), "items encoded after the write failed")
+	assert.Less(t, 2*round, len(recs), "the test needs more items than two rounds")
+}
+
+// TestJSONListChunks checks the item-by-item JSON around the edges of the
+// chunks and rounds it is encoded in, and with one processor.
+func TestJSONListChunks(t *testing.T) {
+	recs := manyRecords(t, 3*jsonChunk+2)
+	for _, procs := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			for _, n := range []int{1, jsonChunk - 1, jsonChunk, jsonChunk + 1, 2 * jsonChunk, len(recs)} {
+				calls := Calls(Filter{}, result(recs[:n]...))
+				var whole, streamed bytes.Buffer
+				require.NoError(t, writeJSON(&whole, calls))
+				require.NoError(t, Render(&streamed, FormatJSON, calls))
+				require.Equal(t, whole.String(), streamed.String(), "%d items", n)
+			}
+		})
+	}
 }
 
 // tabwriterTable is writeRows as it was written with text/tabwriter, which
