@@ -42,11 +42,9 @@ func sortRecords(recs []auditlog.Record) {
 		if c := cmp.Compare(a.nsec, b.nsec); c != 0 {
 			return c
 		}
-		x, y := &recs[a.i], &recs[b.i]
-		if c := cmp.Compare(x.TraceID, y.TraceID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.SpanID, y.SpanID); c != 0 {
+		// The same instant (or two timestamps that do not parse): the
+		// records' own order decides, then their places.
+		if c := compareRecords(&recs[a.i], &recs[b.i]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.i, b.i) // stable
