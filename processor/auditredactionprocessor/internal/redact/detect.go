@@ -66,6 +66,7 @@ const (
 	DetectorBearer     = "bearer"
 	DetectorAWSKey     = "aws_access_key"
 	DetectorPrivateKey = "private_key"
+	DetectorURLPass    = "url_password"
 )
 
 // builtins maps each built-in detector name to its scanner. The scanners are
@@ -79,6 +80,7 @@ var builtins = map[string]scanFunc{
 	DetectorBearer:     scanBearer,
 	DetectorAWSKey:     scanAWSKeys,
 	DetectorPrivateKey: scanPEMPrivateKeys,
+	DetectorURLPass:    scanURLPasswords,
 }
 
 // BuiltinDetectors returns the names of the built-in detectors, sorted.

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"hash"
 	"regexp"
+	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Defaults of the options.
@@ -248,7 +250,7 @@ func PseudonymOf(key []byte, v string) string {
 }
 
 // appendPseudonym appends PseudonymPrefix and the hex HMAC-SHA256 of v
-// (ASCII-lowercased when fold is set) to dst. scratch is reusable space.
+// (lowercased when fold is set) to dst. scratch is reusable space.
 func (r *Redactor) appendPseudonym(dst, scratch []byte, v string, fold bool) []byte {
 	h := r.hmacs.Get().(hash.Hash)
 	dst = appendPseudonymWith(h, dst, scratch, v, fold)
@@ -261,10 +263,20 @@ func appendPseudonymWith(h hash.Hash, dst, scratch []byte, v string, fold bool) 
 	h.Reset()
 	scratch = append(scratch[:0], v...)
 	if fold {
+		ascii := true
 		for i, c := range scratch {
-			if c >= 'A' && c <= 'Z' {
+			switch {
+			case c >= 'A' && c <= 'Z':
 				scratch[i] = c + ('a' - 'A')
+			case c >= utf8.RuneSelf:
+				ascii = false
 			}
+		}
+		if !ascii {
+			// An internationalised address (ÄLICE@example.com) folds
+			// whole; ASCII addresses fold as they always have, so their
+			// pseudonyms do not change.
+			scratch = append(scratch[:0], strings.ToLower(v)...)
 		}
 	}
 	h.Write(scratch)

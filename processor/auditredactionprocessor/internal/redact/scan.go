@@ -1,8 +1,36 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// strayAt returns the length of the byte that is not UTF-8, or of the
+// U+FFFD that replaced one, at s[i], and 0 for anything else. The scanners
+// take such a character as part of the token around it: a stray byte
+// inside a credential (or its replacement, once an SDK or a JSON encoder
+// has sanitised the string) must not end it early and leave its rest
+// unmasked.
+func strayAt(s string, i int) int {
+	if s[i] < utf8.RuneSelf {
+		return 0
+	}
+	if r, n := utf8.DecodeRuneInString(s[i:]); r == utf8.RuneError {
+		return n
+	}
+	return 0
+}
+
+// isAddressRune reports whether r, not ASCII, belongs in an internationalised
+// e-mail address (RFC 6531): a letter, digit or combining mark. Punctuation
+// such as an em dash or an ideographic full stop ends the address; a byte
+// that is not UTF-8, or U+FFFD, does not (see strayAt).
+func isAddressRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -139,7 +167,11 @@ func isEmailLocal(c byte) bool {
 func isDomainByte(c byte) bool { return isAlnum(c) || c == '-' || c == '.' }
 
 // scanEmails finds e-mail addresses: local@domain.tld, where the domain has
-// at least two labels and a top-level label of two or more letters.
+// at least two labels and a top-level label of two or more letters. Letters
+// beyond ASCII count (josé@example.com, an IDN domain), and so do bytes that
+// are not UTF-8 and U+FFFD. The password of a URL's user information
+// (postgres://user:pw@db.example.com) is not an address: url_password
+// finds it, and the host stays readable.
 func scanEmails(s string, out []span) []span {
 	from := 0 // no match may start before this
 	for {
@@ -149,20 +181,44 @@ func scanEmails(s string, out []span) []span {
 		}
 		at := from + k
 		l := at
-		for l > from && isEmailLocal(s[l-1]) {
-			l--
+		for l > from {
+			if c := s[l-1]; c < utf8.RuneSelf {
+				if !isEmailLocal(c) {
+					break
+				}
+				l--
+				continue
+			}
+			r, n := utf8.DecodeLastRuneInString(s[from:l])
+			if r == utf8.RuneError || isAddressRune(r) {
+				l -= n
+				continue
+			}
+			break
 		}
 		for l < at && s[l] == '.' {
 			l++
 		}
 		r := at + 1
-		for r < len(s) && isDomainByte(s[r]) {
-			r++
+		for r < len(s) {
+			if c := s[r]; c < utf8.RuneSelf {
+				if !isDomainByte(c) {
+					break
+				}
+				r++
+				continue
+			}
+			ru, n := utf8.DecodeRuneInString(s[r:])
+			if ru == utf8.RuneError || isAddressRune(ru) {
+				r += n
+				continue
+			}
+			break
 		}
 		for r > at+1 && (s[r-1] == '.' || s[r-1] == '-') {
 			r--
 		}
-		if l < at && validDomain(s[at+1:r]) {
+		if l < at && validDomain(s[at+1:r]) && !endsURLPassword(s, at) {
 			out = append(out, span{start: l, end: r})
 			from = r
 		} else {
@@ -171,6 +227,9 @@ func scanEmails(s string, out []span) []span {
 	}
 }
 
+// validDomain reports whether d has two labels or more and a top-level
+// label of two letters or more (ASCII letters, or any bytes beyond ASCII,
+// which the scan has limited to letters, marks and invalid bytes).
 func validDomain(d string) bool {
 	dot := strings.LastIndexByte(d, '.')
 	if dot <= 0 || len(d)-dot-1 < 2 || strings.Contains(d, "..") || d[0] == '-' || d[0] == '.' {
@@ -178,11 +237,69 @@ func validDomain(d string) bool {
 	}
 	for i := dot + 1; i < len(d); i++ {
 		c := d[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf) {
 			return false
 		}
 	}
 	return true
+}
+
+// isUserinfoByte reports whether c may appear in a URL's user information
+// as scanned here: anything but a delimiter of the URL or of the text
+// around it. An '@' may (an unencoded one in a password); the last one
+// ends the user information.
+func isUserinfoByte(c byte) bool {
+	switch c {
+	case '/', '?', '#', ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '\\', '`':
+		return false
+	}
+	return true
+}
+
+// scanURLPasswords finds the password in a URL's user information
+// (scheme://user:password@host, as in a database connection string or a
+// proxy URL). The user name and the host stay: the password alone is the
+// secret.
+func scanURLPasswords(s string, out []span) []span {
+	from := 0
+	for {
+		k := strings.Index(s[from:], "://")
+		if k < 0 {
+			return out
+		}
+		st := from + k + 3
+		from = st
+		colon, at := -1, -1
+		i := st
+		for ; i < len(s) && isUserinfoByte(s[i]); i++ {
+			switch s[i] {
+			case ':':
+				if colon < 0 && at < 0 {
+					colon = i
+				}
+			case '@':
+				at = i
+			}
+		}
+		if colon >= 0 && at > colon+1 {
+			out = append(out, span{start: colon + 1, end: at})
+			from = at + 1
+		}
+	}
+}
+
+// endsURLPassword reports whether the '@' at s[at] ends the user
+// information of a URL that holds a password (scheme://user:pw@host).
+func endsURLPassword(s string, at int) bool {
+	q := at
+	colon := false
+	for q > 0 && isUserinfoByte(s[q-1]) {
+		q--
+		if s[q] == ':' {
+			colon = true
+		}
+	}
+	return colon && q >= 3 && s[q-3:q] == "://"
 }
 
 func isB64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
@@ -207,8 +324,14 @@ func scanJWTs(s string, out []span) []span {
 		segStart := i
 		lens := [5]int{}
 		for segs < 5 {
-			for i < len(s) && isB64URL(s[i]) {
-				i++
+			for i < len(s) {
+				if isB64URL(s[i]) {
+					i++
+				} else if n := strayAt(s, i); n > 0 {
+					i += n
+				} else {
+					break
+				}
 			}
 			lens[segs] = i - segStart
 			segs++
@@ -261,8 +384,14 @@ func scanBearer(s string, out []span) []span {
 			j++
 		}
 		t := j
-		for j < len(s) && isB64Token(s[j]) {
-			j++
+		for j < len(s) {
+			if isB64Token(s[j]) {
+				j++
+			} else if n := strayAt(s, j); n > 0 {
+				j += n
+			} else {
+				break
+			}
 		}
 		for j < len(s) && s[j] == '=' {
 			j++
