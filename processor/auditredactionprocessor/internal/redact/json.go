@@ -1,6 +1,9 @@
 package redact
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -37,12 +40,16 @@ type jsonRewriter struct {
 	status  parseStatus
 	errPos  int
 	errMode Action
+
+	names int // sc.names[names:] are the member names of the open objects
+	far   int // the furthest position read, for a failed parse's cost
 }
 
 // rewriteJSON redacts the JSON text s found at nesting depth depth. On a
 // syntax error it returns the lenient rewrite described above.
 func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
-	w := jsonRewriter{sc: sc, s: s, depth: depth}
+	w := jsonRewriter{sc: sc, s: s, depth: depth, names: len(sc.names)}
+	defer func() { sc.names = sc.names[:w.names] }()
 	mk := len(sc.path)
 	if w.value(ActionNone) {
 		w.skipSpace()
@@ -62,14 +69,21 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 		w.last = len(s)
 		switch {
 		case w.errMode != ActionNone && !allSpace(tail):
-			// Recorded at the path where parsing stopped.
+			// Recorded at the path where parsing stopped. A string cut
+			// off keeps its opening quote, as the key=value rule keeps it.
+			if tail[0] == '"' {
+				w.out = append(w.out, '"')
+			}
 			w.out = append(w.out, sc.r.mask...)
 			sc.record(1)
 			sc.pop(mk)
 			w.dirty = true
 		default:
 			sc.pop(mk)
-			if d, ch := sc.detect(tail); ch {
+			// The rest may still hold JSON: a second NDJSON document, or
+			// an object after a prefix that is not JSON (a byte order
+			// mark, a code fence).
+			if d, ch, _ := sc.freeText(tail, depth); ch {
 				tail = d
 				w.dirty = true
 			}
@@ -91,6 +105,30 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 	res := string(w.out)
 	w.release()
 	return res, true, parseOK
+}
+
+// rewriteJSONValue redacts the JSON value at the start of s, under the key
+// action mode, and returns its rewrite and its length in s; s may go on
+// after it. ok is false when no complete JSON value starts s (or it nests
+// deeper than the limit); the caller then rolls back what was recorded, and
+// n is how far into s the try read.
+func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string, changed bool, n int, ok bool) {
+	w := jsonRewriter{sc: sc, s: s, depth: depth, names: len(sc.names)}
+	mk := len(sc.path)
+	ok = w.value(mode)
+	sc.pop(mk)
+	sc.names = sc.names[:w.names]
+	if !ok {
+		w.release()
+		return "", false, w.far + 1, false
+	}
+	if !w.dirty {
+		return s[:w.i], false, w.i, true
+	}
+	w.out = append(w.out, s[w.last:w.i]...)
+	res = string(w.out)
+	w.release()
+	return res, true, w.i, true
 }
 
 func allSpace(s string) bool {
@@ -116,6 +154,7 @@ func (w *jsonRewriter) ensureOut() {
 }
 
 func (w *jsonRewriter) fail(pos int, mode Action, st parseStatus) {
+	w.far = max(w.far, pos, w.i)
 	if w.status == parseOK {
 		w.status, w.errPos, w.errMode = st, pos, mode
 	}
@@ -181,6 +220,8 @@ func (w *jsonRewriter) object(mode Action) bool {
 		w.depth--
 		return true
 	}
+	names := len(w.sc.names) // this object's member names, as written out
+	renamed := false
 	for {
 		w.skipSpace()
 		kStart := w.i
@@ -201,14 +242,29 @@ func (w *jsonRewriter) object(mode Action) bool {
 		// address); the detectors see it, and the path shows it redacted.
 		name := key
 		m := len(w.sc.path)
-		if d, ch := w.sc.detectName(key); ch {
-			w.splice(kStart, w.i)
-			w.out = appendJSONString(w.out, d)
+		d, ch := w.sc.detectName(key)
+		if ch {
 			name = d
-			mk := w.sc.pushKey(name)
-			w.sc.record(1)
-			w.sc.pop(mk)
+			renamed = true
 		}
+		if renamed {
+			// Two names redacted alike (two addresses masked) must not
+			// make one member shadow the other for a JSON parser: the
+			// later one gets a "#n" suffix, as a map attribute's key does.
+			if u := uniqueName(w.sc.names[names:], name); u != name {
+				name, ch = u, true
+			}
+		}
+		if ch {
+			w.splice(kStart, w.i)
+			w.out = appendJSONString(w.out, name)
+			if name != key {
+				mk := w.sc.pushKey(name)
+				w.sc.record(1)
+				w.sc.pop(mk)
+			}
+		}
+		w.sc.names = append(w.sc.names, name)
 		child := mode
 		if child == ActionNone {
 			child = w.sc.keyAction(key)
@@ -236,6 +292,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 		case '}':
 			w.i++
 			w.depth--
+			w.sc.names = w.sc.names[:names]
 			return true
 		}
 		w.fail(w.i, mode, parseSyntax)
@@ -331,6 +388,9 @@ func (w *jsonRewriter) number(mode Action) bool {
 	}
 	w.i = i
 	text := s[start:i]
+	if digits, ok := integralDigits(text); ok {
+		text = digits
+	}
 	if mode != ActionNone {
 		w.sc.record(1)
 		w.splice(start, i)
@@ -344,6 +404,76 @@ func (w *jsonRewriter) number(mode Action) bool {
 		}
 	}
 	return true
+}
+
+// uniqueName returns name, or name with the first "#n" suffix (n = 2, 3,
+// …) that is not among names.
+func uniqueName(names []string, name string) string {
+	u := name
+	for n := 2; slices.Contains(names, u); n++ {
+		u = name + "#" + strconv.Itoa(n)
+	}
+	return u
+}
+
+// maxIntegralDigits bounds the integers integralDigits writes out: more
+// digits than any card number or identifier, fewer than an exponent could
+// ask for.
+const maxIntegralDigits = 24
+
+// integralDigits returns the plain decimal text of a JSON number that is an
+// integer written with a fraction or an exponent (4111111111111111e0,
+// 1.23456789e8, 4111111111111111.0), so that the detectors scan it and a
+// pseudonym is computed on it as on the same integer written plainly (or
+// held in an integer attribute). ok is false for a plain integer, a number
+// that is not an integer, or one of more than maxIntegralDigits digits.
+// text has been checked as a JSON number.
+func integralDigits(text string) (string, bool) {
+	if strings.IndexAny(text, ".eE") < 0 {
+		return "", false
+	}
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	mant, exp := text, 0
+	if e := strings.IndexAny(text, "eE"); e >= 0 {
+		mant = text[:e]
+		x, err := strconv.Atoi(strings.TrimPrefix(text[e+1:], "+"))
+		if err != nil || x > maxIntegralDigits || x < -maxIntegralDigits-len(mant) {
+			return "", false
+		}
+		exp = x
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	exp -= len(frac)
+	if exp < 0 {
+		cut := len(digits) + exp
+		if cut < 0 {
+			cut = 0
+		}
+		if strings.Trim(digits[cut:], "0") != "" {
+			return "", false // a fraction remains
+		}
+		digits = digits[:cut]
+		exp = 0
+	}
+	if digits == "" {
+		return "0", true
+	}
+	if len(digits)+exp > maxIntegralDigits {
+		return "", false
+	}
+	out := make([]byte, 0, 1+len(digits)+exp)
+	if neg {
+		out = append(out, '-')
+	}
+	out = append(out, digits...)
+	for ; exp > 0; exp-- {
+		out = append(out, '0')
+	}
+	return string(out), true
 }
 
 func (w *jsonRewriter) stringValue(mode Action) bool {
@@ -395,6 +525,7 @@ func (w *jsonRewriter) scanString() (raw string, esc, ok bool) {
 		case c == '\\':
 			esc = true
 			if i+1 >= len(s) {
+				w.far = max(w.far, i)
 				return "", false, false
 			}
 			switch s[i+1] {
@@ -402,18 +533,22 @@ func (w *jsonRewriter) scanString() (raw string, esc, ok bool) {
 				i += 2
 			case 'u':
 				if i+6 > len(s) || !isHex4(s[i+2:i+6]) {
+					w.far = max(w.far, i)
 					return "", false, false
 				}
 				i += 6
 			default:
+				w.far = max(w.far, i)
 				return "", false, false
 			}
 		case c < 0x20:
+			w.far = max(w.far, i)
 			return "", false, false
 		default:
 			i++
 		}
 	}
+	w.far = max(w.far, i)
 	return "", false, false
 }
 

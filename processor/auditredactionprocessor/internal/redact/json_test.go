@@ -66,7 +66,7 @@ func TestRewriteJSON(t *testing.T) {
 		{"unicode kept", `{"msg":"héllo ☃","secret":"s"}`, `{"msg":"héllo ☃","secret":"***REDACTED***"}`, []string{"p.secret"}},
 		{"lookalike untouched", `{"max_tokens":100,"token_count":5,"prompt_tokens":3}`, `{"max_tokens":100,"token_count":5,"prompt_tokens":3}`, nil},
 		// Malformed JSON: lenient.
-		{"truncated under key", `{"user":"bob","password":"hunt`, `{"user":"bob","password":***REDACTED***`, []string{"p.password"}},
+		{"truncated under key", `{"user":"bob","password":"hunt`, `{"user":"bob","password":"***REDACTED***`, []string{"p.password"}},
 		{"truncated after value", `{"note":"x","token":"abc","n`, `{"note":"x","token":"***REDACTED***","n`, []string{"p.token"}},
 		{"garbage tail detectors", `{"a":1} trailing 4111111111111111`, `{"a":1} trailing ***REDACTED***`, []string{"p"}},
 		{"not json with card", `{card 4111111111111111}`, `{card ***REDACTED***}`, []string{"p"}},
@@ -228,5 +228,161 @@ func TestTenMegabytes(t *testing.T) {
 	got, n, _ = redactString(r, text, false)
 	if n != 1 || strings.Contains(got, "bob@example.com") {
 		t.Fatalf("free text: count %d", n)
+	}
+}
+
+// TestEmbeddedJSON checks JSON inside text that is not JSON as a whole: it
+// is rewritten as JSON, so structures under a matched key are masked leaf
+// by leaf, and the text around it still goes through the detectors.
+func TestEmbeddedJSON(t *testing.T) {
+	r := newTestRedactor(t)
+	tests := []struct {
+		name      string
+		in        string
+		payload   bool
+		want      string
+		wantPaths []string
+	}{
+		{"after a prefix", `Tool returned: {"credentials":{"user":"bob","pw":"s3"},"api_keys":["k1"]} at 4111111111111111`, false,
+			`Tool returned: {"credentials":{"user":"***REDACTED***","pw":"***REDACTED***"},"api_keys":["***REDACTED***"]} at ***REDACTED***`,
+			[]string{"p.credentials.user", "p.credentials.pw", "p.api_keys[0]", "p"}},
+		{"code fence", "```json\n{\"credentials\":{\"pw\":\"s3\"}}\n```", true,
+			"```json\n{\"credentials\":{\"pw\":\"***REDACTED***\"}}\n```", []string{"p.credentials.pw"}},
+		{"sse line", "data: {\"token\":\"s3\"}\n\n", false, "data: {\"token\":\"***REDACTED***\"}\n\n", []string{"p.token"}},
+		{"byte order mark", "\ufeff{\"secret\":{\"a\":\"s3\"}}", true, "\ufeff{\"secret\":{\"a\":\"***REDACTED***\"}}", []string{"p.secret.a"}},
+		{"second ndjson document", "{\"ok\":1}\n{\"credentials\":{\"pw\":\"s3\"}}", true,
+			"{\"ok\":1}\n{\"credentials\":{\"pw\":\"***REDACTED***\"}}", []string{"p.credentials.pw"}},
+		{"key before structure", `login failed, credentials: {"user":"bob","n":1} password=[1,"x"]`, false,
+			`login failed, credentials: {"user":"***REDACTED***","n":"***REDACTED***"} password=["***REDACTED***","***REDACTED***"]`,
+			[]string{"p.user", "p.n", "p[0]", "p[1]"}},
+		{"brackets that are not json", "[Turn 3] {not json} [1, 2", false, "[Turn 3] {not json} [1, 2", nil},
+		{"python dict in payload", `{'credentials': {'user': 'bob', 'pw': 's3'}}`, true, `{'credentials': ***REDACTED***}`, []string{"p"}},
+		{"untouched embedded", `got {"a":[1,2]} ok`, false, `got {"a":[1,2]} ok`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, n, paths := redactString(r, tt.in, tt.payload)
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if strings.Join(paths, ",") != strings.Join(tt.wantPaths, ",") {
+				t.Errorf("paths = %q, want %q", paths, tt.wantPaths)
+			}
+			if (n == 0) != (len(tt.wantPaths) == 0) {
+				t.Errorf("count = %d with paths %q", n, tt.wantPaths)
+			}
+		})
+	}
+}
+
+// TestEmbeddedJSONBrackets pushes text made of brackets that never close
+// (or close late) through the free-text path: every '{' and '[' is tried
+// as JSON, and each try must stop within max_depth levels, so a megabyte
+// finishes. A quadratic scan would take minutes here.
+func TestEmbeddedJSONBrackets(t *testing.T) {
+	r := newTestRedactor(t)
+	for _, unit := range []string{"[", "{", "[1,", `{"a":`, `["x",`, "[[1],", `{"a":[`, `x{"k":"v"`} {
+		in := "text " + strings.Repeat(unit, (DefaultMaxValueBytes-64)/len(unit)) + " token=s3cret"
+		got, _, _ := redactString(r, in, false)
+		if !strings.HasSuffix(got, "token=***REDACTED***") {
+			t.Errorf("%q…: the key=value after the brackets was not redacted", unit)
+		}
+	}
+}
+
+// TestMemberNameCollisions checks that member names redacted alike stay
+// distinct, so that a JSON parser keeps every member.
+func TestMemberNameCollisions(t *testing.T) {
+	r := newTestRedactor(t, WithDetector(DetectorEmail, ActionMask))
+	keyed := newTestRedactor(t)
+	p := keyed.Pseudonym("alice@example.com")
+	tests := []struct {
+		name string
+		r    *Redactor
+		in   string
+		want string
+	}{
+		{"two masked", r, `{"acl":{"alice@example.com":"admin","bob@example.com":"viewer"}}`,
+			`{"acl":{"***REDACTED***":"admin","***REDACTED***#2":"viewer"}}`},
+		{"three masked and a plain one", r, `{"a@x.io":1,"b@x.io":2,"k":3,"c@x.io":4}`,
+			`{"***REDACTED***":1,"***REDACTED***#2":2,"k":3,"***REDACTED***#3":4}`},
+		{"one address in two cases", keyed, `{"alice@example.com":1,"ALICE@example.com":2}`,
+			`{"` + p + `":1,"` + p + `#2":2}`},
+		{"name taken by a plain member", r, `{"a@x.io":1,"***REDACTED***":2}`,
+			`{"***REDACTED***":1,"***REDACTED***#2":2}`},
+		{"nested objects are separate", r, `{"a@x.io":{"b@x.io":1},"c":{"d@x.io":2}}`,
+			`{"***REDACTED***":{"***REDACTED***":1},"c":{"***REDACTED***":2}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := redactString(tt.r, tt.in, true)
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			var in, out map[string]any
+			if err := json.Unmarshal([]byte(tt.in), &in); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(got), &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out) != len(in) {
+				t.Errorf("%d members parse from the output, %d from the input", len(out), len(in))
+			}
+		})
+	}
+}
+
+func TestIntegralDigits(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" for not ok
+	}{
+		{"4111111111111111e0", "4111111111111111"},
+		{"4111111111111111E0", "4111111111111111"},
+		{"4111111111111111.0", "4111111111111111"},
+		{"37828224631000.5e1", "378282246310005"},
+		{"1.23456789e8", "123456789"},
+		{"1.23456789E+8", "123456789"},
+		{"-4.111111111111111e15", "-4111111111111111"},
+		{"100e-2", "1"},
+		{"0.0", "0"},
+		{"0e5", "0"},
+		{"1e23", "100000000000000000000000"},
+		{"1e24", ""},
+		{"1e400", ""},
+		{"1e-400", ""},
+		{"0.5", ""},
+		{"12.25e1", ""},
+		{"123", ""}, // plain integers are scanned as written
+		{"-7", ""},
+	}
+	for _, tt := range tests {
+		got, ok := integralDigits(tt.in)
+		if ok != (tt.want != "") || got != tt.want {
+			t.Errorf("integralDigits(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+// TestNumberForms checks that a card number written with an exponent or a
+// fraction is detected, and that one integer gets one pseudonym however a
+// JSON number writes it.
+func TestNumberForms(t *testing.T) {
+	r := newTestRedactor(t)
+	ssn := r.Pseudonym("123456789")
+	tests := []struct{ in, want string }{
+		{`{"pan":4111111111111111e0,"amex":37828224631000.5e1}`, `{"pan":"***REDACTED***","amex":"***REDACTED***"}`},
+		{`{"pan":4111111111111111.0}`, `{"pan":"***REDACTED***"}`},
+		{`{"ssn":123456789}`, `{"ssn":"` + ssn + `"}`},
+		{`{"ssn":1.23456789e8}`, `{"ssn":"` + ssn + `"}`},
+		{`{"ssn":123456789.00}`, `{"ssn":"` + ssn + `"}`},
+		{`{"amount":12.5,"big":1e300,"t":1712345678901234567}`, `{"amount":12.5,"big":1e300,"t":1712345678901234567}`},
+	}
+	for _, tt := range tests {
+		got, _, _ := redactString(r, tt.in, true)
+		if got != tt.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", tt.in, got, tt.want)
+		}
 	}
 }

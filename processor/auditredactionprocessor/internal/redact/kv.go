@@ -35,7 +35,7 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 		if a == ActionNone {
 			continue
 		}
-		vs, ve := textValueAfter(s, p+1)
+		vs, ve := textValueAfter(s, p+1, key)
 		if ve <= vs {
 			continue
 		}
@@ -92,9 +92,22 @@ func textKeyBefore(s string, p int) string {
 // authSchemes are HTTP authentication schemes that precede a credential.
 var authSchemes = []string{"basic", "bearer", "digest", "token", "negotiate", "ntlm", "apikey", "aws4-hmac-sha256"}
 
-// textValueAfter returns the bounds of the value that starts after the
-// separator at i-1.
-func textValueAfter(s string, i int) (int, int) {
+// isLineValued reports whether key names an HTTP header whose value is a
+// list (a Cookie header holds many cookies; Digest and AWS Signature
+// credentials are parameter lists after their scheme): its value runs to
+// the end of the line, not to the first delimiter.
+func isLineValued(key string) bool {
+	switch {
+	case strings.EqualFold(key, "cookie"), strings.EqualFold(key, "set-cookie"),
+		strings.EqualFold(key, "authorization"), strings.EqualFold(key, "proxy-authorization"):
+		return true
+	}
+	return false
+}
+
+// textValueAfter returns the bounds of the value of key that starts after
+// the separator at i-1.
+func textValueAfter(s string, i int, key string) (int, int) {
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
 	}
@@ -106,9 +119,22 @@ func textValueAfter(s string, i int) (int, int) {
 		return quotedValue(s, i+1, string(c))
 	case c == '\\' && i+1 < len(s) && s[i+1] == '"':
 		return quotedValue(s, i+2, `\"`)
-	case c == '{' || c == '[' || c == '/' && i+1 < len(s) && s[i+1] == '/':
-		// Structure (left to the JSON rewriter) or a URL scheme.
+	case c == '/' && i+1 < len(s) && s[i+1] == '/':
+		// A URL scheme ("https://..."): url_password sees its password.
 		return i, i
+	case c == '{' || c == '[':
+		// A structure that is not JSON (JSON embedded in text is rewritten
+		// as JSON before this runs): a Python dict, a truncated object.
+		return i, bracketEnd(s, i)
+	}
+	if isLineValued(key) {
+		for _, sch := range authSchemes {
+			if e := i + len(sch); e < len(s) && s[e] == ' ' && strings.EqualFold(s[i:e], sch) {
+				i = e + 1
+				break
+			}
+		}
+		return i, lineEnd(s, i)
 	}
 	e := tokenEnd(s, i)
 	for _, sch := range authSchemes {
@@ -119,6 +145,138 @@ func textValueAfter(s string, i int) (int, int) {
 		}
 	}
 	return i, e
+}
+
+// lineEnd returns the end of the line that holds s[i]: a line break, an
+// escaped one (\n in JSON text), or the quote that ends the string the line
+// is quoted in. A quoted parameter value (Digest's response="...") is
+// skipped whole.
+func lineEnd(s string, i int) int {
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '\n', '\r':
+			return j
+		case '"':
+			if j == i || s[j-1] != '=' {
+				return j
+			}
+			_, e := quotedValue(s, j+1, `"`)
+			j = e
+		case '\\':
+			if j+1 < len(s) && (s[j+1] == 'n' || s[j+1] == 'r') {
+				return j
+			}
+			if j+1 < len(s) && s[j+1] == '"' {
+				if j == i || s[j-1] != '=' {
+					return j
+				}
+				_, e := quotedValue(s, j+2, `\"`)
+				j = e + 1
+			}
+		}
+	}
+	return len(s)
+}
+
+// bracketEnd returns the end of the bracketed structure that starts at
+// s[i] ('{' or '['): brackets of any kind are counted, quoted strings (in
+// single or double quotes, with backslash escapes) are skipped. A structure
+// that is never closed runs to the end of s: what follows a matched key is
+// masked rather than guessed at.
+func bracketEnd(s string, i int) int {
+	depth := 0
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; c {
+		case '{', '[', '(':
+			depth++
+		case '}', ']', ')':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		case '\\':
+			j++
+		case '"', '\'':
+			for j++; j < len(s) && s[j] != c; j++ {
+				if s[j] == '\\' {
+					j++
+				}
+			}
+		}
+	}
+	return len(s)
+}
+
+// flagValues appends a span for the value of each command-line flag in s
+// that a key rule covers ("--password hunter2", "-token t"), and for the
+// password of a user:password flag value ("curl -u admin:hunter2",
+// "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
+func (sc *Scope) flagValues(s string, out []span) []span {
+	from := 0
+	for {
+		k := strings.IndexByte(s[from:], '-')
+		if k < 0 {
+			return out
+		}
+		i := from + k
+		from = i + 1
+		if i > 0 && !isFlagStart(s[i-1]) {
+			continue
+		}
+		ks := i + 1
+		if ks < len(s) && s[ks] == '-' {
+			ks++
+		}
+		j := ks
+		for j < len(s) && j-ks <= maxTextKeyLen && (isAlnum(s[j]) || s[j] == '-' || s[j] == '_') {
+			j++
+		}
+		if j == ks || isDigit(s[ks]) || s[ks] == '-' || j >= len(s) || s[j] != ' ' && s[j] != '\t' {
+			continue
+		}
+		from = j
+		vs := j
+		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
+			vs++
+		}
+		if vs >= len(s) || s[vs] == '-' {
+			continue
+		}
+		key := s[ks:j]
+		a := sc.keyAction(key)
+		var st, en int
+		switch {
+		case a != ActionNone:
+			st, en = textValueAfter(s, vs, key)
+		case key == "u" || key == "user":
+			// curl, wget and httpie take user:password here.
+			en = tokenEnd(s, vs)
+			c := strings.IndexByte(s[vs:en], ':')
+			if c < 0 {
+				continue
+			}
+			st, a = vs+c+1, ActionMask
+		default:
+			continue
+		}
+		if en <= st || sc.r.isRedacted(s[st:en]) {
+			continue
+		}
+		if a == ActionPseudonymize && sc.r.hmacKey == nil {
+			a = ActionMask
+		}
+		out = append(out, span{start: st, end: en, action: a})
+		from = en
+	}
+}
+
+// isFlagStart reports whether c may come right before a command-line flag.
+func isFlagStart(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '"', '\'', '(', '[', ',', '=':
+		return true
+	}
+	return false
 }
 
 func tokenEnd(s string, i int) int {

@@ -15,7 +15,25 @@ func TestKeyValuesInText(t *testing.T) {
 		{`tool failed with args {"token":"t-1","q":"x"}`, `tool failed with args {"token":"***REDACTED***","q":"x"}`},
 		{`raw {\"api_key\":\"k-9\",\"n\":1}`, `raw {\"api_key\":\"***REDACTED***\",\"n\":1}`},
 		{"Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***REDACTED***"},
-		{"Cookie: sid=abc; theme=dark", "Cookie: ***REDACTED***; theme=dark"},
+		// A Cookie header is a list: every cookie in it is masked, to the
+		// end of the line.
+		{"Cookie: theme=dark; sessionid=s3cret\nAccept: */*", "Cookie: ***REDACTED***\nAccept: */*"},
+		{`{\"raw\":\"Cookie: a=1; sid=s3cret\r\nHost: x\"}`, `{\"raw\":\"Cookie: ***REDACTED***\r\nHost: x\"}`},
+		{`Authorization: Digest username="a", response="s3cret"`, "Authorization: Digest ***REDACTED***"},
+		{"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=s3cret",
+			"Authorization: AWS4-HMAC-SHA256 ***REDACTED***"},
+		// A structure after a matched key that is not JSON.
+		{"{'credentials': {'user': 'bob', 'pw': 's3cret'}, 'n': 1}", "{'credentials': ***REDACTED***, 'n': 1}"},
+		{"password: [s3cret, (x)] then", "password: ***REDACTED*** then"},
+		{"token: {unclosed s3cret", "token: ***REDACTED***"},
+		// Command-line flags.
+		{"mysql -u root --password s3cret prod", "mysql -u root --password ***REDACTED*** prod"},
+		{`run --api-key "s3 cret" -v`, `run --api-key "***REDACTED***" -v`},
+		{"curl -u admin:s3cret https://x", "curl -u admin:***REDACTED*** https://x"},
+		{"wget --user admin:s3cret", "wget --user admin:***REDACTED***"},
+		{"ls -l --token-count 5 -u root", "ls -l --token-count 5 -u root"},
+		{"run --password --verbose", "run --password --verbose"},
+		{"a - password b", "a - password b"},
 		{"secret: 'two words'", "secret: '***REDACTED***'"},
 		{`client_secret = "s \" q" next`, `client_secret = "***REDACTED***" next`},
 		{"dob: 1980-01-02", "dob: " + r.Pseudonym("1980-01-02")},

@@ -16,6 +16,7 @@ type Scope struct {
 	paths []string
 
 	spans   []span
+	names   []string // member names of the JSON objects being rewritten
 	nk      []byte   // normalised key
 	scratch []byte   // pseudonym input
 	free    [][]byte // output buffers, one per JSON nesting level in use
@@ -182,6 +183,7 @@ func (sc *Scope) scan(s string) (string, int) {
 		}
 	}
 	sp = sc.keyValues(s, sp)
+	sp = sc.flagValues(s, sp)
 	sc.spans = sp
 	if len(sp) == 0 {
 		return s, 0
@@ -252,8 +254,113 @@ func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, t
 		}
 		return res, ch, false
 	}
-	o, ch := sc.detect(s)
-	return o, ch, false
+	return sc.freeText(s, depth)
+}
+
+// freeText redacts text that is not JSON as a whole. JSON objects and
+// arrays inside it (a tool's result quoted in an exception message, a
+// markdown code fence, an SSE "data:" line, one NDJSON document after
+// another) are rewritten as JSON, under the action of a text key right
+// before them ("credentials: {...}"); the text around them goes through the
+// value detectors and the key rules.
+//
+// Every '{' and '[' is tried as the start of a JSON value. A try that fails
+// stops at the first bad token or max_depth levels below its start; text
+// made to make tries fail late (a megabyte of "[1,") could still cost
+// max_depth times its length, so the bytes that failed tries read are
+// counted, and past freeTextBudget times the length of s the rest is left
+// to the detectors and the key rules, which mask a structure after a
+// matched key whole.
+func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
+	if strings.IndexAny(s, "{[") < 0 {
+		o, ch := sc.detect(s)
+		return o, ch, false
+	}
+	var out []byte
+	last := 0 // s[last:] is not yet written to out
+	changed := false
+	budget := freeTextBudget*len(s) + 4096
+	for i := 0; i < len(s) && budget > 0; {
+		k := strings.IndexAny(s[i:], "{[")
+		if k < 0 {
+			break
+		}
+		p := i + k
+		i = p + 1
+		m := sc.mark()
+		res, ch, n, ok := sc.rewriteJSONValue(s[p:], depth, sc.keyActionBefore(s, p))
+		if !ok {
+			sc.rollback(m)
+			budget -= n
+			continue
+		}
+		if out == nil {
+			out = sc.getBuf()
+		}
+		if p > last {
+			seg, segCh := sc.detect(s[last:p])
+			out = append(out, seg...)
+			changed = changed || segCh
+		}
+		out = append(out, res...)
+		changed = changed || ch
+		last = p + n
+		i = last
+	}
+	if out == nil {
+		o, ch := sc.detect(s)
+		return o, ch, false
+	}
+	if last < len(s) {
+		seg, segCh := sc.detect(s[last:])
+		out = append(out, seg...)
+		changed = changed || segCh
+	}
+	if !changed {
+		sc.putBuf(out)
+		return s, false, false
+	}
+	res := string(out)
+	sc.putBuf(out)
+	return res, true, false
+}
+
+// freeTextBudget is how many times its length failed tries at embedded
+// JSON may read in a free-text string (see Scope.freeText).
+const freeTextBudget = 4
+
+// keyActionBefore returns the action of a text key that ends right before
+// s[p], as in "password: {...}" or "token=[...]", or ActionNone.
+func (sc *Scope) keyActionBefore(s string, p int) Action {
+	j := p
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j == 0 || s[j-1] != ':' && s[j-1] != '=' {
+		return ActionNone
+	}
+	key := textKeyBefore(s, j-1)
+	if key == "" {
+		return ActionNone
+	}
+	return sc.keyAction(key)
+}
+
+// StringAt is String for a field of the i-th element of a list, such as
+// the name of a span's event: the path is "kind[i].field".
+func (sc *Scope) StringAt(kind string, i int, field, s string) (string, bool) {
+	if s == "" {
+		return s, false
+	}
+	m := sc.mark()
+	sc.path = append(sc.path[:m.path], kind...)
+	sc.path = append(sc.path, '[')
+	sc.path = strconv.AppendInt(sc.path, int64(i), 10)
+	sc.path = append(sc.path, ']', '.')
+	sc.path = append(sc.path, field...)
+	out, changed := sc.stringHere(s)
+	sc.pop(m.path)
+	return out, changed
 }
 
 // String redacts a free-text string, such as a span name or a status
@@ -261,11 +368,17 @@ func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, t
 func (sc *Scope) String(label, s string) (string, bool) {
 	m := sc.mark()
 	sc.path = append(sc.path[:m.path], label...)
+	out, changed := sc.stringHere(s)
+	sc.pop(m.path)
+	return out, changed
+}
+
+// stringHere redacts the free-text string s at the current path.
+func (sc *Scope) stringHere(s string) (string, bool) {
 	out, changed, tooDeep := sc.text(s, 0, false)
 	if tooDeep {
 		sc.record(1)
 		out, changed = sc.r.maskJSON, true
 	}
-	sc.pop(m.path)
 	return out, changed
 }
