@@ -92,18 +92,26 @@ func (cfg *Config) Validate() error {
 	if cfg.Mask == "" {
 		errs = append(errs, errors.New(`mask must not be empty`))
 	}
-	if n := len(cfg.HMACKey); n > 0 && n < redact.MinHMACKeyBytes {
+	switch n := len(cfg.HMACKey); {
+	case n > 0 && n < redact.MinHMACKeyBytes:
 		errs = append(errs, fmt.Errorf("hmac_key must be at least %d bytes, got %d", redact.MinHMACKeyBytes, n))
+	case n > 0 && strings.TrimSpace(string(cfg.HMACKey)) == "":
+		// Most likely an environment variable that expanded to padding.
+		errs = append(errs, errors.New("hmac_key must not be only white space"))
 	}
-	pseudonymizes := len(cfg.PIIKeys) > 0
+	// What needs the key, named as the user wrote it.
+	var needKey []string
+	if len(cfg.PIIKeys) > 0 {
+		needKey = append(needKey, "pii_keys")
+	}
 	errs = append(errs, checkWords("sensitive_keys", cfg.SensitiveKeys)...)
 	errs = append(errs, checkWords("allowed_keys", cfg.AllowedKeys)...)
 	errs = append(errs, checkWords("pii_keys", cfg.PIIKeys)...)
 	seen := map[string]int{}
 	for i, d := range cfg.Detectors {
 		field := fmt.Sprintf("detectors[%d]", i)
-		if d.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: name must not be empty", field))
+		if strings.TrimSpace(d.Name) == "" {
+			errs = append(errs, fmt.Errorf("%s: name must not be empty, got %q", field, d.Name))
 			continue
 		}
 		field = fmt.Sprintf("%s (%q)", field, d.Name)
@@ -116,7 +124,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: action: %w", field, err))
 		}
 		if a == redact.ActionPseudonymize {
-			pseudonymizes = true
+			needKey = append(needKey, fmt.Sprintf("%s with action %q", field, d.Action))
 		}
 		switch {
 		case d.Pattern == "" && !redact.IsBuiltinDetector(d.Name):
@@ -130,9 +138,10 @@ func (cfg *Config) Validate() error {
 			}
 		}
 	}
-	if pseudonymizes && len(cfg.HMACKey) < redact.MinHMACKeyBytes {
-		errs = append(errs, fmt.Errorf("pii_keys and detectors with action %q need an hmac_key of at least %d bytes",
-			"pseudonymize", redact.MinHMACKeyBytes))
+	if len(needKey) > 0 && len(cfg.HMACKey) == 0 {
+		// A key that is set but too short is reported above, once.
+		errs = append(errs, fmt.Errorf("%s pseudonymize: set hmac_key (at least %d bytes)",
+			strings.Join(needKey, " and "), redact.MinHMACKeyBytes))
 	}
 	for i, k := range cfg.JSONAttributes {
 		if k == "" {

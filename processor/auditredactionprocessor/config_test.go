@@ -65,8 +65,8 @@ func TestLoadConfig(t *testing.T) {
 		want []string
 	}{
 		{"bad_regex", []string{`detectors[0] ("employee_id"): pattern "EMP-[0-9" does not compile`}},
-		{"short_key", []string{"hmac_key must be at least 32 bytes, got 9", "need an hmac_key of at least 32 bytes"}},
-		{"no_key", []string{`pii_keys and detectors with action "pseudonymize" need an hmac_key`}},
+		{"short_key", []string{"hmac_key must be at least 32 bytes, got 9"}},
+		{"no_key", []string{`detectors[0] ("ssn") with action "pseudonymize" pseudonymize: set hmac_key (at least 32 bytes)`}},
 		{"bad_action", []string{`detectors[0] ("ssn"): action: unknown action "shred"`}},
 		{"unknown_detector", []string{`detectors[0] ("iban"): unknown built-in detector "iban"`}},
 		{"bad_limits", []string{"max_depth must be positive, got 0", "max_value_bytes must be positive, got -5", "mask must not be empty"}},
@@ -92,13 +92,19 @@ func TestValidate(t *testing.T) {
 		{"default", func(*Config) {}, ""},
 		{"key enables pii pseudonyms", func(c *Config) { c.HMACKey = key }, ""},
 		{"pii keys with key", func(c *Config) { c.HMACKey = key; c.PIIKeys = []string{"member_id"} }, ""},
-		{"pii keys without key", func(c *Config) { c.PIIKeys = []string{"member_id"} }, "need an hmac_key of at least 32 bytes"},
+		{"pii keys without key", func(c *Config) { c.PIIKeys = []string{"member_id"} }, "pii_keys pseudonymize: set hmac_key (at least 32 bytes)"},
+		{"both without key", func(c *Config) {
+			c.PIIKeys = []string{"member_id"}
+			c.Detectors = []DetectorConfig{{Name: "email"}, {Name: "ssn", Action: "pseudonymise"}}
+		}, `pii_keys and detectors[1] ("ssn") with action "pseudonymise" pseudonymize: set hmac_key`},
+		{"blank key", func(c *Config) { c.HMACKey = configopaque.String(strings.Repeat(" ", 32)) }, "hmac_key must not be only white space"},
+		{"blank detector name", func(c *Config) { c.Detectors = []DetectorConfig{{Name: "  "}} }, `detectors[0]: name must not be empty, got "  "`},
 		{"31 byte key", func(c *Config) { c.HMACKey = key[:31] }, "hmac_key must be at least 32 bytes, got 31"},
 		{"pseudonymise spelling", func(c *Config) {
 			c.HMACKey = key
 			c.Detectors = []DetectorConfig{{Name: "ssn", Action: "pseudonymise"}}
 		}, ""},
-		{"empty detector name", func(c *Config) { c.Detectors = []DetectorConfig{{Action: "mask"}} }, "detectors[0]: name must not be empty"},
+		{"empty detector name", func(c *Config) { c.Detectors = []DetectorConfig{{Action: "mask"}} }, "detectors[0]: name must not be empty, got \"\""},
 		{"duplicate detector", func(c *Config) {
 			c.Detectors = []DetectorConfig{{Name: "jwt"}, {Name: "jwt", Action: "off"}}
 		}, `detectors[1] ("jwt"): name already used by detectors[0]`},
@@ -122,6 +128,17 @@ func TestValidate(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// A key that is set but short is one problem, reported once: not also as
+// a missing key for the pii_keys that need it.
+func TestValidateShortKeyOnce(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.PIIKeys = []string{"member_id"}
+	cfg.HMACKey = "too-short"
+	err := cfg.Validate()
+	require.ErrorContains(t, err, "hmac_key must be at least 32 bytes, got 9")
+	assert.NotContains(t, err.Error(), "set hmac_key")
 }
 
 // The key must never be printed, whatever formats the configuration.

@@ -2,12 +2,17 @@ package auditredactionprocessor
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelaudit/otelaudit/internal/attrkey"
 	"github.com/otelaudit/otelaudit/processor/auditredactionprocessor/redactiontest"
 )
 
@@ -44,4 +49,92 @@ func TestLeak(t *testing.T) {
 // rather than pseudonymised.
 func TestLeakWithoutKey(t *testing.T) {
 	runLeak(t, createDefaultConfig().(*Config), 2, leakSpans()/10)
+}
+
+// textShapes are secrets in the shapes free text gives them: JSON quoted in
+// an exception message or after a prefix, a Python dict, header lines,
+// connection strings, command lines, numbers in other notations, and
+// credentials with a stray byte. Each planted value holds "S3cr" so that the
+// search below finds any part of it that leaks.
+var textShapes = []struct{ text, secret string }{
+	{`Tool returned: {"credentials":{"user":"bob","pw":"S3crA1"},"n":1}`, "S3crA1"},
+	{`Tool returned: {"api_keys":["S3crA2"]}`, "S3crA2"},
+	{"```json\n{\"credentials\":{\"pw\":\"S3crA3\"}}\n```", "S3crA3"},
+	{"data: {\"secret\":{\"v\":\"S3crA4\"}}\n\n", "S3crA4"},
+	{"\ufeff{\"credentials\":{\"pw\":\"S3crA5\"}}", "S3crA5"},
+	{"{\"ok\":1}\n{\"credentials\":{\"pw\":\"S3crA6\"}}", "S3crA6"},
+	{`{'credentials': {'user': 'bob', 'pw': 'S3crA7'}}`, "S3crA7"},
+	{"Cookie: theme=dark; sessionid=S3crB1", "S3crB1"},
+	{`Authorization: Digest username="a", response="S3crB2"`, "S3crB2"},
+	{"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/x, SignedHeaders=host, Signature=S3crB3", "S3crB3"},
+	{"contact josé@exämple.com", "josé@exämple.com"},
+	{"postgres://admin:S3crC1@db.example.com:5432/prod", "S3crC1"},
+	{"mongodb+srv://root:S3crC2@cluster0.example.net/db", "S3crC2"},
+	{"redis://:S3crC3@cache:6379/0", "S3crC3"},
+	{"mysql -u root --password S3crC4 prod", "S3crC4"},
+	{"curl -u admin:S3crC5 https://x", "S3crC5"},
+	{"Bearer abcdefgh\xffS3crD1xyz", "S3crD1"},
+	{"mail alice\xff@example.com", "@example.com"},
+	{`{"pan":4111111111111111e0}`, "4111111111111111"},
+	{`{"amex":37828224631000.5e1}`, "378282246310005"},
+}
+
+// TestLeakTextShapes plants each of textShapes in every place free text
+// goes (a plain attribute, a JSON payload's string member, a span name, a
+// status message, an event name and attribute, a link and a resource
+// attribute, a log body and event name), and searches every byte of the
+// output's protobuf and JSON encodings, also escaped once and twice, for
+// the planted value.
+func TestLeakTextShapes(t *testing.T) {
+	for _, cfg := range []*Config{createDefaultConfig().(*Config), keyedConfig()} {
+		for _, sh := range textShapes {
+			payload, err := json.Marshal(map[string]string{"note": sh.text})
+			require.NoError(t, err)
+			td := oneSpan(func(rs ptrace.ResourceSpans, span ptrace.Span) {
+				rs.Resource().Attributes().PutStr("deploy.note", sh.text)
+				span.SetName(sh.text)
+				span.Status().SetMessage(sh.text)
+				span.Attributes().PutStr("note", sh.text)
+				span.Attributes().PutStr(attrkey.GenAIToolCallResult, sh.text)
+				span.Attributes().PutStr(attrkey.GenAIToolCallArgs, string(payload))
+				ev := span.Events().AppendEmpty()
+				ev.SetName(sh.text)
+				ev.Attributes().PutStr("exception.message", sh.text)
+				span.Links().AppendEmpty().Attributes().PutStr("note", sh.text)
+			})
+			out := runTraces(t, cfg, td)
+			pb, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(out)
+			require.NoError(t, err)
+			js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(out)
+			require.NoError(t, err)
+			assertNoLeak(t, sh.text, sh.secret, pb, js)
+
+			ld := plog.NewLogs()
+			lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.Body().SetStr(sh.text)
+			lr.SetEventName(sh.text)
+			sink := new(consumertest.LogsSink)
+			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(typ), cfg, sink)
+			require.NoError(t, err)
+			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+			lpb, err := (&plog.ProtoMarshaler{}).MarshalLogs(sink.AllLogs()[0])
+			require.NoError(t, err)
+			assertNoLeak(t, sh.text, sh.secret, lpb)
+		}
+	}
+}
+
+func assertNoLeak(t *testing.T, text, secret string, encodings ...[]byte) {
+	t.Helper()
+	once, _ := json.Marshal(secret)
+	twice, _ := json.Marshal(string(once))
+	forms := []string{secret, strings.Trim(string(once), `"`), strings.Trim(string(twice), `"`)}
+	for _, enc := range encodings {
+		for _, f := range forms {
+			if strings.Contains(string(enc), f) {
+				t.Errorf("%q: %q leaked", text, f)
+				return
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package auditredactionprocessor
 
 import (
 	"context"
+	"math"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -68,7 +69,13 @@ func (p *redactionProcessor) redactSpan(sc *redact.Scope, span ptrace.Span) {
 	sc.Attributes("", attrs)
 	events := span.Events()
 	for i := 0; i < events.Len(); i++ {
-		sc.AttributesAt("event", i, events.At(i).Attributes())
+		ev := events.At(i)
+		// An event's name is free text like a span's ("login failed for
+		// bob@example.com").
+		if s, ok := sc.StringAt("event", i, "name", ev.Name()); ok {
+			ev.SetName(s)
+		}
+		sc.AttributesAt("event", i, ev.Attributes())
 	}
 	links := span.Links()
 	for i := 0; i < links.Len(); i++ {
@@ -97,6 +104,11 @@ func (p *redactionProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				sc.Seed(scope.count, scope.paths)
+				if name := lr.EventName(); name != "" {
+					if s, ok := sc.String("event_name", name); ok {
+						lr.SetEventName(s)
+					}
+				}
 				sc.Value("body", lr.Body())
 				sc.Attributes("", lr.Attributes())
 				addMarkers(lr.Attributes(), sc)
@@ -114,8 +126,11 @@ func addMarkers(attrs pcommon.Map, sc *redact.Scope) {
 	if count == 0 {
 		return
 	}
-	if v, ok := attrs.Get(attrkey.RedactionCount); ok && v.Type() == pcommon.ValueTypeInt {
-		count += int(v.Int())
+	// A count an earlier pass left is added to; one that no pass could
+	// have left (negative, or not an integer) is replaced, so that a
+	// client cannot make the count say less than this pass redacted.
+	if v, ok := attrs.Get(attrkey.RedactionCount); ok && v.Type() == pcommon.ValueTypeInt && v.Int() > 0 {
+		count += int(min(v.Int(), math.MaxInt32))
 	}
 	attrs.PutInt(attrkey.RedactionCount, int64(count))
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -171,6 +172,9 @@ func TestWhereItLooks(t *testing.T) {
 		ev.SetName("exception")
 		ev.Attributes().PutStr("exception.message", `tool failed with args {"token":"t-1","q":"x"}`)
 		ev.Attributes().PutStr("exception.type", "ValueError")
+		span.Events().AppendEmpty().SetName("login password=s3cret for bob@example.com")
+		a.PutDouble("pan", 5500000000000004) // a card held as a double
+		a.PutDouble("ratio", 0.25)
 		link := span.Links().AppendEmpty()
 		link.Attributes().PutStr("refresh_token", "r-1")
 	})
@@ -198,6 +202,11 @@ func TestWhereItLooks(t *testing.T) {
 	assert.Equal(t, `tool failed with args {"token":"***REDACTED***","q":"x"}`, str(t, ev, "exception.message"))
 	assert.Equal(t, "ValueError", str(t, ev, "exception.type"))
 	assert.Equal(t, "***REDACTED***", str(t, span.Links().At(0).Attributes(), "refresh_token"))
+	assert.Equal(t, "exception", span.Events().At(0).Name())
+	assert.Equal(t, "login password=***REDACTED*** for ***REDACTED***", span.Events().At(1).Name())
+	assert.Equal(t, "***REDACTED***", str(t, a, "pan"))
+	ratio, _ := a.Get("ratio")
+	assert.Equal(t, 0.25, ratio.Double())
 
 	assert.ElementsMatch(t, []string{
 		"resource:deployment.db_password",
@@ -210,10 +219,12 @@ func TestWhereItLooks(t *testing.T) {
 		"http.request.header.cookie[1]",
 		"tags[0]",
 		"card",
-		"event[0]:exception.message",
+		"event[0]:exception.message.token",
+		"event[1].name",
+		"pan",
 		"link[0]:refresh_token",
 	}, redactionPaths(t, span))
-	assert.Equal(t, int64(12), redactionCount(span))
+	assert.Equal(t, int64(15), redactionCount(span))
 }
 
 func TestUnchangedSpanGetsNoMarkers(t *testing.T) {
@@ -255,6 +266,24 @@ func TestMarkersAccumulate(t *testing.T) {
 	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
 	assert.Equal(t, int64(3), redactionCount(span))
 	assert.Equal(t, []string{"upstream.secret", "token"}, redactionPaths(t, span))
+}
+
+// A count that no pass could have left cannot lower this pass's count.
+func TestMarkersSpoofed(t *testing.T) {
+	for _, prior := range []func(m pcommon.Map){
+		func(m pcommon.Map) { m.PutInt(attrkey.RedactionCount, -1) },
+		func(m pcommon.Map) { m.PutInt(attrkey.RedactionCount, math.MinInt64) },
+		func(m pcommon.Map) { m.PutStr(attrkey.RedactionCount, "-5") },
+		func(m pcommon.Map) { m.PutDouble(attrkey.RedactionCount, -2) },
+	} {
+		td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+			prior(span.Attributes())
+			span.Attributes().PutStr("token", "t")
+			span.Attributes().PutStr("password", "p")
+		})
+		span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+		assert.Equal(t, int64(2), redactionCount(span))
+	}
 }
 
 func TestResourceRedactionMarksEverySpan(t *testing.T) {
@@ -348,6 +377,7 @@ func TestLogs(t *testing.T) {
 	lr := lrs.AppendEmpty()
 	lr.Body().SetStr("nothing to see")
 	lr.Attributes().PutStr("session_token", "s")
+	lrs.AppendEmpty().SetEventName("login bob@example.com password=s3cret")
 
 	sink := new(consumertest.LogsSink)
 	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(typ), keyedConfig(), sink)
@@ -369,6 +399,8 @@ func TestLogs(t *testing.T) {
 	assert.Equal(t, []any{"body"}, paths(1))
 	assert.Equal(t, []any{"body.password"}, paths(2))
 	assert.Equal(t, []any{"session_token"}, paths(3))
+	assert.Equal(t, "login "+pseudonym(t, "bob@example.com")+" password=***REDACTED***", out.At(4).EventName())
+	assert.Equal(t, []any{"event_name"}, paths(4))
 }
 
 // Detected values in map keys are redacted and the key renamed.

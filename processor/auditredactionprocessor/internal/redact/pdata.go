@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"math"
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -106,9 +107,24 @@ func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
 			}
 		}
 	case pcommon.ValueTypeDouble:
+		d := v.Double()
+		integral := d == math.Trunc(d) && math.Abs(d) < 1e21
 		if mode != ActionNone {
+			// An integer held as a double (a JSON number decoded into a
+			// Go map) is written as the integer, so that it gets the
+			// pseudonym it gets in an integer attribute.
+			text := strconv.FormatFloat(d, 'g', -1, 64)
+			if integral {
+				text = strconv.FormatFloat(d, 'f', -1, 64)
+			}
 			sc.record(1)
-			v.SetStr(sc.replacement(mode, strconv.FormatFloat(v.Double(), 'g', -1, 64)))
+			v.SetStr(sc.replacement(mode, text))
+			return
+		}
+		if integral && (d >= 1e12 || d <= -1e12) { // a card number held as a double
+			if out, ch := sc.detect(strconv.FormatFloat(d, 'f', -1, 64)); ch {
+				v.SetStr(out)
+			}
 		}
 	case pcommon.ValueTypeBytes:
 		if mode != ActionNone && v.Bytes().Len() > 0 {
