@@ -74,8 +74,8 @@ type Config struct {
 // DetectorConfig is one entry of Config.Detectors.
 type DetectorConfig struct {
 	// Name is a built-in detector (credit_card, ssn, email, jwt, bearer,
-	// aws_access_key, private_key) or, with Pattern, the name of a custom
-	// one.
+	// aws_access_key, private_key, url_password) or, with Pattern, the name
+	// of a custom one.
 	Name string `mapstructure:"name"`
 	// Pattern is the RE2 regular expression of a custom detector.
 	Pattern string `mapstructure:"pattern"`

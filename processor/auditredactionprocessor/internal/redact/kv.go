@@ -11,7 +11,10 @@ import "strings"
 // masked or pseudonymised. Keys may be bare identifiers or quoted (also with
 // the escaped quotes of JSON nested in a JSON string); values are quoted
 // strings or runs up to white space or a delimiter, and after an HTTP auth
-// scheme (Basic, Bearer, ...) the credential that follows is the value.
+// scheme (Basic, Bearer, ...) the credential that follows is the value. A
+// header whose value is a list (Cookie, Authorization) runs to the end of
+// its line, and a structure that is not JSON runs to its closing bracket.
+// Command-line flags ("--password x") are keys too (flagValues).
 
 const maxTextKeyLen = 64
 
