@@ -77,6 +77,8 @@ var textShapes = []struct{ text, secret string }{
 	{"mail alice\xff@example.com", "@example.com"},
 	{`{"pan":4111111111111111e0}`, "4111111111111111"},
 	{`{"amex":37828224631000.5e1}`, "378282246310005"},
+	{`{"api_keys":{"sk-live-S3crE1x9q":"prod"}}`, "S3crE1"},
+	{`Tool returned: {"tokens":[{"ghp_S3crE2abc":"repo"}]}`, "S3crE2"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

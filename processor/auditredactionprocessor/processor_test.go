@@ -403,6 +403,23 @@ func TestLogs(t *testing.T) {
 	assert.Equal(t, []any{"event_name"}, paths(4))
 }
 
+// Under a masked key, map keys that do not read as field names are masked:
+// a map of tokens is keyed by the tokens.
+func TestSecretMapKeysUnderMaskedKey(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		m := span.Attributes().PutEmptyMap("api_tokens")
+		m.PutStr("ghp_s3cretToken01", "repo")
+		m.PutStr("ghp_s3cretToken02", "admin")
+		m.PutStr("owner", "ops")
+	})
+	out := runTraces(t, createDefaultConfig().(*Config), td)
+	v, _ := firstSpan(out).Attributes().Get("api_tokens")
+	assert.Equal(t, map[string]any{"***REDACTED***": "***REDACTED***", "***REDACTED***#2": "***REDACTED***", "owner": "***REDACTED***"}, v.Map().AsRaw())
+	js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(out)
+	require.NoError(t, err)
+	assert.NotContains(t, string(js), "s3cret")
+}
+
 // Detected values in map keys are redacted and the key renamed.
 func TestMapKeyRenamed(t *testing.T) {
 	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {

@@ -242,7 +242,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 		// address); the detectors see it, and the path shows it redacted.
 		name := key
 		m := len(w.sc.path)
-		d, ch := w.sc.detectName(key)
+		d, ch := w.sc.memberName(key, mode)
 		if ch {
 			name = d
 			renamed = true

@@ -32,7 +32,7 @@ func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 	for k, v := range m.All() {
 		name := k
 		mk := len(sc.path)
-		if d, ch := sc.detectName(k); ch {
+		if d, ch := sc.memberName(k, mode); ch {
 			name = d
 			renames = append(renames, rename{k, d})
 			sc.pushKey(name)

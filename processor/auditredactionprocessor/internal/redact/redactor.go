@@ -308,6 +308,24 @@ func (r *Redactor) isRedacted(v string) bool {
 	return true
 }
 
+// isRedactedName is isRedacted for a member name, which may also carry the
+// "#n" suffix that keeps redacted names distinct.
+func (r *Redactor) isRedactedName(v string) bool {
+	if r.isRedacted(v) {
+		return true
+	}
+	i := strings.LastIndexByte(v, '#')
+	if i < 0 || i == len(v)-1 || !r.isRedacted(v[:i]) {
+		return false
+	}
+	for _, c := range v[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // keyAction returns the action the key rules give the value of key.
 func (r *Redactor) keyAction(key string, buf []byte) (Action, []byte) {
 	cl, buf := r.keys.classify(key, buf)

@@ -165,6 +165,38 @@ func (sc *Scope) detectName(s string) (string, bool) {
 	return out, n > 0
 }
 
+// memberName is detectName for the name of a map or JSON object member
+// under the key action mode. Under a masked key, a name that does not read
+// as a field name is masked too: a map of API keys or tokens is keyed by
+// the secrets themselves ({"api_keys":{"sk-live-4f9…":"prod"}}), while
+// {"credentials":{"user":…,"password":…}} keeps its field names.
+func (sc *Scope) memberName(name string, mode Action) (string, bool) {
+	if mode == ActionMask && !isFieldName(name) && !sc.r.isRedactedName(name) {
+		return sc.r.mask, true
+	}
+	return sc.detectName(name)
+}
+
+// maxFieldName is the longest member name isFieldName accepts.
+const maxFieldName = 20
+
+// isFieldName reports whether name reads as a field name rather than as
+// data: 1 to maxFieldName ASCII letters, '_', '-', '.' or spaces. Secrets
+// used as names (keys, tokens, passwords) are longer or hold digits; a
+// random 20-character token has no digit about 2 times in 100.
+func isFieldName(name string) bool {
+	if name == "" || len(name) > maxFieldName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '.' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
 // scan returns s with every part the detectors find replaced, and the number
 // of parts replaced.
 func (sc *Scope) scan(s string) (string, int) {
