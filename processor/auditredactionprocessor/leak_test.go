@@ -78,7 +78,7 @@ var textShapes = []struct{ text, secret string }{
 	{`{"pan":4111111111111111e0}`, "4111111111111111"},
 	{`{"amex":37828224631000.5e1}`, "378282246310005"},
 	{`{"api_keys":{"sk-live-S3crE1x9q":"prod"}}`, "S3crE1"},
-	{`Tool returned: {"tokens":[{"ghp_S3crE2abc":"repo"}]}`, "S3crE2"},
+	{`Tool returned: {"access_tokens":[{"ghp_S3crE2abc":"repo"}]}`, "S3crE2"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

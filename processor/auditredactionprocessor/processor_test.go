@@ -407,13 +407,13 @@ func TestLogs(t *testing.T) {
 // a map of tokens is keyed by the tokens.
 func TestSecretMapKeysUnderMaskedKey(t *testing.T) {
 	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
-		m := span.Attributes().PutEmptyMap("api_tokens")
+		m := span.Attributes().PutEmptyMap("api_keys")
 		m.PutStr("ghp_s3cretToken01", "repo")
 		m.PutStr("ghp_s3cretToken02", "admin")
 		m.PutStr("owner", "ops")
 	})
 	out := runTraces(t, createDefaultConfig().(*Config), td)
-	v, _ := firstSpan(out).Attributes().Get("api_tokens")
+	v, _ := firstSpan(out).Attributes().Get("api_keys")
 	assert.Equal(t, map[string]any{"***REDACTED***": "***REDACTED***", "***REDACTED***#2": "***REDACTED***", "owner": "***REDACTED***"}, v.Map().AsRaw())
 	js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(out)
 	require.NoError(t, err)
