@@ -93,7 +93,9 @@ func listSegments(dir string) ([]string, error) {
 	return names, nil
 }
 
-// listChains returns the chain directories of a store in name order.
+// listChains returns the subdirectories of dir whose names can name a
+// chain, in name order: the writer's chains. Readers take Chains, which
+// also requires each to hold a chain's files.
 func listChains(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

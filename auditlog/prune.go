@@ -61,7 +61,8 @@ type ChainPrune struct {
 // TYPE/ID", "conversation ID" and "user ID" hold every segment with a
 // matching record; "#" starts a comment. Prune may run while a Store is
 // writing; two Prunes of one store, and a Prune and the readers that hold
-// HoldPrunes (Verify among them), wait for each other.
+// HoldPrunes (Verify among them), wait for each other. dir must be a
+// store (see Chains).
 func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -71,6 +72,10 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
+	}
+	names, err := Chains(dir)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	// Readers that list segments and then read them hold this lock shared
 	// (HoldPrunes), and so does another prune, exclusively: each is
@@ -86,10 +91,6 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
 	if err != nil {
 		return nil, err
-	}
-	names, err := listChains(dir)
-	if err != nil {
-		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	var out []ChainPrune
 	for _, name := range names {

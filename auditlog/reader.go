@@ -47,9 +47,6 @@ func ReadSegmentFile(path string, fn func(r *Record, line []byte) error) error {
 	return nil
 }
 
-// Chains returns the chain directory names of the store in dir, sorted.
-func Chains(dir string) ([]string, error) { return listChains(dir) }
-
 // SegmentFiles returns the segment file names of a chain in order.
 func SegmentFiles(dir, chain string) ([]string, error) {
 	if !ValidChainName(chain) {
@@ -84,8 +81,8 @@ func NewReader(dir string, verifiers note.Verifiers) (*Reader, error) {
 	return &Reader{dir: dir, verifiers: verifiers}, nil
 }
 
-// Chains returns the store's chain names, sorted.
-func (r *Reader) Chains() ([]string, error) { return listChains(r.dir) }
+// Chains returns the store's chain names, sorted; see the function Chains.
+func (r *Reader) Chains() ([]string, error) { return Chains(r.dir) }
 
 // SegmentInfo describes one segment file of a chain.
 type SegmentInfo struct {

@@ -181,7 +181,8 @@ func VerifyChains(names ...string) VerifyOption {
 // root recomputed from the records, consistency with the others), prune
 // markers, the seal index and the tree.hashes index. It streams segments,
 // hashing them in parallel, and returns every problem as a Finding; the
-// error is only for a store it cannot read at all.
+// error is only for a store it cannot read at all, or for a directory
+// that is not a store (see Chains: the error wraps ErrNotAStore).
 //
 // Records covered by the chain's latest verified checkpoint are proven by
 // their Merkle leaves (one digest each) rather than by their own hash and
@@ -203,7 +204,7 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 	if !st.IsDir() {
 		return nil, fmt.Errorf("auditlog: %s is not a directory", dir)
 	}
-	names, err := listChains(dir)
+	names, err := Chains(dir)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
