@@ -82,7 +82,7 @@ func (s *StoreSource) Kind() string { return SourceStore }
 
 // Fetch returns the records matching f with their integrity. The error is
 // for a store that cannot be read at all (missing or unreadable directory,
-// no chains); problems with its content are Findings.
+// not a store by auditlog.Chains); problems with its content are Findings.
 func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	// No prune may remove a segment between its listing and its read.
 	release, err := auditlog.HoldPrunes(s.dir)
@@ -90,27 +90,13 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		return nil, fmt.Errorf("cannot read audit store: %s", oneLine(err.Error()))
 	}
 	defer release()
-	entries, err := os.ReadDir(s.dir)
+	chains, err := auditlog.Chains(s.dir)
+	if errors.Is(err, auditlog.ErrNotAStore) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read audit store: %s", oneLine(err.Error()))
 	}
-	var chains []string
-	looseSegments := false
-	for _, e := range entries {
-		switch {
-		case e.IsDir() && auditlog.ValidChainName(e.Name()):
-			chains = append(chains, e.Name())
-		case strings.HasSuffix(e.Name(), auditlog.SegmentExt) || e.Name() == auditlog.CheckpointFile || e.Name() == auditlog.TreeFile:
-			looseSegments = true
-		}
-	}
-	if looseSegments {
-		return nil, fmt.Errorf("%s is a chain directory, not an audit store: pass its parent directory", s.dir)
-	}
-	if len(chains) == 0 {
-		return nil, fmt.Errorf("%s holds no audit chains: not an audit store", s.dir)
-	}
-	slices.Sort(chains)
 	res := &Result{Source: SourceStore, Records: []auditlog.Record{}}
 	in := &res.Integrity
 	in.Findings = []Finding{}
