@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +34,8 @@ type PruneOptions struct {
 // ChainPrune is what Prune did (or would do) to one chain.
 type ChainPrune struct {
 	Chain string `json:"chain"`
-	// Segments are the removed (or removable) segment files.
+	// Segments are the removed (or removable) segment files; empty, not
+	// nil, when there are none.
 	Segments []string `json:"segments"`
 	Records  uint64   `json:"records"`
 	// Cut is the first seq kept after the prune.
@@ -59,10 +59,17 @@ type ChainPrune struct {
 // Legal holds are lines in the file "legal_hold" at the store root (all
 // chains) or in a chain directory: "*" holds everything; "subject
 // TYPE/ID", "conversation ID" and "user ID" hold every segment with a
-// matching record; "#" starts a comment. Prune may run while a Store is
-// writing; two Prunes of one store, and a Prune and the readers that hold
-// HoldPrunes (Verify among them), wait for each other. dir must be a
-// store (see Chains).
+// matching record; "#" starts a comment.
+//
+// dir must be a store (see Chains), and every name in opts.Chains one of
+// its chains. Prune may run while a Store is writing; two Prunes of one
+// store, and a Prune and the readers that hold HoldPrunes (Verify among
+// them), wait for each other. A dry run creates no file: it holds the
+// prune lock as a reader does, so it waits for a prune in progress and
+// holds off a new one, except on a store that no writer or prune of this
+// version has opened, which has no lock file yet; a prune started there
+// at the same moment may remove segments the dry run is reading, and the
+// dry run then fails.
 func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -77,26 +84,20 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
-	// Readers that list segments and then read them hold this lock shared
-	// (HoldPrunes), and so does another prune, exclusively: each is
-	// waited for.
-	lock, err := os.OpenFile(filepath.Join(dir, pruneLockFile), os.O_RDWR|os.O_CREATE, fileMode)
-	if err != nil {
+	if names, err = selectChains(dir, names, opts.Chains); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
-	defer lock.Close()
-	if err := lockWait(lock, false); err != nil {
-		return nil, fmt.Errorf("auditlog: locking %s against readers and other prunes: %w", dir, err)
+	release, err := lockPrunes(dir, opts.DryRun)
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
 	if err != nil {
 		return nil, err
 	}
-	var out []ChainPrune
+	out := make([]ChainPrune, 0, len(names))
 	for _, name := range names {
-		if len(opts.Chains) > 0 && !slices.Contains(opts.Chains, name) {
-			continue
-		}
 		cp, err := pruneChain(filepath.Join(dir, name), name, storeHolds, &opts)
 		if err != nil {
 			return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
@@ -104,6 +105,27 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 		out = append(out, cp)
 	}
 	return out, nil
+}
+
+// lockPrunes takes the prune lock of the store in dir: exclusively,
+// creating its file, for a prune; shared and only where the file exists,
+// as HoldPrunes does, for a dry run, which must change nothing.
+func lockPrunes(dir string, dryRun bool) (release func(), err error) {
+	if dryRun {
+		return HoldPrunes(dir)
+	}
+	// Readers that list segments and then read them hold this lock shared
+	// (HoldPrunes), and so does another prune, exclusively: each is
+	// waited for.
+	lock, err := os.OpenFile(filepath.Join(dir, pruneLockFile), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	if err := lockWait(lock, false); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("auditlog: locking %s against readers and other prunes: %w", dir, err)
+	}
+	return func() { lock.Close() }, nil
 }
 
 type legalHold struct{ kind, value string }
@@ -159,7 +181,7 @@ func readLegalHolds(path string) ([]legalHold, error) {
 }
 
 func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (ChainPrune, error) {
-	res := ChainPrune{Chain: name}
+	res := ChainPrune{Chain: name, Segments: []string{}}
 	holds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
 	if err != nil {
 		return res, err
@@ -257,7 +279,9 @@ func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (C
 		prunable = append(prunable, seg)
 		res.Records += records
 	}
-	res.Segments = prunable
+	if prunable != nil {
+		res.Segments = prunable
+	}
 	res.Cut = uint64(front.n)
 	if len(prunable) == 0 || opts.DryRun {
 		return res, nil

@@ -2,7 +2,9 @@ package auditlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -350,4 +352,84 @@ func TestPruneInterrupted(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after the next prune: %v\n%s", err, findingsText(rep))
 	}
+}
+
+// TestPruneDryRunChangesNothing: a dry run creates no file, not even the
+// prune lock on a store that lacks it (it created .prune.lock before),
+// and still waits for a prune in progress where the lock exists.
+func TestPruneDryRunChangesNothing(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Remove(filepath.Join(dir, pruneLockFile)); err != nil {
+		t.Fatal(err)
+	}
+	before := treeListing(t, dir)
+	res, err := Prune(dir, PruneOptions{Now: later, DryRun: true})
+	if err != nil || len(res) != 2 || len(res[0].Segments) == 0 {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if after := treeListing(t, dir); after != before {
+		t.Fatalf("a dry run changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	// Where the lock exists, a dry run waits for the prune holding it.
+	lock, err := os.OpenFile(filepath.Join(dir, pruneLockFile), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := lockWait(lock, false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Prune(dir, PruneOptions{Now: later, DryRun: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("dry run ran while a prune held the store: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	lock.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPruneJSONLists: what Prune returns encodes its lists as JSON
+// arrays, never null, also when there is nothing to prune.
+func TestPruneJSONLists(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	res, err := Prune(dir, PruneOptions{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), DryRun: true, Chains: []string{"general"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if want := `[{"chain":"general","segments":[],`; !strings.HasPrefix(string(b), want) {
+		t.Errorf("JSON %s; want it to start %s", b, want)
+	}
+}
+
+// treeListing lists every file under dir with its size and mode.
+func treeListing(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %v %d\n", p, info.Mode(), info.Size())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -91,4 +92,20 @@ func isChainEntry(e os.DirEntry) bool {
 		return true
 	}
 	return strings.HasSuffix(name, SegmentExt) || strings.HasSuffix(name, SealExt) || strings.HasSuffix(name, SummaryExt)
+}
+
+// selectChains returns the chains among names that only lists, or all of
+// names when only is empty. A name in only that is not a chain of the
+// store in dir is an error: a mistyped chain must not pass as a chain
+// with nothing to report.
+func selectChains(dir string, names, only []string) ([]string, error) {
+	if len(only) == 0 {
+		return names, nil
+	}
+	for _, n := range only {
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("%s has no chain %q (its chains: %s)", dir, n, strings.Join(names, ", "))
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !slices.Contains(only, n) }), nil
 }

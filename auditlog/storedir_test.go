@@ -96,6 +96,24 @@ func TestChainsNotAStore(t *testing.T) {
 	}
 }
 
+// TestVerifyPruneUnknownChain: a chain named that the store lacks is an
+// error, not a chain with nothing to report.
+func TestVerifyPruneUnknownChain(t *testing.T) {
+	k := newTestKeys(t, "test")
+	dir := buildTamperStore(t, k)
+	const want = `has no chain "genral" (its chains: general, healthcare)`
+	if _, err := Verify(dir, k.verifiers, VerifyChains("genral")); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Verify: %v; want %q", err, want)
+	}
+	if _, err := Prune(dir, PruneOptions{DryRun: true, Chains: []string{"general", "genral"}}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Prune: %v; want %q", err, want)
+	}
+	rep, err := Verify(dir, k.verifiers, VerifyChains("healthcare"))
+	if err != nil || len(rep.Chains) != 1 || rep.Chains[0].Chain != "healthcare" {
+		t.Errorf("Verify of healthcare: %v, %v", rep, err)
+	}
+}
+
 func mkdirs(t *testing.T, dir string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -170,7 +170,8 @@ func RequireSigned() VerifyOption {
 	return func(o *verifyOptions) { o.signed = true }
 }
 
-// VerifyChains limits verification to the named chains. Default: all.
+// VerifyChains limits verification to the named chains. Default: all. A
+// name that is not a chain of the store makes Verify fail.
 func VerifyChains(names ...string) VerifyOption {
 	return func(o *verifyOptions) { o.chains = append(o.chains, names...) }
 }
@@ -208,8 +209,8 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
-	if len(o.chains) > 0 {
-		names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(o.chains, n) })
+	if names, err = selectChains(dir, names, o.chains); err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	since := make([]sinceCheck, 0, len(o.since))
 	report := &Report{}

@@ -20,9 +20,9 @@ func runPrune(e *env, args []string) int {
 		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"conversation ID\" or \"user ID\" in DIR/legal_hold or DIR/CHAIN/legal_hold.")
 	dir := dirFlag(fs)
 	signer := signerFlag(fs)
-	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing")
+	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing and create no file (it waits for a prune in progress)")
 	nowFlag := fs.String("now", "", "compare retain_until with this time (RFC 3339 or YYYY-MM-DD) instead of the current time; a later one only with --dry-run")
-	chain := fs.String("chain", "", "prune only this chain")
+	chain := fs.String("chain", "", "prune only this chain (a name the store lacks is an error)")
 	format := formatFlag(fs, "text", "json")
 	if code, ok := parse(e, fs, args); !ok {
 		return code
