@@ -1,13 +1,10 @@
 package auditlog
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -59,7 +56,11 @@ type ChainPrune struct {
 // Legal holds are lines in the file "legal_hold" at the store root (all
 // chains) or in a chain directory: "*" holds everything; "subject
 // TYPE/ID", "conversation ID" and "user ID" hold every segment with a
-// matching record; "#" starts a comment.
+// matching record, "subject TYPE/*" every segment with a subject of that
+// type; "#" starts a comment. A line of any other form is an error, as is
+// a '*' anywhere else: a hold that matched nothing would let what it was
+// written for be pruned. Every hold file that applies is read before
+// anything is removed.
 //
 // dir must be a store (see Chains), and every name in opts.Chains one of
 // its chains. Prune may run while a Store is writing; two Prunes of one
@@ -92,13 +93,23 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 		return nil, err
 	}
 	defer release()
+	// Every hold file is read before anything is removed: a bad line in
+	// the last chain's stops the prune of the first too.
 	storeHolds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
 	if err != nil {
 		return nil, err
 	}
+	holds := make([][]legalHold, len(names))
+	for i, name := range names {
+		h, err := readLegalHolds(filepath.Join(dir, name, legalHoldFile))
+		if err != nil {
+			return nil, err
+		}
+		holds[i] = append(h, storeHolds...)
+	}
 	out := make([]ChainPrune, 0, len(names))
-	for _, name := range names {
-		cp, err := pruneChain(filepath.Join(dir, name), name, storeHolds, &opts)
+	for i, name := range names {
+		cp, err := pruneChain(filepath.Join(dir, name), name, holds[i], &opts)
 		if err != nil {
 			return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
 		}
@@ -128,65 +139,10 @@ func lockPrunes(dir string, dryRun bool) (release func(), err error) {
 	return func() { lock.Close() }, nil
 }
 
-type legalHold struct{ kind, value string }
-
-func (h legalHold) String() string {
-	if h.kind == "*" {
-		return "*"
-	}
-	return h.kind + " " + h.value
-}
-
-func (h legalHold) matches(r *Record) bool {
-	switch h.kind {
-	case "*":
-		return true
-	case "subject":
-		return r.Subject.Type+"/"+r.Subject.ID == h.value
-	case "conversation":
-		return r.ConversationID == h.value
-	case "user":
-		return r.UserID == h.value
-	}
-	return false
-}
-
-func readLegalHolds(path string) ([]legalHold, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auditlog: %w", err)
-	}
-	var holds []legalHold
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if line == "*" {
-			holds = append(holds, legalHold{kind: "*"})
-			continue
-		}
-		kind, value, ok := strings.Cut(line, " ")
-		value = strings.TrimSpace(value)
-		if !ok || value == "" || (kind != "subject" && kind != "conversation" && kind != "user") {
-			return nil, fmt.Errorf("auditlog: %s line %d: %q is not \"*\", \"subject TYPE/ID\", \"conversation ID\" or \"user ID\"", path, n, truncate(line, 60))
-		}
-		holds = append(holds, legalHold{kind: kind, value: value})
-	}
-	return holds, sc.Err()
-}
-
-func pruneChain(dir, name string, storeHolds []legalHold, opts *PruneOptions) (ChainPrune, error) {
+// pruneChain prunes the chain in dir under holds: the chain's and the
+// store's.
+func pruneChain(dir, name string, holds []legalHold, opts *PruneOptions) (ChainPrune, error) {
 	res := ChainPrune{Chain: name, Segments: []string{}}
-	holds, err := readLegalHolds(filepath.Join(dir, legalHoldFile))
-	if err != nil {
-		return res, err
-	}
-	holds = append(holds, storeHolds...)
 	var front frontier
 	prev := ZeroHash
 	var id string

@@ -17,7 +17,7 @@ var pruneCommand = command{
 
 func runPrune(e *env, args []string) int {
 	fs := flagSet(e, "prune", "--dir DIR --signer FILE [--dry-run] [--now TIME] [--chain NAME] [--format text|json]",
-		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"conversation ID\" or \"user ID\" in DIR/legal_hold or DIR/CHAIN/legal_hold.")
+		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"subject TYPE/*\" (every subject of the type), \"conversation ID\" or \"user ID\" in\nDIR/legal_hold or DIR/CHAIN/legal_hold; IDs match exactly, and any other line is\nan error that stops the prune before it removes anything.")
 	dir := dirFlag(fs)
 	signer := signerFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing and create no file (it waits for a prune in progress)")

@@ -67,3 +67,32 @@ func listTree(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// TestPruneLegalHoldLines: a legal_hold line that would hold nothing is
+// exit 2 naming the file, line number and line (QA: "subject patient"
+// held nothing, and the dry run would remove the segments).
+func TestPruneLegalHoldLines(t *testing.T) {
+	store, _, _ := newStore(t, 20)
+	hold := filepath.Join(store, "legal_hold")
+	tests := []struct {
+		line   string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{line: "subject patient", code: 2, stderr: `legal_hold line 1: "subject patient": a subject is TYPE/ID`},
+		{line: "subject patient/", code: 2, stderr: `line 1: "subject patient/"`},
+		{line: "user *", code: 2, stderr: `line 1: "user *": a user ID is matched exactly`},
+		{line: "subject patient/*", stdout: "would remove 9 segments"}, // no record has a subject
+		{line: "# nothing held", stdout: "would remove 9 segments"},
+	}
+	for _, tt := range tests {
+		if err := os.WriteFile(hold, []byte(tt.line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := runCLI("prune", "--dir", store, "--dry-run", "--now", "2030-01-01")
+		if code != tt.code || !strings.Contains(out, tt.stdout) || !strings.Contains(errs, tt.stderr) || (code == 2 && !strings.Contains(errs, hold)) {
+			t.Errorf("legal_hold %q: prune --dry-run = %d, stdout %q, stderr %q; want %d, %q, %q", tt.line, code, out, errs, tt.code, tt.stdout, tt.stderr)
+		}
+	}
+}

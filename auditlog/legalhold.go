@@ -1,0 +1,121 @@
+package auditlog
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unicode"
+)
+
+// legalHold is one line of a legal_hold file.
+type legalHold struct {
+	// kind is "*", "subject", "subject_type", "conversation" or "user".
+	kind string
+	// value is TYPE/ID for "subject", TYPE for "subject_type", the ID
+	// for "conversation" and "user".
+	value string
+}
+
+// String returns the hold as its line reads.
+func (h legalHold) String() string {
+	switch h.kind {
+	case "*":
+		return "*"
+	case "subject_type":
+		return "subject " + h.value + "/*"
+	}
+	return h.kind + " " + h.value
+}
+
+func (h legalHold) matches(r *Record) bool {
+	switch h.kind {
+	case "*":
+		return true
+	case "subject":
+		return r.Subject.Type+"/"+r.Subject.ID == h.value
+	case "subject_type":
+		return r.Subject.Type == h.value
+	case "conversation":
+		return r.ConversationID == h.value
+	case "user":
+		return r.UserID == h.value
+	}
+	return false
+}
+
+// legalHoldForms is what a line of a legal_hold file may be.
+const legalHoldForms = `"*", "subject TYPE/ID", "subject TYPE/*", "conversation ID" or "user ID"`
+
+// parseLegalHold parses one line, without its comment or surrounding
+// space. A line that would match nothing it was meant to is an error:
+// a subject without both TYPE and ID, and a '*' other than a line of its
+// own or a whole subject ID, which reads as a pattern but would match
+// only itself.
+func parseLegalHold(line string) (legalHold, error) {
+	if line == "*" {
+		return legalHold{kind: "*"}, nil
+	}
+	kind, value := line, ""
+	if i := strings.IndexFunc(line, unicode.IsSpace); i >= 0 {
+		kind, value = line[:i], strings.TrimSpace(line[i:])
+	}
+	switch kind {
+	case "subject", "conversation", "user":
+	default:
+		return legalHold{}, fmt.Errorf("not %s", legalHoldForms)
+	}
+	if value == "" {
+		return legalHold{}, fmt.Errorf("%s needs a value: %s", kind, legalHoldForms)
+	}
+	if kind != "subject" {
+		if strings.Contains(value, "*") {
+			return legalHold{}, fmt.Errorf("a %s ID is matched exactly, never as a pattern: hold everything with a line \"*\"", kind)
+		}
+		return legalHold{kind: kind, value: value}, nil
+	}
+	typ, id, ok := strings.Cut(value, "/")
+	switch {
+	case !ok || typ == "" || id == "":
+		return legalHold{}, errors.New(`a subject is TYPE/ID (e.g. patient/P-1001), or TYPE/* for every subject of a type`)
+	case id == "*" && !strings.Contains(typ, "*"):
+		return legalHold{kind: "subject_type", value: typ}, nil
+	case strings.Contains(value, "*"):
+		return legalHold{}, errors.New(`a subject ID is matched exactly, never as a pattern: '*' may only be the whole ID (TYPE/*)`)
+	}
+	return legalHold{kind: "subject", value: value}, nil
+}
+
+// readLegalHolds reads the legal_hold file at path; none is no hold. An
+// error names the file, the line number and the line.
+func readLegalHolds(path string) ([]legalHold, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	var holds []legalHold
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimSpace(strings.TrimPrefix(line, "\uFEFF"))
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		h, err := parseLegalHold(line)
+		if err != nil {
+			return nil, fmt.Errorf("auditlog: %s line %d: %q: %w", path, n, truncate(line, 60), err)
+		}
+		holds = append(holds, h)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("auditlog: %s: %w", path, err)
+	}
+	return holds, nil
+}

@@ -1,0 +1,105 @@
+package auditlog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestParseLegalHold: a line that would hold nothing it was written for
+// is an error ("subject patient", "subject patient/" and "subject
+// patient/*" were accepted and held nothing); "subject TYPE/*" holds a
+// whole subject type.
+func TestParseLegalHold(t *testing.T) {
+	rec := &Record{Subject: Subject{Type: "patient", ID: "P-1007"}, ConversationID: "conv-1", UserID: "u1"}
+	tests := []struct {
+		line    string
+		wantErr string // "" for a valid line
+		matches bool
+	}{
+		{line: "*", matches: true},
+		{line: "subject patient/P-1007", matches: true},
+		{line: "subject patient/P-1008"},
+		{line: "subject\tpatient/P-1007", matches: true},
+		{line: "subject patient/*", matches: true},
+		{line: "subject customer/*"},
+		{line: "conversation conv-1", matches: true},
+		{line: "user u1", matches: true},
+		{line: "user u2"},
+		{line: "subject patient", wantErr: "a subject is TYPE/ID"},
+		{line: "subject patient/", wantErr: "a subject is TYPE/ID"},
+		{line: "subject /P-1007", wantErr: "a subject is TYPE/ID"},
+		{line: "subject */P-1007", wantErr: "matched exactly"},
+		{line: "subject */*", wantErr: "matched exactly"},
+		{line: "subject patient/P-10*", wantErr: "matched exactly"},
+		{line: "user *", wantErr: "matched exactly"},
+		{line: "conversation conv-*", wantErr: "matched exactly"},
+		{line: "subject", wantErr: "subject needs a value"},
+		{line: "user", wantErr: "user needs a value"},
+		{line: "patient P-1", wantErr: "not \"*\""},
+		{line: "* everything", wantErr: "not \"*\""},
+		{line: "Subject patient/P-1007", wantErr: "not \"*\""},
+	}
+	for _, tt := range tests {
+		h, err := parseLegalHold(tt.line)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseLegalHold(%q) = %v, %v; want error %q", tt.line, h, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("parseLegalHold(%q): %v", tt.line, err)
+		case h.matches(rec) != tt.matches:
+			t.Errorf("parseLegalHold(%q).matches = %v, want %v", tt.line, !tt.matches, tt.matches)
+		case h.String() != strings.Join(strings.Fields(tt.line), " "):
+			t.Errorf("parseLegalHold(%q).String() = %q", tt.line, h.String())
+		}
+	}
+}
+
+// TestPruneLegalHoldFile: a bad line anywhere stops the prune before it
+// removes anything, with the file, line number and line in the error; a
+// whole subject type held keeps every segment of that type.
+func TestPruneLegalHoldFile(t *testing.T) {
+	k := newTestKeys(t, "test")
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		file    string // relative to the store
+		hold    string
+		wantErr string
+		pruned  bool // segments are removed
+	}{
+		{name: "no hold", file: "legal_hold", hold: "# nothing held\n", pruned: true},
+		{name: "subject type held", file: "legal_hold", hold: "subject patient/*\n"},
+		{name: "subject type held in the chain", file: "general/legal_hold", hold: "\uFEFFsubject patient/*\n"},
+		{name: "subject without ID", file: "legal_hold", hold: "# holds\nsubject patient\n", wantErr: `legal_hold line 2: "subject patient": a subject is TYPE/ID`},
+		{name: "empty ID", file: "legal_hold", hold: "subject patient/\n", wantErr: `line 1: "subject patient/"`},
+		// general is pruned first: the bad line of the later chain's file
+		// must stop that too.
+		{name: "bad line in the last chain's file", file: "healthcare/legal_hold", hold: "user u1\nuser u*\n", wantErr: `healthcare/legal_hold line 2: "user u*"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := buildTamperStore(t, k)
+			if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.hold), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := listSegments(filepath.Join(dir, "general"))
+			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), dir) {
+					t.Fatalf("Prune = %+v, %v; want error %q naming the file", res, err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := listSegments(filepath.Join(dir, "general"))
+			if pruned := len(after) < len(before); pruned != tt.pruned {
+				t.Errorf("segments of general before %d, after %d; want pruned %v (%+v)", len(before), len(after), tt.pruned, res)
+			}
+		})
+	}
+}
