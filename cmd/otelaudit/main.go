@@ -58,6 +58,14 @@ func main() {
 }
 
 func run(args []string, e *env) int {
+	if len(args) > 1 && args[0] == "help" {
+		// help CMD is CMD --help.
+		if len(args) > 2 {
+			fmt.Fprintf(e.stderr, "otelaudit help: unexpected argument %q (usage: otelaudit help [COMMAND])\n", args[2])
+			return exitUsage
+		}
+		args = []string{args[1], "--help"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)
 		if len(args) == 0 {
@@ -79,5 +87,5 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun otelaudit COMMAND --help for a command's flags.")
+	fmt.Fprintln(w, "\nRun otelaudit COMMAND --help (or otelaudit help COMMAND) for a command's flags.")
 }
