@@ -87,8 +87,15 @@ type ChainReport struct {
 	Segments int    `json:"segments"`
 	// CheckpointSize is the size of the latest valid checkpoint, 0 if none.
 	CheckpointSize uint64 `json:"checkpoint_size"`
-	// Checkpoints is the number of checkpoints checked against the records.
+	// Checkpoints is the number of signed checkpoints (with saved ones,
+	// SinceCheckpoint) whose origin is the chain's and whose root the
+	// records reproduce.
 	Checkpoints int `json:"checkpoints"`
+	// CheckpointsFailed is the number of signed checkpoints checked
+	// against the records whose origin or root does not match them; each
+	// is a finding. Checkpoints that do not verify, and those beyond the
+	// end of the chain, are findings counted in neither.
+	CheckpointsFailed int `json:"checkpoints_failed"`
 	// UnsignedRecords is the number of records that neither a checkpoint
 	// nor a seal signs: the newest of the active segment, proven by the
 	// hash chain alone. A live writer always has some until its next
@@ -750,14 +757,16 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			if int64(c.cp.Size) < front.n {
 				continue // before the prune cut: cannot be recomputed
 			}
-			v.report.Checkpoints++
 			if c.cp.Origin != v.id {
+				v.report.CheckpointsFailed++
 				v.add(c.file, int64(c.cp.Size), KindCheckpointInconsistent, "checkpoint origin %q is not chain %q", c.cp.Origin, v.id)
 				continue
 			}
 			if front.root() == c.cp.Root {
+				v.report.Checkpoints++
 				continue
 			}
+			v.report.CheckpointsFailed++
 			switch {
 			case c.since != nil:
 				v.add(segment, int64(c.cp.Size), KindRollback, "the store's first %d records differ from the saved checkpoint", c.cp.Size)

@@ -90,8 +90,12 @@ func runVerify(e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "FAIL %s\n", f)
 		}
 		for _, c := range rep.Chains {
-			fmt.Fprintf(e.stdout, "chain %s (%s): records %d..%d, %d segments, latest checkpoint %d, %d checkpoints matched\n",
-				c.Chain, c.ID, c.FirstSeq, int64(c.Size)-1, c.Segments, c.CheckpointSize, c.Checkpoints)
+			failed := ""
+			if c.CheckpointsFailed > 0 {
+				failed = fmt.Sprintf(", %d did not", c.CheckpointsFailed)
+			}
+			fmt.Fprintf(e.stdout, "chain %s (%s): records %d..%d, %d segments, latest checkpoint %d, %d checkpoints matched%s\n",
+				c.Chain, c.ID, c.FirstSeq, int64(c.Size)-1, c.Segments, c.CheckpointSize, c.Checkpoints, failed)
 		}
 		status := "OK"
 		if !rep.OK() {
