@@ -76,6 +76,26 @@ func OpenCheckpoint(msg []byte, verifiers note.Verifiers) (Checkpoint, error) {
 	return ParseCheckpoint([]byte(n.Text))
 }
 
+// ParseCheckpointNote parses a signed checkpoint note without checking
+// its signatures: the error says that msg is not a signed note (text, a
+// blank line, signature lines) or that its text is not a checkpoint. It
+// tells input that cannot be a checkpoint at all from one whose
+// signatures do not verify (see OpenCheckpoint).
+func ParseCheckpointNote(msg []byte) (Checkpoint, error) {
+	// With no known key, a well-formed note is reported unverified, and
+	// carries its text.
+	_, err := note.Open(msg, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return Checkpoint{}, errors.New("not a signed note")
+	}
+	c, err := ParseCheckpoint([]byte(unverified.Note.Text))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("a signed note but not a checkpoint: %w", err)
+	}
+	return c, nil
+}
+
 // noteText returns the text of a signed note without checking signatures,
 // for a writer that needs its own last state back.
 func noteText(msg []byte) ([]byte, error) {

@@ -137,7 +137,9 @@ type verifyOptions struct {
 // SinceCheckpoint adds a signed checkpoint saved earlier (for example by a
 // monitor): Verify reports KindRollback unless the chain with that origin
 // still holds the records the checkpoint commits to, so that a rollback to
-// an older, self-consistent store is caught.
+// an older, self-consistent store is caught. One whose signature does not
+// verify is a KindRollback finding too; input that is not a signed
+// checkpoint note at all (ParseCheckpointNote) makes Verify fail.
 func SinceCheckpoint(signedNote []byte) VerifyOption {
 	return func(o *verifyOptions) { o.since = append(o.since, signedNote) }
 }
@@ -221,7 +223,12 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 	}
 	since := make([]sinceCheck, 0, len(o.since))
 	report := &Report{}
-	for _, msg := range o.since {
+	for i, msg := range o.since {
+		// Input that is no checkpoint at all is an error, not a finding
+		// about the store.
+		if _, err := ParseCheckpointNote(msg); err != nil {
+			return nil, fmt.Errorf("auditlog: saved checkpoint %d of %d: %w", i+1, len(o.since), err)
+		}
 		cp, err := OpenCheckpoint(msg, verifiers)
 		if err != nil {
 			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: -1, Kind: KindRollback, Detail: "saved checkpoint does not verify: " + oneLine(err)})

@@ -89,14 +89,18 @@ func required(name, value string) error {
 	return nil
 }
 
-// loadVerifiers reads note verifier keys, one per non-empty line.
+// byteOrderMark is what some editors put at the start of a UTF-8 file.
+const byteOrderMark = "\uFEFF"
+
+// loadVerifiers reads note verifier keys, one per non-empty line, after
+// a byte order mark if the file starts with one.
 func loadVerifiers(path string) (note.Verifiers, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var list []note.Verifier
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(strings.TrimPrefix(string(data), byteOrderMark), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -113,12 +117,14 @@ func loadVerifiers(path string) (note.Verifiers, error) {
 	return note.VerifierList(list...), nil
 }
 
+// loadSigner reads a note signer key, with white space and a byte order
+// mark around it.
 func loadSigner(path string) (note.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	s, err := note.NewSigner(strings.TrimSpace(string(data)))
+	s, err := note.NewSigner(strings.TrimSpace(strings.TrimPrefix(string(data), byteOrderMark)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a note signer key: %w", path, err)
 	}

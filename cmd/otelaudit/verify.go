@@ -59,6 +59,11 @@ func runVerify(e *env, args []string) int {
 		if err != nil {
 			return fail(e, "verify", "%v", err)
 		}
+		// Whether it is a checkpoint at all: its signature is verify's
+		// business, and a finding.
+		if _, err := auditlog.ParseCheckpointNote(msg); err != nil {
+			return fail(e, "verify", "--since-checkpoint %s: %v", path, err)
+		}
 		opts = append(opts, auditlog.SinceCheckpoint(msg))
 	}
 	rep, err := auditlog.Verify(*dir, verifiers, opts...)
