@@ -18,7 +18,7 @@ var verifyCommand = command{
 
 func runVerify(e *env, args []string) int {
 	fs := flagSet(e, "verify", "--dir DIR --verifier FILE [--since-checkpoint FILE] [--require-signed] [--full] [--format text|json|csv]",
-		"Verifies every chain of the store. Exits 0 when all are intact, 1 with one line\nper problem (chain, segment, seq, kind), 2 when the store cannot be read.\n"+
+		"Verifies every chain of the store. Exits 0 when all are intact, 1 with one line\nper problem (chain, segment, seq, kind), 2 when DIR is not an audit store\n(a directory with a chain subdirectory) or cannot be read.\n"+
 			"Records a verified signed checkpoint covers are proven by their Merkle leaves;\n--full also recomputes each one's hash and canonical form and the SHA-256\nof each segment file a v2 seal signs, checking the writer's own arithmetic.\n"+
 			"The newest records of a live store are signed by no checkpoint yet: they are\ncounted as unsigned, and are a problem with --require-signed (for a store whose\nwriter has stopped, which signs everything at shutdown).")
 	dir := dirFlag(fs)
