@@ -646,6 +646,11 @@ func (v *chainVerifier) prepare() error {
 	hist, _ := os.ReadDir(filepath.Join(v.dir, CheckpointsDir))
 	var newest *cpCheck
 	for _, e := range hist {
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			// A checkpoint being filed (writeFileAtomic), or left by a
+			// crash for the writer's next Open to remove: not history.
+			continue
+		}
 		file := CheckpointsDir + "/" + e.Name()
 		n, ok := v.openNote(file, KindCheckpointForged, KindCheckpointUnknownKey)
 		if !ok {
