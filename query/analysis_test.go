@@ -66,6 +66,17 @@ func TestParseTime(t *testing.T) {
 		{in: "2026-11-26T14:00:00", err: true},
 		{in: "yesterday", err: true},
 		{in: "2026-13-01", err: true},
+		// RFC 3339 §5.6: T and Z may be lowercase.
+		{in: "2026-01-01t10:20:00z", want: time.Date(2026, 1, 1, 10, 20, 0, 0, time.UTC)},
+		{in: "2026-01-01T10:20:00.25z", upper: true, want: time.Date(2026, 1, 1, 10, 20, 0, 25e7, time.UTC)},
+		{in: "2026-01-01x10:20:00Z", err: true},
+		// Bounds past what RFC 3339 can name (years 0000–9999) are held
+		// to its last (or first) instant, so that every source can be
+		// asked for them and their labels stay RFC 3339.
+		{in: "9999-12-31", upper: true, want: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{in: "9999-12-31", want: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{in: "9999-12-31T23:30:00-01:00", want: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{in: "0000-01-01T00:30:00+01:00", want: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, c := range cases {
 		got, err := ParseTime(c.in, c.upper)

@@ -156,6 +156,10 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	if from.IsZero() {
 		from = to.Add(-s.lookback)
 	}
+	// Jaeger parses its bounds as RFC 3339, which has four-digit years:
+	// it answers 400 to 10000-01-01, which the end of the day 9999-12-31
+	// would be.
+	from, to = clampRFC3339(from), clampRFC3339(to)
 	res := &Result{Source: SourceJaeger, From: from, To: to, Integrity: notChecked("Jaeger")}
 	legacy := s.legacy
 	services := s.services
@@ -309,6 +313,11 @@ func countTraces(td ptrace.Traces) int {
 func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to time.Time) (ptrace.Traces, int, error) {
 	q := url.Values{}
 	q.Set("service", service)
+	// The legacy API turns its microseconds into nanoseconds since 1970
+	// in an int64, which ends in 2262: a later end finds nothing.
+	if last := time.Unix(0, math.MaxInt64); to.After(last) {
+		to = last
+	}
 	q.Set("start", strconv.FormatInt(from.UnixMicro(), 10))
 	q.Set("end", strconv.FormatInt(to.UnixMicro(), 10))
 	q.Set("limit", strconv.Itoa(s.ask()))

@@ -308,3 +308,24 @@ func TestNewJaegerSourceValidates(t *testing.T) {
 	_, err := NewJaegerSource("http://127.0.0.1:1", WithJaegerSearchLimit(0))
 	assert.Error(t, err)
 }
+
+// TestJaegerBoundsBeyondRFC3339 asks a real Jaeger for ranges reaching
+// past the years RFC 3339 can write: Jaeger refuses 10000-01-01 with a
+// 400, so the source must ask for 9999-12-31T23:59:59.999999999Z instead.
+func TestJaegerBoundsBeyondRFC3339(t *testing.T) {
+	j := fedJaeger(t)
+	for _, legacy := range []bool{false, true} {
+		var opts []JaegerOption
+		if legacy {
+			opts = append(opts, WithJaegerLegacyAPI())
+		}
+		src, err := NewJaegerSource(j.QueryURL, opts...)
+		require.NoError(t, err)
+		f := scenarioWindow()
+		f.Until = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		res, err := src.Fetch(context.Background(), f)
+		require.NoError(t, err, "legacy=%v", legacy)
+		assert.Len(t, res.Records, scenario.CallCount, "legacy=%v", legacy)
+		assert.Equal(t, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), res.To, "legacy=%v", legacy)
+	}
+}

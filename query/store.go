@@ -557,14 +557,20 @@ func (c *chainScan) mayMatch(summary []byte) bool {
 			return false
 		}
 	}
+	// A bound outside the years RFC 3339 can write does not compare as
+	// text (timeKey); it selects every segment, and Match decides.
 	if !f.Since.IsZero() {
-		if maxTS := summaryString(summary, "max_timestamp"); maxTS != "" && maxTS < formatTime(f.Since) {
-			return false
+		if since, ok := timeKey(f.Since); ok {
+			if maxTS := summaryString(summary, "max_timestamp"); maxTS != "" && maxTS < since {
+				return false
+			}
 		}
 	}
 	if !f.Until.IsZero() {
-		if minTS := summaryString(summary, "min_timestamp"); minTS != "" && minTS >= formatTime(f.Until) {
-			return false
+		if until, ok := timeKey(f.Until); ok {
+			if minTS := summaryString(summary, "min_timestamp"); minTS != "" && minTS >= until {
+				return false
+			}
 		}
 	}
 	return true

@@ -680,3 +680,32 @@ func TestStoreInterruptedPrune(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "verify agrees")
 }
+
+// TestStoreTimeBoundsBeyondRFC3339 asks the store for ranges whose bounds
+// lie outside the years RFC 3339 can write (0000–9999): the store's
+// pre-selection must not compare them as record timestamps, which would
+// sort "10000-…" before "2026-…" and skip every segment.
+func TestStoreTimeBoundsBeyondRFC3339(t *testing.T) {
+	st := newTestStore(t)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	before := time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		f    Filter
+		want int
+	}{
+		{"until year 10000", Filter{Until: far}, scenario.CallCount},
+		{"since year -1", Filter{Since: before}, scenario.CallCount},
+		{"since year -1 until year 10000", Filter{Since: before, Until: far}, scenario.CallCount},
+		{"since year 10000", Filter{Since: far}, 0},
+		{"until year -1", Filter{Until: before}, 0},
+		{"subject until year 10000", Filter{Subject: Subject{Type: "patient", ID: "P-1001"}, Until: far}, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := st.fetch(t, c.f)
+			assert.True(t, res.Integrity.Verified, "%+v", res.Integrity.Findings)
+			assert.Len(t, res.Records, c.want)
+		})
+	}
+}

@@ -242,11 +242,13 @@ func (c *chainScan) needles() *lineNeedles {
 	if f.hasSubject() {
 		n.subject = subjectJSON(f.Subject)
 	}
+	// A bound timeKey cannot write as a timestamp stays empty: every line
+	// is a candidate, and Match decides.
 	if !f.Since.IsZero() {
-		n.since = formatTime(f.Since)
+		n.since, _ = timeKey(f.Since)
 	}
 	if !f.Until.IsZero() {
-		n.until = formatTime(f.Until)
+		n.until, _ = timeKey(f.Until)
 	}
 	return n
 }

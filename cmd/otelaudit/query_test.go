@@ -369,3 +369,37 @@ func TestQueryUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeBoundsAgreeAcrossSources gives the time flags values at the
+// edges of what RFC 3339 can write, and in its lowercase form: the store
+// and OTLP JSON must return the same calls as with no bound at all.
+func TestTimeBoundsAgreeAcrossSources(t *testing.T) {
+	dir, verifier := scenarioStore(t)
+	sources := map[string][]string{
+		"otlp-json": {"--otlp-json", scenarioFile},
+		"store":     {"--dir", dir, "--verifier", verifier},
+	}
+	bounds := [][]string{
+		{"--until", "9999-12-31"},
+		{"--until", "9999-12-31T23:59:59Z"},
+		{"--until", "9999-12-31T23:30:00-01:00"},
+		{"--since", "2026-01-01t10:20:00z"},
+		{"--since", "0000-01-01T00:30:00+01:00", "--until", "9999-12-31"},
+	}
+	for name, src := range sources {
+		_, all, _ := runCLI(append([]string{"calls", "--format", "csv"}, src...)...)
+		if n := len(lines(all)); n < 2 {
+			t.Fatalf("%s: %d lines without bounds", name, n)
+		}
+		for _, b := range bounds {
+			code, out, errs := runCLI(append(append([]string{"calls", "--format", "csv"}, src...), b...)...)
+			if code != 0 || out != all {
+				t.Errorf("%s calls %v = %d, %d lines (want %d)\n%s", name, b, code, len(lines(out)), len(lines(all)), errs)
+			}
+		}
+		code, out, errs := runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "9999-12-31"}, src...)...)
+		if code != 0 || !strings.Contains(out, "Period: until 9999-12-31T23:59:59.999999999Z") || !strings.Contains(out, "Totals: 4 accesses") {
+			t.Errorf("%s report --to 9999-12-31 = %d\n%s%s", name, code, out, errs)
+		}
+	}
+}
