@@ -34,8 +34,19 @@ func runCat(e *env, args []string) int {
 }
 
 // writeJSONL copies the record lines of the store (or one chain) to
-// stdout. export --format jsonl is the same operation.
+// stdout. export --format jsonl is the same operation. On an error, every
+// record before the line in error has been written, whole.
 func writeJSONL(e *env, dir, only string) error {
+	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	err := copyJSONL(w, dir, only)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// copyJSONL is writeJSONL's work, into a buffer the caller flushes.
+func copyJSONL(w *bufio.Writer, dir, only string) error {
 	chains, err := auditlog.Chains(dir)
 	if err != nil {
 		return err
@@ -43,7 +54,6 @@ func writeJSONL(e *env, dir, only string) error {
 	if only != "" {
 		chains = []string{only}
 	}
-	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	// A writer's last segment may end in a write in flight.
 	live := auditlog.WriterHolds(dir)
 	for _, c := range chains {
@@ -70,5 +80,5 @@ func writeJSONL(e *env, dir, only string) error {
 			}
 		}
 	}
-	return w.Flush()
+	return nil
 }

@@ -346,3 +346,50 @@ func TestInterruptedPrune(t *testing.T) {
 		t.Errorf("verify with the leftovers = %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestCatDamagedStore appends a bad line to a segment: cat and export
+// jsonl write every record before it, each line whole, then fail with one
+// line. The store is large enough (over 64 KiB) that a buffered copy cut
+// at the error would end mid-record.
+func TestCatDamagedStore(t *testing.T) {
+	dir, _, _ := newStore(t, 100)
+	segs, _ := auditlog.SegmentFiles(dir, "general")
+	_, all, _ := runCLI("cat", "--dir", dir)
+	if len(all) <= 1<<16 {
+		t.Fatalf("store of %d bytes: want more than 64 KiB", len(all))
+	}
+	for _, at := range []int{len(segs) - 1, len(segs) / 2, 0} {
+		t.Run(segs[at], func(t *testing.T) {
+			dir, _, _ := newStore(t, 100)
+			p := filepath.Join(dir, "general", segs[at])
+			before, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The records of the segments before this one and of this one.
+			var want strings.Builder
+			for _, s := range segs[:at+1] {
+				data, _ := os.ReadFile(filepath.Join(dir, "general", s))
+				want.Write(data)
+			}
+			f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("{\"not\":\"a record\"}\n")
+			f.Close()
+			badLine := strings.Count(string(before), "\n") + 1
+			for _, args := range [][]string{
+				{"cat", "--dir", dir},
+				{"cat", "--dir", dir, "--chain", "general"},
+				{"export", "--format", "jsonl", "--dir", dir},
+			} {
+				code, out, errs := runCLI(args...)
+				if code != exitUsage || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, fmt.Sprintf("%s: line %d:", segs[at], badLine)) {
+					t.Errorf("%v = %d, stderr %q", args, code, errs)
+				}
+				if out != want.String() {
+					t.Errorf("%v wrote %d bytes (%d lines), want the %d bytes (%d lines) before the bad line", args,
+						len(out), strings.Count(out, "\n"), want.Len(), strings.Count(want.String(), "\n"))
+				}
+			}
+		})
+	}
+}
