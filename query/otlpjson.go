@@ -59,7 +59,8 @@ func (s *OTLPFileSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Source: SourceOTLPJSON, Records: c.records(), Integrity: notChecked("OTLP JSON")}, nil
+	// The files are read whole: the range covered is the filter's.
+	return &Result{Source: SourceOTLPJSON, Records: c.records(), From: f.Since, To: f.Until, Integrity: notChecked("OTLP JSON")}, nil
 }
 
 // readOTLPFile decodes the JSON values of one file in sequence and passes

@@ -35,10 +35,11 @@ type Result struct {
 	Records []auditlog.Record
 	// Integrity says whether the records are proven unchanged.
 	Integrity Integrity
-	// From and To bound the time range the source actually covered, when
-	// it covered less than everything (a Jaeger search needs a range);
-	// zero values mean unbounded. Reconcile uses them so that calls
-	// outside a trace search are not reported as missing traces.
+	// From and To bound the time range the source actually covered: the
+	// filter's Since and Until, or for Jaeger the range searched (a
+	// search needs one); zero values mean unbounded. Reconcile uses them
+	// so that calls outside a trace search are not reported as missing
+	// traces, and reports them as its range.
 	From, To time.Time
 	// Precision is the resolution of the source's timestamps and
 	// durations, zero when exact (nanoseconds). Jaeger's legacy API has

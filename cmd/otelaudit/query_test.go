@@ -403,3 +403,24 @@ func TestTimeBoundsAgreeAcrossSources(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileRange: the range reconcile compared is printed, whichever
+// the trace source.
+func TestReconcileRange(t *testing.T) {
+	dir, verifier := scenarioStore(t)
+	for name, src := range map[string][]string{
+		"otlp-json": {"--otlp-json", scenarioFile},
+		"jaeger":    {"--jaeger", fakeJaeger(t)},
+	} {
+		args := append([]string{"reconcile", "--dir", dir, "--verifier", verifier, "--since", "2026-11-20", "--until", "2026-11-20"}, src...)
+		code, out, errs := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "2026-11-20T00:00:00Z to 2026-11-21T00:00:00Z") {
+			t.Errorf("%s: exit %d\n%s%s", name, code, out, errs)
+		}
+		code, out, _ = runCLI(append(args, "--format", "json")...)
+		var v query.ReconcileResult
+		if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 || v.From != "2026-11-20T00:00:00Z" || v.To != "2026-11-21T00:00:00Z" {
+			t.Errorf("%s json: exit %d, from %q to %q, %v", name, code, v.From, v.To, err)
+		}
+	}
+}
