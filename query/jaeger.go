@@ -240,24 +240,42 @@ func (e *tooLargeError) Error() string { return e.msg }
 // listServices asks /api/v3/services, falling back to /api/services.
 func (s *JaegerSource) listServices(ctx context.Context, legacy bool) ([]string, bool, error) {
 	if !legacy {
-		var v3 struct {
-			Services []string `json:"services"`
-		}
+		var v3 map[string]json.RawMessage
 		err := s.getJSON(ctx, "/api/v3/services", nil, &v3)
 		if err == nil {
-			return sortedServices(v3.Services), false, nil
+			// Jaeger leaves an empty list out: {}.
+			services, err := s.member(v3, "/api/v3/services", "services", true)
+			return services, false, err
 		}
 		if !errors.Is(err, errNotFound) {
 			return nil, false, err
 		}
 	}
-	var v2 struct {
-		Data []string `json:"data"`
-	}
+	var v2 map[string]json.RawMessage
 	if err := s.getJSON(ctx, "/api/services", nil, &v2); err != nil {
 		return nil, true, err
 	}
-	return sortedServices(v2.Data), true, nil
+	services, err := s.member(v2, "/api/services", "data", false)
+	return services, true, err
+}
+
+// member returns the service names under key of a services answer. Any
+// HTTP server may answer 200 with JSON (a collector's health check answers
+// every path): an answer without the member is not Jaeger's, an error
+// rather than an empty list. emptyOK accepts {} as no services.
+func (s *JaegerSource) member(body map[string]json.RawMessage, path, key string, emptyOK bool) ([]string, error) {
+	raw, ok := body[key]
+	if !ok {
+		if emptyOK && len(body) == 0 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("jaeger at %s: %s answered without %q: is this a Jaeger query service?", s.base.Redacted(), path, key)
+	}
+	var names []string
+	if err := json.Unmarshal(raw, &names); err != nil {
+		return nil, fmt.Errorf("jaeger at %s: malformed %s response: %s", s.base.Redacted(), path, oneLine(err.Error()))
+	}
+	return sortedServices(names), nil
 }
 
 func sortedServices(s []string) []string {
@@ -273,9 +291,7 @@ func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time
 	q.Set("query.start_time_min", from.UTC().Format(time.RFC3339Nano))
 	q.Set("query.start_time_max", to.UTC().Format(time.RFC3339Nano))
 	q.Set("query.num_traces", strconv.Itoa(s.ask()))
-	var body struct {
-		Result json.RawMessage `json:"result"`
-	}
+	var body map[string]json.RawMessage
 	err := s.getJSON(ctx, "/api/v3/traces", q, &body)
 	if errors.Is(err, errNoTraces) {
 		return ptrace.NewTraces(), 0, nil
@@ -283,11 +299,15 @@ func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time
 	if err != nil {
 		return ptrace.Traces{}, 0, err
 	}
-	if len(body.Result) == 0 || string(body.Result) == "null" {
+	result, ok := body["result"]
+	if !ok && len(body) > 0 {
+		return ptrace.Traces{}, 0, fmt.Errorf("jaeger at %s: /api/v3/traces answered without \"result\": is this a Jaeger query service?", s.base.Redacted())
+	}
+	if len(result) == 0 || string(result) == "null" {
 		return ptrace.NewTraces(), 0, nil
 	}
 	var u ptrace.JSONUnmarshaler
-	td, err := u.UnmarshalTraces(body.Result)
+	td, err := u.UnmarshalTraces(result)
 	if err != nil {
 		return ptrace.Traces{}, 0, fmt.Errorf("jaeger at %s: malformed /api/v3/traces response: %v", s.base.Redacted(), err)
 	}

@@ -286,6 +286,24 @@ func TestJaegerBadAnswers(t *testing.T) {
 			io.WriteString(w, `{"result":{"resourceSpans":"x"}}`)
 		}, "malformed /api/v3/traces response"},
 		{"no routes at all", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "/api/services"},
+		// A collector's health_check extension answers every path.
+		{"health check", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"status":"Server available","upSince":"2026-11-28T10:00:00Z","uptime":"1m"}`)
+		}, `/api/v3/services answered without "services": is this a Jaeger query service?`},
+		{"legacy services without data", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/services" {
+				io.WriteString(w, `{"status":"ok"}`)
+				return
+			}
+			http.NotFound(w, r)
+		}, `/api/services answered without "data"`},
+		{"traces without result", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v3/services" {
+				io.WriteString(w, `{"services":["a"]}`)
+				return
+			}
+			io.WriteString(w, `{"status":"Server available"}`)
+		}, `/api/v3/traces answered without "result"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,6 +316,23 @@ func TestJaegerBadAnswers(t *testing.T) {
 			assert.NotContains(t, err.Error(), "\n")
 		})
 	}
+}
+
+// TestJaegerNoServices: a Jaeger that holds nothing answers {} (its
+// encoder leaves the empty list out), an empty result, not an error.
+func TestJaegerNoServices(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v3/services" {
+			io.WriteString(w, `{}`)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	src, _ := NewJaegerSource(srv.URL)
+	res, err := src.Fetch(context.Background(), Filter{})
+	require.NoError(t, err)
+	assert.Empty(t, res.Records)
 }
 
 func TestNewJaegerSourceValidates(t *testing.T) {

@@ -89,7 +89,7 @@ func DecodeOTLPJSON(ctx context.Context, name string, r io.Reader, add func(ptra
 	lc := &lineCounter{r: br, line: 1}
 	dec := json.NewDecoder(lc)
 	var u ptrace.JSONUnmarshaler
-	for {
+	for values := 0; ; values++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -100,6 +100,9 @@ func DecodeOTLPJSON(ctx context.Context, name string, r io.Reader, add func(ptra
 		start := lc.lineAt(dec.InputOffset())
 		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
+			if values == 0 {
+				return fmt.Errorf("%s: not OTLP JSON: the file is empty", name)
+			}
 			return nil
 		}
 		if err != nil {
@@ -119,9 +122,48 @@ func DecodeOTLPJSON(ctx context.Context, name string, r io.Reader, add func(ptra
 		if err != nil {
 			return fmt.Errorf("%s:%d: not OTLP JSON traces: %v", name, start, err)
 		}
+		if td.ResourceSpans().Len() == 0 {
+			// The unmarshaler skips members it does not know: tell an
+			// empty request from JSON that is not a request at all.
+			if td, err = emptyOrWrapped(raw); err != nil {
+				return fmt.Errorf("%s:%d: %v", name, start, err)
+			}
+		}
 		add(td)
 		lc.forget(dec.InputOffset())
 	}
+}
+
+// emptyOrWrapped reads a JSON object in which the OTLP unmarshaler found
+// no resource spans. It is an empty request when it has a resourceSpans
+// member or no member at all (pdata writes empty traces as {}); Jaeger's
+// /api/v3 answer {"result": <request>} is read as the request it wraps;
+// anything else is not OTLP JSON.
+func emptyOrWrapped(raw []byte) (ptrace.Traces, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return ptrace.Traces{}, fmt.Errorf("not OTLP JSON traces: %v", err)
+	}
+	_, camel := top["resourceSpans"]
+	_, snake := top["resource_spans"]
+	if camel || snake || len(top) == 0 {
+		return ptrace.NewTraces(), nil
+	}
+	if inner, ok := top["result"]; ok && len(top) == 1 && bytes.HasPrefix(inner, []byte("{")) {
+		var u ptrace.JSONUnmarshaler
+		td, err := u.UnmarshalTraces(inner)
+		if err != nil {
+			return ptrace.Traces{}, fmt.Errorf("not OTLP JSON traces: result: %v", err)
+		}
+		if td.ResourceSpans().Len() > 0 {
+			return td, nil
+		}
+		if _, err := emptyOrWrapped(inner); err != nil {
+			return ptrace.Traces{}, fmt.Errorf("%v (in result)", err)
+		}
+		return td, nil
+	}
+	return ptrace.Traces{}, errors.New("not OTLP JSON: no resourceSpans")
 }
 
 func preview(raw []byte) string {

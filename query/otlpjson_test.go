@@ -97,6 +97,12 @@ func TestOTLPFileErrors(t *testing.T) {
 		{name: "wrong shape", content: `{"resourceSpans":"nope"}` + "\n", want: ":1: not OTLP JSON traces"},
 		{name: "gzip", content: "\x1f\x8b\x08\x00rest", want: "gzip-compressed"},
 		{name: "zstd", content: "\x28\xb5\x2f\xfdrest", want: "zstd-compressed"},
+		{name: "empty", content: "", want: "not OTLP JSON: the file is empty"},
+		{name: "blank", content: "\n\n  \n", want: "not OTLP JSON: the file is empty"},
+		{name: "other object", content: `{"foo":1}` + "\n", want: ":1: not OTLP JSON: no resourceSpans"},
+		{name: "other object after requests", content: good + `{"foo":1}` + "\n", want: ":3: not OTLP JSON: no resourceSpans"},
+		{name: "jaeger error", content: `{"error":{"httpCode":404,"message":"No traces found"}}`, want: ":1: not OTLP JSON: no resourceSpans"},
+		{name: "wrapper of other", content: `{"result":{"foo":1}}`, want: ":1: not OTLP JSON: no resourceSpans (in result)"},
 		{name: "too deep", content: strings.Repeat("[", 20000) + strings.Repeat("]", 20000), want: "malformed JSON"},
 	}
 	for _, c := range cases {
@@ -115,10 +121,11 @@ func TestOTLPFileErrors(t *testing.T) {
 
 func TestOTLPFileEmptyAndNonTool(t *testing.T) {
 	for name, content := range map[string]string{
-		"empty":      "",
-		"blank":      "\n\n  \n",
-		"no spans":   `{"resourceSpans":[]}` + "\n",
-		"not a tool": `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"GET /"}]}]}]}`,
+		"no spans":              `{"resourceSpans":[]}` + "\n",
+		"snake case":            `{"resource_spans":[]}`,
+		"pdata's empty traces":  `{}`,
+		"jaeger's empty answer": `{"result":{"resourceSpans":[]}}`,
+		"not a tool":            `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"GET /"}]}]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			res, err := NewOTLPFileSource([]string{writeFile(t, "x.json", []byte(content))}).Fetch(context.Background(), Filter{})
@@ -142,4 +149,16 @@ func TestOTLPFileInvalidUTF8(t *testing.T) {
 	require.Len(t, res.Records, 1)
 	r := res.Records[0]
 	assert.True(t, utf8Valid(r.ToolName) && utf8Valid(r.ConversationID), "%q %q", r.ToolName, r.ConversationID)
+}
+
+// TestOTLPFileJaegerAnswer reads a saved /api/v3/traces answer, OTLP JSON
+// wrapped in {"result": …}, as the request it wraps.
+func TestOTLPFileJaegerAnswer(t *testing.T) {
+	var body bytes.Buffer
+	for _, line := range lines(string(scenarioJSONL(t, scenarioTraces(t)))) {
+		body.WriteString(`{"result":` + line + "}\n")
+	}
+	res, err := NewOTLPFileSource([]string{writeFile(t, "v3.json", body.Bytes())}).Fetch(context.Background(), Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, scenarioRecords(t), res.Records)
 }

@@ -329,6 +329,15 @@ func TestQueryUsageErrors(t *testing.T) {
 	l.Close()
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{not json\n"), 0o600)
+	notOTLP := filepath.Join(t.TempDir(), "other.json")
+	os.WriteFile(notOTLP, []byte(`{"foo":1}`), 0o600)
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, nil, 0o600)
+	// A collector's health_check extension answers every path with 200.
+	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"status":"Server available","upSince":"2026-11-28T10:00:00Z","uptime":"1m"}`)
+	}))
+	defer health.Close()
 	cases := []struct {
 		args []string
 		want string
@@ -339,6 +348,10 @@ func TestQueryUsageErrors(t *testing.T) {
 		{[]string{"timeline", "--conversation", "c", "--otlp-json", scenarioFile, "--jaeger", closed}, "not both"},
 		{[]string{"timeline", "--conversation", "c", "--otlp-json", "/nonexistent/x.json"}, "cannot read OTLP JSON file"},
 		{[]string{"timeline", "--conversation", "c", "--otlp-json", bad}, "bad.json:1: malformed JSON"},
+		{[]string{"timeline", "--conversation", "c", "--otlp-json", notOTLP}, "other.json:1: not OTLP JSON: no resourceSpans"},
+		{[]string{"timeline", "--conversation", "c", "--otlp-json", empty}, "empty.json: not OTLP JSON: the file is empty"},
+		{[]string{"reconcile", "--otlp-json", notOTLP, "--dir", dir, "--verifier", verifier}, "not OTLP JSON"},
+		{[]string{"timeline", "--conversation", "c", "--jaeger", health.URL}, "is this a Jaeger query service?"},
 		{[]string{"timeline", "--conversation", "c", "--jaeger", closed}, "unreachable"},
 		{[]string{"timeline", "--conversation", "c", "--jaeger", "localhost:16686"}, "invalid Jaeger URL"},
 		{[]string{"timeline", "--conversation", "c", "--dir", "/nonexistent/store"}, "cannot read audit store"},
