@@ -321,10 +321,16 @@ func unsafeRune(r rune) bool {
 // output of reports.
 func writeIntegrityText(w io.Writer, in *Integrity) {
 	switch {
-	case !in.Checked:
-		fmt.Fprintf(w, "Integrity verified: NO (%s)\n", sanitize(in.Summary))
 	case in.Verified:
 		fmt.Fprintf(w, "Integrity verified: yes (%s)\n", sanitize(in.Summary))
+	case !in.Failed():
+		// Not a finding: nothing was checked (the CLI exits 0). The
+		// summaries of unchecked sources start "not checked: …".
+		sum := sanitize(in.Summary)
+		if !strings.HasPrefix(sum, "not checked") {
+			sum = "not checked (" + sum + ")"
+		}
+		fmt.Fprintf(w, "Integrity verified: %s\n", sum)
 	default:
 		fmt.Fprintf(w, "Integrity verified: NO — integrity NOT verified, %d finding(s):\n", len(in.Findings))
 		for _, f := range in.Findings {

@@ -14,7 +14,8 @@ func runAnomalies(e *env, args []string) int {
 			"--burst-window, (2) every break-glass access, (3) a user touching at least\n"+
 			"--spread-threshold distinct subjects within --spread-window (0: the whole range).\n"+
 			"Overlapping windows merge into one finding. Exit 0 whether or not anomalies are\n"+
-			"found; 1 when the store's integrity is NOT verified.")
+			"found. For text and CSV, integrity that failed or was not checked is stated on\n"+
+			"stderr. "+integrityHelp)
 	tf := addTimeFlags(fs, "since", "until")
 	burstN := fs.Int("burst-threshold", query.DefaultBurstThreshold, "accesses to one subject that make a burst (0 disables)")
 	burstW := fs.Duration("burst-window", query.DefaultBurstWindow, "window of a burst")
@@ -49,5 +50,5 @@ func runAnomalies(e *env, args []string) int {
 		return fail(e, "anomalies", "%v", err)
 	}
 	out := query.Anomalies(res, query.WithBurst(*burstN, *burstW), query.WithSpread(*spreadN, *spreadW))
-	return render(e, "anomalies", *format, out, &res.Integrity, false)
+	return render(e, "anomalies", *format, out, &res.Integrity, *format == "json")
 }

@@ -43,7 +43,8 @@ func (ff *filterFlags) filter() (query.Filter, error) {
 func runCalls(e *env, args []string) int {
 	fs := flagSet(e, "calls", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [--user U] [--tool T] [--subject TYPE/ID] [--failed] [--since T] [--until T]",
 		"Lists the tool calls that pass every filter, oldest first. JSON output holds the\n"+
-			"full audit records. Exit 1 when the store's integrity is NOT verified.")
+			"full audit records. For text and CSV, integrity that failed or was not checked\n"+
+			"is stated on stderr. "+integrityHelp)
 	ff := addFilterFlags(fs)
 	src := addSourceFlags(fs)
 	format := outputFlag(fs)
@@ -57,5 +58,5 @@ func runCalls(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	return render(e, "calls", *format, query.Calls(f, res), &res.Integrity, false)
+	return render(e, "calls", *format, query.Calls(f, res), &res.Integrity, *format == "json")
 }

@@ -1,6 +1,12 @@
 package main
 
-import "github.com/otelaudit/otelaudit/query"
+import (
+	"flag"
+	"slices"
+	"strings"
+
+	"github.com/otelaudit/otelaudit/query"
+)
 
 var exportCommand = command{
 	name:    "export",
@@ -8,12 +14,18 @@ var exportCommand = command{
 	run:     runExport,
 }
 
+// jsonlFlags are the flags export --format jsonl honours; it copies a
+// store's lines whole, so a filter or a source other than --dir would be
+// ignored: such flags are refused instead.
+var jsonlFlags = []string{"format", "dir", "chain"}
+
 func runExport(e *env, args []string) int {
 	fs := flagSet(e, "export", "--format fhir|jsonl (--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [filters]",
-		"fhir: writes the selected calls as FHIR R4 AuditEvent resources in a Bundle of\n"+
-			"type collection (mapping in query/README.md); exit 1 when the store's integrity\n"+
-			"is NOT verified. jsonl: copies a store's record lines unchanged, like cat\n"+
-			"(--dir only, no filters, no verification).")
+		"fhir: writes the selected calls (the filters of calls) as FHIR R4 AuditEvent\n"+
+			"resources in a Bundle of type collection (mapping in query/README.md); integrity\n"+
+			"that failed or was not checked is stated on stderr. "+integrityHelp+"\n"+
+			"jsonl: copies a store's record lines unchanged, like cat: --dir and --chain only\n"+
+			"(no filters, no verification: run otelaudit verify); other flags are refused.")
 	format := fs.String("format", "", "fhir or jsonl (required)")
 	chain := fs.String("chain", "", "jsonl: export only this chain")
 	ff := addFilterFlags(fs)
@@ -23,6 +35,9 @@ func runExport(e *env, args []string) int {
 	}
 	switch *format {
 	case "jsonl":
+		if bad := flagsSetExcept(fs.FlagSet, jsonlFlags...); len(bad) > 0 {
+			return fail(e, "export", "%s: not supported with --format jsonl, which copies every record of the store (or of --chain) unfiltered and unverified; use --format fhir, otelaudit calls or otelaudit verify", strings.Join(bad, ", "))
+		}
 		if err := required("dir", *src.dir); err != nil {
 			return fail(e, "export", "%v", err)
 		}
@@ -31,6 +46,9 @@ func runExport(e *env, args []string) int {
 		}
 		return exitOK
 	case "fhir":
+		if *chain != "" {
+			return fail(e, "export", "--chain %q: not supported with --format fhir; select with the filters of calls (--user, --tool, --subject, …)", *chain)
+		}
 	case "":
 		return fail(e, "export", "--format is required: fhir or jsonl")
 	default:
@@ -41,4 +59,16 @@ func runExport(e *env, args []string) int {
 		return code
 	}
 	return render(e, "export", "json", query.NewFHIRExport(res), &res.Integrity, false)
+}
+
+// flagsSetExcept returns the flags given on the command line, as --name,
+// that are not among allowed.
+func flagsSetExcept(fs *flag.FlagSet, allowed ...string) []string {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if !slices.Contains(allowed, f.Name) {
+			bad = append(bad, "--"+f.Name)
+		}
+	})
+	return bad
 }

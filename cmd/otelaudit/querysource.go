@@ -175,13 +175,16 @@ func fetch(e *env, cmd string, src query.Source, f query.Filter) (*query.Result,
 }
 
 // render writes v and returns the exit code: 1 when integrity was checked
-// and failed, else 0. For text output a failed or unchecked integrity is
-// also stated on stderr, since a timeline or table has no room for it.
-func render(e *env, cmd, format string, v query.Renderable, in *query.Integrity, textHasIntegrity bool) int {
+// and failed (a finding), else 0 — a result whose integrity was not
+// checked (Jaeger, OTLP JSON, a store read without --verifier) is not a
+// finding. When the output does not state the integrity itself
+// (statesIntegrity false: a timeline or table, CSV rows, a FHIR Bundle),
+// a failed or unchecked integrity is stated on stderr in one line.
+func render(e *env, cmd, format string, v query.Renderable, in *query.Integrity, statesIntegrity bool) int {
 	if err := query.Render(e.stdout, query.Format(format), v); err != nil {
 		return fail(e, cmd, "writing output: %v", err)
 	}
-	if format == "text" && !textHasIntegrity {
+	if !statesIntegrity {
 		switch {
 		case in.Failed():
 			fmt.Fprintf(e.stderr, "otelaudit %s: integrity NOT verified: %d finding(s); run otelaudit verify for details\n", cmd, len(in.Findings))
@@ -194,5 +197,10 @@ func render(e *env, cmd, format string, v query.Renderable, in *query.Integrity,
 	}
 	return exitOK
 }
+
+// integrityHelp is the exit-status paragraph of the query commands' help.
+const integrityHelp = "Exit 1 when the store's integrity check fails (a finding); a source whose\n" +
+	"integrity is not checked (a store without --verifier, Jaeger, OTLP JSON) is\n" +
+	"noted as such and exits 0."
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

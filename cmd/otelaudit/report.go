@@ -13,8 +13,8 @@ var reportCommand = command{
 func runReport(e *env, args []string) int {
 	fs := flagSet(e, "report", "--subject TYPE/ID [--from T] [--to T] (--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE)",
 		"Lists every access to the subject's data in the period, with totals, unique users\n"+
-			"and whether the store's integrity was verified. Exit 1 when integrity is NOT\n"+
-			"verified. --to with a date includes that whole day.")
+			"and whether the store's integrity was verified (yes, NO with its findings, or not\n"+
+			"checked). --to with a date includes that whole day. "+integrityHelp)
 	subject := fs.String("subject", "", "the subject, TYPE/ID, e.g. patient/P-1001 (required)")
 	tf := addTimeFlags(fs, "from", "to")
 	src := addSourceFlags(fs)

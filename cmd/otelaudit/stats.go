@@ -11,7 +11,8 @@ var statsCommand = command{
 func runStats(e *env, args []string) int {
 	fs := flagSet(e, "stats", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [filters]",
 		"Aggregates the selected calls per tool (nearest-rank percentiles). Accepts the\n"+
-			"filters of calls. Exit 1 when the store's integrity is NOT verified.")
+			"filters of calls. For text and CSV, integrity that failed or was not checked is\n"+
+			"stated on stderr. "+integrityHelp)
 	ff := addFilterFlags(fs)
 	src := addSourceFlags(fs)
 	format := outputFlag(fs)
@@ -25,5 +26,5 @@ func runStats(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	return render(e, "stats", *format, query.Stats(res), &res.Integrity, false)
+	return render(e, "stats", *format, query.Stats(res), &res.Integrity, *format == "json")
 }

@@ -12,7 +12,8 @@ func runTimeline(e *env, args []string) int {
 	fs := flagSet(e, "timeline", "--conversation ID (--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [flags]",
 		"Prints the conversation's tool calls, one line each, ordered by turn and then start\n"+
 			"time. Every source gives the same lines. An unknown conversation prints nothing.\n"+
-			"Exit 1 when the store's integrity is NOT verified (stated on stderr).")
+			"For text and CSV, integrity that failed or was not checked is stated on stderr.\n"+
+			integrityHelp)
 	conv := fs.String("conversation", "", "conversation id, gen_ai.conversation.id (required)")
 	src := addSourceFlags(fs)
 	tf := addTimeFlags(fs, "since", "until")
@@ -39,5 +40,5 @@ func runTimeline(e *env, args []string) int {
 		return fail(e, "timeline", "%v", err)
 	}
 	tl := query.Timeline(*conv, res)
-	return render(e, "timeline", *format, tl, &res.Integrity, false)
+	return render(e, "timeline", *format, tl, &res.Integrity, *format == "json")
 }
