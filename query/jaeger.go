@@ -209,6 +209,7 @@ func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Tim
 			"jaeger holds more than %d traces for service %q between %s and %s: results are incomplete; raise the search limit (--jaeger-limit)",
 			s.limit, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
 	}
+	undoJaegerSanitizers(td)
 	c.add(td)
 	return nil
 }
