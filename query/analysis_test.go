@@ -454,3 +454,22 @@ func TestReportPeriod(t *testing.T) {
 		assert.Equal(t, tc.want, period(tc.from, tc.to), "from %q to %q", tc.from, tc.to)
 	}
 }
+
+// TestAnomaliesRulesText: the summary line says what the rules did, not
+// "0+ accesses" for a rule turned off or "within 0s" for the whole range.
+func TestAnomaliesRulesText(t *testing.T) {
+	cases := []struct {
+		opts []AnomalyOption
+		want string
+	}{
+		{nil, "(burst: 10+ accesses to one subject within 1h0m0s; spread: 20+ subjects per user within 24h0m0s; every break-glass access)"},
+		{[]AnomalyOption{WithBurst(0, time.Hour)}, "(burst: off; spread: 20+ subjects per user within 24h0m0s;"},
+		{[]AnomalyOption{WithSpread(5, 0)}, "spread: 5+ subjects per user in the queried range;"},
+		{[]AnomalyOption{WithSpread(0, time.Hour)}, "spread: off;"},
+	}
+	for _, c := range cases {
+		var b bytes.Buffer
+		require.NoError(t, Anomalies(result(), c.opts...).WriteText(&b))
+		assert.Contains(t, b.String(), c.want)
+	}
+}

@@ -322,9 +322,30 @@ func (a *AnomaliesResult) WriteText(w io.Writer) error {
 	if err := writeTable(w, header, rows); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d anomalies (burst: %d+ accesses to one subject within %s; spread: %d+ subjects per user within %s; every break-glass access)\n",
-		a.Count, a.Rules.BurstThreshold, a.Rules.BurstWindow, a.Rules.SpreadThreshold, a.Rules.SpreadWindow)
+	_, err := fmt.Fprintf(w, "\n%d anomalies (burst: %s; spread: %s; every break-glass access)\n",
+		a.Count, a.Rules.burstText(), a.Rules.spreadText())
 	return err
+}
+
+// burstText describes the burst rule as it ran: a threshold of 0 turns it
+// off.
+func (c *RuleConfig) burstText() string {
+	if c.BurstThreshold <= 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%d+ accesses to one subject within %s", c.BurstThreshold, c.BurstWindow)
+}
+
+// spreadText describes the spread rule as it ran: a threshold of 0 turns
+// it off, a window of 0 is the whole queried range.
+func (c *RuleConfig) spreadText() string {
+	if c.SpreadThreshold <= 0 {
+		return "off"
+	}
+	if d, err := time.ParseDuration(c.SpreadWindow); err == nil && d <= 0 {
+		return fmt.Sprintf("%d+ subjects per user in the queried range", c.SpreadThreshold)
+	}
+	return fmt.Sprintf("%d+ subjects per user within %s", c.SpreadThreshold, c.SpreadWindow)
 }
 
 // Table returns one row per anomaly.
