@@ -24,7 +24,9 @@ func runPseudonym(e *env, args []string) int {
 			"gives each value under a PII key when its hmac_key is the key in FILE (the file's\n"+
 			"content without a final newline), an e-mail address case-folded first. Values come\n"+
 			"from --value, or else one per line from stdin, which keeps them out of the process\n"+
-			"list and the shell's history. Use the output with calls --user, report --subject, …")
+			"list and the shell's history. An empty value (a blank line) gives an empty line:\n"+
+			"the processor leaves empty values as they are. Use the output with calls --user,\n"+
+			"report --subject, …")
 	keyFile := fs.String("hmac-key-file", "", "file holding the processor's hmac_key (required)")
 	var values []string
 	fs.Func("value", "a value to pseudonymise (repeatable; default: lines of stdin)", func(s string) error {
@@ -46,7 +48,15 @@ func runPseudonym(e *env, args []string) int {
 		return fail(e, "pseudonym", "%s holds %d bytes: an hmac_key has at least %d", *keyFile, len(key), minHMACKey)
 	}
 	w := bufio.NewWriter(e.stdout)
-	print := func(v string) { fmt.Fprintln(w, auditredactionprocessor.Pseudonym(key, v)) }
+	print := func(v string) {
+		if v == "" {
+			// The processor leaves an empty value empty: no record holds
+			// a pseudonym of "". The blank line keeps the lines aligned.
+			fmt.Fprintln(w)
+			return
+		}
+		fmt.Fprintln(w, auditredactionprocessor.Pseudonym(key, v))
+	}
 	if len(values) > 0 {
 		for _, v := range values {
 			print(v)

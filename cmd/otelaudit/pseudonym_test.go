@@ -35,6 +35,17 @@ func TestPseudonymCommand(t *testing.T) {
 		t.Fatalf("pseudonym from stdin = %d %q %s", code, stdout.String(), stderr.String())
 	}
 
+	// An empty value stays empty, as the processor leaves it: a blank
+	// line gives a blank line, so that output line i answers input line i.
+	stdout.Reset()
+	code = run([]string{"pseudonym", "--hmac-key-file", keyFile}, &env{stdin: strings.NewReader("a\n\r\n\nb\n"), stdout: &stdout, stderr: &stderr})
+	if code != 0 || stdout.String() != want("a")+"\n\n\n"+want("b")+"\n" {
+		t.Fatalf("pseudonym of blank lines = %d %q %s", code, stdout.String(), stderr.String())
+	}
+	if code, out, errs := runCLI("pseudonym", "--hmac-key-file", keyFile, "--value", ""); code != 0 || out != "\n" {
+		t.Fatalf("pseudonym --value '' = %d %q %s", code, out, errs)
+	}
+
 	short := filepath.Join(dir, "short.key")
 	os.WriteFile(short, []byte("too short\n"), 0o600)
 	for _, c := range []struct {

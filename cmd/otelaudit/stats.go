@@ -10,7 +10,8 @@ var statsCommand = command{
 
 func runStats(e *env, args []string) int {
 	fs := flagSet(e, "stats", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [filters]",
-		"Aggregates the selected calls per tool (nearest-rank percentiles). Accepts the\n"+
+		"Aggregates the selected calls per tool (nearest-rank percentiles); text adds a\n"+
+			"* row for all tools, JSON a total, CSV has tool rows only. Accepts the\n"+
 			"filters of calls. For text and CSV, integrity that failed or was not checked is\n"+
 			"stated on stderr. "+integrityHelp)
 	ff := addFilterFlags(fs)
