@@ -90,7 +90,8 @@ type Config struct {
 
 	// DedupWindow is how many recent (trace_id, span_id) pairs the store
 	// remembers, across restarts, to drop redelivered spans. Default
-	// 1048576; 0 disables deduplication.
+	// 1048576, at most 16777216 (auditlog.MaxDedupWindow); 0 disables
+	// deduplication. Memory: up to 48 bytes a pair, allocated at start.
 	DedupWindow int `mapstructure:"dedup_window"`
 
 	// Retention maps tools and subject types to retention classes; each
@@ -208,8 +209,11 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxPayloadBytes <= 0 {
 		add("max_payload_bytes: must be positive, got %d", cfg.MaxPayloadBytes)
 	}
-	if cfg.DedupWindow < 0 {
+	switch {
+	case cfg.DedupWindow < 0:
 		add("dedup_window: must not be negative, got %d", cfg.DedupWindow)
+	case cfg.DedupWindow > auditlog.MaxDedupWindow:
+		add("dedup_window: must be at most %d (768 MiB of memory, allocated at start), got %d", auditlog.MaxDedupWindow, cfg.DedupWindow)
 	}
 	errs = append(errs, cfg.Retention.validate()...)
 	return errors.Join(errs...)

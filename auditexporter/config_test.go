@@ -167,6 +167,9 @@ func TestValidate(t *testing.T) {
 		return c
 	}
 	require.NoError(t, valid().Validate())
+	atBounds := valid()
+	atBounds.DedupWindow = 1 << 24
+	require.NoError(t, atBounds.Validate(), "the largest values allowed are valid")
 
 	tests := []struct {
 		name   string
@@ -179,6 +182,8 @@ func TestValidate(t *testing.T) {
 		{name: "no key", modify: func(c *Config) { c.SigningKeyFile = "" }, want: "signing_key_file: must be set"},
 		{name: "two keys", modify: func(c *Config) { c.SigningKey = "k" }, want: "set only one of them"},
 		{name: "negative segment bytes", modify: func(c *Config) { c.Segment.MaxBytes = -5 }, want: "segment.max_bytes: must not be negative, got -5"},
+		{name: "dedup window beyond memory", modify: func(c *Config) { c.DedupWindow = 100_000_000_000 }, want: "dedup_window: must be at most 16777216 (768 MiB of memory, allocated at start), got 100000000000"},
+		{name: "dedup window one past the maximum", modify: func(c *Config) { c.DedupWindow = 1<<24 + 1 }, want: "dedup_window: must be at most 16777216"},
 		{name: "negative payload", modify: func(c *Config) { c.MaxPayloadBytes = -1 }, want: "max_payload_bytes: must be positive, got -1"},
 		{name: "unknown default class", modify: func(c *Config) { c.Retention.DefaultClass = "gold" }, want: `retention.default_class: "gold" is not one of`},
 		{name: "no classes", modify: func(c *Config) { c.Retention.Classes = nil }, want: "retention.classes: at least one class is required"},

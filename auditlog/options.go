@@ -17,6 +17,12 @@ const (
 	// DefaultDedupWindow is how many recent (trace_id, span_id) keys a
 	// Store remembers to drop redelivered spans.
 	DefaultDedupWindow = 1 << 20
+	// MaxDedupWindow is the largest dedup window Open accepts: 16,777,216
+	// keys, 768 MiB (a 256 MiB ring of keys in arrival order and a 512 MiB
+	// table, resident from Open). A window is allocated whole when the
+	// store opens, so a larger one would exhaust memory before the first
+	// record.
+	MaxDedupWindow = 1 << 24
 	// DefaultChain is the chain of records whose Retention.Class is empty.
 	DefaultChain = "general"
 )
@@ -125,7 +131,7 @@ func WithCheckpointInterval(d time.Duration) Option {
 // remembered, across restarts, to skip redelivered spans. Default
 // DefaultDedupWindow (at most 48 MB of memory at the default: 16 bytes
 // per key in arrival order and a hash table kept at most 3/4 full); n <= 0
-// disables deduplication.
+// disables deduplication; Open refuses n above MaxDedupWindow.
 func WithDedupWindow(n int) Option { return func(o *options) { o.dedupWindow = n } }
 
 // WithLogger sets the logger for repairs and background errors. Default: a

@@ -91,6 +91,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, errors.New("auditlog: a signer is required (WithSigner)")
 	case !ValidChainName(o.defaultChain):
 		return nil, fmt.Errorf("auditlog: default chain %q is not a valid chain name", o.defaultChain)
+	case o.dedupWindow > MaxDedupWindow:
+		return nil, fmt.Errorf("auditlog: dedup window %d is above the maximum, %d (48 bytes of memory a key)", o.dedupWindow, MaxDedupWindow)
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)

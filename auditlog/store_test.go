@@ -187,6 +187,8 @@ func TestOpenValidates(t *testing.T) {
 		{[]Option{WithOrigin("a\nb"), WithSigner(k.signer)}, "one line"},
 		{[]Option{WithOrigin("o")}, "signer is required"},
 		{[]Option{WithOrigin("o"), WithSigner(k.signer), WithDefaultChain("../x")}, "not a valid chain name"},
+		// Not allocated: it would take 4.8 TB.
+		{[]Option{WithOrigin("o"), WithSigner(k.signer), WithDedupWindow(100_000_000_000)}, "dedup window 100000000000 is above the maximum, 16777216"},
 	}
 	for _, tt := range tests {
 		if _, err := Open(dir, tt.opts...); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
