@@ -231,8 +231,8 @@ func (rc *RetentionConfig) validate() []error {
 	for _, name := range rc.classNames() {
 		c := rc.Classes[name]
 		key := "retention.classes." + name
-		if !auditlog.ValidChainName(name) {
-			add("%s: class name %q must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit, since it names a chain directory", key, name)
+		if err := auditlog.CheckChainName(name); err != nil {
+			add("%s: class name %v", key, err)
 		}
 		if c.Days <= 0 {
 			add("%s.days: must be positive, got %d", key, c.Days)

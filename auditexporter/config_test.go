@@ -199,6 +199,21 @@ func TestValidate(t *testing.T) {
 		{name: "class that cannot name a directory", modify: func(c *Config) {
 			c.Retention.Classes["../etc"] = ClassConfig{Days: 1}
 		}, want: `class name "../etc" must be`},
+		// The store's root holds legal_hold (a file of holds), .lock and
+		// .prune.lock: a chain directory of that name collides with them.
+		{name: "class named like the store's legal hold file", modify: func(c *Config) {
+			c.Retention.Classes["legal_hold"] = ClassConfig{Days: 3650}
+		}, want: `retention.classes.legal_hold: class name "legal_hold" is reserved: the store's root holds the legal hold file of every chain of that name`},
+		{name: "legal hold file in another case", modify: func(c *Config) {
+			c.Retention.Classes["Legal_Hold"] = ClassConfig{Days: 3650}
+		}, want: `retention.classes.Legal_Hold: class name "Legal_Hold" is reserved`},
+		{name: "class named like the lock file", modify: func(c *Config) {
+			c.Retention.Classes[".lock"] = ClassConfig{Days: 1}
+		}, want: `retention.classes..lock: class name ".lock" must be`},
+		{name: "default class of a reserved name", modify: func(c *Config) {
+			c.Retention.Classes = map[string]ClassConfig{"legal_hold": {Days: 1}}
+			c.Retention.DefaultClass = "legal_hold"
+		}, want: `retention.classes.legal_hold: class name "legal_hold" is reserved`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

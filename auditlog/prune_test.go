@@ -41,9 +41,9 @@ func TestPolicyClassify(t *testing.T) {
 	if r := p.Retention("charge_payment", "", ts); r.RetainUntil != "2033-02-01T04:05:06.000000007Z" || r.Days != 2555 {
 		t.Errorf("Retention = %+v", r)
 	}
-	bad := &Policy{DefaultClass: "nope", Classes: []Class{{Name: "a/b", Days: 0, Tools: []string{"["}}}}
+	bad := &Policy{DefaultClass: "nope", Classes: []Class{{Name: "a/b", Days: 0, Tools: []string{"["}}, {Name: "legal_hold", Days: 1}}}
 	err := bad.Validate()
-	for _, want := range []string{`"a/b"`, "days must be positive", `tool pattern "["`, `default_class "nope"`} {
+	for _, want := range []string{`"a/b"`, "days must be positive", `tool pattern "["`, `default_class "nope"`, `"legal_hold" is reserved`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v lacks %s", err, want)
 		}

@@ -55,14 +55,14 @@ func DefaultPolicy() *Policy {
 	}
 }
 
-// Validate checks that class names can name chains, days are positive,
+// Validate checks that class names can name chains (CheckChainName), days are positive,
 // patterns are well formed and the default class exists.
 func (p *Policy) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
 	for _, c := range p.Classes {
-		if !ValidChainName(c.Name) {
-			errs = append(errs, fmt.Errorf("retention class name %q must be 1-64 letters, digits, '_', '.' or '-'", c.Name))
+		if err := CheckChainName(c.Name); err != nil {
+			errs = append(errs, fmt.Errorf("retention class name %w", err))
 		}
 		if seen[c.Name] {
 			errs = append(errs, fmt.Errorf("retention class %q is defined twice", c.Name))

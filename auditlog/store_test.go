@@ -187,6 +187,7 @@ func TestOpenValidates(t *testing.T) {
 		{[]Option{WithOrigin("a\nb"), WithSigner(k.signer)}, "one line"},
 		{[]Option{WithOrigin("o")}, "signer is required"},
 		{[]Option{WithOrigin("o"), WithSigner(k.signer), WithDefaultChain("../x")}, "not a valid chain name"},
+		{[]Option{WithOrigin("o"), WithSigner(k.signer), WithDefaultChain("legal_hold")}, `"legal_hold" is reserved`},
 		// Not allocated: it would take 4.8 TB.
 		{[]Option{WithOrigin("o"), WithSigner(k.signer), WithDedupWindow(100_000_000_000)}, "dedup window 100000000000 is above the maximum, 16777216"},
 	}
@@ -203,6 +204,18 @@ func TestOpenValidates(t *testing.T) {
 	_, err := s.Append(context.Background(), []*Record{testRecord(1, "../etc")})
 	if !errors.Is(err, ErrInvalidRecord) {
 		t.Fatalf("bad class: %v", err)
+	}
+	// A class named like an entry of the store's root would make its
+	// chain directory collide with it (STORE/legal_hold holds the legal
+	// holds of every chain).
+	for _, class := range []string{"legal_hold", "LEGAL_HOLD"} {
+		_, err = s.Append(context.Background(), []*Record{testRecord(2, class)})
+		if !errors.Is(err, ErrInvalidRecord) || !strings.Contains(err.Error(), "is reserved") {
+			t.Errorf("class %q: %v, want ErrInvalidRecord, reserved", class, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, class)); !os.IsNotExist(err) {
+			t.Errorf("class %q: the store made %s (%v)", class, filepath.Join(dir, class), err)
+		}
 	}
 }
 

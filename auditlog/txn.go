@@ -144,8 +144,8 @@ func (t *Txn) stage(recs []*Record) error {
 		if cur < 0 || groups[cur].name != name {
 			cur = slices.IndexFunc(groups, func(g appendGroup) bool { return g.name == name })
 			if cur < 0 {
-				if !ValidChainName(name) {
-					return fmt.Errorf("%w: record %d: retention class %q cannot name a chain (letters, digits, '_', '.', '-', at most 64)", ErrInvalidRecord, i, name)
+				if err := CheckChainName(name); err != nil {
+					return fmt.Errorf("%w: record %d: retention class %w", ErrInvalidRecord, i, err)
 				}
 				groups = nextGroup(groups, name, len(recs)-i)
 				cur = len(groups) - 1
