@@ -149,7 +149,9 @@ type RetentionConfig struct {
 
 // ClassConfig is one retention class.
 type ClassConfig struct {
-	// Days records of the class are kept. Required, positive.
+	// Days records of the class are kept. Required, 1 to
+	// auditlog.MaxRetentionDays (365000, about 1,000 years), so that
+	// retain_until stays an RFC 3339 time.
 	Days int `mapstructure:"days"`
 	// Tools are glob patterns (path.Match syntax) of tool names that
 	// belong to the class.
@@ -234,8 +236,11 @@ func (rc *RetentionConfig) validate() []error {
 		if err := auditlog.CheckChainName(name); err != nil {
 			add("%s: class name %v", key, err)
 		}
-		if c.Days <= 0 {
+		switch {
+		case c.Days <= 0:
 			add("%s.days: must be positive, got %d", key, c.Days)
+		case c.Days > auditlog.MaxRetentionDays:
+			add("%s.days: must be at most %d (about 1,000 years), got %d", key, auditlog.MaxRetentionDays, c.Days)
 		}
 		for _, p := range c.Tools {
 			if p == "" {

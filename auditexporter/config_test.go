@@ -169,6 +169,7 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, valid().Validate())
 	atBounds := valid()
 	atBounds.DedupWindow = 1 << 24
+	atBounds.Retention.Classes["general"] = ClassConfig{Days: 365_000}
 	require.NoError(t, atBounds.Validate(), "the largest values allowed are valid")
 
 	tests := []struct {
@@ -196,6 +197,17 @@ func TestValidate(t *testing.T) {
 		{name: "negative days", modify: func(c *Config) {
 			c.Retention.Classes["general"] = ClassConfig{Days: -365}
 		}, want: "retention.classes.general.days: must be positive, got -365"},
+		// retain_until past 9999 is not RFC 3339, and as text sorts
+		// before today's: such records were pruned as soon as written.
+		{name: "days past year 9999", modify: func(c *Config) {
+			c.Retention.Classes["legal"] = ClassConfig{Days: 3_000_000}
+		}, want: "retention.classes.legal.days: must be at most 365000 (about 1,000 years), got 3000000"},
+		{name: "days that overflow", modify: func(c *Config) {
+			c.Retention.Classes["legal"] = ClassConfig{Days: 4611686018427387904}
+		}, want: "retention.classes.legal.days: must be at most 365000 (about 1,000 years), got 4611686018427387904"},
+		{name: "days one past the maximum", modify: func(c *Config) {
+			c.Retention.Classes["general"] = ClassConfig{Days: 365_001}
+		}, want: "retention.classes.general.days: must be at most 365000"},
 		{name: "class that cannot name a directory", modify: func(c *Config) {
 			c.Retention.Classes["../etc"] = ClassConfig{Days: 1}
 		}, want: `class name "../etc" must be`},

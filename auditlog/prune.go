@@ -157,7 +157,6 @@ func pruneChain(dir, name string, holds []legalHold, opts *PruneOptions) (ChainP
 	if err != nil {
 		return res, err
 	}
-	now := opts.Now.UTC().Format(TimeFormat)
 	var (
 		prunable []string
 		hasher   recordHasher
@@ -206,8 +205,13 @@ func pruneChain(dir, name string, holds []legalHold, opts *PruneOptions) (ChainP
 			switch {
 			case r.ChainID != cid || int64(r.Seq) != f.n || r.PrevHash != p || !hasher.matches(r.Hash):
 				return fmt.Errorf("segment %s fails verification at seq %d: run otelaudit verify", seg, f.n)
-			case r.Retention.RetainUntil == "" || r.Retention.RetainUntil >= now:
-				if stop == "" {
+			case stop == "":
+				// Times are compared parsed, never as text: a year
+				// past 9999 or a negative one sorts before today's.
+				if until, problem := retainedUntil(r); problem != "" {
+					stop = fmt.Sprintf("kept, retention tag unusable: seq %d: %s", r.Seq, problem)
+					opts.Logger.Warn("prune keeps a record whose retention tag it cannot use", zap.String("chain", name), zap.String("segment", seg), zap.Uint64("seq", r.Seq), zap.String("problem", problem))
+				} else if !until.Before(opts.Now) {
 					stop = fmt.Sprintf("not expired: seq %d retained until %q", r.Seq, r.Retention.RetainUntil)
 				}
 			}

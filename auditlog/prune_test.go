@@ -41,9 +41,9 @@ func TestPolicyClassify(t *testing.T) {
 	if r := p.Retention("charge_payment", "", ts); r.RetainUntil != "2033-02-01T04:05:06.000000007Z" || r.Days != 2555 {
 		t.Errorf("Retention = %+v", r)
 	}
-	bad := &Policy{DefaultClass: "nope", Classes: []Class{{Name: "a/b", Days: 0, Tools: []string{"["}}, {Name: "legal_hold", Days: 1}}}
+	bad := &Policy{DefaultClass: "nope", Classes: []Class{{Name: "a/b", Days: 0, Tools: []string{"["}}, {Name: "legal_hold", Days: 1}, {Name: "forever", Days: 3_000_000}}}
 	err := bad.Validate()
-	for _, want := range []string{`"a/b"`, "days must be positive", `tool pattern "["`, `default_class "nope"`, `"legal_hold" is reserved`} {
+	for _, want := range []string{`"a/b"`, `"a/b": days must be 1 to 365000, got 0`, `"forever": days must be 1 to 365000, got 3000000`, `tool pattern "["`, `default_class "nope"`, `"legal_hold" is reserved`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v lacks %s", err, want)
 		}
@@ -432,4 +432,75 @@ func treeListing(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestPruneKeepsUnusableRetention writes, into the first segment of a
+// chain, one record whose retention tag cannot say when it expires, and
+// prunes long after the others expired: the record's segment is kept, and
+// the result says which record and why. Each tag is one that an exporter
+// wrote (five-digit and negative years from huge days, retain_until equal
+// to the write time from days that overflowed, 1677 timestamps from span
+// starts after 2262) or a malformed one; as text, each sorted before the
+// prune's time, and prune removed it.
+func TestPruneKeepsUnusableRetention(t *testing.T) {
+	k := newTestKeys(t, "test")
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		tag  func(r *Record)
+		want string // "": the record expires like the others
+	}{
+		{"valid tag", func(r *Record) {}, ""},
+		{"retain_until with an offset", func(r *Record) {
+			r.Retention.RetainUntil = "2027-01-02T05:04:07+02:00"
+		}, ""},
+		{"five-digit year", func(r *Record) {
+			r.Retention.Days, r.Retention.RetainUntil = 3_000_000, "10240-08-18T03:04:07.000000000Z"
+		}, `retain_until "10240-08-18T03:04:07.000000000Z" is not an RFC 3339 time`},
+		{"negative year", func(r *Record) {
+			r.Retention.Days, r.Retention.RetainUntil = 1_000_000_000_000_000, "-184863237254-02-20T03:04:07.000000000Z"
+		}, `retain_until "-184863237254-02-20T03:04:07.000000000Z" is not an RFC 3339 time`},
+		{"days that overflowed to the write time", func(r *Record) {
+			r.Retention.Days, r.Retention.RetainUntil = 4611686018427387904, r.Timestamp
+		}, "retention days 4611686018427388000 are not 1 to 365000"}, // 2^62 as JCS writes it
+		{"no retain_until", func(r *Record) { r.Retention.RetainUntil = "" }, `retain_until "" is not an RFC 3339 time`},
+		{"month 13", func(r *Record) { r.Retention.RetainUntil = "2026-13-01T00:00:00.000000000Z" }, "is not an RFC 3339 time"},
+		{"retain_until short of its days", func(r *Record) {
+			r.Retention.RetainUntil = "2026-01-03T03:04:07.000000000Z"
+		}, `is earlier than timestamp "2026-01-02T03:04:07.000000000Z" plus 365 days`},
+		{"timestamp from a start after 2262 read as negative", func(r *Record) {
+			r.Timestamp, r.Retention.Days, r.Retention.RetainUntil = "1677-09-21T00:12:43.145224197Z", 2190, "1683-09-20T00:12:43.145224197Z"
+		}, `timestamp "1677-09-21T00:12:43.145224197Z" is before 1970`},
+		{"timestamp not a time", func(r *Record) { r.Timestamp = "yesterday" }, `timestamp "yesterday" is not an RFC 3339 time`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTestStore(t, dir, k, WithSegmentMaxBytes(8<<10))
+			recs := testRecords(0, 40, "general")
+			tt.tag(recs[2])
+			for i := 0; i < len(recs); i += 4 { // a segment is sealed between appends
+				appendOK(t, s, recs[i:i+4])
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Prune(dir, PruneOptions{Now: later, DryRun: true})
+			if err != nil || len(res) != 1 {
+				t.Fatalf("prune = %+v, %v", res, err)
+			}
+			if tt.want == "" {
+				if len(res[0].Segments) == 0 || res[0].StoppedAt != "active segment" {
+					t.Fatalf("valid tags: prune = %+v, want every sealed segment", res[0])
+				}
+				return
+			}
+			if len(res[0].Segments) != 0 {
+				t.Errorf("segments %v would be pruned, with seq 2's tag unusable", res[0].Segments)
+			}
+			if !strings.Contains(res[0].StoppedAt, "kept, retention tag unusable: seq 2: ") || !strings.Contains(res[0].StoppedAt, tt.want) {
+				t.Errorf("stopped at %q, want seq 2 and %q", res[0].StoppedAt, tt.want)
+			}
+		})
+	}
 }

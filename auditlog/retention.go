@@ -15,6 +15,13 @@ const (
 	GeneralDays    = 365
 )
 
+// MaxRetentionDays is the most days a retention class may keep records:
+// 365,000, about 1,000 years. Counted from any instant an OTLP span start
+// can name (its unsigned nanoseconds end in 2554), retain_until stays
+// within the four-digit years of RFC 3339; prune keeps a record whose
+// days are beyond it.
+const MaxRetentionDays = 365_000
+
 // Class is one retention class: records of matching tools or subject
 // types are kept Days days and written to the chain named Name.
 type Class struct {
@@ -55,7 +62,8 @@ func DefaultPolicy() *Policy {
 	}
 }
 
-// Validate checks that class names can name chains (CheckChainName), days are positive,
+// Validate checks that class names can name chains (CheckChainName), days
+// are 1 to MaxRetentionDays,
 // patterns are well formed and the default class exists.
 func (p *Policy) Validate() error {
 	var errs []error
@@ -68,8 +76,8 @@ func (p *Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("retention class %q is defined twice", c.Name))
 		}
 		seen[c.Name] = true
-		if c.Days <= 0 {
-			errs = append(errs, fmt.Errorf("retention class %q: days must be positive, got %d", c.Name, c.Days))
+		if c.Days <= 0 || c.Days > MaxRetentionDays {
+			errs = append(errs, fmt.Errorf("retention class %q: days must be 1 to %d, got %d", c.Name, MaxRetentionDays, c.Days))
 		}
 		for _, t := range c.Tools {
 			if _, err := path.Match(t, ""); err != nil {
@@ -109,4 +117,32 @@ func (p *Policy) Classify(tool, subjectType string) (class string, days int) {
 func (p *Policy) Retention(tool, subjectType string, ts time.Time) Retention {
 	class, days := p.Classify(tool, subjectType)
 	return Retention{Class: class, Days: days, RetainUntil: ts.UTC().AddDate(0, 0, days).Format(TimeFormat)}
+}
+
+// retainedUntil returns when r's retention runs out, or why its retention
+// tag cannot say: retain_until must be an RFC 3339 time no earlier than
+// timestamp plus days, days 1 to MaxRetentionDays, and timestamp an RFC
+// 3339 time from 1970 on (an OTLP start time is unsigned nanoseconds since
+// then; a record before it was written by an exporter that read a start
+// after 2262 as negative). Prune keeps the records it cannot date, and
+// says why: a malformed or overflowed tag must not make a record expire.
+func retainedUntil(r *Record) (time.Time, string) {
+	rt := &r.Retention
+	until, err := time.Parse(time.RFC3339Nano, rt.RetainUntil)
+	if err != nil {
+		return time.Time{}, fmt.Sprintf("retain_until %q is not an RFC 3339 time", rt.RetainUntil)
+	}
+	if rt.Days <= 0 || rt.Days > MaxRetentionDays {
+		return time.Time{}, fmt.Sprintf("retention days %d are not 1 to %d", rt.Days, MaxRetentionDays)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, r.Timestamp)
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Sprintf("timestamp %q is not an RFC 3339 time", r.Timestamp)
+	case ts.Before(time.Unix(0, 0)):
+		return time.Time{}, fmt.Sprintf("timestamp %q is before 1970, where no span starts", r.Timestamp)
+	case until.Before(ts.AddDate(0, 0, rt.Days)):
+		return time.Time{}, fmt.Sprintf("retain_until %q is earlier than timestamp %q plus %d days", rt.RetainUntil, r.Timestamp, rt.Days)
+	}
+	return until, ""
 }
