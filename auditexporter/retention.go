@@ -82,20 +82,23 @@ func (p *retentionPolicy) apply(r *auditlog.Record, start pcommon.Timestamp, m *
 	r.Retention = auditlog.Retention{Class: class, Days: days, RetainUntil: retainUntilText(start, days, m)}
 }
 
-// retainUntilText is the text of retainUntil(start.AsTime(), days), from
-// m's memory. Where the instant is a whole number of days from start that
-// int64 nanoseconds hold, it adds them to start's nanoseconds and formats
-// those, without building a time.Time (see toolspan.Mapper.FormatUnixNano):
-// the calendar conversion of time.Time took half of the classification.
+// retainUntilText is the text of retainUntil(toolspan.TimestampTime(start),
+// days), from m's memory. Where start and the instant a whole number of
+// days from it are both int64 nanoseconds, it adds the days to start's
+// nanoseconds and formats those, without building a time.Time (see
+// toolspan.Mapper.FormatUnixNano): the calendar conversion of time.Time
+// took half of the classification. A start from 2^63 on (after 2262) is
+// unsigned, as OTLP defines it, not the negative int64 AsTime makes of it,
+// which put retain_until before 1970.
 func retainUntilText(start pcommon.Timestamp, days int, m *toolspan.Mapper) string {
 	const nsPerDay = int64(24 * time.Hour)
-	ns := int64(start) // as AsTime reads it
-	if days >= -maxDurationDays && days <= maxDurationDays {
+	if days >= -maxDurationDays && days <= maxDurationDays && start <= math.MaxInt64 {
+		ns := int64(start)
 		if d := int64(days) * nsPerDay; (d >= 0 && ns <= math.MaxInt64-d) || (d < 0 && ns >= math.MinInt64-d) {
 			return m.FormatUnixNano(ns + d)
 		}
 	}
-	return m.FormatTime(retainUntil(start.AsTime(), days))
+	return m.FormatTime(retainUntil(toolspan.TimestampTime(start), days))
 }
 
 // maxDurationDays is the most days a time.Duration holds with room to spare.

@@ -118,9 +118,9 @@ func TestRetainUntilMatchesAddDate(t *testing.T) {
 
 // TestRetainUntilText checks the text of retain_until, which for most
 // starts is formatted from nanoseconds, against AddDate's date formatted by
-// the mapper, at the ends of the int64 nanosecond range (timestamps beyond
-// it read as times before 1970, as AsTime reads them), around leap days,
-// and for days that leave the range or the shortcut.
+// the mapper, at the ends of the int64 nanosecond range and beyond it (OTLP
+// timestamps are unsigned: up to 2554), around leap days, and for days that
+// leave the range or the shortcut.
 func TestRetainUntilText(t *testing.T) {
 	m := toolspan.NewMapper(toolspan.Options{})
 	starts := []pcommon.Timestamp{
@@ -129,12 +129,13 @@ func TestRetainUntilText(t *testing.T) {
 		pcommon.NewTimestampFromTime(time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC)),
 		pcommon.NewTimestampFromTime(time.Date(2099, 12, 31, 23, 59, 59, 1, time.UTC)),
 		math.MaxInt64 - 1, math.MaxInt64,
-		math.MaxInt64 + 1, // reads as the earliest int64 instant
-		math.MaxUint64,    // 1 ns before 1970
+		math.MaxInt64 + 1,   // 2262-04-11, not the earliest int64 instant (1677)
+		9223372036854775813, // QA's span start
+		math.MaxUint64,      // 2554-07-21, not 1 ns before 1970
 	}
 	for _, start := range starts {
 		for _, days := range []int{0, 1, -1, 30, 365, 366, 2190, 2555, 36525, 106_751, 106_752, maxDurationDays, maxDurationDays + 1, -maxDurationDays, 1_000_000} {
-			want := m.FormatTime(start.AsTime().UTC().AddDate(0, 0, days))
+			want := m.FormatTime(toolspan.TimestampTime(start).AddDate(0, 0, days))
 			if got := retainUntilText(start, days, m); got != want {
 				t.Errorf("retainUntilText(%d, %d) = %q, want %q", uint64(start), days, got, want)
 			}
@@ -150,7 +151,7 @@ func FuzzRetainUntilText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, start uint64, days int) {
 		days %= 2 * maxDurationDays // AddDate's year stays in the range time.Time formats
 		ts := pcommon.Timestamp(start)
-		want := m.FormatTime(ts.AsTime().UTC().AddDate(0, 0, days))
+		want := m.FormatTime(toolspan.TimestampTime(ts).AddDate(0, 0, days))
 		if got := retainUntilText(ts, days, m); got != want {
 			t.Fatalf("retainUntilText(%d, %d) = %q, want %q", start, days, got, want)
 		}
@@ -211,4 +212,82 @@ func TestRetentionCountsFromWrite(t *testing.T) {
 		want := c.from.AddDate(0, 0, 365).Format(auditlog.TimeFormat)
 		assert.Equal(t, want, recs[i].Retention.RetainUntil, c.name)
 	}
+}
+
+// TestSpanTimesAtTheEdges sends tool spans whose start OTLP allows but
+// int64 nanoseconds do not hold (from 2^63 on: 2262-04-11 to 2554-07-21),
+// and spans without a start or with an end before it. A start beyond
+// int64 was read as a time in 1677-1970: the record's timestamp was that,
+// and its retain_until, counted from it, was in the past, so prune
+// removed it the day it was written. Now timestamp is the span's start,
+// retention counts from the later of it and the write, and duration_ms is
+// 0 where there is none.
+func TestSpanTimesAtTheEdges(t *testing.T) {
+	written := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name       string
+		start, end pcommon.Timestamp
+		timestamp  string
+		from       time.Time // retention counts from
+		durationMS float64
+	}{
+		{"QA's start, beyond int64", 9223372036854775813, 9223372036854775813 + 2_000_000,
+			"2262-04-11T23:47:16.854775813Z", time.Date(2262, 4, 11, 23, 47, 16, 854775813, time.UTC), 2},
+		{"the last OTLP instant", math.MaxUint64, math.MaxUint64,
+			"2554-07-21T23:34:33.709551615Z", time.Date(2554, 7, 21, 23, 34, 33, 709551615, time.UTC), 0},
+		{"no start, an end", 0, pcommon.NewTimestampFromTime(written), "1970-01-01T00:00:00.000000000Z", written, 0},
+		{"end before start", pcommon.NewTimestampFromTime(written.Add(-time.Minute)), pcommon.NewTimestampFromTime(written.Add(-2 * time.Minute)),
+			"2026-06-01T11:59:00.000000000Z", written, 0},
+	}
+	dir := t.TempDir()
+	k := newKeys(t)
+	cfg := testConfig(dir, k)
+	cfg.now = func() time.Time { return written }
+	cfg.Segment.MaxBytes = 1 // a segment per batch, sealed by the next
+	exp := startExporter(t, cfg, nopSettings())
+	send := func(i int, start, end pcommon.Timestamp) {
+		td := ptrace.NewTraces()
+		sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetName("execute_tool access_patient_record")
+		sp.SetTraceID(pcommon.TraceID{2})
+		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		sp.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+		sp.Attributes().PutStr("gen_ai.tool.name", "access_patient_record")
+		sp.SetStartTimestamp(start)
+		sp.SetEndTimestamp(end)
+		require.NoError(t, exp.ConsumeTraces(context.Background(), td))
+	}
+	for i, c := range cases {
+		send(i, c.start, c.end)
+	}
+	send(len(cases), pcommon.NewTimestampFromTime(written), pcommon.NewTimestampFromTime(written)) // the active segment's
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	recs := readStore(t, dir)["healthcare"]
+	require.Len(t, recs, len(cases)+1)
+	for i, c := range cases {
+		r := recs[i]
+		assert.Equal(t, c.timestamp, r.Timestamp, c.name)
+		assert.Equal(t, c.durationMS, r.DurationMS, c.name)
+		assert.Equal(t, 2190, r.Retention.Days, c.name)
+		assert.Equal(t, c.from.AddDate(0, 0, 2190).Format(auditlog.TimeFormat), r.Retention.RetainUntil, c.name)
+	}
+	verifyStore(t, dir, k.verifier)
+	// A year after the write, prune removes none of them.
+	res, err := auditlog.Prune(dir, auditlog.PruneOptions{Now: written.AddDate(1, 0, 0), DryRun: true, Chains: []string{"healthcare"}})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	assert.Empty(t, res[0].Segments, "prunable a year after the write")
+	assert.Contains(t, res[0].StoppedAt, "not expired: seq 0")
+}
+
+// TestLongestRetentionFromTheLastStart writes a record of the longest
+// retention Validate allows from the last instant OTLP can name: its
+// retain_until is a four-digit year, 1,000 years on.
+func TestLongestRetentionFromTheLastStart(t *testing.T) {
+	p := newRetentionPolicy(RetentionConfig{DefaultClass: "forever", Classes: map[string]ClassConfig{"forever": {Days: auditlog.MaxRetentionDays}}})
+	m := toolspan.NewMapper(toolspan.Options{})
+	var r auditlog.Record
+	p.apply(&r, math.MaxUint64, m)
+	assert.Equal(t, "3553-11-21T23:34:33.709551615Z", r.Retention.RetainUntil)
 }

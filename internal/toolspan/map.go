@@ -48,7 +48,8 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 		V:         auditlog.FormatVersion,
 		Operation: attrkey.OperationExecuteTool,
 	}
-	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
+	// No duration without a start: end - 0 would be the decades since 1970.
+	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start && start != 0 {
 		r.DurationMS = float64(end-start) / 1e6
 	}
 	r.TraceID, r.SpanID, r.ParentSpanID, r.Timestamp = spanStrings(mem, span)
@@ -368,7 +369,7 @@ func serviceName(res pcommon.Resource) string {
 }
 
 // spanStrings renders the span's three ids as lowercase hex ("" for an
-// empty id) and its start time with auditlog.TimeFormat, in a single piece
+// empty id) and its start time (TimestampTime) with auditlog.TimeFormat, in a single piece
 // of memory from mem (nil: one allocation).
 func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string) {
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
@@ -378,16 +379,15 @@ func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string)
 	putHex8(buf[32:48], sid[:])
 	putHex8(buf[48:64], pid[:])
 	var all string
-	if ns := int64(span.StartTimestamp()); ns >= 0 {
-		// What AsTime gives, without building a time.Time: every
-		// non-negative int64 of nanoseconds is a year between 1970 and
-		// 2262.
-		putUnixNano(buf[64:], ns)
+	if ts := span.StartTimestamp(); ts <= math.MaxInt64 {
+		// Without building a time.Time: every int64 of nanoseconds is
+		// a year between 1970 and 2262.
+		putUnixNano(buf[64:], int64(ts))
 		all = mem.string(buf[:])
 		start = all[64:]
 	} else {
 		all = mem.string(buf[:64])
-		start = formatTime(mem, span.StartTimestamp().AsTime())
+		start = formatTime(mem, TimestampTime(ts))
 	}
 	trace, id, parent = all[0:32], all[32:48], all[48:64]
 	if tid.IsEmpty() {
@@ -400,6 +400,14 @@ func spanStrings(mem *arena, span ptrace.Span) (trace, id, parent, start string)
 		parent = ""
 	}
 	return trace, id, parent, start
+}
+
+// TimestampTime is the instant of an OTLP timestamp, in UTC. OTLP's
+// timestamps are unsigned nanoseconds since 1970 (fixed64), up to
+// 2554-07-21; pcommon.Timestamp.AsTime reads those from 2^63 on, after
+// 2262-04-11, as negative, times between 1677 and 1970.
+func TimestampTime(ts pcommon.Timestamp) time.Time {
+	return time.Unix(int64(ts/1e9), int64(ts%1e9)).UTC()
 }
 
 // putHex8 writes the 16 lowercase hex digits of the eight bytes b into

@@ -2,6 +2,7 @@ package toolspan
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -474,6 +475,53 @@ func TestMapEmptyIDsAndReversedTimes(t *testing.T) {
 	assert.Equal(t, "", r.ParentSpanID)
 	assert.Equal(t, float64(0), r.DurationMS, "an end before the start gives no negative duration")
 	assert.Equal(t, "1970-01-01T00:00:02.000000000Z", r.Timestamp)
+}
+
+// TestMapSpanTimes maps start and end times at the edges OTLP allows:
+// its timestamps are unsigned nanoseconds, so a start from 2^63 on is a
+// time between 2262 and 2554, not the 1677–1970 that pcommon's AsTime
+// makes of it; a missing start (0) gives no duration, nor does an end
+// before the start.
+func TestMapSpanTimes(t *testing.T) {
+	tests := []struct {
+		name       string
+		start, end pcommon.Timestamp
+		timestamp  string
+		durationMS float64
+	}{
+		{"no start or end", 0, 0, "1970-01-01T00:00:00.000000000Z", 0},
+		{"no start", 0, 1767225600_001500000, "1970-01-01T00:00:00.000000000Z", 0},
+		{"no end", 1767225600_000000000, 0, "2026-01-01T00:00:00.000000000Z", 0},
+		{"end before start", 1767225600_000000000, 1767225599_000000000, "2026-01-01T00:00:00.000000000Z", 0},
+		{"1 ns", 1, 2, "1970-01-01T00:00:00.000000001Z", 1e-6},
+		{"last int64", math.MaxInt64, math.MaxInt64, "2262-04-11T23:47:16.854775807Z", 0},
+		{"first beyond int64", math.MaxInt64 + 1, math.MaxInt64 + 1_500_001, "2262-04-11T23:47:16.854775808Z", 1.5}, // whole microseconds,
+		{"QA's start", 9223372036854775813, 9223372036854775813, "2262-04-11T23:47:16.854775813Z", 0},
+		{"last uint64", math.MaxUint64, math.MaxUint64, "2554-07-21T23:34:33.709551615Z", 0},
+		{"end beyond int64, start before", math.MaxInt64 - 999_999, math.MaxInt64 + 1, "2262-04-11T23:47:16.853775808Z", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			span := ptrace.NewSpan()
+			span.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+			span.SetStartTimestamp(tt.start)
+			span.SetEndTimestamp(tt.end)
+			for _, m := range []*Mapper{nil, NewReusingMapper(Options{})} {
+				var r auditlog.Record
+				if m == nil {
+					r, _ = Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span, Options{})
+				} else {
+					r, _ = m.Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span)
+				}
+				assert.Equal(t, tt.timestamp, r.Timestamp)
+				assert.Equal(t, tt.durationMS, r.DurationMS)
+				ts, err := time.Parse(time.RFC3339Nano, r.Timestamp)
+				if assert.NoError(t, err) {
+					assert.Equal(t, TimestampTime(tt.start), ts)
+				}
+			}
+		})
+	}
 }
 
 func TestAttribution(t *testing.T) {

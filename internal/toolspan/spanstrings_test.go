@@ -20,9 +20,8 @@ func TestSpanStrings(t *testing.T) {
 		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC), // the last pcommon.Timestamp
 		time.Date(2026, 6, 30, 23, 59, 59, 999999999, time.FixedZone("x", 5*3600)),
-		time.Date(2000, 2, 29, 12, 0, 0, 1, time.UTC),            // leap day of a century leap year
-		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),              // after the 28th of a century common year
-		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC), // before the epoch: a negative timestamp
+		time.Date(2000, 2, 29, 12, 0, 0, 1, time.UTC), // leap day of a century leap year
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),   // after the 28th of a century common year
 	}
 	ids := []struct {
 		trace       pcommon.TraceID
@@ -60,7 +59,22 @@ func TestSpanStrings(t *testing.T) {
 			}
 		}
 	}
-	for _, ts := range []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)} {
+	// OTLP timestamps are unsigned: from 2^63 on they are times after
+	// 2262, which pcommon's AsTime (and NewTimestampFromTime's way back)
+	// would make times before 1970.
+	for ns, want := range map[pcommon.Timestamp]string{
+		1<<63 - 1:           "2262-04-11T23:47:16.854775807Z",
+		1 << 63:             "2262-04-11T23:47:16.854775808Z",
+		9223372036854775813: "2262-04-11T23:47:16.854775813Z",
+		1<<64 - 1:           "2554-07-21T23:34:33.709551615Z",
+	} {
+		span := ptrace.NewSpan()
+		span.SetStartTimestamp(ns)
+		if _, _, _, start := spanStrings(nil, span); start != want {
+			t.Errorf("start of %d: %q, want %q", uint64(ns), start, want)
+		}
+	}
+	for _, ts := range []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
 		if got, want := FormatTime(ts), ts.UTC().Format(auditlog.TimeFormat); got != want {
 			t.Errorf("FormatTime(%v) = %q, want %q", ts, got, want)
 		}
