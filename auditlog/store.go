@@ -73,7 +73,9 @@ type Store struct {
 	done chan struct{}
 }
 
-// Open opens the store in dir, creating the directory (0700) if needed,
+// Open opens the store in dir, creating the directory (0700) if needed
+// and taking group and other permissions away from it and from its chain
+// directories if they have any (with a warning in the log),
 // repairing any torn tail left by a crash and restoring every chain's
 // position, Merkle state and the dedup window. WithOrigin and WithSigner
 // are required.
@@ -97,6 +99,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
+	tightenDir(dir, o.logger)
 	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
@@ -159,6 +162,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("auditlog: %w", err)
 	}
 	for _, name := range names {
+		tightenDir(filepath.Join(dir, name), o.logger)
 		c, err := loadChain(dir, name, &s.opts)
 		if err != nil {
 			s.closeFiles()

@@ -3,12 +3,17 @@ package auditlog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -322,5 +327,58 @@ func TestAppendHonoursContext(t *testing.T) {
 	cancel()
 	if _, err := s.Append(ctx, testRecords(0, 1, "general")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Append with a cancelled context = %v", err)
+	}
+}
+
+// TestOpenTightensDirectories opens a store whose root and chain
+// directory were left open to other users (by hand, by a umask, by a
+// provisioning tool): Open takes group and other permissions away (SPEC
+// §4: directories 0700) and logs a warning naming each path and its mode.
+// Before, they kept their modes with no word.
+func TestOpenTightensDirectories(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	k := newTestKeys(t, "test")
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTestStore(t, dir, k)
+	appendOK(t, s, testRecords(0, 3, "general"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chainDir := filepath.Join(dir, "general")
+	for path, mode := range map[string]os.FileMode{dir: 0o755, chainDir: 0o777 | os.ModeSetgid} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	s = openTestStore(t, dir, k, WithLogger(zap.New(core)))
+	for path, want := range map[string]os.FileMode{dir: 0o700, chainDir: 0o700 | os.ModeSetgid} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode() &^ os.ModeDir; got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+	}
+	got := map[string]string{}
+	for _, e := range logs.All() {
+		f := e.ContextMap()
+		got[fmt.Sprint(f["path"])] = fmt.Sprint(f["mode_before"])
+	}
+	if want := map[string]string{dir: "0755", chainDir: "0777"}; !maps.Equal(got, want) {
+		t.Errorf("warnings (path: mode before) %v, want %v", got, want)
+	}
+	// Once private, they draw no warning.
+	s.Close()
+	logs.TakeAll()
+	s = openTestStore(t, dir, k, WithLogger(zap.New(core)))
+	if n := logs.Len(); n != 0 {
+		t.Errorf("%d warnings for private directories: %v", n, logs.All())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
