@@ -316,7 +316,9 @@ func TestSmallValuesWarn(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t.TempDir(), k)
+			// A store the exporter creates: t.TempDir is 0755, which
+			// draws a warning of its own (TestStartTightensDirectory).
+			cfg := testConfig(filepath.Join(t.TempDir(), "store"), k)
 			tc.modify(cfg)
 			require.NoError(t, cfg.Validate())
 			core, logs := observer.New(zap.WarnLevel)
@@ -335,4 +337,24 @@ func TestSmallValuesWarn(t *testing.T) {
 			assert.Contains(t, got[0], tc.want)
 		})
 	}
+}
+
+// TestStartTightensDirectory starts the exporter on a store directory
+// that exists open to other users, as t.TempDir makes it (0755): the
+// directory is made 0700 (SPEC §4) and the warning names it.
+func TestStartTightensDirectory(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	core, logs := observer.New(zap.WarnLevel)
+	set := nopSettings()
+	set.Logger = zap.New(core)
+	startExporter(t, testConfig(dir, newKeys(t)), set)
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	require.Equal(t, 1, logs.Len(), "%v", logs.All())
+	e := logs.All()[0]
+	assert.Contains(t, e.Message, "audit store directory was open to other users")
+	assert.Equal(t, dir, e.ContextMap()["path"])
+	assert.Equal(t, "0755", e.ContextMap()["mode_before"])
 }
