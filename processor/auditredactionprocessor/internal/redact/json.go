@@ -429,7 +429,7 @@ const maxIntegralDigits = 24
 // that is not an integer, or one of more than maxIntegralDigits digits.
 // text has been checked as a JSON number.
 func integralDigits(text string) (string, bool) {
-	if strings.IndexAny(text, ".eE") < 0 {
+	if !strings.ContainsAny(text, ".eE") {
 		return "", false
 	}
 	neg := text[0] == '-'

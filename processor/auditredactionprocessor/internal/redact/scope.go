@@ -304,7 +304,7 @@ func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, t
 // to the detectors and the key rules, which mask a structure after a
 // matched key whole.
 func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
-	if strings.IndexAny(s, "{[") < 0 {
+	if !strings.ContainsAny(s, "{[") {
 		o, ch := sc.detect(s)
 		return o, ch, false
 	}
