@@ -300,8 +300,12 @@ func verifyChains(dir string, names []string, verifiers note.Verifiers, since []
 		}
 	}
 	// Launch segment reads in one goroutine, in chain order, so that the
-	// bounded pool cannot deadlock; consume each chain in its own.
+	// bounded pool cannot deadlock; consume each chain in its own. The
+	// launcher is waited for too: it reads results, which the caller
+	// rewrites once this returns.
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for _, cv := range results {
 			for _, j := range cv.jobs {
 				pool.launch(j)
