@@ -214,17 +214,27 @@ func bracketEnd(s string, i int) int {
 // that a key rule covers ("--password hunter2", "-token t"), and for the
 // password of a user:password flag value ("curl -u admin:hunter2",
 // "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
+// A flag starts the string or follows a space: searching for " -" rather
+// than every '-' (dates, UUIDs, hyphenated words) keeps this pass cheap.
 func (sc *Scope) flagValues(s string, out []span) []span {
+	if strings.IndexByte(s, '-') < 0 {
+		return out
+	}
 	from := 0
+	if len(s) > 0 && s[0] == '-' {
+		from = -1 // a flag at the very start
+	}
 	for {
-		k := strings.IndexByte(s[from:], '-')
-		if k < 0 {
-			return out
-		}
-		i := from + k
-		from = i + 1
-		if i > 0 && !isFlagStart(s[i-1]) {
-			continue
+		var i int
+		if from < 0 {
+			i, from = 0, 1
+		} else {
+			k := strings.Index(s[from:], " -")
+			if k < 0 {
+				return out
+			}
+			i = from + k + 1
+			from = i + 1
 		}
 		ks := i + 1
 		if ks < len(s) && s[ks] == '-' {
@@ -271,15 +281,6 @@ func (sc *Scope) flagValues(s string, out []span) []span {
 		out = append(out, span{start: st, end: en, action: a})
 		from = en
 	}
-}
-
-// isFlagStart reports whether c may come right before a command-line flag.
-func isFlagStart(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '"', '\'', '(', '[', ',', '=':
-		return true
-	}
-	return false
 }
 
 func tokenEnd(s string, i int) int {

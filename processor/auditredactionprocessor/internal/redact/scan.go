@@ -261,6 +261,9 @@ func isUserinfoByte(c byte) bool {
 // proxy URL). The user name and the host stay: the password alone is the
 // secret.
 func scanURLPasswords(s string, out []span) []span {
+	if strings.IndexByte(s, '@') < 0 {
+		return out
+	}
 	from := 0
 	for {
 		k := strings.Index(s[from:], "://")

@@ -304,7 +304,8 @@ func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, t
 // to the detectors and the key rules, which mask a structure after a
 // matched key whole.
 func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
-	if !strings.ContainsAny(s, "{[") {
+	// Two byte searches beat one search for either byte.
+	if strings.IndexByte(s, '{') < 0 && strings.IndexByte(s, '[') < 0 {
 		o, ch := sc.detect(s)
 		return o, ch, false
 	}
