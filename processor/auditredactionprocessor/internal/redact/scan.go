@@ -24,6 +24,21 @@ func strayAt(s string, i int) int {
 	return 0
 }
 
+// tokenRun returns the end of the run of bytes that in accepts, and of
+// stray characters (strayAt), that starts at s[i].
+func tokenRun(s string, i int, in func(byte) bool) int {
+	for i < len(s) {
+		if in(s[i]) {
+			i++
+		} else if n := strayAt(s, i); n > 0 {
+			i += n
+		} else {
+			break
+		}
+	}
+	return i
+}
+
 // isAddressRune reports whether r, not ASCII, belongs in an internationalised
 // e-mail address (RFC 6531): a letter, digit or combining mark. Punctuation
 // such as an em dash or an ideographic full stop ends the address; a byte
@@ -327,15 +342,7 @@ func scanJWTs(s string, out []span) []span {
 		segStart := i
 		lens := [5]int{}
 		for segs < 5 {
-			for i < len(s) {
-				if isB64URL(s[i]) {
-					i++
-				} else if n := strayAt(s, i); n > 0 {
-					i += n
-				} else {
-					break
-				}
-			}
+			i = tokenRun(s, i, isB64URL)
 			lens[segs] = i - segStart
 			segs++
 			if segs < 5 && i+1 <= len(s)-1 && s[i] == '.' && (isB64URL(s[i+1]) || segs == 2) {
@@ -387,15 +394,7 @@ func scanBearer(s string, out []span) []span {
 			j++
 		}
 		t := j
-		for j < len(s) {
-			if isB64Token(s[j]) {
-				j++
-			} else if n := strayAt(s, j); n > 0 {
-				j += n
-			} else {
-				break
-			}
-		}
+		j = tokenRun(s, j, isB64Token)
 		for j < len(s) && s[j] == '=' {
 			j++
 		}
