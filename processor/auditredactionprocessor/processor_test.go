@@ -507,6 +507,9 @@ func TestBytesAttributes(t *testing.T) {
 		a.PutEmptyBytes("api_key").FromRaw([]byte("k-123"))
 		a.PutEmptyBytes("session_token") // empty: nothing to hide
 		a.PutEmptyBytes("blob").FromRaw([]byte("card 4111111111111111"))
+		a.PutEmptyBytes("note").FromRaw([]byte("login password=s3cret\n"))
+		a.PutEmptyBytes("image").FromRaw([]byte("\x89PNG\r\n\x1a\n4111111111111111\x00"))
+		a.PutEmptyBytes("plain").FromRaw([]byte("nothing here"))
 	})
 	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
 	a := span.Attributes()
@@ -516,8 +519,16 @@ func TestBytesAttributes(t *testing.T) {
 	empty, _ := a.Get("session_token")
 	assert.Equal(t, pcommon.ValueTypeBytes, empty.Type())
 	assert.Equal(t, 0, empty.Bytes().Len())
+	// Text sent as bytes is scanned, and a redacted one becomes a string;
+	// binary data and untouched text stay bytes.
 	blob, _ := a.Get("blob")
-	assert.Equal(t, []byte("card 4111111111111111"), blob.Bytes().AsRaw())
-	assert.Equal(t, []string{"api_key"}, redactionPaths(t, span))
-	assert.Equal(t, int64(1), redactionCount(span))
+	assert.Equal(t, "card ***REDACTED***", blob.Str())
+	note, _ := a.Get("note")
+	assert.Equal(t, "login password=***REDACTED***\n", note.Str())
+	image, _ := a.Get("image")
+	assert.Equal(t, []byte("\x89PNG\r\n\x1a\n4111111111111111\x00"), image.Bytes().AsRaw())
+	plain, _ := a.Get("plain")
+	assert.Equal(t, []byte("nothing here"), plain.Bytes().AsRaw())
+	assert.Equal(t, []string{"api_key", "blob", "note"}, redactionPaths(t, span))
+	assert.Equal(t, int64(3), redactionCount(span))
 }

@@ -3,6 +3,7 @@ package redact
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -127,9 +128,28 @@ func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
 			}
 		}
 	case pcommon.ValueTypeBytes:
-		if mode != ActionNone && v.Bytes().Len() > 0 {
+		if v.Bytes().Len() == 0 {
+			return
+		}
+		if mode != ActionNone {
 			sc.record(1)
 			v.SetStr(sc.replacement(mode, string(v.Bytes().AsRaw())))
+			return
+		}
+		// Text sent as bytes (an SDK's []byte attribute) is scanned as a
+		// string: the audit exporter stores bytes as base64, which hides
+		// nothing. Binary data is left alone.
+		b := v.Bytes().AsRaw()
+		if !isText(b) {
+			return
+		}
+		out, changed, tooDeep := sc.text(string(b), depth, payload)
+		switch {
+		case tooDeep:
+			sc.record(1)
+			v.SetStr(sc.r.maskJSON)
+		case changed:
+			v.SetStr(out)
 		}
 	case pcommon.ValueTypeMap:
 		if depth+1 > sc.r.maxDepth {
@@ -153,6 +173,20 @@ func (sc *Scope) value(v pcommon.Value, mode Action, depth int, payload bool) {
 	case pcommon.ValueTypeBool, pcommon.ValueTypeEmpty:
 		// A boolean or null carries no secret.
 	}
+}
+
+// isText reports whether b reads as text: valid UTF-8 without control
+// characters other than tab, line feed and carriage return.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // AttributesAt is Attributes for the i-th element of a list, such as the
