@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -199,15 +200,21 @@ func encodeItems(buf *bytes.Buffer, l jsonList, lo, hi int) error {
 	return nil
 }
 
-// writeCSV writes t as CSV, one header row and one row per item.
+// writeCSV writes t as CSV, one header row and one row per item, each
+// cell through CSVCell.
 func writeCSV(w io.Writer, t rowSource) error {
 	bw := bufio.NewWriterSize(w, outputBuffer)
 	cw := csv.NewWriter(bw)
 	if err := cw.Write(t.header); err != nil {
 		return err
 	}
+	var cells []string // the row's cells, made safe; the row itself is the caller's
 	for i := range t.n {
-		if err := cw.Write(t.row(i)); err != nil {
+		cells = cells[:0]
+		for _, c := range t.row(i) {
+			cells = append(cells, CSVCell(c))
+		}
+		if err := cw.Write(cells); err != nil {
 			return err
 		}
 	}
@@ -216,6 +223,25 @@ func writeCSV(w io.Writer, t rowSource) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// CSVCell returns c as a CSV cell that a spreadsheet shows as text: a cell
+// that starts with '=', '+', '-', '@', a tab or a carriage return, and is
+// not a number, gets a leading apostrophe, so that a value an agent's span
+// carried (a user id "=HYPERLINK(…)") is not run as a formula when an
+// auditor opens the export (OWASP, CSV injection). Numbers (-1.5) and
+// every other cell are unchanged.
+func CSVCell(c string) string {
+	if c == "" {
+		return c
+	}
+	switch c[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if _, err := strconv.ParseFloat(c, 64); err != nil {
+			return "'" + c
+		}
+	}
+	return c
 }
 
 // writeTable writes an aligned table of sanitised cells.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -288,4 +289,49 @@ func TestWriteRowsMatchesTabwriter(t *testing.T) {
 	assert.Equal(t, want.String(), got.String())
 
 	assert.Error(t, writeTable(&got, []string{"A", "B"}, [][]string{{"only one"}}), "a row shorter than its header")
+}
+
+func TestCSVCell(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"alice", "alice"},
+		{`=HYPERLINK("http://evil.example","x")`, `'=HYPERLINK("http://evil.example","x")`},
+		{"+1+2", "'+1+2"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"-1.5", "-1.5"},
+		{"+7", "+7"},
+		{"-", "'-"},
+		{"a=b", "a=b"},
+	}
+	for _, tt := range tests {
+		if got := CSVCell(tt.in); got != tt.want {
+			t.Errorf("CSVCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCSVFormulaCells renders a row whose cells a spreadsheet would run as
+// formulas: every one comes out as text, and the parsed CSV holds the
+// values behind an apostrophe only.
+func TestCSVFormulaCells(t *testing.T) {
+	cells := []string{"=1+1", "@cmd", "-5", "bob"}
+	var buf bytes.Buffer
+	err := writeCSV(&buf, rowsOf([]string{"a", "b", "c", "d"}, [][]string{cells}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"'=1+1", "'@cmd", "-5", "bob"}
+	if len(recs) != 2 || !slices.Equal(recs[1], want) {
+		t.Fatalf("rows = %q, want %q", recs, want)
+	}
+	if cells[0] != "=1+1" {
+		t.Errorf("writeCSV changed the caller's row: %q", cells)
+	}
 }

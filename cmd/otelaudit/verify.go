@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/query"
 )
 
 var verifyCommand = command{
@@ -87,7 +88,7 @@ func runVerify(e *env, args []string) int {
 		w := csv.NewWriter(e.stdout)
 		w.Write([]string{"chain", "segment", "seq", "kind", "detail"})
 		for _, f := range rep.Findings {
-			w.Write([]string{f.Chain, f.Segment, strconv.FormatInt(f.Seq, 10), f.Kind, f.Detail})
+			w.Write([]string{query.CSVCell(f.Chain), query.CSVCell(f.Segment), strconv.FormatInt(f.Seq, 10), f.Kind, query.CSVCell(f.Detail)})
 		}
 		w.Flush()
 	default:
