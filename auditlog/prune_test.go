@@ -29,6 +29,9 @@ func TestPolicyClassify(t *testing.T) {
 		{"billing_export", "", "financial", 2555},
 		{"access_patient_record", "", "healthcare", 2190},
 		{"search_docs", "patient", "healthcare", 2190},
+		{"search_docs", "Patient", "healthcare", 2190}, // a type spelled otherwise must not shorten retention
+		{"search_docs", "PATIENT", "healthcare", 2190},
+		{"Charge_Payment", "", "general", 365}, // tool names are case-sensitive
 		{"search_docs", "customer", "general", 365},
 		{"", "", "general", 365},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -92,7 +93,10 @@ func (p *Policy) Validate() error {
 }
 
 // Classify returns the class and retention days for a call of tool on a
-// subject of subjectType.
+// subject of subjectType. Tool patterns are path.Match globs, compared
+// case-sensitively as tool names are; subject types are compared ignoring
+// case, so that a span's "Patient" is kept as long as "patient": a type
+// spelled another way must not shorten retention.
 func (p *Policy) Classify(tool, subjectType string) (class string, days int) {
 	for _, c := range p.Classes {
 		for _, t := range c.Tools {
@@ -100,7 +104,7 @@ func (p *Policy) Classify(tool, subjectType string) (class string, days int) {
 				return c.Name, c.Days
 			}
 		}
-		if subjectType != "" && slices.Contains(c.SubjectTypes, subjectType) {
+		if subjectType != "" && slices.ContainsFunc(c.SubjectTypes, func(st string) bool { return strings.EqualFold(st, subjectType) }) {
 			return c.Name, c.Days
 		}
 	}
