@@ -70,6 +70,12 @@ func parseLegalHold(line string) (legalHold, error) {
 	if value == "" {
 		return legalHold{}, fmt.Errorf("%s needs a value: %s", kind, legalHoldForms)
 	}
+	// IDs hold no white space: "user u-1 # litigation 2026" would hold the
+	// user "u-1 # litigation 2026", who does not exist. Comments go on
+	// lines of their own.
+	if strings.IndexFunc(value, unicode.IsSpace) >= 0 {
+		return legalHold{}, errors.New("one ID per line, without white space; a comment (#) goes on a line of its own")
+	}
 	if kind != "subject" {
 		if strings.Contains(value, "*") {
 			return legalHold{}, fmt.Errorf("a %s ID is matched exactly, never as a pattern: hold everything with a line \"*\"", kind)

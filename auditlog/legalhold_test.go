@@ -41,6 +41,9 @@ func TestParseLegalHold(t *testing.T) {
 		{line: "patient P-1", wantErr: "not \"*\""},
 		{line: "* everything", wantErr: "not \"*\""},
 		{line: "Subject patient/P-1007", wantErr: "not \"*\""},
+		{line: "user u1 # litigation 2026", wantErr: "without white space"},
+		{line: "subject patient/P-1007 extra", wantErr: "without white space"},
+		{line: "conversation conv-1\t#x", wantErr: "without white space"},
 	}
 	for _, tt := range tests {
 		h, err := parseLegalHold(tt.line)
