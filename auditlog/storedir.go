@@ -27,8 +27,10 @@ var ErrNotAStore = errors.New("not an audit store")
 // lost all of them is no longer told apart from an unrelated folder
 // (SinceCheckpoint catches a chain removed whole).
 //
-// A directory with no chain directory is not a store: the error wraps
-// ErrNotAStore, and says so when dir is itself a chain's directory.
+// A directory with no chain directory is not a store, unless it holds the
+// writer's lock file (a store opened before its first record: no chains,
+// no error). Otherwise the error wraps ErrNotAStore, and says so when dir
+// is itself a chain's directory.
 func Chains(dir string) ([]string, error) {
 	names, err := listChains(dir)
 	if err != nil {
@@ -49,6 +51,12 @@ func Chains(dir string) ([]string, error) {
 	}
 	if self, err := isChainDir(dir); err == nil && self {
 		return nil, fmt.Errorf("%s is a chain directory, %w: pass its parent directory", dir, ErrNotAStore)
+	}
+	// A store its writer has opened before its first record holds only
+	// the writer's lock file: an empty store, not a wrong directory, so
+	// that a scheduled verify of a new or quiet deployment passes.
+	if _, err := os.Stat(filepath.Join(dir, lockFile)); err == nil {
+		return []string{}, nil
 	}
 	return nil, fmt.Errorf("%s holds no audit chains: %w", dir, ErrNotAStore)
 }

@@ -29,6 +29,15 @@ func TestChainsNotAStore(t *testing.T) {
 		{name: "chain directory", dir: func(*testing.T) string { return filepath.Join(store, "healthcare") }, wantErr: "is a chain directory, not an audit store: pass its parent directory"},
 		{name: "parent of the store", dir: func(*testing.T) string { return filepath.Dir(store) }, wantErr: "holds no audit chains: not an audit store"},
 		{name: "empty", dir: func(t *testing.T) string { return t.TempDir() }, wantErr: "holds no audit chains"},
+		// A store its writer opened and closed before its first record:
+		// no chains, and no error.
+		{name: "store before its first record", dir: func(t *testing.T) string {
+			dir := t.TempDir()
+			if err := openTestStore(t, dir, k).Close(); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}},
 		{name: "unrelated folders", dir: func(t *testing.T) string {
 			dir := t.TempDir()
 			for _, p := range []string{"ssl/certs", "apt", "default"} {
