@@ -42,7 +42,6 @@ func (c *recordCollector) add(td ptrace.Traces) {
 				if !ok {
 					continue
 				}
-				asStored(&rec)
 				key := spanKey{rec.TraceID, rec.SpanID}
 				if _, dup := c.seen[key]; dup {
 					continue

@@ -235,7 +235,8 @@ func firstPayload(mem *arena, a *attrs, limit int, slots []payloadSlot) json.Raw
 }
 
 // turnNumber reads audit.turn_number from an int, an integral double or a
-// decimal string; anything else leaves it unknown.
+// decimal string; anything else, and a number beyond ±(2^53−1), leaves it
+// unknown (see intValue).
 func turnNumber(mem *arena, a *attrs) *int64 {
 	n, ok := intValue(a, sTurnNumber)
 	if !ok {
@@ -244,25 +245,42 @@ func turnNumber(mem *arena, a *attrs) *int64 {
 	return mem.int64(n)
 }
 
+// maxExactInt is the largest integer every JSON number holds exactly
+// (an IEEE 754 double; RFC 8785 writes numbers as doubles): 2^53 − 1.
+const maxExactInt = 1<<53 - 1
+
+// intValue reads the integer attribute of slot s from an int, an integral
+// double or a decimal string. An integer beyond ±maxExactInt is refused: a
+// record's canonical JSON would hold a rounded value (2^63 − 1 became
+// 9223372036854776000, which no int64 holds, so every reader of the store
+// failed on a record verify passed), and no turn or count is that large.
 func intValue(a *attrs, s slot) (int64, bool) {
 	v, ok := a.get(s)
 	if !ok {
 		return 0, false
 	}
+	var n int64
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
-		return v.Int(), true
+		n = v.Int()
 	case pcommon.ValueTypeDouble:
 		f := v.Double()
-		if f == math.Trunc(f) && f >= -(1<<53) && f <= 1<<53 {
-			return int64(f), true
+		if f != math.Trunc(f) || f < -maxExactInt || f > maxExactInt {
+			return 0, false
 		}
+		n = int64(f)
 	case pcommon.ValueTypeStr:
-		if n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err == nil {
-			return n, true
+		var err error
+		if n, err = strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err != nil {
+			return 0, false
 		}
+	default:
+		return 0, false
 	}
-	return 0, false
+	if n < -maxExactInt || n > maxExactInt {
+		return 0, false
+	}
+	return n, true
 }
 
 func boolValue(a *attrs, s slot) bool {

@@ -608,3 +608,37 @@ func TestFormatTime(t *testing.T) {
 	cet := time.Date(2026, 3, 1, 0, 30, 0, 7, time.FixedZone("CET", 3600))
 	assert.Equal(t, "2026-02-28T23:30:00.000000007Z", FormatTime(cet))
 }
+
+// TestMapTurnNumberRange: a turn number is kept only where every JSON
+// number holds it exactly, so that the record's canonical JSON reads back
+// as the same int64 (2^63 − 1 was written as 9223372036854776000).
+func TestMapTurnNumberRange(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(pcommon.Map)
+		want *int64
+	}{
+		{"small int", func(m pcommon.Map) { m.PutInt("audit.turn_number", 3) }, ptr(int64(3))},
+		{"largest exact", func(m pcommon.Map) { m.PutInt("audit.turn_number", 1<<53-1) }, ptr(int64(1<<53 - 1))},
+		{"smallest exact", func(m pcommon.Map) { m.PutInt("audit.turn_number", -(1<<53 - 1)) }, ptr(int64(-(1<<53 - 1)))},
+		{"2^53", func(m pcommon.Map) { m.PutInt("audit.turn_number", 1<<53) }, nil},
+		{"max int64", func(m pcommon.Map) { m.PutInt("audit.turn_number", math.MaxInt64) }, nil},
+		{"min int64", func(m pcommon.Map) { m.PutInt("audit.turn_number", math.MinInt64) }, nil},
+		{"double 2^53", func(m pcommon.Map) { m.PutDouble("audit.turn_number", 1<<53) }, nil},
+		{"double 7", func(m pcommon.Map) { m.PutDouble("audit.turn_number", 7) }, ptr(int64(7))},
+		{"string beyond", func(m pcommon.Map) { m.PutStr("audit.turn_number", "9223372036854775807") }, nil},
+		{"string", func(m pcommon.Map) { m.PutStr("audit.turn_number", " 12 ") }, ptr(int64(12))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			span := ptrace.NewSpan()
+			span.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+			tt.set(span.Attributes())
+			r, ok := Map(pcommon.NewResource(), pcommon.NewInstrumentationScope(), span, Options{})
+			require.True(t, ok)
+			assert.Equal(t, tt.want, r.TurnNumber)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
