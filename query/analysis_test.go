@@ -437,6 +437,17 @@ func TestReconcileUnit(t *testing.T) {
 	assert.True(t, rr.Consistent)
 	assert.Equal(t, 1, rr.Records)
 
+	// ... and the spans of in-range traces that lie outside it, whose
+	// records the range left out of the audit side (a span dated 1970 or
+	// 2262 in a trace searched this week); a span outside the range by
+	// less than the precision still counts.
+	tr = result(in, rec("old", -time.Hour), rec("edge", -500*time.Nanosecond))
+	tr.From, tr.To, tr.Precision = t0, t0.Add(time.Hour), time.Microsecond
+	rr = Reconcile(tr, result(old, in))
+	assert.Equal(t, 2, rr.Spans)
+	require.Len(t, rr.MissingInAudit, 1)
+	assert.Equal(t, "edge", rr.MissingInAudit[0].Tool)
+
 	var b bytes.Buffer
 	require.NoError(t, r.WriteText(&b))
 	assert.Contains(t, b.String(), "missing in audit: 1, missing in traces: 1, differing fields:")

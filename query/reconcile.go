@@ -141,11 +141,26 @@ func Reconcile(traces, audit *Result) *ReconcileResult {
 		auditOrder = append(auditOrder, k)
 	}
 	out.Records = len(byKey)
+	// The trace side is held to the same window: a search returns whole
+	// traces, and a trace in the window may hold spans outside it, whose
+	// records the window leaves out of the audit side. A span is left out
+	// only when it lies outside the window by more than the sources'
+	// precision, so that a time a source rounded does not move it out.
+	traceWindow := window
+	if !traceWindow.Since.IsZero() {
+		traceWindow.Since = traceWindow.Since.Add(-precision)
+	}
+	if !traceWindow.Until.IsZero() {
+		traceWindow.Until = traceWindow.Until.Add(precision)
+	}
 	seen := make(map[spanKey]bool, len(traces.Records))
 	for i := range traces.Records {
 		t := &traces.Records[i]
 		k := spanKey{t.TraceID, t.SpanID}
 		if seen[k] {
+			continue
+		}
+		if _, inAudit := byKey[k]; !inAudit && !traceWindow.Match(t) {
 			continue
 		}
 		seen[k] = true
