@@ -78,8 +78,12 @@ func runPrune(e *env, args []string) int {
 		verb = "would remove"
 	}
 	for _, c := range res {
+		why := c.StoppedAt
+		if why == "" {
+			why = "no segment" // a chain with no segment left to consider
+		}
 		fmt.Fprintf(e.stdout, "chain %s: %s %d segments (%d records), first kept seq %d; kept: %s\n",
-			c.Chain, verb, len(c.Segments), c.Records, c.Cut, c.StoppedAt)
+			c.Chain, verb, len(c.Segments), c.Records, c.Cut, why)
 		if len(c.Segments) > 0 {
 			fmt.Fprintf(e.stdout, "  %s\n", strings.Join(c.Segments, " "))
 		}
