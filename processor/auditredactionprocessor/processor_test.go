@@ -431,7 +431,7 @@ func TestMapKeyRenamed(t *testing.T) {
 	span := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
 	acl, _ := span.Attributes().Get("acl")
 	assert.Equal(t, map[string]any{"***REDACTED***": "admin", "***REDACTED***#2": "viewer", "team": "ops"}, acl.Map().AsRaw())
-	assert.Equal(t, []string{"acl.***REDACTED***"}, redactionPaths(t, span))
+	assert.Equal(t, []string{"acl.***REDACTED***", "acl.***REDACTED***#2"}, redactionPaths(t, span))
 	assert.Equal(t, int64(2), redactionCount(span))
 }
 

@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -222,6 +221,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 	}
 	names := len(w.sc.names) // this object's member names, as written out
 	renamed := false
+	var taken *nameSet // this object's names, once one is renamed
 	for {
 		w.skipSpace()
 		kStart := w.i
@@ -251,7 +251,10 @@ func (w *jsonRewriter) object(mode Action) bool {
 			// Two names redacted alike (two addresses masked) must not
 			// make one member shadow the other for a JSON parser: the
 			// later one gets a "#n" suffix, as a map attribute's key does.
-			if u := uniqueName(w.sc.names[names:], name); u != name {
+			if taken == nil {
+				taken = newNameSet(w.sc.names[names:])
+			}
+			if u := taken.unique(name); u != name {
 				name, ch = u, true
 			}
 		}
@@ -406,13 +409,39 @@ func (w *jsonRewriter) number(mode Action) bool {
 	return true
 }
 
-// uniqueName returns name, or name with the first "#n" suffix (n = 2, 3,
-// …) that is not among names.
-func uniqueName(names []string, name string) string {
-	u := name
-	for n := 2; slices.Contains(names, u); n++ {
-		u = name + "#" + strconv.Itoa(n)
+// nameSet is the member names of one object or map, for giving redacted
+// names that collide a "#n" suffix in constant time each: thousands of
+// members masked alike ({"api_keys":{"k0":…,"k1":…}}) took cubic time
+// when each new name searched the names before it for each n.
+type nameSet struct {
+	names map[string]struct{}
+	next  map[string]int // the next n to try for a base name
+}
+
+func newNameSet(names []string) *nameSet {
+	ns := &nameSet{names: make(map[string]struct{}, len(names)+8), next: map[string]int{}}
+	for _, n := range names {
+		ns.names[n] = struct{}{}
 	}
+	return ns
+}
+
+// unique returns name, or name with the first "#n" suffix (n = 2, 3, …)
+// not yet in the set, and adds what it returns.
+func (ns *nameSet) unique(name string) string {
+	u := name
+	if _, dup := ns.names[u]; dup {
+		n := max(ns.next[name], 2)
+		for {
+			u = name + "#" + strconv.Itoa(n)
+			n++
+			if _, dup := ns.names[u]; !dup {
+				break
+			}
+		}
+		ns.next[name] = n
+	}
+	ns.names[u] = struct{}{}
 	return u
 }
 

@@ -30,10 +30,19 @@ type rename struct{ from, to string }
 // whose keys name payload attributes.
 func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 	var renames []rename
+	var taken *nameSet // the map's keys, once one is renamed
 	for k, v := range m.All() {
 		name := k
 		mk := len(sc.path)
 		if d, ch := sc.memberName(k, mode); ch {
+			if taken == nil {
+				taken = &nameSet{names: make(map[string]struct{}, m.Len()), next: map[string]int{}}
+				for k2 := range m.All() {
+					taken.names[k2] = struct{}{}
+				}
+			}
+			// Made unique here, so that the path recorded is the key's.
+			d = taken.unique(d)
 			name = d
 			renames = append(renames, rename{k, d})
 			sc.pushKey(name)
@@ -53,8 +62,8 @@ func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 	}
 }
 
-// renameKey moves the value of from to a new key to, which is made unique
-// with a "#n" suffix when two redacted names collide.
+// renameKey moves the value of from to the key to, which the caller has
+// made unique among the map's keys (nameSet).
 func renameKey(m pcommon.Map, from, to string) {
 	v, ok := m.Get(from)
 	if !ok {
@@ -63,14 +72,7 @@ func renameKey(m pcommon.Map, from, to string) {
 	tmp := pcommon.NewValueEmpty()
 	v.MoveTo(tmp)
 	m.Remove(from)
-	key := to
-	for n := 2; ; n++ {
-		if _, exists := m.Get(key); !exists {
-			break
-		}
-		key = to + "#" + strconv.Itoa(n)
-	}
-	tmp.MoveTo(m.PutEmpty(key))
+	tmp.MoveTo(m.PutEmpty(to))
 }
 
 // value redacts v, found at nesting depth depth, under the key action mode.
