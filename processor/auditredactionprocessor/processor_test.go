@@ -532,3 +532,35 @@ func TestBytesAttributes(t *testing.T) {
 	assert.Equal(t, []string{"api_key", "blob", "note"}, redactionPaths(t, span))
 	assert.Equal(t, int64(3), redactionCount(span))
 }
+
+// TestIdempotentMasks runs free-text shapes through the processor twice,
+// with masks of several forms: the second pass must change nothing and add
+// nothing to the count (the URL password's mask was counted again, and a
+// mask with spaces or brackets grew on every pass).
+func TestIdempotentMasks(t *testing.T) {
+	inputs := []string{
+		"postgres://u:S3cret@db/x",
+		"curl -u alice:S3cret https://x",
+		"password=S3cret next",
+		"run --password S3cret now",
+		"token: {unclosed S3cret",
+		"mail bob@example.com",
+		"Cookie: a=1; sid=S3cret",
+		`{"dsn":"redis://:S3cret@cache/0","api_keys":{"k1":"v"}}`,
+	}
+	for _, mask := range []string{"***REDACTED***", "[REDACTED]", "{redacted}", "REDACTED BY POLICY"} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Mask = mask
+		for _, in := range inputs {
+			td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) { span.Attributes().PutStr("note", in) })
+			once := runTraces(t, cfg, td)
+			again := ptrace.NewTraces()
+			once.CopyTo(again)
+			twice := runTraces(t, cfg, again)
+			a, b := str(t, firstSpan(once).Attributes(), "note"), str(t, firstSpan(twice).Attributes(), "note")
+			assert.NotContains(t, a, "S3cret", "mask %q, %q", mask, in)
+			assert.Equal(t, a, b, "mask %q, %q: a second pass changed the value", mask, in)
+			assert.Equal(t, redactionCount(firstSpan(once)), redactionCount(firstSpan(twice)), "mask %q, %q: a second pass counted again", mask, in)
+		}
+	}
+}

@@ -108,13 +108,37 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 
 // rewriteJSONValue redacts the JSON value at the start of s, under the key
 // action mode, and returns its rewrite and its length in s; s may go on
-// after it. ok is false when no complete JSON value starts s (or it nests
-// deeper than the limit); the caller then rolls back what was recorded, and
-// n is how far into s the try read.
+// after it. ok is false when no JSON value starts s (or it nests deeper
+// than the limit); the caller then rolls back what was recorded, and n is
+// how far into s the try read.
+//
+// A value cut off or spoiled part way (an SDK's length limit) whose parsed
+// part already held something to redact is taken leniently, as rewriteJSON
+// takes a whole string: its parsed part is returned redacted, n is where
+// parsing stopped, and the rest of s is masked when it sits under a matched
+// key. JSON escapes (\u0041KIA…, postgres:\/\/u:pw@…) hide values from the
+// text rules, so such a prefix must not fall back to them.
 func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string, changed bool, n int, ok bool) {
 	w := jsonRewriter{sc: sc, s: s, depth: depth, names: len(sc.names)}
 	mk := len(sc.path)
 	ok = w.value(mode)
+	if !ok && w.status == parseSyntax && w.dirty {
+		w.out = append(w.out, s[w.last:w.errPos]...)
+		n = w.errPos
+		if w.errMode != ActionNone && !allSpace(s[w.errPos:]) {
+			if s[w.errPos] == '"' {
+				w.out = append(w.out, '"')
+			}
+			w.out = append(w.out, sc.r.mask...)
+			sc.record(1) // at the path where parsing stopped
+			n = len(s)
+		}
+		sc.pop(mk)
+		sc.names = sc.names[:w.names]
+		res = string(w.out)
+		w.release()
+		return res, true, n, true
+	}
 	sc.pop(mk)
 	sc.names = sc.names[:w.names]
 	if !ok {

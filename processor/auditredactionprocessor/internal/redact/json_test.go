@@ -281,15 +281,40 @@ func TestEmbeddedJSON(t *testing.T) {
 
 // TestEmbeddedJSONBrackets pushes text made of brackets that never close
 // (or close late) through the free-text path: every '{' and '[' is tried
-// as JSON, and each try must stop within max_depth levels, so a megabyte
-// finishes. A quadratic scan would take minutes here.
+// as JSON, and the tries are bounded (a megabyte of "[1," took 3.5 s
+// before); text that uses the bound up has its rest masked, so that what
+// follows the brackets cannot get past it, escaped as JSON or not (64
+// brackets before {"k":"\u0041KIA…"} did).
 func TestEmbeddedJSONBrackets(t *testing.T) {
 	r := newTestRedactor(t)
 	for _, unit := range []string{"[", "{", "[1,", `{"a":`, `["x",`, "[[1],", `{"a":[`, `x{"k":"v"`} {
-		in := "text " + strings.Repeat(unit, (DefaultMaxValueBytes-64)/len(unit)) + " token=s3cret"
+		in := "text " + strings.Repeat(unit, (DefaultMaxValueBytes-64)/len(unit)) + ` token=s3cret {"k":"\u0041KIAIOSFODNN7EXAMPLE"}`
 		got, _, _ := redactString(r, in, false)
-		if !strings.HasSuffix(got, "token=***REDACTED***") {
-			t.Errorf("%q…: the key=value after the brackets was not redacted", unit)
+		if strings.Contains(got, "s3cret") || strings.Contains(got, "IOSFODNN7") {
+			t.Errorf("%q…: what followed the brackets leaked", unit)
+		}
+	}
+	in := strings.Repeat("[", 64) + ` {"k":"\u0041KIAIOSFODNN7EXAMPLE"}`
+	if got, _, _ := redactString(r, in, false); strings.Contains(got, "IOSFODNN7") {
+		t.Errorf("64 brackets before an escaped key: %q", got)
+	}
+}
+
+// TestEmbeddedJSONCutOff: JSON in text cut off by a length limit, whose
+// parsed part holds something to redact, is redacted as JSON (its escapes
+// decoded) and not left to the text rules, which escapes get past.
+func TestEmbeddedJSONCutOff(t *testing.T) {
+	r := newTestRedactor(t, WithDetector(DetectorEmail, ActionMask))
+	for _, tt := range []struct{ in, secret string }{
+		{`Tool failed: {"dsn":"postgres:\/\/app:S3cretPw@db\/x","n":"x`, "S3cretPw"},
+		{`Tool failed: {"k":"\u0041KIAIOSFODNN7EXAMPLE","n":"x`, "IOSFODNN7"},
+		{`Tool failed: {"result":"{\"data\":\"{\\\"token\\\":\\\"S3cretPw\\\"}\"}","n":"x`, "S3cretPw"},
+		{`Tool failed: {"m":"ren\u00e9e@example.org","n":"x`, "ren"},
+		{`Tool failed: {"a":"x@y.io","password":"hun`, "hun"},
+	} {
+		got, _, _ := redactString(r, tt.in, false)
+		if strings.Contains(got, tt.secret) {
+			t.Errorf("%s\nleaked %q: %s", tt.in, tt.secret, got)
 		}
 	}
 }

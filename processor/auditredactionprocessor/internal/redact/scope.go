@@ -216,6 +216,19 @@ func (sc *Scope) scan(s string) (string, int) {
 	}
 	sp = sc.keyValues(s, sp)
 	sp = sc.flagValues(s, sp)
+	// What an earlier pass redacted stays as it is, and is not counted
+	// again: a span that is a pseudonym, or starts with the mask (a mask
+	// with spaces or brackets in it, "[REDACTED]", reads as a shorter
+	// token to the key rules).
+	w := 0
+	for _, x := range sp {
+		if strings.HasPrefix(s[x.start:], sc.r.mask) || sc.r.isRedacted(s[x.start:x.end]) {
+			continue
+		}
+		sp[w] = x
+		w++
+	}
+	sp = sp[:w]
 	sc.spans = sp
 	if len(sp) == 0 {
 		return s, 0
@@ -300,9 +313,8 @@ func (sc *Scope) text(s string, depth int, payload bool) (out string, changed, t
 // stops at the first bad token or max_depth levels below its start; text
 // made to make tries fail late (a megabyte of "[1,") could still cost
 // max_depth times its length, so the bytes that failed tries read are
-// counted, and past freeTextBudget times the length of s the rest is left
-// to the detectors and the key rules, which mask a structure after a
-// matched key whole.
+// counted, and past freeTextBudget times the length of s (plus 4 KiB) the
+// rest of s, from the next bracket on, is masked.
 func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 	// Two byte searches beat one search for either byte.
 	if strings.IndexByte(s, '{') < 0 && strings.IndexByte(s, '[') < 0 {
@@ -313,13 +325,29 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 	last := 0 // s[last:] is not yet written to out
 	changed := false
 	budget := freeTextBudget*len(s) + 4096
-	for i := 0; i < len(s) && budget > 0; {
+	for i := 0; i < len(s); {
 		k := strings.IndexAny(s[i:], "{[")
 		if k < 0 {
 			break
 		}
 		p := i + k
 		i = p + 1
+		if budget <= 0 {
+			// Text made to exhaust the tries (dozens of brackets that
+			// never close before real JSON) is not inspected further: the
+			// rest is masked, as a value over max_value_bytes is, rather
+			// than left to rules that JSON escapes get past.
+			if out == nil {
+				out = sc.getBuf()
+			}
+			seg, _ := sc.detect(s[last:p])
+			out = append(out, seg...)
+			out = append(out, sc.r.mask...)
+			sc.record(1)
+			changed = true
+			last = len(s)
+			break
+		}
 		m := sc.mark()
 		res, ch, n, ok := sc.rewriteJSONValue(s[p:], depth, sc.keyActionBefore(s, p))
 		if !ok {
