@@ -41,6 +41,12 @@ func TestScanners(t *testing.T) {
 		{"card only", scanCards, "4111111111111111", []string{"4111111111111111"}},
 		{"no digits", scanCards, "hello world", nil},
 		{"many groups", scanCards, strings.Repeat("1 ", 1000), nil},
+		{"card mastercard 2-series", scanCards, "pay 2223 0000 4841 0010 now", []string{"2223 0000 4841 0010"}},
+		{"card 2-series plain", scanCards, "2223000048410010", []string{"2223000048410010"}},
+		{"years", scanCards, "revenue for 2023 2024 2025 2026 shown", nil},
+		{"years dashed", scanCards, "2015-2016-2017-2018", nil},
+		{"single digits", scanCards, "scores 5 4 3 5 4 3 5 4 3 5 4 3 5 4 3 5 done", nil},
+		{"card after short groups", scanCards, "1 2 4111 1111 1111 1111", []string{"4111 1111 1111 1111"}},
 
 		{"ssn", scanSSNs, "ssn 123-45-6789.", []string{"123-45-6789"}},
 		{"ssn start end", scanSSNs, "123-45-6789", []string{"123-45-6789"}},

@@ -336,9 +336,27 @@ func (w *jsonRewriter) array(mode Action) bool {
 		w.depth--
 		return true
 	}
+	flag := ActionNone // the action a flag element gave the element after it
 	for idx := 0; ; idx++ {
 		m := w.sc.pushIndex(idx)
-		if !w.value(mode) {
+		w.skipSpace()
+		elem := mode
+		next := ActionNone
+		if mode == ActionNone && w.i < len(w.s) && w.s[w.i] == '"' {
+			// A command line as an argv array: ["mysqldump",
+			// "--password", "…"] holds a flag and its value in elements
+			// of their own.
+			v := w.peekString()
+			if flag != ActionNone && !strings.HasPrefix(v, "-") && !(flag == flagUser && !isUserPassword(v)) {
+				elem = flag
+				if elem == flagUser {
+					elem = ActionMask
+				}
+			}
+			next = w.sc.flagAction(v)
+		}
+		flag = next
+		if !w.value(elem) {
 			return false
 		}
 		w.sc.pop(m)
@@ -560,6 +578,56 @@ func (w *jsonRewriter) stringValue(mode Action) bool {
 		w.out = appendJSONString(w.out, out)
 	}
 	return true
+}
+
+// peekString returns the decoded content of the string token at w.i
+// without moving past it ("" when it is malformed).
+func (w *jsonRewriter) peekString() string {
+	i, far := w.i, w.far
+	raw, esc, ok := w.scanString()
+	w.i, w.far = i, far
+	switch {
+	case !ok:
+		return ""
+	case esc:
+		return decodeJSONString(raw)
+	}
+	return raw
+}
+
+// flagUser is the action flagAction gives a flag that takes user:password:
+// the next element is masked when it holds one.
+const flagUser Action = 255
+
+// flagAction returns the action a command-line flag v ("--password",
+// "-u") gives the argument after it, or ActionNone when v is no flag the
+// key rules cover.
+func (sc *Scope) flagAction(v string) Action {
+	if len(v) < 2 || v[0] != '-' {
+		return ActionNone
+	}
+	key, long := v[1:], false
+	if key[0] == '-' {
+		key, long = key[1:], true
+	}
+	if key == "" || len(key) > maxTextKeyLen || !(key[0] >= 'a' && key[0] <= 'z' || key[0] >= 'A' && key[0] <= 'Z') {
+		return ActionNone
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !(isAlnum(c) || c == '-' || c == '_') {
+			return ActionNone
+		}
+	}
+	if isUserFlag(key, long) {
+		return flagUser
+	}
+	return sc.keyAction(key)
+}
+
+// isUserPassword reports whether v is a user:password token.
+func isUserPassword(v string) bool {
+	_, _, ok := userPassword(v, 0)
+	return ok
 }
 
 // scanString scans the string token at w.i (an opening quote) and returns

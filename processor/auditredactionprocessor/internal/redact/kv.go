@@ -36,6 +36,16 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 		}
 		a := sc.keyAction(key)
 		if a == ActionNone {
+			// --user=alice:pw (curl, wget): the flag's password.
+			if flag := strings.TrimPrefix(key, "-"); flag != key && s[p] == '=' {
+				long := strings.HasPrefix(flag, "-")
+				if isUserFlag(strings.TrimPrefix(flag, "-"), long) {
+					if st, en, ok := userPassword(s, p+1); ok && !sc.r.isRedacted(s[st:en]) {
+						out = append(out, span{start: st, end: en, action: ActionMask})
+						from = en
+					}
+				}
+			}
 			continue
 		}
 		vs, ve := textValueAfter(s, p+1, key)
@@ -237,12 +247,21 @@ func (sc *Scope) flagValues(s string, out []span) []span {
 			from = i + 1
 		}
 		ks := i + 1
-		if ks < len(s) && s[ks] == '-' {
+		long := ks < len(s) && s[ks] == '-'
+		if long {
 			ks++
 		}
 		j := ks
 		for j < len(s) && j-ks <= maxTextKeyLen && (isAlnum(s[j]) || s[j] == '-' || s[j] == '_') {
 			j++
+		}
+		if !long && j-ks > 1 && s[ks] == 'u' && j < len(s) && s[j] == ':' {
+			// -ualice:pw, the user flag glued to its value.
+			if st, en, ok := userPassword(s, ks+1); ok {
+				out = append(out, span{start: st, end: en, action: ActionMask})
+				from = en
+			}
+			continue
 		}
 		if j == ks || isDigit(s[ks]) || s[ks] == '-' || j >= len(s) || s[j] != ' ' && s[j] != '\t' {
 			continue
@@ -261,14 +280,12 @@ func (sc *Scope) flagValues(s string, out []span) []span {
 		switch {
 		case a != ActionNone:
 			st, en = textValueAfter(s, vs, key)
-		case key == "u" || key == "user":
-			// curl, wget and httpie take user:password here.
-			en = tokenEnd(s, vs)
-			c := strings.IndexByte(s[vs:en], ':')
-			if c < 0 {
+		case isUserFlag(key, long):
+			var ok bool
+			if st, en, ok = userPassword(s, vs); !ok {
 				continue
 			}
-			st, a = vs+c+1, ActionMask
+			a = ActionMask
 		default:
 			continue
 		}
@@ -310,4 +327,94 @@ func quotedValue(s string, i int, q string) (int, int) {
 		}
 	}
 	return i, len(s)
+}
+
+// isUserFlag reports whether a command-line flag takes user:password, as
+// curl's and wget's do: -u, --user, -U and --proxy-user, and a group of
+// short flags ending in u (curl -su).
+func isUserFlag(key string, long bool) bool {
+	if long {
+		return key == "user" || key == "proxy-user"
+	}
+	if key == "U" {
+		return true
+	}
+	for i := 0; i < len(key); i++ {
+		if !(key[i] >= 'a' && key[i] <= 'z') {
+			return false
+		}
+	}
+	return len(key) <= 4 && key[len(key)-1] == 'u'
+}
+
+// userPassword returns the bounds of the password in the user:password
+// token at s[i]. A token of digits on both sides (docker -u 1000:1000, a
+// uid and a gid) holds no password.
+func userPassword(s string, i int) (int, int, bool) {
+	en := tokenEnd(s, i)
+	user, pw, ok := strings.Cut(s[i:en], ":")
+	if !ok || pw == "" || isDigits(user) && isDigits(pw) {
+		return 0, 0, false
+	}
+	st := i + len(user) + 1
+	return st, en, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// quotedFlagValues appends a span for the value after each quoted
+// command-line flag that a key rule covers, in a list written out as text:
+// Python's "Command '['mysql', '--password', 'pw']' returned non-zero exit
+// status 1", or a JSON array that did not parse.
+func (sc *Scope) quotedFlagValues(s string, out []span) []span {
+	for _, q := range []byte{'\'', '"'} {
+		open := string([]byte{q, '-'})
+		from := 0
+		for {
+			k := strings.Index(s[from:], open)
+			if k < 0 {
+				break
+			}
+			i := from + k + 1 // the flag's first dash
+			from = i
+			e := strings.IndexByte(s[i:], q)
+			if e < 0 {
+				break
+			}
+			a := sc.flagAction(s[i : i+e])
+			if a == ActionNone {
+				continue
+			}
+			j := i + e + 1
+			for j < len(s) && (s[j] == ' ' || s[j] == ',' || s[j] == '\t') {
+				j++
+			}
+			if j >= len(s) || s[j] != q {
+				continue
+			}
+			st, en := quotedValue(s, j+1, string(q))
+			v := s[st:en]
+			switch {
+			case en <= st || sc.r.isRedacted(v) || strings.HasPrefix(v, sc.r.mask):
+				continue
+			case a == flagUser:
+				if !isUserPassword(v) {
+					continue
+				}
+				a = ActionMask
+			case a == ActionPseudonymize && sc.r.hmacKey == nil:
+				a = ActionMask
+			}
+			out = append(out, span{start: st, end: en, action: a})
+			from = en
+		}
+	}
+	return out
 }

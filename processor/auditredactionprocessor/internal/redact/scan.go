@@ -57,10 +57,13 @@ func isAlnum(c byte) bool {
 func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
 
 // scanCards finds payment card numbers: 13 to 19 digits, optionally grouped
-// by single spaces or dashes, starting with an issuer digit 2-6, passing the
-// Luhn check, and not part of a longer word or number. Long digit runs such
-// as nanosecond timestamps (which start with 1) and hex identifiers are left
-// alone by those rules. A run of several grouped numbers is searched for the
+// by single spaces or dashes, starting with an issuer digit 2-6 (a 2 only
+// as Mastercard's 2221-2720), passing the Luhn check, and not part of a
+// longer word or number. Long digit runs such as nanosecond timestamps
+// (which start with 1) and hex identifiers are left alone by those rules,
+// and so are runs of years ("2023 2024 2025 2026") and of short numbers
+// ("5 4 3 5 …"): in a grouped card, every group but the last has four
+// digits or more. A run of several grouped numbers is searched for the
 // longest valid card at each group.
 func scanCards(s string, out []span) []span {
 	n := len(s)
@@ -74,15 +77,21 @@ func scanCards(s string, out []span) []span {
 		trailOK := runEnd == n || !isWordByte(s[runEnd])
 		for g := i; g < runEnd; {
 			best := -1
-			if (g != i || leadOK) && s[g] >= '2' && s[g] <= '6' {
+			if (g != i || leadOK) && s[g] >= '2' && s[g] <= '6' && issuerOK(s, g, runEnd) {
 				var d [19]byte
 				cnt := 0
+				short := false                // a group before this one has fewer than 4 digits
 				for j := g; j < runEnd; j++ { // j ends on a separator
+					if short {
+						break
+					}
+					gs := j
 					for j < runEnd && isDigit(s[j]) && cnt < len(d) {
 						d[cnt] = s[j] - '0'
 						cnt++
 						j++
 					}
+					short = j-gs < 4
 					if j < runEnd && isDigit(s[j]) {
 						break // more than 19 digits
 					}
@@ -104,6 +113,26 @@ func scanCards(s string, out []span) []span {
 		i = runEnd
 	}
 	return out
+}
+
+// issuerOK reports whether the card number starting at s[g] has a real
+// issuer prefix where a first digit alone is not enough: a 2 is
+// Mastercard's 2221-2720 range only, which no year of this century is in.
+func issuerOK(s string, g, end int) bool {
+	if s[g] != '2' {
+		return true
+	}
+	var p int
+	for j, k := g, 0; k < 4; j++ {
+		if j >= end {
+			return false
+		}
+		if isDigit(s[j]) {
+			p = p*10 + int(s[j]-'0')
+			k++
+		}
+	}
+	return p >= 2221 && p <= 2720
 }
 
 // endOfDigitRun returns the end of the run of digit groups joined by single
