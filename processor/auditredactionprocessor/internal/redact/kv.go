@@ -333,6 +333,9 @@ func quotedValue(s string, i int, q string) (int, int) {
 // curl's and wget's do: -u, --user, -U and --proxy-user, and a group of
 // short flags ending in u (curl -su).
 func isUserFlag(key string, long bool) bool {
+	if key == "" {
+		return false
+	}
 	if long {
 		return key == "user" || key == "proxy-user"
 	}
