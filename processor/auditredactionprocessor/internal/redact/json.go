@@ -340,24 +340,30 @@ func (w *jsonRewriter) array(mode Action) bool {
 	for idx := 0; ; idx++ {
 		m := w.sc.pushIndex(idx)
 		w.skipSpace()
+		// A command line as an argv array (["mysqldump", "--password",
+		// "…"]) holds a flag and its value in elements of their own.
+		start := w.i
+		isStr := mode == ActionNone && w.i < len(w.s) && w.s[w.i] == '"'
 		elem := mode
-		next := ActionNone
-		if mode == ActionNone && w.i < len(w.s) && w.s[w.i] == '"' {
-			// A command line as an argv array: ["mysqldump",
-			// "--password", "…"] holds a flag and its value in elements
-			// of their own.
+		if isStr && flag != ActionNone {
 			v := w.peekString()
-			if flag != ActionNone && !strings.HasPrefix(v, "-") && !(flag == flagUser && !isUserPassword(v)) {
+			if !strings.HasPrefix(v, "-") && !(flag == flagUser && !isUserPassword(v)) {
 				elem = flag
 				if elem == flagUser {
 					elem = ActionMask
 				}
 			}
-			next = w.sc.flagAction(v)
 		}
-		flag = next
 		if !w.value(elem) {
 			return false
+		}
+		flag = ActionNone
+		if raw := w.s[start:w.i]; isStr && len(raw) > 3 && raw[1] == '-' {
+			v := raw[1 : len(raw)-1]
+			if strings.IndexByte(v, '\\') >= 0 {
+				v = decodeJSONString(v)
+			}
+			flag = w.sc.flagAction(v)
 		}
 		w.sc.pop(m)
 		w.skipSpace()
