@@ -224,27 +224,24 @@ func bracketEnd(s string, i int) int {
 // that a key rule covers ("--password hunter2", "-token t"), and for the
 // password of a user:password flag value ("curl -u admin:hunter2",
 // "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
-// A flag starts the string or follows a space: searching for " -" rather
-// than every '-' (dates, UUIDs, hyphenated words) keeps this pass cheap.
+// A flag starts the string, or follows white space or a quote (quotedFlag).
 func (sc *Scope) flagValues(s string, out []span) []span {
-	if strings.IndexByte(s, '-') < 0 {
-		return out
-	}
-	from := 0
-	if len(s) > 0 && s[0] == '-' {
-		from = -1 // a flag at the very start
-	}
-	for {
-		var i int
-		if from < 0 {
-			i, from = 0, 1
-		} else {
-			k := strings.Index(s[from:], " -")
-			if k < 0 {
-				return out
+	for from := 0; ; {
+		k := strings.IndexByte(s[from:], '-')
+		if k < 0 {
+			return out
+		}
+		i := from + k
+		from = i + 1
+		if i > 0 {
+			switch s[i-1] {
+			case ' ', '\t':
+			case '\'', '"':
+				out, from = sc.quotedFlag(s, i, out, from)
+				continue
+			default:
+				continue // inside a word, a date, a UUID
 			}
-			i = from + k + 1
-			from = i + 1
 		}
 		ks := i + 1
 		long := ks < len(s) && s[ks] == '-'
@@ -372,52 +369,40 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// quotedFlagValues appends a span for the value after each quoted
-// command-line flag that a key rule covers, in a list written out as text:
+// quotedFlag appends a span for the value after the quoted command-line
+// flag at s[i] when a key rule covers it, in a list written out as text:
 // Python's "Command '['mysql', '--password', 'pw']' returned non-zero exit
-// status 1", or a JSON array that did not parse.
-func (sc *Scope) quotedFlagValues(s string, out []span) []span {
-	for _, q := range []byte{'\'', '"'} {
-		open := string([]byte{q, '-'})
-		from := 0
-		for {
-			k := strings.Index(s[from:], open)
-			if k < 0 {
-				break
-			}
-			i := from + k + 1 // the flag's first dash
-			from = i
-			e := strings.IndexByte(s[i:], q)
-			if e < 0 {
-				break
-			}
-			a := sc.flagAction(s[i : i+e])
-			if a == ActionNone {
-				continue
-			}
-			j := i + e + 1
-			for j < len(s) && (s[j] == ' ' || s[j] == ',' || s[j] == '\t') {
-				j++
-			}
-			if j >= len(s) || s[j] != q {
-				continue
-			}
-			st, en := quotedValue(s, j+1, string(q))
-			v := s[st:en]
-			switch {
-			case en <= st || sc.r.isRedacted(v) || strings.HasPrefix(v, sc.r.mask):
-				continue
-			case a == flagUser:
-				if !isUserPassword(v) {
-					continue
-				}
-				a = ActionMask
-			case a == ActionPseudonymize && sc.r.hmacKey == nil:
-				a = ActionMask
-			}
-			out = append(out, span{start: st, end: en, action: a})
-			from = en
-		}
+// status 1", or a JSON array that did not parse. It returns where the scan
+// goes on.
+func (sc *Scope) quotedFlag(s string, i int, out []span, from int) ([]span, int) {
+	q := s[i-1]
+	e := strings.IndexByte(s[i:], q)
+	if e < 0 || e > 2+maxTextKeyLen {
+		return out, from
 	}
-	return out
+	a := sc.flagAction(s[i : i+e])
+	if a == ActionNone {
+		return out, from
+	}
+	j := i + e + 1
+	for j < len(s) && (s[j] == ' ' || s[j] == ',' || s[j] == '\t') {
+		j++
+	}
+	if j >= len(s) || s[j] != q {
+		return out, from
+	}
+	st, en := quotedValue(s, j+1, string(q))
+	v := s[st:en]
+	switch {
+	case en <= st || sc.r.isRedacted(v) || strings.HasPrefix(v, sc.r.mask):
+		return out, from
+	case a == flagUser:
+		if !isUserPassword(v) {
+			return out, from
+		}
+		a = ActionMask
+	case a == ActionPseudonymize && sc.r.hmacKey == nil:
+		a = ActionMask
+	}
+	return append(out, span{start: st, end: en, action: a}), en
 }

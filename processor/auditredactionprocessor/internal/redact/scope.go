@@ -216,9 +216,6 @@ func (sc *Scope) scan(s string) (string, int) {
 	}
 	sp = sc.keyValues(s, sp)
 	sp = sc.flagValues(s, sp)
-	if strings.Contains(s, "'-") || strings.Contains(s, "\"-") {
-		sp = sc.quotedFlagValues(s, sp)
-	}
 	// What an earlier pass redacted stays as it is, and is not counted
 	// again: a span that is a pseudonym, or starts with the mask (a mask
 	// with spaces or brackets in it, "[REDACTED]", reads as a shorter
