@@ -183,6 +183,7 @@ func TestNewErrors(t *testing.T) {
 		{"twice", []Option{WithDetector("ssn", ActionMask), WithDetector("ssn", ActionNone)}, "listed twice"},
 		{"depth", []Option{WithMaxDepth(0)}, "max depth"},
 		{"size", []Option{WithMaxValueBytes(-1)}, "max value bytes"},
+		{"empty mask", []Option{WithMask("")}, "mask must not be empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

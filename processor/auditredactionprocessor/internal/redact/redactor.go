@@ -134,13 +134,18 @@ type Redactor struct {
 	scopes        sync.Pool
 }
 
-// New compiles a Redactor. It fails on an unknown built-in detector, a bad
-// pattern, a short HMAC key, a pseudonymising detector without a key, or
-// non-positive limits.
+// New compiles a Redactor. It fails on an empty mask, an unknown built-in
+// detector, a bad pattern, a short HMAC key, a pseudonymising detector
+// without a key, or non-positive limits.
 func New(opts ...Option) (*Redactor, error) {
 	s := settings{mask: DefaultMask, maxDepth: DefaultMaxDepth, maxValueBytes: DefaultMaxValueBytes}
 	for _, o := range opts {
 		o(&s)
+	}
+	if s.mask == "" {
+		// Every text starts with "": nothing would read as not yet
+		// redacted, and a masked value would vanish without a trace.
+		return nil, errors.New("mask must not be empty")
 	}
 	if s.maxDepth <= 0 {
 		return nil, fmt.Errorf("max depth must be positive, got %d", s.maxDepth)
