@@ -91,10 +91,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("auditlog: origin %q must be one line without surrounding spaces", o.origin)
 	case o.signer == nil:
 		return nil, errors.New("auditlog: a signer is required (WithSigner)")
-	case CheckChainName(o.defaultChain) != nil:
-		return nil, fmt.Errorf("auditlog: default chain %q is not a valid chain name: %w", o.defaultChain, CheckChainName(o.defaultChain))
 	case o.dedupWindow > MaxDedupWindow:
 		return nil, fmt.Errorf("auditlog: dedup window %d is above the maximum, %d (48 bytes of memory a key)", o.dedupWindow, MaxDedupWindow)
+	}
+	if err := CheckChainName(o.defaultChain); err != nil {
+		return nil, fmt.Errorf("auditlog: default chain %q is not a valid chain name: %w", o.defaultChain, err)
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("auditlog: %w", err)

@@ -62,26 +62,14 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 		return "", false, parseTooDeep
 	}
 	if w.status == parseSyntax {
-		tail := s[w.errPos:]
 		w.ensureOut()
-		w.out = append(w.out, s[w.last:w.errPos]...)
-		w.last = len(s)
-		switch {
-		case w.errMode != ActionNone && !allSpace(tail):
-			// Recorded at the path where parsing stopped. A string cut
-			// off keeps its opening quote, as the key=value rule keeps it.
-			if tail[0] == '"' {
-				w.out = append(w.out, '"')
-			}
-			w.out = append(w.out, sc.r.mask...)
-			sc.record(1)
-			sc.pop(mk)
-			w.dirty = true
-		default:
-			sc.pop(mk)
+		masked := w.cutOff()
+		sc.pop(mk)
+		if !masked {
 			// The rest may still hold JSON: a second NDJSON document, or
 			// an object after a prefix that is not JSON (a byte order
 			// mark, a code fence).
+			tail := s[w.errPos:]
 			if d, ch, _ := sc.freeText(tail, depth); ch {
 				tail = d
 				w.dirty = true
@@ -123,14 +111,8 @@ func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string,
 	mk := len(sc.path)
 	ok = w.value(mode)
 	if !ok && w.status == parseSyntax && w.dirty {
-		w.out = append(w.out, s[w.last:w.errPos]...)
 		n = w.errPos
-		if w.errMode != ActionNone && !allSpace(s[w.errPos:]) {
-			if s[w.errPos] == '"' {
-				w.out = append(w.out, '"')
-			}
-			w.out = append(w.out, sc.r.mask...)
-			sc.record(1) // at the path where parsing stopped
+		if w.cutOff() {
 			n = len(s)
 		}
 		sc.pop(mk)
@@ -152,6 +134,28 @@ func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string,
 	res = string(w.out)
 	w.release()
 	return res, true, w.i, true
+}
+
+// cutOff writes what parsed before a syntax error and, when the rest of
+// the input sits under a matched key (a string cut off by a length limit:
+// {"password":"hun), the mask in its place, recorded at the path where
+// parsing stopped; it reports whether it did. A string cut off keeps its
+// opening quote, as the key=value rule keeps it. w.out must be in use.
+func (w *jsonRewriter) cutOff() (masked bool) {
+	w.out = append(w.out, w.s[w.last:w.errPos]...)
+	w.last = w.errPos
+	tail := w.s[w.errPos:]
+	if w.errMode == ActionNone || allSpace(tail) {
+		return false
+	}
+	if tail[0] == '"' {
+		w.out = append(w.out, '"')
+	}
+	w.out = append(w.out, w.sc.r.mask...)
+	w.sc.record(1)
+	w.last = len(w.s)
+	w.dirty = true
+	return true
 }
 
 func allSpace(s string) bool {

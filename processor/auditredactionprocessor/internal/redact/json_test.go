@@ -445,3 +445,38 @@ func TestManyCollidingNames(t *testing.T) {
 		t.Fatalf("%d members, %d redactions; want %d and %d", len(out["api_keys"]), count, n, 2*n)
 	}
 }
+
+// BenchmarkFreeTextBrackets redacts a megabyte of brackets that never close
+// (or close late), the text TestEmbeddedJSONBrackets checks: each op is one
+// megabyte string through the free-text path.
+func BenchmarkFreeTextBrackets(b *testing.B) {
+	r := newTestRedactor(b)
+	for _, unit := range []string{"[", "[1,", `{"a":[`, `["x",`} {
+		in := "text " + strings.Repeat(unit, (DefaultMaxValueBytes-64)/len(unit))
+		b.Run(strings.Trim(unit, `"`), func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				redactString(r, in, false)
+			}
+		})
+	}
+}
+
+// BenchmarkCollidingNames redacts an object of 20,000 members whose names
+// are all masked alike, the input of TestManyCollidingNames.
+func BenchmarkCollidingNames(b *testing.B) {
+	r := newTestRedactor(b)
+	var sb strings.Builder
+	sb.WriteString(`{"api_keys":{`)
+	for i := range 20000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"k%d":1`, i)
+	}
+	sb.WriteString(`}}`)
+	in := sb.String()
+	for b.Loop() {
+		redactString(r, in, true)
+	}
+}

@@ -140,24 +140,27 @@ func textValueAfter(s string, i int, key string) (int, int) {
 		// as JSON before this runs): a Python dict, a truncated object.
 		return i, bracketEnd(s, i)
 	}
+	c := afterScheme(s, i)
 	if isLineValued(key) {
-		for _, sch := range authSchemes {
-			if e := i + len(sch); e < len(s) && s[e] == ' ' && strings.EqualFold(s[i:e], sch) {
-				i = e + 1
-				break
-			}
-		}
-		return i, lineEnd(s, i)
+		return c, lineEnd(s, c)
 	}
-	e := tokenEnd(s, i)
+	if c > i {
+		if e := tokenEnd(s, c); e > c {
+			return c, e
+		}
+	}
+	return i, tokenEnd(s, i)
+}
+
+// afterScheme returns where the credential starts when s[i:] starts with
+// an HTTP auth scheme and a space ("Basic dXNl…"), else i.
+func afterScheme(s string, i int) int {
 	for _, sch := range authSchemes {
-		if e-i == len(sch) && strings.EqualFold(s[i:e], sch) && e+1 < len(s) && s[e] == ' ' {
-			if e2 := tokenEnd(s, e+1); e2 > e+1 {
-				return e + 1, e2
-			}
+		if e := i + len(sch); e < len(s) && s[e] == ' ' && strings.EqualFold(s[i:e], sch) {
+			return e + 1
 		}
 	}
-	return i, e
+	return i
 }
 
 // lineEnd returns the end of the line that holds s[i]: a line break, an

@@ -324,6 +324,20 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 	var out []byte
 	last := 0 // s[last:] is not yet written to out
 	changed := false
+	// text writes the text before end, through the detectors and key rules,
+	// and then add.
+	text := func(end int, add string, addChanged bool) {
+		if out == nil {
+			out = sc.getBuf()
+		}
+		if end > last {
+			seg, ch := sc.detect(s[last:end])
+			out = append(out, seg...)
+			changed = changed || ch
+		}
+		out = append(out, add...)
+		changed = changed || addChanged
+	}
 	budget := freeTextBudget*len(s) + 4096
 	for i := 0; i < len(s); {
 		k := strings.IndexAny(s[i:], "{[")
@@ -337,14 +351,8 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 			// never close before real JSON) is not inspected further: the
 			// rest is masked, as a value over max_value_bytes is, rather
 			// than left to rules that JSON escapes get past.
-			if out == nil {
-				out = sc.getBuf()
-			}
-			seg, _ := sc.detect(s[last:p])
-			out = append(out, seg...)
-			out = append(out, sc.r.mask...)
+			text(p, sc.r.mask, true)
 			sc.record(1)
-			changed = true
 			last = len(s)
 			break
 		}
@@ -355,16 +363,7 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 			budget -= n
 			continue
 		}
-		if out == nil {
-			out = sc.getBuf()
-		}
-		if p > last {
-			seg, segCh := sc.detect(s[last:p])
-			out = append(out, seg...)
-			changed = changed || segCh
-		}
-		out = append(out, res...)
-		changed = changed || ch
+		text(p, res, ch)
 		last = p + n
 		i = last
 	}
@@ -372,11 +371,7 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 		o, ch := sc.detect(s)
 		return o, ch, false
 	}
-	if last < len(s) {
-		seg, segCh := sc.detect(s[last:])
-		out = append(out, seg...)
-		changed = changed || segCh
-	}
+	text(len(s), "", false)
 	if !changed {
 		sc.putBuf(out)
 		return s, false, false
