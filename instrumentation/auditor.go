@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel"
@@ -68,6 +70,8 @@ type Auditor struct {
 	// spanNamesMu, and read without a lock.
 	spanNames   atomic.Pointer[map[string]string]
 	spanNamesMu sync.Mutex
+	// panicFlush bounds the provider flush after a panic; 0: none.
+	panicFlush time.Duration
 }
 
 // maxSpanNames bounds the span names an Auditor caches, against a model
@@ -96,8 +100,16 @@ func New(opts ...Option) (*Auditor, error) {
 	if c.maxDepth < 1 || c.maxDepth > payload.MaxMaxDepth {
 		return nil, fmt.Errorf("instrumentation: WithMaxDepth(%d): must be between 1 and %d", c.maxDepth, payload.MaxMaxDepth)
 	}
-	if len(c.mask) > payload.MaxMaskLen {
+	switch {
+	case len(c.mask) > payload.MaxMaskLen:
 		return nil, fmt.Errorf("instrumentation: WithMask(%q): longer than %d bytes", c.mask, payload.MaxMaskLen)
+	case c.mask == "":
+		return nil, fmt.Errorf("instrumentation: WithMask(\"\"): must not be empty: a masked value would read as an empty one")
+	case !utf8.ValidString(c.mask):
+		return nil, fmt.Errorf("instrumentation: WithMask(%q): not valid UTF-8", c.mask)
+	}
+	if c.panicFlush < 0 {
+		return nil, fmt.Errorf("instrumentation: WithPanicFlushTimeout(%v): must not be negative", c.panicFlush)
 	}
 	terms := c.sensitive
 	if !c.noDefaultSecrets {
@@ -132,6 +144,8 @@ func New(opts ...Option) (*Auditor, error) {
 		enc:   enc,
 		tools: make(map[string]*toolPolicy, len(c.tools)),
 		def:   &toolPolicy{typ: DefaultToolType, args: c.args, result: c.result, keys: keys},
+
+		panicFlush: c.panicFlush,
 	}
 	a.recording.Store(true)
 	for _, t := range c.tools {
@@ -284,9 +298,11 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 		pooled = new([]attribute.KeyValue)
 	}
 	kvs := slices.Grow((*pooled)[:0], n)
+	kvs = append(kvs, semconv.GenAIOperationNameExecuteTool)
+	if name != "" {
+		kvs = append(kvs, semconv.GenAIToolName(name))
+	}
 	kvs = append(kvs,
-		semconv.GenAIOperationNameExecuteTool,
-		semconv.GenAIToolName(name),
 		semconv.GenAIToolCallID(c.id),
 		semconv.GenAIToolType(typ),
 	)
@@ -323,7 +339,24 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 	kvs = append(kvs, cfg.attrs...)
 
 	c.startOpts = [2]trace.SpanStartOption{a.kind, trace.WithAttributes(kvs...)}
-	ctx, c.span = a.tracer.Start(ctx, span, c.startOpts[:]...)
+	sctx, s := a.tracer.Start(ctx, span, c.startOpts[:]...)
+	c.recording = s.IsRecording()
+	if !c.recording {
+		if psc := trace.SpanContextFromContext(ctx); psc.IsValid() && !psc.IsSampled() {
+			// The parent was sampled out, and with it this call: a
+			// parent-based sampler (the SDK's default) follows the
+			// traceparent's flag, which a caller, an MCP peer or an
+			// upstream gateway sets. A tool call is audited whatever the
+			// trace's sampling, so it starts a trace of its own, linked to
+			// the parent's. A sampler that records it under that parent
+			// (see the README) keeps it in the parent's trace.
+			s.End()
+			sctx, s = a.tracer.Start(ctx, span, a.kind, trace.WithAttributes(kvs...),
+				trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: psc}))
+			c.recording = s.IsRecording()
+		}
+	}
+	ctx, c.span = sctx, s
 	c.startOpts = [2]trace.SpanStartOption{}
 	if cap(kvs) <= startKVs {
 		// Drop the references to the call's strings before the slice is
@@ -332,7 +365,6 @@ func (a *Auditor) start(ctx context.Context, pol *toolPolicy, tool string, args 
 		*pooled = kvs[:0]
 		a.kvs.Put(pooled)
 	}
-	c.recording = c.span.IsRecording()
 	if c.recording != hint {
 		a.recording.Store(c.recording)
 		if c.recording {
@@ -400,15 +432,29 @@ func (c *ToolCall) endPanic(v any, stack []byte) {
 		))
 		kvs := []attribute.KeyValue{semconv.ErrorTypeKey.String(errorTypePanic)}
 		if c.pol.result != CaptureOff {
-			kvs = append(kvs, semconv.GenAIToolCallResultKey.String(c.a.enc.Summarize(nil, payload.SummaryOptions{
-				Outcome: true,
-				Err:     "panic: " + msg,
-			})))
+			kvs = append(kvs, semconv.GenAIToolCallResultKey.String(
+				c.a.encodeResult(c.pol, nil, errors.New("panic: "+msg))))
 		}
 		c.span.SetAttributes(kvs...)
 		c.span.SetStatus(codes.Error, cut("panic: "+msg, maxStatusBytes))
 	}
 	c.span.End()
+	if c.recording && c.a.panicFlush > 0 {
+		flush(c.span.TracerProvider(), c.a.panicFlush)
+	}
+}
+
+// flush asks tp to export the spans it holds, waiting at most d: a panic
+// that nothing recovers ends the process before a batching processor's
+// next export, and before main's deferred Shutdown.
+func flush(tp trace.TracerProvider, d time.Duration) {
+	f, ok := tp.(interface{ ForceFlush(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_ = f.ForceFlush(ctx) // nothing to tell: the panic continues
 }
 
 // typeName names the Go type of a panic value as the SDK does.
@@ -441,8 +487,16 @@ func newCallID(b *[callIDLen]byte) {
 // so that it is recorded (and masked) as JSON rather than as one string: the
 // GenAI conventions ask instrumentations to deserialise such strings.
 func jsonText(v any) any {
-	s, ok := v.(string)
-	if !ok {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		// What HTTP bodies and SDKs hand over: as JSON when it holds JSON,
+		// and never as the base64 encoding/json would write, in which no
+		// key or detector downstream could find a secret.
+		s = unsafe.String(unsafe.SliceData(x), len(x))
+	default:
 		return v
 	}
 	i := 0

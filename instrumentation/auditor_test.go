@@ -2,6 +2,7 @@ package instrumentation
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -247,8 +249,9 @@ func TestExecutePanic(t *testing.T) {
 				t.Errorf("error.type = %q", got)
 			}
 			res := jsonAttr(t, s, attrkey.GenAIToolCallResult)
-			if res["success"] != false || res["error"] != "panic: "+wantMsg {
-				t.Errorf("result = %v", res)
+			if res["success"] != false || res["error"] != "panic: "+wantMsg || len(res) != 2 {
+				// Nothing was cut: no "_truncated" marker.
+				t.Errorf("result = %v, want success and error only", res)
 			}
 			events := s.Events()
 			if len(events) != 1 || events[0].Name != "exception" {
@@ -263,6 +266,88 @@ func TestExecutePanic(t *testing.T) {
 			}
 			if !strings.Contains(ev["exception.stacktrace"], "TestExecutePanic") {
 				t.Errorf("stack trace does not show the panicking function:\n%s", ev["exception.stacktrace"])
+			}
+		})
+	}
+}
+
+// TestPanicFlushes checks that a panicking call's span, and the spans a
+// batching processor held before it, are exported before the panic goes
+// on: a panic nothing recovers ends the process without main's deferred
+// Shutdown.
+func TestPanicFlushes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []Option
+		want int
+	}{
+		{"default", nil, 3},
+		{"off", []Option{WithPanicFlushTimeout(0)}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			exp := tracetest.NewInMemoryExporter()
+			// A batch timeout no test waits for: only a flush exports.
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Hour)))
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			a, err := New(append([]Option{WithTracerProvider(tp)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				_, _ = a.Execute(context.Background(), "ok", nil, noop)
+			}
+			exported := -1
+			func() {
+				defer func() {
+					_ = recover()
+					exported = len(exp.GetSpans())
+				}()
+				_, _ = a.Execute(context.Background(), "explode", nil, func(context.Context) (any, error) { panic("boom") })
+			}()
+			if exported != tt.want {
+				t.Errorf("%d spans exported when the panic left Execute, want %d", exported, tt.want)
+			}
+		})
+	}
+}
+
+// TestBytesArguments checks that []byte arguments and results are recorded
+// as the JSON or text they hold, masked, and never as base64, in which no
+// key or detector would find a secret.
+func TestBytesArguments(t *testing.T) {
+	const card, pw = "4111111111111111", "hunter2"
+	tests := []struct {
+		name string
+		args []byte
+		want string
+	}{
+		{"JSON object", []byte(`{"card_number":"` + card + `","password":"` + pw + `","amount":3}`),
+			`{"card_number":"***REDACTED***","password":"***REDACTED***","amount":3}`},
+		{"JSON array", []byte(` [{"token":"` + pw + `"}]`), `[{"token":"***REDACTED***"}]`},
+		{"text", []byte("charge " + card), `"charge ` + card + `"`},
+		{"binary", []byte{0xde, 0xad, 0xbe, 0xef}, `"[binary 4 bytes]"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRecorder(t, WithResultCapture(CaptureFull))
+			_, _ = r.Execute(context.Background(), "charge", tt.args, func(context.Context) (any, error) {
+				return map[string]any{"body": tt.args}, nil
+			})
+			s := r.only(t)
+			if got := str(t, s, attrkey.GenAIToolCallArgs); got != tt.want {
+				t.Errorf("arguments = %s, want %s", got, tt.want)
+			}
+			if got, want := str(t, s, attrkey.GenAIToolCallResult), `{"body":`+tt.want+`}`; got != want {
+				t.Errorf("result = %s, want %s", got, want)
+			}
+			for _, kv := range s.Attributes() {
+				v := kv.Value.Emit()
+				if strings.Contains(v, base64.StdEncoding.EncodeToString(tt.args)[:8]) {
+					t.Errorf("%s holds the base64 of the bytes: %s", kv.Key, v)
+				}
+				if tt.name != "text" && strings.Contains(v, pw) {
+					t.Errorf("%s holds the password: %s", kv.Key, v)
+				}
 			}
 		})
 	}
@@ -308,6 +393,8 @@ func TestInvalidCalls(t *testing.T) {
 	if spans[0].Name() != "execute_tool" || spans[1].Name() != "execute_tool t" {
 		t.Errorf("names %q, %q", spans[0].Name(), spans[1].Name())
 	}
+	// An empty name is not known: nothing empty is written.
+	absent(t, spans[0], attrkey.GenAIToolName)
 	for _, s := range spans {
 		if s.Status().Code != codes.Error || str(t, s, attrkey.ErrorType) != "invalid_call" {
 			t.Errorf("span %q: status %+v", s.Name(), s.Status())
@@ -555,6 +642,9 @@ func TestNewErrors(t *testing.T) {
 		{WithMaxDepth(0), "instrumentation: WithMaxDepth(0): must be between 1 and 1000"},
 		{WithMaxDepth(1001), "WithMaxDepth(1001)"},
 		{WithMask(strings.Repeat("*", 65)), "instrumentation: WithMask(\"*****"},
+		{WithMask(""), `instrumentation: WithMask(""): must not be empty`},
+		{WithMask("\xff\xfe"), `instrumentation: WithMask("\xff\xfe"): not valid UTF-8`},
+		{WithPanicFlushTimeout(-time.Second), "instrumentation: WithPanicFlushTimeout(-1s): must not be negative"},
 		{WithSensitiveKeys("ok", "___"), `instrumentation: WithSensitiveKeys: key "___": must contain a letter`},
 		{WithResultKeys("*7"), `instrumentation: WithResultKeys: key "7"`},
 		{WithArgumentCapture(Capture(9)), "instrumentation: WithArgumentCapture(9): unknown value"},

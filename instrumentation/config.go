@@ -2,6 +2,7 @@ package instrumentation
 
 import (
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -52,6 +53,9 @@ const (
 	DefaultMaxDepth = 32
 	// DefaultToolType is the gen_ai.tool.type of a tool without one.
 	DefaultToolType = "function"
+	// DefaultPanicFlushTimeout bounds the flush of the TracerProvider after
+	// a tool call panicked (see WithPanicFlushTimeout).
+	DefaultPanicFlushTimeout = 5 * time.Second
 )
 
 // DefaultSensitiveKeys returns, in a new slice, the keys whose values are
@@ -107,6 +111,7 @@ type config struct {
 	result           Capture
 	maxBytes         int
 	maxDepth         int
+	panicFlush       time.Duration
 	tools            []Tool
 }
 
@@ -117,6 +122,8 @@ func newConfig(opts []Option) config {
 		result:   CaptureSummary,
 		maxBytes: DefaultMaxPayloadBytes,
 		maxDepth: DefaultMaxDepth,
+
+		panicFlush: DefaultPanicFlushTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -146,7 +153,8 @@ func WithoutDefaultSensitiveKeys() Option {
 }
 
 // WithMask sets the string that replaces the values of sensitive keys
-// (default DefaultMask, at most 64 bytes).
+// (default DefaultMask): valid UTF-8, not empty (an empty mask could not be
+// told apart from an empty value), at most 64 bytes.
 func WithMask(mask string) Option {
 	return optionFunc(func(c *config) { c.mask = mask })
 }
@@ -190,6 +198,20 @@ func WithMaxPayloadBytes(n int) Option {
 // string "[max depth]".
 func WithMaxDepth(n int) Option {
 	return optionFunc(func(c *config) { c.maxDepth = n })
+}
+
+// WithPanicFlushTimeout sets how long a call whose handler panicked waits,
+// before the panic continues, for the TracerProvider to export the spans it
+// holds (default DefaultPanicFlushTimeout; 0 does not wait).
+//
+// A panic that nothing recovers ends the process before a batching span
+// processor exports what it buffered, and deferred calls of other
+// goroutines, such as main's TracerProvider.Shutdown, never run: without the
+// flush, the audit spans of the calls before the panic, and the panic's own,
+// would be lost. The flush happens only when the span's provider has a
+// ForceFlush(context.Context) error method, as the SDK's has.
+func WithPanicFlushTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.panicFlush = d })
 }
 
 // WithTools declares tools with their own type, description or capture

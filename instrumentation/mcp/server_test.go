@@ -371,3 +371,34 @@ func TestOtherMethodsPassThrough(t *testing.T) {
 		t.Errorf("%d spans recorded for tools/list and ping, want none", n)
 	}
 }
+
+// TestUnsampledTraceparentStillAudited checks that a peer cannot switch
+// the server's audit off by sending a traceparent marked "not sampled":
+// the call is recorded in a trace of its own, linked to the peer's.
+func TestUnsampledTraceparentStillAudited(t *testing.T) {
+	sp := newSpans(t)
+	sa := sp.auditor(t)
+	h := &handled{}
+	conn := rawSession(t, newTestServer(sa, h), sa)
+	unsampled := "00-" + parentTrace + "-" + parentSpan + "-00"
+	write(t, conn, float64(1), "tools/call", `{"name":"lookup","arguments":{"patient_id":"P-1001","ssn":"`+testSSN+`"},"_meta":{"otelaudit/user.id":"u-7","traceparent":"`+unsampled+`"}}`)
+	if resp := read(t, conn); resp.Error != nil {
+		t.Fatalf("tools/call: %v", resp.Error)
+	}
+	s := sp.one(t, trace.SpanKindServer)
+	if s.Name() != "tools/call lookup" || str(t, s, "user.id") != "u-7" {
+		t.Errorf("span %q, user %q", s.Name(), str(t, s, "user.id"))
+	}
+	if !s.SpanContext().IsSampled() || s.SpanContext().TraceID().String() == parentTrace || s.Parent().IsValid() {
+		t.Errorf("span context %v, parent %v: want a new, sampled trace", s.SpanContext(), s.Parent())
+	}
+	if l := s.Links(); len(l) != 1 || l[0].SpanContext.TraceID().String() != parentTrace || l[0].SpanContext.SpanID().String() != parentSpan {
+		t.Errorf("links = %+v, want one to the peer's span", l)
+	}
+	if strings.Contains(str(t, s, "gen_ai.tool.call.arguments"), testSSN) {
+		t.Error("the arguments hold the SSN")
+	}
+	if _, sc := h.get(); sc.SpanID() != s.SpanContext().SpanID() {
+		t.Errorf("the handler ran under span %s, the call is %s", sc.SpanID(), s.SpanContext().SpanID())
+	}
+}

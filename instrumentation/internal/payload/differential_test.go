@@ -204,6 +204,16 @@ func (r *refWalker) walk(v any, d int) any {
 			return "[invalid JSON]"
 		}
 		return r.walk(decodeRef(x), d)
+	case []byte:
+		// Not encoding/json's base64: the JSON object or array it holds,
+		// else its text, else a marker.
+		if t := bytes.TrimLeft(x, " \t\n\r"); len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(x) && utf8.Valid(x) {
+			return r.walk(decodeRef(x), d)
+		}
+		if utf8.Valid(x) {
+			return string(x)
+		}
+		return "[binary " + strconv.Itoa(len(x)) + " bytes]"
 	}
 	b, err := refMarshal(v)
 	if err != nil {

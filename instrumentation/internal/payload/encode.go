@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // DepthMarker replaces a value nested deeper than the depth limit.
@@ -323,9 +324,33 @@ func (s *state) value(v any, d int) {
 		s.buf = append(s.buf, ']')
 	case json.RawMessage:
 		s.rawNested(x, d)
+	case []byte:
+		s.bytes(x, d)
 	default:
 		s.fallback(v, d)
 	}
+}
+
+// bytes writes b as the JSON object or array it holds, else as the text it
+// holds, else as a marker with its size: encoding/json's base64 would hide
+// what it holds from every key and detector, here and in the collector.
+func (s *state) bytes(b []byte, d int) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	if i < len(b) && (b[i] == '{' || b[i] == '[') {
+		mark, cut, truncated := len(s.buf), s.cut, s.truncated
+		if s.rawTop(b, d) == nil {
+			return
+		}
+		s.buf, s.cut, s.truncated = s.buf[:mark], cut, truncated
+	}
+	if utf8.Valid(b) {
+		s.str(string(b), d)
+		return
+	}
+	s.str("[binary "+strconv.Itoa(len(b))+" bytes]", d)
 }
 
 // float writes f as encoding/json does; NaN and infinities, which JSON cannot

@@ -84,6 +84,10 @@ func (e *Encoder) Summarize(v any, o SummaryOptions) string {
 			size = len(x)
 			first, items = s.summaryRaw(x, o.Keys, first)
 		}
+	case []byte:
+		// Not JSON (the caller passes JSON as json.RawMessage): its size,
+		// never its base64.
+		size = len(x)
 	case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
 	default:
 		if b, err := marshal(v); err == nil {
