@@ -62,6 +62,12 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 	r.ResultSummary = firstPayload(mem, &a, limit, resultSlots(conv))
 
 	r.ConversationID = a.first(sConversationID, sMetaConversationID)
+	if r.ConversationID == "" && conv == ConventionOpenInference {
+		// OpenInference has no conversation attribute: its session.id is
+		// the conversation thread (Phoenix's sessions), and without it
+		// such an agent would have no timeline and no conversation hold.
+		r.ConversationID = a.str(sSessionID)
+	}
 	r.TurnNumber = turnNumber(mem, &a)
 	r.Model = a.first(sRequestModel, sResponseModel, sOIModel, sVercelModel)
 	r.Agent = auditlog.Agent{Name: a.str(sAgentName), ID: a.str(sAgentID)}
