@@ -111,6 +111,7 @@ func FuzzEncodeValue(f *testing.F) {
 			"list":     []any{map[string]any{key: val, "api_key": val}, val},
 			"headers":  map[string]string{key: val, "Authorization": val},
 			"raw":      json.RawMessage(data),
+			"bytes":    data,
 		}
 		if key != "" {
 			v[key] = val
@@ -125,6 +126,7 @@ func FuzzEncodeValue(f *testing.F) {
 				secretKey:   sentinel,
 				"nested":    map[string]any{key: []any{map[string]any{"apiKey": sentinel}}, "Authorization": sentinel},
 				"raw":       json.RawMessage(`{"token":"` + sentinel + `","x":[{"client_secret":{"v":"` + sentinel + `"}}]}`),
+				"body":      []byte(`{"token":"` + sentinel + `","x":[{"client_secret":{"v":"` + sentinel + `"}}]}`),
 				"headers":   map[string]string{"X-Api-Key": sentinel, key: "v"},
 				"deep":      []any{[]any{[]any{[]any{[]any{[]any{[]any{map[string]any{"ssn": sentinel}}}}}}}},
 				"structure": struct{ Password string }{sentinel},
