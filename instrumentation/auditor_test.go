@@ -341,7 +341,7 @@ func TestBytesArguments(t *testing.T) {
 				t.Errorf("result = %s, want %s", got, want)
 			}
 			for _, kv := range s.Attributes() {
-				v := kv.Value.Emit()
+				v := kv.Value.String()
 				if strings.Contains(v, base64.StdEncoding.EncodeToString(tt.args)[:8]) {
 					t.Errorf("%s holds the base64 of the bytes: %s", kv.Key, v)
 				}
