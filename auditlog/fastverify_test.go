@@ -618,7 +618,8 @@ func TestVerifyTreeFile(t *testing.T) {
 		edit func([]byte) []byte
 		want string
 	}{
-		"changed":   {func(b []byte) []byte { b[40*32] ^= 1; return b }, "stored hash 40 does not match"},
+		// Stored hash 40 is the node over seqs 20 and 21: named by them.
+		"changed":   {func(b []byte) []byte { b[40*32] ^= 1; return b }, "its hash of seqs 20..21 (a level-1 subtree) does not match"},
 		"truncated": {func(b []byte) []byte { return b[:len(b)/2] }, "tree file has"},
 		"intact":    {func(b []byte) []byte { return b }, ""},
 	} {

@@ -656,6 +656,10 @@ type cpCheck struct {
 	cp     Checkpoint
 	latest bool
 	since  *sinceCheck
+	// proven is how many records the checkpoint was found to sign: its
+	// size once the records reproduced its root, the chain's length when
+	// the chain is shorter and a consistency proof showed it a prefix.
+	proven uint64
 }
 
 // chainVerifier checks one chain: prepare reads the small files, run
@@ -850,6 +854,10 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	seen.base = expSeq
 	tree := newTreeChecker(filepath.Join(v.dir, TreeFile), int64(expSeq))
 	cpIdx := 0
+	// provenEnd is where the records some signed root reproduces end:
+	// the first record that differs from a checkpoint lies at or after it.
+	provenEnd := expSeq
+	loc := locator{v: v}
 	// checkRoots compares every checkpoint of the current size.
 	checkRoots := func(segment string) {
 		for frontOK && cpIdx < len(v.cps) && int64(v.cps[cpIdx].cp.Size) <= front.n {
@@ -865,16 +873,22 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			}
 			if front.root() == c.cp.Root {
 				v.report.Checkpoints++
+				c.proven = c.cp.Size
+				provenEnd = max(provenEnd, c.cp.Size)
 				continue
 			}
 			v.report.CheckpointsFailed++
+			// Name the first record that differs from what the checkpoint
+			// signs, where tree.hashes lets the signed root say which;
+			// else the checkpoint's size, as before, and the range.
+			seq, where := loc.locate(tree, c, provenEnd, c.cp.Size)
 			switch {
 			case c.since != nil:
-				v.add(segment, int64(c.cp.Size), KindRollback, "the store's first %d records differ from the saved checkpoint", c.cp.Size)
+				v.add(segment, seq, KindRollback, "the store's first %d records differ from the saved checkpoint: %s", c.cp.Size, where)
 			case c.latest:
-				v.add(CheckpointFile, int64(c.cp.Size), KindCheckpointMismatch, "root of the first %d records does not match the latest checkpoint (last segment %s)", c.cp.Size, segment)
+				v.add(CheckpointFile, seq, KindCheckpointMismatch, "root of the first %d records does not match the latest checkpoint (last segment %s): %s", c.cp.Size, segment, where)
 			default:
-				v.add(c.file, int64(c.cp.Size), KindCheckpointInconsistent, "root of the first %d records does not match this checkpoint (segment %s)", c.cp.Size, segment)
+				v.add(c.file, seq, KindCheckpointInconsistent, "root of the first %d records does not match this checkpoint (segment %s): %s", c.cp.Size, segment, where)
 			}
 		}
 	}
@@ -895,6 +909,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		}
 		expSeq, expPrev = li.seq+1, li.hash
 		seen.set(li.seq)
+		if loc.segNew {
+			loc.segs, loc.segNew = append(loc.segs, segStart{li.seq, segment}), false
+		}
 		if frontOK {
 			stored = front.push(li.leaf, stored[:0])
 			tree.check(stored)
@@ -906,6 +923,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		res := j.res
 		pool.release()
 		name := j.name
+		loc.segNew = true
 		before := len(v.findings)
 		lastSegment = name
 		claimed, _ := parseSegmentName(name)
@@ -1049,14 +1067,25 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		}
 	}
 	if maxCP != nil && maxCP.cp.Size > expSeq {
-		v.add(lastSegment, int64(expSeq), KindTruncated, "chain ends at seq %d but %s covers %d records", int64(expSeq)-1, maxCP.file, maxCP.cp.Size)
+		// Whether the records are a prefix of what the checkpoint signs:
+		// a tail cut off, or a tail rewritten and cut shorter (records
+		// changed, the later hashes recomputed, the last dropped).
+		detail := "the records before it are what it signs"
+		if frontOK && loc.prefix(tree, maxCP, expSeq, front.root()) {
+			maxCP.proven = expSeq
+		} else {
+			_, detail = loc.locate(tree, maxCP, provenEnd, expSeq)
+		}
+		v.add(lastSegment, int64(expSeq), KindTruncated, "chain ends at seq %d but %s covers %d records; %s", int64(expSeq)-1, maxCP.file, maxCP.cp.Size, detail)
 	}
 	// What neither a checkpoint nor a seal signs: the newest records of
-	// the active segment.
+	// the active segment. A checkpoint signs only records whose root, or
+	// whose consistency proof, it was found to match: records rewritten
+	// after it are no longer signed by it.
 	signedEnd := max(sealedEnd, v.report.FirstSeq)
 	for _, c := range v.cps {
 		if c.since == nil {
-			signedEnd = max(signedEnd, min(c.cp.Size, expSeq))
+			signedEnd = max(signedEnd, c.proven)
 		}
 	}
 	if expSeq > signedEnd {
@@ -1064,11 +1093,101 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		v.unsignedIn = lastSegment
 	}
 	if tree != nil && v.latest != nil && v.latest.Size <= expSeq {
-		if err := tree.err(tlog.StoredHashCount(int64(v.latest.Size))); err != "" {
-			v.add(TreeFile, -1, KindTreeMismatch, "%s", err)
+		if seq, err := tree.err(tlog.StoredHashCount(int64(v.latest.Size))); err != "" {
+			v.add(TreeFile, seq, KindTreeMismatch, "%s", err)
 		}
 	}
 	tree.close()
+}
+
+// segStart is the first seq the chain pass took from a segment.
+type segStart struct {
+	seq  uint64
+	name string
+}
+
+// locator names the first record that differs from what a signed
+// checkpoint commits to, when the records were rewritten with their hashes
+// recomputed: then every link holds, and only the roots tell, which alone
+// say neither which record nor which segment.
+type locator struct {
+	v        *chainVerifier
+	segs     []segStart // in seq order
+	segNew   bool       // the next accepted record starts a segment
+	reported bool       // the located record's finding was added
+}
+
+// locate returns the seq a mismatch of checkpoint c is reported at and a
+// phrase saying where the records first differ from what c signs; the
+// records before provenEnd are signed by a root they reproduce, and end
+// is where the records c covers end. The seq is the first record that
+// differs when tree.hashes shows it (see first), else c's size.
+func (l *locator) locate(t *treeChecker, c *cpCheck, provenEnd, end uint64) (int64, string) {
+	if n, ok := l.first(t, c); ok {
+		return int64(n), fmt.Sprintf("the first record that differs from what it signs is seq %d (segment %s)", n, l.segment(n))
+	}
+	if provenEnd >= end {
+		return int64(c.cp.Size), "no record before its end differs from a root that signs it"
+	}
+	return int64(c.cp.Size), fmt.Sprintf("the first record that differs from what it signs is one of seqs %d..%d (tree.hashes does not show which)", provenEnd, end-1)
+}
+
+// first returns the first seq whose record differs from what checkpoint
+// c signs, when tree.hashes shows it: the first stored hash that differs
+// from the records' is the leaf of that seq, a record proof from the file
+// shows that leaf in the tree c's signed root commits to, and every
+// stored hash before it (the subtrees left of the leaf, which the proof
+// combines, among them) matched the records'. The records before it are
+// then the ones c signs, and it is not. The first time, it adds a
+// KindModified finding at that record, unless one is there already.
+func (l *locator) first(t *treeChecker, c *cpCheck) (uint64, bool) {
+	if t == nil || t.mismatch < 0 {
+		return 0, false
+	}
+	level, n := tlog.SplitStoredHashIndex(t.mismatch)
+	size := int64(c.cp.Size)
+	if level != 0 || n >= size {
+		return 0, false
+	}
+	proof, err := tlog.ProveRecord(size, n, t)
+	if err != nil {
+		return 0, false
+	}
+	h, err := t.ReadHashes([]int64{t.mismatch})
+	if err != nil || tlog.CheckRecord(proof, size, c.cp.Root, n, h[0]) != nil {
+		return 0, false
+	}
+	seg := l.segment(uint64(n))
+	if !l.reported {
+		l.reported = true
+		if !slices.ContainsFunc(l.v.findings, func(f Finding) bool { return f.Segment == seg && f.Seq == n }) {
+			l.v.add(seg, n, KindModified, "record differs from the one %s signs at seq %d (its Merkle leaf, which tree.hashes proves against the signed root), with every later hash recomputed: a record modified, inserted, removed or reordered here", c.file, n)
+		}
+	}
+	return uint64(n), true
+}
+
+// prefix reports whether the first n records, whose Merkle root is root,
+// are a prefix of what checkpoint c signs: a consistency proof from
+// tree.hashes against both roots.
+func (l *locator) prefix(t *treeChecker, c *cpCheck, n uint64, root tlog.Hash) bool {
+	if n == 0 {
+		return true
+	}
+	proof, err := tlog.ProveTree(int64(c.cp.Size), int64(n), t)
+	return err == nil && tlog.CheckTree(proof, int64(c.cp.Size), c.cp.Root, int64(n), root) == nil
+}
+
+// segment returns the segment the chain pass took seq from.
+func (l *locator) segment(seq uint64) string {
+	i, found := slices.BinarySearchFunc(l.segs, seq, func(s segStart, q uint64) int { return cmp.Compare(s.seq, q) })
+	if !found {
+		i--
+	}
+	if i < 0 {
+		return ""
+	}
+	return l.segs[i].name
 }
 
 // checkSeal checks a segment's seal and summary against what was read;
@@ -1270,19 +1389,41 @@ func (t *treeChecker) check(stored []tlog.Hash) {
 }
 
 // err reports a problem within the first n stored hashes, the part that
-// must be durable, and closes the file.
-func (t *treeChecker) err(n int64) string {
+// must be durable, with the first seq the mismatching hash covers (-1 when
+// none), and closes the file.
+func (t *treeChecker) err(n int64) (int64, string) {
 	if t == nil {
-		return ""
+		return -1, ""
 	}
 	t.close()
 	if t.size < n*tlog.HashSize {
-		return fmt.Sprintf("tree file has %d hashes, the latest checkpoint needs %d", t.size/tlog.HashSize, n)
+		return -1, fmt.Sprintf("tree file has %d hashes, the latest checkpoint needs %d", t.size/tlog.HashSize, n)
 	}
 	if t.mismatch >= 0 && t.mismatch < n {
-		return fmt.Sprintf("stored hash %d does not match the records", t.mismatch)
+		// A storage index is no seq: say which records the hash covers.
+		level, k := tlog.SplitStoredHashIndex(t.mismatch)
+		from := k << level
+		if level == 0 {
+			return from, fmt.Sprintf("its leaf hash of seq %d does not match the record", from)
+		}
+		return from, fmt.Sprintf("its hash of seqs %d..%d (a level-%d subtree) does not match the records", from, from+1<<level-1, level)
 	}
-	return ""
+	return -1, ""
+}
+
+// ReadHashes reads stored hashes from the file: a tlog.HashReader, for
+// the proofs that locate a record a checkpoint contradicts.
+func (t *treeChecker) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	if t == nil || t.f == nil {
+		return nil, errors.New("no tree file")
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if _, err := t.f.ReadAt(out[i][:], x*tlog.HashSize); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (t *treeChecker) close() {
