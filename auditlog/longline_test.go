@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -182,5 +183,60 @@ func TestVerifyLongLines(t *testing.T) {
 			}
 			t.Fatalf("want finding chain=general segment=%s seq=%d kind=%s; got:\n%s", segment, seq, kind, findingsText(rep))
 		})
+	}
+}
+
+// TestReadSegmentFileBoundedMemory: ReadSegmentFile (otelaudit cat and
+// export, prune, the dedup reload at Open) hands over every record before
+// a line longer than any record, then fails with ErrLineTooLong, having
+// held at most MaxRecordBytes of the file; it read the file whole before.
+func TestReadSegmentFileBoundedMemory(t *testing.T) {
+	records := segmentLines(0, 3)
+	cases := []struct {
+		name string
+		fill byte
+		n    int64
+		tail []byte
+		want error
+	}{
+		{name: "zero-filled tail", n: 256 << 20, want: ErrLineTooLong},
+		{name: "long line, records after it", fill: 'x', n: MaxRecordBytes, tail: append([]byte("\n"), segmentLines(3, 1)...), want: ErrLineTooLong},
+		{name: "short torn tail", fill: 'x', n: 100, want: ErrIncompleteLine},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &patternReader{head: records, fill: tc.fill, n: tc.n, tail: tc.tail}
+			seen := 0
+			err := forEachLine(r, func(n int, line []byte, err error) error {
+				if err != nil {
+					return err
+				}
+				var rec Record
+				if err := DecodeRecord(line, &rec); err != nil {
+					t.Fatalf("line %d: %v", n, err)
+				}
+				seen++
+				return nil
+			})
+			if !errors.Is(err, tc.want) || seen != 3 {
+				t.Errorf("error %v after %d records, want %v after 3", err, seen, tc.want)
+			}
+			if r.maxBuf > MaxRecordBytes {
+				t.Errorf("read into a buffer of %d bytes, more than MaxRecordBytes", r.maxBuf)
+			}
+		})
+	}
+	// The same through a file, sparse.
+	path := filepath.Join(t.TempDir(), SegmentName(0))
+	if err := os.WriteFile(path, records, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, int64(len(records))+256<<20); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err := ReadSegmentFile(path, func(*Record, []byte) error { seen++; return nil })
+	if !errors.Is(err, ErrLineTooLong) || seen != 3 || !strings.Contains(err.Error(), "line 4") {
+		t.Errorf("ReadSegmentFile: %v after %d records, want ErrLineTooLong at line 4 after 3", err, seen)
 	}
 }

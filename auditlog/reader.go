@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -18,33 +19,82 @@ import (
 // flight.
 var ErrIncompleteLine = errors.New("incomplete line without newline")
 
+// ErrLineTooLong is in the error of ReadSegmentFile for a line longer
+// than MaxRecordBytes: no record is, and the line is not read whole.
+var ErrLineTooLong = errors.New("line longer than any record (MaxRecordBytes)")
+
 // ReadSegmentFile decodes the records of one segment file in order and
 // calls fn with each record and its line (without the newline); both are
 // only valid during the call (the record is reused). It returns fn's first
-// error, or an error naming the line when a line does not decode or the
-// file ends without a newline (ErrIncompleteLine), after fn has seen every
-// line before it. It does not check hashes: see VerifySegment.
+// error, or an error naming the line when a line does not decode, is
+// longer than MaxRecordBytes (ErrLineTooLong) or the file ends without a
+// newline (ErrIncompleteLine), after fn has seen every line before it. It
+// does not check hashes: see VerifySegment.
+//
+// It reads the file a line at a time and holds at most MaxRecordBytes of
+// it, whatever the file holds (it read the file whole, and a segment with
+// gigabytes appended took as much memory).
 func ReadSegmentFile(path string, fn func(r *Record, line []byte) error) error {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	var rec Record
-	for n := 1; len(data) > 0; n++ {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			return fmt.Errorf("%s: line %d: %w", path, n, ErrIncompleteLine)
+	return forEachLine(f, func(n int, line []byte, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
-		line := data[:nl]
-		data = data[nl+1:]
 		if err := DecodeRecord(line, &rec); err != nil {
 			return fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
-		if err := fn(&rec, line); err != nil {
-			return err
+		return fn(&rec, line)
+	})
+}
+
+// forEachLine calls fn with each line of r (1-based number, the line
+// without its newline) until fn returns an error, which it returns. A
+// line longer than MaxRecordBytes, newline included, and a last line
+// without a newline are passed to fn as ErrLineTooLong and
+// ErrIncompleteLine with a nil line instead. It holds at most
+// MaxRecordBytes of r at once.
+func forEachLine(r io.Reader, fn func(n int, line []byte, err error) error) error {
+	buf := make([]byte, 64<<10)
+	start, end, lineNo := 0, 0, 1
+	for {
+		m, rerr := r.Read(buf[end:])
+		end += m
+		for {
+			nl := bytes.IndexByte(buf[start:end], '\n')
+			if nl < 0 {
+				break
+			}
+			if err := fn(lineNo, buf[start:start+nl], nil); err != nil {
+				return err
+			}
+			start += nl + 1
+			lineNo++
+		}
+		if rerr == io.EOF {
+			if start < end {
+				return fn(lineNo, nil, ErrIncompleteLine)
+			}
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+		end = copy(buf, buf[start:end])
+		start = 0
+		if end == len(buf) {
+			if len(buf) >= MaxRecordBytes {
+				return fn(lineNo, nil, ErrLineTooLong)
+			}
+			grown := make([]byte, min(2*len(buf), MaxRecordBytes))
+			copy(grown, buf[:end])
+			buf = grown
 		}
 	}
-	return nil
 }
 
 // SegmentFiles returns the segment file names of a chain in order.
