@@ -14,14 +14,15 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z"
 const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // MaxRecordBytes is the longest record line, its newline included, that
-// the store writes (Append refuses a longer record, ErrRecordTooLarge) and
-// that readers take: 16 MiB. Verify, the query engine and ReadSegmentFile
-// buffer at most one line at a time, so a segment holding a longer line
-// (bytes appended by hand, a crash's zero-filled tail) costs them this
-// much memory, not the line's length: they report it without reading it
-// whole. The exporter bounds each of the two payloads a record carries to
-// max_payload_bytes (at most 4 MiB) and the rest of a tool call's record
-// is a few kilobytes, so no record it maps comes near.
+// readers take: 16 MiB. Verify and ReadSegmentFile buffer at most one line
+// at a time, so a segment holding a longer line (bytes appended by hand,
+// a crash's zero-filled tail) costs them this much memory, not the line's
+// length: they report it without reading it whole. The exporter bounds
+// each of the two payloads a record carries to max_payload_bytes (64 KiB
+// by default) and the rest of a tool call's record is a few kilobytes, so
+// its records stay far below. (Append does not refuse a longer record yet:
+// a max_payload_bytes above about 8 MiB, or a huge non-payload attribute,
+// could write one, which verify would then report as malformed.)
 const MaxRecordBytes = 16 << 20
 
 // Initiator types of Attribution.InitiatorType: who caused a tool call.
