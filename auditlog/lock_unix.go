@@ -35,7 +35,9 @@ func lockWait(f *os.File, shared bool) error {
 // one system call, which a writer opening the store meanwhile waits out
 // (see Open).
 func WriterHolds(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, lockFile))
+	// Not a regular file (a FIFO, say): no writer could hold it, and
+	// opening it must not block.
+	f, _, err := OpenStoreFile(filepath.Join(dir, lockFile))
 	if err != nil {
 		return false
 	}

@@ -1,8 +1,8 @@
 package auditlog
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -15,7 +15,12 @@ import (
 // prune lock file, and there is then nothing to hold (release does
 // nothing).
 func HoldPrunes(dir string) (release func(), err error) {
-	f, err := os.Open(filepath.Join(dir, pruneLockFile))
+	f, _, err := OpenStoreFile(filepath.Join(dir, pruneLockFile))
+	if errors.Is(err, errNotRegular) {
+		// A lock file that is not one (a FIFO would block its open)
+		// cannot keep prunes away: refuse to read the store.
+		return nil, fmt.Errorf("auditlog: prune lock: %w", err)
+	}
 	if err != nil {
 		return func() {}, nil
 	}

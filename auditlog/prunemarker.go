@@ -90,7 +90,7 @@ func ParsePruneMarker(text []byte) (PruneMarker, error) {
 // Readers use it to pass over the segments a prune named but had not yet
 // deleted when it was killed: it writes its marker first.
 func ReadPruneMarker(chainDir string) (*PruneMarker, error) {
-	msg, err := os.ReadFile(filepath.Join(chainDir, PruneFile))
+	msg, err := ReadStoreFile(filepath.Join(chainDir, PruneFile), MaxPruneMarkerBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -166,7 +166,7 @@ func (r *Reader) Segments(chain string) ([]SegmentInfo, error) {
 			continue
 		}
 		si := SegmentInfo{Chain: chain, Name: n, FirstSeq: first}
-		msg, err := os.ReadFile(filepath.Join(dir, sealName(n)))
+		msg, err := ReadStoreFile(filepath.Join(dir, sealName(n)), MaxNoteBytes)
 		if err == nil {
 			si.Sealed = true
 			si.Seal, si.Summary, si.Problem = r.openSeal(dir, n, msg)
@@ -187,7 +187,7 @@ func (r *Reader) openSeal(dir, name string, msg []byte) (*Seal, *Summary, string
 	if seal.Segment != name {
 		return nil, nil, "seal is for segment " + seal.Segment
 	}
-	data, err := os.ReadFile(filepath.Join(dir, summaryName(name)))
+	data, err := ReadStoreFile(filepath.Join(dir, summaryName(name)), SummaryLimit(segmentSize(filepath.Join(dir, name))))
 	if err != nil {
 		return nil, nil, "summary: " + oneLine(err)
 	}
@@ -296,7 +296,7 @@ func (r *Reader) ReadSegment(seg SegmentInfo, fn func(*Record) error) (SegmentCh
 // give the checkpoint's root; the records after the checkpoint are
 // counted as unproven.
 func (r *Reader) checkActive(dir string, seg SegmentInfo, leaves []tlog.Hash, chk *SegmentCheck, problem func(string, ...any)) {
-	msg, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
+	msg, err := ReadStoreFile(filepath.Join(dir, CheckpointFile), MaxNoteBytes)
 	if err != nil {
 		problem("no checkpoint: %s", oneLine(err))
 		return
@@ -316,7 +316,7 @@ func (r *Reader) checkActive(dir string, seg SegmentInfo, leaves []tlog.Hash, ch
 		problem("checkpoint covers %d records, the chain has %d", cp.Size, end)
 		return
 	}
-	f, err := os.Open(filepath.Join(dir, TreeFile))
+	f, _, err := OpenStoreFile(filepath.Join(dir, TreeFile))
 	if err != nil {
 		problem("tree file: %s", oneLine(err))
 		return
@@ -356,4 +356,13 @@ func (r *Reader) Records(fn func(*Record) error) error {
 		}
 	}
 	return nil
+}
+
+// segmentSize is the size of a segment file, 0 when it cannot be read.
+func segmentSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }

@@ -694,7 +694,7 @@ func (v *chainVerifier) openNote(file string, kindForged, kindUnknown string) (*
 
 // openNoteMsg is openNote that also returns the file's bytes.
 func (v *chainVerifier) openNoteMsg(file string, kindForged, kindUnknown string) (*note.Note, []byte, bool) {
-	msg, err := os.ReadFile(filepath.Join(v.dir, file))
+	msg, err := ReadStoreFile(filepath.Join(v.dir, file), v.noteLimit(file))
 	if err != nil {
 		v.add(file, -1, kindForged, "unreadable: %s", oneLine(err))
 		return nil, nil, false
@@ -710,6 +710,23 @@ func (v *chainVerifier) openNoteMsg(file string, kindForged, kindUnknown string)
 		return nil, nil, false
 	}
 	return n, msg, true
+}
+
+// noteLimit is the size cap of a signed file of the chain: a seal index
+// grows with the chain's segments, a prune marker with those it removed,
+// every other note (checkpoints, seals) is a few hundred bytes.
+func (v *chainVerifier) noteLimit(file string) int64 {
+	switch file {
+	case PruneFile:
+		return MaxPruneMarkerBytes
+	case SealIndexFile:
+		var cut uint64
+		if v.marker != nil {
+			cut = v.marker.Cut
+		}
+		return SealIndexLimit(len(v.jobs), cut)
+	}
+	return MaxNoteBytes
 }
 
 func (v *chainVerifier) prepare() error {
@@ -828,6 +845,14 @@ func (v *chainVerifier) prepare() error {
 				v.sealIdx = &x
 			}
 		}
+	}
+	// The tree file is an index the verifier can do without, but one that
+	// is not a file at all (a FIFO would block the chain pass) is not the
+	// writer's.
+	if f, _, err := OpenStoreFile(filepath.Join(v.dir, TreeFile)); err == nil {
+		f.Close()
+	} else if errors.Is(err, errNotRegular) {
+		v.add(TreeFile, -1, KindTreeMismatch, "unreadable: %s", oneLine(err))
 	}
 	slices.SortStableFunc(v.cps, func(a, b *cpCheck) int { return cmp.Compare(a.cp.Size, b.cp.Size) })
 	return nil
@@ -1235,7 +1260,7 @@ func (v *chainVerifier) checkSeal(name string, sealed, last bool, res *segmentRe
 	case seal.RecordsSHA256 != "" && seal.RecordsSHA256 != segmentRecordsDigest(res):
 		v.add(name, -1, KindSealMismatch, "segment's records differ from the leaf and record hashes its seal signs")
 	}
-	data, err := os.ReadFile(filepath.Join(v.dir, summaryName(name)))
+	data, err := ReadStoreFile(filepath.Join(v.dir, summaryName(name)), SummaryLimit(res.bytes))
 	if err != nil {
 		v.add(summaryName(name), -1, KindSummaryInvalid, "summary unreadable: %s", oneLine(err))
 		return
@@ -1277,7 +1302,7 @@ func segmentRecordsDigest(res *segmentResult) string {
 // starts like a v3 seal. It decides no verdict, only which digest to take
 // while reading the segment: the signed seal is checked later.
 func sealKind(path string) (sealed, v3 bool) {
-	f, err := os.Open(path)
+	f, _, err := OpenStoreFile(path)
 	if err != nil {
 		return !errors.Is(err, fs.ErrNotExist), false
 	}
@@ -1348,13 +1373,8 @@ type treeChecker struct {
 const treeChunk = 64 << 10
 
 func newTreeChecker(path string, start int64) *treeChecker {
-	f, err := os.Open(path)
+	f, st, err := OpenStoreFile(path)
 	if err != nil {
-		return nil
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil
 	}
 	return &treeChecker{f: f, size: st.Size(), pos: tlog.StoredHashCount(start), mismatch: -1}

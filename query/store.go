@@ -252,7 +252,7 @@ func (c *chainScan) prepare() {
 	}
 	c.start = position{0, auditlog.ZeroHash}
 	var pruned *auditlog.PruneMarker
-	if msg, err := os.ReadFile(filepath.Join(c.dir, auditlog.PruneFile)); err == nil {
+	if msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, auditlog.PruneFile), auditlog.MaxPruneMarkerBytes); err == nil {
 		if c.verifying {
 			m, err := auditlog.OpenPruneMarker(msg, c.src.verifiers)
 			if err != nil {
@@ -381,7 +381,7 @@ func (c *chainScan) finish() {
 // it is missing or does not verify.
 func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 	file := auditlog.CheckpointFile
-	msg, err := os.ReadFile(filepath.Join(c.dir, file))
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
 	if os.IsNotExist(err) {
 		// The store writes each checkpoint into its history first, then
 		// as the latest; between the two (or if the latest was removed)
@@ -399,7 +399,7 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 			return nil
 		}
 		file = auditlog.CheckpointsDir + "/" + newest
-		msg, err = os.ReadFile(filepath.Join(c.dir, file))
+		msg, err = auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
 	}
 	if err != nil {
 		c.add(auditlog.CheckpointFile, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
@@ -419,12 +419,22 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 	return &cp
 }
 
+// sealIndexLimit is the size cap of the chain's seal index: it lists at
+// most the segments in the directory and those a prune removed, one per
+// record below its cut at most (the cut is not known yet: the directory's
+// entries stand in for the segments, and every record a prune could have
+// removed is bounded by the cap on the marker's own size).
+func (c *chainScan) sealIndexLimit() int64 {
+	entries, _ := os.ReadDir(c.dir)
+	return auditlog.SealIndexLimit(len(entries), auditlog.MaxPruneMarkerBytes/26)
+}
+
 // readSealIndex opens the chain's signed seal index, which vouches for the
 // seals it lists with one signature; nil (with a finding if it is there
 // but does not verify) when there is none to use, and every seal is then
 // checked on its own signature.
 func (c *chainScan) readSealIndex() *auditlog.SealIndex {
-	msg, err := os.ReadFile(filepath.Join(c.dir, auditlog.SealIndexFile))
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, auditlog.SealIndexFile), c.sealIndexLimit())
 	if os.IsNotExist(err) {
 		return nil // written by an older version, or no segment sealed yet
 	}
@@ -490,7 +500,7 @@ func (c *chainScan) openSeal(s *segInfo) {
 	addf := func(file string, kind, format string, args ...any) {
 		s.findings = append(s.findings, Finding{Chain: c.name, Segment: file, Seq: -1, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	msg, err := os.ReadFile(filepath.Join(c.dir, base+auditlog.SealExt))
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, base+auditlog.SealExt), auditlog.MaxNoteBytes)
 	if os.IsNotExist(err) {
 		return // an active segment, or a missing seal the walk reports
 	}
@@ -517,7 +527,7 @@ func (c *chainScan) openSeal(s *segInfo) {
 		return
 	}
 	s.seal = &seal
-	s.summary, err = os.ReadFile(filepath.Join(c.dir, base+auditlog.SummaryExt))
+	s.summary, err = auditlog.ReadStoreFile(filepath.Join(c.dir, base+auditlog.SummaryExt), auditlog.SummaryLimit(s.size))
 	if err != nil {
 		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
 		return
@@ -604,7 +614,7 @@ func subjectJSON(s Subject) []byte {
 // trusted only because checkRoot folds it with re-hashed records into the
 // signed checkpoint root.
 func (c *chainScan) treeFrontier(n uint64) ([]tlog.Hash, bool) {
-	fh, err := os.Open(filepath.Join(c.dir, auditlog.TreeFile))
+	fh, _, err := auditlog.OpenStoreFile(filepath.Join(c.dir, auditlog.TreeFile))
 	if err != nil {
 		return nil, false
 	}
