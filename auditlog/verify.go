@@ -33,6 +33,8 @@ const (
 	KindOutOfOrder      = "out_of_order"     // a record appears before records that precede it (reordered)
 	KindDuplicate       = "duplicate"        // a seq appears twice (an inserted or copied record)
 	KindForeign         = "foreign_record"   // a record of another chain
+	KindChainName       = "chain_name"       // a chain's records in a directory not named for it: chain directories renamed or swapped
+	KindChainDuplicate  = "chain_duplicate"  // one chain id in more than one directory: a chain directory copied
 	KindTrailingGarbage = "trailing_garbage" // bytes after the last record that are not a record
 	KindTruncated       = "truncated"        // the chain ends before its latest checkpoint
 	KindUnsigned        = "unsigned"         // records no checkpoint or seal signs (only with RequireSigned)
@@ -278,13 +280,47 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 				Detail: fmt.Sprintf("records %d..%d are signed by no checkpoint or seal: their writer has not signed them yet, or their checkpoints were removed", from, cv.report.Size-1)})
 		}
 	}
+	report.Findings = append(report.Findings, duplicateChains(report.Chains)...)
 	for _, s := range since {
 		if !s.matched {
-			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: int64(s.cp.Size), Kind: KindRollback,
-				Detail: fmt.Sprintf("no chain in the store has origin %q", s.cp.Origin)})
+			detail := fmt.Sprintf("no chain in the store has origin %q", s.cp.Origin)
+			// A chain is matched by its directory's name (the chain id
+			// ends in it): one present under another name is not checked.
+			var dirs []string
+			for _, c := range report.Chains {
+				if c.ID == s.cp.Origin {
+					dirs = append(dirs, c.Chain)
+				}
+			}
+			if len(dirs) > 0 {
+				detail = fmt.Sprintf("no chain directory is named for origin %q, whose records are in directory %s: the saved checkpoint was not checked (chain directories renamed or swapped)",
+					s.cp.Origin, strings.Join(dirs, ", "))
+			}
+			report.Findings = append(report.Findings, Finding{Segment: "since-checkpoint", Seq: int64(s.cp.Size), Kind: KindRollback, Detail: detail})
 		}
 	}
 	return report, nil
+}
+
+// duplicateChains reports every chain id found in more than one
+// directory: a copied chain directory verifies on its own, and every
+// query over the store would count its records twice.
+func duplicateChains(chains []ChainReport) []Finding {
+	dirs := map[string][]string{}
+	for _, c := range chains {
+		if c.ID != "" {
+			dirs[c.ID] = append(dirs[c.ID], c.Chain)
+		}
+	}
+	var out []Finding
+	for _, c := range chains {
+		if d := dirs[c.ID]; len(d) > 1 {
+			others := slices.DeleteFunc(slices.Clone(d), func(n string) bool { return n == c.Chain })
+			out = append(out, Finding{Chain: c.Chain, Seq: -1, Kind: KindChainDuplicate,
+				Detail: fmt.Sprintf("chain %q is also in directory %s: a chain directory was copied", c.ID, strings.Join(others, ", "))})
+		}
+	}
+	return out
 }
 
 // verifyChains verifies the named chains concurrently; full is
@@ -677,6 +713,10 @@ type chainVerifier struct {
 	latest  *Checkpoint
 	id      string
 	sealIdx *SealIndex
+	// idSegment and idSeq locate where id was taken from, when no
+	// checkpoint named for the directory gave it.
+	idSegment string
+	idSeq     int64
 
 	findings   []Finding
 	report     ChainReport
@@ -972,7 +1012,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		if first >= 0 {
 			fl := res.lines[first]
 			if v.id == "" {
-				v.id = fl.chainID
+				v.id, v.idSegment, v.idSeq = fl.chainID, name, int64(fl.seq)
 			}
 			if fl.seq != claimed {
 				v.add(name, int64(fl.seq), KindSegmentName, "segment is named for seq %d but starts at seq %d: renamed, swapped or duplicated", claimed, fl.seq)
@@ -1073,7 +1113,12 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		res.lines = nil
 	}
 	if v.id == "" && v.latest != nil {
-		v.id = v.latest.Origin
+		v.id, v.idSegment, v.idSeq = v.latest.Origin, CheckpointFile, int64(v.latest.Size)
+	}
+	if v.id != "" && !strings.HasSuffix(v.id, "/"+v.name) {
+		// The chain id is origin/chain and the chain's name is its
+		// directory's: records elsewhere were moved there.
+		v.add(v.idSegment, v.idSeq, KindChainName, "directory %q holds chain %q, whose name is not the directory's: chain directories were renamed or swapped", v.name, v.id)
 	}
 	v.report.ID = v.id
 	v.report.Size = expSeq

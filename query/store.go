@@ -154,8 +154,12 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		}
 	}
 	res.Records = make([]auditlog.Record, 0, total)
+	ids := map[string][]string{} // chain id -> directories holding it
 	for _, cs := range scans {
 		cs.finish()
+		if id := cs.chainID(); id != "" {
+			ids[id] = append(ids[id], cs.name)
+		}
 		for _, seg := range cs.segs {
 			if seg.res != nil {
 				res.Records = append(res.Records, seg.res.recs...)
@@ -167,6 +171,15 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		in.SegmentsTotal += cs.segTotal
 		in.RecordsVerified += cs.verified
 		unsigned += cs.unsigned
+	}
+	for _, cs := range scans {
+		// A copied chain directory proves itself on its own, and its
+		// records would be counted twice: as Verify does, say so.
+		if d := ids[cs.id]; len(d) > 1 {
+			others := slices.DeleteFunc(slices.Clone(d), func(n string) bool { return n == cs.name })
+			in.Findings = append(in.Findings, Finding{Chain: cs.name, Seq: -1, Kind: auditlog.KindChainDuplicate,
+				Detail: fmt.Sprintf("chain %q is also in directory %s: a chain directory was copied", cs.id, strings.Join(others, ", "))})
+		}
 	}
 	sortRecords(res.Records)
 	in.UnsignedRecords = unsigned
@@ -375,6 +388,30 @@ func (c *chainScan) finish() {
 	if end.seq > cp.Size && c.active {
 		c.unsigned = end.seq - max(cp.Size, c.activeStart)
 	}
+}
+
+// chainID returns the chain's id (from its checkpoint, seals or first
+// record) and reports a chain_name finding when it does not end in the
+// directory's name: the chain id is origin/chain, and a chain's records
+// found in another chain's directory were moved there.
+func (c *chainScan) chainID() string {
+	if c.id == "" {
+		for _, s := range c.segs {
+			if s.res != nil && len(s.res.recs) > 0 {
+				c.id = s.res.recs[0].ChainID
+				break
+			}
+		}
+	}
+	if c.id != "" && !strings.HasSuffix(c.id, "/"+c.name) {
+		seg, seq := "", int64(-1)
+		if len(c.segs) > 0 {
+			seg, seq = c.segs[0].name, int64(c.segs[0].first)
+		}
+		c.findings = append(c.findings, Finding{Chain: c.name, Segment: seg, Seq: seq, Kind: auditlog.KindChainName,
+			Detail: fmt.Sprintf("directory %q holds chain %q, whose name is not the directory's: chain directories were renamed or swapped", c.name, c.id)})
+	}
+	return c.id
 }
 
 // readCheckpoint opens the latest checkpoint; nil (with a finding) when
