@@ -929,6 +929,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 			c := v.cps[cpIdx]
 			cpIdx++
 			if int64(c.cp.Size) < front.n {
+				if c.since != nil && v.marker != nil {
+					v.checkBelowCut(c)
+				}
 				continue // before the prune cut: cannot be recomputed
 			}
 			if c.cp.Origin != v.id {
@@ -1258,6 +1261,51 @@ func (l *locator) segment(seq uint64) string {
 		return ""
 	}
 	return l.segs[i].name
+}
+
+// checkBelowCut checks a saved checkpoint (SinceCheckpoint) of fewer
+// records than the prune cut, whose records are gone: tree.hashes still
+// holds the stored hashes of the pruned records, from which a consistency
+// proof between the checkpoint and the prune marker's signed root is
+// built. The proof is checked against both signed roots, so the unsigned
+// file cannot make it pass; a saved checkpoint that cannot be proven this
+// way is a finding, as one that does not verify is, and never passes in
+// silence.
+func (v *chainVerifier) checkBelowCut(c *cpCheck) {
+	size, cut := int64(c.cp.Size), int64(v.marker.Cut)
+	err := errors.New("tree.hashes is missing")
+	if f, _, oerr := OpenStoreFile(filepath.Join(v.dir, TreeFile)); oerr == nil {
+		var proof tlog.TreeProof
+		if proof, err = tlog.ProveTree(cut, size, fileHashReader{f}); err == nil {
+			if tlog.CheckTree(proof, cut, v.marker.Root, size, c.cp.Root) != nil {
+				f.Close()
+				v.report.CheckpointsFailed++
+				v.add(PruneFile, size, KindRollback, "the saved checkpoint of %d records is not a prefix of the chain pruned at %d: no consistency proof joins it to the prune marker's root", size, cut)
+				return
+			}
+		}
+		f.Close()
+	} else if !errors.Is(oerr, fs.ErrNotExist) {
+		err = oerr
+	}
+	if err != nil {
+		v.add(PruneFile, size, KindRollback, "the saved checkpoint of %d records precedes the prune cut %d and could not be checked: %s", size, cut, oneLine(err))
+		return
+	}
+	v.report.Checkpoints++
+}
+
+// fileHashReader reads stored hashes from a tree.hashes file.
+type fileHashReader struct{ f *os.File }
+
+func (r fileHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if _, err := r.f.ReadAt(out[i][:], x*tlog.HashSize); err != nil {
+			return nil, fmt.Errorf("tree.hashes: stored hash %d: %w", x, err)
+		}
+	}
+	return out, nil
 }
 
 // checkSeal checks a segment's seal and summary against what was read;
