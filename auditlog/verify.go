@@ -752,6 +752,50 @@ func (v *chainVerifier) openNoteMsg(file string, kindForged, kindUnknown string)
 	return n, msg, true
 }
 
+// checkRemovedSegments reports segments that are gone although files
+// that prove they existed remain: an entry of the signed seal index, a
+// seal or a summary. A rollback that removes the newest segments and
+// their checkpoints otherwise leaves a self-consistent chain. Segments
+// below the prune cut are exempt: a prune removes segments after writing
+// its marker, and the seal index keeps listing them. The writer creates a
+// segment before its seal and summary, so no crash leaves those without
+// it.
+func (v *chainVerifier) checkRemovedSegments() {
+	have := make(map[string]bool, len(v.jobs))
+	for _, j := range v.jobs {
+		have[j.name] = true
+	}
+	evidence := map[string][]string{}
+	if v.sealIdx != nil {
+		for seg := range v.sealIdx.Seals {
+			evidence[seg] = append(evidence[seg], "the signed "+SealIndexFile)
+		}
+	}
+	entries, _ := os.ReadDir(v.dir)
+	for _, e := range entries {
+		for _, ext := range []string{SealExt, SummaryExt} {
+			if base, ok := strings.CutSuffix(e.Name(), ext); ok {
+				evidence[base+SegmentExt] = append(evidence[base+SegmentExt], e.Name())
+			}
+		}
+	}
+	segs := make([]string, 0, len(evidence))
+	for seg := range evidence {
+		segs = append(segs, seg)
+	}
+	slices.Sort(segs)
+	for _, seg := range segs {
+		first, ok := parseSegmentName(seg)
+		if !ok || have[seg] || v.marker != nil && first < v.marker.Cut {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(v.dir, seg)); err == nil {
+			continue // listed as oddly named or created since the listing: not gone
+		}
+		v.add(seg, int64(first), KindSegmentMissing, "segment is gone, but %s remain(s) to prove it existed: records were removed", strings.Join(evidence[seg], ", "))
+	}
+}
+
 // noteLimit is the size cap of a signed file of the chain: a seal index
 // grows with the chain's segments, a prune marker with those it removed,
 // every other note (checkpoints, seals) is a few hundred bytes.
@@ -886,6 +930,7 @@ func (v *chainVerifier) prepare() error {
 			}
 		}
 	}
+	v.checkRemovedSegments()
 	// The tree file is an index the verifier can do without, but one that
 	// is not a file at all (a FIFO would block the chain pass) is not the
 	// writer's.
