@@ -9,19 +9,26 @@ by record, that
   * hash == SHA-256 of the RFC 8785 (JCS) canonical JSON of the record
     without its "hash" member,
   * prev_hash == the previous record's hash (64 zeros first), seq is 0, 1, 2...
+    (an integer: JSON true is not 1),
   * each line is exactly that canonical form plus "hash",
+  * chain_id is the same on every record and ends in "/" + the chain's
+    directory name, and each segment file is named for its first seq,
 
 that the RFC 6962 Merkle root over the records (leaf i = SHA-256 of
-0x00 || canonical bytes of record i without "hash") equals the root in the
-chain's latest checkpoint (C2SP tlog-checkpoint: origin, size, base64 root),
-and that each sealed segment file has the size and digest its seal states:
-the SHA-256 of the file (v2 seals), or the SHA-256 of each record's leaf hash
-followed by its record hash (v3 seals, segment_records_sha256). A prune marker ("prune" file) lets it start from the cut: its
-frontier stands for the removed records.
+0x00 || canonical bytes of record i without "hash") equals the root of the
+chain's latest checkpoint and of every checkpoint in checkpoints/ (C2SP
+tlog-checkpoint: origin = the chain_id, size, base64 root), and that each
+sealed segment file has the size and digest its seal states: the SHA-256 of
+the file (v2 seals), or the SHA-256 of each record's leaf hash followed by
+its record hash (v3 seals, segment_records_sha256). A prune marker ("prune"
+file) lets it start from the cut: its frontier stands for the removed
+records, and segments wholly below the cut (left by an interrupted prune)
+are passed over, as otelaudit verify does.
 
-Signatures are not checked: Ed25519 is not in the standard library. Check
-them with any Ed25519 implementation (see README: note format) or with
-`otelaudit verify`.
+Not checked (otelaudit verify does): signatures (Ed25519 is not in the
+standard library; see README: note format), checkpoints below the prune
+cut, the seals' other lines, summaries, the seal index, tree.hashes, one
+chain in two directories, and a saved checkpoint (--since-checkpoint).
 
 Exit status: 0 when every chain verifies, 1 otherwise, 2 without STORE_DIR.
 """
@@ -134,9 +141,25 @@ def note_text(path):
     return msg[: msg.rindex("\n\n") + 1]
 
 
+def read_checkpoint(path):
+    origin, size, root = note_text(path).splitlines()[:3]
+    return (origin, int(size), base64.b64decode(root))
+
+
+def below_cut(name, data, cut):
+    """A segment an interrupted prune left: named, and every record, below the cut."""
+    if not name[:-6].isdigit() or int(name[:-6]) >= cut:
+        return False
+    try:
+        seqs = [json.loads(l)["seq"] for l in data.split(b"\n")[:-1]]
+    except Exception:
+        return False
+    return all(type(s) is int and s < cut for s in seqs)
+
+
 def verify_chain(chain_dir):
     problems = []
-    seq, prev, front = 0, ZERO, Frontier()
+    seq, prev, front, cut = 0, ZERO, Frontier(), 0
     prune = os.path.join(chain_dir, "prune")
     if os.path.exists(prune):
         kv = dict(l.split(" ", 1) for l in note_text(prune).splitlines()[1:])
@@ -145,13 +168,33 @@ def verify_chain(chain_dir):
         seq, prev, front = cut, kv["last_hash"], Frontier(cut, fr)
     cp = None
     if os.path.exists(os.path.join(chain_dir, "checkpoint")):
-        origin, size, root = note_text(os.path.join(chain_dir, "checkpoint")).splitlines()[:3]
-        cp = (origin, int(size), base64.b64decode(root))
-    cp_root = None  # Merkle root of the first cp[1] records
+        cp = read_checkpoint(os.path.join(chain_dir, "checkpoint"))
+    # Every checkpoint by size, the history's and the latest.
+    cps = {}
+    hist = os.path.join(chain_dir, "checkpoints")
+    for h in sorted(os.listdir(hist)) if os.path.isdir(hist) else []:
+        if not h.endswith(".tmp"):
+            c = read_checkpoint(os.path.join(hist, h))
+            cps.setdefault(c[1], []).append(("checkpoints/" + h, c))
+    if cp:
+        cps.setdefault(cp[1], []).append(("checkpoint", cp))
+    chain_id = None
+    suffix = "/" + os.path.basename(os.path.normpath(chain_dir))
+
+    def check_roots():
+        for file, c in cps.pop(front.n, []):
+            if c[2] != front.root() or (chain_id and c[0] != chain_id):
+                problems.append("%s: origin or Merkle root of the first %d records does not match" % (file, c[1]))
+
+    check_roots()
     segments = sorted(f for f in os.listdir(chain_dir) if f.endswith(".jsonl"))
     for name in segments:
         with open(os.path.join(chain_dir, name), "rb") as f:
             data = f.read()
+        if cut and below_cut(name, data, cut):
+            continue  # removed by a prune that was killed before deleting it
+        if name != "%020d.jsonl" % seq:
+            problems.append("%s: segment is not named for its first seq %d" % (name, seq))
         seal = os.path.join(chain_dir, name[: -len(".jsonl")] + ".seal")
         seal_kv = {}
         if os.path.exists(seal):
@@ -178,31 +221,29 @@ def verify_chain(chain_dir):
             rec["hash"] = claimed
             if jcs(rec).encode("utf-8") != line:
                 problems.append("%s: line is not in canonical form" % where)
-            if rec["seq"] != seq:
-                problems.append("%s: found seq %s" % (where, rec["seq"]))
+            if type(rec["seq"]) is not int or rec["seq"] != seq:
+                problems.append("%s: found seq %r" % (where, rec["seq"]))
             if rec["prev_hash"] != prev:
                 problems.append("%s: prev_hash does not link" % where)
-            seq, prev = rec["seq"] + 1, claimed
+            chain_id = chain_id or rec["chain_id"]
+            if rec["chain_id"] != chain_id or not str(chain_id).endswith(suffix):
+                problems.append("%s: chain_id %r is not this directory's chain" % (where, rec["chain_id"]))
+            seq, prev = seq + 1, claimed
             leaf = hashlib.sha256(b"\x00" + body).digest()
             front.push(leaf)
+            check_roots()
             try:
                 records_digest.update(leaf + bytes.fromhex(claimed))
             except (TypeError, ValueError):  # not hex: reported above
                 records_digest.update(b"-")
-            if cp and front.n == cp[1]:
-                cp_root = front.root()
         if "segment_records_sha256" in seal_kv and (
             int(seal_kv["segment_bytes"]) != len(data)
             or records_digest.hexdigest() != seal_kv["segment_records_sha256"]
         ):
             problems.append("%s: records do not match the size and digest in its seal" % name)
-    if cp:
-        if cp_root is None and cp[1] == front.n:
-            cp_root = front.root()
-        if cp_root is None:
-            problems.append("checkpoint covers %d records, chain has %d" % (cp[1], front.n))
-        elif cp_root != cp[2]:
-            problems.append("Merkle root of the first %d records does not match the checkpoint" % cp[1])
+    for size in sorted(cps):
+        if size > front.n:
+            problems.append("%s covers %d records, chain has %d" % (cps[size][0][0], size, front.n))
     return seq, cp, problems
 
 
