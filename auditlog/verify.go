@@ -1015,6 +1015,25 @@ func (v *chainVerifier) run(pool *segmentPool) {
 	}
 	var pending map[uint64]lineInfo // out-of-order records waiting for their turn
 	lastSegment := ""
+	// Bad lines at the end of a segment another follows are trailing
+	// garbage (bytes appended after its last record) unless records are
+	// missing where the next segment starts: then they are that segment's
+	// damaged last records, malformed and deleted as anywhere else. They
+	// wait in tailBad, from tailSeg, for the next segment to tell.
+	var tailBad []Finding
+	tailSeg := ""
+	flushTail := func(next uint64, gap bool) {
+		for _, f := range tailBad {
+			if gap {
+				f.Kind = KindMalformed
+			}
+			v.findings = append(v.findings, f)
+		}
+		if gap && len(tailBad) > 0 {
+			v.add(tailSeg, int64(expSeq), KindDeleted, "records %d..%d are missing", expSeq, next-1)
+		}
+		tailBad = nil
+	}
 	sealedEnd := uint64(0) // the end of the last segment with a seal
 	accept := func(segment string, li *lineInfo) {
 		if li.prev != expPrev {
@@ -1041,6 +1060,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		lastSegment = name
 		claimed, _ := parseSegmentName(name)
 		if res.err != nil {
+			flushTail(0, false)
 			v.add(name, -1, KindMalformed, "unreadable: %s", oneLine(res.err))
 			continue
 		}
@@ -1057,6 +1077,17 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		if first < 0 && len(res.lines) == 0 && si == len(v.jobs)-1 && claimed == expSeq {
 			continue // a new, empty active segment
 		}
+		damaged := false // the gap before this segment is the last one's damaged records
+		if len(tailBad) > 0 {
+			var next uint64
+			if first >= 0 {
+				fl := res.lines[first]
+				next = fl.seq
+				damaged = (v.id == "" || fl.chainID == v.id) && fl.seq > expSeq && !seen.has(expSeq)
+			}
+			flushTail(next, damaged)
+			before = len(v.findings) // those are the previous segment's
+		}
 		if first >= 0 {
 			fl := res.lines[first]
 			if v.id == "" {
@@ -1066,9 +1097,12 @@ func (v *chainVerifier) run(pool *segmentPool) {
 				v.add(name, int64(fl.seq), KindSegmentName, "segment is named for seq %d but starts at seq %d: renamed, swapped or duplicated", claimed, fl.seq)
 			}
 			if fl.chainID == v.id && fl.seq > expSeq && !seen.has(expSeq) {
-				if si == 0 && v.marker == nil {
+				switch {
+				case damaged:
+					// Reported in the segment before: its last records.
+				case si == 0 && v.marker == nil:
 					v.add(name, int64(expSeq), KindSegmentMissing, "records %d..%d are missing before this segment and there is no prune marker", expSeq, fl.seq-1)
-				} else {
+				default:
 					v.add(name, int64(expSeq), KindSegmentMissing, "records %d..%d are missing before this segment", expSeq, fl.seq-1)
 				}
 				expSeq = fl.seq
@@ -1087,6 +1121,11 @@ func (v *chainVerifier) run(pool *segmentPool) {
 				v.add(name, int64(expSeq), KindMalformed, "line %d: %s", i+1, li.detail)
 				continue
 			case lineGarbage:
+				if si < len(v.jobs)-1 {
+					tailBad, tailSeg = append(tailBad, Finding{Chain: v.name, Segment: name, Seq: int64(expSeq), Kind: KindTrailingGarbage,
+						Detail: fmt.Sprintf("line %d: %s", i+1, li.detail)}), name
+					continue
+				}
 				v.add(name, int64(expSeq), KindTrailingGarbage, "line %d: %s", i+1, li.detail)
 				continue
 			case lineModified:
@@ -1153,13 +1192,14 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		}
 		pending = nil
 		v.report.InFlightBytes += res.inFlight
-		v.checkSeal(name, j.sealed, si == len(v.jobs)-1, res, len(v.findings) > before)
+		v.checkSeal(name, j.sealed, si == len(v.jobs)-1, res, len(v.findings) > before || len(tailBad) > 0)
 		if j.sealed {
 			sealedEnd = expSeq
 		}
 		putLines(res.lines)
 		res.lines = nil
 	}
+	flushTail(0, false)
 	if v.id == "" && v.latest != nil {
 		v.id, v.idSegment, v.idSeq = v.latest.Origin, CheckpointFile, int64(v.latest.Size)
 	}
