@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelaudit/otelaudit/auditlog"
+	"github.com/otelaudit/otelaudit/internal/toolspan"
 )
 
 // Defaults of the configuration (SPEC §4 and §7).
@@ -85,7 +86,7 @@ type Config struct {
 
 	// MaxPayloadBytes bounds the tool arguments and result summary of a
 	// record. Larger payloads are replaced by a marker holding only their
-	// size and SHA-256. Default 65536.
+	// size and SHA-256. Default 65536, at most 4 MiB.
 	MaxPayloadBytes int `mapstructure:"max_payload_bytes"`
 
 	// DedupWindow is how many recent (trace_id, span_id) pairs the store
@@ -208,8 +209,13 @@ func (cfg *Config) Validate() error {
 	if cfg.CheckpointInterval < 0 {
 		add("checkpoint_interval: must not be negative, got %q", cfg.CheckpointInterval)
 	}
-	if cfg.MaxPayloadBytes <= 0 {
+	switch {
+	case cfg.MaxPayloadBytes <= 0:
 		add("max_payload_bytes: must be positive, got %d", cfg.MaxPayloadBytes)
+	case cfg.MaxPayloadBytes > toolspan.MaxMaxPayloadBytes:
+		// Beyond it a record line could pass auditlog.MaxRecordBytes,
+		// which the verifier reports as malformed rather than read.
+		add("max_payload_bytes: must be at most %d (4 MiB), got %d", toolspan.MaxMaxPayloadBytes, cfg.MaxPayloadBytes)
 	}
 	switch {
 	case cfg.DedupWindow < 0:

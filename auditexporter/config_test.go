@@ -186,6 +186,7 @@ func TestValidate(t *testing.T) {
 		{name: "dedup window beyond memory", modify: func(c *Config) { c.DedupWindow = 100_000_000_000 }, want: "dedup_window: must be at most 16777216 (768 MiB of memory, allocated at start), got 100000000000"},
 		{name: "dedup window one past the maximum", modify: func(c *Config) { c.DedupWindow = 1<<24 + 1 }, want: "dedup_window: must be at most 16777216"},
 		{name: "negative payload", modify: func(c *Config) { c.MaxPayloadBytes = -1 }, want: "max_payload_bytes: must be positive, got -1"},
+		{name: "payload over 4 MiB", modify: func(c *Config) { c.MaxPayloadBytes = 4<<20 + 1 }, want: "max_payload_bytes: must be at most 4194304 (4 MiB), got 4194305"},
 		{name: "unknown default class", modify: func(c *Config) { c.Retention.DefaultClass = "gold" }, want: `retention.default_class: "gold" is not one of`},
 		{name: "no classes", modify: func(c *Config) { c.Retention.Classes = nil }, want: "retention.classes: at least one class is required"},
 		{name: "bad glob", modify: func(c *Config) {

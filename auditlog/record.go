@@ -17,12 +17,12 @@ const ZeroHash = "00000000000000000000000000000000000000000000000000000000000000
 // readers take: 16 MiB. Verify and ReadSegmentFile buffer at most one line
 // at a time, so a segment holding a longer line (bytes appended by hand,
 // a crash's zero-filled tail) costs them this much memory, not the line's
-// length: they report it without reading it whole. The exporter bounds
-// each of the two payloads a record carries to max_payload_bytes (64 KiB
-// by default) and the rest of a tool call's record is a few kilobytes, so
-// its records stay far below. (Append does not refuse a longer record yet:
-// a max_payload_bytes above about 8 MiB, or a huge non-payload attribute,
-// could write one, which verify would then report as malformed.)
+// length: they report it without reading it whole. The exporter's span
+// mapping bounds each of the two payloads a record carries to
+// max_payload_bytes (64 KiB by default, at most 4 MiB), every other string
+// field to 16 KiB and each list to 64 KiB, so its records stay below 12
+// MiB whatever a span holds. Append itself does not check: a record built
+// by other code must respect the bound.
 const MaxRecordBytes = 16 << 20
 
 // Initiator types of Attribution.InitiatorType: who caused a tool call.

@@ -101,6 +101,7 @@ func mapSpan(r *auditlog.Record, res pcommon.Resource, scope pcommon.Instrumenta
 		Service:    serviceName(res),
 		Scope:      validUTF8(scope.Name()),
 	}
+	boundFields(r)
 	r.Attribution = attribution(mem, r)
 	return true
 }
