@@ -1,6 +1,10 @@
 package query
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,4 +53,93 @@ func TestInnermostObservation(t *testing.T) {
 	// Nothing nested: the result itself comes back.
 	plain := result(rec("x", 0), rec("y", 1))
 	assert.Same(t, plain, plain.innermost())
+}
+
+// agentOverMCP is one access recorded twice, as an agent and a third-party
+// MCP server record it: the agent's execute_tool span knows the user, the
+// patient, the conversation and break-glass; the server's span beneath it,
+// the innermost observation, knows only the tool and what it did.
+func agentOverMCP(i int, breakGlass bool) []auditlog.Record {
+	at := time.Duration(i) * 5 * time.Minute
+	outer := rec("get_patient_chart", at, withUser("ivan"), withSubject("patient", "P-600"), withConv("c-nest"), withTurn(int64(i+1)),
+		func(r *auditlog.Record) {
+			r.UserRoles = []string{"physician"}
+			r.Purpose, r.Trigger, r.ToolCallID = "treatment", "user_request", fmt.Sprintf("call-%d", i)
+			r.BreakGlass = breakGlass
+			if breakGlass {
+				r.BreakGlassReason = "code blue"
+			}
+			r.Attribution = auditlog.Attribution{Initiator: "ivan", InitiatorType: auditlog.InitiatorUser, InitiatorRole: "physician", Tool: r.ToolName, Trigger: r.Trigger}
+		})
+	inner := rec("get_patient_chart", at+2*time.Millisecond, func(r *auditlog.Record) {
+		r.TraceID, r.ParentSpanID, r.SpanID = outer.TraceID, outer.SpanID, "inner"+outer.SpanID[5:]
+		r.Success, r.Error = false, &auditlog.Error{Type: "tool_error", Message: "chart locked"}
+		r.Source.Service = "mcp-server"
+		r.Attribution = auditlog.Attribution{Tool: r.ToolName}
+	})
+	return []auditlog.Record{outer, inner}
+}
+
+// TestInnermostKeepsAttribution: the call counted once carries what its
+// outer observations know of who asked and whose data it was, and what its
+// innermost one knows of what happened, in every analysis.
+func TestInnermostKeepsAttribution(t *testing.T) {
+	var recs []auditlog.Record
+	for i := range 10 {
+		recs = append(recs, agentOverMCP(i, i == 0)...)
+	}
+	res := result(recs...)
+	got := res.innermost().Records
+	require.Len(t, got, 10)
+	first := got[0]
+	assert.True(t, strings.HasPrefix(first.SpanID, "inner"), "the innermost observation is counted")
+	assert.False(t, first.Success, "what happened is the innermost observation's")
+	assert.Equal(t, "chart locked", first.Error.Message)
+	assert.Equal(t, "mcp-server", first.Source.Service)
+	assert.Equal(t, "ivan", first.UserID)
+	assert.Equal(t, []string{"physician"}, first.UserRoles)
+	assert.Equal(t, Subject{Type: "patient", ID: "P-600"}, first.Subject)
+	assert.True(t, first.BreakGlass)
+	assert.Equal(t, "code blue", first.BreakGlassReason)
+	assert.Equal(t, "c-nest", first.ConversationID)
+	assert.Equal(t, int64(1), *first.TurnNumber)
+	assert.Equal(t, "treatment", first.Purpose)
+	assert.Equal(t, "call-0", first.ToolCallID)
+	assert.Equal(t, auditlog.Attribution{Initiator: "ivan", InitiatorType: auditlog.InitiatorUser, InitiatorRole: "physician",
+		Tool: "get_patient_chart", Trigger: "user_request"}, first.Attribution, "the initiator follows the filled fields")
+	assert.False(t, got[1].BreakGlass, "break-glass of one call is not another's")
+	assert.Equal(t, "", res.Records[1].UserID, "the source's records are not modified")
+
+	kinds := map[string]int{}
+	for _, a := range Anomalies(res).Anomalies {
+		kinds[a.Kind]++
+		if a.Kind == AnomalySubjectBurst {
+			assert.Equal(t, 10, a.Count)
+		}
+	}
+	assert.Equal(t, map[string]int{AnomalyBreakGlass: 1, AnomalySubjectBurst: 1}, kinds)
+	calls := Calls(Filter{}, res)
+	require.Equal(t, 10, calls.Count)
+	for _, r := range calls.Records {
+		assert.Equal(t, "ivan", r.UserID)
+		assert.Equal(t, "P-600", r.Subject.ID)
+	}
+	assert.Equal(t, 1, Stats(res).Total.UniqueUsers)
+	patients := 0
+	for _, e := range FHIRBundle(res).Entry {
+		for _, en := range e.Resource.Entity {
+			if en.What != nil && en.What.Reference == "Patient/P-600" {
+				patients++
+			}
+		}
+	}
+	assert.Equal(t, 10, patients)
+	rep := Report(Subject{Type: "patient", ID: "P-600"}, time.Time{}, time.Time{}, res)
+	assert.Equal(t, 10, rep.Totals.Accesses)
+	assert.Equal(t, 1, rep.Totals.BreakGlass)
+	assert.Equal(t, 10, rep.Totals.Failed, "the outcome is the innermost observation's")
+	assert.Len(t, Timeline("c-nest", res).Calls, 10)
+	// A filter on what only the outer observation records selects the
+	// call once, as it does unfiltered.
+	assert.Equal(t, 10, Calls(Filter{UserID: "ivan"}, res).Count)
 }

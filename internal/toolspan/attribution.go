@@ -58,3 +58,9 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
+
+// Attribution returns the attribution rule's answer for r's fields, for
+// callers that change those fields after mapping: the query package fills
+// an inner observation of a call with the user, trigger and agent its outer
+// observations recorded, and the initiator must follow.
+func Attribution(r *auditlog.Record) auditlog.Attribution { return attribution(nil, r) }
