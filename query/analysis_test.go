@@ -121,6 +121,9 @@ func TestFilterMatch(t *testing.T) {
 		{Filter{ConversationID: "c2"}, false},
 		{Filter{Subject: Subject{Type: "customer", ID: "C-1"}}, true},
 		{Filter{Subject: Subject{Type: "patient", ID: "C-1"}}, false},
+		{Filter{Subject: Subject{Type: "Customer", ID: "C-1"}}, true},
+		{Filter{Subject: Subject{Type: "CUSTOMER", ID: "C-1"}}, true},
+		{Filter{Subject: Subject{Type: "customer", ID: "c-1"}}, false},
 		{Filter{FailedOnly: true}, true},
 		{Filter{Since: t0.Add(time.Minute)}, true},
 		{Filter{Since: t0.Add(time.Minute + 1)}, false},
@@ -322,7 +325,11 @@ func TestAnomalies(t *testing.T) {
 	kinds := func(a *AnomaliesResult) []string {
 		var out []string
 		for _, x := range a.Anomalies {
-			out = append(out, fmt.Sprintf("%s:%s%s:%d", x.Kind, x.Subject.ID, x.UserID, x.Count))
+			who := x.UserID
+			if x.Kind == AnomalyUserSpread {
+				who = x.Initiator
+			}
+			out = append(out, fmt.Sprintf("%s:%s%s:%d", x.Kind, x.Subject.ID, who, x.Count))
 		}
 		return out
 	}
@@ -347,6 +354,38 @@ func TestAnomalies(t *testing.T) {
 		{"spread over the whole range", spread(20, 2*time.Hour, "m"), []AnomalyOption{WithSpread(20, 0)}, []string{"user_spread:m:20"}},
 		{"break glass", []auditlog.Record{rec("read", 0, p("P-1"), withUser("c"), func(r *auditlog.Record) { r.BreakGlass = true })}, nil,
 			[]string{"break_glass:P-1c:1"}},
+		{"one subject however its type is spelled", func() []auditlog.Record {
+			recs := burst(10, 5*time.Minute, 0, "P-1", "a")
+			for i := range recs {
+				if i%2 == 1 {
+					recs[i].Subject.Type = "Patient"
+				}
+			}
+			return recs
+		}(), nil, []string{"subject_burst:P-1:10"}},
+		{"ids differing in case are two subjects", func() []auditlog.Record {
+			recs := burst(10, 5*time.Minute, 0, "P-1", "a")
+			for i := range recs {
+				if i%2 == 1 {
+					recs[i].Subject.ID = "p-1"
+				}
+			}
+			return recs
+		}(), nil, nil},
+		{"spread by an agent without a user", func() []auditlog.Record {
+			recs := spread(25, time.Second, "")
+			for i := range recs {
+				recs[i].Agent.Name = "night-batch"
+			}
+			return recs
+		}(), nil, []string{"user_spread:night-batch:25"}},
+		{"spread by a user of spaces is the agent's", func() []auditlog.Record {
+			recs := spread(25, time.Second, "  ")
+			for i := range recs {
+				recs[i].Source.Service = "svc"
+			}
+			return recs
+		}(), nil, []string{"user_spread:svc:25"}},
 		{"no subject, no user", []auditlog.Record{rec("x", 0), rec("x", time.Second)}, []AnomalyOption{WithBurst(1, time.Hour), WithSpread(1, time.Hour)}, nil},
 	}
 	for _, c := range cases {
@@ -482,5 +521,20 @@ func TestAnomaliesRulesText(t *testing.T) {
 		var b bytes.Buffer
 		require.NoError(t, Anomalies(result(), c.opts...).WriteText(&b))
 		assert.Contains(t, b.String(), c.want)
+	}
+}
+
+// TestBlankUserIsNoUser: a user id of white space names no one, in every
+// analysis, as in the FHIR export (whose strings must hold content).
+func TestBlankUserIsNoUser(t *testing.T) {
+	res := result(rec("read", 0, withUser("   "), withSubject("patient", "P-1"), func(r *auditlog.Record) { r.BreakGlass = true }),
+		rec("read", time.Second, withUser("\t"), withSubject("patient", "P-1")), rec("read", 2*time.Second, withUser("ann"), withSubject("patient", "P-1")))
+	assert.Equal(t, 1, Stats(res).Total.UniqueUsers)
+	rep := Report(Subject{Type: "patient", ID: "P-1"}, time.Time{}, time.Time{}, res)
+	assert.Equal(t, 1, rep.Totals.UniqueUsers)
+	assert.Equal(t, []string{"ann"}, rep.Totals.Users)
+	for _, a := range Anomalies(res, WithBurst(3, time.Hour)).Anomalies {
+		assert.NotContains(t, a.Users, "   ", a.Kind)
+		assert.NotContains(t, a.Users, "\t", a.Kind)
 	}
 }

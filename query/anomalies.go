@@ -82,8 +82,14 @@ type Anomaly struct {
 	// a spread.
 	Subject Subject `json:"subject"`
 	// UserID is the user of a spread or break-glass access; empty for a
-	// burst, whose users are listed in Users.
+	// burst, whose users are listed in Users, and for a spread by an
+	// initiator that is not a user.
 	UserID string `json:"user_id"`
+	// Initiator is who a spread is about: the user, or for calls without
+	// one, the model or agent that initiated them (InitiatorType says
+	// which: user, model, system; see initiatorOf); empty for other kinds.
+	Initiator     string `json:"initiator"`
+	InitiatorType string `json:"initiator_type"`
 	// Count is the number of accesses of a burst (all accesses of the
 	// merged run), 1 for break-glass, or the number of distinct subjects
 	// of a spread.
@@ -128,7 +134,7 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 		r *auditlog.Record
 	}
 	bySubject := map[Subject][]timed{}
-	byUser := map[string][]timed{}
+	byInitiator := map[initiator][]timed{}
 	out := &AnomaliesResult{
 		Source:            res.Source,
 		IntegrityVerified: res.Integrity.Verified,
@@ -143,9 +149,11 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 		r := &res.Records[i]
 		tr := timed{recordTime(r), r}
 		if r.Subject.Type != "" || r.Subject.ID != "" {
-			bySubject[r.Subject] = append(bySubject[r.Subject], tr)
-			if r.UserID != "" {
-				byUser[r.UserID] = append(byUser[r.UserID], tr)
+			// Every spelling of the type is one subject (SameSubject).
+			k := subjectKey(r.Subject)
+			bySubject[k] = append(bySubject[k], tr)
+			if who := initiatorOf(r); who.id != "" {
+				byInitiator[who] = append(byInitiator[who], tr)
 			}
 		}
 		if r.BreakGlass {
@@ -154,8 +162,8 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 				detail += ": " + r.BreakGlassReason
 			}
 			out.Anomalies = append(out.Anomalies, Anomaly{
-				Kind: AnomalyBreakGlass, Subject: r.Subject, UserID: r.UserID, Count: 1, MaxInWindow: 1,
-				First: r.Timestamp, Last: r.Timestamp, Users: nonEmpty(r.UserID), Subjects: subjects(r.Subject),
+				Kind: AnomalyBreakGlass, Subject: r.Subject, UserID: userOf(r), Count: 1, MaxInWindow: 1,
+				First: r.Timestamp, Last: r.Timestamp, Users: nonEmpty(userOf(r)), Subjects: subjects(r.Subject),
 				Detail: detail, Evidence: []EvidenceRef{evidence(r)},
 			})
 		}
@@ -167,8 +175,10 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 		return cmp.Compare(a.r.SpanID, b.r.SpanID)
 	}
 	if c.burstN > 0 {
-		for subj, ts := range bySubject {
+		for _, ts := range bySubject {
 			slices.SortFunc(ts, byTime)
+			// The subject as its first access spells it.
+			subj := ts[0].r.Subject
 			times := make([]time.Time, len(ts))
 			for i := range ts {
 				times[i] = ts[i].t
@@ -180,8 +190,8 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 				}
 				users := map[string]struct{}{}
 				for _, t := range ts[run.lo : run.hi+1] {
-					if t.r.UserID != "" {
-						users[t.r.UserID] = struct{}{}
+					if u := userOf(t.r); u != "" {
+						users[u] = struct{}{}
 					}
 					a.Evidence = append(a.Evidence, evidence(t.r))
 				}
@@ -193,7 +203,7 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 		}
 	}
 	if c.spreadN > 0 {
-		for user, ts := range byUser {
+		for who, ts := range byInitiator {
 			slices.SortFunc(ts, byTime)
 			times := make([]time.Time, len(ts))
 			for i := range ts {
@@ -205,10 +215,10 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 			curLo, curHi := 0, -1
 			distinct := func(lo, hi int) int {
 				for ; curHi < hi; curHi++ {
-					counts[ts[curHi+1].r.Subject]++
+					counts[subjectKey(ts[curHi+1].r.Subject)]++
 				}
 				for ; curLo < lo; curLo++ {
-					s := ts[curLo].r.Subject
+					s := subjectKey(ts[curLo].r.Subject)
 					if counts[s]--; counts[s] == 0 {
 						delete(counts, s)
 					}
@@ -221,13 +231,16 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 			}
 			for _, run := range windowRuns(times, window, c.spreadN, distinct) {
 				a := Anomaly{
-					Kind: AnomalyUserSpread, UserID: user, MaxInWindow: run.max,
-					First: ts[run.lo].r.Timestamp, Last: ts[run.hi].r.Timestamp, Users: []string{user},
+					Kind: AnomalyUserSpread, Initiator: who.id, InitiatorType: who.typ, MaxInWindow: run.max,
+					First: ts[run.lo].r.Timestamp, Last: ts[run.hi].r.Timestamp, Users: []string{},
 				}
-				seen := map[Subject]struct{}{}
+				if who.typ == auditlog.InitiatorUser {
+					a.UserID, a.Users = who.id, []string{who.id}
+				}
+				seen := map[Subject]bool{}
 				for _, t := range ts[run.lo : run.hi+1] {
-					if _, ok := seen[t.r.Subject]; !ok {
-						seen[t.r.Subject] = struct{}{}
+					if k := subjectKey(t.r.Subject); !seen[k] {
+						seen[k] = true
 						a.Subjects = append(a.Subjects, t.r.Subject)
 					}
 					a.Evidence = append(a.Evidence, evidence(t.r))
@@ -240,14 +253,18 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 				if c.spreadWindow <= 0 {
 					span = "in the queried range"
 				}
-				a.Detail = fmt.Sprintf("%s touched %d distinct subjects %s (threshold %d)", user, run.max, span, c.spreadN)
+				name := who.id
+				if who.typ != auditlog.InitiatorUser {
+					name = who.typ + " " + who.id
+				}
+				a.Detail = fmt.Sprintf("%s touched %d distinct subjects %s (threshold %d)", name, run.max, span, c.spreadN)
 				out.Anomalies = append(out.Anomalies, a)
 			}
 		}
 	}
 	slices.SortFunc(out.Anomalies, func(a, b Anomaly) int {
 		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(subjectString(a.Subject), subjectString(b.Subject)), cmp.Compare(a.UserID, b.UserID))
+			cmp.Compare(subjectString(a.Subject), subjectString(b.Subject)), cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Initiator, b.Initiator))
 	})
 	out.Count = len(out.Anomalies)
 	return out
@@ -282,6 +299,39 @@ func windowRuns(times []time.Time, window time.Duration, threshold int, measure 
 		runs = append(runs, run{lo, hi, m})
 	}
 	return runs
+}
+
+// initiator is who a user_spread is about (see initiatorOf).
+type initiator struct{ id, typ string }
+
+// initiatorOf is who initiated r, for the spread rule: the user, when the
+// call names one; else the initiator its attribution names (the model of a
+// proactive call, the agent or service of a retry or system call); else
+// the agent, the model or the service that made the call. A system or an
+// agent touching many patients on its own is at least as worth a look as
+// a user doing so, and a rule keyed on user ids alone would never see it.
+func initiatorOf(r *auditlog.Record) initiator {
+	if u := userOf(r); u != "" {
+		return initiator{u, auditlog.InitiatorUser}
+	}
+	if a := r.Attribution; !blank(a.Initiator) && a.InitiatorType != auditlog.InitiatorUser {
+		return initiator{a.Initiator, a.InitiatorType}
+	}
+	for _, s := range []string{r.Agent.Name, r.Agent.ID, r.Model, r.Source.Service} {
+		if !blank(s) {
+			return initiator{s, auditlog.InitiatorSystem}
+		}
+	}
+	return initiator{}
+}
+
+// userOf is r's user id, empty when blank: one rule in every command (a
+// user id of spaces names no one; the FHIR export must drop it).
+func userOf(r *auditlog.Record) string {
+	if blank(r.UserID) {
+		return ""
+	}
+	return r.UserID
 }
 
 func evidence(r *auditlog.Record) EvidenceRef {
@@ -350,11 +400,12 @@ func (c *RuleConfig) spreadText() string {
 
 // Table returns one row per anomaly.
 func (a *AnomaliesResult) Table() ([]string, [][]string) {
-	header := []string{"kind", "first", "last", "subject_type", "subject_id", "user_id", "users", "count", "max_in_window", "detail"}
+	header := []string{"kind", "first", "last", "subject_type", "subject_id", "user_id", "users", "count", "max_in_window", "detail",
+		"initiator", "initiator_type"}
 	rows := make([][]string, 0, len(a.Anomalies))
 	for _, x := range a.Anomalies {
 		rows = append(rows, []string{x.Kind, x.First, x.Last, x.Subject.Type, x.Subject.ID, x.UserID,
-			strings.Join(x.Users, ","), strconv.Itoa(x.Count), strconv.Itoa(x.MaxInWindow), x.Detail})
+			strings.Join(x.Users, ","), strconv.Itoa(x.Count), strconv.Itoa(x.MaxInWindow), x.Detail, x.Initiator, x.InitiatorType})
 	}
 	return header, rows
 }

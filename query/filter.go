@@ -36,7 +36,8 @@ type Filter struct {
 	// Tool selects one tool by exact name.
 	Tool string
 	// Subject selects the calls that touched one subject; both Type and ID
-	// must be set for it to apply.
+	// must be set for it to apply. The type matches in any case, the id
+	// exactly (SameSubject).
 	Subject Subject
 	// FailedOnly selects the failed calls.
 	FailedOnly bool
@@ -66,7 +67,7 @@ func (f *Filter) Match(r *auditlog.Record) bool {
 	if f.Tool != "" && r.ToolName != f.Tool {
 		return false
 	}
-	if f.hasSubject() && r.Subject != f.Subject {
+	if f.hasSubject() && !SameSubject(r.Subject, f.Subject) {
 		return false
 	}
 	if f.FailedOnly && r.Success {
@@ -107,4 +108,18 @@ func (f *Filter) Apply(recs []auditlog.Record) []auditlog.Record {
 		}
 	}
 	return out
+}
+
+// SameSubject reports whether a and b name the same subject: the same id,
+// exactly, and the same type in any letter case. Agents spell a type as
+// they please ("patient", "Patient"), the FHIR export maps both to a
+// Patient reference and the exporter's retention policy matches subject
+// types case-insensitively, so a report that split them would miss
+// accesses; ids are the systems' own keys and stay exact.
+func SameSubject(a, b Subject) bool { return a.ID == b.ID && strings.EqualFold(a.Type, b.Type) }
+
+// subjectKey is a map key under which every spelling of a subject's type
+// falls together, as SameSubject compares them.
+func subjectKey(s Subject) Subject {
+	return Subject{Type: strings.ToLower(strings.ToUpper(s.Type)), ID: s.ID}
 }

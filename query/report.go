@@ -103,8 +103,8 @@ func Report(subject Subject, from, to time.Time, res *Result) *AccessReport {
 		if r.BreakGlass {
 			rep.Totals.BreakGlass++
 		}
-		if r.UserID != "" {
-			users[r.UserID] = struct{}{}
+		if u := userOf(r); u != "" {
+			users[u] = struct{}{}
 		}
 	}
 	rep.Totals.UniqueUsers = len(users)

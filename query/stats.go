@@ -72,8 +72,8 @@ func toolStats(tool string, recs []*auditlog.Record) ToolStats {
 		if !r.Success {
 			s.Failures++
 		}
-		if r.UserID != "" {
-			users[r.UserID] = struct{}{}
+		if u := userOf(r); u != "" {
+			users[u] = struct{}{}
 		}
 	}
 	slices.Sort(durs)

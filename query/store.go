@@ -593,13 +593,19 @@ func (c *chainScan) mayMatch(summary []byte) bool {
 			}
 		}
 		if f.hasSubject() {
-			c.sumNeedles = append(c.sumNeedles, subjectJSON(f.Subject))
+			c.sumNeedles = append(c.sumNeedles, subjectPrefix(f.Subject))
 		}
 		for _, n := range c.sumNeedles {
 			c.sumRare = append(c.sumRare, rarestByte(n, summary))
 		}
 	}
 	for i, n := range c.sumNeedles {
+		if f.hasSubject() && i == len(c.sumNeedles)-1 {
+			if !hasSubject(summary, n, c.sumRare[i], f.Subject.Type) {
+				return false
+			}
+			continue
+		}
 		if indexAt(summary, 0, n, c.sumRare[i]) < 0 {
 			return false
 		}
@@ -638,12 +644,48 @@ func summaryString(summary []byte, key string) string {
 	return string(rest[:j])
 }
 
-// subjectJSON is the RFC 8785 serialisation of a subject, as records and
-// summaries hold it.
-func subjectJSON(s Subject) []byte {
+// subjectPrefix is the RFC 8785 serialisation of a subject, as records and
+// summaries hold it, up to its type's value: `{"id":"P-1","type":"`. RFC
+// 8785 sorts "id" before "type", so every spelling of the type follows
+// these same bytes, and typeFollows compares it in any case (SameSubject).
+func subjectPrefix(s Subject) []byte {
 	b := auditlog.AppendJSONString([]byte(`{"id":`), s.ID)
-	b = auditlog.AppendJSONString(append(b, `,"type":`...), s.Type)
-	return append(b, '}')
+	return append(b, `,"type":"`...)
+}
+
+// hasSubject reports whether data holds the subject whose subjectPrefix is
+// prefix with a type equal to typ in any case. rare is prefix's rarest byte
+// (rarestByte).
+func hasSubject(data, prefix []byte, rare int, typ string) bool {
+	want := auditlog.AppendJSONString(nil, typ)
+	want = want[1 : len(want)-1]
+	for off := 0; ; {
+		at := indexAt(data, off, prefix, rare)
+		if at < 0 {
+			return false
+		}
+		if typeFollows(data[at+len(prefix):], want) {
+			return true
+		}
+		off = at + 1
+	}
+}
+
+// typeFollows reports whether rest, the bytes after a subjectPrefix, are a
+// JSON string equal to want (escaped, without quotes) in any case, closing
+// the subject. The escapes RFC 8785 writes (\", \\, \n, \u001f, …) stand
+// for characters without case and spell themselves one way, so comparing
+// escaped texts in any case compares the strings in any case.
+func typeFollows(rest, want []byte) bool {
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '\\':
+			i++
+		case '"':
+			return i+1 < len(rest) && rest[i+1] == '}' && bytes.EqualFold(rest[:i], want)
+		}
+	}
+	return false
 }
 
 // treeFrontier reads the Merkle frontier of the first n records from the

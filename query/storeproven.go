@@ -103,7 +103,9 @@ func (c *chainScan) lineNeedle() []byte {
 	case f.ConversationID != "":
 		return auditlog.AppendJSONString([]byte(`"conversation_id":`), f.ConversationID)
 	case f.hasSubject():
-		return append([]byte(`"subject":`), subjectJSON(f.Subject)...)
+		// Up to the type, which any case may spell (SameSubject): the
+		// lines with another type are decoded and left out by Match.
+		return append([]byte(`"subject":`), subjectPrefix(f.Subject)...)
 	case f.UserID != "":
 		return auditlog.AppendJSONString([]byte(`"user_id":`), f.UserID)
 	case f.Tool != "":

@@ -222,9 +222,12 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 // JSON of the wanted values, so that only candidates are decoded. A line
 // whose members are not in canonical form fails its hash check anyway.
 type lineNeedles struct {
-	conversation, user, tool, subject []byte
-	failedOnly                        bool
-	since, until                      string
+	conversation, user, tool []byte
+	// subject is the subjectPrefix of the wanted subject, subjectType
+	// its type as escaped JSON without quotes, compared in any case.
+	subject, subjectType []byte
+	failedOnly           bool
+	since, until         string
 }
 
 func (c *chainScan) needles() *lineNeedles {
@@ -240,7 +243,9 @@ func (c *chainScan) needles() *lineNeedles {
 		n.tool = auditlog.AppendJSONString(nil, f.Tool)
 	}
 	if f.hasSubject() {
-		n.subject = subjectJSON(f.Subject)
+		n.subject = subjectPrefix(f.Subject)
+		t := auditlog.AppendJSONString(nil, f.Subject.Type)
+		n.subjectType = t[1 : len(t)-1]
 	}
 	// A bound timeKey cannot write as a timestamp stays empty: every line
 	// is a candidate, and Match decides.
@@ -260,7 +265,7 @@ func (n *lineNeedles) mayMatch(f *lineFields) bool {
 	case n.conversation != nil && !bytes.Equal(f.conversation, n.conversation),
 		n.user != nil && !bytes.Equal(f.user, n.user),
 		n.tool != nil && !bytes.Equal(f.tool, n.tool),
-		n.subject != nil && !bytes.Equal(f.subject, n.subject),
+		n.subject != nil && !(bytes.HasPrefix(f.subject, n.subject) && typeFollows(f.subject[len(n.subject):], n.subjectType)),
 		n.failedOnly && string(f.success) == "true":
 		return false
 	}
