@@ -414,34 +414,74 @@ func (c *chainScan) chainID() string {
 	return c.id
 }
 
-// readCheckpoint opens the latest checkpoint; nil (with a finding) when
-// it is missing or does not verify.
+// readCheckpoint returns the checkpoint the chain's records are checked
+// against: the newest signed one, whether it is the latest (the file
+// checkpoint) or in the chain's checkpoints/ history, the rule
+// auditlog.Verify applies. The store files each checkpoint into its
+// history first, then as the latest, so a newer one in the history is
+// either a write in flight (a writer holds the store) or a latest
+// checkpoint rolled back to an older signed one — a finding, as verify
+// reports it; either way the records must agree with the newer one, so
+// that a rollback cannot hide a record rewritten after the older
+// checkpoint. nil (with a finding) when none verifies; nil without one
+// when the chain is younger than its first checkpoint (its records are
+// counted as not yet signed).
 func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
-	file := auditlog.CheckpointFile
-	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
-	if os.IsNotExist(err) {
-		// The store writes each checkpoint into its history first, then
-		// as the latest; between the two (or if the latest was removed)
-		// the newest in the history is the one to check against. A chain
-		// younger than its first checkpoint has none: its records are
-		// counted as not yet signed.
-		entries, _ := os.ReadDir(filepath.Join(c.dir, auditlog.CheckpointsDir))
-		var newest string
-		for _, e := range entries {
-			if len(e.Name()) == 20 && e.Name() > newest && e.Type().IsRegular() {
-				newest = e.Name()
-			}
-		}
-		if newest == "" {
+	var latest *auditlog.Checkpoint
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, auditlog.CheckpointFile), auditlog.MaxNoteBytes)
+	switch {
+	case err == nil:
+		latest = c.openCheckpoint(auditlog.CheckpointFile, msg)
+		if latest == nil {
 			return nil
 		}
-		file = auditlog.CheckpointsDir + "/" + newest
-		msg, err = auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
-	}
-	if err != nil {
+	case !os.IsNotExist(err):
 		c.add(auditlog.CheckpointFile, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
 		return nil
 	}
+	// History files are named by their size (20 digits): those newer
+	// than the latest, newest first, until one verifies. Only names are
+	// listed in the usual case, where the newest is the latest.
+	entries, _ := os.ReadDir(filepath.Join(c.dir, auditlog.CheckpointsDir))
+	var newer []string
+	for _, e := range entries {
+		size, err := strconv.ParseUint(e.Name(), 10, 64)
+		if len(e.Name()) != 20 || err != nil || !e.Type().IsRegular() || (latest != nil && size <= latest.Size) {
+			continue
+		}
+		newer = append(newer, e.Name())
+	}
+	slices.Sort(newer)
+	for i := len(newer) - 1; i >= 0; i-- {
+		file := auditlog.CheckpointsDir + "/" + newer[i]
+		msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
+		if err != nil {
+			c.add(file, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
+			continue
+		}
+		cp := c.openCheckpoint(file, msg)
+		if cp == nil {
+			continue
+		}
+		if latest == nil {
+			return cp // the latest is missing: the newest in the history
+		}
+		if cp.Size <= latest.Size {
+			c.add(file, int64(cp.Size), auditlog.KindCheckpointInconsistent, "checkpoint of size %d is filed as %s", cp.Size, newer[i])
+			continue
+		}
+		if !auditlog.WriterHolds(c.src.dir) {
+			c.add(auditlog.CheckpointFile, int64(latest.Size), auditlog.KindCheckpointInconsistent,
+				"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", latest.Size, file, cp.Size)
+		}
+		return cp
+	}
+	return latest
+}
+
+// openCheckpoint verifies the signed checkpoint msg read from file; nil,
+// with a finding, when it does not verify.
+func (c *chainScan) openCheckpoint(file string, msg []byte) *auditlog.Checkpoint {
 	cp, err := auditlog.OpenCheckpoint(msg, c.src.verifiers)
 	if err != nil {
 		var unknown *note.UnverifiedNoteError

@@ -349,6 +349,26 @@ func TestStoreTamper(t *testing.T) {
 			kind: auditlog.KindCheckpointUnknownKey,
 		},
 		{
+			// The signed history holds a newer checkpoint than the
+			// latest: verify reports the rollback, and so must a query,
+			// instead of checking the records against the older one
+			// alone (which a record rewritten after it would pass).
+			name:   "latest checkpoint rolled back to an older signed one",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				hist, err := os.ReadDir(filepath.Join(chain, "checkpoints"))
+				require.NoError(t, err)
+				require.Greater(t, len(hist), 1)
+				older, err := os.ReadFile(filepath.Join(chain, "checkpoints", hist[len(hist)-2].Name()))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(chain, "checkpoint"), older, 0o600))
+				rep, err := auditlog.Verify(st.dir, st.verifiers)
+				require.NoError(t, err)
+				require.False(t, rep.OK(), "verify fails: so must the query")
+			},
+			kind: auditlog.KindCheckpointInconsistent,
+		},
+		{
 			name:   "garbage appended to a sealed segment",
 			filter: Filter{Subject: Subject{Type: "patient", ID: scenario.BurstPatient}},
 			tamper: func(t *testing.T, st *testStore, chain string) {
