@@ -177,6 +177,8 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		}
 	}
 	res.Records = c.records()
+	res.Conflicts = c.conflicts
+	res.Warnings = append(res.Warnings, c.warnings...)
 	return res, nil
 }
 

@@ -60,7 +60,8 @@ func (s *OTLPFileSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		}
 	}
 	// The files are read whole: the range covered is the filter's.
-	return &Result{Source: SourceOTLPJSON, Records: c.records(), From: f.Since, To: f.Until, Integrity: notChecked("OTLP JSON")}, nil
+	return &Result{Source: SourceOTLPJSON, Records: c.records(), From: f.Since, To: f.Until, Integrity: notChecked("OTLP JSON"),
+		Conflicts: c.conflicts, Warnings: c.warnings}, nil
 }
 
 // readOTLPFile decodes the JSON values of one file in sequence and passes

@@ -125,7 +125,11 @@ func Reconcile(traces, audit *Result) *ReconcileResult {
 	}
 	window := Filter{Since: traces.From, Until: traces.To}
 	precision := max(traces.Precision, audit.Precision, time.Nanosecond)
-	byKey := make(map[spanKey]*auditlog.Record, len(audit.Records))
+	// Every copy of a span on either side is compared: two versions of
+	// one span (a trace backend holding a span twice, with user.id alice
+	// and mallory) are a difference, whichever comes first, and an
+	// identical copy adds no row. byKey holds each span's copies.
+	byKey := make(map[spanKey][]*auditlog.Record, len(audit.Records))
 	var auditOrder []spanKey
 	for i := range audit.Records {
 		r := &audit.Records[i]
@@ -133,14 +137,15 @@ func Reconcile(traces, audit *Result) *ReconcileResult {
 			continue
 		}
 		k := spanKey{r.TraceID, r.SpanID}
-		if _, dup := byKey[k]; dup {
+		if prev, dup := byKey[k]; dup {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("audit source holds trace %s span %s more than once", r.TraceID, r.SpanID))
+			byKey[k] = append(prev, r)
 			continue
 		}
-		byKey[k] = r
+		byKey[k] = []*auditlog.Record{r}
 		auditOrder = append(auditOrder, k)
 	}
-	out.Records = len(byKey)
+	out.Records = len(auditOrder)
 	// The trace side is held to the same window: a search returns whole
 	// traces, and a trace in the window may hold spans outside it, whose
 	// records the window leaves out of the audit side. A span is left out
@@ -153,29 +158,56 @@ func Reconcile(traces, audit *Result) *ReconcileResult {
 	if !traceWindow.Until.IsZero() {
 		traceWindow.Until = traceWindow.Until.Add(precision)
 	}
+	copies := make(map[spanKey][]*auditlog.Record, len(traces.Conflicts))
+	for i := range traces.Conflicts {
+		t := &traces.Conflicts[i]
+		k := spanKey{t.TraceID, t.SpanID}
+		copies[k] = append(copies[k], t)
+	}
 	seen := make(map[spanKey]bool, len(traces.Records))
-	for i := range traces.Records {
-		t := &traces.Records[i]
+	visit := func(t *auditlog.Record) {
 		k := spanKey{t.TraceID, t.SpanID}
 		if seen[k] {
-			continue
+			return
 		}
 		if _, inAudit := byKey[k]; !inAudit && !traceWindow.Match(t) {
-			continue
+			return
 		}
 		seen[k] = true
 		out.Spans++
-		a, ok := byKey[k]
+		as, ok := byKey[k]
 		if !ok {
 			out.MissingInAudit = append(out.MissingInAudit, callRef(t))
-			continue
+			return
 		}
 		out.Matched++
-		out.Differences = append(out.Differences, diffRecords(t, a, precision)...)
+		rows := map[string]bool{}
+		tcs := copies[k]
+		if len(tcs) == 0 || tcs[0] != t {
+			tcs = append([]*auditlog.Record{t}, tcs...)
+		}
+		for _, tc := range tcs {
+			for _, a := range as {
+				for _, d := range diffRecords(tc, a, precision) {
+					if row := d.Field + "\x00" + string(d.Trace) + "\x00" + string(d.Audit); !rows[row] {
+						rows[row] = true
+						out.Differences = append(out.Differences, d)
+					}
+				}
+			}
+		}
+	}
+	for i := range traces.Records {
+		visit(&traces.Records[i])
+	}
+	// A conflicting copy whose first copy the source's filter left out
+	// is the span's only copy here.
+	for i := range traces.Conflicts {
+		visit(&traces.Conflicts[i])
 	}
 	for _, k := range auditOrder {
 		if !seen[k] {
-			out.MissingInTraces = append(out.MissingInTraces, callRef(byKey[k]))
+			out.MissingInTraces = append(out.MissingInTraces, callRef(byKey[k][0]))
 		}
 	}
 	out.Consistent = len(out.MissingInAudit) == 0 && len(out.MissingInTraces) == 0 && len(out.Differences) == 0

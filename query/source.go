@@ -48,6 +48,12 @@ type Result struct {
 	// Warnings are notes for the user, such as a Jaeger search that hit
 	// its trace limit and may be incomplete.
 	Warnings []string
+	// Conflicts are further copies of spans in Records (same trace and
+	// span id) whose records differ from the copy in Records: a trace
+	// source may hold one span twice, and two versions of one span are
+	// a difference Reconcile reports, not a copy to drop. Each is named
+	// in Warnings; the analyses count the copy in Records.
+	Conflicts []auditlog.Record
 }
 
 // Integrity reports how far a result is proven unchanged. Only an audit
