@@ -161,18 +161,18 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	// would be.
 	from, to = clampRFC3339(from), clampRFC3339(to)
 	res := &Result{Source: SourceJaeger, From: from, To: to, Integrity: notChecked("Jaeger")}
-	legacy := s.legacy
+	st := &searchState{legacy: s.legacy, limit: s.limit}
 	services := s.services
 	if len(services) == 0 {
 		var err error
-		services, legacy, err = s.listServices(ctx, legacy)
+		services, st.legacy, err = s.listServices(ctx, st.legacy)
 		if err != nil {
 			return nil, err
 		}
 	}
 	c := newRecordCollector(f, s.opts)
 	for _, svc := range services {
-		if err := s.search(ctx, svc, from, to, &legacy, res, c); err != nil {
+		if err := s.search(ctx, svc, from, to, st, res, c); err != nil {
 			return nil, err
 		}
 	}
@@ -192,16 +192,29 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 // the halves leave no gap; a trace with spans in both comes back twice,
 // and c counts each span once. A range of minWindow still over the limit
 // adds a warning to res.
-func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Time, legacy *bool, res *Result, c *recordCollector) error {
-	td, traces, err := s.find(ctx, svc, from, to, legacy, res)
+func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Time, st *searchState, res *Result, c *recordCollector) error {
+	td, traces, err := s.find(ctx, svc, from, to, st, res)
+	for isDepthError(err) && st.limit > 1 {
+		// Jaeger's memory store refuses a search deeper than its
+		// max_traces. Ask for fewer traces at a time: a range holding
+		// more is then split, so every trace is still read.
+		st.limit /= 2
+		if !st.depthWarned {
+			st.depthWarned = true
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"jaeger refuses searches for %d traces (its store's max_traces is lower): asking for fewer at a time, in shorter ranges; "+
+					"a memory store that small keeps only its newest traces, so older calls may be gone from it", s.ask(s.limit)))
+		}
+		td, traces, err = s.find(ctx, svc, from, to, st, res)
+	}
 	var tooLarge *tooLargeError
-	full := err == nil && traces > s.limit
+	full := err == nil && traces > st.limit
 	if (full || errors.As(err, &tooLarge)) && to.Sub(from) > s.minWindow {
 		mid := from.Add(to.Sub(from) / 2)
-		if err := s.search(ctx, svc, from, mid, legacy, res, c); err != nil {
+		if err := s.search(ctx, svc, from, mid, st, res, c); err != nil {
 			return err
 		}
-		return s.search(ctx, svc, mid, to, legacy, res, c)
+		return s.search(ctx, svc, mid, to, st, res, c)
 	}
 	if err != nil {
 		return err
@@ -209,30 +222,47 @@ func (s *JaegerSource) search(ctx context.Context, svc string, from, to time.Tim
 	if full {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"jaeger holds more than %d traces for service %q between %s and %s: results are incomplete; raise the search limit (--jaeger-limit)",
-			s.limit, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
+			st.limit, svc, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)))
 	}
 	undoJaegerSanitizers(td)
 	c.add(td)
 	return nil
 }
 
+// searchState is what one Fetch learns about the server as it searches.
+type searchState struct {
+	// legacy is set once /api/v3 turned out to be missing.
+	legacy bool
+	// limit is the traces read per search: the source's limit, lowered
+	// when Jaeger refuses a search that deep (isDepthError).
+	limit       int
+	depthWarned bool
+}
+
+// isDepthError recognises Jaeger's refusal of a search for more traces
+// than its memory store holds (max_traces): HTTP 500 "search depth must be
+// greater than 0 and less than max traces", from either API.
+func isDepthError(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "search depth must be")
+}
+
 // ask is how many traces a search asks for: the limit and one more, which
 // tells a range over the limit from one at it.
-func (s *JaegerSource) ask() int { return min(s.limit, math.MaxInt-1) + 1 }
+func (s *JaegerSource) ask(limit int) int { return min(limit, math.MaxInt-1) + 1 }
 
 // find runs one search: through /api/v3, or through the legacy API once
-// /api/v3 turned out to be missing (then *legacy is set).
-func (s *JaegerSource) find(ctx context.Context, svc string, from, to time.Time, legacy *bool, res *Result) (ptrace.Traces, int, error) {
-	if !*legacy {
-		td, traces, err := s.findV3(ctx, svc, from, to)
+// /api/v3 turned out to be missing (then st.legacy is set).
+func (s *JaegerSource) find(ctx context.Context, svc string, from, to time.Time, st *searchState, res *Result) (ptrace.Traces, int, error) {
+	if !st.legacy {
+		td, traces, err := s.findV3(ctx, svc, from, to, st.limit)
 		if !errors.Is(err, errNotFound) {
 			return td, traces, err
 		}
-		*legacy = true
+		st.legacy = true
 	}
 	// The legacy API has microsecond timestamps.
 	res.Precision = time.Microsecond
-	return s.findLegacy(ctx, svc, from, to)
+	return s.findLegacy(ctx, svc, from, to, st.limit)
 }
 
 // tooLargeError is a response over maxBytes: the search is split.
@@ -288,12 +318,12 @@ func sortedServices(s []string) []string {
 }
 
 // findV3 runs one /api/v3/traces search.
-func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time.Time) (ptrace.Traces, int, error) {
+func (s *JaegerSource) findV3(ctx context.Context, service string, from, to time.Time, limit int) (ptrace.Traces, int, error) {
 	q := url.Values{}
 	q.Set("query.service_name", service)
 	q.Set("query.start_time_min", from.UTC().Format(time.RFC3339Nano))
 	q.Set("query.start_time_max", to.UTC().Format(time.RFC3339Nano))
-	q.Set("query.num_traces", strconv.Itoa(s.ask()))
+	q.Set("query.num_traces", strconv.Itoa(s.ask(limit)))
 	var body map[string]json.RawMessage
 	err := s.getJSON(ctx, "/api/v3/traces", q, &body)
 	if errors.Is(err, errNoTraces) {
@@ -333,7 +363,7 @@ func countTraces(td ptrace.Traces) int {
 }
 
 // findLegacy runs one /api/traces search and converts the result.
-func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to time.Time) (ptrace.Traces, int, error) {
+func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to time.Time, limit int) (ptrace.Traces, int, error) {
 	q := url.Values{}
 	q.Set("service", service)
 	// The legacy API turns its microseconds into nanoseconds since 1970
@@ -343,7 +373,7 @@ func (s *JaegerSource) findLegacy(ctx context.Context, service string, from, to 
 	}
 	q.Set("start", strconv.FormatInt(from.UnixMicro(), 10))
 	q.Set("end", strconv.FormatInt(to.UnixMicro(), 10))
-	q.Set("limit", strconv.Itoa(s.ask()))
+	q.Set("limit", strconv.Itoa(s.ask(limit)))
 	var body legacyResponse
 	if err := s.getJSON(ctx, "/api/traces", q, &body); err != nil {
 		if errors.Is(err, errNoTraces) {

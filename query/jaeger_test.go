@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/otelaudit/otelaudit/query/internal/jaegertest"
 	"github.com/otelaudit/otelaudit/query/internal/scenario"
@@ -363,5 +365,39 @@ func TestJaegerBoundsBeyondRFC3339(t *testing.T) {
 		require.NoError(t, err, "legacy=%v", legacy)
 		assert.Len(t, res.Records, scenario.CallCount, "legacy=%v", legacy)
 		assert.Equal(t, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), res.To, "legacy=%v", legacy)
+	}
+}
+
+// TestJaegerSearchDepth runs a Jaeger whose memory store holds at most 10
+// traces: it refuses every search for the default 1000 (and one more).
+// The source asks for fewer at a time, reads every trace and says why.
+func TestJaegerSearchDepth(t *testing.T) {
+	if jaegertest.Bin() == "" {
+		t.Skip("SKIPPING REAL-JAEGER TEST: set " + jaegertest.EnvBin)
+	}
+	ctx := context.Background()
+	j, err := jaegertest.StartMaxTraces(ctx, jaegertest.Bin(), 10)
+	require.NoError(t, err)
+	defer j.Stop()
+	td := edgeTraces()
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	resp, err := http.Post("http://"+j.OTLPHTTP+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	window := Filter{Since: edgeStart, Until: edgeStart.Add(time.Minute)}
+	for _, legacy := range []bool{false, true} {
+		opts := []JaegerOption{WithJaegerService(edgeService)}
+		if legacy {
+			opts = append(opts, WithJaegerLegacyAPI())
+		}
+		src := mustJaeger(t, j.QueryURL, opts...)
+		var res *Result
+		require.Eventually(t, func() bool {
+			res, err = src.Fetch(ctx, window)
+			return err == nil && len(res.Records) == td.SpanCount()
+		}, 10*time.Second, 100*time.Millisecond, "legacy %v: %v", legacy, err)
+		require.NotEmpty(t, res.Warnings)
+		assert.Contains(t, res.Warnings[0], "jaeger refuses searches for 1001 traces")
 	}
 }

@@ -57,7 +57,7 @@ extensions:
     backends:
       mem:
         memory:
-          max_traces: 100000
+          max_traces: %d
   jaeger_query:
     storage:
       traces: mem
@@ -83,6 +83,12 @@ func Bin() string { return os.Getenv(EnvBin) }
 
 // Start launches Jaeger and waits until its query API answers.
 func Start(ctx context.Context, bin string) (*Jaeger, error) {
+	return StartMaxTraces(ctx, bin, 100000)
+}
+
+// StartMaxTraces is Start with the memory store holding at most maxTraces
+// traces: Jaeger then refuses searches deeper than that.
+func StartMaxTraces(ctx context.Context, bin string, maxTraces int) (*Jaeger, error) {
 	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
@@ -99,7 +105,7 @@ func Start(ctx context.Context, bin string) (*Jaeger, error) {
 		done:     make(chan struct{}),
 	}
 	cfg := filepath.Join(dir, "jaeger.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, ports[0], ports[1], ports[2], ports[3]), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, maxTraces, ports[0], ports[1], ports[2], ports[3]), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
