@@ -58,7 +58,13 @@ func WithSpread(n int, window time.Duration) AnomalyOption {
 
 // AnomaliesResult lists the anomalies found.
 type AnomaliesResult struct {
-	Source            string     `json:"source"`
+	Source string `json:"source"`
+	// From and To are the range the source covered (RFC 3339, "" when
+	// open): the filter's bounds, or for Jaeger the range searched, which
+	// a search needs (the lookback without --since), so that an answer
+	// from Jaeger says which calls it could not include.
+	From              string     `json:"from"`
+	To                string     `json:"to"`
 	IntegrityVerified bool       `json:"integrity_verified"`
 	Integrity         Integrity  `json:"integrity"`
 	Rules             RuleConfig `json:"rules"`
@@ -137,6 +143,8 @@ func Anomalies(res *Result, opts ...AnomalyOption) *AnomaliesResult {
 	byInitiator := map[initiator][]timed{}
 	out := &AnomaliesResult{
 		Source:            res.Source,
+		From:              res.rangeFrom(),
+		To:                res.rangeTo(),
 		IntegrityVerified: res.Integrity.Verified,
 		Integrity:         res.Integrity,
 		Rules: RuleConfig{

@@ -11,7 +11,13 @@ import (
 // CallsResult lists the records that matched a filter, as full audit
 // records in their documented format.
 type CallsResult struct {
-	Source            string            `json:"source"`
+	Source string `json:"source"`
+	// From and To are the range the source covered (RFC 3339, "" when
+	// open): the filter's bounds, or for Jaeger the range searched, which
+	// a search needs (the lookback without --since), so that an answer
+	// from Jaeger says which calls it could not include.
+	From              string            `json:"from"`
+	To                string            `json:"to"`
 	IntegrityVerified bool              `json:"integrity_verified"`
 	Integrity         Integrity         `json:"integrity"`
 	Count             int               `json:"count"`
@@ -34,6 +40,8 @@ func Calls(f Filter, res *Result) *CallsResult {
 	}
 	return &CallsResult{
 		Source:            res.Source,
+		From:              res.rangeFrom(),
+		To:                res.rangeTo(),
 		IntegrityVerified: res.Integrity.Verified,
 		Integrity:         res.Integrity,
 		Count:             len(recs),

@@ -80,6 +80,15 @@ func Report(subject Subject, from, to time.Time, res *Result) *AccessReport {
 		Integrity:         res.Integrity,
 		Accesses:          []AccessRecord{},
 	}
+	// The period is what was asked and the source covered: a Jaeger
+	// search always has a range (the lookback when --from is absent), and
+	// a report that said "all records" would hide what it left out.
+	if !res.From.IsZero() && (from.IsZero() || res.From.After(from)) {
+		from = res.From
+	}
+	if !res.To.IsZero() && (to.IsZero() || res.To.Before(to)) {
+		to = res.To
+	}
 	if !from.IsZero() {
 		rep.From = from.UTC().Format(time.RFC3339Nano)
 	}
@@ -162,7 +171,11 @@ func accessOf(r *auditlog.Record) AccessRecord {
 // the integrity status.
 func (r *AccessReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Access report for %s\n", sanitize(subjectString(r.Subject)))
-	fmt.Fprintf(w, "Period: %s\n", period(r.From, r.To))
+	fmt.Fprintf(w, "Period: %s", period(r.From, r.To))
+	if r.Source == SourceJaeger {
+		fmt.Fprint(w, " (the range searched in Jaeger: calls outside it are not included)")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Source: %s\n\n", r.Source)
 	header := []string{"WHEN", "WHO", "ROLE", "TOOL", "PURPOSE", "OUTCOME", "BREAK-GLASS"}
 	rows := make([][]string, 0, len(r.Accesses))

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/otelaudit/otelaudit/auditlog"
@@ -54,6 +55,30 @@ type Result struct {
 	// a difference Reconcile reports, not a copy to drop. Each is named
 	// in Warnings; the analyses count the copy in Records.
 	Conflicts []auditlog.Record
+}
+
+// rangeFrom and rangeTo are From and To in RFC 3339, "" when open.
+func (res *Result) rangeFrom() string { return formatBound(res.From) }
+func (res *Result) rangeTo() string   { return formatBound(res.To) }
+
+func formatBound(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// RangeNote is a one-line note of the range a Jaeger result covers, for
+// output that has no room to say it (a timeline, a table, CSV, a FHIR
+// Bundle); "" for other sources, whose range is the one asked for. A
+// Jaeger search needs a range, so without --since it reaches back only
+// the lookback, and an answer that did not say so would read as complete.
+func (res *Result) RangeNote() string {
+	if res.Source != SourceJaeger {
+		return ""
+	}
+	return fmt.Sprintf("searched Jaeger from %s to %s only: calls outside that range are not included (give --since, or a longer --lookback, to search further back)",
+		res.rangeFrom(), res.rangeTo())
 }
 
 // Integrity reports how far a result is proven unchanged. Only an audit

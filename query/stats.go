@@ -13,7 +13,13 @@ import (
 
 // StatsResult aggregates calls per tool.
 type StatsResult struct {
-	Source            string      `json:"source"`
+	Source string `json:"source"`
+	// From and To are the range the source covered (RFC 3339, "" when
+	// open): the filter's bounds, or for Jaeger the range searched, which
+	// a search needs (the lookback without --since), so that an answer
+	// from Jaeger says which calls it could not include.
+	From              string      `json:"from"`
+	To                string      `json:"to"`
 	IntegrityVerified bool        `json:"integrity_verified"`
 	Integrity         Integrity   `json:"integrity"`
 	Tools             []ToolStats `json:"tools"`
@@ -48,6 +54,8 @@ func Stats(res *Result) *StatsResult {
 	}
 	out := &StatsResult{
 		Source:            res.Source,
+		From:              res.rangeFrom(),
+		To:                res.rangeTo(),
 		IntegrityVerified: res.Integrity.Verified,
 		Integrity:         res.Integrity,
 		Tools:             make([]ToolStats, 0, len(byTool)),

@@ -15,8 +15,14 @@ import (
 
 // TimelineResult is one conversation's tool calls in order.
 type TimelineResult struct {
-	ConversationID    string          `json:"conversation_id"`
-	Source            string          `json:"source"`
+	ConversationID string `json:"conversation_id"`
+	Source         string `json:"source"`
+	// From and To are the range the source covered (RFC 3339, "" when
+	// open): the filter's bounds, or for Jaeger the range searched, which
+	// a search needs (the lookback without --since), so that an answer
+	// from Jaeger says which calls it could not include.
+	From              string          `json:"from"`
+	To                string          `json:"to"`
 	IntegrityVerified bool            `json:"integrity_verified"`
 	Integrity         Integrity       `json:"integrity"`
 	Count             int             `json:"count"`
@@ -59,6 +65,8 @@ func Timeline(conversationID string, res *Result) *TimelineResult {
 	out := &TimelineResult{
 		ConversationID:    conversationID,
 		Source:            res.Source,
+		From:              res.rangeFrom(),
+		To:                res.rangeTo(),
 		IntegrityVerified: res.Integrity.Verified,
 		Integrity:         res.Integrity,
 		Count:             len(recs),

@@ -50,5 +50,6 @@ func runAnomalies(e *env, args []string) int {
 		return fail(e, "anomalies", "%v", err)
 	}
 	out := query.Anomalies(res, query.WithBurst(*burstN, *burstW), query.WithSpread(*spreadN, *spreadW))
+	noteRange(e, "anomalies", res)
 	return render(e, "anomalies", *format, out, &res.Integrity, *format == "json")
 }

@@ -58,5 +58,6 @@ func runCalls(e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	noteRange(e, "calls", res)
 	return render(e, "calls", *format, query.Calls(f, res), &res.Integrity, *format == "json")
 }

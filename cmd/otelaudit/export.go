@@ -58,6 +58,7 @@ func runExport(e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	noteRange(e, "export", res)
 	return render(e, "export", "json", query.NewFHIRExport(res), &res.Integrity, false)
 }
 

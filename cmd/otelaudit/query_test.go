@@ -566,3 +566,46 @@ func TestIntegrityExitAndNotes(t *testing.T) {
 		}
 	}
 }
+
+// TestJaegerRangeStated: a Jaeger search covers a range (the lookback
+// before --until when --since is absent), and every command says which:
+// on stderr where the output is data, in report's period, and as from and
+// to in JSON.
+func TestJaegerRangeStated(t *testing.T) {
+	jaeger := fakeJaeger(t)
+	const from, to = "2026-11-13T00:00:00Z", "2026-11-20T00:00:00Z"
+	src := []string{"--jaeger", jaeger}
+	for _, args := range [][]string{
+		{"timeline", "--conversation", supportConversation, "--until", "2026-11-19"},
+		{"calls", "--until", "2026-11-19"},
+		{"stats", "--until", "2026-11-19"},
+		{"anomalies", "--until", "2026-11-19"},
+		{"export", "--format", "fhir", "--until", "2026-11-19"},
+		{"calls", "--until", "2026-11-19", "--format", "csv"},
+	} {
+		code, _, errs := runCLI(append(args, src...)...)
+		if code != 0 || !strings.Contains(errs, "searched Jaeger from "+from+" to "+to+" only") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	for _, cmd := range []string{"timeline", "calls", "stats", "anomalies"} {
+		args := []string{cmd, "--until", "2026-11-19", "--format", "json"}
+		if cmd == "timeline" {
+			args = append(args, "--conversation", supportConversation)
+		}
+		code, out, errs := runCLI(append(args, src...)...)
+		var v struct{ From, To string }
+		if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 || v.From != from || v.To != to {
+			t.Errorf("%s json: exit %d, from %q to %q, %v %s", cmd, code, v.From, v.To, err, errs)
+		}
+	}
+	code, out, errs := runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "2026-11-19"}, src...)...)
+	if code != 0 || !strings.Contains(out, "Period: "+from+" (inclusive) to "+to+" (exclusive) (the range searched in Jaeger") {
+		t.Errorf("report: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(append([]string{"report", "--subject", "patient/P-1001", "--format", "json"}, src...)...)
+	var rep query.AccessReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || rep.From == "" || rep.To == "" {
+		t.Errorf("report json without --from/--to: exit %d, from %q to %q, %v", code, rep.From, rep.To, err)
+	}
+}

@@ -174,6 +174,17 @@ func fetch(e *env, cmd string, src query.Source, f query.Filter) (*query.Result,
 	return res, nil
 }
 
+// noteRange states on stderr the range a Jaeger search covered, for the
+// commands whose output has no room for it (JSON output also carries it
+// as from and to, except the FHIR Bundle's): without --since a search
+// reaches back only the lookback, and an empty or short answer must not
+// read as complete.
+func noteRange(e *env, cmd string, res *query.Result) {
+	if n := res.RangeNote(); n != "" {
+		fmt.Fprintf(e.stderr, "otelaudit %s: note: %s\n", cmd, n)
+	}
+}
+
 // render writes v and returns the exit code: 1 when integrity was checked
 // and failed (a finding), else 0 — a result whose integrity was not
 // checked (Jaeger, OTLP JSON, a store read without --verifier) is not a

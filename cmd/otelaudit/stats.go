@@ -27,5 +27,6 @@ func runStats(e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	noteRange(e, "stats", res)
 	return render(e, "stats", *format, query.Stats(res), &res.Integrity, *format == "json")
 }

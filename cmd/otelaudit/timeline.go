@@ -39,6 +39,7 @@ func runTimeline(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "timeline", "%v", err)
 	}
+	noteRange(e, "timeline", res)
 	tl := query.Timeline(*conv, res)
 	return render(e, "timeline", *format, tl, &res.Integrity, *format == "json")
 }
