@@ -75,12 +75,22 @@ func readOTLPFile(ctx context.Context, path string, add func(ptrace.Traces)) err
 	return DecodeOTLPJSON(ctx, path, fh, add)
 }
 
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte order mark.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
 // DecodeOTLPJSON decodes a stream of OTLP JSON trace requests (JSON lines,
 // or one JSON document) from r, calling add for each. name labels errors,
 // which give the line where the bad value starts.
 func DecodeOTLPJSON(ctx context.Context, name string, r io.Reader, add func(ptrace.Traces)) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, _ := br.Peek(4)
+	if bytes.HasPrefix(head, utf8BOM) {
+		// Editors on Windows (and PowerShell's Out-File) start UTF-8
+		// text with a byte order mark, which JSON forbids but RFC 8259
+		// lets a parser ignore; the key files are read the same way.
+		br.Discard(len(utf8BOM))
+		head, _ = br.Peek(4)
+	}
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		return fmt.Errorf("%s: gzip-compressed file: decompress it first (otelaudit reads OTLP JSON)", name)

@@ -70,6 +70,9 @@ func TestOTLPFileFormats(t *testing.T) {
 			writeFile(t, "d2.jsonl", scenarioJSONL(t, tds[len(tds)/2:])),
 		},
 		"redelivered": {writeFile(t, "e.jsonl", append(scenarioJSONL(t, tds), single...))},
+		// A byte order mark, as Windows editors and PowerShell write.
+		"utf-8 bom":        {writeFile(t, "f.jsonl", append([]byte("\ufeff"), scenarioJSONL(t, tds)...))},
+		"utf-8 bom pretty": {writeFile(t, "g.json", append([]byte("\ufeff"), pretty.Bytes()...))},
 	}
 	for name, paths := range cases {
 		t.Run(name, func(t *testing.T) {
