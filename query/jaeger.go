@@ -169,6 +169,17 @@ func (s *JaegerSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+	} else if known, legacy, err := s.listServices(ctx, st.legacy); err == nil {
+		// A misspelt service name finds nothing, which reads as "no
+		// calls": say that Jaeger does not know it. (A listing that
+		// fails leaves the searches to report the problem.)
+		st.legacy = legacy
+		for _, svc := range services {
+			if _, ok := slices.BinarySearch(known, svc); !ok {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("jaeger does not know service %q: nothing was found for it (services it lists: %s)",
+					svc, listOrNone(known)))
+			}
+		}
 	}
 	c := newRecordCollector(f, s.opts)
 	for _, svc := range services {
@@ -309,6 +320,17 @@ func (s *JaegerSource) member(body map[string]json.RawMessage, path, key string,
 		return nil, fmt.Errorf("jaeger at %s: malformed %s response: %s", s.base.Redacted(), path, oneLine(err.Error()))
 	}
 	return sortedServices(names), nil
+}
+
+// listOrNone lists up to 20 names, comma-separated.
+func listOrNone(names []string) string {
+	switch {
+	case len(names) == 0:
+		return "none"
+	case len(names) > 20:
+		return strings.Join(names[:20], ", ") + fmt.Sprintf(" and %d more", len(names)-20)
+	}
+	return strings.Join(names, ", ")
 }
 
 func sortedServices(s []string) []string {

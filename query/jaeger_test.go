@@ -401,3 +401,19 @@ func TestJaegerSearchDepth(t *testing.T) {
 		assert.Contains(t, res.Warnings[0], "jaeger refuses searches for 1001 traces")
 	}
 }
+
+// TestJaegerUnknownService: a service Jaeger does not list finds nothing,
+// and the result says why instead of reading as "no calls".
+func TestJaegerUnknownService(t *testing.T) {
+	j := fedJaeger(t)
+	for _, opts := range [][]JaegerOption{{WithJaegerService("care-agnet")}, {WithJaegerService("care-agnet"), WithJaegerLegacyAPI()}} {
+		res, err := mustJaeger(t, j.QueryURL, opts...).Fetch(context.Background(), scenarioWindow())
+		require.NoError(t, err)
+		assert.Empty(t, res.Records)
+		require.Len(t, res.Warnings, 1)
+		assert.Contains(t, res.Warnings[0], `jaeger does not know service "care-agnet"`)
+	}
+	res, err := mustJaeger(t, j.QueryURL, WithJaegerService(scenario.SupportService, scenario.CareService)).Fetch(context.Background(), scenarioWindow())
+	require.NoError(t, err)
+	assert.Empty(t, res.Warnings, "known services")
+}

@@ -609,3 +609,15 @@ func TestJaegerRangeStated(t *testing.T) {
 		t.Errorf("report json without --from/--to: exit %d, from %q to %q, %v", code, rep.From, rep.To, err)
 	}
 }
+
+// TestJaegerUnknownServiceWarns: a misspelt --jaeger-service is named on
+// stderr; the (empty) answer still exits 0.
+func TestJaegerUnknownServiceWarns(t *testing.T) {
+	code, out, errs := runCLI("calls", "--jaeger", fakeJaeger(t), "--jaeger-service", "care-agnet", "--since", "2026-11-20")
+	if code != 0 || !strings.Contains(errs, `warning: jaeger does not know service "care-agnet"`) || !strings.Contains(errs, "care-agent") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	if _, _, errs := runCLI("calls", "--jaeger", fakeJaeger(t), "--jaeger-service", "care-agent", "--since", "2026-11-20"); strings.Contains(errs, "warning") {
+		t.Errorf("known service warned: %s", errs)
+	}
+}
