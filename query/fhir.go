@@ -161,13 +161,15 @@ type EntityDetail struct {
 //   - action: C, R, U, D or E from the verb the tool name starts with
 //     (get/read/list/search… → R, create/add… → C, update/set/cancel… → U,
 //     delete/remove… → D, anything else → E);
-//   - outcome: 0 on success; 4 when the tool answered with a failure
-//     result (a refused request); 8 when it failed without a result (an
-//     unexpected error);
+//   - outcome: from the record's success, which is the span status
+//     (SPEC §2), not the result's own members: 0 when the call succeeded;
+//     4 when it failed with a result summary recorded (typically a
+//     refused request); 8 when it failed without one (an unexpected
+//     error);
 //   - purposeOfEvent: audit.purpose mapped to v3 PurposeOfUse where one
 //     fits (treatment → TREAT, billing/payment → HPAYMT, research → HRESCH,
 //     operations → HOPERAT, emergency → ETREAT…), else as text; break-glass
-//     adds a concept carrying the reason;
+//     adds a concept carrying the reason, coded v3 ActReason BTG;
 //   - agents: the human user (requestor unless the call was proactive or
 //     system-initiated) and the AI agent with its model;
 //   - entities: the subject, with the tool call (tool, arguments, result)
@@ -308,8 +310,15 @@ func auditEvent(r *auditlog.Record, c *fhirConfig) AuditEvent {
 	}
 	if r.BreakGlass {
 		ev.PurposeOfEvent = append(ev.PurposeOfEvent, CodeableConcept{
-			Coding: []Coding{{System: fhirOtelauditSystem + "access", Code: "break-glass", Display: "break-glass (emergency) access"}},
-			Text:   nonEmptyOr(r.BreakGlassReason, "break-glass access"),
+			// HL7 v3 ActReason BTG "break the glass" (a PurposeOfUse,
+			// under ETREAT, so in purposeOfEvent's value set), which
+			// receiving systems know; otelaudit's own code stays as a
+			// second coding for readers of earlier exports.
+			Coding: []Coding{
+				{System: fhirActReason, Code: "BTG", Display: "break the glass"},
+				{System: fhirOtelauditSystem + "access", Code: "break-glass", Display: "break-glass (emergency) access"},
+			},
+			Text: nonEmptyOr(r.BreakGlassReason, "break-glass access"),
 		})
 	}
 	ev.Agent = agentsOf(r)
@@ -365,8 +374,10 @@ func firstWord(s string) string {
 	return strings.ToLower(s)
 }
 
-// fhirOutcome: 0 success, 4 refused with a result (like HTTP 4xx), 8
-// failed without one (like HTTP 5xx).
+// fhirOutcome: 0 success, 4 failed with a result (like HTTP 4xx), 8
+// failed without one (like HTTP 5xx). Success is the span status's, as
+// SPEC §2 defines it; a result that says {"success":false} under an unset
+// status is not re-read here, so that every command agrees on the outcome.
 func fhirOutcome(r *auditlog.Record) string {
 	switch {
 	case r.Success:

@@ -137,7 +137,12 @@ func TestFHIRMapping(t *testing.T) {
 	bg := byTool["access_patient_record/1/nurse-carol"]
 	require.Len(t, bg.PurposeOfEvent, 2)
 	assert.Equal(t, "ETREAT", bg.PurposeOfEvent[0].Coding[0].Code)
-	assert.Equal(t, "break-glass", bg.PurposeOfEvent[1].Coding[0].Code)
+	// HL7 v3 ActReason BTG (checked in the code system of the FHIR R4
+	// definitions), then otelaudit's own code.
+	require.Len(t, bg.PurposeOfEvent[1].Coding, 2)
+	assert.Equal(t, Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActReason", Code: "BTG", Display: "break the glass"},
+		bg.PurposeOfEvent[1].Coding[0])
+	assert.Equal(t, "break-glass", bg.PurposeOfEvent[1].Coding[1].Code)
 	assert.Equal(t, "patient unconscious in ER", bg.PurposeOfEvent[1].Text)
 
 	assert.Equal(t, "C", byTool["create_ticket/3/alice"].Action)
