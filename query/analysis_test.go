@@ -512,9 +512,9 @@ func TestAnomaliesRulesText(t *testing.T) {
 		opts []AnomalyOption
 		want string
 	}{
-		{nil, "(burst: 10+ accesses to one subject within 1h0m0s; spread: 20+ subjects per user within 24h0m0s; every break-glass access)"},
-		{[]AnomalyOption{WithBurst(0, time.Hour)}, "(burst: off; spread: 20+ subjects per user within 24h0m0s;"},
-		{[]AnomalyOption{WithSpread(5, 0)}, "spread: 5+ subjects per user in the queried range;"},
+		{nil, "(burst: 10+ accesses to one subject within 1h0m0s; spread: 20+ subjects per initiator within 24h0m0s; every break-glass access)"},
+		{[]AnomalyOption{WithBurst(0, time.Hour)}, "(burst: off; spread: 20+ subjects per initiator within 24h0m0s;"},
+		{[]AnomalyOption{WithSpread(5, 0)}, "spread: 5+ subjects per initiator in the queried range;"},
 		{[]AnomalyOption{WithSpread(0, time.Hour)}, "spread: off;"},
 	}
 	for _, c := range cases {

@@ -401,9 +401,9 @@ func (c *RuleConfig) spreadText() string {
 		return "off"
 	}
 	if d, err := time.ParseDuration(c.SpreadWindow); err == nil && d <= 0 {
-		return fmt.Sprintf("%d+ subjects per user in the queried range", c.SpreadThreshold)
+		return fmt.Sprintf("%d+ subjects per initiator in the queried range", c.SpreadThreshold)
 	}
-	return fmt.Sprintf("%d+ subjects per user within %s", c.SpreadThreshold, c.SpreadWindow)
+	return fmt.Sprintf("%d+ subjects per initiator within %s", c.SpreadThreshold, c.SpreadWindow)
 }
 
 // Table returns one row per anomaly.

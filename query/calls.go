@@ -138,8 +138,10 @@ func outcome(r *auditlog.Record) string {
 	return "failed"
 }
 
+// dash is s, or "-" when it holds nothing but white space: a user id of
+// spaces is no user (blank), and shows as none.
 func dash(s string) string {
-	if s == "" {
+	if blank(s) {
 		return "-"
 	}
 	return s

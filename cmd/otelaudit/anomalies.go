@@ -11,7 +11,8 @@ var anomaliesCommand = command{
 func runAnomalies(e *env, args []string) int {
 	fs := flagSet(e, "anomalies", "(--dir DIR --verifier FILE | --jaeger URL | --otlp-json FILE) [--since T] [--until T] [thresholds]",
 		"Reports (1) a subject accessed at least --burst-threshold times within\n"+
-			"--burst-window, (2) every break-glass access, (3) a user touching at least\n"+
+			"--burst-window (a subject's type in any case), (2) every break-glass access,\n"+
+			"(3) a user (for calls without one, the agent or model) touching at least\n"+
 			"--spread-threshold distinct subjects within --spread-window (0: the whole range).\n"+
 			"Overlapping windows merge into one finding. Exit 0 whether or not anomalies are\n"+
 			"found. For text and CSV, integrity that failed or was not checked is stated on\n"+
@@ -19,7 +20,7 @@ func runAnomalies(e *env, args []string) int {
 	tf := addTimeFlags(fs, "since", "until")
 	burstN := fs.Int("burst-threshold", query.DefaultBurstThreshold, "accesses to one subject that make a burst (0 disables)")
 	burstW := fs.Duration("burst-window", query.DefaultBurstWindow, "window of a burst")
-	spreadN := fs.Int("spread-threshold", query.DefaultSpreadThreshold, "distinct subjects per user that make a finding (0 disables)")
+	spreadN := fs.Int("spread-threshold", query.DefaultSpreadThreshold, "distinct subjects per initiator (the user, else the agent or model) that make a finding (0 disables)")
 	spreadW := fs.Duration("spread-window", query.DefaultSpreadWindow, "window of the spread rule; 0 means the whole range")
 	src := addSourceFlags(fs)
 	format := outputFlag(fs)
