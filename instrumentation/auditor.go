@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -488,17 +489,19 @@ func newCallID(b *[callIDLen]byte) {
 // GenAI conventions ask instrumentations to deserialise such strings.
 func jsonText(v any) any {
 	var s string
-	switch x := v.(type) {
-	case string:
+	if x, ok := v.(string); ok {
 		s = x
-	case []byte:
-		// What HTTP bodies and SDKs hand over: as JSON when it holds JSON,
-		// and never as the base64 encoding/json would write, in which no
-		// key or detector downstream could find a secret.
-		s = unsafe.String(unsafe.SliceData(x), len(x))
-	default:
+	} else if b, ok := payload.Bytes(v); ok {
+		// What HTTP bodies and SDKs hand over, of any named []byte type:
+		// as JSON when it holds JSON, and never as the base64
+		// encoding/json would write, in which no key or detector
+		// downstream could find a secret.
+		s = unsafe.String(unsafe.SliceData(b), len(b))
+		v = b
+	} else {
 		return v
 	}
+	s = strings.TrimPrefix(s, "\ufeff") // a byte order mark before JSON
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++

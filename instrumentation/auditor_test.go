@@ -3,6 +3,7 @@ package instrumentation
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -306,6 +307,44 @@ func TestPanicFlushes(t *testing.T) {
 			}()
 			if exported != tt.want {
 				t.Errorf("%d spans exported when the panic left Execute, want %d", exported, tt.want)
+			}
+		})
+	}
+}
+
+// body is a named []byte, as SDKs declare request bodies.
+type body []byte
+
+// hexBytes is a named []byte with a MarshalJSON of its own, which is used.
+type hexBytes []byte
+
+func (h hexBytes) MarshalJSON() ([]byte, error) { return []byte(`"hex:` + hex.EncodeToString(h) + `"`), nil }
+
+// TestBytesForms checks the other shapes []byte arguments come in.
+func TestBytesForms(t *testing.T) {
+	sec := []byte(`{"password":"hunter2","card_number":"4111111111111111"}`)
+	const masked = `{"password":"***REDACTED***","card_number":"***REDACTED***"}`
+	tests := []struct {
+		name string
+		args any
+		want string
+	}{
+		{"named []byte", body(sec), masked},
+		{"pointer to []byte", &sec, masked},
+		{"pointer to named []byte", func() *body { b := body(sec); return &b }(), masked},
+		{"byte order mark", append([]byte("\xef\xbb\xbf"), sec...), masked},
+		{"string with byte order mark", "\ufeff" + string(sec), masked},
+		{"named []byte, text", body("plain text"), `"plain text"`},
+		{"in a map", map[string]any{"b": body(sec), "p": &sec}, `{"b":` + masked + `,"p":` + masked + `}`},
+		{"own MarshalJSON", hexBytes{1, 2}, `"hex:0102"`},
+		{"nil pointer", (*[]byte)(nil), `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRecorder(t)
+			_, _ = r.Execute(context.Background(), "charge", tt.args, noop)
+			if got := str(t, r.only(t), attrkey.GenAIToolCallArgs); got != tt.want {
+				t.Errorf("arguments = %s, want %s", got, tt.want)
 			}
 		})
 	}

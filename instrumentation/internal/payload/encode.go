@@ -9,6 +9,8 @@
 package payload
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,6 +21,9 @@ import (
 	"sync"
 	"unicode/utf8"
 )
+
+// bom is the UTF-8 byte order mark some writers put before JSON.
+var bom = []byte("\xef\xbb\xbf")
 
 // DepthMarker replaces a value nested deeper than the depth limit.
 const DepthMarker = "[max depth]"
@@ -331,10 +336,50 @@ func (s *state) value(v any, d int) {
 	}
 }
 
+// Bytes returns the bytes of v when encoding/json would write v as base64:
+// a []byte of any named type, or a non-nil pointer to one, without a
+// MarshalJSON or MarshalText method of its own (json.RawMessage has one).
+// Such a value is recorded as what it holds instead (see state.bytes).
+func Bytes(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case json.RawMessage, json.Marshaler, encoding.TextMarshaler:
+		return nil, false
+	case *[]byte:
+		if x != nil {
+			return *x, true
+		}
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() || implementsMarshaler(rv.Type()) {
+			return nil, false
+		}
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.Uint8 || implementsMarshaler(rv.Type()) {
+		return nil, false
+	}
+	return rv.Bytes(), true
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func implementsMarshaler(t reflect.Type) bool {
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
+		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)
+}
+
 // bytes writes b as the JSON object or array it holds, else as the text it
 // holds, else as a marker with its size: encoding/json's base64 would hide
 // what it holds from every key and detector, here and in the collector.
 func (s *state) bytes(b []byte, d int) {
+	b = bytes.TrimPrefix(b, bom)
 	i := 0
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -508,6 +553,10 @@ func (s *state) rawNested(raw []byte, d int) {
 
 // fallback encodes v with encoding/json and then masks and bounds the text.
 func (s *state) fallback(v any, d int) {
+	if b, ok := Bytes(v); ok {
+		s.bytes(b, d)
+		return
+	}
 	b, err := marshal(v)
 	if err != nil {
 		s.str("[unencodable "+reflect.TypeOf(v).String()+"]", d)
