@@ -318,7 +318,9 @@ type body []byte
 // hexBytes is a named []byte with a MarshalJSON of its own, which is used.
 type hexBytes []byte
 
-func (h hexBytes) MarshalJSON() ([]byte, error) { return []byte(`"hex:` + hex.EncodeToString(h) + `"`), nil }
+func (h hexBytes) MarshalJSON() ([]byte, error) {
+	return []byte(`"hex:` + hex.EncodeToString(h) + `"`), nil
+}
 
 // TestBytesForms checks the other shapes []byte arguments come in.
 func TestBytesForms(t *testing.T) {
