@@ -30,14 +30,21 @@ func (h legalHold) String() string {
 	return h.kind + " " + h.value
 }
 
+// matches reports whether the hold keeps r. A subject type matches in
+// any letter case, as it does everywhere else (retention classes, report
+// --subject, calls, FHIR): "subject patient/P-7" must hold a record typed
+// "Patient", or prune deletes what every query calls the same subject.
+// IDs (subject, conversation, user) are matched exactly: "P-7" and "p-7"
+// may be different people.
 func (h legalHold) matches(r *Record) bool {
 	switch h.kind {
 	case "*":
 		return true
 	case "subject":
-		return r.Subject.Type+"/"+r.Subject.ID == h.value
+		typ, id, _ := strings.Cut(h.value, "/")
+		return strings.EqualFold(r.Subject.Type, typ) && r.Subject.ID == id
 	case "subject_type":
-		return r.Subject.Type == h.value
+		return strings.EqualFold(r.Subject.Type, h.value)
 	case "conversation":
 		return r.ConversationID == h.value
 	case "user":

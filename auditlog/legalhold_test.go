@@ -25,6 +25,9 @@ func TestParseLegalHold(t *testing.T) {
 		{line: "subject\tpatient/P-1007", matches: true},
 		{line: "subject patient/*", matches: true},
 		{line: "subject customer/*"},
+		{line: "subject Patient/P-1007", matches: true},
+		{line: "subject PATIENT/*", matches: true},
+		{line: "subject patient/p-1007"},
 		{line: "conversation conv-1", matches: true},
 		{line: "user u1", matches: true},
 		{line: "user u2"},
@@ -78,6 +81,13 @@ func TestPruneLegalHoldFile(t *testing.T) {
 		{name: "no hold", file: "legal_hold", hold: "# nothing held\n", pruned: true},
 		{name: "subject type held", file: "legal_hold", hold: "subject patient/*\n"},
 		{name: "subject type held in the chain", file: "general/legal_hold", hold: "\uFEFFsubject patient/*\n"},
+		// The records' subject type is "patient": a type matches in any
+		// letter case, as report --subject does; an ID only exactly. P-0 is
+		// in general's first segment, so holding it keeps every segment.
+		{name: "subject type held in another case", file: "legal_hold", hold: "subject PATIENT/*\n"},
+		{name: "subject held, type in another case", file: "legal_hold", hold: "subject Patient/P-0\n"},
+		{name: "subject held", file: "legal_hold", hold: "subject patient/P-0\n"},
+		{name: "subject ID in another case holds nothing", file: "legal_hold", hold: "subject patient/p-0\n", pruned: true},
 		{name: "subject without ID", file: "legal_hold", hold: "# holds\nsubject patient\n", wantErr: `legal_hold line 2: "subject patient": a subject is TYPE/ID`},
 		{name: "empty ID", file: "legal_hold", hold: "subject patient/\n", wantErr: `line 1: "subject patient/"`},
 		// general is pruned first: the bad line of the later chain's file
