@@ -187,12 +187,12 @@ func (r *Reader) openSeal(dir, name string, msg []byte) (*Seal, *Summary, string
 	if seal.Segment != name {
 		return nil, nil, "seal is for segment " + seal.Segment
 	}
-	data, err := ReadStoreFile(filepath.Join(dir, summaryName(name)), SummaryLimit(segmentSize(filepath.Join(dir, name))))
+	data, err := ReadSummary(filepath.Join(dir, summaryName(name)), seal, segmentSize(filepath.Join(dir, name)))
+	if errors.Is(err, ErrSummaryMismatch) {
+		return nil, nil, "summary does not match its seal"
+	}
 	if err != nil {
 		return nil, nil, "summary: " + oneLine(err)
-	}
-	if fileSHA256(data) != seal.SummarySHA256 {
-		return nil, nil, "summary does not match its seal"
 	}
 	var sum Summary
 	if err := json.Unmarshal(data, &sum); err != nil {

@@ -1,6 +1,8 @@
 package auditlog
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +43,64 @@ func SealIndexLimit(segments int, cut uint64) int64 {
 
 // SummaryLimit is the largest summary a segment of segmentBytes can have:
 // every value it lists appears, encoded the same way, in one of the
-// segment's records, so the lists are no longer than the segment.
+// segment's records, so the lists are no longer than the segment. Pass
+// the size a verified seal signs (Seal.SegmentBytes), not the segment
+// file's: whoever can write the store can make that file as large as they
+// like (a sparse file costs no disk), and the cap with it. ReadSummary
+// does both.
 func SummaryLimit(segmentBytes int64) int64 {
 	return MaxNoteBytes + max(segmentBytes, 0)
+}
+
+// ErrSummaryMismatch is ReadSummary's error for a summary file whose
+// SHA-256 is not the one its seal signs.
+var ErrSummaryMismatch = errors.New("summary does not match the SHA-256 its seal signs")
+
+// ReadSummary reads the summary of a sealed segment, whose seal the caller
+// has verified, and returns it only if its SHA-256 is the seal's
+// SummarySHA256 (else ErrSummaryMismatch).
+//
+// Neither its memory nor its reading time follows a size the store's
+// writer-by-hand controls. The cap is SummaryLimit of the segment size the
+// seal signs (v2 and v3 seals); only a v1 seal, which signs no size, falls
+// back to segmentBytes, the caller's size of the segment file. And the file
+// is hashed while streamed, 64 KiB at a time, before anything is kept: a
+// forged summary of any size up to the cap costs 64 KiB, and only the
+// summary the seal signs — the writer's own, of a size it chose — is read
+// into memory, at its exact size.
+func ReadSummary(path string, seal Seal, segmentBytes int64) ([]byte, error) {
+	limit := SummaryLimit(segmentBytes)
+	if seal.HasSegmentDigest() {
+		limit = SummaryLimit(seal.SegmentBytes)
+	}
+	f, st, err := OpenStoreFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s has %d bytes, more than the %d a summary of its segment can hold", path, st.Size(), limit)
+	}
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, io.LimitReader(f, limit+1), make([]byte, 64<<10))
+	switch {
+	case err != nil:
+		return nil, err
+	case n > limit:
+		return nil, fmt.Errorf("%s has more than the %d bytes a summary of its segment can hold", path, limit)
+	case hex.EncodeToString(h.Sum(nil)) != seal.SummarySHA256:
+		return nil, ErrSummaryMismatch
+	}
+	// The bytes hashed are the seal's; read them again, as the file may have
+	// changed since, and check them once more.
+	data := make([]byte, n)
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return nil, err
+	}
+	if fileSHA256(data) != seal.SummarySHA256 {
+		return nil, ErrSummaryMismatch
+	}
+	return data, nil
 }
 
 // OpenStoreFile opens a file of a store for reading, refusing anything but

@@ -5,6 +5,7 @@ package auditlog
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -108,5 +109,88 @@ func TestReadStoreFileCap(t *testing.T) {
 	}
 	if _, err := ReadStoreFile(p, 99); err == nil || !strings.Contains(err.Error(), "more than the 99") {
 		t.Fatalf("over the cap: %v", err)
+	}
+}
+
+// TestSummaryCapIgnoresSegmentSize: a summary's cap came from its segment
+// file's size, which whoever writes the store controls; a sparse segment
+// and a sparse summary of 1 GiB each drove verify to 2.2 GB. The cap is now
+// what the signed seal allows, and a summary is hashed while streamed
+// before it is kept: Verify and Reader report the file, and allocate no
+// more than a segment's long line costs (Verify) or nothing near the file's
+// size (Reader).
+func TestSummaryCapIgnoresSegmentSize(t *testing.T) {
+	k := newTestKeys(t, "test")
+	base := buildTamperStore(t, k)
+	segs, _ := listSegments(filepath.Join(base, "general"))
+	const big = 256 << 20
+	tests := []struct {
+		name       string
+		segment    int64 // extend the segment to this size (sparse); 0 keeps it
+		summary    func(p string) error
+		wantDetail string
+	}{
+		{name: "sparse summary, sparse segment", segment: big, summary: func(p string) error { return os.Truncate(p, big) }, wantDetail: "more than the"},
+		{name: "sparse summary", summary: func(p string) error { return os.Truncate(p, big) }, wantDetail: "more than the"},
+		{name: "forged summary within the cap", summary: func(p string) error {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			data[len(data)-2] ^= 1
+			return os.WriteFile(p, data, 0o600)
+		}, wantDetail: "SHA-256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			if tt.segment > 0 {
+				if err := os.Truncate(filepath.Join(dir, "general", segs[1]), tt.segment); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.summary(filepath.Join(dir, "general", summaryName(segs[1]))); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			rep, err := Verify(dir, k.verifiers)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 3*MaxRecordBytes {
+				t.Errorf("Verify allocated %d MiB, want at most %d", alloc>>20, 3*MaxRecordBytes>>20)
+			}
+			found := false
+			for _, f := range rep.Findings {
+				found = found || f.Chain == "general" && f.Segment == summaryName(segs[1]) && f.Kind == KindSummaryInvalid && strings.Contains(f.Detail, tt.wantDetail)
+			}
+			if !found {
+				t.Errorf("Verify: want %s at %s with %q; got:\n%s", KindSummaryInvalid, summaryName(segs[1]), tt.wantDetail, findingsText(rep))
+			}
+
+			r, err := NewReader(dir, k.verifiers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			infos, err := r.Segments("general")
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+				t.Errorf("Reader.Segments allocated %d MiB, want at most 4", alloc>>20)
+			}
+			if len(infos) < 2 || infos[1].Summary != nil || infos[1].Problem == "" {
+				t.Fatalf("Reader.Segments: segment %s usable despite its summary: %+v", segs[1], infos)
+			}
+		})
 	}
 }

@@ -1438,13 +1438,13 @@ func (v *chainVerifier) checkSeal(name string, sealed, last bool, res *segmentRe
 	case seal.RecordsSHA256 != "" && seal.RecordsSHA256 != segmentRecordsDigest(res):
 		v.add(name, -1, KindSealMismatch, "segment's records differ from the leaf and record hashes its seal signs")
 	}
-	data, err := ReadStoreFile(filepath.Join(v.dir, summaryName(name)), SummaryLimit(res.bytes))
-	if err != nil {
-		v.add(summaryName(name), -1, KindSummaryInvalid, "summary unreadable: %s", oneLine(err))
+	data, err := ReadSummary(filepath.Join(v.dir, summaryName(name)), seal, res.bytes)
+	if errors.Is(err, ErrSummaryMismatch) {
+		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not match the SHA-256 in its seal")
 		return
 	}
-	if fileSHA256(data) != seal.SummarySHA256 {
-		v.add(summaryName(name), -1, KindSummaryInvalid, "summary does not match the SHA-256 in its seal")
+	if err != nil {
+		v.add(summaryName(name), -1, KindSummaryInvalid, "summary unreadable: %s", oneLine(err))
 		return
 	}
 	want, err := sum.Canonical()
