@@ -110,6 +110,13 @@ type ChainReport struct {
 	// active segment while a writer holds the store: a write in flight,
 	// not a record yet, and not trailing garbage.
 	InFlightBytes int64 `json:"in_flight_bytes"`
+	// InFlightSegment names the segment InFlightBytes are at the end of.
+	InFlightSegment string `json:"in_flight_segment,omitempty"`
+	// LatestFromHistory names the history checkpoint (checkpoints/N)
+	// taken as the latest because it is newer than the checkpoint file
+	// while a writer holds the store: a checkpoint being filed. Without a
+	// writer that is a rollback of the checkpoint file, and a finding.
+	LatestFromHistory string `json:"latest_from_history,omitempty"`
 }
 
 // Report is the result of Verify.
@@ -117,6 +124,16 @@ type Report struct {
 	Chains   []ChainReport `json:"chains"`
 	Findings []Finding     `json:"findings"`
 	Records  uint64        `json:"records"`
+	// WriterHeld says that something held the store's lock file when
+	// verification began: a writer, or any process that locks the file
+	// (Verify cannot tell them apart). Unless RequireSigned, the store was
+	// then verified as live, and what a writer does mid-write is not
+	// reported: ChainReport.InFlightBytes and LatestFromHistory say where
+	// that was taken.
+	WriterHeld bool `json:"writer_held"`
+	// Live says the store was verified as live: WriterHeld without
+	// RequireSigned.
+	Live bool `json:"live"`
 }
 
 // OK reports whether nothing was found.
@@ -178,6 +195,13 @@ func VerifyFull() VerifyOption {
 // store, or on a copy or archive of one. Without it, a chain whose newest
 // checkpoints were removed and whose newest records were then rewritten
 // with fresh hashes verifies, with those records counted as unsigned.
+//
+// It also verifies the store as stopped even if something holds its lock
+// file (Report.WriterHeld): a partial last line is trailing garbage and a
+// history checkpoint newer than the checkpoint file a rollback. Asking
+// for every record signed is asking about a stopped store, and anything
+// able to open the lock file can hold it; excusing a writer's work in
+// progress there would let such a process hide both findings.
 func RequireSigned() VerifyOption {
 	return func(o *verifyOptions) { o.signed = true }
 }
@@ -245,7 +269,9 @@ func Verify(dir string, verifiers note.Verifiers, opts ...VerifyOption) (*Report
 		return nil, err
 	}
 	defer release()
-	live := WriterHolds(dir)
+	held := WriterHolds(dir)
+	live := held && !o.signed
+	report.WriterHeld, report.Live = held, live
 	results, err := verifyChains(dir, names, verifiers, since, o.workers, o.full, live)
 	if err != nil {
 		return nil, err
@@ -868,6 +894,7 @@ func (v *chainVerifier) prepare() error {
 		// A live writer files each checkpoint into the history first,
 		// then as the latest: in between, the history is ahead.
 		v.latest = &newest.cp
+		v.report.LatestFromHistory = newest.file
 	case newest != nil:
 		v.add(CheckpointFile, int64(v.latest.Size), KindCheckpointInconsistent,
 			"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", v.latest.Size, newest.file, newest.cp.Size)
@@ -1192,6 +1219,9 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		}
 		pending = nil
 		v.report.InFlightBytes += res.inFlight
+		if res.inFlight > 0 {
+			v.report.InFlightSegment = name
+		}
 		v.checkSeal(name, j.sealed, si == len(v.jobs)-1, res, len(v.findings) > before || len(tailBad) > 0)
 		if j.sealed {
 			sealedEnd = expSeq
