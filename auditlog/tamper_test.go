@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -544,5 +545,49 @@ func TestVerifyWhileWriting(t *testing.T) {
 	}
 	if len(rep.Findings) != 1 || rep.Findings[0].Kind != KindTrailingGarbage || rep.Chains[0].InFlightBytes != 0 {
 		t.Fatalf("closed store with a partial line: findings %v, in flight %d", rep.Findings, rep.Chains[0].InFlightBytes)
+	}
+}
+
+// TestVerifyEmptyStraySegment: an empty file added to a chain with a
+// segment's name gave only seal_missing on the real active segment
+// ("followed by another but has no seal"), never naming the file. It is
+// now segment_name at that file, and the active segment before it is
+// still the active one.
+func TestVerifyEmptyStraySegment(t *testing.T) {
+	k := newTestKeys(t, "test")
+	tests := []struct {
+		name  string
+		stray func(segs []string) string // the empty file to add
+		want  []string                   // "kind segment" of every finding of general
+	}{
+		{name: "after the active segment", stray: func([]string) string { return SegmentName(99) },
+			want: []string{KindSegmentName + " " + SegmentName(99)}},
+		{name: "between sealed segments", stray: func(segs []string) string { n, _ := parseSegmentName(segs[1]); return SegmentName(n + 1) },
+			want: []string{KindSegmentName + " " + SegmentName(9)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := buildTamperStore(t, k)
+			segs, _ := listSegments(filepath.Join(dir, "general"))
+			if _, err := os.Stat(filepath.Join(dir, "general", sealName(segs[len(segs)-1]))); err == nil {
+				t.Fatal("the active segment is sealed: the case proves nothing")
+			}
+			if err := os.WriteFile(filepath.Join(dir, "general", tt.stray(segs)), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(dir, k.verifiers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range rep.Findings {
+				if f.Chain == "general" {
+					got = append(got, f.Kind+" "+f.Segment)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("findings %q, want %q:\n%s", got, tt.want, findingsText(rep))
+			}
+		})
 	}
 }

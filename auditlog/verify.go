@@ -416,6 +416,8 @@ type segmentJob struct {
 	path   string
 	first  uint64 // the seq its name claims
 	sealed bool   // its seal file was there when the segments were listed
+	// empty says the file had no bytes when the segments were listed.
+	empty bool
 	// cover is the size of the chain's latest checkpoint when records it
 	// covers may be proven by their leaves alone (0: check every record
 	// in full); hashFile asks for the file's SHA-256, for a v2 seal, and
@@ -732,6 +734,9 @@ type chainVerifier struct {
 	since     []sinceCheck
 	full      bool // VerifyFull
 	live      bool // a writer holds the store
+	// lastWritten indexes the last job whose file is not an empty, unsealed
+	// one: the active segment, which alone may lack a seal.
+	lastWritten int
 
 	jobs    []*segmentJob
 	marker  *PruneMarker
@@ -932,9 +937,19 @@ func (v *chainVerifier) prepare() error {
 		// the leaf and record hashes every line gets anyway, taken by the
 		// segment's worker.
 		sealed, v3 := sealKind(filepath.Join(v.dir, sealName(n)))
-		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: sealed, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
+		st, err := os.Stat(filepath.Join(v.dir, n))
+		empty := err == nil && st.Size() == 0
+		v.jobs = append(v.jobs, &segmentJob{name: n, path: filepath.Join(v.dir, n), first: first, sealed: sealed, empty: empty, hashFile: v.full && !v3, digestRecords: v3, done: make(chan struct{})})
 	}
 	v.report.Segments = len(v.jobs)
+	// The active segment is the last one with bytes: empty unsealed files
+	// after it hold nothing that would need a seal, and an empty file
+	// added to the chain (a stray 00000000000000000099.jsonl) must be the
+	// finding, not a seal_missing on the real active segment before it.
+	v.lastWritten = len(v.jobs) - 1
+	for v.lastWritten > 0 && v.jobs[v.lastWritten].empty && !v.jobs[v.lastWritten].sealed {
+		v.lastWritten--
+	}
 	if n := len(v.jobs); v.live && n > 0 && !v.jobs[n-1].sealed {
 		v.jobs[n-1].inFlight = true
 	}
@@ -1104,6 +1119,13 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		if first < 0 && len(res.lines) == 0 && si == len(v.jobs)-1 && claimed == expSeq {
 			continue // a new, empty active segment
 		}
+		if len(res.lines) == 0 && res.bytes == 0 {
+			// The writer creates a segment when it has its first record
+			// to write, named for that record, and only last: an empty
+			// one anywhere else, or named for another seq, is not its.
+			v.add(name, -1, KindSegmentName, "segment file is empty and named for seq %d where the chain continues at seq %d: not a segment the writer created", claimed, expSeq)
+			continue
+		}
 		damaged := false // the gap before this segment is the last one's damaged records
 		if len(tailBad) > 0 {
 			var next uint64
@@ -1222,7 +1244,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		if res.inFlight > 0 {
 			v.report.InFlightSegment = name
 		}
-		v.checkSeal(name, j.sealed, si == len(v.jobs)-1, res, len(v.findings) > before || len(tailBad) > 0)
+		v.checkSeal(name, j.sealed, si >= v.lastWritten, res, len(v.findings) > before || len(tailBad) > 0)
 		if j.sealed {
 			sealedEnd = expSeq
 		}
