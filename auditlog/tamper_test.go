@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -587,6 +588,46 @@ func TestVerifyEmptyStraySegment(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("findings %q, want %q:\n%s", got, tt.want, findingsText(rep))
+			}
+		})
+	}
+}
+
+// TestVerifySeqBeyondExactJSON: a seq edited to 9223372036854775807 was
+// read through its canonical form, the double 9223372036854776000: the
+// finding's seq turned negative and the range of unsigned records ended at
+// a seq no record has. A seq past 2^53, where JSON numbers stop being
+// exact, is now a malformed line, and every seq reported is one the chain
+// can have.
+func TestVerifySeqBeyondExactJSON(t *testing.T) {
+	k := newTestKeys(t, "test")
+	for _, seq := range []string{"9223372036854775807", "9007199254740993", "18446744073709551615"} {
+		t.Run(seq, func(t *testing.T) {
+			dir := buildTamperStore(t, k)
+			segs, _ := listSegments(filepath.Join(dir, "general"))
+			f := &fixture{t: t, dir: dir, k: k, segs: segs}
+			ls := f.lines(segs[1])
+			want := fmt.Appendf(nil, `"seq":%d,`, f.first(1)+2)
+			ls[2] = bytes.Replace(ls[2], want, []byte(`"seq":`+seq+`,`), 1)
+			f.writeLines(segs[1], ls)
+			rep, err := Verify(dir, k.verifiers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, fd := range rep.Findings {
+				if fd.Seq < -1 || fd.Seq > 120 || strings.Contains(fd.Detail, "9223372036854776000") {
+					t.Errorf("finding outside the chain: %s", fd)
+				}
+				found = found || fd.Segment == segs[1] && fd.Kind == KindMalformed && strings.Contains(fd.Detail, "beyond 2^53")
+			}
+			if !found {
+				t.Errorf("want %s at %s saying beyond 2^53; got:\n%s", KindMalformed, segs[1], findingsText(rep))
+			}
+			for _, c := range rep.Chains {
+				if c.Size > 120 {
+					t.Errorf("chain %s size %d", c.Chain, c.Size)
+				}
 			}
 		})
 	}

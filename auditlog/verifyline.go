@@ -267,9 +267,21 @@ func (s *lineScanner) link(li *lineInfo, prev []byte) error {
 	return nil
 }
 
+// maxSeq is the largest seq a record may carry: 2^53-1, beyond which JSON
+// numbers are not exact. Canonical JSON (RFC 8785) writes a number as the
+// double nearest to it, so a seq of 9223372036854775807 reads back as
+// 9223372036854776000, a seq no record has, and counted as an int64 it
+// turns negative; no chain grows that long.
+const maxSeq = 1<<53 - 1
+
 // parseSeq parses the raw seq member.
 func parseSeq(seq []byte) (uint64, error) {
 	n, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(seq), len(seq)), 10, 64)
+	if n > maxSeq || errors.Is(err, strconv.ErrRange) {
+		// Not the number itself: read back from canonical form, it is
+		// not the one the line holds.
+		return 0, fmt.Errorf("member %q: beyond 2^53-1 (%d), where JSON numbers stop being exact", "seq", uint64(maxSeq))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("member %q: %w", "seq", err)
 	}
