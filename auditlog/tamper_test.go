@@ -128,6 +128,14 @@ func tamperCases() []tamperCase {
 			f.writeLines(f.segs[1], ls)
 			return KindSealMismatch, f.segs[1], f.first(2) - 1
 		}},
+		{name: "trailing space on a sealed line", tamper: func(f *fixture) (string, string, int64) {
+			// Noncanonical, and the file no longer has the size its seal
+			// signs: that is a seal_mismatch too.
+			ls := f.lines(f.segs[1])
+			ls[2] = append(bytes.TrimSuffix(ls[2], []byte("\n")), " \n"...)
+			f.writeLines(f.segs[1], ls)
+			return KindSealMismatch, f.segs[1], -1
+		}},
 		{name: "deleted record", tamper: func(f *fixture) (string, string, int64) {
 			ls := f.lines(f.segs[1])
 			f.writeLines(f.segs[1], append(ls[:2:2], ls[3:]...))

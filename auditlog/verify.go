@@ -1481,10 +1481,13 @@ func (v *chainVerifier) checkSeal(name string, sealed, last bool, res *segmentRe
 		v.add(name, int64(sum.FirstSeq), KindSealMismatch, "seal says %d records from seq %d, segment has %d from seq %d", seal.Count, seal.FirstSeq, sum.Count, sum.FirstSeq)
 	case seal.FirstPrevHash != sum.FirstPrevHash || seal.LastHash != sum.LastHash:
 		v.add(name, int64(sum.FirstSeq+sum.Count)-1, KindSealMismatch, "seal's first prev_hash or last hash differs from the segment")
+	case seal.HasSegmentDigest() && seal.SegmentBytes != res.bytes:
+		// Said even when the records have findings: the size is what the
+		// seal signs, and a space added to a line is otherwise only a
+		// noncanonical line, not a sealed file changed.
+		v.add(name, -1, KindSealMismatch, "segment file has %d bytes, its seal says %d", res.bytes, seal.SegmentBytes)
 	case flagged:
 		// The file differs from what was sealed; the findings say where.
-	case seal.HasSegmentDigest() && seal.SegmentBytes != res.bytes:
-		v.add(name, -1, KindSealMismatch, "segment file has %d bytes, its seal says %d", res.bytes, seal.SegmentBytes)
 	case seal.SegmentSHA256 != "" && v.full && seal.SegmentSHA256 != v.fileDigest(name, res):
 		v.add(name, -1, KindSealMismatch, "segment file's SHA-256 differs from its seal")
 	case seal.RecordsSHA256 != "" && seal.RecordsSHA256 != segmentRecordsDigest(res):
