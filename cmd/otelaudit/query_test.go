@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -509,12 +510,13 @@ func TestIntegrityExitAndNotes(t *testing.T) {
 		{"anomalies"},
 		{"export", "--format", "fhir"},
 		{"report", "--subject", "patient/P-1001"},
+		{"report", "--subject", "patient/P-1001", "--format", "csv"},
 		{"reconcile", "--otlp-json", scenarioFile},
 	}
 	for _, src := range sources {
 		for _, cmd := range commands {
 			args := append(append([]string{}, cmd...), src.args...)
-			statesIt := cmd[0] == "report" || cmd[0] == "reconcile"
+			statesIt := (cmd[0] == "report" || cmd[0] == "reconcile") && !slices.Contains(cmd, "csv")
 			if cmd[0] == "reconcile" {
 				if src.name == "otlp-json" {
 					continue // reconcile reads a store
@@ -582,6 +584,7 @@ func TestJaegerRangeStated(t *testing.T) {
 		{"anomalies", "--until", "2026-11-19"},
 		{"export", "--format", "fhir", "--until", "2026-11-19"},
 		{"calls", "--until", "2026-11-19", "--format", "csv"},
+		{"report", "--subject", "patient/P-1001", "--to", "2026-11-19", "--format", "csv"},
 	} {
 		code, _, errs := runCLI(append(args, src...)...)
 		if code != 0 || !strings.Contains(errs, "searched Jaeger from "+from+" to "+to+" only") {
@@ -599,7 +602,13 @@ func TestJaegerRangeStated(t *testing.T) {
 			t.Errorf("%s json: exit %d, from %q to %q, %v %s", cmd, code, v.From, v.To, err, errs)
 		}
 	}
-	code, out, errs := runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "2026-11-19"}, src...)...)
+	// Reconcile's CSV rows have no room for its range either.
+	dir, verifier := scenarioStore(t)
+	code, out, errs := runCLI(append([]string{"reconcile", "--dir", dir, "--verifier", verifier, "--until", "2026-11-19", "--format", "csv"}, src...)...)
+	if !strings.Contains(errs, "searched Jaeger from "+from+" to "+to+" only") {
+		t.Errorf("reconcile csv: exit %d, stderr %q", code, errs)
+	}
+	code, out, errs = runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "2026-11-19"}, src...)...)
 	if code != 0 || !strings.Contains(out, "Period: "+from+" (inclusive) to "+to+" (exclusive) (the range searched in Jaeger") {
 		t.Errorf("report: exit %d\n%s%s", code, out, errs)
 	}

@@ -56,6 +56,11 @@ func runReconcile(e *env, args []string) int {
 		return fail(e, "reconcile", "%v", err)
 	}
 	out := query.Reconcile(tres, ares)
+	if *format == "csv" {
+		// The rows have no room for the range compared, which text and
+		// JSON state.
+		noteRange(e, "reconcile", tres)
+	}
 	code := render(e, "reconcile", *format, out, &ares.Integrity, *format != "csv")
 	if code == exitOK && !out.Consistent {
 		code = exitFinding

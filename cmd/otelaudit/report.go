@@ -44,5 +44,11 @@ func runReport(e *env, args []string) int {
 	if err != nil {
 		return fail(e, "report", "%v", err)
 	}
-	return render(e, "report", *format, query.Report(subj, from, to, res), &res.Integrity, true)
+	// CSV rows have no room for the period or the integrity that the
+	// text and JSON state, so they go to stderr as for the other
+	// commands' tables.
+	if *format == "csv" {
+		noteRange(e, "report", res)
+	}
+	return render(e, "report", *format, query.Report(subj, from, to, res), &res.Integrity, *format != "csv")
 }
