@@ -7,6 +7,17 @@ import (
 	"github.com/otelaudit/otelaudit/internal/toolspan"
 )
 
+// FilledField names one field of a counted record that was filled from an
+// outer observation of the same call, and the span id of the observation
+// it came from. The record's chain_id, seq, prev_hash, hash and retention
+// stay those of the innermost observation as stored, so a record with
+// filled fields does not re-hash to its hash: `otelaudit cat` shows the
+// stored record.
+type FilledField struct {
+	Field      string `json:"field"`
+	FromSpanID string `json:"from_span_id"`
+}
+
 // innermost returns res with every call counted once.
 //
 // One tool call can be observed several times on its way to the tool: an
@@ -15,16 +26,25 @@ import (
 // record of what its own process saw, so the store keeps them all and
 // reconcile compares them all; but an access report that counted one
 // access twice would be wrong. The analyses therefore keep the innermost
-// observation, the one closest to where the tool ran: a record is left out
-// when another record of the result, for the same tool, is its child (same
-// trace, parent_span_id equal to its span_id).
+// observation, the one closest to where the tool ran.
+//
+// A record is an observation of the same call as its parent only when
+// both are of the same tool, in the same trace, the child's
+// parent_span_id is the parent's span_id, and nothing tells them apart
+// (sameCall): a tool that calls itself (a sub-agent "task" tool running
+// "task" again for another user or patient) makes two calls, and merging
+// them would move one call's user, patient or break-glass onto the other.
+// The parent compared is the parent as filled from its own outer
+// observations, so a chain alice → (no user) → bob splits where bob
+// starts. A call made by another tool's run (X → Y → X) is a call of its
+// own: Y, not X's caller, made it.
 //
 // The innermost observation often knows least about who asked: a
 // third-party MCP server sees the tool and its arguments, not the agent's
 // user, patient or break-glass. So the record kept is filled, field by
 // field, with what its outer observations recorded where it records
-// nothing (fillFromOuter); otherwise dropping the outer records would drop
-// the attribution with them.
+// nothing (fillFromOuter), and the filled fields are listed in the
+// result's filled map (calls' JSON "filled_from_outer").
 //
 // res is returned as is when nothing is left out; otherwise a shallow copy
 // with its own Records.
@@ -41,91 +61,169 @@ func (res *Result) innermost() *Result {
 		}
 		parents[key{r.TraceID, r.ParentSpanID, r.ToolName}] = struct{}{}
 	}
-	isOuter := func(r *auditlog.Record) bool {
-		_, ok := parents[key{r.TraceID, r.SpanID, r.ToolName}]
-		return ok
-	}
-	n := 0
+	// byID holds the records some record names as its parent.
 	byID := map[key]int{}
 	for i := range res.Records {
 		r := &res.Records[i]
-		if isOuter(r) {
-			n++
-			byID[key{r.TraceID, r.SpanID, r.ToolName}] = i
+		k := key{r.TraceID, r.SpanID, r.ToolName}
+		if _, ok := parents[k]; ok {
+			if _, dup := byID[k]; !dup {
+				byID[k] = i
+			}
 		}
 	}
-	if n == 0 {
+	if len(byID) == 0 {
 		return res
 	}
-	out := *res
-	out.Records = make([]auditlog.Record, 0, len(res.Records)-n)
-	for i := range res.Records {
+	parentOf := func(i int) (int, bool) {
 		r := &res.Records[i]
-		if isOuter(r) {
+		if r.ParentSpanID == "" {
+			return 0, false
+		}
+		p, ok := byID[key{r.TraceID, r.ParentSpanID, r.ToolName}]
+		return p, ok && p != i
+	}
+
+	// eff[i] is record i as filled from the outer observations of its
+	// call (nil: unchanged), from[i] where each filled field came from;
+	// merged[p] is set when a child of p is an observation of p's call,
+	// so p is left out. Records are settled outermost first, a chain at
+	// a time, so that each child is compared with its parent as filled.
+	const (
+		unseen = iota
+		walking
+		settled
+	)
+	state := make([]uint8, len(res.Records))
+	eff := make([]*auditlog.Record, len(res.Records))
+	from := make([][]FilledField, len(res.Records))
+	merged := make([]bool, len(res.Records))
+	view := func(i int) *auditlog.Record {
+		if eff[i] != nil {
+			return eff[i]
+		}
+		return &res.Records[i]
+	}
+	var chain []int
+	for i := range res.Records {
+		chain = chain[:0]
+		for j, ok := i, true; ok && state[j] == unseen; j, ok = parentOf(j) {
+			state[j] = walking // a cycle of parent ids stops here
+			chain = append(chain, j)
+		}
+		for c := len(chain) - 1; c >= 0; c-- {
+			j := chain[c]
+			state[j] = settled
+			p, ok := parentOf(j)
+			if !ok || state[p] != settled || !sameCall(&res.Records[j], view(p)) {
+				continue
+			}
+			kept := res.Records[j]
+			fields := fillFromOuter(&kept, view(p))
+			merged[p] = true
+			if len(fields) == 0 {
+				continue
+			}
+			for _, f := range fields {
+				src := res.Records[p].SpanID
+				for _, pf := range from[p] {
+					if pf.Field == f {
+						src = pf.FromSpanID
+					}
+				}
+				from[j] = append(from[j], FilledField{Field: f, FromSpanID: src})
+			}
+			kept.Attribution = toolspan.Attribution(&kept)
+			eff[j] = &kept
+		}
+	}
+
+	out := *res
+	out.Records = make([]auditlog.Record, 0, len(res.Records))
+	for i := range res.Records {
+		if merged[i] {
 			continue
 		}
-		kept := *r
-		// Walk up the observations, nearest first; the step bound
-		// ends a cycle of parent ids, which spans could claim.
-		filled := false
-		p, ok := byID[key{r.TraceID, r.ParentSpanID, r.ToolName}]
-		for steps := 0; ok && steps < n; steps++ {
-			outer := &res.Records[p]
-			filled = fillFromOuter(&kept, outer) || filled
-			if outer.ParentSpanID == "" {
-				break
+		out.Records = append(out.Records, *view(i))
+		if len(from[i]) > 0 {
+			if out.filled == nil {
+				out.filled = make(map[spanKey][]FilledField)
 			}
-			p, ok = byID[key{outer.TraceID, outer.ParentSpanID, outer.ToolName}]
+			r := &res.Records[i]
+			out.filled[spanKey{r.TraceID, r.SpanID}] = from[i]
 		}
-		if filled {
-			kept.Attribution = toolspan.Attribution(&kept)
-		}
-		out.Records = append(out.Records, kept)
+	}
+	if len(out.Records) == len(res.Records) && out.filled == nil {
+		return res
 	}
 	return &out
 }
 
+// sameCall reports whether r, a child span of the same tool as o, can be
+// an observation of o's call: nothing both record differs. A tool call id,
+// user, conversation or subject id recorded by both and not the same (a
+// subject's type in any case, as SameSubject) marks two calls; one
+// recorded by only one of them is what the filling is for.
+func sameCall(r, o *auditlog.Record) bool {
+	differ := func(a, b string) bool { return !blank(a) && !blank(b) && a != b }
+	if differ(r.ToolCallID, o.ToolCallID) || differ(r.UserID, o.UserID) || differ(r.ConversationID, o.ConversationID) {
+		return false
+	}
+	if !blank(r.Subject.ID) && !blank(o.Subject.ID) && !SameSubject(r.Subject, o.Subject) {
+		return false
+	}
+	return true
+}
+
 // fillFromOuter copies into r, the observation of a call that is counted,
 // the attribution an outer observation o of the same call recorded where
-// r records none, and reports whether it copied anything. Fields go in
+// r records none, and returns the names of the fields it filled (JSON
+// member names; session members as session.id and so on). Fields go in
 // groups that belong together (a user with their roles, a subject's type
 // with its id, an agent's name with its id, break-glass with its reason),
 // so that a record never pairs one observation's user with another's
-// roles. Break-glass, a claim that is absent rather than false when not
-// made, is copied whenever r does not make it. What happened (time,
-// duration, arguments, result, success, error) stays r's own: r is where
-// the tool ran.
-func fillFromOuter(r *auditlog.Record, o *auditlog.Record) bool {
-	filled := false
-	str := func(dst *string, src string) {
+// roles. A subject without an id (a type alone, "customer/") names no
+// one, so o's subject replaces it. Break-glass, a claim that is absent
+// rather than false when not made, is copied whenever r does not make it.
+// What happened (time, duration, arguments, result, success, error) stays
+// r's own: r is where the tool ran.
+func fillFromOuter(r *auditlog.Record, o *auditlog.Record) []string {
+	var filled []string
+	str := func(name string, dst *string, src string) {
 		if blank(*dst) && !blank(src) {
-			*dst, filled = src, true
+			*dst = src
+			filled = append(filled, name)
 		}
 	}
 	if blank(r.UserID) && !blank(o.UserID) {
-		r.UserID, r.UserRoles, filled = o.UserID, o.UserRoles, true
+		r.UserID, r.UserRoles = o.UserID, o.UserRoles
+		filled = append(filled, "user_id", "user_roles")
 	}
-	if blank(r.Subject.Type) && blank(r.Subject.ID) && (!blank(o.Subject.Type) || !blank(o.Subject.ID)) {
-		r.Subject, filled = o.Subject, true
+	if blank(r.Subject.ID) && !blank(o.Subject.ID) {
+		r.Subject = o.Subject
+		filled = append(filled, "subject")
 	}
 	if blank(r.Agent.Name) && blank(r.Agent.ID) && (!blank(o.Agent.Name) || !blank(o.Agent.ID)) {
-		r.Agent, filled = o.Agent, true
+		r.Agent = o.Agent
+		filled = append(filled, "agent")
 	}
 	if !r.BreakGlass && o.BreakGlass {
-		r.BreakGlass, r.BreakGlassReason, filled = true, o.BreakGlassReason, true
+		r.BreakGlass, r.BreakGlassReason = true, o.BreakGlassReason
+		filled = append(filled, "break_glass", "break_glass_reason")
 	}
 	if r.TurnNumber == nil && o.TurnNumber != nil {
-		r.TurnNumber, filled = o.TurnNumber, true
+		r.TurnNumber = o.TurnNumber
+		filled = append(filled, "turn_number")
 	}
-	str(&r.ConversationID, o.ConversationID)
-	str(&r.Model, o.Model)
-	str(&r.Trigger, o.Trigger)
-	str(&r.Purpose, o.Purpose)
-	str(&r.ToolCallID, o.ToolCallID)
-	str(&r.ToolType, o.ToolType)
-	str(&r.Session.ID, o.Session.ID)
-	str(&r.Session.ClientAddress, o.Session.ClientAddress)
-	str(&r.Session.UserAgent, o.Session.UserAgent)
+	str("conversation_id", &r.ConversationID, o.ConversationID)
+	str("model", &r.Model, o.Model)
+	str("trigger", &r.Trigger, o.Trigger)
+	str("purpose", &r.Purpose, o.Purpose)
+	str("tool_call_id", &r.ToolCallID, o.ToolCallID)
+	str("tool_type", &r.ToolType, o.ToolType)
+	str("session.id", &r.Session.ID, o.Session.ID)
+	str("session.client_address", &r.Session.ClientAddress, o.Session.ClientAddress)
+	str("session.user_agent", &r.Session.UserAgent, o.Session.UserAgent)
 	return filled
 }
 

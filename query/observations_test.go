@@ -143,3 +143,156 @@ func TestInnermostKeepsAttribution(t *testing.T) {
 	// call once, as it does unfiltered.
 	assert.Equal(t, 10, Calls(Filter{UserID: "ivan"}, res).Count)
 }
+
+// obs is one observation in a nesting table: span id, parent span id,
+// tool, and what it records (user, subject TYPE/ID, tool call id,
+// conversation; "" records nothing).
+type obs struct {
+	span, parent, tool      string
+	user, subject, id, conv string
+	breakGlass              bool
+}
+
+func (o obs) record(i int) auditlog.Record {
+	return rec(o.tool, time.Duration(i)*time.Millisecond, func(r *auditlog.Record) {
+		r.TraceID, r.SpanID, r.ParentSpanID = "t-nest", o.span, o.parent
+		r.UserID, r.ToolCallID, r.ConversationID = o.user, o.id, o.conv
+		if o.subject != "" {
+			typ, id, _ := strings.Cut(o.subject, "/")
+			r.Subject = Subject{Type: typ, ID: id}
+		}
+		if o.breakGlass {
+			r.BreakGlass, r.BreakGlassReason = true, "code blue"
+		}
+	})
+}
+
+// TestNestedObservationRule: a child span of the same tool is an
+// observation of its parent's call only when nothing both record tells
+// them apart (tool call id, user, conversation, subject); otherwise each
+// is a call of its own, with its own attribution. Each call is listed as
+// span user subject break-glass.
+func TestNestedObservationRule(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		obs  []obs
+		want []string
+	}{{
+		name: "a tool calling itself for another user and patient",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice", subject: "patient/P-1", id: "call-outer", conv: "c-s1", breakGlass: true},
+			{span: "s2", parent: "s1", tool: "task", user: "bob", subject: "patient/P-2", id: "call-inner", conv: "c-s1-sub"},
+		},
+		want: []string{"s1 alice patient/P-1 true", "s2 bob patient/P-2 false"},
+	}, {
+		name: "only the tool call ids differ",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice", id: "call-1", breakGlass: true},
+			{span: "s2", parent: "s1", tool: "task", id: "call-2"},
+		},
+		want: []string{"s1 alice - true", "s2 - - false"},
+	}, {
+		name: "no user but its own subject",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice", subject: "patient/P-1"},
+			{span: "s2", parent: "s1", tool: "task", subject: "patient/P-2"},
+		},
+		want: []string{"s1 alice patient/P-1 false", "s2 - patient/P-2 false"},
+	}, {
+		name: "only the users differ",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice"},
+			{span: "s2", parent: "s1", tool: "task", user: "bob"},
+		},
+		want: []string{"s1 alice - false", "s2 bob - false"},
+	}, {
+		name: "only the conversations differ",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice", conv: "c1"},
+			{span: "s2", parent: "s1", tool: "task", conv: "c2"},
+		},
+		want: []string{"s1 alice - false", "s2 - - false"},
+	}, {
+		name: "an MCP server's span of the same call",
+		obs: []obs{
+			{span: "s1", tool: "chart", user: "ivan", subject: "patient/P-8", id: "call-1", breakGlass: true},
+			{span: "s2", parent: "s1", tool: "chart", id: "call-1"},
+		},
+		want: []string{"s2 ivan patient/P-8 true"},
+	}, {
+		name: "a subject type without an id names no one",
+		obs: []obs{
+			{span: "s1", tool: "chart", user: "ivan", subject: "patient/P-8"},
+			{span: "s2", parent: "s1", tool: "chart", subject: "customer/"},
+		},
+		want: []string{"s2 ivan patient/P-8 false"},
+	}, {
+		name: "a subject type in another case is the same subject",
+		obs: []obs{
+			{span: "s1", tool: "chart", user: "ivan", subject: "patient/P-8"},
+			{span: "s2", parent: "s1", tool: "chart", subject: "Patient/P-8"},
+		},
+		want: []string{"s2 ivan Patient/P-8 false"},
+	}, {
+		name: "X calls Y calls X: three calls",
+		obs: []obs{
+			{span: "s1", tool: "x", user: "alice", subject: "patient/P-1"},
+			{span: "s2", parent: "s1", tool: "y"},
+			{span: "s3", parent: "s2", tool: "x"},
+		},
+		want: []string{"s1 alice patient/P-1 false", "s2 - - false", "s3 - - false"},
+	}, {
+		name: "alice, then an observation with no user, then bob",
+		obs: []obs{
+			{span: "s1", tool: "task", user: "alice", breakGlass: true},
+			{span: "s2", parent: "s1", tool: "task"},
+			{span: "s3", parent: "s2", tool: "task", user: "bob"},
+		},
+		want: []string{"s2 alice - true", "s3 bob - false"},
+	}, {
+		name: "three observations of one call",
+		obs: []obs{
+			{span: "s1", tool: "chart", user: "ivan", id: "c"},
+			{span: "s2", parent: "s1", tool: "chart", subject: "patient/P-8"},
+			{span: "s3", parent: "s2", tool: "chart", id: "c"},
+		},
+		want: []string{"s3 ivan patient/P-8 false"},
+	}, {
+		name: "a cycle of parent ids",
+		obs: []obs{
+			{span: "s1", parent: "s2", tool: "x", user: "alice"},
+			{span: "s2", parent: "s1", tool: "x"},
+		},
+		want: []string{"s1 alice - false"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var recs []auditlog.Record
+			for i, o := range tc.obs {
+				recs = append(recs, o.record(i))
+			}
+			res := result(recs...)
+			var got []string
+			for _, r := range res.innermost().Records {
+				got = append(got, fmt.Sprintf("%s %s %s %v", r.SpanID, dash(r.UserID), dash(subjectString(r.Subject)), r.BreakGlass))
+			}
+			assert.Equal(t, tc.want, got)
+			// Every analysis agrees: as many calls, break-glass where the
+			// table has it.
+			assert.Equal(t, len(tc.want), Calls(Filter{}, res).Count)
+			assert.Len(t, FHIRBundle(res).Entry, len(tc.want))
+			bg := 0
+			for _, w := range tc.want {
+				if strings.HasSuffix(w, "true") {
+					bg++
+				}
+			}
+			n := 0
+			for _, a := range Anomalies(res).Anomalies {
+				if a.Kind == AnomalyBreakGlass {
+					n++
+				}
+			}
+			assert.Equal(t, bg, n)
+		})
+	}
+}

@@ -55,6 +55,11 @@ type Result struct {
 	// a difference Reconcile reports, not a copy to drop. Each is named
 	// in Warnings; the analyses count the copy in Records.
 	Conflicts []auditlog.Record
+
+	// filled lists, for a result of innermost, the fields of each record
+	// that were filled from outer observations of its call, and from
+	// which (see FilledField).
+	filled map[spanKey][]FilledField
 }
 
 // rangeFrom and rangeTo are From and To in RFC 3339, "" when open.
