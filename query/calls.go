@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
@@ -21,7 +22,53 @@ type CallsResult struct {
 	IntegrityVerified bool              `json:"integrity_verified"`
 	Integrity         Integrity         `json:"integrity"`
 	Count             int               `json:"count"`
-	Records           []auditlog.Record `json:"records"`
+	// Records are the calls, each by its innermost observation. A record
+	// some of whose fields were filled from outer observations of its call
+	// is no longer the stored record byte for byte; its JSON names the
+	// fields filled and where from ("filled_from_outer", FilledFrom).
+	Records []auditlog.Record `json:"records"`
+
+	filled map[spanKey][]FilledField
+}
+
+// FilledFrom returns the fields of r, one of c's records, that were filled
+// from outer observations of its call, and from which span ids; nil when
+// r is the stored record as it is. r's chain_id, seq, prev_hash, hash and
+// retention are the innermost observation's as stored (retention is what
+// the store keeps for that record), so a filled record does not re-hash
+// to its hash; `otelaudit cat` shows the stored one.
+func (c *CallsResult) FilledFrom(r *auditlog.Record) []FilledField {
+	return c.filled[spanKey{r.TraceID, r.SpanID}]
+}
+
+// filledRecord is the JSON form of a record with filled fields: the
+// record's members, then the marker, so that no reader takes it for the
+// stored record.
+type filledRecord struct {
+	*auditlog.Record
+	FilledFromOuter []FilledField `json:"filled_from_outer"`
+}
+
+// item is the JSON value of record i.
+func (c *CallsResult) item(i int) any {
+	r := &c.Records[i]
+	if f := c.FilledFrom(r); f != nil {
+		return &filledRecord{Record: r, FilledFromOuter: f}
+	}
+	return r
+}
+
+// callsHead is CallsResult without its methods, for encoding its head.
+type callsHead CallsResult
+
+// MarshalJSON encodes c as Render writes it: each record with filled
+// fields carries its filled_from_outer marker.
+func (c *CallsResult) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeJSONList(&b, c.list()); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // Calls returns the records of res that match f, in time order. When they
@@ -46,6 +93,7 @@ func Calls(f Filter, res *Result) *CallsResult {
 		Integrity:         res.Integrity,
 		Count:             len(recs),
 		Records:           recs,
+		filled:            res.filled,
 	}
 }
 
@@ -66,29 +114,31 @@ func (c *CallsResult) WriteText(w io.Writer) error {
 
 // Table returns every record field of interest, one record per row.
 func (c *CallsResult) Table() ([]string, [][]string) {
-	return recordTable(c.Records).all()
+	return recordTable(c.Records, c.FilledFrom).all()
 }
 
 // list is c with its records given one at a time (see Render).
 func (c *CallsResult) list() jsonList {
-	head := *c
+	head := callsHead(*c)
 	head.Records = []auditlog.Record{}
 	return jsonList{
 		head:  &head,
 		n:     len(c.Records),
-		item:  func(i int) any { return &c.Records[i] },
-		table: recordTable(c.Records),
+		item:  c.item,
+		table: recordTable(c.Records, c.FilledFrom),
 	}
 }
 
-// recordTable is the CSV form of a list of records.
-func recordTable(recs []auditlog.Record) rowSource {
+// recordTable is the CSV form of a list of records; filled gives the
+// fields of a record filled from outer observations, listed in the last
+// column as field=span_id separated by spaces.
+func recordTable(recs []auditlog.Record, filled func(*auditlog.Record) []FilledField) rowSource {
 	return rowSource{
 		header: []string{
 			"timestamp", "conversation_id", "turn", "user_id", "user_roles", "tool", "tool_call_id",
 			"subject_type", "subject_id", "purpose", "trigger", "break_glass", "break_glass_reason",
 			"success", "error_type", "error_message", "duration_ms", "model", "agent",
-			"arguments", "result_summary", "trace_id", "span_id", "chain_id", "seq",
+			"arguments", "result_summary", "trace_id", "span_id", "chain_id", "seq", "filled_from_outer",
 		},
 		n: len(recs),
 		row: func(i int) []string {
@@ -99,10 +149,22 @@ func recordTable(recs []auditlog.Record) rowSource {
 				r.ToolName, r.ToolCallID, r.Subject.Type, r.Subject.ID, r.Purpose, r.Trigger,
 				strconv.FormatBool(r.BreakGlass), r.BreakGlassReason, strconv.FormatBool(r.Success), et, em,
 				formatMS(r.DurationMS), r.Model, agentName(r.Agent), string(nullIfEmpty(r.Arguments)),
-				string(nullIfEmpty(r.ResultSummary)), r.TraceID, r.SpanID, r.ChainID, seqString(r),
+				string(nullIfEmpty(r.ResultSummary)), r.TraceID, r.SpanID, r.ChainID, seqString(r), filledString(filled(r)),
 			}
 		},
 	}
+}
+
+// filledString is the CSV cell of a record's filled fields.
+func filledString(fs []FilledField) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.Field + "=" + f.FromSpanID)
+	}
+	return b.String()
 }
 
 // seqString is the record's sequence number, empty for records that did

@@ -119,6 +119,14 @@ func TestNestedCallsFromEverySource(t *testing.T) {
 				"get_chart erin patient/P-8 bg=false",
 			}, calls)
 
+			// The filled record says so: its patient and user come from
+			// the agent's span, not the stored record.
+			c := Calls(Filter{Tool: "get_chart"}, res)
+			require.Len(t, c.Records, 1)
+			outer := "4e04010102030405"
+			assert.Equal(t, []FilledField{{"user_id", outer}, {"user_roles", outer}, {"subject", outer}}, c.FilledFrom(&c.Records[0]))
+			assert.Nil(t, c.FilledFrom(&Calls(Filter{Tool: "y"}, res).Records[0]))
+
 			var bg []string
 			for _, a := range Anomalies(res).Anomalies {
 				if a.Kind == AnomalyBreakGlass {

@@ -1,6 +1,8 @@
 package query
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -139,6 +141,39 @@ func TestInnermostKeepsAttribution(t *testing.T) {
 	assert.Equal(t, 1, rep.Totals.BreakGlass)
 	assert.Equal(t, 10, rep.Totals.Failed, "the outcome is the innermost observation's")
 	assert.Len(t, Timeline("c-nest", res).Calls, 10)
+	// calls' JSON and CSV mark each filled record with what was filled
+	// and where from; json.Marshal writes what Render writes.
+	var out bytes.Buffer
+	require.NoError(t, Render(&out, FormatJSON, calls))
+	whole, err := json.Marshal(calls)
+	require.NoError(t, err)
+	var a, b any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &a))
+	require.NoError(t, json.Unmarshal(whole, &b))
+	assert.Equal(t, a, b)
+	var parsed struct {
+		Records []struct {
+			SpanID string        `json:"span_id"`
+			Hash   string        `json:"hash"`
+			Filled []FilledField `json:"filled_from_outer"`
+		} `json:"records"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &parsed))
+	outerSpan := res.Records[0].SpanID
+	assert.Equal(t, []FilledField{
+		{"user_id", outerSpan}, {"user_roles", outerSpan}, {"subject", outerSpan}, {"break_glass", outerSpan},
+		{"break_glass_reason", outerSpan}, {"turn_number", outerSpan}, {"conversation_id", outerSpan},
+		{"trigger", outerSpan}, {"purpose", outerSpan}, {"tool_call_id", outerSpan},
+	}, parsed.Records[0].Filled)
+	out.Reset()
+	require.NoError(t, Render(&out, FormatCSV, calls))
+	assert.Contains(t, out.String(), ",filled_from_outer\n")
+	assert.Contains(t, out.String(), "user_id="+outerSpan+" user_roles="+outerSpan)
+	plain := Calls(Filter{}, result(rec("x", 0)))
+	out.Reset()
+	require.NoError(t, Render(&out, FormatJSON, plain))
+	assert.NotContains(t, out.String(), "filled_from_outer", "a stored record as it is carries no marker")
+
 	// A filter on what only the outer observation records selects the
 	// call once, as it does unfiltered.
 	assert.Equal(t, 10, Calls(Filter{UserID: "ivan"}, res).Count)
