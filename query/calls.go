@@ -17,11 +17,11 @@ type CallsResult struct {
 	// open): the filter's bounds, or for Jaeger the range searched, which
 	// a search needs (the lookback without --since), so that an answer
 	// from Jaeger says which calls it could not include.
-	From              string            `json:"from"`
-	To                string            `json:"to"`
-	IntegrityVerified bool              `json:"integrity_verified"`
-	Integrity         Integrity         `json:"integrity"`
-	Count             int               `json:"count"`
+	From              string    `json:"from"`
+	To                string    `json:"to"`
+	IntegrityVerified bool      `json:"integrity_verified"`
+	Integrity         Integrity `json:"integrity"`
+	Count             int       `json:"count"`
 	// Records are the calls, each by its innermost observation. A record
 	// some of whose fields were filled from outer observations of its call
 	// is no longer the stored record byte for byte; its JSON names the
