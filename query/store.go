@@ -189,7 +189,8 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	case !in.Checked:
 		in.Summary = fmt.Sprintf("not checked: no verifier key given; hash chains of %d segments checked, signatures not", in.SegmentsRead)
 	case in.Verified:
-		in.Summary = fmt.Sprintf("verified: %d of %d segments read and proven (%d records), all seals and checkpoints signed and consistent",
+		in.Summary = fmt.Sprintf("verified: %d of %d segments read and proven (%d records), all seals and the latest checkpoints signed and consistent; "+
+			"otelaudit verify alone checks the segments not read, every earlier checkpoint and each hash of the tree.hashes index",
 			in.SegmentsRead, in.SegmentsTotal, in.RecordsVerified)
 		if unsigned > 0 {
 			in.Summary += fmt.Sprintf("; the %d newest records are hash-chained but not yet covered by a signed checkpoint", unsigned)
@@ -388,6 +389,39 @@ func (c *chainScan) finish() {
 	if end.seq > cp.Size && c.active {
 		c.unsigned = end.seq - max(cp.Size, c.activeStart)
 	}
+	c.checkTree(cp)
+}
+
+// checkTree checks what can be checked cheaply of the chain's tree.hashes
+// index against the checkpoint: that it holds every stored hash the
+// checkpoint needs (the writer makes them durable before it signs), and
+// that the Merkle frontier it gives for the checkpoint's size folds to the
+// signed root. The index is derived from the records, which with the
+// signed roots are the evidence, but a query that said "verified" of a
+// store whose index otelaudit verify rejects (an emptied file, a hash
+// changed) would contradict it. The index's other hashes (each leaf
+// against its record) are compared only by verify, which reads every
+// record; the summary says so.
+func (c *chainScan) checkTree(cp *auditlog.Checkpoint) {
+	if !c.verifying {
+		return
+	}
+	fh, st, err := auditlog.OpenStoreFile(filepath.Join(c.dir, auditlog.TreeFile))
+	if err != nil {
+		if !os.IsNotExist(err) {
+			c.add(auditlog.TreeFile, -1, auditlog.KindTreeMismatch, "unreadable: %s", oneLine(err.Error()))
+		}
+		return // verify does without a missing index too
+	}
+	defer fh.Close()
+	need := tlog.StoredHashCount(int64(cp.Size))
+	if st.Size() < need*tlog.HashSize {
+		c.add(auditlog.TreeFile, -1, auditlog.KindTreeMismatch, "tree file has %d hashes, the latest checkpoint needs %d", st.Size()/tlog.HashSize, need)
+		return
+	}
+	if f, err := auditlog.ReadFrontier(fh, int64(cp.Size)); err != nil || f.Root() != cp.Root {
+		c.add(auditlog.TreeFile, -1, auditlog.KindTreeMismatch, "its hashes for the first %d records do not fold to the signed checkpoint root", cp.Size)
+	}
 }
 
 // chainID returns the chain's id (from its checkpoint, seals or first
@@ -446,7 +480,11 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 	var newer []string
 	for _, e := range entries {
 		size, err := strconv.ParseUint(e.Name(), 10, 64)
-		if len(e.Name()) != 20 || err != nil || !e.Type().IsRegular() || (latest != nil && size <= latest.Size) {
+		if len(e.Name()) != 20 || err != nil || !e.Type().IsRegular() {
+			c.strayCheckpoint(e)
+			continue
+		}
+		if latest != nil && size <= latest.Size {
 			continue
 		}
 		newer = append(newer, e.Name())
@@ -477,6 +515,30 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 		return cp
 	}
 	return latest
+}
+
+// strayCheckpoint reports a file of the checkpoints/ history that is not
+// named as the store names history checkpoints (its size in 20 digits):
+// otelaudit verify opens every history file, and one that is not a signed
+// checkpoint (checkpoint_forged) or is filed under another name
+// (checkpoint_inconsistent) is a finding there. Such names are rare, so
+// opening them costs nothing in the usual case; a file being filed
+// (writeFileAtomic's temporary name) is not history.
+func (c *chainScan) strayCheckpoint(e os.DirEntry) {
+	if strings.HasSuffix(e.Name(), ".tmp") {
+		return
+	}
+	file := auditlog.CheckpointsDir + "/" + e.Name()
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, file), auditlog.MaxNoteBytes)
+	if err != nil {
+		c.add(file, -1, auditlog.KindCheckpointForged, "unreadable checkpoint: %s", oneLine(err.Error()))
+		return
+	}
+	id := c.id
+	if cp := c.openCheckpoint(file, msg); cp != nil {
+		c.id = id // a checkpoint filed astray does not name the chain
+		c.add(file, int64(cp.Size), auditlog.KindCheckpointInconsistent, "checkpoint of size %d is filed as %s", cp.Size, e.Name())
+	}
 }
 
 // openCheckpoint verifies the signed checkpoint msg read from file; nil,

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/internal/snapshot"
@@ -403,6 +405,46 @@ func TestStoreTamper(t *testing.T) {
 			},
 			kind: auditlog.KindOutOfOrder,
 		},
+		{
+			name:   "junk in the checkpoint history",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				require.NoError(t, os.WriteFile(filepath.Join(chain, auditlog.CheckpointsDir, "foo"), []byte("junk\n"), 0o600))
+			},
+			kind: auditlog.KindCheckpointForged,
+		},
+		{
+			name:   "checkpoint filed in the history under another name",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				b, err := os.ReadFile(filepath.Join(chain, auditlog.CheckpointFile))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(chain, auditlog.CheckpointsDir, "latest-copy"), b, 0o600))
+			},
+			kind: auditlog.KindCheckpointInconsistent,
+		},
+		{
+			name:   "tree.hashes emptied",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				require.NoError(t, os.Truncate(filepath.Join(chain, auditlog.TreeFile), 0))
+			},
+			kind: auditlog.KindTreeMismatch,
+		},
+		{
+			name:   "a hash of the signed frontier changed in tree.hashes",
+			filter: Filter{ConversationID: scenario.SupportConversation},
+			tamper: func(t *testing.T, st *testStore, chain string) {
+				// The last stored hash of a tree of N leaves is the root of
+				// its rightmost complete subtree: part of its frontier.
+				msg, err := os.ReadFile(filepath.Join(chain, auditlog.CheckpointFile))
+				require.NoError(t, err)
+				cp, err := auditlog.OpenCheckpoint(msg, st.verifiers)
+				require.NoError(t, err)
+				flipByte(t, filepath.Join(chain, auditlog.TreeFile), (tlog.StoredHashCount(int64(cp.Size))-1)*tlog.HashSize)
+			},
+			kind: auditlog.KindTreeMismatch,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -431,6 +473,32 @@ func TestStoreTamper(t *testing.T) {
 			assert.Contains(t, res.Integrity.Summary, "NOT verified")
 		})
 	}
+}
+
+// flipByte changes the byte at off in the file at path.
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Less(t, off, int64(len(b)))
+	b[off] ^= 0xff
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+}
+
+// TestStoreVerifiedSaysWhat: a verified answer says what it covers and
+// what only otelaudit verify checks, since a damage there (a leaf hash of
+// tree.hashes that no signed frontier uses) leaves the query's own proof
+// intact.
+func TestStoreVerifiedSaysWhat(t *testing.T) {
+	st := newTestStore(t)
+	flipByte(t, filepath.Join(st.dir, "healthcare", auditlog.TreeFile), 3*tlog.HashSize) // the leaf of seq 2
+	res := st.fetch(t, Filter{ConversationID: scenario.SupportConversation})
+	require.True(t, res.Integrity.Verified, "%v", res.Integrity.Findings)
+	assert.Contains(t, res.Integrity.Summary, "otelaudit verify alone checks the segments not read, every earlier checkpoint and each hash of the tree.hashes index")
+	var text bytes.Buffer
+	require.NoError(t, Render(&text, FormatText, Report(Subject{Type: "patient", ID: "P-1001"}, time.Time{}, time.Time{}, res)))
+	assert.Contains(t, text.String(), "Integrity verified: yes (verified: ")
+	assert.Contains(t, text.String(), "otelaudit verify alone checks")
 }
 
 // TestStoreReadWhileWriting reads a store again and again while a writer
