@@ -152,3 +152,55 @@ func TestNestedCallsFromEverySource(t *testing.T) {
 		})
 	}
 }
+
+// boundary is an instant windows are split at in TestBoundaryCallFromEverySource.
+var boundary = scenario.Base.Add(144*time.Hour + 30*time.Minute)
+
+// TestBoundaryCallFromEverySource: a call whose agent span starts 5 ms
+// before a window's end and whose MCP server span starts 5 ms after it is
+// counted once, in the window of its innermost observation, with the
+// agent span's user and patient, from every source; a call nested in
+// another of its tool beyond the boundary is still its own call.
+func TestBoundaryCallFromEverySource(t *testing.T) {
+	start := boundary.Add(-30 * time.Minute)
+	td := nestTraces(start, []nestSpan{
+		{1, 1, 0, "get_chart", 30*time.Minute - 5*time.Millisecond, 20 * time.Millisecond, map[string]any{"user.id": "frank", "audit.subject.type": "patient", "audit.subject.id": "P-9", "gen_ai.tool.call.id": "call-9"}},
+		{1, 2, 1, "get_chart", 30*time.Minute + 5*time.Millisecond, 5 * time.Millisecond, map[string]any{"gen_ai.tool.call.id": "call-9"}},
+		{2, 1, 0, "task", 30*time.Minute - 5*time.Millisecond, 20 * time.Millisecond, map[string]any{"user.id": "alice", "audit.subject.type": "patient", "audit.subject.id": "P-1"}},
+		{2, 2, 1, "task", 30*time.Minute + 5*time.Millisecond, 5 * time.Millisecond, map[string]any{"user.id": "bob", "audit.subject.type": "patient", "audit.subject.id": "P-2"}},
+	})
+	whole := Filter{Since: start, Until: start.Add(time.Hour)}
+	sources := everySource(t, td, whole, nestService)
+	windows := map[string]Filter{
+		"before": {Since: start, Until: boundary},
+		"after":  {Since: boundary, Until: start.Add(time.Hour)},
+		"whole":  whole,
+	}
+	want := map[string][]string{
+		"before": {"task alice patient/P-1"},
+		"after":  {"get_chart frank patient/P-9", "task bob patient/P-2"},
+		"whole":  {"task alice patient/P-1", "get_chart frank patient/P-9", "task bob patient/P-2"},
+	}
+	for name, src := range sources {
+		for wname, w := range windows {
+			t.Run(name+"/"+wname, func(t *testing.T) {
+				res, err := FetchCalls(context.Background(), src, w)
+				require.NoError(t, err)
+				require.False(t, res.Integrity.Failed(), "%+v", res.Integrity.Findings)
+				var got []string
+				for _, r := range Calls(w, res).Records {
+					got = append(got, r.ToolName+" "+dash(r.UserID)+" "+dash(subjectString(r.Subject)))
+				}
+				assert.Equal(t, want[wname], got)
+				p9 := Filter{Subject: Subject{Type: "patient", ID: "P-9"}, Since: w.Since, Until: w.Until}
+				res, err = FetchCalls(context.Background(), src, p9)
+				require.NoError(t, err)
+				n := 0
+				if wname != "before" {
+					n = 1
+				}
+				assert.Equal(t, n, Report(p9.Subject, w.Since, w.Until, res).Totals.Accesses)
+			})
+		}
+	}
+}

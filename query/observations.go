@@ -49,10 +49,62 @@ type FilledField struct {
 // res is returned as is when nothing is left out; otherwise a shallow copy
 // with its own Records.
 func (res *Result) innermost() *Result {
+	g := groupObservations(res.Records)
+	if g == nil {
+		return res
+	}
+	out := *res
+	out.Records = make([]auditlog.Record, 0, len(res.Records))
+	for i := range res.Records {
+		if g.merged[i] {
+			continue
+		}
+		out.Records = append(out.Records, *g.view(i))
+		if len(g.from[i]) > 0 {
+			if out.filled == nil {
+				out.filled = make(map[spanKey][]FilledField)
+			}
+			r := &res.Records[i]
+			out.filled[spanKey{r.TraceID, r.SpanID}] = g.from[i]
+		}
+	}
+	if len(out.Records) == len(res.Records) && out.filled == nil {
+		return res
+	}
+	return &out
+}
+
+// observations is how the records of a result group into calls (see
+// innermost).
+type observations struct {
+	recs []auditlog.Record
+	// link[j] is the record j is an observation of the same call as, its
+	// parent, or -1; merged[p] is set when some record links to p, which
+	// is then left out of the count.
+	link   []int
+	merged []bool
+	// eff[j] is record j as filled from the outer observations of its
+	// call (nil: unchanged), from[j] where each filled field came from.
+	eff  []*auditlog.Record
+	from [][]FilledField
+}
+
+// view is record i as filled.
+func (g *observations) view(i int) *auditlog.Record {
+	if g.eff[i] != nil {
+		return g.eff[i]
+	}
+	return &g.recs[i]
+}
+
+// groupObservations links each record of recs to its parent when the two
+// are observations of one call; nil when no record has a parent of its
+// own tool among recs (the usual case, found without allocating much).
+func groupObservations(recs []auditlog.Record) *observations {
 	type key struct{ trace, span, tool string }
 	var parents map[key]struct{}
-	for i := range res.Records {
-		r := &res.Records[i]
+	for i := range recs {
+		r := &recs[i]
 		if r.ParentSpanID == "" {
 			continue
 		}
@@ -63,8 +115,8 @@ func (res *Result) innermost() *Result {
 	}
 	// byID holds the records some record names as its parent.
 	byID := map[key]int{}
-	for i := range res.Records {
-		r := &res.Records[i]
+	for i := range recs {
+		r := &recs[i]
 		k := key{r.TraceID, r.SpanID, r.ToolName}
 		if _, ok := parents[k]; ok {
 			if _, dup := byID[k]; !dup {
@@ -73,10 +125,10 @@ func (res *Result) innermost() *Result {
 		}
 	}
 	if len(byID) == 0 {
-		return res
+		return nil
 	}
 	parentOf := func(i int) (int, bool) {
-		r := &res.Records[i]
+		r := &recs[i]
 		if r.ParentSpanID == "" {
 			return 0, false
 		}
@@ -84,28 +136,26 @@ func (res *Result) innermost() *Result {
 		return p, ok && p != i
 	}
 
-	// eff[i] is record i as filled from the outer observations of its
-	// call (nil: unchanged), from[i] where each filled field came from;
-	// merged[p] is set when a child of p is an observation of p's call,
-	// so p is left out. Records are settled outermost first, a chain at
-	// a time, so that each child is compared with its parent as filled.
+	g := &observations{
+		recs:   recs,
+		link:   make([]int, len(recs)),
+		merged: make([]bool, len(recs)),
+		eff:    make([]*auditlog.Record, len(recs)),
+		from:   make([][]FilledField, len(recs)),
+	}
+	// Records are settled outermost first, a chain at a time, so that
+	// each child is compared with its parent as filled.
 	const (
 		unseen = iota
 		walking
 		settled
 	)
-	state := make([]uint8, len(res.Records))
-	eff := make([]*auditlog.Record, len(res.Records))
-	from := make([][]FilledField, len(res.Records))
-	merged := make([]bool, len(res.Records))
-	view := func(i int) *auditlog.Record {
-		if eff[i] != nil {
-			return eff[i]
-		}
-		return &res.Records[i]
-	}
+	state := make([]uint8, len(recs))
 	var chain []int
-	for i := range res.Records {
+	for i := range recs {
+		g.link[i] = -1
+	}
+	for i := range recs {
 		chain = chain[:0]
 		for j, ok := i, true; ok && state[j] == unseen; j, ok = parentOf(j) {
 			state[j] = walking // a cycle of parent ids stops here
@@ -115,48 +165,29 @@ func (res *Result) innermost() *Result {
 			j := chain[c]
 			state[j] = settled
 			p, ok := parentOf(j)
-			if !ok || state[p] != settled || !sameCall(&res.Records[j], view(p)) {
+			if !ok || state[p] != settled || !sameCall(&recs[j], g.view(p)) {
 				continue
 			}
-			kept := res.Records[j]
-			fields := fillFromOuter(&kept, view(p))
-			merged[p] = true
+			g.link[j], g.merged[p] = p, true
+			kept := recs[j]
+			fields := fillFromOuter(&kept, g.view(p))
 			if len(fields) == 0 {
 				continue
 			}
 			for _, f := range fields {
-				src := res.Records[p].SpanID
-				for _, pf := range from[p] {
+				src := recs[p].SpanID
+				for _, pf := range g.from[p] {
 					if pf.Field == f {
 						src = pf.FromSpanID
 					}
 				}
-				from[j] = append(from[j], FilledField{Field: f, FromSpanID: src})
+				g.from[j] = append(g.from[j], FilledField{Field: f, FromSpanID: src})
 			}
 			kept.Attribution = toolspan.Attribution(&kept)
-			eff[j] = &kept
+			g.eff[j] = &kept
 		}
 	}
-
-	out := *res
-	out.Records = make([]auditlog.Record, 0, len(res.Records))
-	for i := range res.Records {
-		if merged[i] {
-			continue
-		}
-		out.Records = append(out.Records, *view(i))
-		if len(from[i]) > 0 {
-			if out.filled == nil {
-				out.filled = make(map[spanKey][]FilledField)
-			}
-			r := &res.Records[i]
-			out.filled[spanKey{r.TraceID, r.SpanID}] = from[i]
-		}
-	}
-	if len(out.Records) == len(res.Records) && out.filled == nil {
-		return res
-	}
-	return &out
+	return g
 }
 
 // sameCall reports whether r, a child span of the same tool as o, can be

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelaudit/otelaudit/auditlog"
@@ -628,5 +630,60 @@ func TestJaegerUnknownServiceWarns(t *testing.T) {
 	}
 	if _, _, errs := runCLI("calls", "--jaeger", fakeJaeger(t), "--jaeger-service", "care-agent", "--since", "2026-11-20"); strings.Contains(errs, "warning") {
 		t.Errorf("known service warned: %s", errs)
+	}
+}
+
+// TestCallAcrossDays: one call observed by the agent at 23:59:59.995 and
+// by the MCP server at 00:00:00.005 is counted once, on the second day
+// (its innermost observation's), with the agent's user and patient, by
+// every command that counts calls and by the filters on them.
+func TestCallAcrossDays(t *testing.T) {
+	mid := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).UnixNano()
+	span := func(id, parent string, start int64, service, attrs string) string {
+		return fmt.Sprintf(`{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":%q}}]},"scopeSpans":[{"scope":{"name":"x"},"spans":[`+
+			`{"traceId":"000000000000000000000000000000d1","spanId":%q,"parentSpanId":%q,"name":"execute_tool get_patient_chart","kind":1,`+
+			`"startTimeUnixNano":"%d","endTimeUnixNano":"%d","status":{},"attributes":[`+
+			`{"key":"gen_ai.operation.name","value":{"stringValue":"execute_tool"}},{"key":"gen_ai.tool.name","value":{"stringValue":"get_patient_chart"}}%s]}]}]}`,
+			service, id, parent, start, start+20e6, attrs)
+	}
+	outer := span("00000000000000d1", "", mid-5e6, "agent", `,{"key":"user.id","value":{"stringValue":"frank"}},`+
+		`{"key":"audit.subject.type","value":{"stringValue":"patient"}},{"key":"audit.subject.id","value":{"stringValue":"P-7"}}`)
+	inner := span("00000000000000d2", "00000000000000d1", mid+5e6, "mcp-server", "")
+	file := filepath.Join(t.TempDir(), "s.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"resourceSpans":[`+outer+","+inner+"]}\n"), 0o600))
+	for _, tc := range []struct {
+		day  string
+		want int
+	}{{"2026-11-26", 0}, {"2026-11-27", 1}} {
+		for _, args := range [][]string{
+			{"calls"}, {"calls", "--user", "frank"}, {"calls", "--subject", "patient/P-7"}, {"report", "--subject", "patient/P-7"},
+		} {
+			bounds := []string{"--since", tc.day, "--until", tc.day}
+			if args[0] == "report" {
+				bounds = []string{"--from", tc.day, "--to", tc.day}
+			}
+			code, out, errs := runCLI(append(append(append([]string{}, args...), bounds...), "--otlp-json", file, "--format", "json")...)
+			require.Equal(t, 0, code, errs)
+			var v struct {
+				Count   int
+				Records []struct {
+					UserID  string `json:"user_id"`
+					SpanID  string `json:"span_id"`
+					Subject query.Subject
+				}
+				Totals struct{ Accesses int }
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &v))
+			if args[0] == "report" {
+				assert.Equal(t, tc.want, v.Totals.Accesses, "%v %s", args, tc.day)
+				continue
+			}
+			require.Equal(t, tc.want, v.Count, "%v %s", args, tc.day)
+			if tc.want == 1 {
+				assert.Equal(t, "frank", v.Records[0].UserID)
+				assert.Equal(t, "P-7", v.Records[0].Subject.ID)
+				assert.Equal(t, "00000000000000d2", v.Records[0].SpanID, "the innermost observation")
+			}
+		}
 	}
 }

@@ -159,12 +159,24 @@ func fetchFiltered(e *env, cmd string, ff *filterFlags, src *sourceFlags) (f que
 	return f, res, exitOK, true
 }
 
-// fetch runs a source with an interrupt-aware context, printing the
-// source's warnings to stderr.
+// fetch fetches the calls an analysis counts (query.FetchCalls: each
+// call once, in the range of its innermost observation, with the outer
+// observations that fill it) with an interrupt-aware context, printing
+// the source's warnings to stderr.
 func fetch(e *env, cmd string, src query.Source, f query.Filter) (*query.Result, error) {
+	return fetchWith(e, cmd, func(ctx context.Context) (*query.Result, error) { return query.FetchCalls(ctx, src, f) })
+}
+
+// fetchSpans fetches the records of the range as they are, for
+// reconcile, which compares every observation.
+func fetchSpans(e *env, cmd string, src query.Source, f query.Filter) (*query.Result, error) {
+	return fetchWith(e, cmd, func(ctx context.Context) (*query.Result, error) { return src.Fetch(ctx, f) })
+}
+
+func fetchWith(e *env, cmd string, get func(context.Context) (*query.Result, error)) (*query.Result, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := src.Fetch(ctx, f)
+	res, err := get(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -47,11 +47,11 @@ func runReconcile(e *env, args []string) int {
 		return fail(e, "reconcile", "%v", err)
 	}
 	f := query.Filter{Since: since, Until: until}
-	tres, err := fetch(e, "reconcile", traces, f)
+	tres, err := fetchSpans(e, "reconcile", traces, f)
 	if err != nil {
 		return fail(e, "reconcile", "%v", err)
 	}
-	ares, err := fetch(e, "reconcile", audit, f)
+	ares, err := fetchSpans(e, "reconcile", audit, f)
 	if err != nil {
 		return fail(e, "reconcile", "%v", err)
 	}
