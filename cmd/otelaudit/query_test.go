@@ -606,11 +606,11 @@ func TestJaegerRangeStated(t *testing.T) {
 	}
 	// Reconcile's CSV rows have no room for its range either.
 	dir, verifier := scenarioStore(t)
-	code, out, errs := runCLI(append([]string{"reconcile", "--dir", dir, "--verifier", verifier, "--until", "2026-11-19", "--format", "csv"}, src...)...)
+	code, _, errs := runCLI(append([]string{"reconcile", "--dir", dir, "--verifier", verifier, "--until", "2026-11-19", "--format", "csv"}, src...)...)
 	if !strings.Contains(errs, "searched Jaeger from "+from+" to "+to+" only") {
 		t.Errorf("reconcile csv: exit %d, stderr %q", code, errs)
 	}
-	code, out, errs = runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "2026-11-19"}, src...)...)
+	code, out, errs := runCLI(append([]string{"report", "--subject", "patient/P-1001", "--to", "2026-11-19"}, src...)...)
 	if code != 0 || !strings.Contains(out, "Period: "+from+" (inclusive) to "+to+" (exclusive) (the range searched in Jaeger") {
 		t.Errorf("report: exit %d\n%s%s", code, out, errs)
 	}
