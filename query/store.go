@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -101,6 +99,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 	in := &res.Integrity
 	in.Findings = []Finding{}
 	var unsigned uint64
+	var live []string
 	// Phases run over every chain at once, so that the workers stay busy:
 	// small files of every chain, then every seal, then every segment
 	// read.
@@ -171,6 +170,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		in.SegmentsTotal += cs.segTotal
 		in.RecordsVerified += cs.verified
 		unsigned += cs.unsigned
+		live = append(live, cs.live...)
 	}
 	for _, cs := range scans {
 		// A copied chain directory proves itself on its own, and its
@@ -194,6 +194,12 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 			in.SegmentsRead, in.SegmentsTotal, in.RecordsVerified)
 		if unsigned > 0 {
 			in.Summary += fmt.Sprintf("; the %d newest records are hash-chained but not yet covered by a signed checkpoint", unsigned)
+		}
+		if len(live) > 0 {
+			// As verify's notes say: any process holding the lock has
+			// this effect, so on a store believed stopped it is news.
+			in.Summary += "; a process holds the store's lock, as a writer does, so these were taken as writes in progress, not findings: " +
+				strings.Join(live, ", ") + " (verify a stopped store, with nothing holding its .lock, for a full answer)"
 		}
 	default:
 		in.Summary = fmt.Sprintf("NOT verified: %d finding(s)", len(in.Findings))
@@ -225,9 +231,12 @@ type chainScan struct {
 	frontier       []tlog.Hash
 	frontierN      uint64
 	segRead        int
-	segTotal       int
-	verified       int64
-	unsigned       uint64
+	// live lists what was not a finding because a process held the
+	// store's lock, as a writer does (see Integrity.Summary).
+	live     []string
+	segTotal int
+	verified int64
+	unsigned uint64
 }
 
 func (c *chainScan) add(segment string, seq int64, kind, format string, args ...any) {
@@ -370,6 +379,9 @@ func (c *chainScan) finish() {
 		c.segRead++
 		c.verified += int64(s.res.count)
 		c.findings = append(c.findings, s.res.findings...)
+		if s.res.inFlight > 0 {
+			c.live = append(c.live, fmt.Sprintf("%d bytes in flight at the end of %s/%s", s.res.inFlight, c.name, s.name))
+		}
 	}
 	end := c.walk()
 	cp := c.cp
@@ -508,13 +520,28 @@ func (c *chainScan) readCheckpoint() *auditlog.Checkpoint {
 			c.add(file, int64(cp.Size), auditlog.KindCheckpointInconsistent, "checkpoint of size %d is filed as %s", cp.Size, newer[i])
 			continue
 		}
-		if !auditlog.WriterHolds(c.src.dir) {
+		switch {
+		case auditlog.WriterHolds(c.src.dir):
+			c.live = append(c.live, fmt.Sprintf("%s/%s taken as the latest checkpoint, being filed", c.name, file))
+		case !c.latestCaughtUp(cp.Size):
 			c.add(auditlog.CheckpointFile, int64(latest.Size), auditlog.KindCheckpointInconsistent,
 				"latest checkpoint has size %d but %s has size %d: the latest checkpoint was rolled back", latest.Size, file, cp.Size)
 		}
 		return cp
 	}
 	return latest
+}
+
+// latestCaughtUp reports whether the latest checkpoint, read again, is at
+// least size records: a writer that filed it and closed between the first
+// read and the lock check (which then finds no writer) is no rollback.
+func (c *chainScan) latestCaughtUp(size uint64) bool {
+	msg, err := auditlog.ReadStoreFile(filepath.Join(c.dir, auditlog.CheckpointFile), auditlog.MaxNoteBytes)
+	if err != nil {
+		return false
+	}
+	cp, err := auditlog.OpenCheckpoint(msg, c.src.verifiers)
+	return err == nil && cp.Origin == c.id && cp.Size >= size
 }
 
 // strayCheckpoint reports a file of the checkpoints/ history that is not
@@ -666,14 +693,16 @@ func (c *chainScan) openSeal(s *segInfo) {
 		return
 	}
 	s.seal = &seal
-	s.summary, err = auditlog.ReadStoreFile(filepath.Join(c.dir, base+auditlog.SummaryExt), auditlog.SummaryLimit(s.size))
-	if err != nil {
-		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
-		return
-	}
-	sum := sha256.Sum256(s.summary)
-	if hex.EncodeToString(sum[:]) != seal.SummarySHA256 {
+	// ReadSummary bounds the file by the segment size the signed seal
+	// states, not the file's, and hashes before it holds: a sparse
+	// summary next to a sparse segment cannot make a query allocate it.
+	s.summary, err = auditlog.ReadSummary(filepath.Join(c.dir, base+auditlog.SummaryExt), seal, s.size)
+	switch {
+	case errors.Is(err, auditlog.ErrSummaryMismatch):
 		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "summary does not match the SHA-256 its signed seal commits to")
+		return
+	case err != nil:
+		addf(base+auditlog.SummaryExt, auditlog.KindSummaryInvalid, "unreadable summary: %s", oneLine(err.Error()))
 		return
 	}
 	s.sumOK = true

@@ -34,6 +34,9 @@ type segResult struct {
 	leaves    []tlog.Hash
 	recs      []auditlog.Record
 	findings  []Finding
+	// inFlight is the length of an unterminated tail of the active
+	// segment that was not a finding because a writer held the store.
+	inFlight int
 }
 
 // readSegment reads one segment and proves it. A sealed segment whose seal
@@ -87,6 +90,8 @@ func (c *chainScan) readSegment(s *segInfo, active bool) *segResult {
 				// Asked after the read, so that a writer that was
 				// writing during it still holds the store now.
 				addf(-1, auditlog.KindTrailingGarbage, "%d bytes without a final newline at the end of the active segment, and no writer holds the store: a torn write, which the store cuts when it next opens, or bytes appended after its last record", len(data))
+			default:
+				res.inFlight = len(data)
 			}
 			// Either way not a record: with a writer, a write in flight.
 			break
