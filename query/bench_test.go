@@ -176,6 +176,40 @@ func BenchmarkStore1M(b *testing.B) {
 			}
 		})
 	})
+	// The commands read through FetchCalls, which also reads the other
+	// observations of the matched calls (the windows around their
+	// starts): what that adds to the two queries above.
+	b.Run("report-one-subject-as-calls", func(b *testing.B) {
+		subj := Subject{Type: "patient", ID: benchPatientTarget}
+		cpu0 := cpuTime()
+		n := 0
+		for b.Loop() {
+			res, err := FetchCalls(ctx, src, Filter{Subject: subj})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rep := Report(subj, time.Time{}, time.Time{}, res); rep.Totals.Accesses < 2*benchConvCalls {
+				b.Fatalf("report has %d accesses", rep.Totals.Accesses)
+			}
+			n++
+		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
+	})
+	b.Run("timeline-one-conversation-as-calls", func(b *testing.B) {
+		cpu0 := cpuTime()
+		n := 0
+		for b.Loop() {
+			res, err := FetchCalls(ctx, src, Filter{ConversationID: benchConvTarget})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tl := Timeline(benchConvTarget, res); tl.Count != benchConvCalls {
+				b.Fatalf("timeline has %d calls", tl.Count)
+			}
+			n++
+		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
+	})
 	b.Run("fetch-all", func(b *testing.B) {
 		// What calls, stats and the exports hold before they answer:
 		// every record, decoded. B/op is the memory that takes.

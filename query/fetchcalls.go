@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/otelaudit/otelaudit/auditlog"
@@ -36,7 +37,8 @@ const BoundaryReach = 5 * time.Minute
 // Source.Fetch.
 func FetchCalls(ctx context.Context, src Source, f Filter) (*Result, error) {
 	res, err := src.Fetch(ctx, f)
-	if err != nil || (f.Since.IsZero() && f.Until.IsZero()) {
+	narrows := f.UserID != "" || f.hasSubject() || f.ConversationID != "" || f.FailedOnly
+	if err != nil || (!narrows && f.Since.IsZero() && f.Until.IsZero()) {
 		return res, err
 	}
 	// Jaeger's range is the one it searched (the lookback when f has no
@@ -56,13 +58,28 @@ func FetchCalls(ctx context.Context, src Source, f Filter) (*Result, error) {
 	recs := res.Records
 	integrity := res.Integrity
 	warnings := res.Warnings
-	edge := func(since, until time.Time) error {
+	// The observations a filter on user, subject or conversation matched
+	// may be only some of their calls' (the agent's span has the user,
+	// the MCP server's span beneath it the patient): the others, which
+	// fill the call, are in the same trace, of the same tool, and start
+	// within BoundaryReach of it.
+	var related map[[2]string]bool
+	if narrows {
+		related = make(map[[2]string]bool, len(res.Records))
+		for i := range res.Records {
+			related[[2]string{res.Records[i].TraceID, res.Records[i].ToolName}] = true
+		}
+	}
+	edge := func(since, until time.Time, only map[[2]string]bool) error {
 		extra, err := src.Fetch(ctx, Filter{Tool: f.Tool, Since: since, Until: until})
 		if err != nil {
 			return err
 		}
 		for i := range extra.Records {
 			r := &extra.Records[i]
+			if only != nil && !only[[2]string{r.TraceID, r.ToolName}] {
+				continue
+			}
 			if k := (spanKey{r.TraceID, r.SpanID}); !seen[k] {
 				seen[k] = true
 				recs = append(recs, *r)
@@ -90,8 +107,15 @@ func FetchCalls(ctx context.Context, src Source, f Filter) (*Result, error) {
 		}
 	}
 	for _, e := range edges {
-		if err := edge(e[0], e[1]); err != nil {
+		if err := edge(e[0], e[1], nil); err != nil {
 			return nil, err
+		}
+	}
+	if narrows {
+		for _, w := range callWindows(res.Records) {
+			if err := edge(w[0], w[1], related); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out := *res
@@ -99,6 +123,29 @@ func FetchCalls(ctx context.Context, src Source, f Filter) (*Result, error) {
 	out.Records = callsIn(recs, f, from, to)
 	sortRecords(out.Records)
 	return &out, nil
+}
+
+// callWindows returns the time ranges within BoundaryReach of the starts
+// of recs, those closer than a minute apart merged, so that a filter's
+// matches cost a few reads of the source, not one each.
+func callWindows(recs []auditlog.Record) [][2]time.Time {
+	starts := make([]time.Time, 0, len(recs))
+	for i := range recs {
+		if t := recordTime(&recs[i]); !t.IsZero() {
+			starts = append(starts, t)
+		}
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	var out [][2]time.Time
+	for _, t := range starts {
+		w := [2]time.Time{t.Add(-BoundaryReach), t.Add(BoundaryReach)}
+		if n := len(out); n > 0 && !w[0].After(out[n-1][1].Add(time.Minute)) {
+			out[n-1][1] = w[1]
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // slicesClip keeps append from writing into the source's own array.

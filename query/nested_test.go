@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,7 +125,7 @@ func TestNestedCallsFromEverySource(t *testing.T) {
 			c := Calls(Filter{Tool: "get_chart"}, res)
 			require.Len(t, c.Records, 1)
 			outer := "4e04010102030405"
-			assert.Equal(t, []FilledField{{"user_id", outer}, {"user_roles", outer}, {"subject", outer}}, c.FilledFrom(&c.Records[0]))
+			assert.Equal(t, []FilledField{{"user_id", outer}, {"subject", outer}}, c.FilledFrom(&c.Records[0]))
 			assert.Nil(t, c.FilledFrom(&Calls(Filter{Tool: "y"}, res).Records[0]))
 
 			var bg []string
@@ -201,6 +202,58 @@ func TestBoundaryCallFromEverySource(t *testing.T) {
 				}
 				assert.Equal(t, n, Report(p9.Subject, w.Since, w.Until, res).Totals.Accesses)
 			})
+		}
+	}
+}
+
+// TestFilteredCallKeepsFill: a filter on what only one observation of a
+// call records (the agent's span has the user and conversation, the MCP
+// server's span beneath it the patient and break-glass) selects the call
+// with everything its observations record, from every source: "who
+// accessed P-9" names the user, and "what did fay touch" the patient.
+func TestFilteredCallKeepsFill(t *testing.T) {
+	start := scenario.Base.Add(130 * time.Hour)
+	window := Filter{Since: start, Until: start.Add(time.Hour)}
+	td := nestTraces(start, []nestSpan{
+		// Half an hour from either bound: no read at the window's edges
+		// sees them.
+		{trace: 9, span: 1, tool: "get_chart", at: 30 * time.Minute, d: 50 * time.Millisecond,
+			attrs: map[string]any{"user.id": "fay", "gen_ai.conversation.id": "k9", "audit.trigger": "user_request"}},
+		{trace: 9, span: 2, parent: 1, tool: "get_chart", at: 30*time.Minute + time.Millisecond, d: 40 * time.Millisecond,
+			attrs: map[string]any{"audit.subject.type": "patient", "audit.subject.id": "P-9", "audit.break_glass": true, "audit.break_glass.reason": "er"}},
+		// Another call of the tool in another trace, by someone else.
+		{trace: 10, span: 1, tool: "get_chart", at: 31 * time.Minute, d: 10 * time.Millisecond,
+			attrs: map[string]any{"user.id": "gus", "audit.subject.type": "patient", "audit.subject.id": "P-10"}},
+	})
+	filters := map[string]Filter{
+		"user":         {UserID: "fay"},
+		"subject":      {Subject: Subject{Type: "Patient", ID: "P-9"}},
+		"conversation": {ConversationID: "k9"},
+	}
+	for name, src := range everySource(t, td, window, nestService) {
+		for fname, f := range filters {
+			for _, windowed := range []bool{true, false} {
+				if !windowed && strings.HasPrefix(name, "jaeger") {
+					continue // Jaeger's lookback ends now, long after these spans
+				}
+				t.Run(fmt.Sprintf("%s/%s/window=%v", name, fname, windowed), func(t *testing.T) {
+					f := f
+					if windowed {
+						f.Since, f.Until = window.Since, window.Until
+					}
+					res, err := FetchCalls(context.Background(), src, f)
+					require.NoError(t, err)
+					c := Calls(f, res)
+					require.Len(t, c.Records, 1)
+					r := c.Records[0]
+					assert.Equal(t, "fay", r.UserID)
+					assert.Equal(t, "P-9", r.Subject.ID)
+					assert.Equal(t, "k9", r.ConversationID)
+					assert.True(t, r.BreakGlass)
+					assert.Equal(t, "er", r.BreakGlassReason)
+					assert.Equal(t, "fay", r.Attribution.Initiator)
+				})
+			}
 		}
 	}
 }

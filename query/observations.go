@@ -228,7 +228,10 @@ func fillFromOuter(r *auditlog.Record, o *auditlog.Record) []string {
 	}
 	if blank(r.UserID) && !blank(o.UserID) {
 		r.UserID, r.UserRoles = o.UserID, o.UserRoles
-		filled = append(filled, "user_id", "user_roles")
+		filled = append(filled, "user_id")
+		if len(o.UserRoles) > 0 {
+			filled = append(filled, "user_roles")
+		}
 	}
 	if blank(r.Subject.ID) && !blank(o.Subject.ID) {
 		r.Subject = o.Subject
