@@ -114,6 +114,12 @@ type Integrity struct {
 	UnsignedRecords uint64 `json:"unsigned_records"`
 	// Findings lists every problem found, empty when Verified.
 	Findings []Finding `json:"findings"`
+	// Live lists what was taken as a write in progress, not a finding,
+	// because a process held the store's lock as a writer does (an
+	// unterminated tail, a history checkpoint being filed); any process
+	// holding it has that effect, so on a store believed stopped it is
+	// worth saying (the commands say it on stderr).
+	Live []string `json:"live,omitempty"`
 }
 
 // Finding is one integrity problem, located as precisely as the verifier

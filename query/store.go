@@ -195,6 +195,7 @@ func (s *StoreSource) Fetch(ctx context.Context, f Filter) (*Result, error) {
 		if unsigned > 0 {
 			in.Summary += fmt.Sprintf("; the %d newest records are hash-chained but not yet covered by a signed checkpoint", unsigned)
 		}
+		in.Live = live
 		if len(live) > 0 {
 			// As verify's notes say: any process holding the lock has
 			// this effect, so on a store believed stopped it is news.

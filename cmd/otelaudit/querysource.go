@@ -213,6 +213,9 @@ func render(e *env, cmd, format string, v query.Renderable, in *query.Integrity,
 			fmt.Fprintf(e.stderr, "otelaudit %s: integrity NOT verified: %d finding(s); run otelaudit verify for details\n", cmd, len(in.Findings))
 		case !in.Checked && in.Summary != "":
 			fmt.Fprintf(e.stderr, "otelaudit %s: note: integrity %s\n", cmd, oneLine(in.Summary))
+		case len(in.Live) > 0:
+			fmt.Fprintf(e.stderr, "otelaudit %s: note: a process holds the store's lock, as a writer does, so these were taken as writes in progress, not findings: %s; verify a stopped store, with nothing holding its .lock, for a full answer\n",
+				cmd, oneLine(strings.Join(in.Live, ", ")))
 		}
 	}
 	if in.Failed() {
