@@ -73,14 +73,11 @@ func ReadSummary(path string, seal Seal, segmentBytes int64) ([]byte, error) {
 	if seal.HasSegmentDigest() {
 		limit = SummaryLimit(seal.SegmentBytes)
 	}
-	f, st, err := OpenStoreFile(path)
+	f, err := openCapped(path, limit, "a summary of its segment")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s has %d bytes, more than the %d a summary of its segment can hold", path, st.Size(), limit)
-	}
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, io.LimitReader(f, limit+1), make([]byte, 64<<10))
 	switch {
@@ -131,14 +128,11 @@ func OpenStoreFile(path string) (*os.File, os.FileInfo, error) {
 // opens it, refusing one of more than limit bytes: the size caps above,
 // each well beyond what the writer produces.
 func ReadStoreFile(path string, limit int64) ([]byte, error) {
-	f, st, err := OpenStoreFile(path)
+	f, err := openCapped(path, limit, "such a file")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s has %d bytes, more than the %d such a file can hold", path, st.Size(), limit)
-	}
 	// The size read is what counts: the file may grow after the stat.
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
@@ -148,6 +142,20 @@ func ReadStoreFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s has more than the %d bytes such a file can hold", path, limit)
 	}
 	return data, nil
+}
+
+// openCapped opens path as OpenStoreFile does and refuses a file of more
+// than limit bytes, which what (the kind of file) can hold.
+func openCapped(path string, limit int64, what string) (*os.File, error) {
+	f, st, err := OpenStoreFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		f.Close()
+		return nil, fmt.Errorf("%s has %d bytes, more than the %d %s can hold", path, st.Size(), limit, what)
+	}
+	return f, nil
 }
 
 func fileType(m os.FileMode) string {

@@ -138,13 +138,13 @@ func BenchmarkStore1M(b *testing.B) {
 	b.Logf("built a %d-record store in %s", benchRecords, time.Since(start).Round(time.Millisecond))
 	src := NewStoreSource(dir, verifiers)
 	ctx := context.Background()
-	run := func(b *testing.B, f Filter, check func(*Result)) {
+	run := func(b *testing.B, fetch func(context.Context, Filter) (*Result, error), f Filter, check func(*Result)) {
 		var res *Result
 		cpu0 := cpuTime()
 		n := 0
 		for b.Loop() {
 			var err error
-			if res, err = src.Fetch(ctx, f); err != nil {
+			if res, err = fetch(ctx, f); err != nil {
 				b.Fatal(err)
 			}
 			n++
@@ -161,7 +161,7 @@ func BenchmarkStore1M(b *testing.B) {
 		b.ReportMetric(float64(res.Integrity.RecordsVerified), "records-verified")
 	}
 	b.Run("timeline-one-conversation", func(b *testing.B) {
-		run(b, Filter{ConversationID: benchConvTarget}, func(res *Result) {
+		run(b, src.Fetch, Filter{ConversationID: benchConvTarget}, func(res *Result) {
 			if tl := Timeline(benchConvTarget, res); tl.Count != benchConvCalls {
 				b.Fatalf("timeline has %d calls", tl.Count)
 			}
@@ -169,7 +169,7 @@ func BenchmarkStore1M(b *testing.B) {
 	})
 	b.Run("report-one-subject", func(b *testing.B) {
 		subj := Subject{Type: "patient", ID: benchPatientTarget}
-		run(b, Filter{Subject: subj}, func(res *Result) {
+		run(b, src.Fetch, Filter{Subject: subj}, func(res *Result) {
 			rep := Report(subj, time.Time{}, time.Time{}, res)
 			if rep.Totals.Accesses < 2*benchConvCalls {
 				b.Fatalf("report has %d accesses", rep.Totals.Accesses)
@@ -179,42 +179,27 @@ func BenchmarkStore1M(b *testing.B) {
 	// The commands read through FetchCalls, which also reads the other
 	// observations of the matched calls (the windows around their
 	// starts): what that adds to the two queries above.
+	calls := func(ctx context.Context, f Filter) (*Result, error) { return FetchCalls(ctx, src, f) }
 	b.Run("report-one-subject-as-calls", func(b *testing.B) {
 		subj := Subject{Type: "patient", ID: benchPatientTarget}
-		cpu0 := cpuTime()
-		n := 0
-		for b.Loop() {
-			res, err := FetchCalls(ctx, src, Filter{Subject: subj})
-			if err != nil {
-				b.Fatal(err)
-			}
+		run(b, calls, Filter{Subject: subj}, func(res *Result) {
 			if rep := Report(subj, time.Time{}, time.Time{}, res); rep.Totals.Accesses < 2*benchConvCalls {
 				b.Fatalf("report has %d accesses", rep.Totals.Accesses)
 			}
-			n++
-		}
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
+		})
 	})
 	b.Run("timeline-one-conversation-as-calls", func(b *testing.B) {
-		cpu0 := cpuTime()
-		n := 0
-		for b.Loop() {
-			res, err := FetchCalls(ctx, src, Filter{ConversationID: benchConvTarget})
-			if err != nil {
-				b.Fatal(err)
-			}
+		run(b, calls, Filter{ConversationID: benchConvTarget}, func(res *Result) {
 			if tl := Timeline(benchConvTarget, res); tl.Count != benchConvCalls {
 				b.Fatalf("timeline has %d calls", tl.Count)
 			}
-			n++
-		}
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
+		})
 	})
 	b.Run("fetch-all", func(b *testing.B) {
 		// What calls, stats and the exports hold before they answer:
 		// every record, decoded. B/op is the memory that takes.
 		b.ReportAllocs()
-		run(b, Filter{}, func(res *Result) {
+		run(b, src.Fetch, Filter{}, func(res *Result) {
 			if len(res.Records) != benchRecords {
 				b.Fatalf("fetched %d records", len(res.Records))
 			}

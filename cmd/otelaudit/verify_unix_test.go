@@ -19,23 +19,7 @@ import (
 // and what was not reported where; --require-signed verifies the store as
 // stopped and reports the line.
 func TestVerifyHeldLockSaysSo(t *testing.T) {
-	dir, _, verifier := newStore(t, 20)
-	segs, _ := auditlog.SegmentFiles(dir, "general")
-	active := segs[len(segs)-1]
-	f, err := os.OpenFile(filepath.Join(dir, "general", active), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(`{"v":1,"seq":20`)
-	f.Close()
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	dir, verifier, active := heldLockStore(t)
 	tests := []struct {
 		name     string
 		args     []string
@@ -72,23 +56,7 @@ func TestVerifyHeldLockSaysSo(t *testing.T) {
 // stderr that a held lock made an unterminated tail a write in progress,
 // as verify and report do; their JSON lists it under integrity.live.
 func TestQueryHeldLockSaysSo(t *testing.T) {
-	dir, _, verifier := newStore(t, 20)
-	segs, _ := auditlog.SegmentFiles(dir, "general")
-	active := segs[len(segs)-1]
-	f, err := os.OpenFile(filepath.Join(dir, "general", active), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(`{"v":1,"seq":20`)
-	f.Close()
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	dir, verifier, active := heldLockStore(t)
 	note := "note: a process holds the store's lock, as a writer does, so these were taken as writes in progress, not findings: 15 bytes in flight at the end of general/" + active
 	for _, args := range [][]string{{"calls"}, {"stats"}, {"anomalies"}, {"calls", "--format", "csv"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -102,4 +70,29 @@ func TestQueryHeldLockSaysSo(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, `"live": [`) && !strings.Contains(out, `"live":[`) {
 		t.Errorf("exit %d, want integrity.live in:\n%s", code, out)
 	}
+}
+
+// heldLockStore returns a stopped store of 20 records whose active segment
+// ends with 15 bytes and no newline, with its .lock held by this process
+// until the test ends, and the store's verifier file and active segment.
+func heldLockStore(t *testing.T) (dir, verifier, active string) {
+	t.Helper()
+	dir, _, verifier = newStore(t, 20)
+	segs, _ := auditlog.SegmentFiles(dir, "general")
+	active = segs[len(segs)-1]
+	f, err := os.OpenFile(filepath.Join(dir, "general", active), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"v":1,"seq":20`)
+	f.Close()
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() })
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return dir, verifier, active
 }

@@ -344,7 +344,7 @@ func Bytes(v any) ([]byte, bool) {
 	switch x := v.(type) {
 	case []byte:
 		return x, true
-	case json.RawMessage, json.Marshaler, encoding.TextMarshaler:
+	case json.Marshaler, encoding.TextMarshaler: // json.RawMessage among them
 		return nil, false
 	case *[]byte:
 		if x != nil {
