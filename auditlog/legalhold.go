@@ -42,7 +42,7 @@ func (h legalHold) matches(r *Record) bool {
 		return true
 	case "subject":
 		typ, id, _ := strings.Cut(h.value, "/")
-		return strings.EqualFold(r.Subject.Type, typ) && r.Subject.ID == id
+		return r.Subject.Same(Subject{Type: typ, ID: id})
 	case "subject_type":
 		return strings.EqualFold(r.Subject.Type, h.value)
 	case "conversation":

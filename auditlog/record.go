@@ -1,6 +1,9 @@
 package auditlog
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // FormatVersion is the value of Record.V written by this package.
 const FormatVersion = 1
@@ -127,6 +130,13 @@ type Subject struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
 }
+
+// Same reports whether s and o name the same subject: the same id,
+// exactly, and the same type in any letter case. Agents spell a type as
+// they please ("patient", "Patient"), and retention, legal holds and every
+// query must put both spellings together; ids are the systems' own keys
+// and stay exact ("P-7" and "p-7" may be different people).
+func (s Subject) Same(o Subject) bool { return s.ID == o.ID && strings.EqualFold(s.Type, o.Type) }
 
 // Error describes a failed call: error.type and the span status message.
 type Error struct {

@@ -116,7 +116,7 @@ func (f *Filter) Apply(recs []auditlog.Record) []auditlog.Record {
 // Patient reference and the exporter's retention policy matches subject
 // types case-insensitively, so a report that split them would miss
 // accesses; ids are the systems' own keys and stay exact.
-func SameSubject(a, b Subject) bool { return a.ID == b.ID && strings.EqualFold(a.Type, b.Type) }
+func SameSubject(a, b Subject) bool { return a.Same(b) }
 
 // subjectKey is a map key under which every spelling of a subject's type
 // falls together, as SameSubject compares them.
