@@ -209,20 +209,21 @@ func NewFHIRExport(res *Result, opts ...FHIROption) *FHIRExport {
 	}
 	x.head = Bundle{ResourceType: "Bundle", Type: "collection", Timestamp: x.c.now().UTC().Format(time.RFC3339Nano)}
 	h := sha256.New()
-	type call struct{ trace, span, hash string }
-	seen := make(map[call]bool, len(x.records))
+	// Entries are told apart by their ids, which a call has whatever it
+	// was read from: two records of one span (a redelivery whose content
+	// changed, a source that repeats a call) would otherwise share an id.
+	seen := make(map[string]bool, len(x.records))
 	for i := range x.records {
 		r := &x.records[i]
-		k := call{r.TraceID, r.SpanID, r.Hash}
 		id := fhirID(r)
-		if seen[k] {
+		if seen[id] {
 			if x.renamed == nil {
 				x.renamed = make(map[int]bool)
 			}
 			x.renamed[i] = true
 			id, _ = renamedEntry(r, i)
 		}
-		seen[k] = true
+		seen[id] = true
 		h.Write([]byte(id))
 	}
 	x.head.ID = hex.EncodeToString(h.Sum(nil))[:32]
@@ -236,10 +237,13 @@ func (x *FHIRExport) Len() int { return len(x.records) }
 func (x *FHIRExport) Entry(i int) BundleEntry {
 	r := &x.records[i]
 	ev := auditEvent(r, &x.c)
-	name := r.TraceID + "/" + r.SpanID + "/" + r.Hash
+	// The fullUrl is named by the id, not by the record's hash, which
+	// only the store has: one call exported from the store and from its
+	// trace is then one resource to a server that receives both.
+	name := "id/" + ev.ID
 	if x.renamed[i] {
-		// The same call twice (no ids, or a source that repeats it): ids
-		// and fullUrls must still be unique (bdl-7).
+		// The same id twice (no ids, or two records of one span): ids and
+		// fullUrls must still be unique (bdl-7).
 		ev.ID, name = renamedEntry(r, i)
 	}
 	return BundleEntry{FullURL: "urn:uuid:" + uuidOf(name), Resource: ev}

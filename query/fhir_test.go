@@ -251,3 +251,38 @@ func TestFHIRAwkwardRecords(t *testing.T) {
 	assert.Len(t, blank.Entity, 2, "tool call and trace only")
 	assert.Equal(t, "AI agent", blank.Agent[len(blank.Agent)-1].Who.Display)
 }
+
+// TestFHIRSameCallSameEntry: one call exported from the store and from its
+// trace is one entry, with the same id and fullUrl, so that a FHIR server
+// fed both keeps one AuditEvent. The two records differ in what only the
+// store adds (seq, prev_hash, hash), which the fullUrl was once named by.
+// Two records of one span with different content (a redelivery that
+// changed) still get entries of their own.
+func TestFHIRSameCallSameEntry(t *testing.T) {
+	st := newTestStore(t)
+	stored := FHIRBundle(st.fetch(t, Filter{}), fhirClock)
+	traced := FHIRBundle(result(scenarioRecords(t)...), fhirClock)
+	require.Len(t, stored.Entry, len(traced.Entry))
+	urls := map[string]string{}
+	for _, e := range traced.Entry {
+		urls[e.Resource.ID] = e.FullURL
+	}
+	for _, e := range stored.Entry {
+		want, ok := urls[e.Resource.ID]
+		require.True(t, ok, "store entry %s is not among the trace's", e.Resource.ID)
+		assert.Equal(t, want, e.FullURL, "entry %s", e.Resource.ID)
+	}
+
+	recs := scenarioRecords(t)[:2]
+	changed := recs[0]
+	changed.Hash, changed.ResultSummary = "ff"+changed.Hash, json.RawMessage(`{"changed":true}`)
+	b := FHIRBundle(result(recs[0], changed, recs[1]), fhirClock)
+	require.Len(t, b.Entry, 3)
+	ids, full := map[string]bool{}, map[string]bool{}
+	for _, e := range b.Entry {
+		ids[e.Resource.ID], full[e.FullURL] = true, true
+	}
+	assert.Len(t, ids, 3, "ids")
+	assert.Len(t, full, 3, "fullUrls")
+	assert.Empty(t, fhircheck.CheckBundle(bundleJSON(t, b)))
+}
