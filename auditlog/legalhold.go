@@ -30,6 +30,21 @@ func (h legalHold) String() string {
 	return h.kind + " " + h.value
 }
 
+// key returns the hold's line in its one spelling, its identity in hold
+// records (legal_hold.seen, prune markers): a subject type in lower case,
+// as holds match it in any case, so that "subject Patient/P-7" rewritten
+// as "subject patient/P-7" is the same hold, not one removed and one new.
+func (h legalHold) key() string {
+	switch h.kind {
+	case "subject":
+		typ, id, _ := strings.Cut(h.value, "/")
+		h.value = strings.ToLower(typ) + "/" + id
+	case "subject_type":
+		h.value = strings.ToLower(h.value)
+	}
+	return h.String()
+}
+
 // matches reports whether the hold keeps r. A subject type matches in
 // any letter case, as it does everywhere else (retention classes, report
 // --subject, calls, FHIR): "subject patient/P-7" must hold a record typed

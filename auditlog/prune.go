@@ -25,8 +25,22 @@ type PruneOptions struct {
 	Chains []string
 	// Logger receives one line per removed segment. Default: none.
 	Logger *zap.Logger
-	_      struct{}
+	// ReleaseHolds are legal holds ("subject patient/P-7", in any form a
+	// legal_hold line takes) that an earlier prune recorded, that are in
+	// no legal_hold file any more, and that this prune may let go of.
+	// Without a release such a hold stops the prune (ErrLegalHoldRemoved);
+	// with one, the release is recorded, with the time, in the chain's
+	// legal_hold.seen and its next prune marker. A release of a hold that
+	// is still in a legal_hold file, or that no prune recorded for the
+	// chains pruned, is an error.
+	ReleaseHolds []string
+	_            struct{}
 }
+
+// ErrLegalHoldRemoved is wrapped by Prune's error when a legal hold that
+// an earlier prune recorded is in no legal_hold file any more and was not
+// released (PruneOptions.ReleaseHolds): nothing was removed.
+var ErrLegalHoldRemoved = errors.New("legal hold removed")
 
 // ChainPrune is what Prune did (or would do) to one chain.
 type ChainPrune struct {
@@ -40,6 +54,11 @@ type ChainPrune struct {
 	// StoppedAt says why the next segment was kept: "not expired",
 	// "legal hold: ...", "active segment".
 	StoppedAt string `json:"stopped_at"`
+	// LegalHolds are the holds in force for the chain (from the store's
+	// legal_hold and the chain's), normalised; empty, not nil, when none.
+	LegalHolds []SeenHold `json:"legal_holds"`
+	// Released are the holds this prune let go of (ReleaseHolds).
+	Released []HoldRelease `json:"released_holds"`
 }
 
 // Prune enforces retention on the store in dir. In each chain it removes
@@ -61,6 +80,15 @@ type ChainPrune struct {
 // a '*' anywhere else: a hold that matched nothing would let what it was
 // written for be pruned. Every hold file that applies is read before
 // anything is removed.
+//
+// Holds are sticky: every prune but a dry run writes the holds in force
+// for each chain to the chain's signed legal_hold.seen, and states them in
+// any prune marker it writes. A hold recorded so that is in no legal_hold
+// file at the next prune stops that prune before it removes anything, in
+// any chain (the error wraps ErrLegalHoldRemoved), unless it is named in
+// opts.ReleaseHolds. Without a legal_hold.seen (removed, or a store no
+// prune of this version has pruned) the holds the latest prune marker
+// states are the record; a store with neither prunes as before.
 //
 // dir must be a store (see Chains), and every name in opts.Chains one of
 // its chains. Prune may run while a Store is writing; two Prunes of one
@@ -100,19 +128,35 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 		return nil, err
 	}
 	holds := make([][]legalHold, len(names))
+	inForce := make([][]SeenHold, len(names))
 	for i, name := range names {
-		h, err := readLegalHolds(filepath.Join(dir, name, legalHoldFile))
+		file := name + "/" + legalHoldFile
+		h, err := readLegalHolds(filepath.Join(dir, file))
 		if err != nil {
 			return nil, err
 		}
 		holds[i] = append(h, storeHolds...)
+		inForce[i] = seenHolds(seenHolds(nil, file, h), legalHoldFile, storeHolds)
+	}
+	// So is every chain's record of the holds earlier prunes saw: a hold
+	// gone from the last chain's stops the prune of the first too.
+	plans, err := planHolds(dir, names, inForce, &opts)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]ChainPrune, 0, len(names))
 	for i, name := range names {
-		cp, err := pruneChain(filepath.Join(dir, name), name, holds[i], &opts)
+		chainDir := filepath.Join(dir, name)
+		if !opts.DryRun {
+			if err := plans[i].write(chainDir, name, opts.Signer); err != nil {
+				return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
+			}
+		}
+		cp, err := pruneChain(chainDir, name, holds[i], &plans[i], &opts)
 		if err != nil {
 			return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
 		}
+		cp.LegalHolds, cp.Released = plans[i].inForce, plans[i].released
 		out = append(out, cp)
 	}
 	return out, nil
@@ -141,7 +185,7 @@ func lockPrunes(dir string, dryRun bool) (release func(), err error) {
 
 // pruneChain prunes the chain in dir under holds: the chain's and the
 // store's.
-func pruneChain(dir, name string, holds []legalHold, opts *PruneOptions) (ChainPrune, error) {
+func pruneChain(dir, name string, holds []legalHold, plan *holdPlan, opts *PruneOptions) (ChainPrune, error) {
 	res := ChainPrune{Chain: name, Segments: []string{}}
 	var front frontier
 	prev := ZeroHash
@@ -253,7 +297,8 @@ func pruneChain(dir, name string, holds []legalHold, opts *PruneOptions) (ChainP
 		}
 		removed = append(removed, s)
 	}
-	marker := PruneMarker{Chain: id, Cut: res.Cut, LastHash: prev, Root: front.root(), Frontier: front.hashes, Segments: removed, Time: opts.Now}
+	marker := PruneMarker{Chain: id, Cut: res.Cut, LastHash: prev, Root: front.root(), Frontier: front.hashes, Segments: removed, Time: opts.Now,
+		Run: plan.run, Holds: plan.inForce, Releases: plan.releases}
 	msg, err := note.Sign(&note.Note{Text: string(marker.Text())}, opts.Signer)
 	if err != nil {
 		return res, err

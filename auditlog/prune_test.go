@@ -90,9 +90,13 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("first seq %d, want cut %d", rep.Chains[0].FirstSeq, res[0].Cut)
 	}
 
-	// Lift the hold: the rest goes, except the active segment.
+	// Lift the hold: the rest goes, except the active segment, once the
+	// hold the last prune recorded is released.
 	os.Remove(filepath.Join(dir, "general", legalHoldFile))
-	res, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer})
+	if _, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer}); !errors.Is(err, ErrLegalHoldRemoved) {
+		t.Fatalf("prune after the hold file was removed: %v", err)
+	}
+	res, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: []string{"subject " + held}})
 	if err != nil || len(res[0].Segments) != len(segs)-3 || res[0].StoppedAt != "active segment" {
 		t.Fatalf("second prune = %+v, %v", res, err)
 	}

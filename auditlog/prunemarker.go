@@ -31,29 +31,75 @@ type PruneMarker struct {
 	// Segments are the segment files this prune removed.
 	Segments []string
 	Time     time.Time
+	// Run is the number of the prune run that wrote the marker, the same
+	// as that run's legal_hold.seen (see LegalHoldRecord); 0 for a v1
+	// marker, written before prunes recorded the holds they honoured.
+	Run uint64
+	// Holds are the legal holds in force for the chain when the prune
+	// removed Segments; Releases the holds it (or a prune since the
+	// previous marker) was told to let go of. Both are empty in a v1
+	// marker, which does not say.
+	Holds    []SeenHold
+	Releases []HoldRelease
 }
 
-const pruneHeader = "otelaudit prune v1"
+const (
+	pruneHeaderV1 = "otelaudit prune v1"
+	// pruneHeader adds the run and the holds: a v1 reader refuses a v2
+	// marker by its header rather than by its unknown lines.
+	pruneHeader = "otelaudit prune v2"
+)
 
-// Text returns the marker's note text: a header line and "key value" lines.
+// Text returns the marker's note text: a header line and "key value" lines;
+// v2 (Run above 0) adds "run N", "holds N" and the hold and release lines.
 func (m PruneMarker) Text() []byte {
 	fr := make([]string, len(m.Frontier))
 	for i, h := range m.Frontier {
 		fr[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
 	segs := strings.Join(m.Segments, ",")
-	return fmt.Appendf(nil, "%s\nchain %s\ncut %d\nlast_hash %s\nroot %s\nfrontier %s\nsegments %s\ntime %s\n",
-		pruneHeader, m.Chain, m.Cut, m.LastHash, base64.StdEncoding.EncodeToString(m.Root[:]),
+	header := pruneHeader
+	if m.Run == 0 {
+		header = pruneHeaderV1
+	}
+	b := fmt.Appendf(nil, "%s\nchain %s\ncut %d\nlast_hash %s\nroot %s\nfrontier %s\nsegments %s\ntime %s\n",
+		header, m.Chain, m.Cut, m.LastHash, base64.StdEncoding.EncodeToString(m.Root[:]),
 		strings.Join(fr, " "), segs, m.Time.UTC().Format(time.RFC3339Nano))
+	if m.Run == 0 {
+		return b
+	}
+	b = fmt.Appendf(b, "run %d\n", m.Run)
+	return appendHoldLines(b, m.Holds, m.Releases)
 }
 
-// ParsePruneMarker parses a prune marker note text.
+// ParsePruneMarker parses a prune marker note text, v1 or v2.
 func ParsePruneMarker(text []byte) (PruneMarker, error) {
-	kv, err := parseKV(string(text), pruneHeader, "chain", "cut", "last_hash", "root", "frontier", "segments", "time")
+	keys := []string{"chain", "cut", "last_hash", "root", "frontier", "segments", "time"}
+	header, rest := pruneHeaderV1, string(text)
+	var (
+		holds    []SeenHold
+		releases []HoldRelease
+	)
+	if strings.HasPrefix(rest, pruneHeader+"\n") {
+		var err error
+		if rest, holds, releases, err = splitHoldLines(rest); err != nil {
+			return PruneMarker{}, fmt.Errorf("prune marker %w", err)
+		}
+		header, keys = pruneHeader, append(keys, "run", "holds")
+	}
+	kv, err := parseKV(rest, header, keys...)
 	if err != nil {
 		return PruneMarker{}, fmt.Errorf("prune marker %w", err)
 	}
-	m := PruneMarker{Chain: kv["chain"], LastHash: kv["last_hash"]}
+	m := PruneMarker{Chain: kv["chain"], LastHash: kv["last_hash"], Holds: holds, Releases: releases}
+	if header == pruneHeader {
+		if m.Run, err = strconv.ParseUint(kv["run"], 10, 64); err != nil || m.Run == 0 {
+			return PruneMarker{}, fmt.Errorf("prune marker run %q is not a positive number", truncate(kv["run"], 20))
+		}
+		if err := holdCount(kv["holds"], holds); err != nil {
+			return PruneMarker{}, fmt.Errorf("prune marker %w", err)
+		}
+	}
 	if m.Cut, err = strconv.ParseUint(kv["cut"], 10, 64); err != nil {
 		return PruneMarker{}, fmt.Errorf("prune marker cut %q: %w", kv["cut"], err)
 	}

@@ -26,8 +26,19 @@ func TestPythonVerifier(t *testing.T) {
 	}
 	k := newTestKeys(t, "test")
 	dir := buildTamperStore(t, k)
-	if _, err := Prune(dir, PruneOptions{Now: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC), Signer: k.signer, Chains: []string{"healthcare"}}); err != nil {
+	// The marker states a hold and a release (v2 lines the script must
+	// pass over).
+	holds := filepath.Join(dir, "healthcare", legalHoldFile)
+	os.WriteFile(holds, []byte("user u-held\nuser u-gone\n"), 0o600)
+	if _, err := Prune(dir, PruneOptions{Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Signer: k.signer, Chains: []string{"healthcare"}}); err != nil {
 		t.Fatal(err)
+	}
+	os.WriteFile(holds, []byte("user u-held\n"), 0o600)
+	if _, err := Prune(dir, PruneOptions{Now: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC), Signer: k.signer, Chains: []string{"healthcare"}, ReleaseHolds: []string{"user u-gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ReadPruneMarker(filepath.Join(dir, "healthcare")); err != nil || m == nil || len(m.Holds) != 1 || len(m.Releases) != 1 {
+		t.Fatalf("marker %+v, %v: want a hold and a release", m, err)
 	}
 	s := openTestStore(t, dir, k)
 	odd := testRecords(900, 6, "general")

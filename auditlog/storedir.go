@@ -21,8 +21,8 @@ var ErrNotAStore = errors.New("not an audit store")
 // A chain directory is a subdirectory with a chain name (ValidChainName)
 // that holds at least one of the names a chain's writer or a prune
 // creates (see isChainEntry): a segment (*.jsonl), a seal or summary,
-// the checkpoint, earlier checkpoints, tree.hashes, the seal index or a
-// prune marker. A chain that lost some of its files keeps the others and
+// the checkpoint, earlier checkpoints, tree.hashes, the seal index, a
+// prune marker or a prune's record of the legal holds (legal_hold.seen). A chain that lost some of its files keeps the others and
 // so stays a chain, and its damage a finding of Verify; a directory that
 // lost all of them is no longer told apart from an unrelated folder
 // (SinceCheckpoint catches a chain removed whole).
@@ -96,7 +96,7 @@ func isChainEntry(e os.DirEntry) bool {
 		return name == CheckpointsDir || name == prunesDir
 	}
 	switch name {
-	case CheckpointFile, TreeFile, PruneFile, SealIndexFile:
+	case CheckpointFile, TreeFile, PruneFile, SealIndexFile, LegalHoldSeenFile:
 		return true
 	}
 	return strings.HasSuffix(name, SegmentExt) || strings.HasSuffix(name, SealExt) || strings.HasSuffix(name, SummaryExt)

@@ -23,7 +23,9 @@ the file (v2 seals), or the SHA-256 of each record's leaf hash followed by
 its record hash (v3 seals, segment_records_sha256). A prune marker ("prune"
 file) lets it start from the cut: its frontier stands for the removed
 records, and segments wholly below the cut (left by an interrupted prune)
-are passed over, as otelaudit verify does.
+are passed over, as otelaudit verify does. A v2 marker's run, holds, hold
+and release lines, and legal_hold.seen, state legal holds, not records:
+they are not read here.
 
 Not checked (otelaudit verify does): signatures (Ed25519 is not in the
 standard library; see README: note format), checkpoints below the prune
