@@ -55,6 +55,7 @@ const (
 	KindRollback               = "rollback"                // a saved checkpoint is not a prefix of the store
 	KindPruneMarker            = "prune_marker"            // a prune marker is invalid or does not match the chain
 	KindTreeMismatch           = "tree_mismatch"           // the tree.hashes index does not match the records
+	KindLegalHoldSeen          = "legal_hold_seen"         // legal_hold.seen is unsigned, forged, unreadable, another chain's, older than the prune marker, or removed
 )
 
 // Finding is one problem Verify found, located as precisely as possible.
@@ -117,6 +118,11 @@ type ChainReport struct {
 	// while a writer holds the store: a checkpoint being filed. Without a
 	// writer that is a rollback of the checkpoint file, and a finding.
 	LatestFromHistory string `json:"latest_from_history,omitempty"`
+	// LegalHolds are the legal holds the latest prune recorded for the
+	// chain (its legal_hold.seen, else its prune marker), when one did:
+	// what the next prune holds to, whatever the legal_hold files say
+	// now. Nil when no prune of this version has run.
+	LegalHolds []SeenHold `json:"legal_holds,omitempty"`
 }
 
 // Report is the result of Verify.
@@ -827,12 +833,45 @@ func (v *chainVerifier) checkRemovedSegments() {
 	}
 }
 
+// checkHoldRecord checks the chain's legal_hold.seen: signed by a trusted
+// key, for this chain, and not older than the prune marker, which a prune
+// writes after it (the same run number). A store no prune of this version
+// has pruned has none, and that is no finding; a v2 marker without one
+// means the record was removed, and the marker's holds are then the
+// record (as they are for Prune).
+func (v *chainVerifier) checkHoldRecord() {
+	if v.marker != nil && v.marker.Run > 0 {
+		v.report.LegalHolds = v.marker.Holds
+	}
+	if _, err := os.Lstat(filepath.Join(v.dir, LegalHoldSeenFile)); err != nil {
+		if v.marker != nil && v.marker.Run > 0 {
+			v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "missing, but the prune marker of run %d shows a prune wrote it: removed (the marker's holds stand)", v.marker.Run)
+		}
+		return
+	}
+	n, ok := v.openNote(LegalHoldSeenFile, KindLegalHoldSeen, KindLegalHoldSeen)
+	if !ok {
+		return
+	}
+	r, err := ParseLegalHoldRecord([]byte(n.Text))
+	switch {
+	case err != nil:
+		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "%s", oneLine(err))
+	case r.Chain != v.name:
+		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of chain %q, not %q: copied from another chain", r.Chain, v.name)
+	case v.marker != nil && r.Run < v.marker.Run:
+		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of prune run %d is older than the prune marker of run %d: rolled back (the marker's holds stand)", r.Run, v.marker.Run)
+	default:
+		v.report.LegalHolds = r.Holds
+	}
+}
+
 // noteLimit is the size cap of a signed file of the chain: a seal index
 // grows with the chain's segments, a prune marker with those it removed,
 // every other note (checkpoints, seals) is a few hundred bytes.
 func (v *chainVerifier) noteLimit(file string) int64 {
 	switch file {
-	case PruneFile:
+	case PruneFile, LegalHoldSeenFile:
 		return MaxPruneMarkerBytes
 	case SealIndexFile:
 		var cut uint64
@@ -857,6 +896,7 @@ func (v *chainVerifier) prepare() error {
 			}
 		}
 	}
+	v.checkHoldRecord()
 	// Checkpoints: the latest and the history.
 	if _, err := os.Stat(filepath.Join(v.dir, CheckpointFile)); err == nil {
 		if n, ok := v.openNote(CheckpointFile, KindCheckpointForged, KindCheckpointUnknownKey); ok {
