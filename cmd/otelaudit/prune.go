@@ -16,13 +16,15 @@ var pruneCommand = command{
 }
 
 func runPrune(e *env, args []string) int {
-	fs := flagSet(e, "prune", "--dir DIR --signer FILE [--dry-run] [--now TIME] [--chain NAME] [--format text|json]",
-		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"subject TYPE/*\" (every subject of the type), \"conversation ID\" or \"user ID\" in\nDIR/legal_hold or DIR/CHAIN/legal_hold; IDs match exactly, and any other line is\nan error that stops the prune before it removes anything.")
+	fs := flagSet(e, "prune", "--dir DIR --signer FILE [--dry-run] [--now TIME] [--chain NAME] [--release-hold HOLD]... [--format text|json]",
+		"Removes, per chain, the oldest sealed segments whose every record is past its\nretain_until and under no legal hold, leaving a signed prune marker so that the\nrest of the chain still verifies. Legal holds: lines \"*\", \"subject TYPE/ID\",\n\"subject TYPE/*\" (every subject of the type), \"conversation ID\" or \"user ID\" in\nDIR/legal_hold or DIR/CHAIN/legal_hold; IDs match exactly, and any other line is\nan error that stops the prune before it removes anything.\n\nHolds are sticky: each prune (not a dry run) signs the holds in force into\nDIR/CHAIN/legal_hold.seen and into any prune marker it writes. A hold an earlier\nprune recorded that is in no legal_hold file now stops the prune (exit 2, naming\nthe hold and its file; nothing removed) until its line is restored or it is let\ngo of with --release-hold, which is signed into the record with the time.")
 	dir := dirFlag(fs)
 	signer := signerFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "report what would be removed; change nothing and create no file (it waits for a prune in progress)")
 	nowFlag := fs.String("now", "", "compare retain_until with this time (RFC 3339 or YYYY-MM-DD) instead of the current time; a later one only with --dry-run")
 	chain := fs.String("chain", "", "prune only this chain (a name the store lacks is an error)")
+	var release listFlag
+	fs.Var(&release, "release-hold", "let go of a legal hold an earlier prune recorded and whose line was removed from legal_hold, e.g. 'subject patient/P-7' (repeatable; a hold still in a legal_hold file is an error)")
 	format := formatFlag(fs, "text", "json")
 	if code, ok := parse(e, fs, args); !ok {
 		return code
@@ -34,7 +36,7 @@ func runPrune(e *env, args []string) int {
 		return fail(e, "prune", "%v", err)
 	}
 	clock := time.Now()
-	opts := auditlog.PruneOptions{DryRun: *dryRun, Now: clock}
+	opts := auditlog.PruneOptions{DryRun: *dryRun, Now: clock, ReleaseHolds: release}
 	if *nowFlag != "" {
 		t, err := parseTime(*nowFlag)
 		if err != nil {
@@ -73,9 +75,9 @@ func runPrune(e *env, args []string) int {
 		enc.Encode(res)
 		return exitOK
 	}
-	verb := "removed"
+	verb, releaseVerb := "removed", "released"
 	if *dryRun {
-		verb = "would remove"
+		verb, releaseVerb = "would remove", "would release"
 	}
 	for _, c := range res {
 		why := c.StoppedAt
@@ -86,6 +88,17 @@ func runPrune(e *env, args []string) int {
 			c.Chain, verb, len(c.Segments), c.Records, c.Cut, why)
 		if len(c.Segments) > 0 {
 			fmt.Fprintf(e.stdout, "  %s\n", strings.Join(c.Segments, " "))
+		}
+		holds := make([]string, len(c.LegalHolds))
+		for i, h := range c.LegalHolds {
+			holds[i] = h.String()
+		}
+		if len(holds) == 0 {
+			holds = []string{"none"}
+		}
+		fmt.Fprintf(e.stdout, "  legal holds: %s\n", strings.Join(holds, ", "))
+		for _, r := range c.Released {
+			fmt.Fprintf(e.stdout, "  %s legal hold %s (%s)\n", releaseVerb, r.Hold, r.File)
 		}
 	}
 	return exitOK

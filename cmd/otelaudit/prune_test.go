@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,4 +96,100 @@ func TestPruneLegalHoldLines(t *testing.T) {
 			t.Errorf("legal_hold %q: prune --dry-run = %d, stdout %q, stderr %q; want %d, %q, %q", tt.line, code, out, errs, tt.code, tt.stdout, tt.stderr)
 		}
 	}
+}
+
+// TestPruneReleaseHold: a hold a prune recorded and whose line is gone
+// stops the next prune, dry run or not, with exit 2 and one line naming
+// the hold and its file, until --release-hold lets go of it; a release
+// of a hold still in a file, or never recorded, is exit 2 too; verify
+// reports a forged legal_hold.seen. Before, the second prune removed
+// every segment and said nothing of the hold.
+func TestPruneReleaseHold(t *testing.T) {
+	store, signer, verifier := newStore(t, 20)
+	hold := filepath.Join(store, "legal_hold")
+	marker := filepath.Join(store, "general", "prune")
+	tests := []struct {
+		name   string
+		holds  string // legal_hold's content; "" removes it
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+		// changes: the store's files change (a dry run or a refusal
+		// must not change them).
+		changes bool
+	}{
+		{name: "first prune records the hold", holds: "subject Patient/P-7\n", args: []string{"--signer", signer, "--now", "2026-01-02"},
+			stdout: []string{"removed 0 segments", "legal holds: subject patient/P-7 (legal_hold)"}, changes: true},
+		{name: "hold removed, dry run", args: []string{"--dry-run"}, code: 2,
+			stderr: []string{`legal hold "subject patient/P-7" of chain general, recorded by prune run 1 as seen in ` + hold, "nothing removed", "--release-hold"}},
+		{name: "hold removed", args: []string{"--signer", signer}, code: 2,
+			stderr: []string{`legal hold "subject patient/P-7"`, hold, "nothing removed"}},
+		{name: "release, dry run", args: []string{"--dry-run", "--release-hold", "subject patient/P-7"},
+			stdout: []string{"would remove 9 segments", "legal holds: none", "would release legal hold subject patient/P-7 (legal_hold)"}},
+		{name: "release of a hold still in the file", holds: "subject patient/P-7\n", args: []string{"--signer", signer, "--release-hold", "subject patient/P-7"}, code: 2,
+			stderr: []string{`release of legal hold "subject patient/P-7": it is still in ` + hold + ": remove the line first"}},
+		{name: "release of a hold never recorded", args: []string{"--signer", signer, "--release-hold", "subject patient/P-7", "--release-hold", "user u-1"}, code: 2,
+			stderr: []string{`release of legal hold "user u-1": no earlier prune recorded it`}},
+		{name: "release that is no hold", args: []string{"--signer", signer, "--release-hold", "subject patient"}, code: 2,
+			stderr: []string{`release of legal hold "subject patient": a subject is TYPE/ID`}},
+		{name: "release", args: []string{"--signer", signer, "--release-hold", "subject PATIENT/P-7", "--format", "json"},
+			stdout: []string{`"released_holds": [`, `"hold": "subject patient/P-7"`, `"file": "legal_hold"`, `"legal_holds": []`}, changes: true},
+		{name: "released for good", args: []string{"--signer", signer}, stdout: []string{"removed 0 segments"}, changes: true},
+	}
+	for _, tt := range tests {
+		if tt.holds == "" {
+			os.Remove(hold)
+		} else if err := os.WriteFile(hold, []byte(tt.holds), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := listTreeStat(t, store)
+		code, out, errs := runCLI(append([]string{"prune", "--dir", store}, tt.args...)...)
+		bad := code != tt.code || (code == 2) != (strings.Count(errs, "\n") == 1)
+		for _, w := range tt.stdout {
+			bad = bad || !strings.Contains(out, w)
+		}
+		for _, w := range tt.stderr {
+			bad = bad || !strings.Contains(errs, w)
+		}
+		if bad {
+			t.Fatalf("%s: prune %v = %d, stdout %q, stderr %q; want %d, %q, %q", tt.name, tt.args, code, out, errs, tt.code, tt.stdout, tt.stderr)
+		}
+		if changed := listTreeStat(t, store) != before; changed != tt.changes {
+			t.Fatalf("%s: the store changed: %v, want %v", tt.name, changed, tt.changes)
+		}
+	}
+	if m, _ := os.ReadFile(marker); !strings.Contains(string(m), "\nrelease ") || !strings.Contains(string(m), " legal_hold subject patient/P-7\n") {
+		t.Fatalf("the marker does not record the release:\n%s", m)
+	}
+
+	// A forged record is a verify finding, in both formats.
+	if code, out, errs := runCLI("verify", "--dir", store, "--verifier", verifier); code != 0 {
+		t.Fatalf("verify = %d %s %s", code, out, errs)
+	}
+	seen := filepath.Join(store, "general", "legal_hold.seen")
+	msg, _ := os.ReadFile(seen)
+	os.WriteFile(seen, []byte(strings.Replace(string(msg), "holds 0", "holds 0 ", 1)), 0o600)
+	for _, format := range []string{"text", "json"} {
+		code, out, _ := runCLI("verify", "--dir", store, "--verifier", verifier, "--format", format)
+		if code != 1 || !strings.Contains(out, "legal_hold_seen") || !strings.Contains(out, "legal_hold.seen") {
+			t.Errorf("verify --format %s of a forged legal_hold.seen = %d\n%s", format, code, out)
+		}
+	}
+}
+
+// listTreeStat names every file under dir with its size and time.
+func listTreeStat(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			fmt.Fprintf(&b, "%s %d %s\n", p, fi.Size(), fi.ModTime())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/otelaudit/otelaudit/auditlog"
 	"github.com/otelaudit/otelaudit/query"
@@ -106,6 +107,18 @@ func runVerify(e *env, args []string) int {
 			}
 			fmt.Fprintf(e.stdout, "chain %s (%s): records %d..%d, %d segments, latest checkpoint %d, %d checkpoints matched%s\n",
 				c.Chain, c.ID, c.FirstSeq, int64(c.Size)-1, c.Segments, c.CheckpointSize, c.Checkpoints, failed)
+		}
+		// The holds the next prune keeps to, whatever the legal_hold
+		// files say now: a line of their own, so the lines above keep
+		// their form.
+		for _, c := range rep.Chains {
+			if len(c.LegalHolds) > 0 {
+				holds := make([]string, len(c.LegalHolds))
+				for i, h := range c.LegalHolds {
+					holds[i] = h.String()
+				}
+				fmt.Fprintf(e.stdout, "chain %s: legal holds recorded by the last prune: %s\n", c.Chain, strings.Join(holds, ", "))
+			}
 		}
 		// On stdout, before the verdict: an OK that rests on taking the
 		// store for live must say so where the OK is read.
