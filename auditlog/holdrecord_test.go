@@ -33,6 +33,9 @@ func TestPruneStickyHolds(t *testing.T) {
 		// removeSeen removes general's legal_hold.seen before the second
 		// prune: the marker's holds must stand in for it.
 		removeSeen bool
+		// asV1 turns the first prune's markers into v1 ones and removes
+		// its records: a store pruned by an older version.
+		asV1       bool
 		release    []string
 		dryRun     bool
 		wantErr    []string // substrings of the second prune's error
@@ -105,6 +108,12 @@ func TestPruneStickyHolds(t *testing.T) {
 			wantErr: []string{`"` + held + `"`, "recorded by prune run 1"},
 		},
 		{
+			name:  "store pruned by an older version: as before",
+			first: map[string]string{"general/legal_hold": held + "\n"}, firstNow: later, asV1: true,
+			then:   map[string]string{"general/legal_hold": ""},
+			pruned: true, wantMarker: []string{"run 1\nholds 0\n"},
+		},
+		{
 			name:  "no earlier record: as before",
 			first: map[string]string{}, firstNow: time.Time{},
 			then:   map[string]string{},
@@ -128,6 +137,21 @@ func TestPruneStickyHolds(t *testing.T) {
 			if !tt.firstNow.IsZero() {
 				if _, err := Prune(dir, PruneOptions{Now: tt.firstNow, Signer: k.signer}); err != nil {
 					t.Fatal(err)
+				}
+			}
+			if tt.asV1 {
+				for _, chain := range []string{"general", "healthcare"} {
+					os.Remove(filepath.Join(dir, chain, LegalHoldSeenFile))
+					m, err := ReadPruneMarker(filepath.Join(dir, chain))
+					if err != nil || m == nil {
+						t.Fatal(m, err)
+					}
+					m.Run, m.Holds, m.Releases = 0, nil, nil
+					msg, err := note.Sign(&note.Note{Text: string(m.Text())}, k.signer)
+					if err != nil {
+						t.Fatal(err)
+					}
+					os.WriteFile(filepath.Join(dir, chain, PruneFile), msg, 0o600)
 				}
 			}
 			write(t, dir, tt.then)
