@@ -83,7 +83,7 @@ type ChainPrune struct {
 //
 // Holds are sticky: every prune but a dry run writes the holds in force
 // for each chain to the chain's signed legal_hold.seen, and states them in
-// any prune marker it writes. A hold recorded so that is in no legal_hold
+// any prune marker it writes. A hold so recorded that is in no legal_hold
 // file at the next prune stops that prune before it removes anything, in
 // any chain (the error wraps ErrLegalHoldRemoved), unless it is named in
 // opts.ReleaseHolds. Without a legal_hold.seen (removed, or a store no
