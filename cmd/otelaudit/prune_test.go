@@ -163,13 +163,18 @@ func TestPruneReleaseHold(t *testing.T) {
 		t.Fatalf("the marker does not record the release:\n%s", m)
 	}
 
-	// A forged record is a verify finding, in both formats.
-	if code, out, errs := runCLI("verify", "--dir", store, "--verifier", verifier); code != 0 {
+	// verify shows the holds the last prune recorded, and a forged
+	// record is a finding, in both formats.
+	os.WriteFile(hold, []byte("user u-9\n"), 0o600)
+	if code, _, errs := runCLI("prune", "--dir", store, "--signer", signer); code != 0 {
+		t.Fatalf("prune = %d %s", code, errs)
+	}
+	if code, out, errs := runCLI("verify", "--dir", store, "--verifier", verifier); code != 0 || !strings.Contains(out, "\nchain general: legal holds recorded by the last prune: user u-9 (legal_hold)\n") {
 		t.Fatalf("verify = %d %s %s", code, out, errs)
 	}
 	seen := filepath.Join(store, "general", "legal_hold.seen")
 	msg, _ := os.ReadFile(seen)
-	os.WriteFile(seen, []byte(strings.Replace(string(msg), "holds 0", "holds 0 ", 1)), 0o600)
+	os.WriteFile(seen, []byte(strings.Replace(string(msg), "holds 1\nhold legal_hold user u-9\n", "holds 0\n", 1)), 0o600)
 	for _, format := range []string{"text", "json"} {
 		code, out, _ := runCLI("verify", "--dir", store, "--verifier", verifier, "--format", format)
 		if code != 1 || !strings.Contains(out, "legal_hold_seen") || !strings.Contains(out, "legal_hold.seen") {
