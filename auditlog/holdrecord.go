@@ -320,7 +320,7 @@ func planHolds(dir string, names []string, inForce [][]SeenHold, opts *PruneOpti
 			return nil, fmt.Errorf("auditlog: release of legal hold %q: no earlier prune recorded it (chains: %s)", r, strings.Join(names, ", "))
 		}
 	}
-	var gone []string
+	var gone, flags []string
 	for i, name := range names {
 		p := &plans[i]
 		for _, h := range recorded[i] {
@@ -332,6 +332,9 @@ func planHolds(dir string, names []string, inForce [][]SeenHold, opts *PruneOpti
 				p.releases = append(p.releases, rel)
 			default:
 				gone = append(gone, fmt.Sprintf("legal hold %q of chain %s, recorded by prune run %d as seen in %s, is in no legal_hold file", h.Hold, name, p.run-1, filepath.Join(dir, h.File)))
+				if f := "--release-hold '" + h.Hold + "'"; !slices.Contains(flags, f) {
+					flags = append(flags, f)
+				}
 			}
 		}
 		if p.released == nil {
@@ -339,7 +342,7 @@ func planHolds(dir string, names []string, inForce [][]SeenHold, opts *PruneOpti
 		}
 	}
 	if gone != nil {
-		return nil, fmt.Errorf("auditlog: %w: %s: nothing removed; restore the line, or let go of the hold with --release-hold", ErrLegalHoldRemoved, strings.Join(gone, "; "))
+		return nil, fmt.Errorf("auditlog: %w: %s: nothing removed; restore the line, or let go of the hold (otelaudit prune %s)", ErrLegalHoldRemoved, strings.Join(gone, "; "), strings.Join(flags, " "))
 	}
 	return plans, nil
 }

@@ -122,7 +122,7 @@ func TestPruneReleaseHold(t *testing.T) {
 		{name: "first prune records the hold", holds: "subject Patient/P-7\n", args: []string{"--signer", signer, "--now", "2026-01-02"},
 			stdout: []string{"removed 0 segments", "legal holds: subject patient/P-7 (legal_hold)"}, changes: true},
 		{name: "hold removed, dry run", args: []string{"--dry-run"}, code: 2,
-			stderr: []string{`legal hold "subject patient/P-7" of chain general, recorded by prune run 1 as seen in ` + hold, "nothing removed", "--release-hold"}},
+			stderr: []string{`legal hold "subject patient/P-7" of chain general, recorded by prune run 1 as seen in ` + hold, "nothing removed", "(otelaudit prune --release-hold 'subject patient/P-7')"}},
 		{name: "hold removed", args: []string{"--signer", signer}, code: 2,
 			stderr: []string{`legal hold "subject patient/P-7"`, hold, "nothing removed"}},
 		{name: "release, dry run", args: []string{"--dry-run", "--release-hold", "subject patient/P-7"},
