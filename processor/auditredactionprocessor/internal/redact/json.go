@@ -48,7 +48,11 @@ type jsonRewriter struct {
 // syntax error it returns the lenient rewrite described above.
 func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 	w := jsonRewriter{sc: sc, s: s, depth: depth, names: len(sc.names)}
-	defer func() { sc.names = sc.names[:w.names] }()
+	pending := len(sc.pending)
+	defer func() {
+		sc.names = sc.names[:w.names]
+		sc.pending = sc.pending[:pending]
+	}()
 	mk := len(sc.path)
 	if w.value(ActionNone) {
 		w.skipSpace()
@@ -109,7 +113,9 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string, changed bool, n int, ok bool) {
 	w := jsonRewriter{sc: sc, s: s, depth: depth, names: len(sc.names)}
 	mk := len(sc.path)
+	pending := len(sc.pending)
 	ok = w.value(mode)
+	sc.pending = sc.pending[:pending]
 	if !ok && w.status == parseSyntax && w.dirty {
 		n = w.errPos
 		if w.cutOff() {
@@ -250,6 +256,9 @@ func (w *jsonRewriter) object(mode Action) bool {
 	names := len(w.sc.names) // this object's member names, as written out
 	renamed := false
 	var taken *nameSet // this object's names, once one is renamed
+	// Under a key action every leaf is redacted already, so named pairs
+	// (pairs.go) matter only without one.
+	op := objectPairs{base: len(w.sc.pending)}
 	for {
 		w.skipSpace()
 		kStart := w.i
@@ -297,8 +306,13 @@ func (w *jsonRewriter) object(mode Action) bool {
 		}
 		w.sc.names = append(w.sc.names, name)
 		child := mode
+		var slot pairSlot
+		var isName, paired bool
 		if child == ActionNone {
 			child = w.sc.keyAction(key)
+			if slot, isName, paired = pairRole(key); paired && !isName {
+				child = stronger(child, op.acts[slot])
+			}
 		}
 		w.skipSpace()
 		if w.i >= len(w.s) || w.s[w.i] != ':' {
@@ -306,11 +320,36 @@ func (w *jsonRewriter) object(mode Action) bool {
 			return false
 		}
 		w.i++
+		nameAct := ActionNone
+		var pv pendingValue
+		if paired {
+			w.skipSpace()
+			if isName {
+				if w.i < len(w.s) && w.s[w.i] == '"' {
+					nameAct = w.sc.pairNameAction(w.peekString())
+				}
+			} else {
+				pv = pendingValue{slot: slot, applied: child, name: len(w.sc.names) - 1, start: w.i, oStart: w.outPos(w.i), count: w.sc.count, p0: len(w.sc.paths)}
+			}
+		}
 		w.sc.pushKey(name)
 		if !w.value(child) {
 			return false
 		}
 		w.sc.pop(m)
+		if paired {
+			if isName {
+				if strength(nameAct) > strength(op.acts[slot]) {
+					op.acts[slot] = nameAct
+					w.strengthen(&op, slot, nameAct)
+				}
+			} else if strength(child) < strength(ActionMask) {
+				// A name member after it may still pair with it.
+				pv.end, pv.oEnd = w.i, w.outPos(w.i)
+				pv.count, pv.p1 = w.sc.count-pv.count, len(w.sc.paths)
+				w.sc.pending = append(w.sc.pending, pv)
+			}
+		}
 		w.skipSpace()
 		if w.i >= len(w.s) {
 			w.fail(w.i, mode, parseSyntax)
@@ -324,6 +363,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 			w.i++
 			w.depth--
 			w.sc.names = w.sc.names[:names]
+			w.sc.pending = w.sc.pending[:op.base]
 			return true
 		}
 		w.fail(w.i, mode, parseSyntax)

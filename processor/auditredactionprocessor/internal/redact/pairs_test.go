@@ -97,7 +97,13 @@ func TestNamedValuePairs(t *testing.T) {
 			if json.Valid([]byte(tt.in)) && !json.Valid([]byte(got)) {
 				t.Errorf("invalid output %s", got)
 			}
-			// A second pass leaves it alone and counts nothing.
+			// A second pass leaves it alone and counts nothing. (Not for
+			// input cut off under a key: cutOff masks what follows the
+			// key again, {"password":"***REDACTED*** included, as it did
+			// before named pairs.)
+			if !json.Valid([]byte(tt.in)) {
+				return
+			}
 			again, n2, _ := redactString(rr, got, true)
 			if again != got || n2 != 0 {
 				t.Errorf("second pass: %s (count %d)", again, n2)

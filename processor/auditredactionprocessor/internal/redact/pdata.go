@@ -31,6 +31,8 @@ type rename struct{ from, to string }
 func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 	var renames []rename
 	var taken *nameSet // the map's keys, once one is renamed
+	var pairActs [numPairSlots]Action
+	pairsRead := false
 	for k, v := range m.All() {
 		name := k
 		mk := len(sc.path)
@@ -52,6 +54,15 @@ func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 		a := mode
 		if a == ActionNone {
 			a = sc.keyAction(k)
+			// A value member of a named pair (pairs.go) gets the action
+			// of its name member; the map is read for those once, at its
+			// first value member.
+			if slot, isName, ok := pairRole(k); ok && !isName {
+				if !pairsRead {
+					pairActs, pairsRead = sc.mapPairActions(m), true
+				}
+				a = stronger(a, pairActs[slot])
+			}
 		}
 		sc.pushKey(name)
 		sc.value(v, a, depth, top && sc.r.IsPayload(k))

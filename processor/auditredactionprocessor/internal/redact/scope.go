@@ -16,10 +16,11 @@ type Scope struct {
 	paths []string
 
 	spans   []span
-	names   []string // member names of the JSON objects being rewritten
-	nk      []byte   // normalised key
-	scratch []byte   // pseudonym input
-	free    [][]byte // output buffers, one per JSON nesting level in use
+	names   []string       // member names of the JSON objects being rewritten
+	pending []pendingValue // value members of those objects a later name may pair with
+	nk      []byte         // normalised key
+	scratch []byte         // pseudonym input
+	free    [][]byte       // output buffers, one per JSON nesting level in use
 }
 
 // Scope returns a Scope with nothing recorded.
