@@ -51,6 +51,8 @@ func FuzzProcessTraces(f *testing.F) {
 		{"max_tokens", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"},
 		{"", ""},
 		{"api_key", `{"a":{"b":{"c":"d"}}}`},
+		{"name", "DB_PASSWORD"},
+		{"Value", `{"value":"x","key":"token"}`},
 	}
 	p := fuzzSetup(f, seeds)
 	f.Fuzz(func(t *testing.T, key, value string) {
@@ -67,11 +69,20 @@ func FuzzProcessTraces(f *testing.F) {
 		if !json.Valid(inner) {
 			inner, _ = json.Marshal(value)
 		}
-		payload, _ := json.Marshal(map[string]any{key: inner, "apiKey": fuzzSecret, "memo": "card " + fuzzCard})
+		keyJSON, _ := json.Marshal(key)
+		// A named pair, value member first, the fuzzed member between.
+		env := json.RawMessage(`[{"value":"` + fuzzSecret + `",` + string(keyJSON) + `:` + string(inner) + `,"name":"DB_PASSWORD"}]`)
+		payload, _ := json.Marshal(map[string]any{key: inner, "apiKey": fuzzSecret, "memo": "card " + fuzzCard, "env": env})
 		a.PutStr(attrkey.GenAIToolCallArgs, string(payload))
 		m := a.PutEmptyMap("m")
 		m.PutStr(key, value)
 		m.PutStr("Set-Cookie", fuzzSecret)
+		// The same as a slice of maps. The name member goes in last, so
+		// that a fuzzed key cannot overwrite it.
+		tag := a.PutEmptySlice("tags").AppendEmpty().SetEmptyMap()
+		tag.PutStr("Value", fuzzSecret)
+		tag.PutStr(key, value)
+		tag.PutStr("Key", "api_token")
 		ev := span.Events().AppendEmpty()
 		ev.Attributes().PutStr("exception.message", value+" password="+fuzzSecret+" "+fuzzCard)
 

@@ -19,6 +19,8 @@ var fuzzSeeds = []string{
 	`-----BEGIN PRIVATE KEY-----abc-----END PRIVATE KEY-----`,
 	`{"a":-1.5e+10,"b":0,"c":[true,false,null]}`,
 	`"just a string with eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"`,
+	`{"env":[{"value":"hunter2","name":"DB_PASSWORD"},{"name":"Cookie","value":{"a":["b"]}}]}`,
+	`[{"Value":"v","Key":"email","Value":"w"},{"ParameterValue":"{\"value\":1,\"key\":\"token\"}","ParameterKey":"x"}]`,
 }
 
 // FuzzRewriteJSON checks the JSON rewriter on arbitrary input: it never
@@ -28,6 +30,8 @@ func FuzzRewriteJSON(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s, "other")
 	}
+	f.Add(`{"value":"x","name":"password"}`, "DB_PASSWORD")
+	f.Add(`"4111111111111111"`, "email")
 	r, err := New(WithHMACKey([]byte(testKey)), WithMaxDepth(16), WithMaxValueBytes(1<<16))
 	if err != nil {
 		f.Fatal(err)
@@ -46,11 +50,17 @@ func FuzzRewriteJSON(f *testing.F) {
 		if !json.Valid(inner) {
 			inner, _ = json.Marshal(doc)
 		}
+		keyJSON, _ := json.Marshal(key)
+		// Named pairs, the value member first, with the fuzzed key and
+		// document between: whatever sits there, the value is masked.
+		pairs := json.RawMessage(`[{"value":"` + planted + `",` + string(keyJSON) + `:` + string(inner) + `,"name":"DB_PASSWORD"},` +
+			`{"ParameterValue":{"x":["` + planted + `"]},"ParameterKey":"api_token",` + string(keyJSON) + `:` + string(inner) + `}]`)
 		wrapped, err := json.Marshal(map[string]any{
 			key:          inner,
 			"a_password": planted,
 			"note":       "pay " + card + " " + doc,
 			"list":       []any{inner, map[string]any{"Api-Key": planted}},
+			"env":        pairs,
 		})
 		if err != nil {
 			return
@@ -59,8 +69,8 @@ func FuzzRewriteJSON(f *testing.F) {
 		if strings.Contains(out, planted) || strings.Contains(out, card) {
 			t.Fatalf("planted secret survived in %q", out)
 		}
-		if n < 3 && out != r.maskJSON { // masked whole past the depth limit
-			t.Fatalf("count %d < 3 for %q", n, out)
+		if n < 5 && out != r.maskJSON { // masked whole past the depth limit
+			t.Fatalf("count %d < 5 for %q", n, out)
 		}
 		if !json.Valid([]byte(out)) {
 			t.Fatalf("invalid output %q", out)
@@ -70,6 +80,24 @@ func FuzzRewriteJSON(f *testing.F) {
 		out, _, _ = redactString(r, string(str), true)
 		if strings.Contains(out, planted) || strings.Contains(out, card) || !json.Valid([]byte(out)) {
 			t.Fatalf("nested: planted secret survived or invalid JSON in %q", out)
+		}
+		// A named pair's value is redacted alike, and counted alike,
+		// whichever member comes first: redacting it again when the name
+		// comes last must give what redacting it once under the name's
+		// action gives.
+		nameFirst := `{"name":` + string(keyJSON) + `,"value":` + string(inner) + `}`
+		valueFirst := `{"value":` + string(inner) + `,"name":` + string(keyJSON) + `}`
+		out1, n1, _ := redactString(r, nameFirst, true)
+		out2, n2, _ := redactString(r, valueFirst, true)
+		var m1, m2 map[string]json.RawMessage
+		if err1, err2 := json.Unmarshal([]byte(out1), &m1), json.Unmarshal([]byte(out2), &m2); err1 != nil || err2 != nil {
+			if out1 == r.maskJSON && out2 == r.maskJSON { // past the depth limit
+				return
+			}
+			t.Fatalf("invalid output %q / %q", out1, out2)
+		}
+		if n1 != n2 || string(m1["value"]) != string(m2["value"]) || string(m1["name"]) != string(m2["name"]) {
+			t.Fatalf("member order matters:\n%s (%d)\n%s (%d)", out1, n1, out2, n2)
 		}
 	})
 }
