@@ -310,7 +310,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 		var isName, paired bool
 		if child == ActionNone {
 			child = w.sc.keyAction(key)
-			if slot, isName, paired = pairRole(key); paired && !isName {
+			if slot, isName, paired = normPairRole(w.sc.nk); paired && !isName {
 				child = stronger(child, op.acts[slot])
 			}
 		}

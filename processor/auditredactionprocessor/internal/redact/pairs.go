@@ -54,7 +54,15 @@ func pairRole(key string) (slot pairSlot, isName, ok bool) {
 		return 0, false, false
 	}
 	var buf [maxPairMember]byte
-	switch string(normalizeKey(buf[:0], key)) {
+	return normPairRole(normalizeKey(buf[:0], key))
+}
+
+// normPairRole is pairRole for a normalised member name. The key rules
+// have just normalised every member name they classified (Scope.keyAction
+// leaves it in sc.nk), so the rewriters ask this, at the cost of one
+// switch on its length.
+func normPairRole(nk []byte) (slot pairSlot, isName, ok bool) {
+	switch string(nk) {
 	case "name", "key":
 		return slotValue, true, true
 	case "value":

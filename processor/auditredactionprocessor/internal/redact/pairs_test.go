@@ -57,6 +57,7 @@ func TestNamedValuePairs(t *testing.T) {
 		{"mixed pairings do not cross", `{"ParameterKey":"password","value":"v1","ParameterValue":"v2"}`,
 			`{"ParameterKey":"password","value":"v1","ParameterValue":"` + m + `"}`, []string{"p.ParameterValue"}},
 		{"name stays, its detector runs", `{"name":"alice@example.com","value":"x"}`, `{"name":"` + alice + `","value":"x"}`, []string{"p.name"}},
+		{"name classified as it came", `{"key":"Bearer abcdefghijkl_password","value":"v"}`, `{"key":"Bearer ` + m + `","value":"` + m + `"}`, []string{"p.key", "p.value"}},
 		{"lookalike name", `{"name":"max_tokens","value":"100"}`, `{"name":"max_tokens","value":"100"}`, nil},
 		{"name not a string", `{"name":{"first":"password"},"value":"v"}`, `{"name":{"first":"password"},"value":"v"}`, nil},
 		{"escaped name", `{"name":"pass\u0077ord","value":"v"}`, `{"name":"pass\u0077ord","value":"` + m + `"}`, []string{"p.value"}},
@@ -147,6 +148,10 @@ func TestNamedValuePairsPdata(t *testing.T) {
 	cf.PutStr("ParameterValue", "plain")
 	cf.PutStr("Value", "plain")
 	cf.PutStr("key", "password") // pairs with Value, not ParameterValue
+	// A name member the detectors change is classified as it came.
+	kv := attrs.PutEmptyMap("kv")
+	kv.PutStr("key", "Bearer abcdefghijkl_password")
+	kv.PutStr("value", "v")
 	sc := r.Scope()
 	defer sc.Release()
 	sc.Attributes("", attrs)
@@ -159,15 +164,16 @@ func TestNamedValuePairsPdata(t *testing.T) {
 		"header": map[string]any{"Name": "Authorization", "Value": map[string]any{"scheme": m}},
 		"tag":    map[string]any{"Value": r.Pseudonym("1234"), "Key": "email"},
 		"param":  map[string]any{"ParameterKey": "note", "ParameterValue": "plain", "Value": m, "key": "password"},
+		"kv":     map[string]any{"key": "Bearer " + m, "value": m},
 	}
 	gj, _ := json.Marshal(got)
 	wj, _ := json.Marshal(want)
 	if string(gj) != string(wj) {
 		t.Errorf("got  %s\nwant %s", gj, wj)
 	}
-	wantPaths := "env[0].value,header.Value.scheme,tag.Value,param.Value"
-	if p := strings.Join(sc.Paths(), ","); p != wantPaths || sc.Count() != 4 {
-		t.Errorf("paths %q count %d, want %q 4", p, sc.Count(), wantPaths)
+	wantPaths := "env[0].value,header.Value.scheme,tag.Value,param.Value,kv.key,kv.value"
+	if p := strings.Join(sc.Paths(), ","); p != wantPaths || sc.Count() != 6 {
+		t.Errorf("paths %q count %d, want %q 6", p, sc.Count(), wantPaths)
 	}
 
 	// A structured logger's top-level attributes pair too.
@@ -185,5 +191,65 @@ func TestNamedValuePairsPdata(t *testing.T) {
 	sc.Attributes("", attrs)
 	if sc.Count() != 0 {
 		t.Errorf("second pass counted %d at %q", sc.Count(), sc.Paths())
+	}
+}
+
+// pairBenchInputs are the inputs of BenchmarkNamedPairs and
+// TestNamedPairsWorstCases, each about a megabyte: an ordinary payload
+// with no pair, env lists in either member order, many value members
+// before one name, and pairs nested to the depth limit with their names
+// last, where each level redoes what it holds.
+func pairBenchInputs() []struct{ name, in string } {
+	const size = 1 << 20
+	rep := func(prefix, unit, suffix string) string {
+		n := (size - len(prefix) - len(suffix)) / (len(unit) + 1)
+		return prefix + strings.TrimSuffix(strings.Repeat(unit+",", n), ",") + suffix
+	}
+	var nested strings.Builder
+	const depth = DefaultMaxDepth - 2
+	for range depth {
+		nested.WriteString(`{"value":`)
+	}
+	nested.WriteString(`"` + strings.Repeat("x", size-depth*40) + `"`)
+	for range depth {
+		nested.WriteString(`,"name":"password"}`)
+	}
+	return []struct{ name, in string }{
+		{"ordinary", rep(`{"items":[`, `{"sku":"A-1","qty":2,"note":"leave at door","price":{"value":12.5,"unit":"EUR"}}`, `]}`)},
+		{"env name first", rep(`{"env":[`, `{"name":"DB_PASSWORD","value":"hunter2"},{"name":"LOG_LEVEL","value":"debug"}`, `]}`)},
+		{"env value first", rep(`{"env":[`, `{"value":"hunter2","name":"DB_PASSWORD"},{"value":"debug","name":"LOG_LEVEL"}`, `]}`)},
+		{"many values, name last", rep(`{`, `"value":"hunter2"`, `,"name":"password"}`)},
+		{"nested, names last", nested.String()},
+	}
+}
+
+// TestNamedPairsWorstCases checks that in the worst cases for redoing
+// values every value is masked and the output stays JSON; their time is
+// BenchmarkNamedPairs's.
+func TestNamedPairsWorstCases(t *testing.T) {
+	r := newTestRedactor(t)
+	for _, c := range pairBenchInputs() {
+		out, _, _ := redactString(r, c.in, true)
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "xxxxxxxx") {
+			t.Errorf("%s: a value survived", c.name)
+		}
+		if !json.Valid([]byte(out)) {
+			t.Errorf("%s: invalid output", c.name)
+		}
+	}
+}
+
+// BenchmarkNamedPairs redacts the inputs of pairBenchInputs; one op is one
+// megabyte payload.
+func BenchmarkNamedPairs(b *testing.B) {
+	r := newTestRedactor(b)
+	for _, c := range pairBenchInputs() {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				redactString(r, c.in, true)
+			}
+		})
 	}
 }

@@ -55,13 +55,16 @@ func (sc *Scope) mapMembers(m pcommon.Map, mode Action, depth int, top bool) {
 		if a == ActionNone {
 			a = sc.keyAction(k)
 			// A value member of a named pair (pairs.go) gets the action
-			// of its name member; the map is read for those once, at its
-			// first value member.
-			if slot, isName, ok := pairRole(k); ok && !isName {
+			// of its name member. The map is read for those once, at its
+			// first member of a pair, before the detectors can change a
+			// name member's string.
+			if slot, isName, ok := normPairRole(sc.nk); ok {
 				if !pairsRead {
 					pairActs, pairsRead = sc.mapPairActions(m), true
 				}
-				a = stronger(a, pairActs[slot])
+				if !isName {
+					a = stronger(a, pairActs[slot])
+				}
 			}
 		}
 		sc.pushKey(name)

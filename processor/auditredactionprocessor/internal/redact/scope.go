@@ -141,7 +141,8 @@ func isEmail(v string) bool {
 	return len(sp) == 1 && sp[0].start == 0 && sp[0].end == len(v)
 }
 
-// keyAction classifies key with the scope's scratch buffer.
+// keyAction classifies key with the scope's scratch buffer, and leaves the
+// normalised key in sc.nk until the next call.
 func (sc *Scope) keyAction(key string) Action {
 	a, nk := sc.r.keyAction(key, sc.nk)
 	sc.nk = nk
