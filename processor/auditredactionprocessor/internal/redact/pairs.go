@@ -183,8 +183,10 @@ func (w *jsonRewriter) strengthen(op *objectPairs, slot pairSlot, a Action) {
 		sc.count -= pv.count
 		if n := pv.p1 - pv.p0; n > 0 {
 			sc.paths = append(sc.paths[:pv.p0], sc.paths[pv.p1:]...)
-			for j := i + 1; j < len(pend); j++ {
-				if pend[j].p0 >= pv.p1 {
+			// The paths of value members redone before (earlier in the
+			// object or not) may lie after the ones removed.
+			for j := range pend {
+				if j != i && pend[j].p0 >= pv.p1 {
 					pend[j].p0 -= n
 					pend[j].p1 -= n
 				}

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,6 +50,12 @@ func TestNamedValuePairs(t *testing.T) {
 			`{"value":"` + m + `","note":"card ` + m + `","name":"password"}`, []string{"p.note", "p.value"}},
 		{"value before name: JSON in it masked whole", `{"value":"{\"password\":\"x\",\"a\":\"b\"}","name":"secret"}`,
 			`{"value":"` + m + `","name":"secret"}`, []string{"p.value"}},
+		{"value before name: JSON in it and a member between record", `{"value":"{\"password\":\"x\"}","note":"4111111111111111","name":"secret"}`,
+			`{"value":"` + m + `","note":"` + m + `","name":"secret"}`, []string{"p.note", "p.value"}},
+		{"two pairs strengthened in turn", `{"value":"a@b.com","ParameterValue":"c@d.com","key":"email","ParameterKey":"password","name":"secret"}`,
+			`{"value":"` + m + `","ParameterValue":"` + m + `","key":"email","ParameterKey":"password","name":"secret"}`, []string{"p.ParameterValue", "p.value"}},
+		{"two pairs strengthened in turn, other order", `{"ParameterValue":"c@d.com","value":"a@b.com","ParameterKey":"email","key":"password","ParameterKey":"token"}`,
+			`{"ParameterValue":"` + m + `","value":"` + m + `","ParameterKey":"email","key":"password","ParameterKey":"token"}`, []string{"p.value", "p.ParameterValue"}},
 		{"number value", `{"name":"cvv","value":123}`, `{"name":"cvv","value":"` + m + `"}`, []string{"p.value"}},
 		{"number value before name", `{"value":123,"name":"cvv"}`, `{"value":"` + m + `","name":"cvv"}`, []string{"p.value"}},
 		{"case and separators", `[{"NAME":"db-password","VALUE":"a"},{"parameter_key":"token","parameter_value":"b"}]`,
@@ -197,8 +204,9 @@ func TestNamedValuePairsPdata(t *testing.T) {
 // pairBenchInputs are the inputs of BenchmarkNamedPairs and
 // TestNamedPairsWorstCases, each about a megabyte: an ordinary payload
 // with no pair, env lists in either member order, many value members
-// before one name, and pairs nested to the depth limit with their names
-// last, where each level redoes what it holds.
+// before one name, many that each record a path before two names that
+// redo each of them twice, and pairs nested to the depth limit with their
+// names last, where each level redoes what it holds.
 func pairBenchInputs() []struct{ name, in string } {
 	const size = 1 << 20
 	rep := func(prefix, unit, suffix string) string {
@@ -214,11 +222,18 @@ func pairBenchInputs() []struct{ name, in string } {
 	for range depth {
 		nested.WriteString(`,"name":"password"}`)
 	}
+	var paths strings.Builder // value members whose first pass records a path each
+	paths.WriteString(`{`)
+	for i := 0; paths.Len() < size-64; i++ {
+		fmt.Fprintf(&paths, `"value":{"k%d":"a@b.com"},`, i)
+	}
+	paths.WriteString(`"key":"email","name":"password"}`)
 	return []struct{ name, in string }{
 		{"ordinary", rep(`{"items":[`, `{"sku":"A-1","qty":2,"note":"leave at door","price":{"value":12.5,"unit":"EUR"}}`, `]}`)},
 		{"env name first", rep(`{"env":[`, `{"name":"DB_PASSWORD","value":"hunter2"},{"name":"LOG_LEVEL","value":"debug"}`, `]}`)},
 		{"env value first", rep(`{"env":[`, `{"value":"hunter2","name":"DB_PASSWORD"},{"value":"debug","name":"LOG_LEVEL"}`, `]}`)},
 		{"many values, name last", rep(`{`, `"value":"hunter2"`, `,"name":"password"}`)},
+		{"many values with paths, names last", paths.String()},
 		{"nested, names last", nested.String()},
 	}
 }
@@ -230,7 +245,7 @@ func TestNamedPairsWorstCases(t *testing.T) {
 	r := newTestRedactor(t)
 	for _, c := range pairBenchInputs() {
 		out, _, _ := redactString(r, c.in, true)
-		if strings.Contains(out, "hunter2") || strings.Contains(out, "xxxxxxxx") {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "xxxxxxxx") || strings.Contains(out, "a@b.com") {
 			t.Errorf("%s: a value survived", c.name)
 		}
 		if !json.Valid([]byte(out)) {
