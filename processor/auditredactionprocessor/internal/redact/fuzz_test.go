@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,6 +133,81 @@ func FuzzDetectors(f *testing.F) {
 			// bound, so a third pass must be stable.
 			if third, _ := sc.detect(twice); third != twice {
 				t.Fatalf("not stable: %q -> %q -> %q", once, twice, third)
+			}
+		}
+	})
+}
+
+// FuzzNamedPairs checks that member order does not matter to named pairs:
+// an object of three value members and three name members, in an order
+// the fuzzer picks, redacts each member to the same bytes, with the same
+// count and the same paths, as the object with its name members first,
+// where each value is redacted once under its final action.
+func FuzzNamedPairs(f *testing.F) {
+	f.Add(`"hunter2"`, `{"a":["b",1]}`, "DB_PASSWORD", "email", uint16(0))
+	f.Add(`"a@b.com"`, `"c@d.com"`, "email", "password", uint16(0))
+	f.Add(`"a@b.com"`, `"c@d.com"`, "email", "password", uint16(5))
+	f.Add(`"{\"password\":\"x\"}"`, `4111111111111111`, "note", "token", uint16(77))
+	f.Add(`{"value":"x","name":"secret"}`, `[{"key":"api_key","value":"y"}]`, "first_name", "cookie", uint16(1234))
+	r, err := New(WithHMACKey([]byte(testKey)), WithMaxDepth(16), WithMaxValueBytes(1<<16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, doc1, doc2, n1, n2 string, order uint16) {
+		val := func(doc string) string {
+			if json.Valid([]byte(doc)) {
+				return doc
+			}
+			b, _ := json.Marshal(doc)
+			return string(b)
+		}
+		str := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+		names := []string{`"key":` + str(n1), `"ParameterKey":` + str(n2), `"name":` + str(n2)}
+		values := []string{`"value":` + val(doc1), `"ParameterValue":` + val(doc2), `"Value":` + val(doc1)}
+		// The fuzzer's order: permutation number order (mod 6!) of the
+		// values followed by the names; 0 puts every value before every
+		// name.
+		pool := append(append([]string(nil), values...), names...)
+		var members []string
+		for idx, f := int(order)%720, 120; len(pool) > 0; {
+			k := idx / f
+			idx %= f
+			members = append(members, pool[k])
+			pool = slices.Delete(pool, k, k+1)
+			if len(pool) > 0 {
+				f /= len(pool)
+			}
+		}
+		canonical := "{" + strings.Join(append(append([]string(nil), names...), values...), ",") + "}"
+		shuffled := "{" + strings.Join(members, ",") + "}"
+		want, wantN, wantPaths := redactString(r, canonical, true)
+		got, gotN, gotPaths := redactString(r, shuffled, true)
+		if want == r.maskJSON || got == r.maskJSON { // past the depth limit
+			if want != got {
+				t.Fatalf("one masked whole:\n%s\n%s", want, got)
+			}
+			return
+		}
+		var wm, gm map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(want), &wm); err != nil {
+			t.Fatalf("invalid output %q", want)
+		}
+		if err := json.Unmarshal([]byte(got), &gm); err != nil {
+			t.Fatalf("invalid output %q", got)
+		}
+		for k, v := range wm {
+			if string(gm[k]) != string(v) {
+				t.Fatalf("member %s: %s, in name-first order %s\n%s\n%s", k, gm[k], v, shuffled, got)
+			}
+		}
+		if gotN != wantN {
+			t.Fatalf("count %d, in name-first order %d\n%s\n%s", gotN, wantN, shuffled, got)
+		}
+		if len(wantPaths) < MaxPaths && len(gotPaths) < MaxPaths {
+			slices.Sort(wantPaths)
+			slices.Sort(gotPaths)
+			if !slices.Equal(wantPaths, gotPaths) {
+				t.Fatalf("paths %q, in name-first order %q\n%s", gotPaths, wantPaths, shuffled)
 			}
 		}
 	})
