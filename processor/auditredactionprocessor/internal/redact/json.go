@@ -90,6 +90,7 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 	}
 	sc.pop(mk)
 	if !w.dirty {
+		w.release() // a named pair's value redone alike (pairs.go)
 		return s, false, parseOK
 	}
 	w.out = append(w.out, s[w.last:]...)
@@ -134,6 +135,7 @@ func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string,
 		return "", false, w.far + 1, false
 	}
 	if !w.dirty {
+		w.release() // a named pair's value redone alike (pairs.go)
 		return s[:w.i], false, w.i, true
 	}
 	w.out = append(w.out, s[w.last:w.i]...)

@@ -160,11 +160,12 @@ func (w *jsonRewriter) strengthen(op *objectPairs, slot pairSlot, a Action) {
 	if first < 0 {
 		return
 	}
-	// Bring w.out up to date so that every pending output position is in it.
+	// Bring w.out up to date so that every pending output position is in
+	// it. That alone changes nothing: w.dirty is set only when a value
+	// redone changes (one already masked, a boolean or "" does not).
 	w.ensureOut()
 	w.out = append(w.out, w.s[w.last:w.i]...)
 	w.last = w.i
-	w.dirty = true
 
 	from := pend[first].oStart
 	tail := sc.getBuf()
@@ -194,7 +195,9 @@ func (w *jsonRewriter) strengthen(op *objectPairs, slot pairSlot, a Action) {
 		}
 		pv.oStart = from + len(tail)
 		c0, n0 := sc.count, len(sc.paths)
-		tail = w.redo(tail, pv, a)
+		var changed bool
+		tail, changed = w.redo(tail, pv, a)
+		w.dirty = w.dirty || changed
 		pv.oEnd = from + len(tail)
 		pv.applied, pv.count, pv.p0, pv.p1 = a, sc.count-c0, n0, len(sc.paths)
 	}
@@ -204,8 +207,8 @@ func (w *jsonRewriter) strengthen(op *objectPairs, slot pairSlot, a Action) {
 }
 
 // redo appends to dst the input of pv redacted under a, recording at pv's
-// path.
-func (w *jsonRewriter) redo(dst []byte, pv *pendingValue, a Action) []byte {
+// path, and reports whether that differs from the input.
+func (w *jsonRewriter) redo(dst []byte, pv *pendingValue, a Action) ([]byte, bool) {
 	sc := w.sc
 	mk := sc.pushKey(sc.names[pv.name])
 	defer sc.pop(mk)
@@ -217,12 +220,12 @@ func (w *jsonRewriter) redo(dst []byte, pv *pendingValue, a Action) []byte {
 		// does not happen; should it, the value is masked whole.
 		sub.release()
 		sc.record(1)
-		return appendJSONString(dst, sc.r.mask)
+		return appendJSONString(dst, sc.r.mask), true
 	}
 	if sub.out != nil {
 		dst = append(dst, sub.out...)
 	}
 	dst = append(dst, w.s[sub.last:pv.end]...)
 	sub.release()
-	return dst
+	return dst, sub.dirty
 }

@@ -268,3 +268,24 @@ func BenchmarkNamedPairs(b *testing.B) {
 		})
 	}
 }
+
+// TestNamedPairsUnchanged checks that a pair whose value a late name
+// leaves as it was (a boolean, an empty string, a value already masked) is
+// reported unchanged, so that callers keep the input and free text is not
+// taken as changed JSON.
+func TestNamedPairsUnchanged(t *testing.T) {
+	r := newTestRedactor(t)
+	for _, in := range []string{
+		`{"value":true,"name":"password"}`,
+		`{"value":"","key":"token"}`,
+		`{"value":"***REDACTED***","name":"password"}`,
+		`[{"value":null,"name":"secret"},{"value":"` + r.Pseudonym("x") + `","name":"email"}]`,
+	} {
+		sc := r.Scope()
+		out, changed, st := sc.rewriteJSON(in, 0)
+		if changed || out != in || st != parseOK || sc.Count() != 0 {
+			t.Errorf("%s: changed %v, %s, count %d", in, changed, out, sc.Count())
+		}
+		sc.Release()
+	}
+}
