@@ -79,6 +79,14 @@ var textShapes = []struct{ text, secret string }{
 	{`{"amex":37828224631000.5e1}`, "378282246310005"},
 	{`{"api_keys":{"sk-live-S3crE1x9q":"prod"}}`, "S3crE1"},
 	{`Tool returned: {"access_tokens":[{"ghp_S3crE2abc":"repo"}]}`, "S3crE2"},
+	{"<Envelope><password>S3crF1</password></Envelope>", "S3crF1"},
+	{"<ns:ApiKey>S3crF2</ns:ApiKey>", "S3crF2"},
+	{"<client_secret><![CDATA[S3crF3]]></client_secret>", "S3crF3"},
+	{`<wsse:Password Type="x#PasswordText">S3crF4</wsse:Password>`, "S3crF4"},
+	{`<entry key="password">S3crF5</entry><param name="token" value="S3crF5"/>`, "S3crF5"},
+	{"<credentials>\n  <user>bob</user>\n  <pw>S3crF6</pw>\n</credentials>", "S3crF6"},
+	{"error near <token>S3crF7", "S3crF7"},
+	{`<password>{"v":"S3crF8"}</password>`, "S3crF8"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

@@ -218,6 +218,7 @@ func (sc *Scope) scan(s string) (string, int) {
 	}
 	sp = sc.keyValues(s, sp)
 	sp = sc.flagValues(s, sp)
+	sp = sc.xmlValues(s, sp)
 	// What an earlier pass redacted stays as it is, and is not counted
 	// again: a span that is a pseudonym, or starts with the mask (a mask
 	// with spaces or brackets in it, "[REDACTED]", reads as a shorter
@@ -388,11 +389,15 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 const freeTextBudget = 4
 
 // keyActionBefore returns the action of a text key that ends right before
-// s[p], as in "password: {...}" or "token=[...]", or ActionNone.
+// s[p], as in "password: {...}" or "token=[...]", or of the element whose
+// opening tag does ("<password>{...}"), or ActionNone.
 func (sc *Scope) keyActionBefore(s string, p int) Action {
 	j := p
 	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
 		j--
+	}
+	if j > 0 && s[j-1] == '>' {
+		return sc.tagActionBefore(s, j)
 	}
 	if j == 0 || s[j-1] != ':' && s[j-1] != '=' {
 		return ActionNone

@@ -1,0 +1,64 @@
+package auditredactionprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelaudit/otelaudit/internal/attrkey"
+)
+
+// freeTextForms are secrets in free-text shapes beyond key=value pairs:
+// XML and HTML elements, with look-alikes that must pass unchanged.
+var freeTextForms = []struct{ name, in, want string }{
+	// XML and HTML elements.
+	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
+	{"xml namespaced", "<ns:ApiKey>abc</ns:ApiKey>", "<ns:ApiKey>***REDACTED***</ns:ApiKey>"},
+	{"xml cdata", "<client_secret><![CDATA[s3cr3t]]></client_secret>", "<client_secret><![CDATA[***REDACTED***]]></client_secret>"},
+	{"soap password", `<wsse:Security><wsse:Username>bob</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss#PasswordText">pw1</wsse:Password></wsse:Security>`,
+		`<wsse:Security><wsse:Username>bob</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss#PasswordText">***REDACTED***</wsse:Password></wsse:Security>`},
+	// UsernameToken ends with a sensitive word, as in JSON: every text
+	// under it is masked.
+	{"soap username token", `<wsse:UsernameToken><wsse:Username>bob</wsse:Username></wsse:UsernameToken>`,
+		`<wsse:UsernameToken><wsse:Username>***REDACTED***</wsse:Username></wsse:UsernameToken>`},
+	{"xml element named by data", `<entry key="password">x</entry>`, `<entry key="password">***REDACTED***</entry>`},
+	{"xml value attribute", `<param name="token" value="x"/>`, `<param name="token" value="***REDACTED***"/>`},
+	{"html password input", `<input type="password" name="pw" value="hunter2">`, `<input type="password" name="pw" value="***REDACTED***">`},
+	{"xml nested", "<credentials><user>bob</user><pw>s</pw></credentials>", "<credentials><user>***REDACTED***</user><pw>***REDACTED***</pw></credentials>"},
+	{"xml white space kept", "<Password>\n  pw\n</Password>", "<Password>\n  ***REDACTED***\n</Password>"},
+	{"xml unclosed", "error near <token>abc def", "error near <token>***REDACTED***"},
+	{"xml pii masked without key", "<ssn>123456789</ssn>", "<ssn>***REDACTED***</ssn>"},
+	{"xml innocuous", "<user><name>bob</name><role>admin</role><token_count>5</token_count></user>", "<user><name>bob</name><role>admin</role><token_count>5</token_count></user>"},
+	{"html innocuous", `<p>use a strong password</p><input type="text" name="q" value="hello">`, `<p>use a strong password</p><input type="text" name="q" value="hello">`},
+	{"xml empty", "<password/><password></password>", "<password/><password></password>"},
+}
+
+// TestFreeTextForms runs each of freeTextForms as a tool's result and as
+// an exception event's message.
+func TestFreeTextForms(t *testing.T) {
+	for _, tt := range freeTextForms {
+		t.Run(tt.name, func(t *testing.T) {
+			td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+				span.Attributes().PutStr(attrkey.GenAIToolCallResult, tt.in)
+				ev := span.Events().AppendEmpty()
+				ev.SetName("exception")
+				ev.Attributes().PutStr("exception.message", tt.in)
+			})
+			out := firstSpan(runTraces(t, createDefaultConfig().(*Config), td))
+			assert.Equal(t, tt.want, str(t, out.Attributes(), attrkey.GenAIToolCallResult), "tool result")
+			assert.Equal(t, tt.want, str(t, out.Events().At(0).Attributes(), "exception.message"), "exception message")
+		})
+	}
+}
+
+// TestFreeTextFormsPseudonyms checks that an element named by a PII key is
+// pseudonymised, as a PII key's value is.
+func TestFreeTextFormsPseudonyms(t *testing.T) {
+	td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+		span.Attributes().PutStr(attrkey.GenAIToolCallResult, "<patient><ssn>123456789</ssn><email>Alice@Example.com</email></patient>")
+	})
+	out := firstSpan(runTraces(t, keyedConfig(), td))
+	assert.Equal(t, "<patient><ssn>"+pseudonym(t, "123456789")+"</ssn><email>"+pseudonym(t, "alice@example.com")+"</email></patient>",
+		str(t, out.Attributes(), attrkey.GenAIToolCallResult))
+}

@@ -1,0 +1,47 @@
+package redact
+
+import "testing"
+
+// freeTextCase is a free-text input and what it becomes.
+type freeTextCase struct{ in, want string }
+
+// runFreeText checks each case, and that a second pass changes nothing.
+func runFreeText(t *testing.T, r *Redactor, tests []freeTextCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, _, _ := redactString(r, tt.in, false)
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if again, n, _ := redactString(r, got, false); again != got || n != 0 {
+				t.Errorf("second pass changed %q to %q (%d)", got, again, n)
+			}
+		})
+	}
+}
+
+func TestXMLElementsInText(t *testing.T) {
+	r := newTestRedactor(t)
+	runFreeText(t, r, []freeTextCase{
+		{`<password>{"a":"b","n":1}</password>`, `<password>{"a":"***REDACTED***","n":"***REDACTED***"}</password>`},
+		{"<secret><!-- s3 --></secret>", "<secret><!-- ***REDACTED*** --></secret>"},
+		{"<token><![CDATA[abc", "<token><![CDATA[***REDACTED***"},
+		{`<meta name="csrf-token" content="abc123">`, `<meta name="csrf-token" content="***REDACTED***">`},
+		{`<entry key='api_key' value='k1'/>`, `<entry key='api_key' value='***REDACTED***'/>`},
+		{"<PASSWORD>x</password> after", "<PASSWORD>***REDACTED***</password> after"},
+		{"<password>a < b</password>", "<password>***REDACTED***</password>"},
+		{"<secret><password>x</password><n>1</n></secret>", "<secret><password>***REDACTED***</password><n>***REDACTED***</n></secret>"},
+		{`<credentials><item value="v1"/></credentials>`, `<credentials><item value="***REDACTED***"/></credentials>`},
+		{"<email>Bob@Example.com</email>", "<email>" + r.Pseudonym("bob@example.com") + "</email>"},
+		// Look-alikes.
+		{"if a < b and c > d then password", "if a < b and c > d then password"},
+		{"<password_policy>min 8</password_policy><token_count>5</token_count>", "<password_policy>min 8</password_policy><token_count>5</token_count>"},
+		{`<div id="password-help">Your password must be long</div>`, `<div id="password-help">Your password must be long</div>`},
+		{`<input type="password" name="pw">`, `<input type="password" name="pw">`},
+		{"<a href=\"x\">token</a> <b>secret</b>", "<a href=\"x\">token</a> <b>secret</b>"},
+		// XML allows no '<' in an attribute value: this reads as an
+		// element named password, whose content is masked.
+		{`<x a="<password>">y`, `<x a="<password>***REDACTED***`},
+	})
+}

@@ -1,0 +1,326 @@
+package redact
+
+import "strings"
+
+// XML and HTML elements in free text.
+//
+// A tool's result or an exception message may hold XML or HTML (a SOAP
+// request, a config file, a form): the secret in
+// <password>hunter2</password> is the text up to the closing tag, which
+// neither the key=value nor the flag rules see. An element whose local name
+// (after any namespace prefix) a key rule covers has its text redacted
+// under that rule's action, and so has an element named by its data
+// (<entry key="password">…</entry>, <param name="token" value="…"/>,
+// <input type="password" value="…">), whose value attribute is redacted
+// too. Inside a matched element every run of text, CDATA content, comment
+// and value attribute is redacted and the tags are kept, so the result is
+// still the same markup. An element that is never closed runs to the end of
+// the string, as an unclosed structure after a matched key does.
+//
+// A tag is read only up to the next '<' (XML allows none in a tag), so
+// every byte is read by one tag at most and the scan stays linear.
+
+// xmlTag is an opening, closing or empty-element tag read by readTag.
+type xmlTag struct {
+	name    string // qualified name, "wsse:Password"
+	end     int    // index after the closing '>'
+	closing bool   // </name>
+	empty   bool   // <name/>
+	attrs   string // the text between the name and the end of the tag
+	attrsAt int    // index of attrs in s
+}
+
+// readTag reads the tag that starts at s[i] == '<'. Declarations,
+// processing instructions, comments and text that is no tag ("a < b")
+// give ok false.
+func readTag(s string, i int) (t xmlTag, ok bool) {
+	j := i + 1
+	if j < len(s) && s[j] == '/' {
+		t.closing = true
+		j++
+	}
+	ns := j
+	if j >= len(s) || !(isAlpha(s[j]) || s[j] == '_') {
+		return t, false
+	}
+	for j < len(s) && (isKeyByte(s[j]) || s[j] == ':') {
+		j++
+	}
+	t.name = s[ns:j]
+	t.attrsAt = j
+	for j < len(s) {
+		switch c := s[j]; c {
+		case '>':
+			t.attrs = s[t.attrsAt:j]
+			if !t.closing && j > t.attrsAt && s[j-1] == '/' {
+				t.empty = true
+				t.attrs = s[t.attrsAt : j-1]
+			}
+			t.end = j + 1
+			return t, true
+		case '<':
+			return t, false
+		case '"', '\'':
+			e := strings.IndexAny(s[j+1:], string(c)+"<")
+			if e < 0 || s[j+1+e] == '<' {
+				return t, false
+			}
+			j += e + 2
+		default:
+			j++
+		}
+	}
+	return t, false
+}
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// localName returns name without its namespace prefix.
+func localName(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// xmlAttr is one attribute of a tag, its value's bounds in s.
+type xmlAttr struct {
+	name       string
+	start, end int
+}
+
+// nextAttr reads the attribute at or after attrs[*k] (attrs sits at off in
+// s), advancing *k past it. Attributes without a quoted value are skipped.
+func nextAttr(attrs string, off int, k *int) (xmlAttr, bool) {
+	i := *k
+	for i < len(attrs) {
+		for i < len(attrs) && !isKeyByte(attrs[i]) && attrs[i] != ':' {
+			i++
+		}
+		ns := i
+		for i < len(attrs) && (isKeyByte(attrs[i]) || attrs[i] == ':') {
+			i++
+		}
+		name := attrs[ns:i]
+		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\n' || attrs[i] == '\r') {
+			i++
+		}
+		if name == "" || i >= len(attrs) || attrs[i] != '=' {
+			if i == ns {
+				i++
+			}
+			continue
+		}
+		i++
+		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\n' || attrs[i] == '\r') {
+			i++
+		}
+		if i >= len(attrs) || attrs[i] != '"' && attrs[i] != '\'' {
+			continue
+		}
+		e := strings.IndexByte(attrs[i+1:], attrs[i])
+		if e < 0 {
+			*k = len(attrs)
+			return xmlAttr{}, false
+		}
+		a := xmlAttr{name: name, start: off + i + 1, end: off + i + 1 + e}
+		*k = i + e + 2
+		return a, true
+	}
+	*k = i
+	return xmlAttr{}, false
+}
+
+// isNamingAttr reports whether an attribute names the element's data
+// (<entry key="password">, <input type="password">), and isValueAttr
+// whether it holds the data (<param value="…">, <meta content="…">).
+func isNamingAttr(name string) bool {
+	switch strings.ToLower(localName(name)) {
+	case "name", "key", "id", "type", "property", "field":
+		return true
+	}
+	return false
+}
+
+func isValueAttr(name string) bool {
+	switch strings.ToLower(localName(name)) {
+	case "value", "content":
+		return true
+	}
+	return false
+}
+
+// isVoidElement reports whether an HTML element has no content and no
+// closing tag (<input name="password" value="…">): only its attributes
+// are redacted.
+func isVoidElement(name string) bool {
+	switch strings.ToLower(name) {
+	case "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr":
+		return true
+	}
+	return false
+}
+
+// tagAction returns the action of the element t: its local name's, or that
+// of the data a naming attribute gives it.
+func (sc *Scope) tagAction(s string, t xmlTag) Action {
+	if a := sc.keyAction(localName(t.name)); a != ActionNone {
+		return a
+	}
+	for k := 0; ; {
+		at, ok := nextAttr(t.attrs, t.attrsAt, &k)
+		if !ok {
+			return ActionNone
+		}
+		if isNamingAttr(at.name) && at.end-at.start <= maxTextKeyLen {
+			if a := sc.keyAction(s[at.start:at.end]); a != ActionNone {
+				return a
+			}
+		}
+	}
+}
+
+// xmlValues appends a span for the content of each element in s that a key
+// rule covers, and for its value attribute.
+func (sc *Scope) xmlValues(s string, out []span) []span {
+	for from := 0; ; {
+		k := strings.IndexByte(s[from:], '<')
+		if k < 0 {
+			return out
+		}
+		i := from + k
+		from = i + 1
+		t, ok := readTag(s, i)
+		if !ok || t.closing {
+			continue
+		}
+		from = t.end
+		a := sc.tagAction(s, t)
+		if a == ActionNone {
+			continue
+		}
+		if a == ActionPseudonymize && sc.r.hmacKey == nil {
+			a = ActionMask
+		}
+		out = sc.valueAttrs(s, t, a, out)
+		if t.empty || isVoidElement(localName(t.name)) {
+			continue
+		}
+		end, next := closingTag(s, t.end, t.name)
+		out = sc.xmlContent(s, t.end, end, a, out)
+		from = next
+	}
+}
+
+// closingTag returns where the element named name whose content starts at
+// i ends (the start of its closing tag) and the index after that tag; both
+// are len(s) when it is never closed. Names are compared in any case, as
+// HTML's are.
+func closingTag(s string, i int, name string) (int, int) {
+	for j := i; ; {
+		k := strings.Index(s[j:], "</")
+		if k < 0 {
+			return len(s), len(s)
+		}
+		c := j + k
+		j = c + 2
+		e := j + len(name)
+		if e <= len(s) && strings.EqualFold(s[j:e], name) && (e == len(s) || !isKeyByte(s[e]) && s[e] != ':') {
+			if g := strings.IndexByte(s[e:], '>'); g >= 0 {
+				return c, e + g + 1
+			}
+			return c, len(s)
+		}
+	}
+}
+
+// valueAttrs appends a span for each value attribute of the matched tag t.
+func (sc *Scope) valueAttrs(s string, t xmlTag, a Action, out []span) []span {
+	for k := 0; ; {
+		at, ok := nextAttr(t.attrs, t.attrsAt, &k)
+		if !ok {
+			return out
+		}
+		if isValueAttr(at.name) {
+			out = sc.xmlText(s, at.start, at.end, a, out)
+		}
+	}
+}
+
+// xmlContent appends spans for the content s[i:end] of a matched element:
+// every run of text, the content of CDATA sections and comments, and the
+// value attributes of nested tags.
+func (sc *Scope) xmlContent(s string, i, end int, a Action, out []span) []span {
+	text := i // start of the current run of text
+	for j := i; j < end; {
+		k := strings.IndexByte(s[j:end], '<')
+		if k < 0 {
+			break
+		}
+		lt := j + k
+		var open, close string
+		switch {
+		case strings.HasPrefix(s[lt:end], "<![CDATA["):
+			open, close = "<![CDATA[", "]]>"
+		case strings.HasPrefix(s[lt:end], "<!--"):
+			open, close = "<!--", "-->"
+		}
+		if open != "" {
+			out = sc.xmlText(s, text, lt, a, out)
+			cs := lt + len(open)
+			ce := end
+			next := end
+			if e := strings.Index(s[cs:end], close); e >= 0 {
+				ce = cs + e
+				next = ce + len(close)
+			}
+			out = sc.xmlText(s, cs, ce, a, out)
+			j, text = next, next
+			continue
+		}
+		t, ok := readTag(s[:end], lt)
+		if !ok {
+			j = lt + 1 // a '<' in text
+			continue
+		}
+		out = sc.xmlText(s, text, lt, a, out)
+		if !t.closing {
+			out = sc.valueAttrs(s, t, a, out)
+		}
+		j, text = t.end, t.end
+	}
+	return sc.xmlText(s, text, end, a, out)
+}
+
+// xmlText appends a span for s[i:end] without its surrounding white space,
+// unless that is empty or already redacted.
+func (sc *Scope) xmlText(s string, i, end int, a Action, out []span) []span {
+	for i < end && isJSONSpace(s[i]) {
+		i++
+	}
+	for end > i && isJSONSpace(s[end-1]) {
+		end--
+	}
+	if end <= i || sc.r.isRedacted(s[i:end]) {
+		return out
+	}
+	return append(out, span{start: i, end: end, action: a, fold: a == ActionPseudonymize && isEmail(s[i:end])})
+}
+
+// tagActionBefore returns the action of the element whose opening tag ends
+// right before s[j], or ActionNone. Only the last maxTagBefore bytes are
+// looked at: JSON is tried at every bracket, and a look back without a
+// bound would make text of brackets after a long tag quadratic.
+func (sc *Scope) tagActionBefore(s string, j int) Action {
+	const maxTagBefore = 256
+	lt := strings.LastIndexByte(s[max(0, j-maxTagBefore):j], '<')
+	if lt < 0 {
+		return ActionNone
+	}
+	lt += max(0, j-maxTagBefore)
+	t, ok := readTag(s[:j], lt)
+	if !ok || t.closing || t.empty || t.end != j {
+		return ActionNone
+	}
+	return sc.tagAction(s, t)
+}
