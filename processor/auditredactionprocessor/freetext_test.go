@@ -10,7 +10,8 @@ import (
 )
 
 // freeTextForms are secrets in free-text shapes beyond key=value pairs:
-// XML and HTML elements, with look-alikes that must pass unchanged.
+// XML and HTML elements, a mysql-family program's attached -p password,
+// with look-alikes that must pass unchanged.
 var freeTextForms = []struct{ name, in, want string }{
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
@@ -32,6 +33,23 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"xml innocuous", "<user><name>bob</name><role>admin</role><token_count>5</token_count></user>", "<user><name>bob</name><role>admin</role><token_count>5</token_count></user>"},
 	{"html innocuous", `<p>use a strong password</p><input type="text" name="q" value="hello">`, `<p>use a strong password</p><input type="text" name="q" value="hello">`},
 	{"xml empty", "<password/><password></password>", "<password/><password></password>"},
+
+	// mysql-family programs' attached password, sshpass.
+	{"mysql -p", "mysql -uroot -pS3cret prod", "mysql -uroot -p***REDACTED*** prod"},
+	{"mysqldump path", "/usr/bin/mysqldump -h db -pS3cret --all-databases", "/usr/bin/mysqldump -h db -p***REDACTED*** --all-databases"},
+	{"mariadb-dump", "mariadb-dump -pS3cret x", "mariadb-dump -p***REDACTED*** x"},
+	{"mysql quoted password", "mysql -p'S3c ret' db", "mysql -p'***REDACTED***' db"},
+	{"mysql python list", "Command '['mysql', '-uroot', '-pS3cret']' returned non-zero exit status 1.",
+		"Command '['mysql', '-uroot', '-p***REDACTED***']' returned non-zero exit status 1."},
+	{"mysql argv", `{"argv":["mysql","-uroot","-pS3cret"]}`, `{"argv":["mysql","-uroot","***REDACTED***"]}`},
+	{"sshpass attached", "sshpass -pS3cret ssh u@h", "sshpass -p***REDACTED*** ssh u@h"},
+	{"sshpass separate", "sshpass -p S3cret ssh u@h", "sshpass -p ***REDACTED*** ssh u@h"},
+	{"sshpass argv", `["sshpass","-p","S3cret","ssh","h"]`, `["sshpass","-p","***REDACTED***","ssh","h"]`},
+	{"mysql prompt", "mysql -p prod", "mysql -p prod"},
+	{"mysql port", "mysql -P 3306 -h db --port=3306", "mysql -P 3306 -h db --port=3306"},
+	{"ssh port", "ssh -p 22 host; ssh -p2222 host", "ssh -p 22 host; ssh -p2222 host"},
+	{"docker port", "docker run -p 8080:80 nginx", "docker run -p 8080:80 nginx"},
+	{"ssh argv port", `["ssh","-p2222","host"]`, `["ssh","-p2222","host"]`},
 }
 
 // TestFreeTextForms runs each of freeTextForms as a tool's result and as

@@ -87,6 +87,11 @@ var textShapes = []struct{ text, secret string }{
 	{"<credentials>\n  <user>bob</user>\n  <pw>S3crF6</pw>\n</credentials>", "S3crF6"},
 	{"error near <token>S3crF7", "S3crF7"},
 	{`<password>{"v":"S3crF8"}</password>`, "S3crF8"},
+	{"mysql -uroot -pS3crG1 prod", "S3crG1"},
+	{"Command '['mysqldump', '-u', 'root', '-pS3crG2']' returned non-zero exit status 2.", "S3crG2"},
+	{`{"argv":["mariadb","-pS3crG3"]}`, "S3crG3"},
+	{"sshpass -pS3crG4 ssh h; sshpass -p S3crG4 ssh h", "S3crG4"},
+	{`["sshpass","-p","S3crG5","ssh","h"]`, "S3crG5"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

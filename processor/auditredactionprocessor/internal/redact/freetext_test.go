@@ -45,3 +45,42 @@ func TestXMLElementsInText(t *testing.T) {
 		{`<x a="<password>">y`, `<x a="<password>***REDACTED***`},
 	})
 }
+
+func TestProgramPasswordsInText(t *testing.T) {
+	r := newTestRedactor(t)
+	runFreeText(t, r, []freeTextCase{
+		{`docker exec db mysql -uroot -pS3cret -e "select 1; select 2"`, `docker exec db mysql -uroot -p***REDACTED*** -e "select 1; select 2"`},
+		{`bash -c "mysqldump -pS3cret db > x.sql"`, `bash -c "mysqldump -p***REDACTED*** db > x.sql"`},
+		{`run [\"mysql\",\"-pS3cret\"]`, `run [\"mysql\",\"-p***REDACTED***\"]`},
+		{"mysql -u root -p'S3c ret' db", "mysql -u root -p'***REDACTED***' db"},
+		{`C:\mysql\bin\mysql.exe -pS3cret`, `C:\mysql\bin\mysql.exe -p***REDACTED***`},
+		{"mysqladmin -pS3cret status; ssh -p2222 h", "mysqladmin -p***REDACTED*** status; ssh -p2222 h"},
+		{"mysql -h db\nssh -p2222 h", "mysql -h db\nssh -p2222 h"},
+		{"sshpass -p S3cret ssh -p 22 host", "sshpass -p ***REDACTED*** ssh -p 22 host"},
+		{"mariadb --password=S3cret -pS3cret2", "mariadb --password=***REDACTED*** -p***REDACTED***"},
+		// Look-alikes: a prompt, a database named after -p, ports, other
+		// programs, a word that only starts like one.
+		{"mysql -p 3306", "mysql -p 3306"},
+		{"the mysql -p flag prompts", "the mysql -p flag prompts"},
+		{"gcc -pthread x.c; mysql_config -pthread", "gcc -pthread x.c; mysql_config -pthread"},
+		{"mysql-workbench -pX; nomysql -pX", "mysql-workbench -pX; nomysql -pX"},
+		{"MySQL is down -pX", "MySQL is down -pX"},
+	})
+}
+
+func TestProgramPasswordsInArgv(t *testing.T) {
+	r := newTestRedactor(t)
+	for _, tt := range []freeTextCase{
+		{`{"cmd":["/usr/bin/mysqldump","-h","db","-pS3cret","--all-databases"]}`, `{"cmd":["/usr/bin/mysqldump","-h","db","***REDACTED***","--all-databases"]}`},
+		{`["sshpass","-pS3cret","ssh","-p2222","h"]`, `["sshpass","***REDACTED***","ssh","-p2222","h"]`},
+		{`["sshpass","-p","S3cret","ssh","-p","22","h"]`, `["sshpass","-p","***REDACTED***","ssh","-p","22","h"]`},
+		{`["mysql","-p","db"]`, `["mysql","-p","db"]`},
+		{`["ssh","-p2222","h"]`, `["ssh","-p2222","h"]`},
+		{`["echo","mysql","-pX"]`, `["echo","mysql","-pX"]`},
+	} {
+		got, _, _ := redactString(r, tt.in, true)
+		if got != tt.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}

@@ -383,6 +383,7 @@ func (w *jsonRewriter) array(mode Action) bool {
 		return true
 	}
 	flag := ActionNone // the action a flag element gave the element after it
+	prog := progNone   // the program an argv array runs, when it takes -pSECRET
 	for idx := 0; ; idx++ {
 		m := w.sc.pushIndex(idx)
 		w.skipSpace()
@@ -399,17 +400,19 @@ func (w *jsonRewriter) array(mode Action) bool {
 					elem = ActionMask
 				}
 			}
+		} else if isStr && prog != progNone && isAttachedPassword(w.peekString()) {
+			elem = ActionMask
 		}
 		if !w.value(elem) {
 			return false
 		}
 		flag = ActionNone
-		if raw := w.s[start:w.i]; isStr && len(raw) > 3 && raw[1] == '-' {
+		if raw := w.s[start:w.i]; isStr && (idx == 0 || prog != progNone || len(raw) > 3 && raw[1] == '-') {
 			v := raw[1 : len(raw)-1]
 			if strings.IndexByte(v, '\\') >= 0 {
 				v = decodeJSONString(v)
 			}
-			flag = w.sc.flagAction(v)
+			flag, prog = w.sc.argvFlag(v, idx, prog)
 		}
 		w.sc.pop(m)
 		w.skipSpace()

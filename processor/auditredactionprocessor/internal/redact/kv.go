@@ -409,3 +409,187 @@ func (sc *Scope) quotedFlag(s string, i int, out []span, from int) ([]span, int)
 	}
 	return append(out, span{start: st, end: en, action: a}), en
 }
+
+// Programs that take a password glued to a short flag: the MySQL and
+// MariaDB clients read -pSECRET as the password (a bare -p prompts for it,
+// and "-p db" names a database), and sshpass reads -pSECRET and -p SECRET.
+// Other programs use -p for a port (ssh -p 22, docker -p 8080:80), so the
+// rule applies to these programs' arguments only.
+const (
+	progNone = iota
+	progMySQL
+	progSSHPass
+)
+
+// passwordProgram returns which of the programs above word names, as a
+// bare name or a path ("/usr/bin/mysqldump", "mysql.exe").
+func passwordProgram(word string) int {
+	if i := strings.LastIndexAny(word, `/\`); i >= 0 {
+		word = word[i+1:]
+	}
+	word = strings.TrimSuffix(word, ".exe")
+	switch word {
+	case "mysql", "mysqladmin", "mysqlbinlog", "mysqlcheck", "mysqldump", "mysqlimport",
+		"mysqlpump", "mysqlshow", "mysqlslap", "mysqlsh", "mysql_upgrade", "mysql_secure_installation",
+		"mariadb", "mariadb-admin", "mariadb-binlog", "mariadb-check", "mariadb-dump", "mariadb-import",
+		"mariadb-show", "mariadb-slap", "mariadb-upgrade", "mariadb-backup", "mariabackup",
+		"mariadb-secure-installation":
+		return progMySQL
+	case "sshpass":
+		return progSSHPass
+	}
+	return progNone
+}
+
+// programNames are what programPasswords searches for: each program above
+// has one as a prefix.
+var programNames = [...]string{"mysql", "maria", "sshpass"}
+
+// programPasswords appends a span for each password given to one of the
+// programs above in s, as a command line ("mysql -uroot -pS3cret db") or a
+// list written out as text (Python's "Command '['mysql', '-pS3cret']'
+// returned …"). The arguments are read to the end of the command: a line
+// break, a shell operator, or the end of the list.
+func (sc *Scope) programPasswords(s string, out []span) []span {
+	if !strings.Contains(s, "-p") {
+		return out
+	}
+	for _, name := range programNames {
+		for from := 0; ; {
+			k := strings.Index(s[from:], name)
+			if k < 0 {
+				break
+			}
+			i := from + k
+			from = i + len(name)
+			if i > 0 && (isKeyByte(s[i-1]) && s[i-1] != '.') {
+				continue // inside a word
+			}
+			ws := i
+			for ws > 0 && i-ws < 256 && !isArgEnd(s[ws-1]) && s[ws-1] != ',' && s[ws-1] != '[' {
+				ws-- // a path before the name
+			}
+			e := i
+			for e < len(s) && (isKeyByte(s[e]) && s[e] != '.') {
+				e++
+			}
+			if strings.HasPrefix(s[e:], ".exe") {
+				e += 4
+			}
+			prog := passwordProgram(s[i:e])
+			if prog == progNone {
+				continue
+			}
+			q := ""
+			switch {
+			case ws >= 2 && s[ws-2:ws] == `\"`:
+				q = `\"`
+			case ws >= 1 && (s[ws-1] == '"' || s[ws-1] == '\''):
+				q = s[ws-1 : ws]
+			}
+			if q != "" && strings.HasPrefix(s[e:], q) {
+				e += len(q) // an element of a list: '['mysql', '-pS3cret']'
+			} else if e < len(s) && !isArgSep(s[e]) {
+				continue
+			}
+			out, from = sc.programArgs(s, e, prog, out)
+		}
+	}
+	return out
+}
+
+// isArgSep reports whether c separates a command's arguments, in a shell
+// command line or in a list written out as text.
+func isArgSep(c byte) bool { return c == ' ' || c == '\t' || c == ',' }
+
+// isArgEnd reports whether c ends a command or an unquoted argument.
+func isArgEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ';', '|', '&', '<', '>', '(', ')', '`', '"', '\'', ']':
+		return true
+	}
+	return false
+}
+
+// programArgs appends spans for the password among the arguments of the
+// program prog that start at s[i], and returns where the command ends.
+func (sc *Scope) programArgs(s string, i, prog int, out []span) ([]span, int) {
+	next := false // sshpass -p: the next argument is the password
+	for j := i; j < len(s); {
+		start := j
+		for j < len(s) && isArgSep(s[j]) {
+			j++
+		}
+		if j >= len(s) {
+			return out, j
+		}
+		q := ""
+		switch {
+		case s[j] == '\\' && j+1 < len(s) && s[j+1] == '"':
+			q = `\"`
+		case s[j] == '"' || s[j] == '\'':
+			q = s[j : j+1]
+		case s[j] == '\\' && j+1 < len(s) && (s[j+1] == 'n' || s[j+1] == 'r'):
+			return out, j // a line break escaped in JSON text
+		case isArgEnd(s[j]):
+			return out, j
+		}
+		as := j + len(q)
+		var ae int
+		if q != "" {
+			_, ae = quotedValue(s, as, q)
+		} else {
+			ae = as
+			for ae < len(s) && !isArgEnd(s[ae]) && !(s[ae] == '\\' && ae+1 < len(s) && (s[ae+1] == '"' || s[ae+1] == 'n')) {
+				ae++
+			}
+		}
+		arg := s[as:ae]
+		st, en := -1, -1
+		switch {
+		case next:
+			st, en = as, ae
+			next = false
+		case len(arg) > 2 && arg[0] == '-' && arg[1] == 'p':
+			st, en = as+2, ae
+		case arg == "-p" && q == "" && ae < len(s) && (s[ae] == '"' || s[ae] == '\''):
+			st, en = quotedValue(s, ae+1, s[ae:ae+1]) // -p'S3c ret'
+			ae = min(en+1, len(s))
+		case arg == "-p" && prog == progSSHPass:
+			next = true
+		case prog == progSSHPass && arg != "" && arg[0] != '-':
+			return out, ae // the command sshpass runs: its -p is its own
+		}
+		if en > st && !sc.r.isRedacted(s[st:en]) && !strings.HasPrefix(s[st:], sc.r.mask) {
+			out = append(out, span{start: st, end: en, action: ActionMask})
+		}
+		j = ae + len(q)
+		if q != "" && ae >= len(s) {
+			j = len(s)
+		}
+		if j <= start {
+			j = start + 1
+		}
+	}
+	return out, len(s)
+}
+
+// isAttachedPassword reports whether the argument v of a program that
+// takes -pSECRET is one.
+func isAttachedPassword(v string) bool { return len(v) > 2 && v[0] == '-' && v[1] == 'p' }
+
+// argvFlag returns the action the element v, at index idx of an argv array
+// that runs prog, gives the element after it, and the program the array
+// runs from there on: its first element names it, and sshpass's own
+// options end at the command it runs (whose -p is a port).
+func (sc *Scope) argvFlag(v string, idx, prog int) (Action, int) {
+	switch {
+	case idx == 0:
+		return sc.flagAction(v), passwordProgram(v)
+	case prog == progSSHPass && v == "-p":
+		return ActionMask, prog
+	case prog == progSSHPass && !strings.HasPrefix(v, "-"):
+		return ActionNone, progNone
+	}
+	return sc.flagAction(v), prog
+}
