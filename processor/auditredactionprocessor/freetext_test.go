@@ -11,7 +11,7 @@ import (
 
 // freeTextForms are secrets in free-text shapes beyond key=value pairs:
 // XML and HTML elements, a mysql-family program's attached -p password,
-// with look-alikes that must pass unchanged.
+// values in typographic quotes, with look-alikes that must pass unchanged.
 var freeTextForms = []struct{ name, in, want string }{
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
@@ -50,6 +50,14 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"ssh port", "ssh -p 22 host; ssh -p2222 host", "ssh -p 22 host; ssh -p2222 host"},
 	{"docker port", "docker run -p 8080:80 nginx", "docker run -p 8080:80 nginx"},
 	{"ssh argv port", `["ssh","-p2222","host"]`, `["ssh","-p2222","host"]`},
+
+	// Typographic quotes.
+	{"curly double", "password: “hunter2 with spaces”", "password: “***REDACTED***”"},
+	{"curly single", "token=‘abc def’", "token=‘***REDACTED***’"},
+	{"guillemets", "secret: «a b c»", "secret: «***REDACTED***»"},
+	{"german quotes", "api_key: „x y“ then", "api_key: „***REDACTED***“ then"},
+	{"curly key", "“password”: “x y”", "“password”: “***REDACTED***”"},
+	{"curly prose", "He said “the password policy changed” and note: “hello world”", "He said “the password policy changed” and note: “hello world”"},
 }
 
 // TestFreeTextForms runs each of freeTextForms as a tool's result and as

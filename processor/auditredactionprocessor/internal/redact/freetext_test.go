@@ -84,3 +84,18 @@ func TestProgramPasswordsInArgv(t *testing.T) {
 		}
 	}
 }
+
+func TestTypographicQuotesInText(t *testing.T) {
+	r := newTestRedactor(t)
+	runFreeText(t, r, []freeTextCase{
+		{"run --password “a b” -v", "run --password “***REDACTED***” -v"},
+		{"password=“unclosed value\nnext: 1", "password=“***REDACTED***\nnext: 1"},
+		{"‘token’: ‘x y’, n: 1", "‘token’: ‘***REDACTED***’, n: 1"},
+		{"secret: 「值 值」 ok", "secret: 「***REDACTED***」 ok"},
+		{"api_key = ‚a b‘", "api_key = ‚***REDACTED***‘"},
+		{"password: »x y« und", "password: »***REDACTED***« und"},
+		// Look-alikes.
+		{"it’s: fine, “hello”: “world”", "it’s: fine, “hello”: “world”"},
+		{"the “password” field is required", "the “password” field is required"},
+	})
+}

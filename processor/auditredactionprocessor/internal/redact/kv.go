@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Key-value pairs in free text.
 //
@@ -77,6 +80,9 @@ func textKeyBefore(s string, p int) string {
 	if j == 0 {
 		return ""
 	}
+	if s[j-1] >= utf8.RuneSelf {
+		return typographicKeyBefore(s, j)
+	}
 	if q := s[j-1]; q == '"' || q == '\'' {
 		end := j - 1
 		if end > 0 && s[end-1] == '\\' { // \"key\" inside a JSON string
@@ -130,6 +136,10 @@ func textValueAfter(s string, i int, key string) (int, int) {
 	switch c := s[i]; {
 	case c == '"' || c == '\'':
 		return quotedValue(s, i+1, string(c))
+	case c >= utf8.RuneSelf:
+		if n, closers := openingQuote(s[i:]); n > 0 {
+			return typographicValue(s, i+n, closers)
+		}
 	case c == '\\' && i+1 < len(s) && s[i+1] == '"':
 		return quotedValue(s, i+2, `\"`)
 	case c == '/' && i+1 < len(s) && s[i+1] == '/':
@@ -592,4 +602,79 @@ func (sc *Scope) argvFlag(v string, idx, prog int) (Action, int) {
 		return ActionNone, progNone
 	}
 	return sc.flagAction(v), prog
+}
+
+// Typographic quotes. Text written by people, and by models that learned
+// from it, quotes values with “…”, ‘…’, „…“, «…» and the like as often as
+// with ASCII quotes: such a value is one value, spaces and all.
+
+// quotePairs are the typographic quotes an opening one is closed by. “ is
+// also German's closing quote („…“), and some texts close ‘ and “ with
+// their opening quote.
+var quotePairs = []struct {
+	open    string
+	closers []string
+}{
+	{"“", []string{"”", "“"}},
+	{"„", []string{"“", "”"}},
+	{"‘", []string{"’", "‘"}},
+	{"‚", []string{"‘", "’"}},
+	{"«", []string{"»"}},
+	{"‹", []string{"›"}},
+	{"»", []string{"«"}},
+	{"”", []string{"”"}},
+	{"「", []string{"」"}},
+	{"『", []string{"』"}},
+}
+
+// openingQuote returns the length of the typographic quote that s starts
+// with and what closes it, or 0.
+func openingQuote(s string) (int, []string) {
+	for _, p := range quotePairs {
+		if strings.HasPrefix(s, p.open) {
+			return len(p.open), p.closers
+		}
+	}
+	return 0, nil
+}
+
+// typographicValue returns the bounds of a value from i to the first of
+// closers, or to the end of the line if it is not closed there.
+func typographicValue(s string, i int, closers []string) (int, int) {
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '\n':
+			return i, j
+		case c >= utf8.RuneSelf:
+			for _, cl := range closers {
+				if strings.HasPrefix(s[j:], cl) {
+					return i, j
+				}
+			}
+		}
+	}
+	return i, len(s)
+}
+
+// typographicKeyBefore returns the key in typographic quotes that ends at
+// s[j] (“password”: …), or "".
+func typographicKeyBefore(s string, j int) string {
+	for _, p := range quotePairs {
+		for _, cl := range p.closers {
+			if !strings.HasSuffix(s[:j], cl) {
+				continue
+			}
+			end := j - len(cl)
+			from := max(0, end-maxTextKeyLen-len(p.open))
+			k := strings.LastIndex(s[from:end], p.open)
+			if k < 0 {
+				continue
+			}
+			key := s[from+k+len(p.open) : end]
+			if key != "" && strings.IndexByte(key, '\n') < 0 {
+				return key
+			}
+		}
+	}
+	return ""
 }
