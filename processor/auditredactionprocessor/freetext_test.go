@@ -11,7 +11,8 @@ import (
 
 // freeTextForms are secrets in free-text shapes beyond key=value pairs:
 // XML and HTML elements, a mysql-family program's attached -p password,
-// values in typographic quotes, with look-alikes that must pass unchanged.
+// values in typographic quotes and YAML block scalars, with look-alikes
+// that must pass unchanged.
 var freeTextForms = []struct{ name, in, want string }{
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
@@ -58,6 +59,13 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"german quotes", "api_key: „x y“ then", "api_key: „***REDACTED***“ then"},
 	{"curly key", "“password”: “x y”", "“password”: “***REDACTED***”"},
 	{"curly prose", "He said “the password policy changed” and note: “hello world”", "He said “the password policy changed” and note: “hello world”"},
+
+	// YAML block scalars.
+	{"yaml literal", "password: |\n  line one\n  line two\nuser: bob", "password: |\n  ***REDACTED***\nuser: bob"},
+	{"yaml folded nested", "db:\n  password: >-\n    folded\n    text\n  host: x", "db:\n  password: >-\n    ***REDACTED***\n  host: x"},
+	{"yaml keep blank lines", "- token: |+\n    a\n\n    b\n- name: x", "- token: |+\n    ***REDACTED***\n- name: x"},
+	{"yaml pem", "private_key: |\n  -----BEGIN RSA PRIVATE KEY-----\n  MIIE\n  -----END RSA PRIVATE KEY-----\nnext: 1", "private_key: |\n  ***REDACTED***\nnext: 1"},
+	{"yaml innocuous", "description: |\n  the password is rotated\nscript: |\n  echo hi", "description: |\n  the password is rotated\nscript: |\n  echo hi"},
 }
 
 // TestFreeTextForms runs each of freeTextForms as a tool's result and as

@@ -96,6 +96,8 @@ var textShapes = []struct{ text, secret string }{
 	{"token=‘abc S3crH2’", "S3crH2"},
 	{"“api_key”: «x S3crH3»", "S3crH3"},
 	{"--password „a S3crH4“ -v", "S3crH4"},
+	{"db:\n  password: |\n    line S3crJ1\n    S3crJ1 again\n  host: x", "S3crJ1"},
+	{"- token: >-\n    folded\n\n    S3crJ2\n- name: x", "S3crJ2"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

@@ -99,3 +99,19 @@ func TestTypographicQuotesInText(t *testing.T) {
 		{"the “password” field is required", "the “password” field is required"},
 	})
 }
+
+func TestYAMLBlockScalarsInText(t *testing.T) {
+	r := newTestRedactor(t)
+	runFreeText(t, r, []freeTextCase{
+		{"password: |2 # note\r\n   a\r\n   b\r\nn: 1", "password: |2 # note\r\n   ***REDACTED***\r\nn: 1"},
+		{"spec:\n  - name: db\n    token: >\n      x\n      y\n    port: 1", "spec:\n  - name: db\n    token: >\n      ***REDACTED***\n    port: 1"},
+		{"secret: |\n  to the end\n  of the string", "secret: |\n  ***REDACTED***"},
+		{"\"client_secret\": |-\n  s\n\n\nnext: x", "\"client_secret\": |-\n  ***REDACTED***\n\n\nnext: x"},
+		{"dob: >\n  1980-01-02\n", "dob: >\n  " + r.Pseudonym("1980-01-02") + "\n"},
+		// Not a block: the indicator is not alone on its line, or nothing
+		// is indented under it.
+		{"password: | grep x", "password: ***REDACTED*** grep x"},
+		{"password: |\nuser: bob", "password: ***REDACTED***\nuser: bob"},
+		{"note: |\n  password is rotated\nscript: >\n  echo hi", "note: |\n  password is rotated\nscript: >\n  echo hi"},
+	})
+}

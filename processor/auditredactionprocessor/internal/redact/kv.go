@@ -142,6 +142,10 @@ func textValueAfter(s string, i int, key string) (int, int) {
 		}
 	case c == '\\' && i+1 < len(s) && s[i+1] == '"':
 		return quotedValue(s, i+2, `\"`)
+	case c == '|' || c == '>':
+		if st, en, ok := blockScalar(s, i); ok {
+			return st, en
+		}
 	case c == '/' && i+1 < len(s) && s[i+1] == '/':
 		// A URL scheme ("https://..."): url_password sees its password.
 		return i, i
@@ -160,6 +164,67 @@ func textValueAfter(s string, i int, key string) (int, int) {
 		}
 	}
 	return i, tokenEnd(s, i)
+}
+
+// blockScalar returns the bounds of the content of the YAML block scalar
+// whose indicator ('|' or '>', with chomping and indentation indicators
+// and a comment) is at s[i]: the lines after it that are indented deeper
+// than the key, and the blank lines among them. Its lines are one value:
+// a multi-line password, a certificate or private key, a token folded to
+// fit. ok is false when s[i] starts no block scalar or its block is empty.
+func blockScalar(s string, i int) (st, en int, ok bool) {
+	j := i + 1
+	for j < len(s) && (s[j] == '-' || s[j] == '+' || isDigit(s[j])) {
+		j++
+	}
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j < len(s) && s[j] == '#' {
+		for j < len(s) && s[j] != '\n' {
+			j++
+		}
+	}
+	if j < len(s) && s[j] == '\r' {
+		j++
+	}
+	if j >= len(s) || s[j] != '\n' {
+		return 0, 0, false
+	}
+	// The key's column: its line's indentation and any "- " list markers.
+	// Only the indicator's line is read back, one line per block at most.
+	ls := strings.LastIndexByte(s[:i], '\n') + 1
+	col := ls
+	for col < i && (s[col] == ' ' || s[col] == '-' && col+1 < i && s[col+1] == ' ') {
+		col++
+	}
+	keyCol := col - ls
+	st, en = -1, -1
+	for l := j + 1; l < len(s); {
+		le := len(s)
+		if k := strings.IndexByte(s[l:], '\n'); k >= 0 {
+			le = l + k
+		}
+		k := l
+		for k < le && s[k] == ' ' {
+			k++
+		}
+		e := le
+		for e > k && (s[e-1] == '\r' || s[e-1] == ' ' || s[e-1] == '\t') {
+			e--
+		}
+		if e > k { // not blank
+			if k-l <= keyCol {
+				break
+			}
+			if st < 0 {
+				st = k
+			}
+			en = e
+		}
+		l = le + 1
+	}
+	return st, en, st >= 0
 }
 
 // afterScheme returns where the credential starts when s[i:] starts with
