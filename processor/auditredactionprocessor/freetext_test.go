@@ -11,8 +11,8 @@ import (
 
 // freeTextForms are secrets in free-text shapes beyond key=value pairs:
 // XML and HTML elements, a mysql-family program's attached -p password,
-// values in typographic quotes and YAML block scalars, with look-alikes
-// that must pass unchanged.
+// values in typographic quotes, YAML block scalars and URL-encoded form
+// keys, with look-alikes that must pass unchanged.
 var freeTextForms = []struct{ name, in, want string }{
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
@@ -66,6 +66,13 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"yaml keep blank lines", "- token: |+\n    a\n\n    b\n- name: x", "- token: |+\n    ***REDACTED***\n- name: x"},
 	{"yaml pem", "private_key: |\n  -----BEGIN RSA PRIVATE KEY-----\n  MIIE\n  -----END RSA PRIVATE KEY-----\nnext: 1", "private_key: |\n  ***REDACTED***\nnext: 1"},
 	{"yaml innocuous", "description: |\n  the password is rotated\nscript: |\n  echo hi", "description: |\n  the password is rotated\nscript: |\n  echo hi"},
+
+	// URL-encoded and bracketed form keys.
+	{"form bracket encoded", "user%5Bpassword%5D=hunter2&x=1", "user%5Bpassword%5D=***REDACTED***&x=1"},
+	{"form bracket", "user[password]=hunter2&x=1", "user[password]=***REDACTED***&x=1"},
+	{"form key escaped", "pass%77ord=hunter2", "pass%77ord=***REDACTED***"},
+	{"query in query", "GET /login?next=https%3A%2F%2Fapp%2Fcb%3Ftoken%3Dabc123%26y%3D1 HTTP/1.1", "GET /login?next=https%3A%2F%2Fapp%2Fcb%3Ftoken%3D***REDACTED***%26y%3D1 HTTP/1.1"},
+	{"form innocuous", "items[0]=5&q=%3Dx&user%5Bname%5D=bob&discount=10%25", "items[0]=5&q=%3Dx&user%5Bname%5D=bob&discount=10%25"},
 }
 
 // TestFreeTextForms runs each of freeTextForms as a tool's result and as

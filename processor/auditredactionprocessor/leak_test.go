@@ -98,6 +98,10 @@ var textShapes = []struct{ text, secret string }{
 	{"--password „a S3crH4“ -v", "S3crH4"},
 	{"db:\n  password: |\n    line S3crJ1\n    S3crJ1 again\n  host: x", "S3crJ1"},
 	{"- token: >-\n    folded\n\n    S3crJ2\n- name: x", "S3crJ2"},
+	{"user%5Bpassword%5D=S3crK1&x=1", "S3crK1"},
+	{"user[password]=S3crK2&ids[]=1", "S3crK2"},
+	{"pass%77ord=S3crK3", "S3crK3"},
+	{"GET /login?next=%2Fcb%3Ftoken%3DS3crK4%26y%3D1", "S3crK4"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

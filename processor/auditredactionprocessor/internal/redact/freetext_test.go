@@ -115,3 +115,18 @@ func TestYAMLBlockScalarsInText(t *testing.T) {
 		{"note: |\n  password is rotated\nscript: >\n  echo hi", "note: |\n  password is rotated\nscript: >\n  echo hi"},
 	})
 }
+
+func TestEncodedKeysInText(t *testing.T) {
+	r := newTestRedactor(t)
+	runFreeText(t, r, []freeTextCase{
+		{"POST /login body=user%5Bpassword%5D=hunter2&user%5Bname%5D=bob", "POST /login body=user%5Bpassword%5D=***REDACTED***&user%5Bname%5D=bob"},
+		{"a[b][api_key]=k1&ids[]=1", "a[b][api_key]=***REDACTED***&ids[]=1"},
+		{"api_keys[]=k1&api_keys[]=k2", "api_keys[]=***REDACTED***&api_keys[]=***REDACTED***"},
+		{"api%5Fkey=k1 pass%77ord=x", "api%5Fkey=***REDACTED*** pass%77ord=***REDACTED***"},
+		{"cb?state=%26address%3D1%20Main%20St%26n%3D1", "cb?state=%26address%3D" + r.Pseudonym("1%20Main%20St") + "%26n%3D1"},
+		{"r=%2Fx%3Fclient_secret%3ds%26y%3D1", "r=%2Fx%3Fclient_secret%3d***REDACTED***%26y%3D1"},
+		// Look-alikes.
+		{"items[0]=5&q=%3Dx&discount=10%25&a%5Bmax_tokens%5D=5", "items[0]=5&q=%3Dx&discount=10%25&a%5Bmax_tokens%5D=5"},
+		{"100%3D sure, 50%", "100%3D sure, 50%"},
+	})
+}

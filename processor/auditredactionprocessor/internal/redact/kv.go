@@ -27,17 +27,34 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 func (sc *Scope) keyValues(s string, out []span) []span {
 	from := 0
 	for from < len(s) {
-		k := strings.IndexAny(s[from:], "=:")
+		k := strings.IndexAny(s[from:], "=:%")
 		if k < 0 {
 			break
 		}
 		p := from + k
 		from = p + 1
+		sep := 1
+		if s[p] == '%' {
+			// %3D, an '=' encoded in a URL's query value
+			// (?next=%2Fcb%3Ftoken%3Dabc%26x%3D1).
+			if p+2 >= len(s) || s[p+1] != '3' || s[p+2]|0x20 != 'd' {
+				continue
+			}
+			sep = 3
+		}
 		key := textKeyBefore(s, p)
+		a := ActionNone
+		if key != "" {
+			a = sc.keyAction(key)
+		}
+		if a == ActionNone && s[p] != ':' && (p > 0 && s[p-1] == ']' || key != "" && p > len(key) && s[p-len(key)-1] == '%') {
+			if dk := encodedKeyBefore(s, p); dk != "" {
+				key, a = dk, sc.keyAction(dk)
+			}
+		}
 		if key == "" {
 			continue
 		}
-		a := sc.keyAction(key)
 		if a == ActionNone {
 			// --user=alice:pw (curl, wget): the flag's password.
 			if flag := strings.TrimPrefix(key, "-"); flag != key && s[p] == '=' {
@@ -51,7 +68,10 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			}
 			continue
 		}
-		vs, ve := textValueAfter(s, p+1, key)
+		vs, ve := textValueAfter(s, p+sep, key)
+		if sep == 3 {
+			ve = encodedAmpersand(s, vs, ve)
+		}
 		if ve <= vs {
 			continue
 		}
@@ -106,6 +126,69 @@ func textKeyBefore(s string, p int) string {
 		return ""
 	}
 	return s[i:j]
+}
+
+// encodedKeyBefore returns the key that ends at the separator at p when it
+// is percent-encoded or bracketed, as form bodies and query strings write
+// nested and escaped names (pass%77ord=, user%5Bpassword%5D=,
+// user[password]=, %3Ftoken%3D), decoded for matching: the name in its
+// last non-empty brackets, or "".
+func encodedKeyBefore(s string, p int) string {
+	i := p
+	for i > 0 && p-i < 3*maxTextKeyLen && (isKeyByte(s[i-1]) || s[i-1] == '%' || s[i-1] == '[' || s[i-1] == ']') {
+		i--
+	}
+	var buf [3 * maxTextKeyLen]byte
+	d := buf[:0]
+	for j := i; j < p; j++ {
+		if c := s[j]; c == '%' && j+2 < p && isHex(s[j+1]) && isHex(s[j+2]) {
+			d = append(d, unhex(s[j+1])<<4|unhex(s[j+2]))
+			j += 2
+		} else {
+			d = append(d, c)
+		}
+	}
+	// What a decoded delimiter (%26, %3F) ends is not part of the key.
+	for k := len(d) - 1; k >= 0; k-- {
+		if c := d[k]; !isKeyByte(c) && c != '[' && c != ']' {
+			d = d[k+1:]
+			break
+		}
+	}
+	for len(d) >= 2 && d[len(d)-2] == '[' && d[len(d)-1] == ']' {
+		d = d[:len(d)-2] // ids[]=
+	}
+	if n := len(d); n > 0 && d[n-1] == ']' {
+		k := n - 1
+		for k > 0 && d[k-1] != '[' {
+			k--
+		}
+		d = d[k : n-1]
+	}
+	if len(d) == 0 || len(d) > maxTextKeyLen {
+		return ""
+	}
+	return string(d)
+}
+
+func isHex(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
+
+func unhex(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return (c | 0x20) - 'a' + 10
+}
+
+// encodedAmpersand returns where the value s[vs:ve] after a %3D ends: at an
+// encoded '&' (%26), the next pair of the encoded query.
+func encodedAmpersand(s string, vs, ve int) int {
+	for j := vs; j+2 < ve; j++ {
+		if s[j] == '%' && s[j+1] == '2' && s[j+2] == '6' {
+			return j
+		}
+	}
+	return ve
 }
 
 // authSchemes are HTTP authentication schemes that precede a credential.

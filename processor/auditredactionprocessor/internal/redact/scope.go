@@ -350,6 +350,9 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 		}
 		p := i + k
 		i = p + 1
+		if isSubscript(s, p) {
+			continue
+		}
 		if budget <= 0 {
 			// Text made to exhaust the tries (dozens of brackets that
 			// never close before real JSON) is not inspected further: the
@@ -383,6 +386,21 @@ func (sc *Scope) freeText(s string, depth int) (string, bool, bool) {
 	res := string(out)
 	sc.putBuf(out)
 	return res, true, false
+}
+
+// isSubscript reports whether the '[' at s[p] opens a subscript of a form
+// field's name (ids[]=1, items[0]=5, user[0][password]=…) rather than
+// JSON: the key rules read the whole name.
+func isSubscript(s string, p int) bool {
+	if s[p] != '[' || p == 0 || !isKeyByte(s[p-1]) && s[p-1] != ']' {
+		return false
+	}
+	e := strings.IndexByte(s[p+1:min(len(s), p+1+maxTextKeyLen)], ']')
+	if e < 0 {
+		return false
+	}
+	a := p + 1 + e + 1
+	return a < len(s) && (s[a] == '=' || s[a] == '[')
 }
 
 // freeTextBudget is how many times its length failed tries at embedded
