@@ -1,6 +1,10 @@
 package redact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 // freeTextCase is a free-text input and what it becomes.
 type freeTextCase struct{ in, want string }
@@ -129,4 +133,52 @@ func TestEncodedKeysInText(t *testing.T) {
 		{"items[0]=5&q=%3Dx&discount=10%25&a%5Bmax_tokens%5D=5", "items[0]=5&q=%3Dx&discount=10%25&a%5Bmax_tokens%5D=5"},
 		{"100%3D sure, 50%", "100%3D sure, 50%"},
 	})
+}
+
+// TestFreeTextFormsLinear pushes 10 MB of text made to make the rules for
+// XML, programs' passwords, typographic quotes, YAML block scalars and
+// encoded keys read far ahead or back, and checks that each takes a
+// bounded multiple of the time plain text of the same size takes: a rule
+// that read quadratically would take hours.
+func TestFreeTextFormsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 MB inputs")
+	}
+	r := newTestRedactor(t, WithMaxValueBytes(16<<20))
+	const size = 10 << 20
+	fill := func(unit string) string { return strings.Repeat(unit, size/len(unit)) }
+	start := time.Now()
+	redactString(r, fill("plain words, 12:30, a=b; "), false)
+	base := time.Since(start)
+	t.Logf("plain text: %v", base)
+	for _, in := range []string{
+		fill(`<a x="`),
+		fill("<x><"),
+		fill(`<entry key="password"/>`),
+		fill("<p>x</p><br>"),
+		"<password>" + fill("</passwor"),
+		fill("<password>[1,"),
+		fill("<token></tokens"),
+		fill("mysql "),
+		fill("mysql -p'"),
+		fill("'mysql', "),
+		fill("sshpass -p "),
+		fill("password: “"),
+		fill("“x”: "),
+		fill("password: |\n"),
+		"password: |\n" + fill("\n "),
+		fill("%5D="),
+		fill("]="),
+		fill("%3D"),
+		fill("a["),
+		fill("ids[]=1&"),
+	} {
+		start := time.Now()
+		redactString(r, in, false)
+		d := time.Since(start)
+		t.Logf("%.20q…: %v", in, d)
+		if d > 50*base+2*time.Second {
+			t.Errorf("%.20q…: %v, plain text %v", in, d, base)
+		}
+	}
 }

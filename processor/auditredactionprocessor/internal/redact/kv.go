@@ -134,9 +134,20 @@ func textKeyBefore(s string, p int) string {
 // user[password]=, %3Ftoken%3D), decoded for matching: the name in its
 // last non-empty brackets, or "".
 func encodedKeyBefore(s string, p int) string {
+	// Back over name bytes and escapes of name bytes, to a delimiter,
+	// encoded or not (&, %26, ?, %3F).
 	i := p
-	for i > 0 && p-i < 3*maxTextKeyLen && (isKeyByte(s[i-1]) || s[i-1] == '%' || s[i-1] == '[' || s[i-1] == ']') {
-		i--
+	for i > 0 && p-i < 3*maxTextKeyLen {
+		if i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1]) {
+			if !isNameByte(unhex(s[i-2])<<4 | unhex(s[i-1])) {
+				break
+			}
+			i -= 3
+		} else if isNameByte(s[i-1]) {
+			i--
+		} else {
+			break
+		}
 	}
 	var buf [3 * maxTextKeyLen]byte
 	d := buf[:0]
@@ -146,13 +157,6 @@ func encodedKeyBefore(s string, p int) string {
 			j += 2
 		} else {
 			d = append(d, c)
-		}
-	}
-	// What a decoded delimiter (%26, %3F) ends is not part of the key.
-	for k := len(d) - 1; k >= 0; k-- {
-		if c := d[k]; !isKeyByte(c) && c != '[' && c != ']' {
-			d = d[k+1:]
-			break
 		}
 	}
 	for len(d) >= 2 && d[len(d)-2] == '[' && d[len(d)-1] == ']' {
@@ -170,6 +174,10 @@ func encodedKeyBefore(s string, p int) string {
 	}
 	return string(d)
 }
+
+// isNameByte reports whether c belongs in a form field's name as
+// encodedKeyBefore reads it.
+func isNameByte(c byte) bool { return isKeyByte(c) || c == '[' || c == ']' }
 
 func isHex(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
