@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/json"
 	"slices"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,13 @@ var fuzzSeeds = []string{
 	`"just a string with eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"`,
 	`{"env":[{"value":"hunter2","name":"DB_PASSWORD"},{"name":"Cookie","value":{"a":["b"]}}]}`,
 	`[{"Value":"v","Key":"email","Value":"w"},{"ParameterValue":"{\"value\":1,\"key\":\"token\"}","ParameterKey":"x"}]`,
+	`<ns:Password Type="t">pw</ns:Password><entry key="token"><![CDATA[x]]></entry><param name="api_key" value="v"/>`,
+	`<credentials><user>bob</user><!-- c --><pw a='1'>x</pw>`,
+	"Command '['mysql', '-uroot', '-pS3cret']' returned 1; sshpass -p pw ssh -p 22 h",
+	`["mysqldump","-pS3cret"]`,
+	"password: “two words” token=‘a b’ secret: «c d»",
+	"db:\n  password: |-\n    a\n\n    b\n  host: x",
+	"user%5Bpassword%5D=x&ids[]=1&pass%77ord=y&next=%2F%3Ftoken%3Dz%26a%3D1",
 }
 
 // FuzzRewriteJSON checks the JSON rewriter on arbitrary input: it never
@@ -208,6 +216,59 @@ func FuzzNamedPairs(f *testing.F) {
 			slices.Sort(gotPaths)
 			if !slices.Equal(wantPaths, gotPaths) {
 				t.Fatalf("paths %q, in name-first order %q\n%s", gotPaths, wantPaths, shuffled)
+			}
+		}
+	})
+}
+
+// freeTextForms are templates of the free-text forms the key rules read
+// beyond key=value pairs; %s is where the secret goes.
+var freeTextForms = []string{
+	"<password>%s</password>",
+	"<ns:ApiKey>%s</ns:ApiKey>",
+	"<client_secret><![CDATA[%s]]></client_secret>",
+	`<wsse:Password Type="x">%s</wsse:Password>`,
+	`<entry key="password">%s</entry>`,
+	`<param name="token" value="%s"/>`,
+	"<credentials><user>%s</user></credentials>",
+	"mysql -uroot -p%s db",
+	"Command '['mysqldump', '-p%s']' returned 1",
+	"sshpass -p %s ssh -p 22 h",
+	"password: “a %s b”",
+	"token=‘%s x’",
+	"password: |\n  a\n  %s\nnext: 1",
+	"user%%5Bpassword%%5D=%s&x=1",
+	"user[password]=%s&x=1",
+	"pass%%77ord=%s",
+	"next=%%2Fcb%%3Ftoken%%3D%s%%26y%%3D1",
+}
+
+// FuzzFreeText plants a secret in each of freeTextForms, on a line of its
+// own between arbitrary text, and checks that no part of it survives, and
+// that the free-text rules never panic on the text around it.
+func FuzzFreeText(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, s)
+	}
+	f.Add("<credentials>", "</credentials>")
+	f.Add(`<a x="`, `"`)
+	f.Add("mysql", "-p")
+	f.Add("password: |", "  more")
+	f.Add("“", "”")
+	r, err := New(WithHMACKey([]byte(testKey)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	const planted = "Pl4ntedS3cretzq"
+	f.Fuzz(func(t *testing.T, before, after string) {
+		if strings.Contains(before, planted) || strings.Contains(after, planted) {
+			return
+		}
+		redactString(r, before+after, false)
+		for _, form := range freeTextForms {
+			in := before + "\n" + fmt.Sprintf(form, planted) + "\n" + after
+			if out, _, _ := redactString(r, in, false); strings.Contains(out, planted[2:12]) {
+				t.Fatalf("planted secret survived in %q", out)
 			}
 		}
 	})
