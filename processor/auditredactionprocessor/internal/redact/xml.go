@@ -61,11 +61,14 @@ func readTag(s string, i int) (t xmlTag, ok bool) {
 		case '<':
 			return t, false
 		case '"', '\'':
-			e := strings.IndexAny(s[j+1:], string(c)+"<")
-			if e < 0 || s[j+1+e] == '<' {
+			j++
+			for j < len(s) && s[j] != c && s[j] != '<' {
+				j++
+			}
+			if j >= len(s) || s[j] == '<' {
 				return t, false
 			}
-			j += e + 2
+			j++
 		default:
 			j++
 		}
@@ -190,8 +193,11 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		}
 		i := from + k
 		from = i + 1
+		if i+1 < len(s) && s[i+1] == '/' {
+			continue // a closing tag
+		}
 		t, ok := readTag(s, i)
-		if !ok || t.closing {
+		if !ok {
 			continue
 		}
 		from = t.end
