@@ -92,7 +92,7 @@ var textShapes = []struct{ text, secret string }{
 	{`{"argv":["mariadb","-pS3crG3"]}`, "S3crG3"},
 	{"sshpass -pS3crG4 ssh h; sshpass -p S3crG4 ssh h", "S3crG4"},
 	{`["sshpass","-p","S3crG5","ssh","h"]`, "S3crG5"},
-	{"password: “S3crH1 with spaces”", "S3crH1"},
+	{"password: “with S3crH1 spaces”", "S3crH1"},
 	{"token=‘abc S3crH2’", "S3crH2"},
 	{"“api_key”: «x S3crH3»", "S3crH3"},
 	{"--password „a S3crH4“ -v", "S3crH4"},
