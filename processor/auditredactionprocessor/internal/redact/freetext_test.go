@@ -80,7 +80,8 @@ func TestProgramPasswordsInArgv(t *testing.T) {
 		{`["sshpass","-p","S3cret","ssh","-p","22","h"]`, `["sshpass","-p","***REDACTED***","ssh","-p","22","h"]`},
 		{`["mysql","-p","db"]`, `["mysql","-p","db"]`},
 		{`["ssh","-p2222","h"]`, `["ssh","-p2222","h"]`},
-		{`["echo","mysql","-pX"]`, `["echo","mysql","-pX"]`},
+		{`["sudo","mysql","-pS3cret"]`, `["sudo","mysql","***REDACTED***"]`},
+		{`["echo","a","-pX",""]`, `["echo","a","-pX",""]`},
 	} {
 		got, _, _ := redactString(r, tt.in, true)
 		if got != tt.want {
@@ -170,7 +171,9 @@ func TestFreeTextFormsLinear(t *testing.T) {
 		fill("%5D="),
 		fill("]="),
 		fill("%3D"),
-		fill("a["),
+		// Every '[' is tried as JSON, as before; a subscript is looked
+		// for up to 64 bytes ahead first.
+		fill("a[" + strings.Repeat("y", 62)),
 		fill("ids[]=1&"),
 	} {
 		start := time.Now()

@@ -407,12 +407,13 @@ func (w *jsonRewriter) array(mode Action) bool {
 			return false
 		}
 		flag = ActionNone
-		if raw := w.s[start:w.i]; isStr && (idx == 0 || prog != progNone || len(raw) > 3 && raw[1] == '-') {
+		// A program is named by a short element, a flag starts with '-'.
+		if raw := w.s[start:w.i]; isStr && (prog != progNone || len(raw) <= maxProgramPath || len(raw) > 3 && raw[1] == '-') {
 			v := raw[1 : len(raw)-1]
 			if strings.IndexByte(v, '\\') >= 0 {
 				v = decodeJSONString(v)
 			}
-			flag, prog = w.sc.argvFlag(v, idx, prog)
+			flag, prog = w.sc.argvFlag(v, prog)
 		}
 		w.sc.pop(m)
 		w.skipSpace()

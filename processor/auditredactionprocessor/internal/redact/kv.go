@@ -590,8 +590,11 @@ const (
 // passwordProgram returns which of the programs above word names, as a
 // bare name or a path ("/usr/bin/mysqldump", "mysql.exe").
 func passwordProgram(word string) int {
-	if i := strings.LastIndexAny(word, `/\`); i >= 0 {
-		word = word[i+1:]
+	for i := len(word) - 1; i >= 0; i-- {
+		if word[i] == '/' || word[i] == '\\' {
+			word = word[i+1:]
+			break
+		}
 	}
 	word = strings.TrimSuffix(word, ".exe")
 	switch word {
@@ -740,17 +743,21 @@ func (sc *Scope) programArgs(s string, i, prog int, out []span) ([]span, int) {
 	return out, len(s)
 }
 
+// maxProgramPath is the longest argv element read as a program's name.
+const maxProgramPath = 256
+
 // isAttachedPassword reports whether the argument v of a program that
 // takes -pSECRET is one.
 func isAttachedPassword(v string) bool { return len(v) > 2 && v[0] == '-' && v[1] == 'p' }
 
-// argvFlag returns the action the element v, at index idx of an argv array
-// that runs prog, gives the element after it, and the program the array
-// runs from there on: its first element names it, and sshpass's own
-// options end at the command it runs (whose -p is a port).
-func (sc *Scope) argvFlag(v string, idx, prog int) (Action, int) {
+// argvFlag returns the action the element v of an argv array that runs
+// prog gives the element after it, and the program the array runs from
+// there on: an element names it (the first, or the one after sudo or
+// "docker exec db"), and sshpass's own options end at the command it runs
+// (whose -p is a port).
+func (sc *Scope) argvFlag(v string, prog int) (Action, int) {
 	switch {
-	case idx == 0:
+	case prog == progNone:
 		return sc.flagAction(v), passwordProgram(v)
 	case prog == progSSHPass && v == "-p":
 		return ActionMask, prog
