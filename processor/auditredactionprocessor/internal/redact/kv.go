@@ -25,9 +25,15 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 
 // keyValues appends a span for the value of each sensitive or PII key in s.
 func (sc *Scope) keyValues(s string, out []span) []span {
+	// %3D is looked for only in text that has a '%': a third byte to stop
+	// at costs text that has none.
+	seps := "=:"
+	if strings.IndexByte(s, '%') >= 0 {
+		seps = "=:%"
+	}
 	from := 0
 	for from < len(s) {
-		k := strings.IndexAny(s[from:], "=:%")
+		k := strings.IndexAny(s[from:], seps)
 		if k < 0 {
 			break
 		}
@@ -620,12 +626,24 @@ var programNames = [...]string{"mysql", "maria", "sshpass"}
 // returned …"). The arguments are read to the end of the command: a line
 // break, a shell operator, or the end of the list.
 func (sc *Scope) programPasswords(s string, out []span) []span {
-	if !strings.Contains(s, "-p") {
+	// Every match has a -p flag after the program's name: text without one
+	// is not searched, and text with one only before the last.
+	if strings.Index(s, "-p") < 0 {
 		return out
 	}
+	last := len(s)
+	for {
+		last = strings.LastIndex(s[:last], "-p")
+		if last <= 0 {
+			return out
+		}
+		if c := s[last-1]; c == ' ' || c == '\t' || c == '"' || c == '\'' {
+			break
+		}
+	}
 	for _, name := range programNames {
-		for from := 0; ; {
-			k := strings.Index(s[from:], name)
+		for from := 0; from < last; {
+			k := strings.Index(s[from:last], name)
 			if k < 0 {
 				break
 			}
