@@ -25,15 +25,9 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 
 // keyValues appends a span for the value of each sensitive or PII key in s.
 func (sc *Scope) keyValues(s string, out []span) []span {
-	// %3D is looked for only in text that has a '%': a third byte to stop
-	// at costs text that has none.
-	seps := "=:"
-	if strings.IndexByte(s, '%') >= 0 {
-		seps = "=:%"
-	}
 	from := 0
 	for from < len(s) {
-		k := strings.IndexAny(s[from:], seps)
+		k := strings.IndexAny(s[from:], "=:%")
 		if k < 0 {
 			break
 		}
@@ -400,14 +394,22 @@ func bracketEnd(s string, i int) int {
 // password of a user:password flag value ("curl -u admin:hunter2",
 // "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
 // A flag starts the string, or follows white space or a quote (quotedFlag).
-func (sc *Scope) flagValues(s string, out []span) []span {
+// It also returns where the last -p flag it passed starts, or -1, for
+// programPasswords.
+func (sc *Scope) flagValues(s string, out []span) ([]span, int) {
+	lastP := -1
 	for from := 0; ; {
 		k := strings.IndexByte(s[from:], '-')
 		if k < 0 {
-			return out
+			return out, lastP
 		}
 		i := from + k
 		from = i + 1
+		if i+1 < len(s) && s[i+1] == 'p' && i > 0 {
+			if c := s[i-1]; c == ' ' || c == '\t' || c == '"' || c == '\'' {
+				lastP = i
+			}
+		}
 		if i > 0 {
 			switch s[i-1] {
 			case ' ', '\t':
@@ -624,22 +626,12 @@ var programNames = [...]string{"mysql", "maria", "sshpass"}
 // programs above in s, as a command line ("mysql -uroot -pS3cret db") or a
 // list written out as text (Python's "Command '['mysql', '-pS3cret']'
 // returned …"). The arguments are read to the end of the command: a line
-// break, a shell operator, or the end of the list.
-func (sc *Scope) programPasswords(s string, out []span) []span {
-	// Every match has a -p flag after the program's name: text without one
-	// is not searched, and text with one only before the last.
-	if strings.Index(s, "-p") < 0 {
+// break, a shell operator, or the end of the list. Every match has a -p
+// flag after the program's name, so only s[:last] is searched, last being
+// where the last -p flag starts (from flagValues; -1 for none).
+func (sc *Scope) programPasswords(s string, last int, out []span) []span {
+	if last < 0 {
 		return out
-	}
-	last := len(s)
-	for {
-		last = strings.LastIndex(s[:last], "-p")
-		if last <= 0 {
-			return out
-		}
-		if c := s[last-1]; c == ' ' || c == '\t' || c == '"' || c == '\'' {
-			break
-		}
 	}
 	for _, name := range programNames {
 		for from := 0; from < last; {
