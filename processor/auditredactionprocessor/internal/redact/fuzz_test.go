@@ -2,8 +2,8 @@ package redact
 
 import (
 	"encoding/json"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
