@@ -15,7 +15,7 @@ import "strings"
 // too. Inside a matched element every run of text, CDATA content, comment
 // and value attribute is redacted and the tags are kept, so the result is
 // still the same markup. An element that is never closed runs to the end of
-// the string, as an unclosed structure after a matched key does.
+// the line its text starts on (see unclosedEnd).
 //
 // A tag is read only up to the next '<' (XML allows none in a tag), so
 // every byte is read by one tag at most and the scan stays linear.
@@ -213,6 +213,10 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 			continue
 		}
 		end, next := closingTag(s, t.end, t.name)
+		if end == len(s) {
+			end = unclosedEnd(s, t.end)
+			next = end
+		}
 		out = sc.xmlContent(s, t.end, end, a, out)
 		from = next
 	}
@@ -238,6 +242,23 @@ func closingTag(s string, i int, name string) (int, int) {
 			return c, len(s)
 		}
 	}
+}
+
+// unclosedEnd returns where the content of an element that is never closed,
+// starting at i, is taken to end: the end of the line its first text is on.
+// A document cut off by a length limit keeps its secret on the line the
+// tag opened (or on the next line, pretty-printed); a placeholder in prose
+// or a usage text ("replace <token> with yours", "--token <token>") is no
+// element, and masking to the end of the string would take the rest of a
+// fetched page or help text with it.
+func unclosedEnd(s string, i int) int {
+	for i < len(s) && isJSONSpace(s[i]) {
+		i++
+	}
+	if k := strings.IndexByte(s[i:], '\n'); k >= 0 {
+		return i + k
+	}
+	return len(s)
 }
 
 // valueAttrs appends a span for each value attribute of the matched tag t.
