@@ -160,6 +160,11 @@ func TestFreeTextFormsLinear(t *testing.T) {
 		"<password>" + fill("</passwor"),
 		fill("<password>[1,"),
 		fill("<token></tokens"),
+		// Elements never closed, each looking for its closing tag.
+		fill("<token>\n"),
+		fill("  --password <password>   Password to use\n"),
+		fill("<password>\n</x>\n"),
+		fill("<a-token>\n<b-token>\n<c-token>\n</d-token\n"),
 		fill("mysql "),
 		fill("mysql -p'"),
 		fill("'mysql', "),

@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // XML and HTML elements in free text.
 //
@@ -186,6 +189,7 @@ func (sc *Scope) tagAction(s string, t xmlTag) Action {
 // xmlValues appends a span for the content of each element in s that a key
 // rule covers, and for its value attribute.
 func (sc *Scope) xmlValues(s string, out []span) []span {
+	var closers closerIndex // built at the first matched element
 	for from := 0; ; {
 		k := strings.IndexByte(s[from:], '<')
 		if k < 0 {
@@ -212,7 +216,10 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		if t.empty || isVoidElement(localName(t.name)) {
 			continue
 		}
-		end, next := closingTag(s, t.end, t.name)
+		if closers == nil {
+			closers = closingTags(s)
+		}
+		end, next := closers.after(t.end, t.name, len(s))
 		if end == len(s) {
 			end = unclosedEnd(s, t.end)
 			next = end
@@ -222,26 +229,69 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 	}
 }
 
-// closingTag returns where the element named name whose content starts at
-// i ends (the start of its closing tag) and the index after that tag; both
-// are len(s) when it is never closed. Names are compared in any case, as
-// HTML's are.
-func closingTag(s string, i int, name string) (int, int) {
-	for j := i; ; {
+// closerIndex holds the closing tags of a string by name (ASCII lower
+// case): each entry the start of "</name" and the index after its '>'.
+type closerIndex map[string][]closer
+
+type closer struct{ start, end int }
+
+// closingTags indexes every closing tag of s in one pass. Looking for each
+// matched element's closing tag in the rest of the string instead made a
+// string of elements that are never closed ("<token>\n" repeated, or a
+// usage text's "--password <password>" lines) quadratic: a megabyte took
+// a minute. A closing tag's '>' is looked for only up to the next '<', so
+// every byte is read once.
+func closingTags(s string) closerIndex {
+	idx := closerIndex{}
+	for j := 0; ; {
 		k := strings.Index(s[j:], "</")
 		if k < 0 {
-			return len(s), len(s)
+			return idx
 		}
 		c := j + k
-		j = c + 2
-		e := j + len(name)
-		if e <= len(s) && strings.EqualFold(s[j:e], name) && (e == len(s) || !isKeyByte(s[e]) && s[e] != ':') {
-			if g := strings.IndexByte(s[e:], '>'); g >= 0 {
-				return c, e + g + 1
+		e := c + 2
+		for e < len(s) && (isKeyByte(s[e]) || s[e] == ':') {
+			e++
+		}
+		j = e
+		if e == c+2 {
+			continue
+		}
+		end := len(s)
+		if g := strings.IndexAny(s[e:], "<>"); g >= 0 {
+			if s[e+g] == '>' {
+				end = e + g + 1
+			} else {
+				end = e + g
 			}
-			return c, len(s)
+		}
+		name := asciiLower(s[c+2 : e])
+		idx[name] = append(idx[name], closer{start: c, end: end})
+	}
+}
+
+// after returns where the element named name whose content starts at i
+// ends (the start of its closing tag) and the index after that tag; both
+// are n, the string's length, when it is never closed. Names are compared
+// in any case, as HTML's are.
+func (x closerIndex) after(i int, name string, n int) (int, int) {
+	cs := x[asciiLower(name)]
+	k := sort.Search(len(cs), func(k int) bool { return cs[k].start >= i })
+	if k == len(cs) {
+		return n, n
+	}
+	return cs[k].start, cs[k].end
+}
+
+// asciiLower returns s with ASCII upper-case letters in lower case; tag
+// names are read as key bytes, which are ASCII.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
 		}
 	}
+	return s
 }
 
 // unclosedEnd returns where the content of an element that is never closed,
