@@ -221,7 +221,7 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		}
 		end, next := closers.after(t.end, t.name, len(s))
 		if end == len(s) {
-			end = unclosedEnd(s, t.end)
+			end = unclosedEnd(s, i, t.end)
 			next = end
 		}
 		out = sc.xmlContent(s, t.end, end, a, out)
@@ -295,20 +295,41 @@ func asciiLower(s string) string {
 }
 
 // unclosedEnd returns where the content of an element that is never closed,
-// starting at i, is taken to end: the end of the line its first text is on.
-// A document cut off by a length limit keeps its secret on the line the
-// tag opened (or on the next line, pretty-printed); a placeholder in prose
-// or a usage text ("replace <token> with yours", "--token <token>") is no
-// element, and masking to the end of the string would take the rest of a
-// fetched page or help text with it.
-func unclosedEnd(s string, i int) int {
-	for i < len(s) && isJSONSpace(s[i]) {
+// whose opening tag starts at lt and ends at i, is taken to end: the end of
+// its line, or when the tag ends its line, the end of the next line if that
+// is indented deeper than the tag's (pretty-printed XML). A document cut
+// off by a length limit keeps its secret there; a placeholder in prose or
+// usage text ("replace <token> with yours", "--password <password>" ending
+// a line) is no element, and masking to the end of the string, or the
+// usage text's next line, would take the rest of a fetched page with it.
+func unclosedEnd(s string, lt, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
+	}
+	if i < len(s) && s[i] == '\r' {
+		i++
+	}
+	if i < len(s) && s[i] == '\n' {
+		ls := strings.LastIndexByte(s[:lt], '\n') + 1
+		next := i + 1
+		if indent(s[next:]) <= indent(s[ls:lt]) {
+			return i
+		}
+		i = next
 	}
 	if k := strings.IndexByte(s[i:], '\n'); k >= 0 {
 		return i + k
 	}
 	return len(s)
+}
+
+// indent is the number of spaces and tabs s starts with.
+func indent(s string) int {
+	n := 0
+	for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+		n++
+	}
+	return n
 }
 
 // valueAttrs appends a span for each value attribute of the matched tag t.
