@@ -14,6 +14,15 @@ import (
 // values in typographic quotes, YAML block scalars and URL-encoded form
 // keys, with look-alikes that must pass unchanged.
 var freeTextForms = []struct{ name, in, want string }{
+	// Named pairs cut off inside their value (an SDK's length limit on an
+	// exception message), in text; a whole payload is rewritten as JSON.
+	{"pair cut off", `{"env":[{"name":"DB_PASSWORD","value":"qaLen29`, `{"env":[{"name":"DB_PASSWORD","value":"***REDACTED***`},
+	{"pair cut off after text", `Error: request={"env":[{"name":"DB_PASSWORD","value":"qaTr03`, `Error: request={"env":[{"name":"DB_PASSWORD","value":"***REDACTED***`},
+	{"tag pair cut off", `{"Key":"api_token","Value":"qaTr09`, `{"Key":"api_token","Value":"***REDACTED***`},
+	{"parameter pair cut off", `{"ParameterKey":"DbPassword","ParameterValue":"qaTr10`, `{"ParameterKey":"DbPassword","ParameterValue":"***REDACTED***`},
+	{"pair structure cut off", `{"name":"DB_PASSWORD","value":{"a":"qaTr08`, `{"name":"DB_PASSWORD","value":{"a":"***REDACTED***`},
+	{"pair cut off with marker", `x {"env":[{"name":"DB_PASSWORD","value":"qaTr12… (truncated)`, `x {"env":[{"name":"DB_PASSWORD","value":"***REDACTED***`},
+	{"pair cut off, innocuous", `{"env":[{"name":"LOG_LEVEL","value":"debu`, `{"env":[{"name":"LOG_LEVEL","value":"debu`},
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
 	{"xml namespaced", "<ns:ApiKey>abc</ns:ApiKey>", "<ns:ApiKey>***REDACTED***</ns:ApiKey>"},

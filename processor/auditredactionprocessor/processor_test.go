@@ -547,20 +547,26 @@ func TestIdempotentMasks(t *testing.T) {
 		"mail bob@example.com",
 		"Cookie: a=1; sid=S3cret",
 		`{"dsn":"redis://:S3cret@cache/0","api_keys":{"k1":"v"}}`,
+		// Cut off by a length limit, in text and as a JSON payload.
+		`{"password":"S3cret`,
+		`{"env":[{"name":"DB_PASSWORD","value":"S3cret`,
+		`error: {"env":[{"name":"DB_PASSWORD","value":"S3cret`,
 	}
 	for _, mask := range []string{"***REDACTED***", "[REDACTED]", "{redacted}", "REDACTED BY POLICY"} {
 		cfg := createDefaultConfig().(*Config)
 		cfg.Mask = mask
-		for _, in := range inputs {
-			td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) { span.Attributes().PutStr("note", in) })
-			once := runTraces(t, cfg, td)
-			again := ptrace.NewTraces()
-			once.CopyTo(again)
-			twice := runTraces(t, cfg, again)
-			a, b := str(t, firstSpan(once).Attributes(), "note"), str(t, firstSpan(twice).Attributes(), "note")
-			assert.NotContains(t, a, "S3cret", "mask %q, %q", mask, in)
-			assert.Equal(t, a, b, "mask %q, %q: a second pass changed the value", mask, in)
-			assert.Equal(t, redactionCount(firstSpan(once)), redactionCount(firstSpan(twice)), "mask %q, %q: a second pass counted again", mask, in)
+		for _, key := range []string{"note", attrkey.GenAIToolCallArgs} {
+			for _, in := range inputs {
+				td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) { span.Attributes().PutStr(key, in) })
+				once := runTraces(t, cfg, td)
+				again := ptrace.NewTraces()
+				once.CopyTo(again)
+				twice := runTraces(t, cfg, again)
+				a, b := str(t, firstSpan(once).Attributes(), key), str(t, firstSpan(twice).Attributes(), key)
+				assert.NotContains(t, a, "S3cret", "mask %q, %s %q", mask, key, in)
+				assert.Equal(t, a, b, "mask %q, %s %q: a second pass changed the value", mask, key, in)
+				assert.Equal(t, redactionCount(firstSpan(once)), redactionCount(firstSpan(twice)), "mask %q, %s %q: a second pass counted again", mask, key, in)
+			}
 		}
 	}
 }

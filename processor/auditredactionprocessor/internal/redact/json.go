@@ -117,7 +117,13 @@ func (sc *Scope) rewriteJSONValue(s string, depth int, mode Action) (res string,
 	pending := len(sc.pending)
 	ok = w.value(mode)
 	sc.pending = sc.pending[:pending]
-	if !ok && w.status == parseSyntax && w.dirty {
+	// A value cut off by the end of the text under a matched key or named
+	// pair (its name before it: {"name":"DB_PASSWORD","value":"hun) has
+	// nothing redacted yet, and the text rules, which know no pairs, would
+	// leave it. A structure spoiled by a bad token is theirs (a Python
+	// dict after a key is masked to its closing bracket).
+	if !ok && w.status == parseSyntax && (w.dirty || w.errMode != ActionNone && w.far >= len(s) && !allSpace(s[w.errPos:])) {
+		w.ensureOut()
 		n = w.errPos
 		if w.cutOff() {
 			n = len(s)
@@ -156,8 +162,17 @@ func (w *jsonRewriter) cutOff() (masked bool) {
 	if w.errMode == ActionNone || allSpace(tail) {
 		return false
 	}
+	body := tail
 	if tail[0] == '"' {
+		body = tail[1:]
 		w.out = append(w.out, '"')
+	}
+	if w.sc.r.isRedacted(strings.TrimRight(body, " \t\r\n")) {
+		// A first pass's mask, cut off as the value was: kept, and not
+		// counted again.
+		w.out = append(w.out, body...)
+		w.last = len(w.s)
+		return true
 	}
 	w.out = append(w.out, w.sc.r.mask...)
 	w.sc.record(1)
