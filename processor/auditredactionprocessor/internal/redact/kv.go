@@ -656,7 +656,7 @@ func (sc *Scope) programPasswords(s string, last int, out []span) []span {
 				e += 4
 			}
 			prog := passwordProgram(s[i:e])
-			if prog == progNone {
+			if prog == progNone || !commandWord(s, ws, i) {
 				continue
 			}
 			q := ""
@@ -675,6 +675,38 @@ func (sc *Scope) programPasswords(s string, last int, out []span) []span {
 		}
 	}
 	return out
+}
+
+// commandWord reports whether the word at s[ws:], whose program name
+// starts at s[i], can be the command rather than an argument of another
+// one: not the value of a flag (find . -name mysql -perm 644), and when
+// it is a path, in a command's place or after a program that runs the
+// next word (sudo /usr/bin/mysql), not a directory handed to another
+// command (find /var/lib/mysql -perm 644, whose -perm is no password).
+func commandWord(s string, ws, i int) bool {
+	p := ws
+	for p > 0 && (s[p-1] == ' ' || s[p-1] == '\t') {
+		p--
+	}
+	if p == 0 || p < ws && isArgEnd(s[p-1]) || p == ws {
+		return true // the start of a command, or of a list's element
+	}
+	pw := p
+	for pw > 0 && ws-pw < 64 && !isArgEnd(s[pw-1]) && s[pw-1] != ',' {
+		pw--
+	}
+	prev := s[pw:p]
+	if prev != "--" && strings.HasPrefix(prev, "-") {
+		return false
+	}
+	if i == ws {
+		return true // a bare name after another word: docker exec db mysql
+	}
+	switch prev {
+	case "sudo", "doas", "exec", "env", "nohup", "time", "command", "xargs", "nice", "ionice", "strace":
+		return true
+	}
+	return false
 }
 
 // isArgSep reports whether c separates a command's arguments, in a shell
