@@ -35,7 +35,9 @@ func TestPruneStickyHolds(t *testing.T) {
 		removeSeen bool
 		// asV1 turns the first prune's markers into v1 ones and removes
 		// its records: a store pruned by an older version.
-		asV1       bool
+		asV1 bool
+		// accept is PruneOptions.AcceptLostHoldRecord.
+		accept     bool
 		release    []string
 		dryRun     bool
 		wantErr    []string // substrings of the second prune's error
@@ -102,9 +104,15 @@ func TestPruneStickyHolds(t *testing.T) {
 			wantErr: []string{`"user user-1" of chain healthcare`, filepath.Join("healthcare", "legal_hold")},
 		},
 		{
-			name:  "record removed: the marker's holds stand",
+			name:  "record removed: refused",
 			first: map[string]string{"general/legal_hold": held + "\n"}, firstNow: later,
 			then: map[string]string{"general/legal_hold": ""}, removeSeen: true,
+			wantErr: []string{filepath.Join("general", LegalHoldSeenFile) + " is missing", "prune marker of run 1", "--accept-lost-hold-record"},
+		},
+		{
+			name:  "record removed, loss accepted: the marker's holds stand",
+			first: map[string]string{"general/legal_hold": held + "\n"}, firstNow: later,
+			then: map[string]string{"general/legal_hold": ""}, removeSeen: true, accept: true,
 			wantErr: []string{`"` + held + `"`, "recorded by prune run 1"},
 		},
 		{
@@ -160,7 +168,7 @@ func TestPruneStickyHolds(t *testing.T) {
 			}
 			before := snapshotFiles(t, dir)
 			segs, _ := listSegments(filepath.Join(dir, "general"))
-			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: tt.release, DryRun: tt.dryRun})
+			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: tt.release, DryRun: tt.dryRun, AcceptLostHoldRecord: tt.accept})
 			if tt.wantErr != nil {
 				for _, w := range tt.wantErr {
 					if err == nil || !strings.Contains(err.Error(), w) {

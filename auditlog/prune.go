@@ -19,8 +19,24 @@ type PruneOptions struct {
 	Now time.Time
 	// DryRun reports what would be removed and changes nothing.
 	DryRun bool
-	// Signer signs the prune markers. Required unless DryRun.
+	// Signer signs the prune markers and legal_hold.seen. Required
+	// unless DryRun. The chain's latest marker and legal_hold.seen are
+	// trusted when signed by it (or by Verifiers); else the prune stops.
 	Signer note.Signer
+	// Verifiers, optional, are keys whose signature on a chain's latest
+	// prune marker or legal_hold.seen is trusted as the Signer's is: an
+	// earlier key after a rotation. A dry run without Signer checks
+	// signatures with them only; with neither it checks none and says so
+	// (ChainPrune.SignaturesChecked).
+	Verifiers note.Verifiers
+	// AcceptLostHoldRecord lets a prune go on when a chain's
+	// legal_hold.seen is missing or older than its v2 prune marker (which
+	// shows a prune wrote a later one): the holds the marker states are
+	// then the record, and the acceptance is signed, with the time, into
+	// the new legal_hold.seen and the next prune marker. Without it such a
+	// chain stops the prune: holds recorded after the marker would be
+	// lost.
+	AcceptLostHoldRecord bool
 	// Chains limits pruning to the named chains. Default: all.
 	Chains []string
 	// Logger receives one line per removed segment. Default: none.
@@ -59,6 +75,14 @@ type ChainPrune struct {
 	LegalHolds []SeenHold `json:"legal_holds"`
 	// Released are the holds this prune let go of (ReleaseHolds).
 	Released []HoldRelease `json:"released_holds"`
+	// SignaturesChecked says that the signatures of the chain's
+	// legal_hold.seen and prune marker were checked; false only in a dry
+	// run with neither Signer nor Verifiers, whose recorded holds are
+	// then as the files say, which may be forged.
+	SignaturesChecked bool `json:"signatures_checked"`
+	// LostHoldRecord is the loss this prune accepted
+	// (AcceptLostHoldRecord), if any.
+	LostHoldRecord *HoldRecordLoss `json:"lost_hold_record,omitempty"`
 }
 
 // Prune enforces retention on the store in dir. In each chain it removes
@@ -86,9 +110,13 @@ type ChainPrune struct {
 // any prune marker it writes. A hold so recorded that is in no legal_hold
 // file at the next prune stops that prune before it removes anything, in
 // any chain (the error wraps ErrLegalHoldRemoved), unless it is named in
-// opts.ReleaseHolds. Without a legal_hold.seen (removed, or a store no
-// prune of this version has pruned) the holds the latest prune marker
-// states are the record; a store with neither prunes as before.
+// opts.ReleaseHolds. The record and the latest prune marker are trusted
+// only when signed by opts.Signer or a key of opts.Verifiers, the record
+// only when it names this chain and its id. A v2 marker shows that a
+// record of its run or later was written: without one, or with an older
+// one, the prune stops unless opts.AcceptLostHoldRecord. A store with
+// neither record nor v2 marker (no prune of this version has pruned it)
+// prunes as before.
 //
 // dir must be a store (see Chains), and every name in opts.Chains one of
 // its chains. Prune may run while a Store is writing; two Prunes of one
@@ -157,6 +185,7 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 			return out, fmt.Errorf("auditlog: chain %s: %w", name, err)
 		}
 		cp.LegalHolds, cp.Released = plans[i].inForce, plans[i].released
+		cp.SignaturesChecked, cp.LostHoldRecord = !plans[i].unchecked, plans[i].lost
 		out = append(out, cp)
 	}
 	return out, nil
@@ -190,9 +219,9 @@ func pruneChain(dir, name string, holds []legalHold, plan *holdPlan, opts *Prune
 	var front frontier
 	prev := ZeroHash
 	var id string
-	if m, err := ReadPruneMarker(dir); err != nil {
-		return res, err
-	} else if m != nil {
+	// The marker planHolds read and checked: the cut and hashes the
+	// prune goes on from must be signed.
+	if m := plan.marker; m != nil {
 		front = frontier{n: int64(m.Cut), hashes: m.Frontier}
 		prev, id = m.LastHash, m.Chain
 	}
@@ -298,7 +327,7 @@ func pruneChain(dir, name string, holds []legalHold, plan *holdPlan, opts *Prune
 		removed = append(removed, s)
 	}
 	marker := PruneMarker{Chain: id, Cut: res.Cut, LastHash: prev, Root: front.root(), Frontier: front.hashes, Segments: removed, Time: opts.Now,
-		Run: plan.run, Holds: plan.inForce, Releases: plan.releases}
+		Run: plan.run, Holds: plan.inForce, Releases: plan.releases, Losses: plan.losses}
 	msg, err := note.Sign(&note.Note{Text: string(marker.Text())}, opts.Signer)
 	if err != nil {
 		return res, err

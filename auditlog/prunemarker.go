@@ -41,6 +41,9 @@ type PruneMarker struct {
 	// marker, which does not say.
 	Holds    []SeenHold
 	Releases []HoldRelease
+	// Losses are the prunes since the previous marker that went on
+	// without the chain's legal_hold.seen (see HoldRecordLoss).
+	Losses []HoldRecordLoss
 }
 
 const (
@@ -69,7 +72,7 @@ func (m PruneMarker) Text() []byte {
 		return b
 	}
 	b = fmt.Appendf(b, "run %d\n", m.Run)
-	return appendHoldLines(b, m.Holds, m.Releases)
+	return appendHoldLines(b, m.Holds, m.Releases, m.Losses)
 }
 
 // ParsePruneMarker parses a prune marker note text, v1 or v2.
@@ -79,10 +82,11 @@ func ParsePruneMarker(text []byte) (PruneMarker, error) {
 	var (
 		holds    []SeenHold
 		releases []HoldRelease
+		losses   []HoldRecordLoss
 	)
 	if strings.HasPrefix(rest, pruneHeader+"\n") {
 		var err error
-		if rest, holds, releases, err = splitHoldLines(rest); err != nil {
+		if rest, holds, releases, losses, err = splitHoldLines(rest); err != nil {
 			return PruneMarker{}, fmt.Errorf("prune marker %w", err)
 		}
 		header, keys = pruneHeader, append(keys, "run", "holds")
@@ -91,10 +95,10 @@ func ParsePruneMarker(text []byte) (PruneMarker, error) {
 	if err != nil {
 		return PruneMarker{}, fmt.Errorf("prune marker %w", err)
 	}
-	m := PruneMarker{Chain: kv["chain"], LastHash: kv["last_hash"], Holds: holds, Releases: releases}
+	m := PruneMarker{Chain: kv["chain"], LastHash: kv["last_hash"], Holds: holds, Releases: releases, Losses: losses}
 	if header == pruneHeader {
-		if m.Run, err = strconv.ParseUint(kv["run"], 10, 64); err != nil || m.Run == 0 {
-			return PruneMarker{}, fmt.Errorf("prune marker run %q is not a positive number", truncate(kv["run"], 20))
+		if m.Run, err = parseRun(kv["run"]); err != nil {
+			return PruneMarker{}, fmt.Errorf("prune marker %w", err)
 		}
 		if err := holdCount(kv["holds"], holds); err != nil {
 			return PruneMarker{}, fmt.Errorf("prune marker %w", err)
