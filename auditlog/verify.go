@@ -121,8 +121,9 @@ type ChainReport struct {
 	// LegalHolds are the legal holds the latest prune recorded for the
 	// chain (its legal_hold.seen, else its prune marker), when one did:
 	// what the next prune holds to, whatever the legal_hold files say
-	// now. Nil when no prune of this version has run.
-	LegalHolds []SeenHold `json:"legal_holds,omitempty"`
+	// now. Empty, not nil, when it recorded none; nil (JSON null) when no
+	// prune of this version has run.
+	LegalHolds []SeenHold `json:"legal_holds"`
 }
 
 // Report is the result of Verify.
@@ -736,6 +737,9 @@ type cpCheck struct {
 // consumes the segment results in order.
 type chainVerifier struct {
 	dir, name string
+	// seenID is the chain id legal_hold.seen names, checked against the
+	// chain's once the chain's id is known.
+	seenID    string
 	verifiers note.Verifiers
 	since     []sinceCheck
 	full      bool // VerifyFull
@@ -841,7 +845,7 @@ func (v *chainVerifier) checkRemovedSegments() {
 // record (as they are for Prune).
 func (v *chainVerifier) checkHoldRecord() {
 	if v.marker != nil && v.marker.Run > 0 {
-		v.report.LegalHolds = v.marker.Holds
+		v.report.LegalHolds = nonNil(v.marker.Holds)
 	}
 	if _, err := os.Lstat(filepath.Join(v.dir, LegalHoldSeenFile)); err != nil {
 		if v.marker != nil && v.marker.Run > 0 {
@@ -862,8 +866,31 @@ func (v *chainVerifier) checkHoldRecord() {
 	case v.marker != nil && r.Run < v.marker.Run:
 		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of prune run %d is older than the prune marker of run %d: rolled back (the marker's holds stand)", r.Run, v.marker.Run)
 	default:
-		v.report.LegalHolds = r.Holds
+		v.report.LegalHolds, v.seenID = nonNil(r.Holds), r.ChainID
 	}
+}
+
+// checkHoldRecordID compares the chain id legal_hold.seen names with the
+// chain's: a record signed by the same key in another store, for a chain
+// of the same name, names another id. A v1 record names none.
+func (v *chainVerifier) checkHoldRecordID() {
+	if v.seenID == "" || v.id == "" || v.seenID == v.id {
+		return
+	}
+	v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of chain id %q, not %q: copied from another store", v.seenID, v.id)
+	v.report.LegalHolds = nil
+	if v.marker != nil && v.marker.Run > 0 {
+		v.report.LegalHolds = nonNil(v.marker.Holds)
+	}
+}
+
+// nonNil returns holds, or an empty slice for nil: a prune that recorded
+// no hold is not one that recorded nothing.
+func nonNil(holds []SeenHold) []SeenHold {
+	if holds == nil {
+		return []SeenHold{}
+	}
+	return holds
 }
 
 // noteLimit is the size cap of a signed file of the chain: a seal index
@@ -1301,6 +1328,7 @@ func (v *chainVerifier) run(pool *segmentPool) {
 		v.add(v.idSegment, v.idSeq, KindChainName, "directory %q holds chain %q, whose name is not the directory's: chain directories were renamed or swapped", v.name, v.id)
 	}
 	v.report.ID = v.id
+	v.checkHoldRecordID()
 	v.report.Size = expSeq
 	if v.latest != nil {
 		v.report.CheckpointSize = v.latest.Size

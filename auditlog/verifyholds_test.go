@@ -48,6 +48,17 @@ func TestVerifyHoldRecord(t *testing.T) {
 			msg, _ := os.ReadFile(filepath.Join(dir, "healthcare", LegalHoldSeenFile))
 			os.WriteFile(filepath.Join(dir, "general", LegalHoldSeenFile), msg, 0o600)
 		}},
+		{name: "copied from another store with the same key and chain name", want: `record of chain id "elsewhere/general", not "example.com/otelaudit/test/general": copied from another store`, tamper: func(t *testing.T, dir string) {
+			resign(t, filepath.Join(dir, "general", LegalHoldSeenFile), func(s string) string {
+				return strings.Replace(s, "\nchain_id example.com/otelaudit/test/general\n", "\nchain_id elsewhere/general\n", 1)
+			}, k.signer)
+		}},
+		{name: "v1 record, without the chain id", tamper: func(t *testing.T, dir string) {
+			resign(t, filepath.Join(dir, "general", LegalHoldSeenFile), func(s string) string {
+				s = strings.Replace(s, holdRecordHeader, holdRecordHeaderV1, 1)
+				return strings.Replace(s, "\nchain_id example.com/otelaudit/test/general\n", "\n", 1)
+			}, k.signer)
+		}},
 		{name: "removed after a marker", want: "missing, but the prune marker of run 1", tamper: func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "general", LegalHoldSeenFile))
 		}},
@@ -104,6 +115,11 @@ func TestVerifyHoldRecord(t *testing.T) {
 			case tt.name == "intact":
 				if h := rep.Chains[0].LegalHolds; len(h) != 1 || h[0] != (SeenHold{"general/legal_hold", "user u-held"}) {
 					t.Errorf("report's legal holds %v", h)
+				}
+				// A chain whose prune recorded no hold says so, as an
+				// empty list, not as nothing recorded.
+				if h := rep.Chains[1].LegalHolds; h == nil || len(h) != 0 {
+					t.Errorf("healthcare's legal holds %#v, want empty, not nil", h)
 				}
 			case tt.want == "":
 			case len(got) != 1 || got[0].Chain != "general" || got[0].Segment != LegalHoldSeenFile || !strings.Contains(got[0].Detail, tt.want):
