@@ -37,7 +37,9 @@ func TestPruneStickyHolds(t *testing.T) {
 		// its records: a store pruned by an older version.
 		asV1 bool
 		// accept is PruneOptions.AcceptLostHoldRecord.
-		accept     bool
+		accept bool
+		// chains are the chains the second prune prunes (all if nil).
+		chains     []string
 		release    []string
 		dryRun     bool
 		wantErr    []string // substrings of the second prune's error
@@ -96,6 +98,18 @@ func TestPruneStickyHolds(t *testing.T) {
 			first: map[string]string{"general/legal_hold": held + "\n"}, firstNow: early,
 			then: map[string]string{"general/legal_hold": ""}, release: []string{held, "user nobody"},
 			wantErr: []string{`"user nobody": no earlier prune recorded it`},
+		},
+		{
+			name:  "hold removed from one chain's file, still in another's: the command names the chain",
+			first: map[string]string{"general/legal_hold": held + "\n", "healthcare/legal_hold": held + "\n"}, firstNow: early,
+			then:    map[string]string{"general/legal_hold": ""},
+			wantErr: []string{"(otelaudit prune --chain general --release-hold '" + held + "')"},
+		},
+		{
+			name:  "hold removed from one chain's file, still in another's: released there",
+			first: map[string]string{"general/legal_hold": held + "\n", "healthcare/legal_hold": held + "\n"}, firstNow: early,
+			then: map[string]string{"general/legal_hold": ""}, chains: []string{"general"}, release: []string{held},
+			pruned: true,
 		},
 		{
 			name:  "hold gone from another chain stops this one",
@@ -168,7 +182,7 @@ func TestPruneStickyHolds(t *testing.T) {
 			}
 			before := snapshotFiles(t, dir)
 			segs, _ := listSegments(filepath.Join(dir, "general"))
-			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: tt.release, DryRun: tt.dryRun, AcceptLostHoldRecord: tt.accept})
+			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: tt.release, DryRun: tt.dryRun, AcceptLostHoldRecord: tt.accept, Chains: tt.chains})
 			if tt.wantErr != nil {
 				for _, w := range tt.wantErr {
 					if err == nil || !strings.Contains(err.Error(), w) {
@@ -212,9 +226,13 @@ func TestPruneStickyHolds(t *testing.T) {
 			if err != nil || !rep.OK() {
 				t.Fatalf("verify after the prune: %v\n%s", err, findingsText(rep))
 			}
-			// A release is released for good: the next prune needs none.
-			if _, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer}); err != nil {
+			// A release is released for good: the next prune needs none,
+			// and one given again (a script run twice) is a no-op.
+			if _, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, Chains: tt.chains}); err != nil {
 				t.Fatalf("prune after that: %v", err)
+			}
+			if _, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, Chains: tt.chains, ReleaseHolds: tt.release}); err != nil {
+				t.Fatalf("the same release again: %v", err)
 			}
 		})
 	}

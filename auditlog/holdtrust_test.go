@@ -121,7 +121,7 @@ func TestPruneTrustsOnlySignedHoldState(t *testing.T) {
 				resign(t, seenPath(dir, "general"), other.signer, false, func(s string) string { return s })
 			},
 			verifiers: note.VerifierList(newTestKeys(t, "third").verifier),
-			wantErr:   []string{"is not signed by the signer or a --verifier key"},
+			wantErr:   []string{"or a --verifier key (note has no verifiable signatures)"},
 		},
 		{
 			name: "record of another chain",
@@ -245,7 +245,7 @@ func TestPruneDryRunUnchecked(t *testing.T) {
 	forged, _ := note.Sign(&note.Note{Text: strings.Replace(string(text), "holds 1\nhold legal_hold user user-1\n", "holds 0\n", 1)}, other.signer)
 	os.WriteFile(filepath.Join(dir, "general", LegalHoldSeenFile), forged, 0o600)
 	os.Remove(filepath.Join(dir, legalHoldFile))
-	if _, err := Prune(dir, PruneOptions{Now: later, DryRun: true, Verifiers: k.verifiers}); err == nil || !strings.Contains(err.Error(), "is not signed by the signer or a --verifier key") {
+	if _, err := Prune(dir, PruneOptions{Now: later, DryRun: true, Verifiers: k.verifiers}); err == nil || !strings.Contains(err.Error(), "is not signed by a --verifier key (note has no verifiable signatures)") {
 		t.Fatalf("dry run with the verifier of a forged record: %v", err)
 	}
 }
