@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -95,6 +97,15 @@ const byteOrderMark = "\uFEFF"
 // loadVerifiers reads note verifier keys, one per non-empty line, after
 // a byte order mark if the file starts with one.
 func loadVerifiers(path string) (note.Verifiers, error) {
+	list, err := loadVerifierList(path)
+	if err != nil {
+		return nil, err
+	}
+	return note.VerifierList(list...), nil
+}
+
+// loadVerifierList reads note verifier keys as loadVerifiers does.
+func loadVerifierList(path string) ([]note.Verifier, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -114,21 +125,52 @@ func loadVerifiers(path string) (note.Verifiers, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("%s holds no verifier key", path)
 	}
-	return note.VerifierList(list...), nil
+	return list, nil
 }
 
 // loadSigner reads a note signer key, with white space and a byte order
 // mark around it.
 func loadSigner(path string) (note.Signer, error) {
+	s, _, err := loadSignerKey(path)
+	return s, err
+}
+
+// loadSignerKey reads a note signer key as loadSigner does and returns
+// also the verifier of its public key, so that what the signer signed can
+// be opened as note.Open opens any note, not only compared with a new
+// signature.
+func loadSignerKey(path string) (note.Signer, note.Verifier, error) {
 	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	skey := strings.TrimSpace(strings.TrimPrefix(string(data), byteOrderMark))
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: not a note signer key: %w", path, err)
+	}
+	v, err := signerVerifier(skey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, v, nil
+}
+
+// signerVerifier derives the verifier of a note signer key
+// ("PRIVATE+KEY+name+hash+base64(alg || seed)", which note.NewSigner has
+// accepted): the Ed25519 public key of the seed, under the same name.
+func signerVerifier(skey string) (note.Verifier, error) {
+	f := strings.SplitN(skey, "+", 5)
+	key, err := base64.StdEncoding.DecodeString(f[len(f)-1])
+	if len(f) != 5 || err != nil || len(key) != 1+ed25519.SeedSize || key[0] != 1 {
+		return nil, errors.New("not an Ed25519 note signer key")
+	}
+	pub := ed25519.NewKeyFromSeed(key[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(f[2], pub)
 	if err != nil {
 		return nil, err
 	}
-	s, err := note.NewSigner(strings.TrimSpace(strings.TrimPrefix(string(data), byteOrderMark)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a note signer key: %w", path, err)
-	}
-	return s, nil
+	return note.NewVerifier(vkey)
 }
 
 // parseTime accepts RFC 3339 or a plain date (midnight UTC).

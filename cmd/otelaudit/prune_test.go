@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestPruneDryRun: a mistyped --chain is exit 2 naming it (it printed
@@ -126,7 +128,8 @@ func TestPruneReleaseHold(t *testing.T) {
 		{name: "hold removed", args: []string{"--signer", signer}, code: 2,
 			stderr: []string{`legal hold "subject patient/P-7"`, hold, "nothing removed"}},
 		{name: "release, dry run", args: []string{"--dry-run", "--release-hold", "subject patient/P-7"},
-			stdout: []string{"would remove 9 segments", "legal holds: none", "would release legal hold subject patient/P-7 (legal_hold)"}},
+			stdout: []string{"would remove 9 segments", "legal holds: none", "would release legal hold subject patient/P-7 (legal_hold)"},
+			stderr: []string{"warning: dry run without --signer or --verifier"}},
 		{name: "release of a hold still in the file", holds: "subject patient/P-7\n", args: []string{"--signer", signer, "--release-hold", "subject patient/P-7"}, code: 2,
 			stderr: []string{`release of legal hold "subject patient/P-7": it is still in ` + hold + ": remove the line first"}},
 		{name: "release of a hold never recorded", args: []string{"--signer", signer, "--release-hold", "subject patient/P-7", "--release-hold", "user u-1"}, code: 2,
@@ -145,7 +148,9 @@ func TestPruneReleaseHold(t *testing.T) {
 		}
 		before := listTreeStat(t, store)
 		code, out, errs := runCLI(append([]string{"prune", "--dir", store}, tt.args...)...)
-		bad := code != tt.code || (code == 2) != (strings.Count(errs, "\n") == 1)
+		// One line on a refusal; on success nothing, unless asked for
+		// (a dry run without keys warns).
+		bad := code != tt.code || code == 2 && strings.Count(errs, "\n") != 1 || code == 0 && len(tt.stderr) == 0 && errs != ""
 		for _, w := range tt.stdout {
 			bad = bad || !strings.Contains(out, w)
 		}
@@ -197,4 +202,153 @@ func listTreeStat(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestPruneUntrustedHoldState: prune takes the holds earlier prunes
+// recorded only from a legal_hold.seen and prune marker signed by
+// --signer or a --verifier key, refuses a missing record a marker shows
+// was written unless --accept-lost-hold-record, and a dry run without a
+// key says it checked no signature. Each refusal is exit 2 with one line
+// and changes nothing. Before, a forged marker and a removed record were
+// taken at their word (QA findings 3, 1B, 10).
+func TestPruneUntrustedHoldState(t *testing.T) {
+	resign := func(t *testing.T, path, signerFile string, edit func(string) string) {
+		t.Helper()
+		s, err := loadSigner(signerFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := os.ReadFile(path)
+		text, _, _ := strings.Cut(string(msg), "\n\n")
+		out, err := note.Sign(&note.Note{Text: edit(text + "\n")}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(path, out, 0o600)
+	}
+	same := func(s string) string { return s }
+	tests := []struct {
+		name string
+		// tamper changes the store after two prunes that recorded the
+		// hold "user u-9", the second removing segments and writing a
+		// marker of run 2 stating it.
+		tamper   func(t *testing.T, store, otherSigner string)
+		keepHold bool     // else legal_hold is removed first
+		args     []string // after prune --dir STORE; OTHER is the other verifier key
+		code     int
+		stdout   []string
+		stderr   []string
+		changes  bool
+	}{
+		{name: "marker forged with another key", args: []string{"--signer", "SIGNER"}, code: 2,
+			tamper: func(t *testing.T, store, other string) {
+				resign(t, filepath.Join(store, "general", "prune"), other, func(s string) string {
+					return strings.Replace(s, "holds 1\nhold legal_hold user u-9\n", "holds 0\n", 1)
+				})
+			},
+			stderr: []string{filepath.Join("general", "prune") + " is not signed by this signer (test.example/audit) or a --verifier key", "give its verifier with --verifier"}},
+		{name: "marker signed by a rotated key, not given", args: []string{"--signer", "SIGNER"}, code: 2,
+			tamper: func(t *testing.T, store, other string) {
+				resign(t, filepath.Join(store, "general", "prune"), other, same)
+			},
+			stderr: []string{"is not signed by this signer"}},
+		{name: "marker signed by a rotated key, given with --verifier", args: []string{"--signer", "SIGNER", "--verifier", "OTHER"}, code: 2,
+			tamper: func(t *testing.T, store, other string) {
+				resign(t, filepath.Join(store, "general", "prune"), other, same)
+			},
+			stderr: []string{`legal hold removed: legal hold "user u-9" of chain general, recorded by prune run 2`}},
+		{name: "record removed", args: []string{"--signer", "SIGNER"}, code: 2,
+			tamper: func(t *testing.T, store, _ string) { os.Remove(filepath.Join(store, "general", "legal_hold.seen")) },
+			stderr: []string{"legal_hold.seen is missing, but the prune marker of run 2", "--accept-lost-hold-record"}},
+		{name: "record removed, loss accepted", args: []string{"--signer", "SIGNER", "--accept-lost-hold-record"}, keepHold: true,
+			tamper: func(t *testing.T, store, _ string) { os.Remove(filepath.Join(store, "general", "legal_hold.seen")) },
+			stdout: []string{"accepted the loss of legal_hold.seen (found run 0, prune marker of run 2)"}, changes: true},
+		{name: "dry run without keys", args: []string{"--dry-run", "--format", "json"}, keepHold: true,
+			stdout: []string{`"signatures_checked": false`},
+			stderr: []string{"warning: dry run without --signer or --verifier: the signatures of legal_hold.seen and the prune markers were not checked"}},
+		{name: "dry run with --verifier", args: []string{"--dry-run", "--verifier", "VERIFIER", "--format", "json"}, keepHold: true,
+			stdout: []string{`"signatures_checked": true`}},
+		{name: "dry run with --verifier, forged record", args: []string{"--dry-run", "--verifier", "VERIFIER"}, code: 2,
+			tamper: func(t *testing.T, store, other string) {
+				resign(t, filepath.Join(store, "general", "legal_hold.seen"), other, func(s string) string {
+					return strings.Replace(s, "holds 1\nhold legal_hold user u-9\n", "holds 0\n", 1)
+				})
+			},
+			stderr: []string{"is not signed by a --verifier key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, signer, verifier := newStore(t, 20)
+			otherSigner, otherVerifier := filepath.Join(t.TempDir(), "s"), filepath.Join(t.TempDir(), "v")
+			if code, _, errs := runCLI("keygen", "--name", "test.example/audit", "--signer", otherSigner, "--verifier", otherVerifier); code != 0 {
+				t.Fatal(errs)
+			}
+			hold := filepath.Join(store, "legal_hold")
+			os.WriteFile(hold, []byte("user u-9\n"), 0o600)
+			for _, now := range []string{"2026-01-02", "2026-05-01"} {
+				if code, _, errs := runCLI("prune", "--dir", store, "--signer", signer, "--now", now); code != 0 {
+					t.Fatalf("prune --now %s: %s", now, errs)
+				}
+			}
+			if !tt.keepHold {
+				os.Remove(hold)
+			}
+			if tt.tamper != nil {
+				tt.tamper(t, store, otherSigner)
+			}
+			args := []string{"prune", "--dir", store}
+			for _, a := range tt.args {
+				args = append(args, strings.NewReplacer("OTHER", otherVerifier, "SIGNER", signer, "VERIFIER", verifier).Replace(a))
+			}
+			before := listTreeStat(t, store)
+			code, out, errs := runCLI(args...)
+			// One line on a refusal; on success nothing, unless asked for
+			// (a dry run without keys warns).
+			bad := code != tt.code || code == 2 && strings.Count(errs, "\n") != 1 || code == 0 && len(tt.stderr) == 0 && errs != ""
+			for _, w := range tt.stdout {
+				bad = bad || !strings.Contains(out, w)
+			}
+			for _, w := range tt.stderr {
+				bad = bad || !strings.Contains(errs, w)
+			}
+			if bad {
+				t.Fatalf("prune %v = %d, stdout %q, stderr %q; want %d, %q, %q", tt.args, code, out, errs, tt.code, tt.stdout, tt.stderr)
+			}
+			if changed := listTreeStat(t, store) != before; changed != tt.changes {
+				t.Fatalf("the store changed: %v, want %v", changed, tt.changes)
+			}
+			if tt.changes {
+				if code, out, _ := runCLI("verify", "--dir", store, "--verifier", verifier); code != 0 {
+					t.Fatalf("verify after the prune = %d\n%s", code, out)
+				}
+			}
+		})
+	}
+}
+
+// TestPruneReleaseAgainAndNoHolds: a --release-hold repeated after the
+// release (a script run again) is a no-op, not exit 2; verify says that
+// the last prune recorded no hold ("none", JSON []), where it printed
+// nothing, as for a store no prune recorded (QA finding 11).
+func TestPruneReleaseAgainAndNoHolds(t *testing.T) {
+	store, signer, verifier := newStore(t, 20)
+	hold := filepath.Join(store, "legal_hold")
+	os.WriteFile(hold, []byte("user u-9\n"), 0o600)
+	if code, _, errs := runCLI("prune", "--dir", store, "--signer", signer, "--now", "2026-01-02"); code != 0 {
+		t.Fatal(errs)
+	}
+	os.Remove(hold)
+	for i := range 2 {
+		if code, _, errs := runCLI("prune", "--dir", store, "--signer", signer, "--now", "2026-01-02", "--release-hold", "user u-9"); code != 0 {
+			t.Fatalf("release %d: %d %s", i+1, code, errs)
+		}
+	}
+	code, out, _ := runCLI("verify", "--dir", store, "--verifier", verifier)
+	if code != 0 || !strings.Contains(out, "\nchain general: legal holds recorded by the last prune: none\n") {
+		t.Fatalf("verify = %d\n%s", code, out)
+	}
+	code, out, _ = runCLI("verify", "--dir", store, "--verifier", verifier, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"legal_holds": []`) {
+		t.Fatalf("verify --format json = %d\n%s", code, out)
+	}
 }

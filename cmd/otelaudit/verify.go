@@ -112,10 +112,13 @@ func runVerify(e *env, args []string) int {
 		// files say now: a line of their own, so the lines above keep
 		// their form.
 		for _, c := range rep.Chains {
-			if len(c.LegalHolds) > 0 {
+			if c.LegalHolds != nil {
 				holds := make([]string, len(c.LegalHolds))
 				for i, h := range c.LegalHolds {
 					holds[i] = h.String()
+				}
+				if len(holds) == 0 {
+					holds = []string{"none"}
 				}
 				fmt.Fprintf(e.stdout, "chain %s: legal holds recorded by the last prune: %s\n", c.Chain, strings.Join(holds, ", "))
 			}
