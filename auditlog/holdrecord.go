@@ -280,17 +280,21 @@ func trustedText(path string, msg []byte, signer note.Signer, verifiers note.Ver
 			return text, nil
 		}
 	}
+	var why string
 	if verifiers != nil {
 		n, err := note.Open(msg, verifiers)
 		if err == nil {
 			return []byte(n.Text), nil
 		}
-		return nil, fmt.Errorf("%s is not signed by the signer or a --verifier key (%v): forged, or signed by a key not given; check it with otelaudit verify", path, err)
+		why = " (" + err.Error() + ")"
 	}
-	if signer == nil {
-		return text, errUnchecked
+	switch {
+	case signer != nil:
+		return nil, fmt.Errorf("%s is not signed by this signer (%s) or a --verifier key%s: forged, or signed by an earlier key (give its verifier with --verifier); check it with otelaudit verify", path, signer.Name(), why)
+	case verifiers != nil:
+		return nil, fmt.Errorf("%s is not signed by a --verifier key%s: forged, or signed by a key not given; check it with otelaudit verify", path, why)
 	}
-	return nil, fmt.Errorf("%s is not signed by this signer (%s): forged, or signed by an earlier key (give its verifier with --verifier); check it with otelaudit verify", path, signer.Name())
+	return text, errUnchecked
 }
 
 // readHoldRecord reads the chain's legal_hold.seen, checked by
