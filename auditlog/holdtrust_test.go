@@ -215,6 +215,25 @@ func TestPruneTrustsOnlySignedHoldState(t *testing.T) {
 			if rep, err := Verify(dir, k.verifiers); err != nil || !rep.OK() {
 				t.Fatalf("verify after the prune: %v\n%s", err, findingsText(rep))
 			}
+			// The next marker states the loss; the record after it no
+			// longer carries it.
+			os.Remove(filepath.Join(dir, "general", legalHoldFile))
+			if res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: []string{held}}); err != nil || len(res[0].Segments) == 0 {
+				t.Fatalf("prune releasing the hold: %+v, %v", res, err)
+			}
+			if m, err := ReadPruneMarker(filepath.Join(dir, "general")); err != nil || m.Run != 4 || len(m.Losses) != 1 || !m.Losses[0].equal(r.Losses[0]) {
+				t.Fatalf("marker %+v, %v: want run 4 stating the loss", m, err)
+			}
+			if _, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer}); err != nil {
+				t.Fatal(err)
+			}
+			msg, _ = os.ReadFile(seenPath(dir, "general"))
+			if r, err := OpenLegalHoldRecord(msg, k.verifiers); err != nil || r.Run != 5 || len(r.Losses) != 0 {
+				t.Fatalf("record after the marker: %+v, %v", r, err)
+			}
+			if rep, err := Verify(dir, k.verifiers); err != nil || !rep.OK() {
+				t.Fatalf("verify after the marker: %v\n%s", err, findingsText(rep))
+			}
 		})
 	}
 }
