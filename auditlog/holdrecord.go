@@ -358,7 +358,11 @@ func readMarker(chainDir string, opts *PruneOptions) (m *PruneMarker, unchecked 
 var errFound = errors.New("found")
 
 // chainIDOf returns the chain's id: the prune marker's, else its first
-// record's, else "" (a chain with no record yet).
+// record's, else "" (a chain with no record yet, or whose first line
+// cannot be read). An unreadable first line only skips the record's id
+// check: the prune reads every segment it removes and stops at a bad one,
+// and a torn line in an active segment left by a crash must not stop a
+// prune that removes nothing there.
 func chainIDOf(chainDir string, m *PruneMarker) (string, error) {
 	if m != nil {
 		return m.Chain, nil
@@ -374,7 +378,7 @@ func chainIDOf(chainDir string, m *PruneMarker) (string, error) {
 			return errFound
 		})
 		if err != nil && !errors.Is(err, errFound) {
-			return "", err
+			return "", nil
 		}
 		if id != "" {
 			return id, nil
