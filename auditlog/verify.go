@@ -841,15 +841,16 @@ func (v *chainVerifier) checkRemovedSegments() {
 // key, for this chain, and not older than the prune marker, which a prune
 // writes after it (the same run number). A store no prune of this version
 // has pruned has none, and that is no finding; a v2 marker without one
-// means the record was removed, and the marker's holds are then the
-// record (as they are for Prune).
+// means the record was removed, and the report then lists the marker's
+// holds, the latest signed ones (Prune stops there unless told to go on
+// from them).
 func (v *chainVerifier) checkHoldRecord() {
 	if v.marker != nil && v.marker.Run > 0 {
 		v.report.LegalHolds = nonNil(v.marker.Holds)
 	}
 	if _, err := os.Lstat(filepath.Join(v.dir, LegalHoldSeenFile)); err != nil {
 		if v.marker != nil && v.marker.Run > 0 {
-			v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "missing, but the prune marker of run %d shows a prune wrote it: removed (the marker's holds stand)", v.marker.Run)
+			v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "missing, but the prune marker of run %d shows a prune wrote it: removed (the next prune stops until it is restored or --accept-lost-hold-record goes on from the marker's holds)", v.marker.Run)
 		}
 		return
 	}
@@ -864,7 +865,7 @@ func (v *chainVerifier) checkHoldRecord() {
 	case r.Chain != v.name:
 		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of chain %q, not %q: copied from another chain", r.Chain, v.name)
 	case v.marker != nil && r.Run < v.marker.Run:
-		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of prune run %d is older than the prune marker of run %d: rolled back (the marker's holds stand)", r.Run, v.marker.Run)
+		v.add(LegalHoldSeenFile, -1, KindLegalHoldSeen, "record of prune run %d is older than the prune marker of run %d: rolled back (the next prune stops until it is restored or --accept-lost-hold-record goes on from the marker's holds)", r.Run, v.marker.Run)
 	default:
 		v.report.LegalHolds, v.seenID = nonNil(r.Holds), r.ChainID
 	}
