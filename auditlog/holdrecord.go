@@ -329,10 +329,10 @@ func readHoldRecord(chainDir, name, id string, opts *PruneOptions) (rec *LegalHo
 }
 
 // readMarker reads the chain's latest prune marker, checked by
-// trustedText, or returns nil when the chain was never pruned. The
-// marker's holds stand when the record is missing, and its cut and hashes
-// are where the prune goes on from: a forged one must not be trusted for
-// either.
+// trustedText, or returns nil when the chain was never pruned. Its run
+// says whether the record may be missing, its holds stand when the loss
+// of the record is accepted, and its cut and hashes are where the prune
+// goes on from: a forged one must not be trusted for any of these.
 func readMarker(chainDir string, opts *PruneOptions) (m *PruneMarker, unchecked bool, err error) {
 	path := filepath.Join(chainDir, PruneFile)
 	msg, err := ReadStoreFile(path, MaxPruneMarkerBytes)
