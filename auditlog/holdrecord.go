@@ -354,6 +354,36 @@ func readMarker(chainDir string, opts *PruneOptions) (m *PruneMarker, unchecked 
 	return &pm, unchecked, nil
 }
 
+// checkCut checks that the chain goes on at the marker's cut (0 without
+// a marker): a first segment past it means the marker is older than the
+// records left (put back from prunes/) or records were removed. The prune
+// reads the segments it removes and would stop at such a gap, but not the
+// active one: with only that left, it reported the old cut as the first
+// seq kept. Checked before anything is written.
+func checkCut(chainDir string, m *PruneMarker) error {
+	var cut uint64
+	if m != nil {
+		cut = m.Cut
+	}
+	segs, err := listSegments(chainDir)
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		first, ok := parseSegmentName(seg)
+		switch {
+		case !ok:
+			return nil // the prune stops at a segment named oddly
+		case first < cut:
+			continue // left over by an interrupted prune
+		case first != cut:
+			return fmt.Errorf("segment %s starts at seq %d, but the chain is kept from seq %d (prune marker or start): a rolled-back prune marker, or records removed; nothing removed; run otelaudit verify", seg, first, cut)
+		}
+		return nil
+	}
+	return nil
+}
+
 // errFound stops a segment read at its first record.
 var errFound = errors.New("found")
 
@@ -480,6 +510,9 @@ func planHolds(dir string, names []string, inForce [][]SeenHold, opts *PruneOpti
 			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
 		}
 		p.marker, p.unchecked = m, unchecked
+		if err := checkCut(chainDir, m); err != nil {
+			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
+		}
 		if p.id, err = chainIDOf(chainDir, m); err != nil {
 			return nil, fmt.Errorf("auditlog: chain %s: %w", name, err)
 		}

@@ -268,3 +268,36 @@ func TestPruneDryRunUnchecked(t *testing.T) {
 		t.Fatalf("dry run with the verifier of a forged record: %v", err)
 	}
 }
+
+// TestPruneRolledBackMarker: a prune marker put back from prunes/ (signed,
+// but older than the records left) stops the prune, even when only the
+// active segment, which the prune does not read, is left; before, the
+// prune reported the old cut as the first seq kept and exited 0 (QA
+// finding 11).
+func TestPruneRolledBackMarker(t *testing.T) {
+	k := newTestKeys(t, "test")
+	later := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	dir := buildTamperStore(t, k)
+	hold := filepath.Join(dir, "general", legalHoldFile)
+	os.WriteFile(hold, []byte("subject patient/P-23\n"), 0o600)
+	if _, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer}); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(filepath.Join(dir, "general", PruneFile))
+	os.Remove(hold)
+	res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: []string{"subject patient/P-23"}})
+	if err != nil || res[0].StoppedAt != "active segment" {
+		t.Fatalf("prune to the active segment: %+v, %v", res, err)
+	}
+	os.WriteFile(filepath.Join(dir, "general", PruneFile), old, 0o600)
+	before := snapshotFiles(t, dir)
+	for _, dry := range []bool{true, false} {
+		res, err = Prune(dir, PruneOptions{Now: later, Signer: k.signer, DryRun: dry})
+		if err == nil || !strings.Contains(err.Error(), "a rolled-back prune marker, or records removed") {
+			t.Fatalf("prune (dry run %v) with a rolled-back marker: %+v, %v", dry, res, err)
+		}
+	}
+	if snapshotFiles(t, dir) != before {
+		t.Fatal("a refused prune changed the store")
+	}
+}
