@@ -96,7 +96,7 @@ type xmlAttr struct {
 }
 
 // nextAttr reads the attribute at or after attrs[*k] (attrs sits at off in
-// s), advancing *k past it. Attributes without a quoted value are skipped.
+// s), advancing *k past it. Attributes without a value are skipped.
 func nextAttr(attrs string, off int, k *int) (xmlAttr, bool) {
 	i := *k
 	for i < len(attrs) {
@@ -121,8 +121,17 @@ func nextAttr(attrs string, off int, k *int) (xmlAttr, bool) {
 		for i < len(attrs) && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\n' || attrs[i] == '\r') {
 			i++
 		}
-		if i >= len(attrs) || attrs[i] != '"' && attrs[i] != '\'' {
+		if i >= len(attrs) {
 			continue
+		}
+		if attrs[i] != '"' && attrs[i] != '\'' {
+			// Unquoted, as minified HTML writes them: to white space.
+			vs := i
+			for i < len(attrs) && !isJSONSpace(attrs[i]) {
+				i++
+			}
+			*k = i
+			return xmlAttr{name: name, start: off + vs, end: off + i}, true
 		}
 		e := strings.IndexByte(attrs[i+1:], attrs[i])
 		if e < 0 {
