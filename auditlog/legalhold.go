@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode"
@@ -118,13 +119,15 @@ func parseLegalHold(line string) (legalHold, error) {
 
 // readLegalHolds reads the legal_hold file at path; none is no hold. An
 // error names the file, the line number and the line.
+//
+// The file is read as the store's other small files are (OpenStoreFile):
+// without blocking, only if regular, and up to MaxLegalHoldBytes. Prune
+// reads it holding the prune lock, so a FIFO there hung every reader of
+// the store with the prune, and a link to /dev/zero ran it out of memory.
 func readLegalHolds(path string) ([]legalHold, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auditlog: %w", err)
+	data, err := readLegalHoldFile(path)
+	if err != nil || data == nil {
+		return nil, err
 	}
 	var holds []legalHold
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -146,4 +149,41 @@ func readLegalHolds(path string) ([]legalHold, error) {
 		return nil, fmt.Errorf("auditlog: %s: %w", path, err)
 	}
 	return holds, nil
+}
+
+// readLegalHoldFile reads the legal_hold file at path whole, or returns
+// nil, nil when there is none.
+func readLegalHoldFile(path string) ([]byte, error) {
+	f, err := openCapped(path, MaxLegalHoldBytes, "a legal_hold file")
+	if errors.Is(err, os.ErrNotExist) {
+		// No entry is no hold. A symbolic link whose target is gone (a
+		// file on a share not mounted) is not: the holds are somewhere
+		// prune cannot read, and pruning without them would remove what
+		// they hold.
+		st, lerr := os.Lstat(path)
+		if errors.Is(lerr, os.ErrNotExist) {
+			return nil, nil
+		}
+		if lerr == nil && st.Mode()&os.ModeSymlink != 0 {
+			target, _ := os.Readlink(path)
+			return nil, fmt.Errorf("auditlog: %s is a symbolic link to %s, which does not exist: mount or restore its target, or remove the link if nothing is held", path, target)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %w", err)
+	}
+	defer f.Close()
+	// The size read is what counts: the file may grow after openCapped's
+	// stat.
+	data, err := io.ReadAll(io.LimitReader(f, MaxLegalHoldBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: %s: %w", path, err)
+	}
+	if len(data) > MaxLegalHoldBytes {
+		return nil, fmt.Errorf("auditlog: %s has more than the %d bytes a legal_hold file can hold", path, MaxLegalHoldBytes)
+	}
+	if data == nil {
+		data = []byte{} // an empty file is a file, of no hold
+	}
+	return data, nil
 }

@@ -24,6 +24,10 @@ const (
 	// MaxPruneMarkerBytes caps a prune marker, whose segments line names
 	// every segment that prune removed (27 bytes each: 600,000 here).
 	MaxPruneMarkerBytes = 16 << 20
+	// MaxLegalHoldBytes caps a legal_hold file, written by people: some
+	// 200,000 hold lines. Prune reads it holding the prune lock, which
+	// every reader waits for, so it must not read a /dev/zero for good.
+	MaxLegalHoldBytes = 4 << 20
 	// sealIndexEntryBytes is an upper bound of one seal index line: 25
 	// bytes of segment name, a space, 64 hex digits and a newline.
 	sealIndexEntryBytes = 128
