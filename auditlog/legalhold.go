@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // legalHold is one line of a legal_hold file.
@@ -132,11 +133,18 @@ func readLegalHolds(path string) ([]legalHold, error) {
 	var holds []legalHold
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		raw := sc.Text()
+		line := strings.TrimSpace(raw)
 		if n == 1 {
 			line = strings.TrimSpace(strings.TrimPrefix(line, "\uFEFF"))
 		}
-		if line == "" || strings.HasPrefix(line, "#") {
+		if strings.HasPrefix(line, "#") {
+			continue // a comment is never signed: it may hold anything
+		}
+		if err := signableHoldLine(raw); err != nil {
+			return nil, fmt.Errorf("auditlog: %s line %d: %q: %w", path, n, truncate(raw, 60), err)
+		}
+		if line == "" {
 			continue
 		}
 		h, err := parseLegalHold(line)
@@ -186,4 +194,24 @@ func readLegalHoldFile(path string) ([]byte, error) {
 		data = []byte{} // an empty file is a file, of no hold
 	}
 	return data, nil
+}
+
+// signableHoldLine refuses a legal_hold line, as read, that a signed note
+// cannot hold. Prune signs every hold into legal_hold.seen and its prune
+// markers, whose reader (golang.org/x/mod/sumdb/note.Open) refuses text
+// that is not UTF-8 or has an ASCII control character but the newline: a
+// hold "user M\xfcller" was signed, and verify could not open the record.
+// Every other control character (DEL, C1) is refused too: invisible in
+// most editors, it makes an ID that is not the one its reader sees. A tab
+// is white space between the keyword and the ID, and is signed as a space.
+func signableHoldLine(line string) error {
+	if !utf8.ValidString(line) {
+		return errors.New("not valid UTF-8 (save the file as UTF-8): holds are signed into legal_hold.seen and prune markers, which hold UTF-8 text only")
+	}
+	for _, r := range line {
+		if r != '\t' && unicode.IsControl(r) {
+			return fmt.Errorf("control character %U: holds are signed into legal_hold.seen and prune markers, which refuse it", r)
+		}
+	}
+	return nil
 }

@@ -3,9 +3,12 @@ package auditlog
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestParseLegalHold: a line that would hold nothing it was written for
@@ -93,6 +96,24 @@ func TestPruneLegalHoldFile(t *testing.T) {
 		// general is pruned first: the bad line of the later chain's file
 		// must stop that too.
 		{name: "bad line in the last chain's file", file: "healthcare/legal_hold", hold: "user u1\nuser u*\n", wantErr: `healthcare/legal_hold line 2: "user u*"`},
+		// Every hold is signed into legal_hold.seen and the prune marker,
+		// notes whose reader refuses invalid UTF-8 and ASCII control
+		// characters: such holds were signed, the segments removed, and
+		// verify could not open what prune wrote.
+		{name: "invalid UTF-8", file: "legal_hold", hold: "# Latin-1\nuser M\xfcller\n", wantErr: `legal_hold line 2: "user M\xfcller": not valid UTF-8`},
+		{name: "invalid UTF-8 in the last chain's file", file: "healthcare/legal_hold", hold: "subject patient/P-\xff\n", wantErr: `healthcare/legal_hold line 1: "subject patient/P-\xff": not valid UTF-8`},
+		{name: "control character", file: "legal_hold", hold: "user u\x01\n", wantErr: `line 1: "user u\x01": control character U+0001`},
+		{name: "escape sequence", file: "legal_hold", hold: "\uFEFFuser \x1b[8mu-1\n", wantErr: `line 1: "\ufeffuser \x1b[8mu-1": control character U+001B`},
+		{name: "NUL", file: "legal_hold", hold: "user u-1\x00\n", wantErr: `control character U+0000`},
+		{name: "DEL", file: "legal_hold", hold: "user u-1\x7f\n", wantErr: `control character U+007F`},
+		{name: "C1 control", file: "legal_hold", hold: "user u-1\u0085x\n", wantErr: `control character U+0085`},
+		{name: "vertical tab as separator", file: "legal_hold", hold: "subject\vpatient/P-0\n", wantErr: `control character U+000B`},
+		{name: "control character before the line", file: "legal_hold", hold: "\fsubject patient/P-0\n", wantErr: `control character U+000C`},
+		{name: "carriage return inside a line", file: "legal_hold", hold: "user u-1\rsubject patient/P-0\n", wantErr: `control character U+000D`},
+		{name: "tabs as white space", file: "legal_hold", hold: "\tsubject\tpatient/P-0\t\n"},
+		{name: "CRLF line ends", file: "legal_hold", hold: "# holds\r\nsubject patient/P-0\r\n"},
+		{name: "comments may hold anything", file: "legal_hold", hold: "# M\xfcller \x01\n", pruned: true},
+		{name: "non-ASCII ID", file: "legal_hold", hold: "\uFEFFuser M\u00fcller\n", pruned: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +127,9 @@ func TestPruneLegalHoldFile(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), dir) {
 					t.Fatalf("Prune = %+v, %v; want error %q naming the file", res, err, tt.wantErr)
 				}
+				if _, err := os.Lstat(filepath.Join(dir, "general", LegalHoldSeenFile)); err == nil {
+					t.Errorf("a refused prune wrote %s", LegalHoldSeenFile)
+				}
 			} else if err != nil {
 				t.Fatal(err)
 			}
@@ -115,4 +139,38 @@ func TestPruneLegalHoldFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLegalHoldLine: every line a legal_hold file may hold can be signed
+// into a legal_hold.seen that opens and reads back the same hold (a hold
+// with invalid UTF-8 or a control character was signed into notes that
+// note.Open refuses).
+func FuzzLegalHoldLine(f *testing.F) {
+	k := newTestKeys(f, "test")
+	for _, s := range []string{"user u-1", "subject Patient/P-7", "\tconversation\tc-9\t", "*", "subject x/*", "user M\xfcller", "user u\x01", "user u\u0085", "\uFEFFuser u", "user \u00e9\u0301", "subject \u0130/x", "user \u2028x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		path := filepath.Join(t.TempDir(), legalHoldFile)
+		if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		holds, err := readLegalHolds(path)
+		if err != nil || len(holds) == 0 {
+			return
+		}
+		want := seenHolds(nil, legalHoldFile, holds)
+		rec := LegalHoldRecord{Chain: "general", Run: 1, Time: time.Unix(0, 0).UTC(), Holds: want}
+		msg, err := note.Sign(&note.Note{Text: string(rec.Text())}, k.signer)
+		if err != nil {
+			t.Fatalf("%q: sign: %v", line, err)
+		}
+		got, err := OpenLegalHoldRecord(msg, k.verifiers)
+		if err != nil {
+			t.Fatalf("%q: the signed record does not open: %v", line, err)
+		}
+		if !slices.Equal(got.Holds, want) {
+			t.Fatalf("%q: holds read back %v, want %v", line, got.Holds, want)
+		}
+	})
 }
