@@ -3,9 +3,6 @@
 package auditlog
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,32 +137,4 @@ func pruneWithin(t *testing.T, dir string, opts PruneOptions, d time.Duration) (
 		t.Fatalf("Prune did not return within %v: blocked on a legal_hold file", d)
 		return nil, nil
 	}
-}
-
-// storeSnapshot lists every entry of the store with its type, and a
-// regular file's SHA-256, so that any change to the store shows.
-func storeSnapshot(t testing.TB, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		b.WriteString(rel + " " + d.Type().String())
-		if d.Type().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(data)
-			b.WriteString(" " + hex.EncodeToString(sum[:8]))
-		}
-		b.WriteString("; ")
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }

@@ -172,6 +172,9 @@ func Prune(dir string, opts PruneOptions) ([]ChainPrune, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHoldNotes(names, plans); err != nil {
+		return nil, err
+	}
 	out := make([]ChainPrune, 0, len(names))
 	for i, name := range names {
 		chainDir := filepath.Join(dir, name)
@@ -328,6 +331,9 @@ func pruneChain(dir, name string, holds []legalHold, plan *holdPlan, opts *Prune
 	}
 	marker := PruneMarker{Chain: id, Cut: res.Cut, LastHash: prev, Root: front.root(), Frontier: front.hashes, Segments: removed, Time: opts.Now,
 		Run: plan.run, Holds: plan.inForce, Releases: plan.releases, Losses: plan.losses}
+	if err := checkHoldNoteText("prune marker", marker.Text(), len(marker.Holds), len(marker.Releases)); err != nil {
+		return res, fmt.Errorf("%w: none of its segments removed", err)
+	}
 	msg, err := note.Sign(&note.Note{Text: string(marker.Text())}, opts.Signer)
 	if err != nil {
 		return res, err
