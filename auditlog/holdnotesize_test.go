@@ -45,12 +45,17 @@ func TestPruneRefusesOversizedHoldNotes(t *testing.T) {
 			wantErr: []string{"auditlog: chain healthcare: its legal_hold.seen would have ", fmt.Sprintf("more than the %d its readers accept (%d bytes less %d for signatures): nothing written or removed in any chain", maxHoldNoteText, MaxPruneMarkerBytes, MaxNoteBytes)},
 		},
 		{
+			// Many holds, far below the cap (TestCheckHoldNoteText tries
+			// its edge): prune writes what its readers take.
 			name:  "under the cap",
-			files: map[string][]byte{legalHoldFile: holdLines("s", MaxLegalHoldBytes-64)},
+			files: map[string][]byte{legalHoldFile: holdLines("s", 256<<10)},
 		},
 	}
 	for _, tt := range tests {
 		for _, dryRun := range []bool{true, false} {
+			if dryRun && tt.wantErr == nil {
+				continue // the slow case: its real prune, then Verify, is the check
+			}
 			t.Run(fmt.Sprintf("%s/dry run %v", tt.name, dryRun), func(t *testing.T) {
 				dir := buildTamperStore(t, k)
 				for f, data := range tt.files {
