@@ -72,7 +72,7 @@ func TestPruneRefusesOversizedHoldNotes(t *testing.T) {
 					if !dryRun {
 						// What was written, every reader takes.
 						for _, c := range res {
-							if _, err := readHoldRecord(filepath.Join(dir, c.Chain), k.signer); err != nil {
+							if _, _, err := readHoldRecord(filepath.Join(dir, c.Chain), c.Chain, "", &PruneOptions{Signer: k.signer}); err != nil {
 								t.Errorf("chain %s: %v", c.Chain, err)
 							}
 						}
