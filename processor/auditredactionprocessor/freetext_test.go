@@ -23,6 +23,15 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"pair structure cut off", `{"name":"DB_PASSWORD","value":{"a":"qaTr08`, `{"name":"DB_PASSWORD","value":{"a":"***REDACTED***`},
 	{"pair cut off with marker", `x {"env":[{"name":"DB_PASSWORD","value":"qaTr12… (truncated)`, `x {"env":[{"name":"DB_PASSWORD","value":"***REDACTED***`},
 	{"pair cut off, innocuous", `{"env":[{"name":"LOG_LEVEL","value":"debu`, `{"env":[{"name":"LOG_LEVEL","value":"debu`},
+	// Named pairs in YAML (kubectl get -o yaml).
+	{"yaml env pair", "env:\n- name: DB_PASSWORD\n  value: qaK8sYaml01\n- name: LOG_LEVEL\n  value: debug\n", "env:\n- name: DB_PASSWORD\n  value: ***REDACTED***\n- name: LOG_LEVEL\n  value: debug\n"},
+	{"yaml env pair nested", "spec:\n  containers:\n  - env:\n    - name: API_TOKEN\n      value: \"qa K8s 02\"\n    image: app:1\n", "spec:\n  containers:\n  - env:\n    - name: API_TOKEN\n      value: \"***REDACTED***\"\n    image: app:1\n"},
+	{"yaml pair value first", "- value: qaK8s03 # set by ops\n  name: db_password\n", "- value: ***REDACTED*** # set by ops\n  name: db_password\n"},
+	{"yaml pair across nested value", "- value: qaK8s04\n  extra:\n    a: b\n  name: client_secret\n", "- value: ***REDACTED***\n  extra:\n    a: b\n  name: client_secret\n"},
+	{"yaml pair block value", "- name: TLS_PRIVATE_KEY\n  value: |\n    line one\n    line two\n- name: X\n", "- name: TLS_PRIVATE_KEY\n  value: |\n    ***REDACTED***\n- name: X\n"},
+	{"yaml tag pair", "Tags:\n  - Key: api_token\n    Value: qaK8s05\n  - Key: team\n    Value: payments\n", "Tags:\n  - Key: api_token\n    Value: ***REDACTED***\n  - Key: team\n    Value: payments\n"},
+	{"yaml valueFrom kept", "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n", "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n"},
+	{"yaml innocuous pair", "- name: replicas\n  value: 3\n", "- name: replicas\n  value: 3\n"},
 	// XML and HTML elements.
 	{"xml element", "<password>hunter2</password>", "<password>***REDACTED***</password>"},
 	{"xml namespaced", "<ns:ApiKey>abc</ns:ApiKey>", "<ns:ApiKey>***REDACTED***</ns:ApiKey>"},

@@ -241,6 +241,9 @@ var freeTextForms = []string{
 	"user[password]=%s&x=1",
 	"pass%%77ord=%s",
 	"next=%%2Fcb%%3Ftoken%%3D%s%%26y%%3D1",
+	"<input type=password value=%s>",
+	"env:\n- name: DB_PASSWORD\n  value: %s\n",
+	"- value: \"%s\"\n  name: api_token\n",
 }
 
 // FuzzFreeText plants a secret in each of freeTextForms, on a line of its

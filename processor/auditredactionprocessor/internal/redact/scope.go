@@ -217,6 +217,7 @@ func (sc *Scope) scan(s string) (string, int) {
 		}
 	}
 	sp = sc.keyValues(s, sp)
+	sp = sc.yamlPairs(s, sp)
 	sp, lastP := sc.flagValues(s, sp)
 	sp = sc.xmlValues(s, sp)
 	sp = sc.programPasswords(s, lastP, sp)
