@@ -21,7 +21,7 @@ import "strings"
 // yamlPairs appends a span for the value member of each named pair in the
 // YAML block mappings of s.
 func (sc *Scope) yamlPairs(s string, out []span) []span {
-	if !strings.Contains(s, ":") || !hasPairWord(s) {
+	if !hasPairWord(s) {
 		return out
 	}
 	var st yamlStack
@@ -39,22 +39,26 @@ func (sc *Scope) yamlPairs(s string, out []span) []span {
 	return st.popTo(-1, out)
 }
 
-// hasPairWord reports whether s may hold a pair's name member: "name" or
-// "key" in any case (ParameterKey among them).
+// hasPairWord reports whether s may hold a pair's name member: "name:" or
+// "key:" in any case (ParameterKey among them), the word maybe quoted. It
+// looks only before each colon, which strings.IndexByte finds fast: most
+// strings the processor scans hold no pair, and it scans every one.
 func hasPairWord(s string) bool {
-	for i := 0; i+3 <= len(s); i++ {
-		switch s[i] | 0x20 {
-		case 'n':
-			if i+4 <= len(s) && s[i+1]|0x20 == 'a' && s[i+2]|0x20 == 'm' && s[i+3]|0x20 == 'e' {
-				return true
-			}
-		case 'k':
-			if s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'y' {
-				return true
-			}
+	for from := 0; ; {
+		k := strings.IndexByte(s[from:], ':')
+		if k < 0 {
+			return false
+		}
+		j := from + k
+		from = j + 1
+		if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
+			j--
+		}
+		if j >= 3 && s[j-3]|0x20 == 'k' && s[j-2]|0x20 == 'e' && s[j-1]|0x20 == 'y' ||
+			j >= 4 && s[j-4]|0x20 == 'n' && s[j-3]|0x20 == 'a' && s[j-2]|0x20 == 'm' && s[j-1]|0x20 == 'e' {
+			return true
 		}
 	}
-	return false
 }
 
 // yamlMapping is a block mapping being read: its key column, the action
