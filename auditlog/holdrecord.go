@@ -304,16 +304,8 @@ func trustedText(path string, msg []byte, signer note.Signer, verifiers note.Ver
 // that nothing could check the signature.
 func readHoldRecord(chainDir, name, id string, opts *PruneOptions) (rec *LegalHoldRecord, unchecked bool, err error) {
 	path := filepath.Join(chainDir, LegalHoldSeenFile)
-	msg, err := ReadStoreFile(path, MaxPruneMarkerBytes)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	text, err := trustedText(path, msg, opts.Signer, opts.Verifiers)
-	unchecked = errors.Is(err, errUnchecked)
-	if err != nil && !unchecked {
+	text, unchecked, err := readTrustedNote(path, opts)
+	if text == nil || err != nil {
 		return nil, false, err
 	}
 	r, err := ParseLegalHoldRecord(text)
@@ -335,16 +327,8 @@ func readHoldRecord(chainDir, name, id string, opts *PruneOptions) (rec *LegalHo
 // goes on from: a forged one must not be trusted for any of these.
 func readMarker(chainDir string, opts *PruneOptions) (m *PruneMarker, unchecked bool, err error) {
 	path := filepath.Join(chainDir, PruneFile)
-	msg, err := ReadStoreFile(path, MaxPruneMarkerBytes)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	text, err := trustedText(path, msg, opts.Signer, opts.Verifiers)
-	unchecked = errors.Is(err, errUnchecked)
-	if err != nil && !unchecked {
+	text, unchecked, err := readTrustedNote(path, opts)
+	if text == nil || err != nil {
 		return nil, false, err
 	}
 	pm, err := ParsePruneMarker(text)
@@ -352,6 +336,26 @@ func readMarker(chainDir string, opts *PruneOptions) (m *PruneMarker, unchecked 
 		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
 	return &pm, unchecked, nil
+}
+
+// readTrustedNote reads the signed note at path, a legal_hold.seen or a
+// prune marker, and returns its text checked by trustedText; nil, and no
+// error, when there is no such file. unchecked says that no key could
+// check the signature (a dry run without keys).
+func readTrustedNote(path string, opts *PruneOptions) (text []byte, unchecked bool, err error) {
+	msg, err := ReadStoreFile(path, MaxPruneMarkerBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	text, err = trustedText(path, msg, opts.Signer, opts.Verifiers)
+	unchecked = errors.Is(err, errUnchecked)
+	if err != nil && !unchecked {
+		return nil, false, err
+	}
+	return text, unchecked, nil
 }
 
 // checkCut checks that the chain goes on at the marker's cut (0 without

@@ -162,19 +162,7 @@ func TestPruneStickyHolds(t *testing.T) {
 				}
 			}
 			if tt.asV1 {
-				for _, chain := range []string{"general", "healthcare"} {
-					os.Remove(filepath.Join(dir, chain, LegalHoldSeenFile))
-					m, err := ReadPruneMarker(filepath.Join(dir, chain))
-					if err != nil || m == nil {
-						t.Fatal(m, err)
-					}
-					m.Run, m.Holds, m.Releases = 0, nil, nil
-					msg, err := note.Sign(&note.Note{Text: string(m.Text())}, k.signer)
-					if err != nil {
-						t.Fatal(err)
-					}
-					os.WriteFile(filepath.Join(dir, chain, PruneFile), msg, 0o600)
-				}
+				asPrunedByV1(t, dir, k.signer)
 			}
 			write(t, dir, tt.then)
 			if tt.removeSeen {
@@ -184,17 +172,7 @@ func TestPruneStickyHolds(t *testing.T) {
 			segs, _ := listSegments(filepath.Join(dir, "general"))
 			res, err := Prune(dir, PruneOptions{Now: later, Signer: k.signer, ReleaseHolds: tt.release, DryRun: tt.dryRun, AcceptLostHoldRecord: tt.accept, Chains: tt.chains})
 			if tt.wantErr != nil {
-				for _, w := range tt.wantErr {
-					if err == nil || !strings.Contains(err.Error(), w) {
-						t.Fatalf("Prune = %+v, %v; want an error with %q", res, err, w)
-					}
-				}
-				if strings.Contains(err.Error(), "\n") {
-					t.Errorf("error is not one line: %q", err)
-				}
-				if after := snapshotFiles(t, dir); after != before {
-					t.Fatalf("a refused prune changed the store:\nbefore %s\nafter  %s", before, after)
-				}
+				assertPruneRefused(t, res, err, tt.wantErr, dir, before)
 				return
 			}
 			if err != nil {
@@ -360,6 +338,45 @@ func TestParsePruneMarkerVersions(t *testing.T) {
 	} {
 		if _, err := ParsePruneMarker([]byte(strings.Replace(text, bad.from, bad.to, 1))); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s → %s: %v; want %q", bad.from, bad.to, err, bad.want)
+		}
+	}
+}
+
+// assertPruneRefused fails t unless Prune's error says each of wantErr, in
+// one line, and the store in dir is as snapshotFiles found it before.
+func assertPruneRefused(t *testing.T, res []ChainPrune, err error, wantErr []string, dir, before string) {
+	t.Helper()
+	for _, w := range wantErr {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Fatalf("Prune = %+v, %v; want an error with %q", res, err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	if after := snapshotFiles(t, dir); after != before {
+		t.Fatalf("a refused prune changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// asPrunedByV1 makes the pruned store in dir look pruned by a version
+// before sticky holds: no legal_hold.seen, and v1 prune markers (no run,
+// no holds), signed by signer.
+func asPrunedByV1(t *testing.T, dir string, signer note.Signer) {
+	t.Helper()
+	for _, chain := range []string{"general", "healthcare"} {
+		os.Remove(filepath.Join(dir, chain, LegalHoldSeenFile))
+		m, err := ReadPruneMarker(filepath.Join(dir, chain))
+		if err != nil || m == nil {
+			t.Fatal(m, err)
+		}
+		m.Run, m.Holds, m.Releases = 0, nil, nil
+		msg, err := note.Sign(&note.Note{Text: string(m.Text())}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, chain, PruneFile), msg, 0o600); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
