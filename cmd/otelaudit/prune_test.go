@@ -146,23 +146,7 @@ func TestPruneReleaseHold(t *testing.T) {
 		} else if err := os.WriteFile(hold, []byte(tt.holds), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		before := listTreeStat(t, store)
-		code, out, errs := runCLI(append([]string{"prune", "--dir", store}, tt.args...)...)
-		// One line on a refusal; on success nothing, unless asked for
-		// (a dry run without keys warns).
-		bad := code != tt.code || code == 2 && strings.Count(errs, "\n") != 1 || code == 0 && len(tt.stderr) == 0 && errs != ""
-		for _, w := range tt.stdout {
-			bad = bad || !strings.Contains(out, w)
-		}
-		for _, w := range tt.stderr {
-			bad = bad || !strings.Contains(errs, w)
-		}
-		if bad {
-			t.Fatalf("%s: prune %v = %d, stdout %q, stderr %q; want %d, %q, %q", tt.name, tt.args, code, out, errs, tt.code, tt.stdout, tt.stderr)
-		}
-		if changed := listTreeStat(t, store) != before; changed != tt.changes {
-			t.Fatalf("%s: the store changed: %v, want %v", tt.name, changed, tt.changes)
-		}
+		checkPruneRun(t, store, append([]string{"prune", "--dir", store}, tt.args...), tt.code, tt.stdout, tt.stderr, tt.changes)
 	}
 	if m, _ := os.ReadFile(marker); !strings.Contains(string(m), "\nrelease ") || !strings.Contains(string(m), " legal_hold subject patient/P-7\n") {
 		t.Fatalf("the marker does not record the release:\n%s", m)
@@ -300,23 +284,7 @@ func TestPruneUntrustedHoldState(t *testing.T) {
 			for _, a := range tt.args {
 				args = append(args, strings.NewReplacer("OTHER", otherVerifier, "SIGNER", signer, "VERIFIER", verifier).Replace(a))
 			}
-			before := listTreeStat(t, store)
-			code, out, errs := runCLI(args...)
-			// One line on a refusal; on success nothing, unless asked for
-			// (a dry run without keys warns).
-			bad := code != tt.code || code == 2 && strings.Count(errs, "\n") != 1 || code == 0 && len(tt.stderr) == 0 && errs != ""
-			for _, w := range tt.stdout {
-				bad = bad || !strings.Contains(out, w)
-			}
-			for _, w := range tt.stderr {
-				bad = bad || !strings.Contains(errs, w)
-			}
-			if bad {
-				t.Fatalf("prune %v = %d, stdout %q, stderr %q; want %d, %q, %q", tt.args, code, out, errs, tt.code, tt.stdout, tt.stderr)
-			}
-			if changed := listTreeStat(t, store) != before; changed != tt.changes {
-				t.Fatalf("the store changed: %v, want %v", changed, tt.changes)
-			}
+			checkPruneRun(t, store, args, tt.code, tt.stdout, tt.stderr, tt.changes)
 			if tt.changes {
 				if code, out, _ := runCLI("verify", "--dir", store, "--verifier", verifier); code != 0 {
 					t.Fatalf("verify after the prune = %d\n%s", code, out)
@@ -350,5 +318,29 @@ func TestPruneReleaseAgainAndNoHolds(t *testing.T) {
 	code, out, _ = runCLI("verify", "--dir", store, "--verifier", verifier, "--format", "json")
 	if code != 0 || !strings.Contains(out, `"legal_holds": []`) {
 		t.Fatalf("verify --format json = %d\n%s", code, out)
+	}
+}
+
+// checkPruneRun runs the CLI with args on store and fails t unless it exits
+// with code, its stdout and stderr hold each of stdout and stderr, a
+// refusal (exit 2) says why in one line, a success says nothing on stderr
+// unless stderr expects something (a dry run without keys warns), and the
+// store changed exactly when changes says so.
+func checkPruneRun(t *testing.T, store string, args []string, code int, stdout, stderr []string, changes bool) {
+	t.Helper()
+	before := listTreeStat(t, store)
+	got, out, errs := runCLI(args...)
+	bad := got != code || got == 2 && strings.Count(errs, "\n") != 1 || got == 0 && len(stderr) == 0 && errs != ""
+	for _, w := range stdout {
+		bad = bad || !strings.Contains(out, w)
+	}
+	for _, w := range stderr {
+		bad = bad || !strings.Contains(errs, w)
+	}
+	if bad {
+		t.Fatalf("%v = %d, stdout %q, stderr %q; want %d, %q, %q", args, got, out, errs, code, stdout, stderr)
+	}
+	if changed := listTreeStat(t, store) != before; changed != changes {
+		t.Fatalf("%v: the store changed: %v, want %v", args, changed, changes)
 	}
 }
