@@ -102,6 +102,19 @@ var textShapes = []struct{ text, secret string }{
 	{"user[password]=S3crK2&ids[]=1", "S3crK2"},
 	{"pass%77ord=S3crK3", "S3crK3"},
 	{"GET /login?next=%2Fcb%3Ftoken%3DS3crK4%26y%3D1", "S3crK4"},
+	{"redis-cli -a S3crL1 ping; docker login -u bob -p S3crL1 r.io", "S3crL1"},
+	{"keytool -storepass S3crL2; openssl pkcs12 -passin pass:S3crL2", "S3crL2"},
+	{"sqlcmd -S db -P S3crL3; ldapsearch -x -w S3crL3 -b dc=x; mongosh -p S3crL3", "S3crL3"},
+	{"smbclient //s/x -U bob%S3crL4; htpasswd -bc f bob S3crL4; sqlplus scott/S3crL4@db", "S3crL4"},
+	{`["docker","login","-p","S3crL5"]`, "S3crL5"},
+	{"export MYSQL_PWD=S3crM1; Server=db;Uid=sa;Pwd=S3crM1;", "S3crM1"},
+	{`Parameters: {"user"=>{"password"=>"S3crM2"}}`, "S3crM2"},
+	{`Tags: [{'Key': 'api_token', 'Value': 'S3crM3'}]`, "S3crM3"},
+	{"env: [{name: DB_PASSWORD, value: S3crM4}]", "S3crM4"},
+	{"ユーザーパスワード：S3crN1、密码=S3crN1，Passwort: S3crN1", "S3crN1"},
+	{"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYB S3crN2\n-----END PGP PRIVATE KEY BLOCK-----", "S3crN2"},
+	{"--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nS3crN3\r\n--b--", "S3crN3"},
+	{"password = '''S3crN4'''\ntoken: !!str S3crN4", "S3crN4"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

@@ -82,6 +82,16 @@ func TestProgramPasswordsInArgv(t *testing.T) {
 		{`["ssh","-p2222","h"]`, `["ssh","-p2222","h"]`},
 		{`["sudo","mysql","-pS3cret"]`, `["sudo","mysql","***REDACTED***"]`},
 		{`["echo","a","-pX",""]`, `["echo","a","-pX",""]`},
+		{`["docker","login","-u","bob","-p","S3cret","r.io"]`, `["docker","login","-u","bob","-p","***REDACTED***","r.io"]`},
+		{`["docker","run","-p","8080:80","nginx"]`, `["docker","run","-p","8080:80","nginx"]`},
+		{`["docker","exec","db","mysql","-pS3cret"]`, `["docker","exec","db","mysql","***REDACTED***"]`},
+		{`["redis-cli","-a","S3cret","ping"]`, `["redis-cli","-a","***REDACTED***","ping"]`},
+		{`["sqlplus","-s","scott/S3cret@db"]`, `["sqlplus","-s","***REDACTED***"]`},
+		{`["sqlplus","/nolog"]`, `["sqlplus","/nolog"]`},
+		{`["openssl","pkcs12","-passin","pass:S3cret","-passout","env:X"]`, `["openssl","pkcs12","-passin","***REDACTED***","-passout","env:X"]`},
+		{`["htpasswd","-bc","f","bob","S3cret"]`, `["htpasswd","-bc","f","bob","***REDACTED***"]`},
+		{`["mongosh","-p","--eval","x"]`, `["mongosh","-p","--eval","x"]`},
+		{`["keytool","-storepass","S3cret"]`, `["keytool","-storepass","***REDACTED***"]`},
 	} {
 		got, _, _ := redactString(r, tt.in, true)
 		if got != tt.want {
@@ -184,6 +194,27 @@ func TestFreeTextFormsLinear(t *testing.T) {
 		// for up to 64 bytes ahead first.
 		fill("a[" + strings.Repeat("y", 62)),
 		fill("ids[]=1&"),
+		// Programs read to the end of their command; flow mappings and
+		// multipart parts from where the last one stopped.
+		fill("docker "),
+		fill("docker login "),
+		fill("sqlplus a/"),
+		fill("redis-cli -a "),
+		fill("htpasswd -b "),
+		fill("{'name': 'token', "),
+		fill("{name: "),
+		fill("{'a"),
+		fill("{'value': 'x', 'name"),
+		fill("form-data; name=password\n"),
+		fill("form-data; name=password\n\nx"),
+		// Full-width separators, keys beyond ASCII, Ruby pairs.
+		fill("パスワード："),
+		fill("：x"),
+		fill("密码密码密码密码="),
+		fill(`"token"=>`),
+		fill(`{"a"=>`),
+		fill(`"""`),
+		fill("password: !x "),
 	} {
 		start := time.Now()
 		redactString(r, in, false)

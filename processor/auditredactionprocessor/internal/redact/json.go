@@ -74,6 +74,19 @@ func (sc *Scope) rewriteJSON(s string, depth int) (string, bool, parseStatus) {
 			// an object after a prefix that is not JSON (a byte order
 			// mark, a code fence).
 			tail := s[w.errPos:]
+			if !w.dirty {
+				// Nothing before the error needed redacting as JSON: the
+				// text is read whole, as text, so that the rules for text
+				// see a Python dict's first member and the key before a
+				// separator JSON does not have ({'name': …}, {"k"=>…}).
+				w.out, tail = w.out[:0], s
+			} else if back, n := quotedKeyBefore(s, w.errPos), len(w.out); back < w.errPos && n >= w.errPos-back && string(w.out[n-(w.errPos-back):]) == s[back:w.errPos] {
+				// {"password"=>"x"} (Ruby's Hash#inspect), ["token" =>
+				// "x"] (PHP): the key rule needs the key before the
+				// separator the parse stopped at.
+				w.out = w.out[:len(w.out)-(w.errPos-back)]
+				tail = s[back:]
+			}
 			if d, ch, _ := sc.freeText(tail, depth); ch {
 				tail = d
 				w.dirty = true
@@ -179,6 +192,27 @@ func (w *jsonRewriter) cutOff() (masked bool) {
 	w.last = len(w.s)
 	w.dirty = true
 	return true
+}
+
+// quotedKeyBefore returns where the quoted string that ends before the
+// '=' at s[i] starts ("key" => v, "key" = v), or i.
+func quotedKeyBefore(s string, i int) int {
+	if i >= len(s) || s[i] != '=' {
+		return i
+	}
+	j := i
+	for j > 0 && isJSONSpace(s[j-1]) {
+		j--
+	}
+	if j == 0 || s[j-1] != '"' {
+		return i
+	}
+	for k := j - 2; k >= 0 && j-k <= maxTextKeyLen+2; k-- {
+		if s[k] == '"' && (k == 0 || s[k-1] != '\\') {
+			return k
+		}
+	}
+	return i
 }
 
 func allSpace(s string) bool {
@@ -398,7 +432,7 @@ func (w *jsonRewriter) array(mode Action) bool {
 		return true
 	}
 	flag := ActionNone // the action a flag element gave the element after it
-	prog := progNone   // the program an argv array runs, when it takes -pSECRET
+	var ps progState   // the program an argv array runs, when it takes a password its own way
 	for idx := 0; ; idx++ {
 		m := w.sc.pushIndex(idx)
 		w.skipSpace()
@@ -407,29 +441,37 @@ func (w *jsonRewriter) array(mode Action) bool {
 		start := w.i
 		isStr := mode == ActionNone && w.i < len(w.s) && w.s[w.i] == '"'
 		elem := mode
-		if isStr && flag != ActionNone {
+		stepped := false
+		nextFlag, nextPS := ActionNone, ps
+		if isStr && (flag != ActionNone || ps.prog != progNone) {
 			v := w.peekString()
-			if !strings.HasPrefix(v, "-") && !(flag == flagUser && !isUserPassword(v)) {
+			if flag != ActionNone && !strings.HasPrefix(v, "-") && !(flag == flagUser && !isUserPassword(v)) {
 				elem = flag
 				if elem == flagUser {
 					elem = ActionMask
 				}
 			}
-		} else if isStr && prog != progNone && isAttachedPassword(w.peekString()) {
-			elem = ActionMask
+			if ps.prog != progNone {
+				var pw bool
+				nextFlag, pw, nextPS = w.sc.argvStep(v, ps)
+				stepped = true
+				if pw {
+					elem = ActionMask
+				}
+			}
 		}
 		if !w.value(elem) {
 			return false
 		}
-		flag = ActionNone
 		// A program is named by a short element, a flag starts with '-'.
-		if raw := w.s[start:w.i]; isStr && (prog != progNone || len(raw) <= maxProgramPath || len(raw) > 3 && raw[1] == '-') {
+		if raw := w.s[start:w.i]; !stepped && isStr && (len(raw) <= maxProgramPath || len(raw) > 3 && raw[1] == '-') {
 			v := raw[1 : len(raw)-1]
 			if strings.IndexByte(v, '\\') >= 0 {
 				v = decodeJSONString(v)
 			}
-			flag, prog = w.sc.argvFlag(v, prog)
+			nextFlag, _, nextPS = w.sc.argvStep(v, ps)
 		}
+		flag, ps = nextFlag, nextPS
 		w.sc.pop(m)
 		w.skipSpace()
 		if w.i >= len(w.s) {

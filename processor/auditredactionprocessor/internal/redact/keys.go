@@ -1,5 +1,7 @@
 package redact
 
+import "unicode/utf8"
+
 // Key classification.
 //
 // A key is compared in normalised form: ASCII letters lowercased and the
@@ -59,6 +61,16 @@ var defaultSensitiveKeys = []string{
 	"credential", "credentials", "connection_string",
 	"credit_card", "card_number", "cc_number", "cvv", "cvv2", "cvc", "security_code",
 	"ssn", "social_security_number",
+	// Environment variables and tool options that name a password their
+	// own way (MySQL, redis-cli, Rails, keytool).
+	"mysql_pwd", "rediscli_auth", "secret_key_base", "storepass", "keypass",
+	// "Password" and "secret key" in other languages, as keys and in text
+	// (パスワード：x). Words with letters beyond ASCII match the whole key or
+	// a key's end from a letter beyond ASCII on (ユーザーパスワード).
+	"passwort", "kennwort", "mot_de_passe", "contraseña", "contrasena", "senha",
+	"wachtwoord", "lösenord", "salasana", "hasło", "haslo", "heslo", "jelszó",
+	"şifre", "sifre", "пароль", "密码", "密碼", "口令", "密钥", "私钥", "令牌",
+	"パスワード", "暗証番号", "秘密鍵", "비밀번호", "סיסמה", "รหัสผ่าน",
 }
 
 // defaultPIIKeys are the built-in PII words; Config.PIIKeys adds to them.
@@ -280,14 +292,7 @@ func (c *keyClassifier) classify(key string, buf []byte) (keyClass, []byte) {
 		c.match(nk[:len(nk)-cl], &m)
 	}
 	if len(c.exact) > 0 {
-		if f, ok := c.exact[string(nk)]; ok {
-			if f&flagSensitive != 0 && len(nk) > m.sensitive {
-				m.sensitive = len(nk)
-			}
-			if f&flagPII != 0 && len(nk) > m.pii {
-				m.pii = len(nk)
-			}
-		}
+		c.matchExact(nk, &m)
 	}
 	switch {
 	case m.pii > 0 && m.pii >= m.sensitive:
@@ -302,5 +307,27 @@ func (c *keyClassifier) match(nk []byte, m *suffixMatch) {
 	c.words.walk(nk, len(nk), false, m)
 	if n := len(nk); n > 1 && nk[n-1] == 's' {
 		c.words.walk(nk, n-1, true, m)
+	}
+}
+
+// matchExact records in m the words of the exact map that nk is, or ends
+// with from a letter beyond ASCII on: a word the trie cannot hold matches
+// at a letter's boundary (ユーザーパスワード ends with パスワード).
+func (c *keyClassifier) matchExact(nk []byte, m *suffixMatch) {
+	for i := 0; i < len(nk); i++ {
+		if i > 0 && (nk[i] < utf8.RuneSelf || !utf8.RuneStart(nk[i])) {
+			continue
+		}
+		f, ok := c.exact[string(nk[i:])] // no allocation: map index by string(bytes)
+		if !ok || i > 0 && f&flagWholeKey != 0 {
+			continue
+		}
+		l := len(nk) - i
+		if f&flagSensitive != 0 && l > m.sensitive {
+			m.sensitive = l
+		}
+		if f&flagPII != 0 && l > m.pii {
+			m.pii = l
+		}
 	}
 }

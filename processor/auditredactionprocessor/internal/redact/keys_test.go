@@ -142,7 +142,19 @@ func TestClassifyKeys(t *testing.T) {
 		{"page_token", ActionMask},
 		// Non-ASCII keys do not panic and still match their ASCII tail.
 		{"ünïcode_password", ActionMask},
-		{"пароль", ActionNone},
+		{"пароль", ActionMask},
+		// Words beyond ASCII match the whole key, or its end from a letter
+		// beyond ASCII on.
+		{"ユーザーパスワード", ActionMask},
+		{"パスワード_hint", ActionNone},
+		{"db_пароль", ActionMask},
+		{"паролька", ActionNone},
+		{"Passwort", ActionMask},
+		{"MYSQL_PWD", ActionMask},
+		{"pwd", ActionNone},
+		{"srcStorePass", ActionMask},
+		{"SECRET_KEY_BASE", ActionMask},
+		{"наш_пароль", ActionMask},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

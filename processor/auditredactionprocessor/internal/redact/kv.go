@@ -2,6 +2,7 @@ package redact
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,21 +27,53 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 // keyValues appends a span for the value of each sensitive or PII key in s.
 func (sc *Scope) keyValues(s string, out []span) []span {
 	from := 0
+	wide := wideSeparators{next: -1}
+	if strings.Contains(s, "\uff1a") || strings.Contains(s, "\uff1d") {
+		wide.next = 0
+	}
+	ascii := -1 // where the next ASCII separator is, once the wide ones come first
 	for from < len(s) {
-		k := strings.IndexAny(s[from:], "=:%")
+		var k int
+		if wide.next < 0 {
+			k = strings.IndexAny(s[from:], "=:%")
+		} else {
+			// Found once and kept while wide separators come before it:
+			// text with many of those and few ASCII ones must not be
+			// searched to its end for each.
+			if ascii < from {
+				ascii = len(s)
+				if j := strings.IndexAny(s[from:], "=:%"); j >= 0 {
+					ascii = from + j
+				}
+			}
+			k = -1
+			if ascii < len(s) {
+				k = ascii - from
+			}
+			k = wide.before(s, from, k)
+		}
 		if k < 0 {
 			break
 		}
 		p := from + k
 		from = p + 1
 		sep := 1
-		if s[p] == '%' {
+		encoded := false
+		switch s[p] {
+		case '%':
 			// %3D, an '=' encoded in a URL's query value
 			// (?next=%2Fcb%3Ftoken%3Dabc%26x%3D1).
 			if p+2 >= len(s) || s[p+1] != '3' || s[p+2]|0x20 != 'd' {
 				continue
 			}
-			sep = 3
+			sep, encoded = 3, true
+		case '=':
+			if p+1 < len(s) && s[p+1] == '>' {
+				sep = 2 // Ruby, PHP and Perl: :password => "x", 'token' => 'x'
+			}
+		case 0xef:
+			sep = 3 // a full-width colon or equals sign: パスワード：x
+			from = p + 3
 		}
 		key := textKeyBefore(s, p)
 		a := ActionNone
@@ -53,6 +86,16 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			}
 		}
 		if key == "" {
+			continue
+		}
+		if a == ActionNone && isPwdKey(key) && s[p] == '=' {
+			// ODBC and ADO.NET connection strings name the password Pwd
+			// (Server=db;Uid=sa;Pwd=x;), the shell the working directory
+			// (PWD=/home/bob): a path is no password.
+			if vs, ve := textValueAfter(s, p+1, key); ve > vs && !isPathValue(s[vs:]) && !sc.r.isRedacted(s[vs:ve]) {
+				out = append(out, span{start: vs, end: ve, action: ActionMask})
+				from = ve
+			}
 			continue
 		}
 		if a == ActionNone {
@@ -69,7 +112,7 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			continue
 		}
 		vs, ve := textValueAfter(s, p+sep, key)
-		if sep == 3 {
+		if encoded {
 			ve = encodedAmpersand(s, vs, ve)
 		}
 		if ve <= vs {
@@ -90,6 +133,48 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 	return out
 }
 
+// wideSeparators finds the full-width colons and equals signs (U+FF1A,
+// U+FF1D) that Chinese, Japanese and Korean text separates keys from values
+// with, for keyValues.
+type wideSeparators struct {
+	next int    // -1: s holds none; else keyValues asks before
+	at   [2]int // where the next of each starts (len(s): none left), once found
+	from [2]int // where at was searched from, +1 (0: not searched yet)
+}
+
+// before returns the offset from from of the next separator in s: k, the
+// next ASCII one's (or -1), or a full-width one's that comes first. Each
+// kind is searched for again only once from has passed the one found, so
+// that text with many of one kind and none of the other is read once.
+func (w *wideSeparators) before(s string, from, k int) int {
+	best := len(s)
+	for i, sep := range [...]string{"\uff1a", "\uff1d"} {
+		if w.from[i] == 0 || w.at[i] < from {
+			w.at[i], w.from[i] = len(s), from+1
+			if j := strings.Index(s[from:], sep); j >= 0 {
+				w.at[i] = from + j
+			}
+		}
+		best = min(best, w.at[i])
+	}
+	if best < len(s) && (k < 0 || best-from < k) {
+		return best - from
+	}
+	return k
+}
+
+// isPwdKey reports whether key is "pwd" in any case.
+func isPwdKey(key string) bool {
+	return len(key) == 3 && key[0]|0x20 == 'p' && key[1]|0x20 == 'w' && key[2]|0x20 == 'd'
+}
+
+// isPathValue reports whether v starts with a file system path: absolute,
+// from the home directory, or on a Windows drive.
+func isPathValue(v string) bool {
+	return strings.HasPrefix(v, "/") || strings.HasPrefix(v, "~") ||
+		len(v) >= 3 && isAlpha(v[0]) && v[1] == ':' && (v[2] == '\\' || v[2] == '/')
+}
+
 // textKeyBefore returns the key that ends just before the separator at p, or
 // "".
 func textKeyBefore(s string, p int) string {
@@ -101,7 +186,10 @@ func textKeyBefore(s string, p int) string {
 		return ""
 	}
 	if s[j-1] >= utf8.RuneSelf {
-		return typographicKeyBefore(s, j)
+		if key := typographicKeyBefore(s, j); key != "" {
+			return key
+		}
+		return letterKeyBefore(s, j)
 	}
 	if q := s[j-1]; q == '"' || q == '\'' {
 		end := j - 1
@@ -124,6 +212,9 @@ func textKeyBefore(s string, p int) string {
 	}
 	if i > 0 && isKeyByte(s[i-1]) { // longer than any key
 		return ""
+	}
+	if i > 0 && s[i-1] >= utf8.RuneSelf {
+		return letterKeyBefore(s, j) // contraseña=
 	}
 	return s[i:j]
 }
@@ -224,7 +315,26 @@ func textValueAfter(s string, i int, key string) (int, int) {
 	if i >= len(s) {
 		return i, i
 	}
+	if s[i] == '!' {
+		// A YAML tag (password: !vault |, token: !!str x): the value
+		// follows it.
+		j := tokenEnd(s, i)
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < len(s) && s[j] != '\n' && s[j] != '\r' && s[j] != '#' {
+			i = j
+		}
+	}
 	switch c := s[i]; {
+	case (c == '"' || c == '\'') && strings.HasPrefix(s[i+1:], string([]byte{c, c})):
+		// A triple-quoted string (Python, TOML): to its closing quotes,
+		// over lines.
+		q := s[i : i+3]
+		if k := strings.Index(s[i+3:], q); k >= 0 {
+			return i + 3, i + 3 + k
+		}
+		return i + 3, len(s)
 	case c == '"' || c == '\'':
 		return quotedValue(s, i+1, string(c))
 	case c >= utf8.RuneSelf:
@@ -394,20 +504,20 @@ func bracketEnd(s string, i int) int {
 // password of a user:password flag value ("curl -u admin:hunter2",
 // "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
 // A flag starts the string, or follows white space or a quote (quotedFlag).
-// It also returns where the last -p flag it passed starts, or -1, for
+// It also returns where the last flag it passed starts, or -1, for
 // programPasswords.
 func (sc *Scope) flagValues(s string, out []span) ([]span, int) {
-	lastP := -1
+	lastFlag := -1
 	for from := 0; ; {
 		k := strings.IndexByte(s[from:], '-')
 		if k < 0 {
-			return out, lastP
+			return out, lastFlag
 		}
 		i := from + k
 		from = i + 1
-		if i+1 < len(s) && s[i+1] == 'p' && i > 0 {
+		if i > 0 {
 			if c := s[i-1]; c == ' ' || c == '\t' || c == '"' || c == '\'' {
-				lastP = i
+				lastFlag = i
 			}
 		}
 		if i > 0 {
@@ -479,10 +589,26 @@ func tokenEnd(s string, i int) int {
 		switch s[i] {
 		case ' ', '\t', '\n', '\r', ',', ';', '&', '"', '\'', '<', '>', ')', '}', ']', '\\':
 			return i
+		case 0xe3, 0xef:
+			if isWidePunct(s[i:]) {
+				return i
+			}
 		}
 		i++
 	}
 	return i
+}
+
+// isWidePunct reports whether s starts with a comma, full stop or
+// semicolon of Chinese, Japanese or Korean text (、。，；), or an
+// ideographic space, which end a value there as ASCII ones do.
+func isWidePunct(s string) bool {
+	for _, p := range [...]string{"\u3001", "\u3002", "\uff0c", "\uff1b", "\u3000"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // quotedValue returns the bounds of a value from i to the closing quote q
@@ -584,231 +710,6 @@ func (sc *Scope) quotedFlag(s string, i int, out []span, from int) ([]span, int)
 	return append(out, span{start: st, end: en, action: a}), en
 }
 
-// Programs that take a password glued to a short flag: the MySQL and
-// MariaDB clients read -pSECRET as the password (a bare -p prompts for it,
-// and "-p db" names a database), and sshpass reads -pSECRET and -p SECRET.
-// Other programs use -p for a port (ssh -p 22, docker -p 8080:80), so the
-// rule applies to these programs' arguments only.
-const (
-	progNone = iota
-	progMySQL
-	progSSHPass
-)
-
-// passwordProgram returns which of the programs above word names, as a
-// bare name or a path ("/usr/bin/mysqldump", "mysql.exe").
-func passwordProgram(word string) int {
-	for i := len(word) - 1; i >= 0; i-- {
-		if word[i] == '/' || word[i] == '\\' {
-			word = word[i+1:]
-			break
-		}
-	}
-	word = strings.TrimSuffix(word, ".exe")
-	switch word {
-	case "mysql", "mysqladmin", "mysqlbinlog", "mysqlcheck", "mysqldump", "mysqlimport",
-		"mysqlpump", "mysqlshow", "mysqlslap", "mysqlsh", "mysql_upgrade", "mysql_secure_installation",
-		"mariadb", "mariadb-admin", "mariadb-binlog", "mariadb-check", "mariadb-dump", "mariadb-import",
-		"mariadb-show", "mariadb-slap", "mariadb-upgrade", "mariadb-backup", "mariabackup",
-		"mariadb-secure-installation":
-		return progMySQL
-	case "sshpass":
-		return progSSHPass
-	}
-	return progNone
-}
-
-// programNames are what programPasswords searches for: each program above
-// has one as a prefix.
-var programNames = [...]string{"mysql", "maria", "sshpass"}
-
-// programPasswords appends a span for each password given to one of the
-// programs above in s, as a command line ("mysql -uroot -pS3cret db") or a
-// list written out as text (Python's "Command '['mysql', '-pS3cret']'
-// returned …"). The arguments are read to the end of the command: a line
-// break, a shell operator, or the end of the list. Every match has a -p
-// flag after the program's name, so only s[:last] is searched, last being
-// where the last -p flag starts (from flagValues; -1 for none).
-func (sc *Scope) programPasswords(s string, last int, out []span) []span {
-	if last < 0 {
-		return out
-	}
-	for _, name := range programNames {
-		for from := 0; from < last; {
-			k := strings.Index(s[from:last], name)
-			if k < 0 {
-				break
-			}
-			i := from + k
-			from = i + len(name)
-			if i > 0 && (isKeyByte(s[i-1]) && s[i-1] != '.') {
-				continue // inside a word
-			}
-			ws := i
-			for ws > 0 && i-ws < 256 && !isArgEnd(s[ws-1]) && s[ws-1] != ',' && s[ws-1] != '[' {
-				ws-- // a path before the name
-			}
-			e := i
-			for e < len(s) && (isKeyByte(s[e]) && s[e] != '.') {
-				e++
-			}
-			if strings.HasPrefix(s[e:], ".exe") {
-				e += 4
-			}
-			prog := passwordProgram(s[i:e])
-			if prog == progNone || !commandWord(s, ws, i) {
-				continue
-			}
-			q := ""
-			switch {
-			case ws >= 2 && s[ws-2:ws] == `\"`:
-				q = `\"`
-			case ws >= 1 && (s[ws-1] == '"' || s[ws-1] == '\''):
-				q = s[ws-1 : ws]
-			}
-			if q != "" && strings.HasPrefix(s[e:], q) {
-				e += len(q) // an element of a list: '['mysql', '-pS3cret']'
-			} else if e < len(s) && !isArgSep(s[e]) {
-				continue
-			}
-			out, from = sc.programArgs(s, e, prog, out)
-		}
-	}
-	return out
-}
-
-// commandWord reports whether the word at s[ws:], whose program name
-// starts at s[i], can be the command rather than an argument of another
-// one: not the value of a flag (find . -name mysql -perm 644), and when
-// it is a path, in a command's place or after a program that runs the
-// next word (sudo /usr/bin/mysql), not a directory handed to another
-// command (find /var/lib/mysql -perm 644, whose -perm is no password).
-func commandWord(s string, ws, i int) bool {
-	p := ws
-	for p > 0 && (s[p-1] == ' ' || s[p-1] == '\t') {
-		p--
-	}
-	if p == 0 || p < ws && isArgEnd(s[p-1]) || p == ws {
-		return true // the start of a command, or of a list's element
-	}
-	pw := p
-	for pw > 0 && ws-pw < 64 && !isArgEnd(s[pw-1]) && s[pw-1] != ',' {
-		pw--
-	}
-	prev := s[pw:p]
-	if prev != "--" && strings.HasPrefix(prev, "-") {
-		return false
-	}
-	if i == ws {
-		return true // a bare name after another word: docker exec db mysql
-	}
-	switch prev {
-	case "sudo", "doas", "exec", "env", "nohup", "time", "command", "xargs", "nice", "ionice", "strace":
-		return true
-	}
-	return false
-}
-
-// isArgSep reports whether c separates a command's arguments, in a shell
-// command line or in a list written out as text.
-func isArgSep(c byte) bool { return c == ' ' || c == '\t' || c == ',' }
-
-// isArgEnd reports whether c ends a command or an unquoted argument.
-func isArgEnd(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', ';', '|', '&', '<', '>', '(', ')', '`', '"', '\'', ']':
-		return true
-	}
-	return false
-}
-
-// programArgs appends spans for the password among the arguments of the
-// program prog that start at s[i], and returns where the command ends.
-func (sc *Scope) programArgs(s string, i, prog int, out []span) ([]span, int) {
-	next := false // sshpass -p: the next argument is the password
-	for j := i; j < len(s); {
-		start := j
-		for j < len(s) && isArgSep(s[j]) {
-			j++
-		}
-		if j >= len(s) {
-			return out, j
-		}
-		q := ""
-		switch {
-		case s[j] == '\\' && j+1 < len(s) && s[j+1] == '"':
-			q = `\"`
-		case s[j] == '"' || s[j] == '\'':
-			q = s[j : j+1]
-		case s[j] == '\\' && j+1 < len(s) && (s[j+1] == 'n' || s[j+1] == 'r'):
-			return out, j // a line break escaped in JSON text
-		case isArgEnd(s[j]):
-			return out, j
-		}
-		as := j + len(q)
-		var ae int
-		if q != "" {
-			_, ae = quotedValue(s, as, q)
-		} else {
-			ae = as
-			for ae < len(s) && !isArgEnd(s[ae]) && !(s[ae] == '\\' && ae+1 < len(s) && (s[ae+1] == '"' || s[ae+1] == 'n')) {
-				ae++
-			}
-		}
-		arg := s[as:ae]
-		st, en := -1, -1
-		switch {
-		case next:
-			st, en = as, ae
-			next = false
-		case len(arg) > 2 && arg[0] == '-' && arg[1] == 'p':
-			st, en = as+2, ae
-		case arg == "-p" && q == "" && ae < len(s) && (s[ae] == '"' || s[ae] == '\''):
-			st, en = quotedValue(s, ae+1, s[ae:ae+1]) // -p'S3c ret'
-			ae = min(en+1, len(s))
-		case arg == "-p" && prog == progSSHPass:
-			next = true
-		case prog == progSSHPass && arg != "" && arg[0] != '-':
-			return out, ae // the command sshpass runs: its -p is its own
-		}
-		if en > st && !sc.r.isRedacted(s[st:en]) && !strings.HasPrefix(s[st:], sc.r.mask) {
-			out = append(out, span{start: st, end: en, action: ActionMask})
-		}
-		j = ae + len(q)
-		if q != "" && ae >= len(s) {
-			j = len(s)
-		}
-		if j <= start {
-			j = start + 1
-		}
-	}
-	return out, len(s)
-}
-
-// maxProgramPath is the longest argv element read as a program's name.
-const maxProgramPath = 256
-
-// isAttachedPassword reports whether the argument v of a program that
-// takes -pSECRET is one.
-func isAttachedPassword(v string) bool { return len(v) > 2 && v[0] == '-' && v[1] == 'p' }
-
-// argvFlag returns the action the element v of an argv array that runs
-// prog gives the element after it, and the program the array runs from
-// there on: an element names it (the first, or the one after sudo or
-// "docker exec db"), and sshpass's own options end at the command it runs
-// (whose -p is a port).
-func (sc *Scope) argvFlag(v string, prog int) (Action, int) {
-	switch {
-	case prog == progNone:
-		return sc.flagAction(v), passwordProgram(v)
-	case prog == progSSHPass && v == "-p":
-		return ActionMask, prog
-	case prog == progSSHPass && !strings.HasPrefix(v, "-"):
-		return ActionNone, progNone
-	}
-	return sc.flagAction(v), prog
-}
-
 // Typographic quotes. Text written by people, and by models that learned
 // from it, quotes values with “…”, ‘…’, „…“, «…» and the like as often as
 // with ASCII quotes: such a value is one value, spaces and all.
@@ -882,4 +783,28 @@ func typographicKeyBefore(s string, j int) string {
 		}
 	}
 	return ""
+}
+
+// letterKeyBefore returns the word of letters beyond ASCII (and key bytes)
+// that ends at s[j] (パスワード：x, Contraseña=x), or "".
+func letterKeyBefore(s string, j int) string {
+	i := j
+	for i > 0 && j-i < maxTextKeyLen {
+		if s[i-1] < utf8.RuneSelf {
+			if !isKeyByte(s[i-1]) {
+				break
+			}
+			i--
+			continue
+		}
+		r, n := utf8.DecodeLastRuneInString(s[:i])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+			break
+		}
+		i -= n
+	}
+	if i == j || i > 0 && j-i >= maxTextKeyLen {
+		return ""
+	}
+	return s[i:j]
 }

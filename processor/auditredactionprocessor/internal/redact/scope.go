@@ -217,10 +217,14 @@ func (sc *Scope) scan(s string) (string, int) {
 		}
 	}
 	sp = sc.keyValues(s, sp)
-	sp = sc.yamlPairs(s, sp)
+	if hasPairWord(s) {
+		sp = sc.yamlPairs(s, sp)
+		sp = sc.flowPairs(s, sp)
+	}
 	sp, lastP := sc.flagValues(s, sp)
 	sp = sc.xmlValues(s, sp)
 	sp = sc.programPasswords(s, lastP, sp)
+	sp = sc.multipartValues(s, sp)
 	// What an earlier pass redacted stays as it is, and is not counted
 	// again: a span that is a pseudonym, or starts with the mask (a mask
 	// with spaces or brackets in it, "[REDACTED]", reads as a shorter

@@ -16,14 +16,12 @@ import "strings"
 // the value member gets the action the key rules give the name member's
 // scalar, in either order, as in JSON. A value written as a block (value: |
 // and deeper lines) is redacted whole. Flow mappings ({name: x, value: y})
-// are not read.
+// are read by flowPairs.
 
 // yamlPairs appends a span for the value member of each named pair in the
 // YAML block mappings of s.
+// The caller checks hasPairWord(s) first.
 func (sc *Scope) yamlPairs(s string, out []span) []span {
-	if !hasPairWord(s) {
-		return out
-	}
 	var st yamlStack
 	for ls := 0; ls < len(s); {
 		le := strings.IndexByte(s[ls:], '\n')
