@@ -112,6 +112,7 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"sqlplus local", "sqlplus / as sysdba; sqlplus -s /nolog @scripts/run.sql", "sqlplus / as sysdba; sqlplus -s /nolog @scripts/run.sql"},
 	{"mongosh prompt", "mongosh -u bob -p --eval 'db.x.find()'", "mongosh -u bob -p --eval 'db.x.find()'"},
 	{"ldapsearch scope", "ldapsearch -x -s sub -b dc=x", "ldapsearch -x -s sub -b dc=x"},
+	{"htpasswd -cb", "htpasswd -cb f bob qaHt03", "htpasswd -cb f bob ***REDACTED***"},
 	{"htpasswd interactive", "htpasswd -c /etc/.htpasswd bob", "htpasswd -c /etc/.htpasswd bob"},
 	{"net in prose", "the net -U flag and sql reports/q1 are fine", "the net -U flag and sql reports/q1 are fine"},
 	{"docker exec then mysql", "docker exec -it db mysql -uroot -pqaDk04", "docker exec -it db mysql -uroot -p***REDACTED***"},

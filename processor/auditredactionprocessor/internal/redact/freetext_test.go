@@ -92,6 +92,7 @@ func TestProgramPasswordsInArgv(t *testing.T) {
 		{`["htpasswd","-bc","f","bob","S3cret"]`, `["htpasswd","-bc","f","bob","***REDACTED***"]`},
 		{`["mongosh","-p","--eval","x"]`, `["mongosh","-p","--eval","x"]`},
 		{`["keytool","-storepass","S3cret"]`, `["keytool","-storepass","***REDACTED***"]`},
+		{`["htpasswd","-cb","f","bob","S3cret"]`, `["htpasswd","-cb","f","bob","***REDACTED***"]`},
 	} {
 		got, _, _ := redactString(r, tt.in, true)
 		if got != tt.want {

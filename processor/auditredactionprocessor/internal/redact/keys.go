@@ -213,8 +213,12 @@ type keyClassifier struct {
 	carriers *suffixTrie
 	// exact holds normalised words that the trie cannot hold (bytes outside
 	// [a-z0-9]), matched against the whole normalised key only.
-	exact   map[string]wordFlags
-	allowed map[string]struct{}
+	exact map[string]wordFlags
+	// exactASCII tells that exact holds a word of ASCII bytes only (a
+	// custom word with bytes such as '+'), which an ASCII key can match:
+	// without one, only keys with bytes beyond ASCII are looked up.
+	exactASCII bool
+	allowed    map[string]struct{}
 }
 
 func newKeyClassifier(sensitive, pii, allowed []string) *keyClassifier {
@@ -242,6 +246,7 @@ func newKeyClassifier(sensitive, pii, allowed []string) *keyClassifier {
 		}
 		if !c.words.add(nw, f) {
 			c.exact[nw] |= f
+			c.exactASCII = c.exactASCII || isASCII(nw)
 		}
 	}
 	for _, w := range sensitive {
@@ -291,7 +296,7 @@ func (c *keyClassifier) classify(key string, buf []byte) (keyClass, []byte) {
 	if cl := c.carriers.longestSuffix(nk); cl > 0 && cl < len(nk) {
 		c.match(nk[:len(nk)-cl], &m)
 	}
-	if len(c.exact) > 0 {
+	if len(c.exact) > 0 && (c.exactASCII || !isASCII(string(nk))) {
 		c.matchExact(nk, &m)
 	}
 	switch {
@@ -330,4 +335,13 @@ func (c *keyClassifier) matchExact(nk []byte, m *suffixMatch) {
 			m.pii = l
 		}
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -28,7 +28,7 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 func (sc *Scope) keyValues(s string, out []span) []span {
 	from := 0
 	wide := wideSeparators{next: -1}
-	if strings.Contains(s, "\uff1a") || strings.Contains(s, "\uff1d") {
+	if strings.IndexByte(s, 0xef) >= 0 && (strings.Contains(s, "\uff1a") || strings.Contains(s, "\uff1d")) {
 		wide.next = 0
 	}
 	ascii := -1 // where the next ASCII separator is, once the wide ones come first
@@ -504,8 +504,8 @@ func bracketEnd(s string, i int) int {
 // password of a user:password flag value ("curl -u admin:hunter2",
 // "--user admin:hunter2"). "--password=hunter2" is a key=value pair already.
 // A flag starts the string, or follows white space or a quote (quotedFlag).
-// It also returns where the last flag it passed starts, or -1, for
-// programPasswords.
+// It also returns where the last flag it passed that may give a program
+// its password (programFlagStart) starts, or -1, for programPasswords.
 func (sc *Scope) flagValues(s string, out []span) ([]span, int) {
 	lastFlag := -1
 	for from := 0; ; {
@@ -515,7 +515,7 @@ func (sc *Scope) flagValues(s string, out []span) ([]span, int) {
 		}
 		i := from + k
 		from = i + 1
-		if i > 0 {
+		if i > 0 && i+1 < len(s) && programFlagStart(s[i+1:]) {
 			if c := s[i-1]; c == ' ' || c == '\t' || c == '"' || c == '\'' {
 				lastFlag = i
 			}

@@ -58,7 +58,7 @@ var passwordPrograms = func() map[string]uint8 {
 		progOpenSSL:  {"openssl"},
 		progSMB:      {"smbclient", "rpcclient", "smbcacls", "smbget", "smbtree", "smbcquotas", "net"},
 		progHtpasswd: {"htpasswd"},
-		progOracle:   {"sqlplus", "sqlldr", "expdp", "impdp", "rman", "dgmgrl"},
+		progOracle:   {"sqlplus", "sqlldr", "expdp", "impdp", "rman"},
 	} {
 		for _, n := range names {
 			m[n] = prog
@@ -264,9 +264,29 @@ func isOracleName(s string) bool {
 }
 
 // oracleHint reports whether s may name one of the Oracle tools, which
-// take their password with no flag before it.
+// take their password with no flag before it, and hold a logon.
 func oracleHint(s string) bool {
-	return strings.Contains(s, "sql") || strings.Contains(s, "pdp") || strings.Contains(s, "rman") || strings.Contains(s, "dgmgrl")
+	return strings.IndexByte(s, '/') >= 0 &&
+		(strings.Contains(s, "sql") || strings.Contains(s, "pdp") || strings.Contains(s, "rman"))
+}
+
+// programFlagStart reports whether a flag whose text after its first '-'
+// is f may be one that step reads: -p, -a, -P, -w, -s, -k, -K, -U, a
+// cluster with b (htpasswd -cb), --pass, --user. Most flags are none of
+// these, and a lone '-' in prose is no flag.
+func programFlagStart(f string) bool {
+	switch f[0] {
+	case 'p', 'a', 'P', 'w', 's', 'k', 'K', 'U', 'b':
+		return true
+	case '-':
+		return strings.HasPrefix(f, "-pass") || strings.HasPrefix(f, "-user")
+	}
+	for i := 1; i < len(f) && i < 8 && isAlpha(f[i]); i++ {
+		if f[i] == 'b' {
+			return isAlpha(f[0])
+		}
+	}
+	return false
 }
 
 // programPasswords appends a span for each password given to one of the
