@@ -124,8 +124,8 @@ func newSuffixTrie() *suffixTrie {
 }
 
 // add inserts the normalised word w with flags. Words with bytes outside
-// [a-z0-9] after normalisation are kept by matching them only through the
-// exact-key map of the classifier.
+// [a-z0-9] after normalisation are kept by matching them through the
+// classifier's exact map instead.
 func (t *suffixTrie) add(w string, f wordFlags) bool {
 	n := 0
 	for i := len(w) - 1; i >= 0; i-- {
@@ -212,7 +212,8 @@ type keyClassifier struct {
 	words    *suffixTrie
 	carriers *suffixTrie
 	// exact holds normalised words that the trie cannot hold (bytes outside
-	// [a-z0-9]), matched against the whole normalised key only.
+	// [a-z0-9]), matched against the whole normalised key or, for words
+	// beyond ASCII, its end from a letter beyond ASCII on (matchExact).
 	exact map[string]wordFlags
 	// exactASCII tells that exact holds a word of ASCII bytes only (a
 	// custom word with bytes such as '+'), which an ASCII key can match:
