@@ -115,6 +115,7 @@ var textShapes = []struct{ text, secret string }{
 	{"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYB S3crN2\n-----END PGP PRIVATE KEY BLOCK-----", "S3crN2"},
 	{"--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nS3crN3\r\n--b--", "S3crN3"},
 	{"password = '''S3crN4'''\ntoken: !!str S3crN4", "S3crN4"},
+	{"<configuration><property><name>javax.jdo.option.ConnectionPassword</name><value>S3crN5</value></property></configuration>", "S3crN5"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

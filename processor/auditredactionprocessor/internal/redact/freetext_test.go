@@ -216,6 +216,9 @@ func TestFreeTextFormsLinear(t *testing.T) {
 		fill(`{"a"=>`),
 		fill(`"""`),
 		fill("password: !x "),
+		fill("<name>password</name><x>"),
+		fill("<name>password</name><value>x</value>"),
+		fill("<name>password"),
 	} {
 		start := time.Now()
 		redactString(r, in, false)

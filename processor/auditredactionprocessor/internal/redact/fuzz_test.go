@@ -244,6 +244,7 @@ var freeTextForms = []string{
 	"<input type=password value=%s>",
 	"env:\n- name: DB_PASSWORD\n  value: %s\n",
 	"- value: \"%s\"\n  name: api_token\n",
+	"<property>\n <name>db.password</name>\n <value>%s</value>\n</property>",
 	"redis-cli -h c -a %s ping",
 	"docker login -u bob -p %s r.io",
 	"keytool -list -storepass %s",

@@ -18,7 +18,8 @@ import (
 // too. Inside a matched element every run of text, CDATA content, comment
 // and value attribute is redacted and the tags are kept, so the result is
 // still the same markup. An element that is never closed runs to the end of
-// the line its text starts on (see unclosedEnd).
+// the line its text starts on (see unclosedEnd). A value element after a
+// name element that names a secret is redacted too (xmlPair).
 //
 // A tag is read only up to the next '<' (XML allows none in a tag), so
 // every byte is read by one tag at most and the scan stays linear.
@@ -199,6 +200,7 @@ func (sc *Scope) tagAction(s string, t xmlTag) Action {
 // rule covers, and for its value attribute.
 func (sc *Scope) xmlValues(s string, out []span) []span {
 	var closers closerIndex // built at the first matched element
+	var pair xmlPair
 	for from := 0; ; {
 		k := strings.IndexByte(s[from:], '<')
 		if k < 0 {
@@ -207,6 +209,7 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		i := from + k
 		from = i + 1
 		if i+1 < len(s) && s[i+1] == '/' {
+			pair.closed()
 			continue // a closing tag
 		}
 		t, ok := readTag(s, i)
@@ -215,6 +218,30 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		}
 		from = t.end
 		a := sc.tagAction(s, t)
+		if a == ActionNone && !t.empty {
+			slot, isName, ok := pairRole(localName(t.name))
+			switch {
+			case !ok:
+				pair.opened()
+				continue
+			case isName:
+				if closers == nil {
+					closers = closingTags(s)
+				}
+				end, next := closers.after(t.end, t.name, len(s))
+				pair = xmlPair{slot: slot, action: sc.pairNameAction(strings.TrimSpace(s[t.end:end]))}
+				if end == len(s) || strings.IndexByte(s[t.end:end], '<') >= 0 {
+					pair.action = ActionNone // cut off, or not text
+				}
+				from = next
+				continue
+			case pair.action == ActionNone || pair.slot != slot || pair.depth != 0:
+				pair.opened()
+				continue
+			}
+			a = pair.action // <value> after a <name> that names a secret
+			pair = xmlPair{}
+		}
 		if a == ActionNone {
 			continue
 		}
@@ -235,6 +262,35 @@ func (sc *Scope) xmlValues(s string, out []span) []span {
 		}
 		out = sc.xmlContent(s, t.end, end, a, out)
 		from = next
+	}
+}
+
+// xmlPair is the name element of a named pair in XML (Hadoop's and
+// Hive's <property><name>javax.jdo.option.ConnectionPassword</name>
+// <value>…</value></property>) that a sibling value element after it
+// pairs with: the value element gets the action the key rules give the
+// name's text, as a JSON pair's value member does (see pairs.go). depth
+// counts the elements opened since the name element and not closed: a
+// value element pairs only at depth 0, and a closing tag below it (the
+// parent's) ends the pair.
+type xmlPair struct {
+	slot   pairSlot
+	action Action
+	depth  int
+}
+
+func (p *xmlPair) opened() {
+	if p.action != ActionNone {
+		p.depth++
+	}
+}
+
+func (p *xmlPair) closed() {
+	if p.action == ActionNone {
+		return
+	}
+	if p.depth--; p.depth < 0 {
+		*p = xmlPair{}
 	}
 }
 
