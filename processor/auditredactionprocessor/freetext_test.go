@@ -158,6 +158,54 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"multipart content type", "Content-Disposition: form-data; name=api_key\nContent-Type: text/plain\n\nqaMp02\n--b--", "Content-Disposition: form-data; name=api_key\nContent-Type: text/plain\n\n***REDACTED***\n--b--"},
 	{"multipart file", "Content-Disposition: form-data; name=\"file\"; filename=\"tokens.txt\"\n\nhello\n--b--", "Content-Disposition: form-data; name=\"file\"; filename=\"tokens.txt\"\n\nhello\n--b--"},
 
+	// From the red team (stop 29): list items, wrappers with options, paths
+	// after docker exec, line continuations.
+	{"ci list item", "script:\n  - docker login -p qaQa01\n  - docker push x", "script:\n  - docker login -p ***REDACTED***\n  - docker push x"},
+	{"bullet mysql", "- mysql -uroot -pqaQa02", "- mysql -uroot -p***REDACTED***"},
+	{"sudo with options", "sudo -u root -E docker login -u bob -p qaQa03 reg", "sudo -u root -E docker login -u bob -p ***REDACTED*** reg"},
+	{"watch", "watch -n1 redis-cli -a qaQa04 info", "watch -n1 redis-cli -a ***REDACTED*** info"},
+	{"docker exec path", "docker exec -it mssql /opt/mssql-tools18/bin/sqlcmd -S localhost -U SA -P qaQa05 -C", "docker exec -it mssql /opt/mssql-tools18/bin/sqlcmd -S localhost -U SA -P ***REDACTED*** -C"},
+	{"line continuation", "docker login \\\n  -u bob \\\n  -p qaQa06 \\\n  reg", "docker login \\\n  -u bob \\\n  -p ***REDACTED*** \\\n  reg"},
+	{"find flag value", "find / -user root -name mysql -perm 644", "find / -user root -name mysql -perm 644"},
+	// Words in any case, an ideographic space, CJK status text.
+	{"cyrillic capitals", "Пароль: qaQa07 ПАРОЛЬ=qaQa07", "Пароль: ***REDACTED*** ПАРОЛЬ=***REDACTED***"},
+	{"spanish capitals", "CONTRASEÑA: qaQa08", "CONTRASEÑA: ***REDACTED***"},
+	{"ideographic space", "密码：\u3000qaQa09", "密码：\u3000***REDACTED***"},
+	{"cjk status", "修改密码：成功；パスワード：次の画面で入力してください；비밀번호: 변경됨", "修改密码：成功；パスワード：次の画面で入力してください；비밀번호: 변경됨"},
+	// YAML properties and values on the next line.
+	{"yaml tag then line", "password: !!str\n  qaQa10\nuser: bob", "password: !!str\n  ***REDACTED***\nuser: bob"},
+	{"yaml tag comment", "password: !!str # set by ops\n  qaQa11\nn: 1", "password: !!str # set by ops\n  ***REDACTED***\nn: 1"},
+	{"yaml value next line", "db:\n  password:\n    qaQa12\n  host: x", "db:\n  password:\n    ***REDACTED***\n  host: x"},
+	{"yaml anchor", "password: &pw qaQa13\nother: *pw", "password: &pw ***REDACTED***\nother: *pw"},
+	{"yaml verbatim tag", "password: !<tag:yaml.org,2002:str> qaQa14", "password: !<tag:yaml.org,2002:str> ***REDACTED***"},
+	{"yaml cloudformation ref", "MasterUserPassword: !Ref DbPasswordParam\nToken: !Sub '{{resolve:secretsmanager:x}}'", "MasterUserPassword: !Ref DbPasswordParam\nToken: !Sub '{{resolve:secretsmanager:x}}'"},
+	// Flow pairs: spaces, cut off, a nested sibling.
+	{"python pair spaced", "{ 'name' : 'DB_PASSWORD' , 'value' : 'qaQa15' }", "{ 'name' : 'DB_PASSWORD' , 'value' : '***REDACTED***' }"},
+	{"python pair cut off", "env={'name': 'DB_PASSWORD', 'value': 'qaQa16", "env={'name': 'DB_PASSWORD', 'value': '***REDACTED***"},
+	{"python pair nested sibling", "{'name': 'DB_PASSWORD', 'value': 'qaQa17', 'extra': {'a': 1}}", "{'name': 'DB_PASSWORD', 'value': '***REDACTED***', 'extra': {'a': 1}}"},
+	// Multipart names, Pwd in connection strings and the shell.
+	{"multipart rails name", "--b\r\nContent-Disposition: form-data; name=\"user[password]\"\r\n\r\nqaQa18\r\n--b--", "--b\r\nContent-Disposition: form-data; name=\"user[password]\"\r\n\r\n***REDACTED***\r\n--b--"},
+	{"multipart single quotes", "Content-Disposition: form-data; name='password'\n\nqaQa19\n--b--", "Content-Disposition: form-data; name='password'\n\n***REDACTED***\n--b--"},
+	{"connection string path-like pwd", "Server=db;Uid=sa;Pwd=/qaQa20;", "Server=db;Uid=sa;Pwd=***REDACTED***;"},
+	{"shell pwd forms", "echo PWD=$PWD; PWD=. PWD=../x", "echo PWD=$PWD; PWD=. PWD=../x"},
+	// Quote prefixes, htpasswd --, Oracle users and sessions, flag spellings.
+	{"python raw triple quotes", `password = r"""qaQa21"""`, `password = r"""***REDACTED***"""`},
+	{"python raw string", `token = r"qaQa22"`, `token = r"***REDACTED***"`},
+	{"htpasswd end of options", "htpasswd -b -- f bob qaQa23", "htpasswd -b -- f bob ***REDACTED***"},
+	{"sqlplus email user", "sqlplus scott.tiger/qaQa24@orcl", "sqlplus scott.tiger/***REDACTED***@orcl"},
+	{"sqlplus session", "sqlplus /nolog\nSQL> connect scott/qaQa25@orcl", "sqlplus /nolog\nSQL> connect scott/***REDACTED***@orcl"},
+	{"oracle files", "expdp parfile=conf/exp.par; sqlldr control=ctl/a.ctl log=log/a.log; rman target / cmdfile=scripts/b.rman", "expdp parfile=conf/exp.par; sqlldr control=ctl/a.ctl log=log/a.log; rman target / cmdfile=scripts/b.rman"},
+	{"ldap cluster", "ldapsearch -xw qaQa26 -b dc=x", "ldapsearch -xw ***REDACTED*** -b dc=x"},
+	{"openssl equals", "openssl pkcs12 -in x -passin=pass:qaQa27", "openssl pkcs12 -in x -passin=pass:***REDACTED***"},
+	{"passin without openssl", "pkcs12 -passin pass:qaQa28 -in x", "pkcs12 -passin pass:***REDACTED*** -in x"},
+	{"mongo glued", "mongosh -u admin -pqaQa29; mongorestore -u admin -p=qaQa29", "mongosh -u admin -p***REDACTED***; mongorestore -u admin -p=***REDACTED***"},
+	{"windows capitals", "SQLCMD -S db -U sa -P qaQa30", "SQLCMD -S db -U sa -P ***REDACTED***"},
+	{"redis words", "redis-server --requirepass qaQa31", "redis-server --requirepass ***REDACTED***"},
+	// Arrow functions are no pairs.
+	{"arrow functions", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);"},
+	{"fat comma newline", "{\"password\" =>\n  \"qaQa32\"}", "{\"password\" =>\n  \"***REDACTED***\"}"},
+	{"pgp secret key block", "-----BEGIN PGP SECRET KEY BLOCK-----\nqaQa33\n-----END PGP SECRET KEY BLOCK-----", "***REDACTED***"},
+
 	// Typographic quotes.
 	{"curly double", "password: “hunter2 with spaces”", "password: “***REDACTED***”"},
 	{"curly single", "token=‘abc def’", "token=‘***REDACTED***’"},

@@ -570,3 +570,33 @@ func TestIdempotentMasks(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotentPseudonymisedUsers checks that a user a first pass
+// pseudonymised after -u or -U, whose pseudonym holds a colon, is not read
+// by a second pass as user:password.
+func TestIdempotentPseudonymisedUsers(t *testing.T) {
+	for _, in := range []string{
+		"az login -u bob@x.com -p S3cret",
+		"curl -u alice@example.com https://x",
+		"curl -u bob@x.com:S3cret https://x",
+		"smbclient -U alice@example.com%S3cret //s/x",
+		"net ads join -U user@CORP.COM%S3cret",
+		"mysql -u bob@x.com -pS3cret db",
+		"sqlcmd -S db -U bob@x.com -P S3cret",
+		"mongosh -u bob@x.com -p S3cret",
+	} {
+		td := oneSpan(func(_ ptrace.ResourceSpans, span ptrace.Span) {
+			span.Attributes().PutStr(attrkey.GenAIToolCallResult, in)
+		})
+		once := runTraces(t, keyedConfig(), td)
+		again := ptrace.NewTraces()
+		once.CopyTo(again)
+		twice := runTraces(t, keyedConfig(), again)
+		a := str(t, firstSpan(once).Attributes(), attrkey.GenAIToolCallResult)
+		b := str(t, firstSpan(twice).Attributes(), attrkey.GenAIToolCallResult)
+		assert.NotContains(t, a, "S3cret", in)
+		assert.Contains(t, a, "hmac-sha256:", in)
+		assert.Equal(t, a, b, "%q: a second pass changed the value", in)
+		assert.Equal(t, redactionCount(firstSpan(once)), redactionCount(firstSpan(twice)), "%q: a second pass counted again", in)
+	}
+}

@@ -11,8 +11,9 @@ import "strings"
 // does not see them. Here each flat mapping in text, from '{' to '}', is
 // read member by member, and its value member gets the action the key
 // rules give its name member's scalar (see pairs.go), in either order. A
-// mapping that holds another mapping or a list is not a pair; the search
-// goes on inside it.
+// member that holds a mapping or a list ends the reading: the pairs before
+// it count, and the search goes on inside it. A value cut off inside its
+// quotes runs to the end of the text.
 
 // flowPairs appends a span for the value member of each named pair in the
 // flat flow mappings of s.
@@ -34,42 +35,47 @@ func (sc *Scope) flowPairs(s string, out []span) []span {
 // search for the next mapping goes on: after the mapping, or where reading
 // it stopped.
 func (sc *Scope) flowMapping(s string, open int, out []span) ([]span, int) {
-	var act [numPairSlots]Action
-	var val [numPairSlots]struct{ start, end int }
-	seen := false
+	var m flowMembers
 	i := open + 1
 	for {
 		i = skipFlowSpace(s, i)
 		if i >= len(s) {
-			return out, i
+			return m.spans(sc, s, out), i
 		}
 		if s[i] == '}' {
-			break
+			return m.spans(sc, s, out), i + 1
 		}
 		// The member's key.
 		ks, ke, ni, ok := flowScalar(s, i, true)
 		if !ok {
-			return out, ni
+			return m.spans(sc, s, out), ni
 		}
 		i = skipFlowSpace(s, ni)
 		if i >= len(s) || s[i] != ':' {
-			return out, i
+			return m.spans(sc, s, out), i
 		}
 		i++
 		i = skipFlowSpace(s, i)
 		if i < len(s) && (s[i] == '{' || s[i] == '[') {
-			return out, i // a nested structure: no pair here
+			// A nested structure: the members after it are not read, the
+			// pairs before it count.
+			return m.spans(sc, s, out), i
 		}
+		slot, isName, isPair := pairRole(s[ks:ke])
 		vs, ve, ni, ok := flowScalar(s, i, false)
 		if !ok {
-			return out, ni
+			if isPair && !isName && ni == len(s) && i < len(s) && (s[i] == '\'' || s[i] == '"') {
+				// Cut off inside the value's quotes: the value runs to the
+				// end, as a cut-off JSON pair's does.
+				m.val[slot].start, m.val[slot].end = i+1, len(s)
+			}
+			return m.spans(sc, s, out), ni
 		}
-		if slot, isName, ok := pairRole(s[ks:ke]); ok {
-			seen = true
+		if isPair {
 			if isName {
-				act[slot] = stronger(act[slot], sc.pairNameAction(s[vs:ve]))
+				m.act[slot] = stronger(m.act[slot], sc.pairNameAction(s[vs:ve]))
 			} else {
-				val[slot].start, val[slot].end = vs, ve
+				m.val[slot].start, m.val[slot].end = vs, ve
 			}
 		}
 		i = skipFlowSpace(s, ni)
@@ -78,14 +84,22 @@ func (sc *Scope) flowMapping(s string, open int, out []span) ([]span, int) {
 			continue
 		}
 		if i >= len(s) || s[i] != '}' {
-			return out, i
+			return m.spans(sc, s, out), i
 		}
 	}
-	if !seen {
-		return out, i + 1
-	}
-	for slot, a := range act {
-		v := val[slot]
+}
+
+// flowMembers is what a flow mapping's members have said so far: the action
+// its name members give each value slot, and where its value members are.
+type flowMembers struct {
+	act [numPairSlots]Action
+	val [numPairSlots]struct{ start, end int }
+}
+
+// spans appends a span for each value member a name member names.
+func (m *flowMembers) spans(sc *Scope, s string, out []span) []span {
+	for slot, a := range m.act {
+		v := m.val[slot]
 		if a == ActionNone || v.end <= v.start || sc.r.isRedacted(s[v.start:v.end]) {
 			continue
 		}
@@ -94,7 +108,7 @@ func (sc *Scope) flowMapping(s string, open int, out []span) ([]span, int) {
 		}
 		out = append(out, span{start: v.start, end: v.end, action: a})
 	}
-	return out, i + 1
+	return out
 }
 
 func skipFlowSpace(s string, i int) int {

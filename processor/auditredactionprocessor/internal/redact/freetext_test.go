@@ -219,6 +219,14 @@ func TestFreeTextFormsLinear(t *testing.T) {
 		fill("<name>password</name><x>"),
 		fill("<name>password</name><value>x</value>"),
 		fill("<name>password"),
+		fill("- docker "),
+		fill("sudo -E "),
+		fill("docker login \\\n"),
+		fill("password:\n"),
+		fill("password: &a "),
+		fill("password: !"),
+		fill("SQL> connect a/"),
+		fill("PWD=$x;"),
 	} {
 		start := time.Now()
 		redactString(r, in, false)

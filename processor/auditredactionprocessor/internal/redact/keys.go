@@ -1,6 +1,9 @@
 package redact
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Key classification.
 //
@@ -64,6 +67,7 @@ var defaultSensitiveKeys = []string{
 	// Environment variables and tool options that name a password their
 	// own way (MySQL, redis-cli, Rails, keytool).
 	"mysql_pwd", "rediscli_auth", "secret_key_base", "storepass", "keypass",
+	"requirepass", "masterauth", "become_pass", "ssh_pass",
 	// "Password" and "secret key" in other languages, as keys and in text
 	// (パスワード：x). Words with letters beyond ASCII match the whole key or
 	// a key's end from a letter beyond ASCII on (ユーザーパスワード).
@@ -286,6 +290,12 @@ func (c *keyClassifier) classify(key string, buf []byte) (keyClass, []byte) {
 	nk := normalizeKey(buf[:0], key)
 	if len(nk) == 0 {
 		return classNone, nk
+	}
+	if !isASCII(string(nk)) {
+		// Пароль, CONTRASEÑA: letters beyond ASCII in any case.
+		if l := strings.ToLower(string(nk)); l != string(nk) {
+			nk = append(nk[:0], l...)
+		}
 	}
 	if len(c.allowed) > 0 {
 		if _, ok := c.allowed[string(nk)]; ok { // no allocation: map index by string(bytes)

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"crypto/sha256"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -69,7 +70,16 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			sep, encoded = 3, true
 		case '=':
 			if p+1 < len(s) && s[p+1] == '>' {
-				sep = 2 // Ruby, PHP and Perl: :password => "x", 'token' => 'x'
+				// Ruby, PHP and Perl: :password => "x", 'token' => 'x'. A
+				// bare key before a value that is no string is a
+				// JavaScript arrow function (token => token.trim()).
+				sep = 2
+				for sep < 64 && p+sep < len(s) && isJSONSpace(s[p+sep]) {
+					sep++
+				}
+				if !quotedOrSymbolBefore(s, p) && (p+sep >= len(s) || s[p+sep] != '"' && s[p+sep] != '\'') {
+					continue
+				}
 			}
 		case 0xef:
 			sep = 3 // a full-width colon or equals sign: パスワード：x
@@ -91,8 +101,9 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 		if a == ActionNone && isPwdKey(key) && s[p] == '=' {
 			// ODBC and ADO.NET connection strings name the password Pwd
 			// (Server=db;Uid=sa;Pwd=x;), the shell the working directory
-			// (PWD=/home/bob): a path is no password.
-			if vs, ve := textValueAfter(s, p+1, key); ve > vs && !isPathValue(s[vs:]) && !sc.r.isRedacted(s[vs:ve]) {
+			// (PWD=/home/bob): outside a connection string, a path is no
+			// password.
+			if vs, ve := textValueAfter(s, p+1, key); ve > vs && (inConnectionString(s, p-len(key), ve) || !isShellValue(s[vs:])) && !sc.r.isRedacted(s[vs:ve]) {
 				out = append(out, span{start: vs, end: ve, action: ActionMask})
 				from = ve
 			}
@@ -119,7 +130,7 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			continue
 		}
 		v := s[vs:ve]
-		if v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) {
+		if v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) || isCJKWords(v) {
 			continue
 		}
 		if a == ActionPseudonymize && sc.r.hmacKey == nil {
@@ -163,16 +174,48 @@ func (w *wideSeparators) before(s string, from, k int) int {
 	return k
 }
 
+// quotedOrSymbolBefore reports whether the key before the separator at p
+// is quoted ('token' =>) or a Ruby symbol (:token =>).
+func quotedOrSymbolBefore(s string, p int) bool {
+	j := p
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
+		return true
+	}
+	for j > 0 && p-j <= maxTextKeyLen && isKeyByte(s[j-1]) {
+		j--
+	}
+	return j > 0 && s[j-1] == ':'
+}
+
 // isPwdKey reports whether key is "pwd" in any case.
 func isPwdKey(key string) bool {
 	return len(key) == 3 && key[0]|0x20 == 'p' && key[1]|0x20 == 'w' && key[2]|0x20 == 'd'
 }
 
-// isPathValue reports whether v starts with a file system path: absolute,
-// from the home directory, or on a Windows drive.
-func isPathValue(v string) bool {
-	return strings.HasPrefix(v, "/") || strings.HasPrefix(v, "~") ||
-		len(v) >= 3 && isAlpha(v[0]) && v[1] == ':' && (v[2] == '\\' || v[2] == '/')
+// isShellValue reports whether v starts as the shell's working directory
+// does: a path (absolute, from the home directory, relative, on a Windows
+// drive) or an expansion ($PWD, `pwd`).
+func isShellValue(v string) bool {
+	if v == "" {
+		return false
+	}
+	switch v[0] {
+	case '/', '~', '.', '$', '`':
+		return true
+	}
+	return len(v) >= 3 && isAlpha(v[0]) && v[1] == ':' && (v[2] == '\\' || v[2] == '/')
+}
+
+// inConnectionString reports whether the pair from k (its key) to ve (the
+// end of its value) sits in a connection string: a ';' right before the
+// key (Server=db;Uid=sa;Pwd=/x;), or right after the value and the next
+// pair (Pwd=/x;Server=db), where a shell's ';' ends a command (echo
+// PWD=$PWD; ls).
+func inConnectionString(s string, k, ve int) bool {
+	return k > 0 && s[k-1] == ';' || ve+1 < len(s) && s[ve] == ';' && isKeyByte(s[ve+1])
 }
 
 // textKeyBefore returns the key that ends just before the separator at p, or
@@ -309,22 +352,46 @@ func isLineValued(key string) bool {
 // textValueAfter returns the bounds of the value of key that starts after
 // the separator at i-1.
 func textValueAfter(s string, i int, key string) (int, int) {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || strings.HasPrefix(s[i:], "\u3000")) {
+		if s[i] >= utf8.RuneSelf {
+			i += 2 // the ideographic space's other bytes
+		}
 		i++
 	}
 	if i >= len(s) {
 		return i, i
 	}
-	if s[i] == '!' {
-		// A YAML tag (password: !vault |, token: !!str x): the value
-		// follows it.
-		j := tokenEnd(s, i)
-		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-			j++
-		}
-		if j < len(s) && s[j] != '\n' && s[j] != '\r' && s[j] != '#' {
+	if i > 0 && s[i-1] == ':' || i > 1 && s[i-1] == ' ' && s[i-2] == ':' {
+		// YAML: the node's properties, a tag (token: !!str x, password:
+		// !vault |, !<tag:yaml.org,2002:str>) and an anchor (&a), go
+		// before the value, which may start on the next line.
+		for k := 0; k < 2 && i < len(s) && (s[i] == '!' || s[i] == '&'); k++ {
+			if isReferenceTag(s[i:]) {
+				return i, i // !Ref DbPassword: a reference to a secret, not one
+			}
+			j := tokenEnd(s, i+1)
+			if s[i] == '!' && i+1 < len(s) && s[i+1] == '<' {
+				if g := strings.IndexByte(s[i:min(len(s), i+256)], '>'); g > 0 {
+					j = i + g + 1
+				}
+			}
+			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+				j++
+			}
 			i = j
 		}
+		if i < len(s) && (s[i] == '\n' || s[i] == '\r' || s[i] == '#') {
+			if st, en, ok := blockLines(s, i, i); ok {
+				return st, en // password:⏎  on the lines below, indented deeper
+			}
+			return i, i
+		}
+		if i >= len(s) {
+			return i, i
+		}
+	}
+	if n := stringPrefix(s[i:]); n > 0 {
+		i += n // r"…", b'…', f"""…""": Python's string prefixes
 	}
 	switch c := s[i]; {
 	case (c == '"' || c == '\'') && strings.HasPrefix(s[i+1:], string([]byte{c, c})):
@@ -378,6 +445,15 @@ func blockScalar(s string, i int) (st, en int, ok bool) {
 	for j < len(s) && (s[j] == '-' || s[j] == '+' || isDigit(s[j])) {
 		j++
 	}
+	return blockLines(s, i, j)
+}
+
+// blockLines returns the bounds of the lines after s[j:] (blanks, a
+// comment, the line break) that are indented deeper than the key on the
+// line of s[i]: a block scalar's content, or a plain value that starts on
+// the next line. ok is false when anything else follows s[j] on its line
+// or no line is deeper.
+func blockLines(s string, i, j int) (st, en int, ok bool) {
 	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 		j++
 	}
@@ -570,6 +646,10 @@ func (sc *Scope) flagValues(s string, out []span) ([]span, int) {
 				continue
 			}
 			a = ActionMask
+		case (key == "passin" || key == "passout" || key == "pass") && strings.HasPrefix(s[vs:], "pass:"):
+			// openssl's -passin pass:SECRET, also where the command before
+			// it is not in the text.
+			st, en, a = vs+5, tokenEnd(s, vs+5), ActionMask
 		default:
 			continue
 		}
@@ -655,12 +735,29 @@ func isUserFlag(key string, long bool) bool {
 // uid and a gid) holds no password.
 func userPassword(s string, i int) (int, int, bool) {
 	en := tokenEnd(s, i)
-	user, pw, ok := strings.Cut(s[i:en], ":")
-	if !ok || pw == "" || isDigits(user) && isDigits(pw) {
+	// A user a first pass pseudonymised (curl -u hmac-sha256:…) holds the
+	// colon of its prefix: the password, if any, follows the pseudonym.
+	u := pseudonymAt(s[i:en])
+	user, pw, ok := strings.Cut(s[i+u:en], ":")
+	if !ok || pw == "" || u == 0 && isDigits(user) && isDigits(pw) {
 		return 0, 0, false
 	}
-	st := i + len(user) + 1
+	st := i + u + len(user) + 1
 	return st, en, true
+}
+
+// pseudonymAt returns the length of the pseudonym s starts with, or 0.
+func pseudonymAt(s string) int {
+	n := len(PseudonymPrefix) + 2*sha256.Size
+	if len(s) < n || s[:len(PseudonymPrefix)] != PseudonymPrefix {
+		return 0
+	}
+	for i := len(PseudonymPrefix); i < n; i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return 0
+		}
+	}
+	return n
 }
 
 func isDigits(s string) bool {
@@ -807,4 +904,50 @@ func letterKeyBefore(s string, j int) string {
 		return ""
 	}
 	return s[i:j]
+}
+
+// isCJKWords reports whether v is only Chinese, Japanese or Korean words
+// and punctuation: a status or a hint ("密码：正确", "パスワード：次の画面で入力"),
+// not a password, which an input method makes awkward to type in them.
+func isCJKWords(v string) bool {
+	if v == "" || v[0] < utf8.RuneSelf {
+		return false
+	}
+	for _, r := range v {
+		if !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) &&
+			!(r >= 0x3000 && r <= 0x303f) && !(r >= 0xff01 && r <= 0xff0f) && r != 0x30fc {
+			return false
+		}
+	}
+	return true
+}
+
+// stringPrefix returns the length of the Python string prefix (r, b, f,
+// u, rb, br, fr, rf in any case) that s starts with right before a quote,
+// or 0.
+func stringPrefix(s string) int {
+	for n := 1; n <= 2 && n < len(s); n++ {
+		switch s[n-1] | 0x20 {
+		case 'r', 'b', 'f', 'u':
+		default:
+			return 0
+		}
+		if s[n] == '"' || s[n] == '\'' {
+			return n
+		}
+	}
+	return 0
+}
+
+// isReferenceTag reports whether s starts with one of CloudFormation's
+// short-form functions, whose value names or computes another value
+// (password: !Ref DbPasswordParam, !Sub '{{resolve:secretsmanager:…}}').
+func isReferenceTag(s string) bool {
+	for _, t := range [...]string{"!Ref", "!GetAtt", "!Sub", "!ImportValue", "!FindInMap", "!Join",
+		"!Select", "!Split", "!If", "!GetAZs", "!Cidr", "!Condition"} {
+		if strings.HasPrefix(s, t) && (len(s) == len(t) || s[len(t)] == ' ' || s[len(t)] == '\n' || s[len(t)] == '\r') {
+			return true
+		}
+	}
+	return false
 }

@@ -37,6 +37,11 @@ func (sc *Scope) multipartValues(s string, out []span) []span {
 		}
 		a := sc.keyAction(name)
 		if a == ActionNone {
+			if inner := lastSubscript(name); inner != "" {
+				a = sc.keyAction(inner) // user[password], as Rails names fields
+			}
+		}
+		if a == ActionNone {
 			continue
 		}
 		// The body starts after the part's blank line (more header lines,
@@ -82,8 +87,8 @@ func formFieldName(params string) (string, bool) {
 			continue
 		}
 		v = strings.TrimRight(v, "\r")
-		if len(v) >= 2 && v[0] == '"' {
-			if e := strings.IndexByte(v[1:], '"'); e >= 0 {
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+			if e := strings.IndexByte(v[1:], v[0]); e >= 0 {
 				return v[1 : 1+e], true
 			}
 			return "", false
@@ -91,4 +96,23 @@ func formFieldName(params string) (string, bool) {
 		return v, v != ""
 	}
 	return "", false
+}
+
+// lastSubscript returns the text in the last non-empty brackets of a form
+// field's name (user[password] → password), or "".
+func lastSubscript(name string) string {
+	for e := len(name); ; {
+		c := strings.LastIndexByte(name[:e], ']')
+		if c < 0 {
+			return ""
+		}
+		o := strings.LastIndexByte(name[:c], '[')
+		if o < 0 {
+			return ""
+		}
+		if c > o+1 {
+			return name[o+1 : c]
+		}
+		e = o
+	}
 }

@@ -22,7 +22,7 @@ const (
 	progOpenSSL          // -k SECRET, -K KEY, -pass/-passin/-passout pass:SECRET
 	progSMB              // smbclient, rpcclient, net …: -U user%SECRET
 	progHtpasswd         // htpasswd -b FILE USER SECRET, -nb USER SECRET
-	progOracle           // sqlplus, sqlldr, expdp, impdp, rman: user/SECRET@db
+	progOracle           // sqlplus, sqlldr, expdp, impdp, rman, SQL*Plus's connect: user/SECRET@db
 )
 
 // passwordProgram returns which of the programs above word names, as a
@@ -34,7 +34,25 @@ func passwordProgram(word string) uint8 {
 			break
 		}
 	}
+	if isUpper(word) {
+		word = strings.ToLower(word) // SQLCMD.EXE: Windows names in any case
+	}
 	return passwordPrograms[strings.TrimSuffix(word, ".exe")]
+}
+
+// isUpper reports whether word has upper-case ASCII letters and no lower-case
+// ones: a name written in capitals, not a word in prose ("MySQL is down").
+func isUpper(word string) bool {
+	up := false
+	for i := 0; i < len(word); i++ {
+		switch c := word[i]; {
+		case c >= 'a' && c <= 'z':
+			return false
+		case c >= 'A' && c <= 'Z':
+			up = true
+		}
+	}
+	return up
 }
 
 // passwordPrograms names each program above.
@@ -58,7 +76,7 @@ var passwordPrograms = func() map[string]uint8 {
 		progOpenSSL:  {"openssl"},
 		progSMB:      {"smbclient", "rpcclient", "smbcacls", "smbget", "smbtree", "smbcquotas", "net"},
 		progHtpasswd: {"htpasswd"},
-		progOracle:   {"sqlplus", "sqlldr", "expdp", "impdp", "rman"},
+		progOracle:   {"sqlplus", "sqlplus64", "sqlcl", "sqlldr", "expdp", "impdp", "rman", "connect", "conn"},
 	} {
 		for _, n := range names {
 			m[n] = prog
@@ -72,6 +90,7 @@ var passwordPrograms = func() map[string]uint8 {
 var progStart = func() (t [256]bool) {
 	for name := range passwordPrograms {
 		t[name[0]] = true
+		t[name[0]-'a'+'A'] = true // SQLCMD
 	}
 	return t
 }()
@@ -162,7 +181,8 @@ func (ps progState) step(arg string) (progState, int, int, bool) {
 			return ps, 2, n, false
 		}
 	case progLDAP, progLDAPPasswd:
-		pw := arg == "-w" || ps.prog == progLDAPPasswd && (arg == "-a" || arg == "-s")
+		pw := arg == "-w" || ps.prog == progLDAPPasswd && (arg == "-a" || arg == "-s") ||
+			short && arg[n-1] == 'w' && isLetters(arg[1:]) // a cluster: -xw
 		switch {
 		case pw:
 			ps.next = nextSecret
@@ -170,8 +190,13 @@ func (ps progState) step(arg string) (progState, int, int, bool) {
 			return ps, 2, n, false
 		}
 	case progMongo:
-		if arg == "-p" {
+		switch {
+		case arg == "-p":
 			ps.next = nextUnlessFlag
+		case glued('p') && arg[2] == '=':
+			return ps, 3, n, false
+		case glued('p'):
+			return ps, 2, n, false
 		}
 	case progOpenSSL:
 		switch arg {
@@ -179,6 +204,12 @@ func (ps progState) step(arg string) (progState, int, int, bool) {
 			ps.next = nextSecret
 		case "-pass", "-passin", "-passout":
 			ps.next = nextPassPrefix
+		default:
+			for _, f := range [...]string{"-pass=pass:", "-passin=pass:", "-passout=pass:"} {
+				if strings.HasPrefix(arg, f) {
+					return ps, len(f), n, false
+				}
+			}
 		}
 	case progSMB:
 		switch {
@@ -190,6 +221,9 @@ func (ps progState) step(arg string) (progState, int, int, bool) {
 			return ps, afterByte(arg, '%'), n, false
 		}
 	case progHtpasswd:
+		if arg == "--" {
+			return ps, 0, 0, false // the end of the options
+		}
 		if short {
 			for i := 1; i < n; i++ {
 				switch arg[i] {
@@ -233,14 +267,20 @@ func afterByte(arg string, c byte) int {
 // hold none.
 func oracleLogon(arg string) (int, int) {
 	i := 0
-	if k := strings.IndexByte(arg, '='); k > 0 && isOracleName(arg[:k]) {
+	if k := strings.IndexByte(arg, '='); k >= 0 {
+		if !strings.EqualFold(arg[:k], "userid") {
+			return 0, 0 // parfile=conf/exp.par, control=ctl/a.ctl
+		}
 		i = k + 1
 	}
-	u := i
-	for u < len(arg) && (isKeyByte(arg[u]) && arg[u] != '.' || arg[u] == '$' || arg[u] == '#') {
-		u++
+	if i >= len(arg) || !isAlnum(arg[i]) && arg[i] != '_' {
+		return 0, 0
 	}
-	if u == i || u >= len(arg) || arg[u] != '/' {
+	u := i
+	for u < len(arg) && (isKeyByte(arg[u]) || arg[u] == '$' || arg[u] == '#' || arg[u] == '@') {
+		u++ // alice@example.com/pw@db: a user may be an address
+	}
+	if u >= len(arg) || arg[u] != '/' {
 		return 0, 0
 	}
 	st := u + 1
@@ -254,20 +294,21 @@ func oracleLogon(arg string) (int, int) {
 	return st, en
 }
 
-func isOracleName(s string) bool {
+func isLetters(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && s[i] != '_' {
+		if !isAlpha(s[i]) {
 			return false
 		}
 	}
-	return true
+	return s != ""
 }
 
 // oracleHint reports whether s may name one of the Oracle tools, which
 // take their password with no flag before it, and hold a logon.
 func oracleHint(s string) bool {
 	return strings.IndexByte(s, '/') >= 0 &&
-		(strings.Contains(s, "sql") || strings.Contains(s, "pdp") || strings.Contains(s, "rman"))
+		(strings.Contains(s, "sql") || strings.Contains(s, "pdp") || strings.Contains(s, "rman") ||
+			strings.Contains(s, "onn") || strings.Contains(s, "ONN") || strings.Contains(s, "SQL"))
 }
 
 // programFlagStart reports whether a flag whose text after its first '-'
@@ -309,7 +350,7 @@ func (sc *Scope) programPasswords(s string, last int, out []span) []span {
 		for e < len(s) && (isKeyByte(s[e]) && s[e] != '.') {
 			e++
 		}
-		if strings.HasPrefix(s[e:], ".exe") {
+		if strings.HasPrefix(s[e:], ".exe") || strings.HasPrefix(s[e:], ".EXE") {
 			e += 4
 		}
 		prog := passwordProgram(s[i:e])
@@ -364,15 +405,46 @@ func commandWord(s string, ws, i int) bool {
 		pw--
 	}
 	prev := s[pw:p]
-	if prev != "--" && strings.HasPrefix(prev, "-") {
-		return false
-	}
-	if i == ws {
+	switch {
+	case prev == "-" || prev == "*":
+		return true // a list item: "- docker login -p x" in a CI script
+	case prev != "--" && strings.HasPrefix(prev, "-"):
+		return wrapperBefore(s, pw) // sudo -E docker login; else a flag's value
+	case i == ws:
 		return true // a bare name after another word: docker exec db mysql
 	}
-	switch prev {
-	case "sudo", "doas", "exec", "env", "nohup", "time", "command", "xargs", "nice", "ionice", "strace":
+	return isWrapper(prev)
+}
+
+// isWrapper reports whether word is a program that runs the command after
+// its own options.
+func isWrapper(word string) bool {
+	switch word {
+	case "sudo", "doas", "exec", "env", "nohup", "time", "command", "xargs", "nice", "ionice",
+		"strace", "timeout", "watch", "runuser":
 		return true
+	}
+	return false
+}
+
+// wrapperBefore reports whether one of the few words of the command that
+// end at s[p] is a wrapper (isWrapper): sudo -u root -E docker, watch -n1
+// redis-cli.
+func wrapperBefore(s string, p int) bool {
+	for n := 0; n < 6 && p > 0; n++ {
+		for p > 0 && (s[p-1] == ' ' || s[p-1] == '\t') {
+			p--
+		}
+		e := p
+		for p > 0 && e-p < 64 && !isArgEnd(s[p-1]) {
+			p--
+		}
+		if p == e {
+			return false
+		}
+		if isWrapper(s[p:e]) {
+			return true
+		}
 	}
 	return false
 }
@@ -396,8 +468,14 @@ func isArgEnd(c byte) bool {
 func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span, int) {
 	for j := i; j < len(s); {
 		start := j
-		for j < len(s) && isArgSep(s[j]) {
-			j++
+		for j < len(s) {
+			if isArgSep(s[j]) {
+				j++
+			} else if c := lineContinuation(s[j:]); c > 0 {
+				j += c // docker login \⏎ -p x
+			} else {
+				break
+			}
 		}
 		if j >= len(s) {
 			return out, j
@@ -432,7 +510,10 @@ func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span,
 			var a, b int
 			var end bool
 			ps, a, b, end = ps.step(arg)
-			if end {
+			switch sub := passwordProgram(arg); {
+			case end && sub != progNone:
+				ps = progState{prog: sub} // docker exec db /opt/mssql-tools/bin/sqlcmd -P x
+			case end:
 				return out, start
 			}
 			st, en = as+a, as+b
@@ -449,6 +530,18 @@ func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span,
 		}
 	}
 	return out, len(s)
+}
+
+// lineContinuation returns the length of the shell line continuation s
+// starts with (a backslash before a line break), or 0.
+func lineContinuation(s string) int {
+	switch {
+	case strings.HasPrefix(s, "\\\n"):
+		return 2
+	case strings.HasPrefix(s, "\\\r\n"):
+		return 3
+	}
+	return 0
 }
 
 // maxProgramPath is the longest argv element read as a program's name.

@@ -472,7 +472,7 @@ func scanAWSKeys(s string, out []span) []span {
 
 // scanPEMPrivateKeys finds PEM blocks whose label ends in "PRIVATE KEY"
 // (PKCS#1, PKCS#8, EC, OpenSSH, encrypted) and OpenPGP's armoured "PGP
-// PRIVATE KEY BLOCK", from the BEGIN line through the
+// PRIVATE KEY BLOCK" (formerly "PGP SECRET KEY BLOCK"), from the BEGIN line through the
 // END line; a block cut off before its END line is detected to the end of the
 // string.
 func scanPEMPrivateKeys(s string, out []span) []span {
@@ -486,7 +486,7 @@ func scanPEMPrivateKeys(s string, out []span) []span {
 		st := from + k
 		lblStart := st + len(begin)
 		le := strings.Index(s[lblStart:min(len(s), lblStart+64)], dashes)
-		if lbl := s[lblStart : lblStart+max(le, 0)]; le < 0 || !strings.HasSuffix(lbl, "PRIVATE KEY") && !strings.HasSuffix(lbl, "PRIVATE KEY BLOCK") {
+		if lbl := s[lblStart : lblStart+max(le, 0)]; le < 0 || !strings.HasSuffix(lbl, "PRIVATE KEY") && !strings.HasSuffix(lbl, "PRIVATE KEY BLOCK") && lbl != "PGP SECRET KEY BLOCK" {
 			from = lblStart
 			continue
 		}

@@ -49,6 +49,9 @@ func hasPairWord(s string) bool {
 		}
 		j := from + k
 		from = j + 1
+		for n := 0; n < 4 && j > 0 && s[j-1] == ' '; n++ {
+			j-- // { 'name' : … }
+		}
 		if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
 			j--
 		}
