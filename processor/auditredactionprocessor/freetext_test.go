@@ -171,13 +171,18 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"cyrillic capitals", "Пароль: qaQa07 ПАРОЛЬ=qaQa07", "Пароль: ***REDACTED*** ПАРОЛЬ=***REDACTED***"},
 	{"spanish capitals", "CONTRASEÑA: qaQa08", "CONTRASEÑA: ***REDACTED***"},
 	{"ideographic space", "密码：\u3000qaQa09", "密码：\u3000***REDACTED***"},
-	{"cjk status", "修改密码：成功；パスワード：次の画面で入力してください；비밀번호: 변경됨", "修改密码：成功；パスワード：次の画面で入力してください；비밀번호: 변경됨"},
+	// A passphrase may be in any script: a value of CJK words is masked
+	// too, also where it is a status ("修改密码：成功").
+	{"cjk passphrase", "password: 秘密口令；密码：正确马电池", "password: ***REDACTED***；密码：***REDACTED***"},
 	// YAML properties and values on the next line.
 	{"yaml tag then line", "password: !!str\n  qaQa10\nuser: bob", "password: !!str\n  ***REDACTED***\nuser: bob"},
 	{"yaml tag comment", "password: !!str # set by ops\n  qaQa11\nn: 1", "password: !!str # set by ops\n  ***REDACTED***\nn: 1"},
 	{"yaml value next line", "db:\n  password:\n    qaQa12\n  host: x", "db:\n  password:\n    ***REDACTED***\n  host: x"},
 	{"yaml anchor", "password: &pw qaQa13\nother: *pw", "password: &pw ***REDACTED***\nother: *pw"},
 	{"yaml verbatim tag", "password: !<tag:yaml.org,2002:str> qaQa14", "password: !<tag:yaml.org,2002:str> ***REDACTED***"},
+	{"yaml mapping under key", "properties:\n  password:\n    type: string\n    format: password\n  username:\n    type: string\n", "properties:\n  password:\n    type: string\n    format: password\n  username:\n    type: string\n"},
+	{"yaml workflow secrets", "secrets:\n  password:\n    description: 'The DB password'\n    required: true\n  token:\n    - a\n", "secrets:\n  password:\n    description: 'The DB password'\n    required: true\n  token:\n    - a\n"},
+	{"yaml keys under key", "auth:\n  password:\n    existingSecret: qaQa34\n", "auth:\n  password:\n    existingSecret: ***REDACTED***\n"},
 	{"yaml cloudformation ref", "MasterUserPassword: !Ref DbPasswordParam\nToken: !Sub '{{resolve:secretsmanager:x}}'", "MasterUserPassword: !Ref DbPasswordParam\nToken: !Sub '{{resolve:secretsmanager:x}}'"},
 	// Flow pairs: spaces, cut off, a nested sibling.
 	{"python pair spaced", "{ 'name' : 'DB_PASSWORD' , 'value' : 'qaQa15' }", "{ 'name' : 'DB_PASSWORD' , 'value' : '***REDACTED***' }"},
@@ -202,6 +207,11 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"windows capitals", "SQLCMD -S db -U sa -P qaQa30", "SQLCMD -S db -U sa -P ***REDACTED***"},
 	{"redis words", "redis-server --requirepass qaQa31", "redis-server --requirepass ***REDACTED***"},
 	// Arrow functions are no pairs.
+	{"perl bare values", "DBI->connect($dsn, user => 'bob', password => qaQa35); my %h = (api_key => q{qaQa36}, token => $tok);", "DBI->connect($dsn, user => 'bob', password => ***REDACTED***); my %h = (api_key => ***REDACTED***}, token => $tok);"},
+	{"arrow function keywords", "const f = async token => await check(token); g = password => new Hash(password);", "const f = async token => await check(token); g = password => new Hash(password);"},
+	{"kubectl exec path", "kubectl exec -it pod -- /usr/bin/mysql -uroot -pqaQa37", "kubectl exec -it pod -- /usr/bin/mysql -uroot -p***REDACTED***"},
+	{"oracle userid", "exp userid=scott/qaQa38@orcl file=x.dmp; USERID=system/qaQa38", "exp userid=scott/***REDACTED***@orcl file=x.dmp; USERID=system/***REDACTED***"},
+	{"ldap long cluster", "ldapsearch -ZZxw qaQa39 -b dc=x", "ldapsearch -ZZxw ***REDACTED*** -b dc=x"},
 	{"arrow functions", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);"},
 	{"fat comma newline", "{\"password\" =>\n  \"qaQa32\"}", "{\"password\" =>\n  \"***REDACTED***\"}"},
 	{"pgp secret key block", "-----BEGIN PGP SECRET KEY BLOCK-----\nqaQa33\n-----END PGP SECRET KEY BLOCK-----", "***REDACTED***"},

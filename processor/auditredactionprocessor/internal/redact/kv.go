@@ -70,14 +70,14 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			sep, encoded = 3, true
 		case '=':
 			if p+1 < len(s) && s[p+1] == '>' {
-				// Ruby, PHP and Perl: :password => "x", 'token' => 'x'. A
-				// bare key before a value that is no string is a
-				// JavaScript arrow function (token => token.trim()).
+				// Ruby, PHP and Perl: :password => "x", 'token' => 'x',
+				// password => S3cret. A bare key can also be a JavaScript
+				// arrow function's parameter (token => token.trim()).
 				sep = 2
 				for sep < 64 && p+sep < len(s) && isJSONSpace(s[p+sep]) {
 					sep++
 				}
-				if !quotedOrSymbolBefore(s, p) && (p+sep >= len(s) || s[p+sep] != '"' && s[p+sep] != '\'') {
+				if !quotedOrSymbolBefore(s, p) && isArrowBody(s, p+sep, textKeyBefore(s, p)) {
 					continue
 				}
 			}
@@ -96,6 +96,17 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			}
 		}
 		if key == "" {
+			continue
+		}
+		if a == ActionNone && s[p] == '=' && strings.EqualFold(key, "userid") {
+			// Oracle's userid=scott/S3cret@orcl (exp, imp, sqlldr
+			// parameter files), also without the command before it.
+			if vs, ve := textValueAfter(s, p+1, key); ve > vs {
+				if st, en := oracleLogon(s[vs:ve]); en > st && !sc.r.isRedacted(s[vs+st:vs+en]) {
+					out = append(out, span{start: vs + st, end: vs + en, action: ActionMask})
+					from = ve
+				}
+			}
 			continue
 		}
 		if a == ActionNone && isPwdKey(key) && s[p] == '=' {
@@ -130,7 +141,7 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 			continue
 		}
 		v := s[vs:ve]
-		if v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) || isCJKWords(v) {
+		if v == "true" || v == "false" || v == "null" || sc.r.isRedacted(v) {
 			continue
 		}
 		if a == ActionPseudonymize && sc.r.hmacKey == nil {
@@ -188,6 +199,40 @@ func quotedOrSymbolBefore(s string, p int) bool {
 		j--
 	}
 	return j > 0 && s[j-1] == ':'
+}
+
+// isArrowBody reports whether what starts at s[i], after "param =>", reads
+// as a JavaScript arrow function's body rather than a Perl pair's value: a
+// block or an expression in brackets, the parameter itself (token =>
+// token.trim()), a call or a member (bcrypt.hash(…), setPassword(p)), or
+// a Perl variable ($pw), which holds no secret either way. A string, a
+// word followed by a comma or the end, and q{…} are values.
+func isArrowBody(s string, i int, param string) bool {
+	if i >= len(s) {
+		return true
+	}
+	switch s[i] {
+	case '"', '\'':
+		return false
+	case '{', '(', '[', '$', '@', '%', '!':
+		return true
+	}
+	e := i
+	for e < len(s) && (isAlnum(s[e]) || s[e] == '_') {
+		e++
+	}
+	if e == i {
+		return true
+	}
+	switch w := s[i:e]; {
+	case w == param:
+		return true
+	case (w == "q" || w == "qq") && e < len(s) && s[e] == '{':
+		return false
+	case w == "await" || w == "new" || w == "typeof" || w == "void" || w == "async":
+		return true
+	}
+	return e < len(s) && (s[e] == '.' || s[e] == '(' || s[e] == '[' || s[e] == '?')
 }
 
 // isPwdKey reports whether key is "pwd" in any case.
@@ -381,9 +426,11 @@ func textValueAfter(s string, i int, key string) (int, int) {
 			i = j
 		}
 		if i < len(s) && (s[i] == '\n' || s[i] == '\r' || s[i] == '#') {
-			if st, en, ok := blockLines(s, i, i); ok {
-				return st, en // password:⏎  on the lines below, indented deeper
+			if st, en, ok := blockLines(s, i, i); ok && !isYAMLCollection(s[st:en]) {
+				return st, en // password:⏎  a scalar on the lines below, indented deeper
 			}
+			// A mapping or a list under the key (an OpenAPI schema, a
+			// workflow's secrets:): its own keys are read as keys.
 			return i, i
 		}
 		if i >= len(s) {
@@ -906,22 +953,6 @@ func letterKeyBefore(s string, j int) string {
 	return s[i:j]
 }
 
-// isCJKWords reports whether v is only Chinese, Japanese or Korean words
-// and punctuation: a status or a hint ("密码：正确", "パスワード：次の画面で入力"),
-// not a password, which an input method makes awkward to type in them.
-func isCJKWords(v string) bool {
-	if v == "" || v[0] < utf8.RuneSelf {
-		return false
-	}
-	for _, r := range v {
-		if !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) &&
-			!(r >= 0x3000 && r <= 0x303f) && !(r >= 0xff01 && r <= 0xff0f) && r != 0x30fc {
-			return false
-		}
-	}
-	return true
-}
-
 // stringPrefix returns the length of the Python string prefix (r, b, f,
 // u, rb, br, fr, rf in any case) that s starts with right before a quote,
 // or 0.
@@ -937,6 +968,22 @@ func stringPrefix(s string) int {
 		}
 	}
 	return 0
+}
+
+// isYAMLCollection reports whether the indented lines v start a mapping
+// or a list rather than a scalar: "key: …", "- …", a flow collection, a
+// merge key.
+func isYAMLCollection(v string) bool {
+	line := v
+	if k := strings.IndexByte(v, '\n'); k >= 0 {
+		line = v[:k]
+	}
+	line = strings.TrimRight(line, "\r")
+	if line == "-" || strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "[") || strings.HasPrefix(line, "{") {
+		return true
+	}
+	_, _, ok := yamlKey(line, 0)
+	return ok || strings.HasPrefix(line, "<<:")
 }
 
 // isReferenceTag reports whether s starts with one of CloudFormation's

@@ -76,7 +76,7 @@ var passwordPrograms = func() map[string]uint8 {
 		progOpenSSL:  {"openssl"},
 		progSMB:      {"smbclient", "rpcclient", "smbcacls", "smbget", "smbtree", "smbcquotas", "net"},
 		progHtpasswd: {"htpasswd"},
-		progOracle:   {"sqlplus", "sqlplus64", "sqlcl", "sqlldr", "expdp", "impdp", "rman", "connect", "conn"},
+		progOracle:   {"sqlplus", "sqlplus64", "sqlcl", "sqlldr", "expdp", "impdp", "exp", "imp", "rman", "connect", "conn"},
 	} {
 		for _, n := range names {
 			m[n] = prog
@@ -313,7 +313,8 @@ func oracleHint(s string) bool {
 
 // programFlagStart reports whether a flag whose text after its first '-'
 // is f may be one that step reads: -p, -a, -P, -w, -s, -k, -K, -U, a
-// cluster with b (htpasswd -cb), --pass, --user. Most flags are none of
+// cluster with b (htpasswd -cb) or ending in w (ldapsearch -xw), --pass,
+// --user. Most flags are none of
 // these, and a lone '-' in prose is no flag.
 func programFlagStart(f string) bool {
 	switch f[0] {
@@ -323,8 +324,8 @@ func programFlagStart(f string) bool {
 		return strings.HasPrefix(f, "-pass") || strings.HasPrefix(f, "-user")
 	}
 	for i := 1; i < len(f) && i < 8 && isAlpha(f[i]); i++ {
-		if f[i] == 'b' {
-			return isAlpha(f[0])
+		if f[i] == 'b' || f[i] == 'w' && (i+1 == len(f) || !isAlpha(f[i+1])) {
+			return isAlpha(f[0]) // htpasswd -cb, ldapsearch -ZZxw
 		}
 	}
 	return false
@@ -413,7 +414,7 @@ func commandWord(s string, ws, i int) bool {
 	case i == ws:
 		return true // a bare name after another word: docker exec db mysql
 	}
-	return isWrapper(prev)
+	return prev == "--" || isWrapper(prev) // kubectl exec pod -- /usr/bin/mysql
 }
 
 // isWrapper reports whether word is a program that runs the command after
