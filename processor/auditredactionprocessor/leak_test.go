@@ -116,6 +116,7 @@ var textShapes = []struct{ text, secret string }{
 	{"--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nS3crN3\r\n--b--", "S3crN3"},
 	{"password = '''S3crN4'''\ntoken: !!str S3crN4", "S3crN4"},
 	{"<configuration><property><name>javax.jdo.option.ConnectionPassword</name><value>S3crN5</value></property></configuration>", "S3crN5"},
+	{`{"command":"redis-cli","args":["-h","cache","-a","S3crN6"]}`, "S3crN6"},
 }
 
 // TestLeakTextShapes plants each of textShapes in every place free text

@@ -93,6 +93,13 @@ func TestProgramPasswordsInArgv(t *testing.T) {
 		{`["mongosh","-p","--eval","x"]`, `["mongosh","-p","--eval","x"]`},
 		{`["keytool","-storepass","S3cret"]`, `["keytool","-storepass","***REDACTED***"]`},
 		{`["htpasswd","-cb","f","bob","S3cret"]`, `["htpasswd","-cb","f","bob","***REDACTED***"]`},
+		// The command and its arguments in members of their own (MCP
+		// server configurations, tool calls).
+		{`{"command":"redis-cli","args":["-a","S3cret","ping"]}`, `{"command":"redis-cli","args":["-a","***REDACTED***","ping"]}`},
+		{`{"mcpServers":{"r":{"command":"docker","args":["login","-u","bob","-p","S3cret"],"env":{}}}}`, `{"mcpServers":{"r":{"command":"docker","args":["login","-u","bob","-p","***REDACTED***"],"env":{}}}}`},
+		{`{"program":"/opt/mssql-tools18/bin/sqlcmd","arguments":["-S","db","-P","S3cret"]}`, `{"program":"/opt/mssql-tools18/bin/sqlcmd","arguments":["-S","db","-P","***REDACTED***"]}`},
+		{`{"command":"npx","args":["-y","@modelcontextprotocol/server-postgres","-p","5432"]}`, `{"command":"npx","args":["-y","@modelcontextprotocol/server-postgres","-p","5432"]}`},
+		{`{"cmd":"docker","args":["run","-p","8080:80","nginx"],"more":[["-p","x"]]}`, `{"cmd":"docker","args":["run","-p","8080:80","nginx"],"more":[["-p","x"]]}`},
 	} {
 		got, _, _ := redactString(r, tt.in, true)
 		if got != tt.want {

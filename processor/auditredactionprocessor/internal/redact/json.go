@@ -40,6 +40,12 @@ type jsonRewriter struct {
 	errPos  int
 	errMode Action
 
+	// argv is the program the next array's elements are the arguments
+	// of, set for an object's "args" member after its "command" member
+	// named one ({"command":"redis-cli","args":["-a","…"]}); array takes
+	// it and clears it.
+	argv progState
+
 	names int // sc.names[names:] are the member names of the open objects
 	far   int // the furthest position read, for a failed parse's cost
 }
@@ -310,6 +316,7 @@ func (w *jsonRewriter) object(mode Action) bool {
 	// Under a key action every leaf is redacted already, so named pairs
 	// (pairs.go) matter only without one.
 	op := objectPairs{base: len(w.sc.pending)}
+	cmd := progNone // the program a "command" member named
 	for {
 		w.skipSpace()
 		kStart := w.i
@@ -371,6 +378,19 @@ func (w *jsonRewriter) object(mode Action) bool {
 			return false
 		}
 		w.i++
+		argv := false
+		if child == ActionNone {
+			// A command and its arguments in members of their own, as MCP
+			// server configurations and tool calls write them.
+			switch string(w.sc.nk) {
+			case "command", "cmd", "program", "executable", "exe", "binary", "file":
+				if w.skipSpace(); w.i < len(w.s) && w.s[w.i] == '"' {
+					cmd = passwordProgram(w.peekString())
+				}
+			case "args", "argv", "arguments":
+				argv = cmd != progNone
+			}
+		}
 		nameAct := ActionNone
 		var pv pendingValue
 		if paired {
@@ -384,9 +404,13 @@ func (w *jsonRewriter) object(mode Action) bool {
 			}
 		}
 		w.sc.pushKey(name)
+		if argv {
+			w.argv = progState{prog: cmd}
+		}
 		if !w.value(child) {
 			return false
 		}
+		w.argv = progState{}
 		w.sc.pop(m)
 		if paired {
 			if isName {
@@ -432,7 +456,8 @@ func (w *jsonRewriter) array(mode Action) bool {
 		return true
 	}
 	flag := ActionNone // the action a flag element gave the element after it
-	var ps progState   // the program an argv array runs, when it takes a password its own way
+	ps := w.argv       // the program an argv array runs, when it takes a password its own way
+	w.argv = progState{}
 	for idx := 0; ; idx++ {
 		m := w.sc.pushIndex(idx)
 		w.skipSpace()
