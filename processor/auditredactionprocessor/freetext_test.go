@@ -210,6 +210,7 @@ var freeTextForms = []struct{ name, in, want string }{
 	{"perl bare values", "DBI->connect($dsn, user => 'bob', password => qaQa35); my %h = (api_key => q{qaQa36}, token => $tok);", "DBI->connect($dsn, user => 'bob', password => ***REDACTED***); my %h = (api_key => ***REDACTED***}, token => $tok);"},
 	{"arrow function keywords", "const f = async token => await check(token); g = password => new Hash(password);", "const f = async token => await check(token); g = password => new Hash(password);"},
 	{"kubectl exec path", "kubectl exec -it pod -- /usr/bin/mysql -uroot -pqaQa37", "kubectl exec -it pod -- /usr/bin/mysql -uroot -p***REDACTED***"},
+	{"exp logon", "exp scott/qaQa40@orcl file=x.dmp", "exp scott/***REDACTED***@orcl file=x.dmp"},
 	{"oracle userid", "exp userid=scott/qaQa38@orcl file=x.dmp; USERID=system/qaQa38", "exp userid=scott/***REDACTED***@orcl file=x.dmp; USERID=system/***REDACTED***"},
 	{"ldap long cluster", "ldapsearch -ZZxw qaQa39 -b dc=x", "ldapsearch -ZZxw ***REDACTED*** -b dc=x"},
 	{"arrow functions", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);", "const t = tokens.map(token => token.trim()); const h = password => bcrypt.hash(password, 10);"},

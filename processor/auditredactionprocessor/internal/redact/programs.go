@@ -22,7 +22,7 @@ const (
 	progOpenSSL          // -k SECRET, -K KEY, -pass/-passin/-passout pass:SECRET
 	progSMB              // smbclient, rpcclient, net …: -U user%SECRET
 	progHtpasswd         // htpasswd -b FILE USER SECRET, -nb USER SECRET
-	progOracle           // sqlplus, sqlldr, expdp, impdp, rman, SQL*Plus's connect: user/SECRET@db
+	progOracle           // sqlplus, sqlldr, exp, expdp, imp, impdp, rman, SQL*Plus's connect: user/SECRET@db
 )
 
 // passwordProgram returns which of the programs above word names, as a
@@ -308,14 +308,15 @@ func isLetters(s string) bool {
 func oracleHint(s string) bool {
 	return strings.IndexByte(s, '/') >= 0 &&
 		(strings.Contains(s, "sql") || strings.Contains(s, "pdp") || strings.Contains(s, "rman") ||
-			strings.Contains(s, "onn") || strings.Contains(s, "ONN") || strings.Contains(s, "SQL"))
+			strings.Contains(s, "onn") || strings.Contains(s, "ONN") || strings.Contains(s, "SQL") ||
+			strings.Contains(s, "exp ") || strings.Contains(s, "imp "))
 }
 
 // programFlagStart reports whether a flag whose text after its first '-'
 // is f may be one that step reads: -p, -a, -P, -w, -s, -k, -K, -U, a
 // cluster with b (htpasswd -cb) or ending in w (ldapsearch -xw), --pass,
-// --user. Most flags are none of
-// these, and a lone '-' in prose is no flag.
+// --user. Most flags are none of these, and a lone '-' in prose is no
+// flag.
 func programFlagStart(f string) bool {
 	switch f[0] {
 	case 'p', 'a', 'P', 'w', 's', 'k', 'K', 'U', 'b':
