@@ -27,15 +27,20 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 
 // keyValues appends a span for the value of each sensitive or PII key in s.
 func (sc *Scope) keyValues(s string, out []span) []span {
-	from := 0
-	wide := wideSeparators{next: -1}
 	if strings.IndexByte(s, 0xef) >= 0 && (strings.Contains(s, "\uff1a") || strings.Contains(s, "\uff1d")) {
-		wide.next = 0
+		return sc.keyValuesFrom(s, out, &wideSeparators{})
 	}
+	return sc.keyValuesFrom(s, out, nil)
+}
+
+// keyValuesFrom is keyValues; wide, when not nil, finds the full-width
+// separators among the ASCII ones.
+func (sc *Scope) keyValuesFrom(s string, out []span, wide *wideSeparators) []span {
+	from := 0
 	ascii := -1 // where the next ASCII separator is, once the wide ones come first
 	for from < len(s) {
 		var k int
-		if wide.next < 0 {
+		if wide == nil {
 			k = strings.IndexAny(s[from:], "=:%")
 		} else {
 			// Found once and kept while wide separators come before it:
@@ -159,7 +164,6 @@ func (sc *Scope) keyValues(s string, out []span) []span {
 // U+FF1D) that Chinese, Japanese and Korean text separates keys from values
 // with, for keyValues.
 type wideSeparators struct {
-	next int    // -1: s holds none; else keyValues asks before
 	at   [2]int // where the next of each starts (len(s): none left), once found
 	from [2]int // where at was searched from, +1 (0: not searched yet)
 }
