@@ -62,6 +62,10 @@ func TestProgramPasswordsInText(t *testing.T) {
 		{"mysql -h db\nssh -p2222 h", "mysql -h db\nssh -p2222 h"},
 		{"sshpass -p S3cret ssh -p 22 host", "sshpass -p ***REDACTED*** ssh -p 22 host"},
 		{"mariadb --password=S3cret -pS3cret2", "mariadb --password=***REDACTED*** -p***REDACTED***"},
+		// A quote left open ends its command with its line: the next
+		// line's command is read as one.
+		{"mysql \"\nsshpass -p S3cret ssh h", "mysql \"\nsshpass -p ***REDACTED*** ssh h"},
+		{"mysql -p'x\nredis-cli -a S3cret", "mysql -p'***REDACTED***\nredis-cli -a ***REDACTED***"},
 		// Look-alikes: a prompt, a database named after -p, ports, other
 		// programs, a word that only starts like one.
 		{"mysql -p 3306", "mysql -p 3306"},

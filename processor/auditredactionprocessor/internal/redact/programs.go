@@ -495,8 +495,10 @@ func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span,
 		}
 		as := j + len(q)
 		var ae int
+		unclosed := false // a quote the line or the text ends inside ends the command
 		if q != "" {
 			_, ae = quotedValue(s, as, q)
+			unclosed = !strings.HasPrefix(s[ae:], q)
 		} else {
 			ae = as
 			for ae < len(s) && !isArgEnd(s[ae]) && !(s[ae] == '\\' && ae+1 < len(s) && (s[ae+1] == '"' || s[ae+1] == 'n')) {
@@ -506,8 +508,13 @@ func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span,
 		arg := s[as:ae]
 		st, en := -1, -1
 		if ps.prog == progMySQL && arg == "-p" && q == "" && ae < len(s) && (s[ae] == '"' || s[ae] == '\'') {
-			st, en = quotedValue(s, ae+1, s[ae:ae+1]) // -p'S3c ret'
+			q1 := s[ae : ae+1]
+			st, en = quotedValue(s, ae+1, q1) // -p'S3c ret'
+			unclosed = !strings.HasPrefix(s[en:], q1)
 			ae = min(en+1, len(s))
+			if unclosed {
+				ae = en
+			}
 		} else {
 			var a, b int
 			var end bool
@@ -523,10 +530,10 @@ func (sc *Scope) programArgs(s string, i int, ps progState, out []span) ([]span,
 		if en > st && !sc.r.isRedacted(s[st:en]) && !strings.HasPrefix(s[st:], sc.r.mask) {
 			out = append(out, span{start: st, end: en, action: ActionMask})
 		}
-		j = ae + len(q)
-		if q != "" && ae >= len(s) {
-			j = len(s)
+		if unclosed {
+			return out, ae
 		}
+		j = ae + len(q)
 		if j <= start {
 			j = start + 1
 		}
