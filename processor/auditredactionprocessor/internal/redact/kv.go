@@ -28,7 +28,7 @@ func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 // keyValues appends a span for the value of each sensitive or PII key in s.
 func (sc *Scope) keyValues(s string, out []span) []span {
 	if strings.IndexByte(s, 0xef) >= 0 && (strings.Contains(s, "\uff1a") || strings.Contains(s, "\uff1d")) {
-		return sc.keyValuesFrom(s, out, &wideSeparators{})
+		return sc.keyValuesFrom(s, out, &wideSeparators{at: [2]int{-1, -1}})
 	}
 	return sc.keyValuesFrom(s, out, nil)
 }
@@ -164,8 +164,7 @@ func (sc *Scope) keyValuesFrom(s string, out []span, wide *wideSeparators) []spa
 // U+FF1D) that Chinese, Japanese and Korean text separates keys from values
 // with, for keyValues.
 type wideSeparators struct {
-	at   [2]int // where the next of each starts (len(s): none left), once found
-	from [2]int // where at was searched from, +1 (0: not searched yet)
+	at [2]int // where the next of each starts (len(s): none left; -1: not searched yet)
 }
 
 // before returns the offset from from of the next separator in s: k, the
@@ -175,8 +174,8 @@ type wideSeparators struct {
 func (w *wideSeparators) before(s string, from, k int) int {
 	best := len(s)
 	for i, sep := range [...]string{"\uff1a", "\uff1d"} {
-		if w.from[i] == 0 || w.at[i] < from {
-			w.at[i], w.from[i] = len(s), from+1
+		if w.at[i] < from {
+			w.at[i] = len(s)
 			if j := strings.Index(s[from:], sep); j >= 0 {
 				w.at[i] = from + j
 			}

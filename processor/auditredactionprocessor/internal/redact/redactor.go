@@ -301,16 +301,7 @@ func (r *Redactor) isRedacted(v string) bool {
 	if v == r.mask || v == r.maskJSON {
 		return true
 	}
-	if len(v) != len(PseudonymPrefix)+2*sha256.Size || v[:len(PseudonymPrefix)] != PseudonymPrefix {
-		return false
-	}
-	for i := len(PseudonymPrefix); i < len(v); i++ {
-		c := v[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return v != "" && pseudonymAt(v) == len(v)
 }
 
 // isRedactedName is isRedacted for a member name, which may also carry the
